@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {IHyphaTypes} from "./IHyphaTypes.sol";
+
+/// @title DeploymentRegistry interface
+/// @notice Records signed deployment intents, replica placements, agents' attestations, job
+/// results and the escrow that pays nodes. Storage keeps one packed slot per deployment and one
+/// per replica; the intent itself is committed by its id (its EIP-712 digest) and emitted in full
+/// in IntentSubmitted, and calls that need its fields take it as calldata and check it against
+/// the id. This keeps submitIntent near the cost of one signature check and one storage slot.
+interface IDeploymentRegistry is IHyphaTypes {
+    struct Deployment {
+        uint8 status; // DeploymentStatus
+        uint8 kind;
+        uint16 replicas; // desired, changed by scale
+        uint16 running; // replicas currently attested Running (services) or Completed (jobs)
+        uint8 quorum;
+        uint8 retriesLeft;
+        uint96 escrow; // budget not yet paid out or refunded
+        uint64 submittedAt;
+    }
+
+    struct Replica {
+        uint32 nodeId; // 0 while Pending
+        uint8 status; // ReplicaStatus
+        uint16 attempt; // placement generation, starts at 1 on first placement
+        uint96 pricePerSecond; // node's price when placed
+        uint64 since; // when it entered its current status (Running: start of paid time)
+    }
+
+    struct AttestationRecord {
+        Attestation attestation;
+        address signer;
+        uint64 blockNumber;
+    }
+
+    event IntentSubmitted(bytes32 indexed id, address indexed deployer, address indexed relayer, DeploymentIntent intent, bytes signature);
+    event DeploymentStatusChanged(bytes32 indexed id, uint8 from, uint8 to);
+    event ReplicaScheduled(bytes32 indexed id, uint16 replicaIndex, uint32 indexed nodeId, uint16 attempt, uint96 pricePerSecond);
+    event ReplicaStatusChanged(bytes32 indexed id, uint16 replicaIndex, uint32 indexed nodeId, uint8 from, uint8 to);
+    event Attested(
+        bytes32 indexed id,
+        uint16 replicaIndex,
+        uint32 indexed nodeId,
+        uint16 attempt,
+        uint8 status,
+        bytes32 measurement,
+        bytes32 outputHash,
+        address signer,
+        uint64 timestamp
+    );
+    event JobFinalized(bytes32 indexed id, bytes32 outputHash, uint8 agreeing);
+    event Scaled(bytes32 indexed id, uint16 from, uint16 to);
+    event Terminated(bytes32 indexed id, address indexed by, uint96 paidToNodes, uint96 refunded);
+    event Deposited(address indexed account, uint256 amount);
+    event Withdrawn(address indexed account, uint256 amount);
+    event PaymentCredited(bytes32 indexed id, uint32 indexed nodeId, address indexed operator, uint96 amount);
+
+    error InvalidSignature(address deployer);
+    error IntentExpired(uint64 deadline, uint64 now_);
+    error AlreadySubmitted(bytes32 id);
+    error UnknownDeployment(bytes32 id);
+    error IntentMismatch(bytes32 id, bytes32 computed);
+    error InvalidIntent(string field, string reason);
+    error BadReplicaIndex(bytes32 id, uint16 replicaIndex, uint16 replicas);
+    error ReplicaNotPending(bytes32 id, uint16 replicaIndex, uint8 status);
+    error PriceTooHigh(uint32 nodeId, uint96 price, uint96 maxPricePerSecond);
+    error DeploymentNotActive(bytes32 id, uint8 status);
+    error WrongNode(bytes32 id, uint16 replicaIndex, uint32 attested, uint32 placed);
+    error StaleAttempt(bytes32 id, uint16 replicaIndex, uint16 attested, uint16 current);
+    error InvalidAttester(uint32 nodeId, address signer, address agent);
+    error IllegalTransition(bytes32 id, uint16 replicaIndex, uint8 from, uint8 to);
+    error NotDeployer(bytes32 id, address caller, address deployer);
+    error NotTerminable(bytes32 id, uint8 status);
+    error InsufficientDeposit(address account, uint256 balance, uint256 needed);
+    error LengthMismatch(uint256 a, uint256 b);
+    error NothingToClaim(address account);
+
+    /// @notice Record a signed intent and escrow its budget. Anyone may relay it. The budget comes
+    /// from the deployer's deposit in this contract when it covers it, else by transferFrom.
+    function submitIntent(DeploymentIntent calldata intent, bytes calldata signature) external returns (bytes32 id);
+    /// @notice Several intents in one transaction (relayers, benchmarks).
+    function submitIntents(DeploymentIntent[] calldata intents, bytes[] calldata signatures) external returns (bytes32[] memory ids);
+
+    /// @notice Orchestrator: place pending replicas of one deployment on nodes.
+    function schedule(DeploymentIntent calldata intent, Placement[] calldata placements) external;
+    /// @notice Orchestrator: place replicas of several deployments in one transaction.
+    function scheduleMany(DeploymentIntent[] calldata intents, Placement[][] calldata placements) external;
+
+    /// @notice Record an agent's signed attestation. Anyone may submit it.
+    function attest(Attestation calldata attestation, bytes calldata signature) external;
+    /// @notice Several attestations in one transaction.
+    function attestMany(Attestation[] calldata attestations, bytes[] calldata signatures) external;
+
+    /// @notice Orchestrator: a replica's node stopped answering; the replica is Failed (and re-placeable while retries remain).
+    function reportLost(DeploymentIntent calldata intent, uint16 replicaIndex) external;
+
+    /// @notice Deployer at any time; anyone once the budget is spent, a job is final or the deployment Failed.
+    /// Releases capacity, credits nodes for replica-time run, refunds the rest to the deployer's deposit.
+    function terminate(DeploymentIntent calldata intent) external;
+    /// @notice Deployer: change the replica count.
+    function scale(DeploymentIntent calldata intent, uint16 replicas) external;
+
+    /// @notice Prepay tokens for future intents (pull from caller).
+    function deposit(uint256 amount) external;
+    /// @notice Withdraw unspent deposit and credited payments.
+    function withdraw(uint256 amount) external;
+
+    function deploymentId(DeploymentIntent calldata intent) external view returns (bytes32);
+    function getDeployment(bytes32 id) external view returns (Deployment memory);
+    function getReplica(bytes32 id, uint16 replicaIndex) external view returns (Replica memory);
+    function getReplicas(bytes32 id) external view returns (Replica[] memory);
+    function jobResult(bytes32 id) external view returns (bytes32);
+    function balanceOf(address account) external view returns (uint256);
+}

@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {IHyphaTypes} from "./IHyphaTypes.sol";
+
+/// @title NodeRegistry interface
+/// @notice Node operators stake, register capacity, an agent signing key, an endpoint, a price and
+/// the agent's measurement. DeploymentRegistry reserves and releases capacity and slashes faults.
+interface INodeRegistry is IHyphaTypes {
+    /// @notice A node as stored. `free` never exceeds `total`; both count per-resource units.
+    struct Node {
+        address operator;
+        address agent;
+        uint32 cpuMillis; // total
+        uint32 memoryMiB;
+        uint32 diskMiB;
+        uint16 slots;
+        uint32 freeCpuMillis;
+        uint32 freeMemoryMiB;
+        uint32 freeDiskMiB;
+        uint16 freeSlots;
+        uint96 pricePerSecond; // per replica-second, token wei
+        uint96 stake;
+        uint64 unbondingSince; // 0 when not unbonding
+        bool jailed;
+        bytes32 measurement;
+        string endpoint;
+    }
+
+    /// @notice What an operator registers.
+    struct Registration {
+        address agent;
+        uint32 cpuMillis;
+        uint32 memoryMiB;
+        uint32 diskMiB;
+        uint16 slots;
+        uint96 pricePerSecond;
+        bytes32 measurement;
+        string endpoint;
+    }
+
+    event NodeRegistered(uint32 indexed nodeId, address indexed operator, address indexed agent, Registration registration, uint96 stake);
+    event CapacityUpdated(uint32 indexed nodeId, uint32 cpuMillis, uint32 memoryMiB, uint32 diskMiB, uint16 slots);
+    event EndpointUpdated(uint32 indexed nodeId, string endpoint);
+    event PriceUpdated(uint32 indexed nodeId, uint96 pricePerSecond);
+    event AgentUpdated(uint32 indexed nodeId, address indexed previousAgent, address indexed agent);
+    event MeasurementUpdated(uint32 indexed nodeId, bytes32 measurement);
+    event StakeAdded(uint32 indexed nodeId, uint96 amount, uint96 stake);
+    event UnbondingStarted(uint32 indexed nodeId, uint64 unlockAt);
+    event StakeWithdrawn(uint32 indexed nodeId, address indexed operator, uint96 amount);
+    event MeasurementApprovalSet(bytes32 indexed measurement, bool approved);
+    event Slashed(uint32 indexed nodeId, uint96 amount, address indexed beneficiary, bytes32 indexed reason);
+    event Jailed(uint32 indexed nodeId);
+    event Unjailed(uint32 indexed nodeId);
+    event CapacityReserved(uint32 indexed nodeId, uint32 cpuMillis, uint32 memoryMiB, uint32 diskMiB);
+    event CapacityReleased(uint32 indexed nodeId, uint32 cpuMillis, uint32 memoryMiB, uint32 diskMiB);
+
+    error UnknownNode(uint32 nodeId);
+    error NotOperator(uint32 nodeId, address caller, address operator);
+    error StakeTooLow(uint96 stake, uint96 minimum);
+    error ZeroAddress(string field);
+    error ZeroCapacity(string field);
+    error EmptyEndpoint();
+    error AlreadyUnbonding(uint32 nodeId, uint64 since);
+    error NotUnbonding(uint32 nodeId);
+    error StillBonded(uint32 nodeId, uint64 unlockAt, uint64 now_);
+    error ReplicasStillPlaced(uint32 nodeId, uint16 placed);
+    error NodeNotEligible(uint32 nodeId, string reason);
+    error InsufficientCapacity(uint32 nodeId, string resource, uint256 free, uint256 needed);
+    error CapacityBelowReserved(uint32 nodeId, string resource, uint256 reserved, uint256 requested);
+    error SlashTooLarge(uint32 nodeId, uint96 amount, uint96 cap);
+
+    /// @notice Register a node, pulling `stake` tokens from the caller (approve first).
+    function register(Registration calldata registration, uint96 stake) external returns (uint32 nodeId);
+
+    /// @notice Register using an EIP-2612 permit instead of a prior approve.
+    function registerWithPermit(
+        Registration calldata registration,
+        uint96 stake,
+        uint256 permitDeadline,
+        uint8 v,
+        bytes32 r,
+        bytes32 s
+    ) external returns (uint32 nodeId);
+
+    function updateCapacity(uint32 nodeId, uint32 cpuMillis, uint32 memoryMiB, uint32 diskMiB, uint16 slots) external;
+    function updateEndpoint(uint32 nodeId, string calldata endpoint) external;
+    function updatePrice(uint32 nodeId, uint96 pricePerSecond) external;
+    function updateAgent(uint32 nodeId, address agent) external;
+    function updateMeasurement(uint32 nodeId, bytes32 measurement) external;
+    function addStake(uint32 nodeId, uint96 amount) external;
+    function beginUnbonding(uint32 nodeId) external;
+    function withdraw(uint32 nodeId) external;
+
+    /// @notice Admin: approve or revoke an agent measurement for placement.
+    function setMeasurementApproved(bytes32 measurement, bool approved) external;
+    /// @notice Admin: release a jailed node.
+    function unjail(uint32 nodeId) external;
+
+    /// @notice DeploymentRegistry only: reserve one replica's resources and one slot.
+    function reserve(uint32 nodeId, Resources calldata resources) external;
+    /// @notice DeploymentRegistry only: release what `reserve` took.
+    function release(uint32 nodeId, Resources calldata resources) external;
+    /// @notice DeploymentRegistry only: slash for a proven fault, capped per incident; jails the node.
+    function slash(uint32 nodeId, address beneficiary, bytes32 reason) external returns (uint96 amount);
+
+    function getNode(uint32 nodeId) external view returns (Node memory);
+    function nodeCount() external view returns (uint32);
+    function agentOf(uint32 nodeId) external view returns (address);
+    function isEligible(uint32 nodeId) external view returns (bool);
+    function minStake() external view returns (uint96);
+    function unbondingDelay() external view returns (uint64);
+    function measurementApproved(bytes32 measurement) external view returns (bool);
+}
