@@ -1,0 +1,125 @@
+/**
+ * cgroup v1 groups for replica resource limits: one group `hypha/<replica>` per controller
+ * (memory, cpu, pids), limits written before the workload starts, and cleanup that kills what
+ * is left and removes the groups. The workload is put into the groups by a tiny shell wrapper
+ * (see wrapCommand) before it execs, so no instruction of the workload runs unconstrained.
+ */
+import { promises as fs, existsSync } from "node:fs";
+import path from "node:path";
+import type { ReplicaLimits } from "./driver";
+import { RuntimeError } from "../errors";
+
+export const CGROUP_V1_ROOT = "/sys/fs/cgroup";
+export const CFS_PERIOD_US = 100_000;
+
+/** One value to write into one cgroup control file. */
+export interface CgroupSetting {
+  controller: "memory" | "cpu" | "pids";
+  file: string;
+  value: string;
+}
+
+/**
+ * The control-file writes that enforce `limits` (pure). Zero means unlimited and writes nothing.
+ * @example cgroupSettings({ cpuMillis: 500, memoryMiB: 64, pids: 128 })
+ * // [{controller:"memory",file:"memory.limit_in_bytes",value:"67108864"}, {controller:"cpu",file:"cpu.cfs_period_us",value:"100000"}, ...]
+ */
+export function cgroupSettings(limits: ReplicaLimits): CgroupSetting[] {
+  const out: CgroupSetting[] = [];
+  if (limits.memoryMiB > 0) {
+    out.push({ controller: "memory", file: "memory.limit_in_bytes", value: String(limits.memoryMiB * 1024 * 1024) });
+  }
+  if (limits.cpuMillis > 0) {
+    out.push({ controller: "cpu", file: "cpu.cfs_period_us", value: String(CFS_PERIOD_US) });
+    out.push({ controller: "cpu", file: "cpu.cfs_quota_us", value: String(Math.max(1000, Math.round((limits.cpuMillis * CFS_PERIOD_US) / 1000))) });
+  }
+  if (limits.pids > 0) out.push({ controller: "pids", file: "pids.max", value: String(limits.pids) });
+  return out;
+}
+
+/** A replica's cgroups, created and limited, ready for the wrapper to join. */
+export interface ReplicaCgroup {
+  /** `cgroup.procs` files the wrapper writes its pid into, one per controller used. */
+  procsFiles: string[];
+  /** Controllers actually applied (others missing on this machine). */
+  controllers: string[];
+  /** Kill anything left in the groups and remove them. */
+  remove(): Promise<void>;
+}
+
+/** True when cgroup v1 controllers for memory and cpu are mounted and writable here. */
+export function cgroupsAvailable(root = CGROUP_V1_ROOT): boolean {
+  return ["memory", "cpu", "pids"].every((c) => existsSync(path.join(root, c, "cgroup.procs")));
+}
+
+/**
+ * Create `hypha/<name>` under each controller needed by `limits` and write the limits.
+ * @example const cg = await createReplicaCgroup("dep-0-1", { cpuMillis: 500, memoryMiB: 64, pids: 64 });
+ */
+export async function createReplicaCgroup(name: string, limits: ReplicaLimits, root = CGROUP_V1_ROOT): Promise<ReplicaCgroup> {
+  if (!/^[A-Za-z0-9_.-]+$/.test(name)) throw new RuntimeError(`cgroup name "${name}": only letters, digits, _ . - allowed`);
+  const settings = cgroupSettings(limits);
+  const controllers = [...new Set(settings.map((s) => s.controller))];
+  const dirs: string[] = [];
+  try {
+    for (const controller of controllers) {
+      const dir = path.join(root, controller, "hypha", name);
+      await fs.mkdir(dir, { recursive: true });
+      dirs.push(dir);
+    }
+    for (const s of settings) {
+      await fs.writeFile(path.join(root, s.controller, "hypha", name, s.file), s.value);
+      // Without swap accounting limits, a memory-limited group could swap instead of being OOM-killed.
+      if (s.file === "memory.limit_in_bytes") {
+        const memsw = path.join(root, "memory", "hypha", name, "memory.memsw.limit_in_bytes");
+        if (existsSync(memsw)) await fs.writeFile(memsw, s.value).catch(() => undefined);
+      }
+    }
+  } catch (err) {
+    await removeDirs(dirs);
+    throw new RuntimeError(`cgroup for replica ${name}: cannot create or limit it`, { cause: err, details: String(err) });
+  }
+  return {
+    procsFiles: dirs.map((d) => path.join(d, "cgroup.procs")),
+    controllers,
+    remove: () => removeDirs(dirs),
+  };
+}
+
+async function removeDirs(dirs: string[]): Promise<void> {
+  for (const dir of dirs) {
+    for (let i = 0; i < 50; i++) {
+      const procs = await fs.readFile(path.join(dir, "cgroup.procs"), "utf8").catch(() => "");
+      for (const pid of procs.split("\n").filter(Boolean)) {
+        try {
+          process.kill(Number(pid), "SIGKILL");
+        } catch {
+          /* already gone */
+        }
+      }
+      try {
+        await fs.rmdir(dir);
+        break;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === "ENOENT") break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+  }
+}
+
+/**
+ * Prefix `command` with a /bin/sh wrapper that joins the given cgroups (and applies rlimits)
+ * and then execs the command, so the workload starts inside its limits (pure).
+ * @example wrapCommand(["bwrap", "..."], { procsFiles: ["/sys/fs/cgroup/memory/hypha/x/cgroup.procs"], rlimitMemoryKiB: 0 })
+ */
+export function wrapCommand(command: string[], opts: { procsFiles: string[]; rlimitMemoryKiB: number }): string[] {
+  const script = [
+    'while [ "$1" != "--" ]; do echo $$ > "$1" || exit 125; shift; done; shift',
+    opts.rlimitMemoryKiB > 0 ? `ulimit -v ${Math.floor(opts.rlimitMemoryKiB)} || exit 125` : "",
+    'exec "$@"',
+  ]
+    .filter(Boolean)
+    .join("; ");
+  return ["/bin/sh", "-c", script, "hypha-wrap", ...opts.procsFiles, "--", ...command];
+}

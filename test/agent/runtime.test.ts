@@ -1,0 +1,152 @@
+/**
+ * The runtime drivers against real bubblewrap processes and real cgroups on this machine.
+ */
+import { describe, expect, it, beforeAll } from "vitest";
+import { mkdtempSync, readFileSync, existsSync, writeFileSync, readdirSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { createBwrapDriver, findBwrap } from "../../src/agent/runtime/bwrapDriver";
+import { createProcessDriver, resolveInRootfs } from "../../src/agent/runtime/processDriver";
+import { bwrapArgs } from "../../src/agent/runtime/bwrapArgs";
+import { cgroupSettings, cgroupsAvailable } from "../../src/agent/runtime/cgroup";
+import type { LaunchRequest, RuntimeDriver } from "../../src/agent/runtime/driver";
+import { makeBusyboxRootfs } from "./helpers/busyboxRootfs";
+
+let dir: string;
+let rootfs: string;
+let n = 0;
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(os.tmpdir(), "hypha-rt-"));
+  rootfs = await makeBusyboxRootfs(path.join(dir, "rootfs"));
+});
+
+function request(script: string, over: Partial<LaunchRequest> = {}): LaunchRequest {
+  const name = `rt-test-${process.pid}-${++n}`;
+  return {
+    name,
+    rootfs,
+    argv: ["sh", "-c", script],
+    env: { PATH: "/bin", GREETING: "hello" },
+    workingDir: "/",
+    limits: { cpuMillis: 500, memoryMiB: 32, pids: 64 },
+    network: false,
+    writableDirs: [],
+    stdoutFile: path.join(dir, `${name}.out`),
+    stderrFile: path.join(dir, `${name}.err`),
+    ...over,
+  };
+}
+
+async function run(driver: RuntimeDriver, req: LaunchRequest) {
+  const p = await driver.launch(req);
+  const exit = await p.exited;
+  return { exit, out: readFileSync(req.stdoutFile, "utf8"), err: readFileSync(req.stderrFile, "utf8") };
+}
+
+describe("bwrapArgs", () => {
+  it("mounts image entries read-only into a read-only tmpfs root, with no network by default", () => {
+    const args = bwrapArgs(request("true", { rootfs: "/img" }), [
+      { name: "bin", type: "dir" },
+      { name: "proc", type: "dir" },
+      { name: "lib", type: "symlink", target: "usr/lib" },
+    ]);
+    const s = args.join(" ");
+    expect(s).toContain("--ro-bind /img/bin /bin");
+    expect(s).toContain("--symlink usr/lib /lib");
+    expect(s).not.toContain("/img/proc");
+    expect(s).toContain("--unshare-net");
+    expect(s).toContain("--remount-ro /");
+    expect(s).toContain("--clearenv");
+    expect(args.slice(-4)).toEqual(["--", "sh", "-c", "true"]);
+    expect(bwrapArgs(request("true", { network: true }), []).join(" ")).not.toContain("--unshare-net");
+  });
+
+  it("cgroup settings", () => {
+    expect(cgroupSettings({ cpuMillis: 250, memoryMiB: 16, pids: 10 })).toEqual([
+      { controller: "memory", file: "memory.limit_in_bytes", value: String(16 * 1024 * 1024) },
+      { controller: "cpu", file: "cpu.cfs_period_us", value: "100000" },
+      { controller: "cpu", file: "cpu.cfs_quota_us", value: "25000" },
+      { controller: "pids", file: "pids.max", value: "10" },
+    ]);
+    expect(cgroupSettings({ cpuMillis: 0, memoryMiB: 0, pids: 0 })).toEqual([]);
+  });
+});
+
+describe.skipIf(!findBwrap())("bwrap driver (real sandbox)", () => {
+  const driver = () => createBwrapDriver();
+
+  it("isolates: own pid 1, no host files, read-only image, private /tmp, cleared env, no network", async () => {
+    const secret = path.join(dir, "host-secret.txt");
+    writeFileSync(secret, "TOP SECRET");
+    const { exit, out } = await run(
+      driver(),
+      request(
+        [
+          "echo pid1=$(cat /proc/1/cmdline | tr '\\0' ' ' | head -c 40)",
+          `cat ${secret} >/dev/null 2>&1 && echo host-visible || echo host-hidden`,
+          "ls /work >/dev/null 2>&1 && echo work-visible || echo work-hidden",
+          "echo x > /bin/new 2>/dev/null && echo image-writable || echo image-readonly",
+          "echo x > /newfile 2>/dev/null && echo root-writable || echo root-readonly",
+          "echo t > /tmp/t && echo tmp-$(cat /tmp/t)",
+          "echo env=$(env | sort | tr '\\n' ,)",
+          "echo ifaces=$(tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | tr '\\n' ,)",
+          "echo host=$(hostname)",
+        ].join("; "),
+      ),
+    );
+    expect(exit).toEqual({ code: 0, signal: null });
+    expect(out).toContain("host-hidden");
+    expect(out).toContain("work-hidden");
+    expect(out).toContain("image-readonly");
+    expect(out).toContain("root-readonly");
+    expect(out).toContain("tmp-t");
+    expect(out).toMatch(/env=GREETING=hello,PATH=\/bin,(PWD=\/,)?(SHLVL=\d,)?\n/);
+    expect(out).toContain("ifaces=lo,\n");
+    expect(out).toMatch(/host=rt-test-/);
+    // pid 1 inside is bwrap's init, not the host's init.
+    expect(out).not.toMatch(/pid1=\/sbin\/init|pid1=\/process_api/);
+    expect(existsSync(path.join(rootfs, "newfile"))).toBe(false);
+    expect(readdirSync(rootfs).sort()).toEqual(["bin", "etc", "home", "sbin"]);
+  });
+
+  it("gives a writable bind for declared output dirs", async () => {
+    const host = path.join(dir, "out-bind");
+    const { exit } = await run(driver(), request("echo 42 > /out/result", { writableDirs: [{ inside: "/out", host }] }));
+    expect(exit.code).toBe(0);
+    expect(readFileSync(path.join(host, "result"), "utf8")).toBe("42\n");
+  });
+
+  it("reports the workload's exit code", async () => {
+    expect((await run(driver(), request("exit 7"))).exit.code).toBe(7);
+  });
+
+  it.skipIf(!cgroupsAvailable())("enforces the memory limit with a cgroup (OOM kill) and cleans the group up", async () => {
+    const req = request("x=$(head -c 100000000 /dev/zero | tr '\\0' a); echo survived ${#x}", { limits: { cpuMillis: 1000, memoryMiB: 16, pids: 64 } });
+    const { out } = await run(driver(), req);
+    expect(out).not.toContain("survived");
+    expect(existsSync(`/sys/fs/cgroup/memory/hypha/${req.name}`)).toBe(false);
+    // The same script with enough memory survives (so the limit, not the script, killed it).
+    const big = await run(driver(), request("x=$(head -c 1000000 /dev/zero | tr '\\0' a); echo survived ${#x}", { limits: { cpuMillis: 1000, memoryMiB: 64, pids: 64 } }));
+    expect(big.out).toContain("survived 1000000");
+  });
+
+  it("stop() ends a long-running workload", async () => {
+    const p = await driver().launch(request("sleep 30"));
+    const t0 = Date.now();
+    const exit = await p.stop(500);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(exit.code === 0).toBe(false);
+  });
+});
+
+describe("process driver (unsandboxed)", () => {
+  it("resolves commands inside the rootfs and runs them with exactly the given env", async () => {
+    expect(await resolveInRootfs(rootfs, "echo", "/bin")).toBe(path.join(rootfs, "bin", "busybox"));
+    expect(await resolveInRootfs(rootfs, "nope", "/bin")).toBeNull();
+    const { exit, out } = await run(createProcessDriver(), request("echo $GREETING; env | sort | tr '\\n' ,"));
+    expect(exit.code).toBe(0);
+    expect(out.split("\n")[0]).toBe("hello");
+    expect(out).not.toContain("HOME=");
+  });
+});
