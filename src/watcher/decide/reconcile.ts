@@ -1,0 +1,158 @@
+/**
+ * The level-triggered reconcile: compares what deployments want (their intents and replica counts)
+ * with what is observed (placements, replica statuses, node liveness) and returns the actions that
+ * close the gap. Pure: same input, same actions, and repeating it after a missed or repeated event
+ * does no harm, because every action carries an idempotency key the outbox deduplicates on.
+ */
+import type { Hex } from "viem";
+import type { DeploymentIntent } from "../../chain/eip712";
+import type { ObservedDeployment, ObservedNode, ObservedReplica } from "../store/observedState";
+import { placeReplicas, type PlacementNode, type ReplicaRequest, type Unplaced } from "./placeReplicas";
+
+const DEP_ACTIVE = new Set([1, 2, 3]); // Requested, Scheduled, Running
+const DEP_SETTLE = new Set([4, 6]); // Completed (job final), Failed: terminate to settle payment
+const DEP_TERMINATED = 5;
+const REPLICA_PENDING = 0;
+const REPLICA_LIVE = new Set([1, 2]); // Scheduled, Running: occupying a node
+const REPLICA_COMPLETED = 3;
+
+/** Place one replica on a node (sent batched in scheduleMany). attempt = the attempt it will get. */
+export interface ScheduleAction {
+  type: "schedule";
+  key: string;
+  deploymentId: Hex;
+  intent: DeploymentIntent;
+  replicaIndex: number;
+  nodeId: number;
+  attempt: number;
+}
+
+/** A replica's node stopped answering: report it lost so it can be re-placed. */
+export interface ReportLostAction {
+  type: "reportLost";
+  key: string;
+  deploymentId: Hex;
+  intent: DeploymentIntent;
+  replicaIndex: number;
+  nodeId: number;
+  attempt: number;
+}
+
+/** A job is final or a deployment failed: terminate it so nodes are paid and the rest refunded. */
+export interface TerminateAction {
+  type: "terminate";
+  key: string;
+  deploymentId: Hex;
+  intent: DeploymentIntent;
+}
+
+export type WatcherAction = ScheduleAction | ReportLostAction | TerminateAction;
+
+/** A placement sent but not yet seen in events: its capacity is taken already. */
+export interface InFlightReservation {
+  nodeId: number;
+  cpuMillis: number;
+  memoryMiB: number;
+  diskMiB: number;
+}
+
+export interface ReconcileInput {
+  deployments: ReadonlyArray<{ deployment: ObservedDeployment; replicas: readonly ObservedReplica[] }>;
+  nodes: ReadonlyArray<ObservedNode & { measurementApproved: boolean }>;
+  lostNodeIds: ReadonlySet<number>;
+  /** Idempotency keys of actions in the outbox (sent or queued, not yet reflected in state). */
+  inFlightKeys: ReadonlySet<string>;
+  inFlightReservations?: readonly InFlightReservation[];
+}
+
+export interface ReconcileResult {
+  actions: WatcherAction[];
+  unplaced: Unplaced[];
+}
+
+/** Idempotency key of placing `replicaIndex` at `attempt`. */
+export const scheduleKey = (id: Hex, replicaIndex: number, attempt: number) => `schedule:${id.toLowerCase()}:${replicaIndex}:${attempt}`;
+/** Idempotency key of reporting a replica's attempt lost. */
+export const reportLostKey = (id: Hex, replicaIndex: number, attempt: number) => `reportLost:${id.toLowerCase()}:${replicaIndex}:${attempt}`;
+/** Idempotency key of terminating a deployment. */
+export const terminateKey = (id: Hex) => `terminate:${id.toLowerCase()}`;
+
+/** Nodes as placement sees them: free capacity net of in-flight placements, eligibility incl. liveness. */
+export function placementNodes(
+  nodes: ReconcileInput["nodes"],
+  lostNodeIds: ReadonlySet<number>,
+  inFlight: readonly InFlightReservation[] = [],
+): PlacementNode[] {
+  return nodes.map((n) => {
+    const mine = inFlight.filter((r) => r.nodeId === n.nodeId);
+    const sum = (f: (r: InFlightReservation) => number) => mine.reduce((s, r) => s + f(r), 0);
+    return {
+      nodeId: n.nodeId,
+      freeCpuMillis: n.cpuMillis - n.reservedCpuMillis - sum((r) => r.cpuMillis),
+      freeMemoryMiB: n.memoryMiB - n.reservedMemoryMiB - sum((r) => r.memoryMiB),
+      freeDiskMiB: n.diskMiB - n.reservedDiskMiB - sum((r) => r.diskMiB),
+      freeSlots: n.slots - n.usedSlots - mine.length,
+      pricePerSecond: n.pricePerSecond,
+      eligible: !n.jailed && !n.unbonding && n.measurementApproved && !lostNodeIds.has(n.nodeId),
+    };
+  });
+}
+
+/**
+ * Decide what to do: place pending replicas, report replicas on lost nodes, terminate finished jobs
+ * and failed deployments. Actions whose key is in flight are left out.
+ * @example reconcile({ deployments, nodes, lostNodeIds: new Set(), inFlightKeys: new Set() }).actions
+ */
+export function reconcile(input: ReconcileInput): ReconcileResult {
+  const actions: WatcherAction[] = [];
+  const requests: ReplicaRequest[] = [];
+  const byId = new Map<string, { deployment: ObservedDeployment; replicas: readonly ObservedReplica[] }>();
+  for (const entry of input.deployments) {
+    const { deployment: dep, replicas } = entry;
+    byId.set(dep.id.toLowerCase(), entry);
+    if (dep.terminated || dep.status === DEP_TERMINATED) continue;
+    if (DEP_SETTLE.has(dep.status)) {
+      const key = terminateKey(dep.id);
+      if (!input.inFlightKeys.has(key)) actions.push({ type: "terminate", key, deploymentId: dep.id, intent: dep.intent });
+      continue;
+    }
+    if (!DEP_ACTIVE.has(dep.status)) continue;
+    const wanted = replicas.filter((r) => r.index < dep.replicas);
+    for (const r of wanted) {
+      if (REPLICA_LIVE.has(r.status) && input.lostNodeIds.has(r.nodeId)) {
+        const key = reportLostKey(dep.id, r.index, r.attempt);
+        if (!input.inFlightKeys.has(key))
+          actions.push({ type: "reportLost", key, deploymentId: dep.id, intent: dep.intent, replicaIndex: r.index, nodeId: r.nodeId, attempt: r.attempt });
+        continue;
+      }
+      if (r.status !== REPLICA_PENDING) continue;
+      if (input.inFlightKeys.has(scheduleKey(dep.id, r.index, r.attempt + 1))) continue;
+      requests.push({
+        deploymentId: dep.id.toLowerCase(),
+        replicaIndex: r.index,
+        seq: dep.seq,
+        cpuMillis: dep.intent.cpuMillis,
+        memoryMiB: dep.intent.memoryMiB,
+        diskMiB: dep.intent.diskMiB,
+        maxPricePerSecond: dep.intent.maxPricePerSecond,
+        siblingNodeIds: wanted.filter((s) => s.index !== r.index && (REPLICA_LIVE.has(s.status) || s.status === REPLICA_COMPLETED) && s.nodeId !== 0).map((s) => s.nodeId),
+        previousNodeId: r.nodeId,
+      });
+    }
+  }
+  const { placements, unplaced } = placeReplicas(placementNodes(input.nodes, input.lostNodeIds, input.inFlightReservations), requests);
+  for (const p of placements) {
+    const { deployment: dep, replicas } = byId.get(p.deploymentId)!;
+    const attempt = replicas.find((r) => r.index === p.replicaIndex)!.attempt + 1;
+    actions.push({
+      type: "schedule",
+      key: scheduleKey(dep.id, p.replicaIndex, attempt),
+      deploymentId: dep.id,
+      intent: dep.intent,
+      replicaIndex: p.replicaIndex,
+      nodeId: p.nodeId,
+      attempt,
+    });
+  }
+  return { actions, unplaced };
+}

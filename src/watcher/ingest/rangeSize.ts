@@ -1,0 +1,23 @@
+/**
+ * Adaptive getLogs range: grow after a success, halve after "too many results" or any error, so
+ * ingest catches up fast on a quiet chain and still works against providers that cap results.
+ */
+
+/**
+ * The next block range size.
+ * @example nextRangeSize(100, "ok", 2000) // 200
+ * @example nextRangeSize(100, "error", 2000) // 50
+ */
+export function nextRangeSize(current: number, outcome: "ok" | "error", max: number): number {
+  if (outcome === "ok") return Math.min(max, Math.max(1, current * 2));
+  return Math.max(1, Math.floor(current / 2));
+}
+
+/**
+ * Delay before retrying after `failures` consecutive RPC failures: exponential, capped.
+ * @example retryDelayMs(3) // 800
+ */
+export function retryDelayMs(failures: number, baseMs = 100, maxMs = 5000): number {
+  if (failures <= 0) return 0;
+  return Math.min(maxMs, baseMs * 2 ** (failures - 1));
+}

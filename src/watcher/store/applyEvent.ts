@@ -1,0 +1,184 @@
+/**
+ * The event reducer: how one Hypha contract event changes the observed state. Pure apart from the
+ * StateAccess it is handed (the store wraps that to record undo entries), so a fresh replay from
+ * block 0 and an incremental follow produce the same records.
+ */
+import type { Hex } from "viem";
+import type { HyphaEvent } from "../ingest/decodeLogs";
+import {
+  deploymentKey,
+  measurementKey,
+  nodeKey,
+  replicaKey,
+  type ObservedDeployment,
+  type ObservedNode,
+  type ObservedReplica,
+  type StateAccess,
+} from "./observedState";
+
+const DEPLOYMENT_REQUESTED = 1;
+const DEPLOYMENT_TERMINATED = 5;
+const REPLICA_PENDING = 0;
+const REPLICA_SCHEDULED = 1;
+
+/** Submission order key: older deployments sort first. */
+export function eventSeq(blockNumber: bigint, logIndex: number): string {
+  return `${blockNumber.toString().padStart(12, "0")}:${String(logIndex).padStart(6, "0")}`;
+}
+
+function updateNode(state: StateAccess, nodeId: number, change: (n: ObservedNode) => Partial<ObservedNode>): void {
+  const node = state.get<ObservedNode>(nodeKey(nodeId));
+  if (!node) return; // an event for a node we never saw registered: nothing to update
+  state.put(nodeKey(nodeId), { ...node, ...change(node) });
+}
+
+function updateDeployment(state: StateAccess, id: Hex, change: (d: ObservedDeployment) => Partial<ObservedDeployment>): void {
+  const dep = state.get<ObservedDeployment>(deploymentKey(id));
+  if (!dep) return;
+  state.put(deploymentKey(id), { ...dep, ...change(dep) });
+}
+
+function updateReplica(state: StateAccess, id: Hex, index: number, change: (r: ObservedReplica) => Partial<ObservedReplica>): void {
+  const existing = state.get<ObservedReplica>(replicaKey(id, index)) ?? pendingReplica(id, index);
+  state.put(replicaKey(id, index), { ...existing, ...change(existing) });
+}
+
+function pendingReplica(id: Hex, index: number): ObservedReplica {
+  return { deploymentId: id.toLowerCase() as Hex, index, nodeId: 0, status: REPLICA_PENDING, attempt: 0, pricePerSecond: 0n };
+}
+
+/**
+ * Apply one decoded event to the state.
+ * @example applyHyphaEvent(state, event) // state now reflects the event
+ */
+export function applyHyphaEvent(state: StateAccess, event: HyphaEvent): void {
+  switch (event.eventName) {
+    case "NodeRegistered": {
+      const { nodeId, operator, agent, registration: r, stake } = event.args;
+      const node: ObservedNode = {
+        nodeId,
+        operator,
+        agent,
+        cpuMillis: r.cpuMillis,
+        memoryMiB: r.memoryMiB,
+        diskMiB: r.diskMiB,
+        slots: r.slots,
+        reservedCpuMillis: 0,
+        reservedMemoryMiB: 0,
+        reservedDiskMiB: 0,
+        usedSlots: 0,
+        pricePerSecond: r.pricePerSecond,
+        stake,
+        unbonding: false,
+        jailed: false,
+        measurement: r.measurement,
+        endpoint: r.endpoint,
+      };
+      state.put(nodeKey(nodeId), node);
+      return;
+    }
+    case "CapacityUpdated": {
+      const { nodeId, cpuMillis, memoryMiB, diskMiB, slots } = event.args;
+      return updateNode(state, nodeId, () => ({ cpuMillis, memoryMiB, diskMiB, slots }));
+    }
+    case "EndpointUpdated":
+      return updateNode(state, event.args.nodeId, () => ({ endpoint: event.args.endpoint }));
+    case "PriceUpdated":
+      return updateNode(state, event.args.nodeId, () => ({ pricePerSecond: event.args.pricePerSecond }));
+    case "AgentUpdated":
+      return updateNode(state, event.args.nodeId, () => ({ agent: event.args.agent }));
+    case "MeasurementUpdated":
+      return updateNode(state, event.args.nodeId, () => ({ measurement: event.args.measurement }));
+    case "StakeAdded":
+      return updateNode(state, event.args.nodeId, () => ({ stake: event.args.stake }));
+    case "UnbondingStarted":
+      return updateNode(state, event.args.nodeId, () => ({ unbonding: true }));
+    case "StakeWithdrawn":
+      return updateNode(state, event.args.nodeId, (n) => ({ unbonding: true, stake: n.stake > event.args.amount ? n.stake - event.args.amount : 0n }));
+    case "Slashed":
+      return updateNode(state, event.args.nodeId, (n) => ({ stake: n.stake > event.args.amount ? n.stake - event.args.amount : 0n }));
+    case "Jailed":
+      return updateNode(state, event.args.nodeId, () => ({ jailed: true }));
+    case "Unjailed":
+      return updateNode(state, event.args.nodeId, () => ({ jailed: false }));
+    case "MeasurementApprovalSet":
+      state.put(measurementKey(event.args.measurement), event.args.approved);
+      return;
+    case "CapacityReserved": {
+      const { nodeId, cpuMillis, memoryMiB, diskMiB } = event.args;
+      return updateNode(state, nodeId, (n) => ({
+        reservedCpuMillis: n.reservedCpuMillis + cpuMillis,
+        reservedMemoryMiB: n.reservedMemoryMiB + memoryMiB,
+        reservedDiskMiB: n.reservedDiskMiB + diskMiB,
+        usedSlots: n.usedSlots + 1,
+      }));
+    }
+    case "CapacityReleased": {
+      const { nodeId, cpuMillis, memoryMiB, diskMiB } = event.args;
+      return updateNode(state, nodeId, (n) => ({
+        reservedCpuMillis: Math.max(0, n.reservedCpuMillis - cpuMillis),
+        reservedMemoryMiB: Math.max(0, n.reservedMemoryMiB - memoryMiB),
+        reservedDiskMiB: Math.max(0, n.reservedDiskMiB - diskMiB),
+        usedSlots: Math.max(0, n.usedSlots - 1),
+      }));
+    }
+    case "IntentSubmitted": {
+      const id = event.args.id.toLowerCase() as Hex;
+      const i = event.args.intent;
+      const dep: ObservedDeployment = {
+        id,
+        intent: {
+          deployer: i.deployer,
+          specHash: i.specHash,
+          imageRoot: i.imageRoot,
+          replicas: i.replicas,
+          cpuMillis: i.cpuMillis,
+          memoryMiB: i.memoryMiB,
+          diskMiB: i.diskMiB,
+          maxPricePerSecond: i.maxPricePerSecond,
+          budget: i.budget,
+          nonce: i.nonce,
+          deadline: i.deadline,
+          kind: i.kind,
+          quorum: i.quorum,
+          maxRetries: i.maxRetries,
+        },
+        status: Math.max(DEPLOYMENT_REQUESTED, state.get<ObservedDeployment>(deploymentKey(id))?.status ?? 0),
+        replicas: i.replicas,
+        seq: eventSeq(event.blockNumber, event.logIndex),
+        terminated: false,
+      };
+      state.put(deploymentKey(id), dep);
+      for (let idx = 0; idx < i.replicas; idx++) if (!state.get(replicaKey(id, idx))) state.put(replicaKey(id, idx), pendingReplica(id, idx));
+      return;
+    }
+    case "DeploymentStatusChanged":
+      return updateDeployment(state, event.args.id, () => ({ status: event.args.to }));
+    case "ReplicaScheduled": {
+      const { id, replicaIndex, nodeId, attempt, pricePerSecond } = event.args;
+      return updateReplica(state, id, replicaIndex, () => ({ nodeId, attempt, pricePerSecond, status: REPLICA_SCHEDULED }));
+    }
+    case "ReplicaStatusChanged": {
+      const { id, replicaIndex, nodeId, to } = event.args;
+      return updateReplica(state, id, replicaIndex, (r) => ({ status: to, nodeId: nodeId === 0 ? r.nodeId : nodeId }));
+    }
+    case "Attested": {
+      const { id, replicaIndex, attempt, status, measurement, outputHash, signer, timestamp } = event.args;
+      return updateReplica(state, id, replicaIndex, () => ({ lastAttestation: { attempt, status, measurement, outputHash, signer, timestamp } }));
+    }
+    case "JobFinalized":
+      return updateDeployment(state, event.args.id, () => ({ jobOutputHash: event.args.outputHash }));
+    case "Scaled": {
+      const { id, to } = event.args;
+      const dep = state.get<ObservedDeployment>(deploymentKey(id));
+      if (!dep) return;
+      state.put(deploymentKey(id), { ...dep, replicas: to });
+      for (let idx = 0; idx < to; idx++) if (!state.get(replicaKey(id, idx))) state.put(replicaKey(id, idx), pendingReplica(id, idx));
+      return;
+    }
+    case "Terminated":
+      return updateDeployment(state, event.args.id, () => ({ terminated: true, status: DEPLOYMENT_TERMINATED }));
+    default:
+      return; // Deposited, Withdrawn, PaymentCredited, role and token events: not part of the observed state
+  }
+}
