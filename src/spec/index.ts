@@ -20,3 +20,5 @@ export {
   type WorkloadKind,
 } from "./workloadSpec";
 export { parseQuantity, formatBytes, formatMillis } from "./quantity";
+export { renderSignedConfigMap, type SignedConfigMapInput } from "./renderSignedConfigMap";
+export { checkSignedContract } from "./checkSignedContract";
