@@ -1,0 +1,123 @@
+/**
+ * Gathers what an audit needs from the chain (the I/O half of the audit): the intent and its
+ * signature check at the submission block, every event of the deployment, and for each
+ * attestation its signature from the transaction calldata and the node's agent key at that block.
+ */
+import { decodeFunctionData, type Address, type Hex, type PublicClient } from "viem";
+import { deploymentRegistryAbi } from "../abi";
+import type { HyphaAddresses } from "../addresses";
+import { toChainError } from "../chainError";
+import { readDeploymentEvents } from "../deployments";
+import { intentTypedData, type Attestation } from "../eip712";
+import { readIntent } from "../intents";
+import { agentAt } from "../nodes";
+import { domainFor } from "../signing";
+import type { AttestationEvidence, AuditInput } from "./checks";
+
+/**
+ * Reads everything the checks need for deployment `id`; `derivedSpecHash` is filled in by the caller.
+ * @example const input = await collectAuditInput(pc, addresses, id)
+ */
+export async function collectAuditInput(publicClient: PublicClient, addresses: HyphaAddresses, id: Hex): Promise<AuditInput> {
+  const domain = domainFor(addresses);
+  const submitted = await readIntent(publicClient, addresses, id);
+  const { intent } = submitted;
+  let intentSignatureValid = false;
+  let deployerIsContract = false;
+  try {
+    const code = await publicClient.getCode({ address: intent.deployer, blockNumber: submitted.blockNumber });
+    deployerIsContract = !!code && code !== "0x";
+    intentSignatureValid = await publicClient.verifyTypedData({
+      address: intent.deployer,
+      ...intentTypedData(domain, intent),
+      signature: submitted.signature,
+      blockNumber: submitted.blockNumber,
+    } as never);
+  } catch (err) {
+    const e = toChainError(err, "checking the intent signature");
+    if (e.exitCode === 2) throw e;
+    intentSignatureValid = false;
+  }
+  const events = await readDeploymentEvents(publicClient, addresses, id);
+  const txCache = new Map<Hex, Promise<{ input: Hex }>>();
+  const attestations: AttestationEvidence[] = [];
+  for (const e of events.filter((x) => x.eventName === "Attested")) {
+    const a: Attestation = {
+      deploymentId: e.args.id as Hex,
+      replicaIndex: Number(e.args.replicaIndex),
+      nodeId: Number(e.args.nodeId),
+      attempt: Number(e.args.attempt),
+      status: Number(e.args.status),
+      measurement: e.args.measurement as Hex,
+      outputHash: e.args.outputHash as Hex,
+      timestamp: BigInt(e.args.timestamp as bigint),
+    };
+    if (!txCache.has(e.transactionHash)) txCache.set(e.transactionHash, publicClient.getTransaction({ hash: e.transactionHash }) as Promise<{ input: Hex }>);
+    let signature: Hex | undefined;
+    try {
+      signature = findAttestationSignature((await txCache.get(e.transactionHash)!).input, a);
+    } catch (err) {
+      throw toChainError(err, `reading transaction ${e.transactionHash}`);
+    }
+    const [agentBefore, agentAfter] = await Promise.all([
+      agentAt(publicClient, addresses, a.nodeId, e.blockNumber - 1n),
+      agentAt(publicClient, addresses, a.nodeId, e.blockNumber),
+    ]);
+    attestations.push({
+      attestation: a,
+      recordedSigner: e.args.signer as Address,
+      blockNumber: e.blockNumber,
+      transactionHash: e.transactionHash,
+      signature,
+      agentBefore,
+      agentAfter,
+    });
+  }
+  return {
+    id,
+    domain,
+    intent,
+    intentBlock: submitted.blockNumber,
+    intentTx: submitted.transactionHash,
+    intentSignatureValid,
+    deployerIsContract,
+    events,
+    attestations,
+  };
+}
+
+/**
+ * The signature that accompanied `attestation` in an attest / attestMany call's calldata.
+ * @example findAttestationSignature(tx.input, attestation) // "0x…" or undefined
+ */
+export function findAttestationSignature(calldata: Hex, attestation: Attestation): Hex | undefined {
+  let decoded;
+  try {
+    decoded = decodeFunctionData({ abi: deploymentRegistryAbi, data: calldata });
+  } catch {
+    return undefined;
+  }
+  const pairs: Array<[Attestation, Hex]> = [];
+  if (decoded.functionName === "attest") {
+    const [att, sig] = decoded.args as unknown as [Attestation, Hex];
+    pairs.push([att, sig]);
+  } else if (decoded.functionName === "attestMany") {
+    const [atts, sigs] = decoded.args as unknown as [Attestation[], Hex[]];
+    atts.forEach((att, i) => pairs.push([att, sigs[i]]));
+  }
+  const match = pairs.find(([att]) => sameAttestation(att, attestation));
+  return match?.[1];
+}
+
+function sameAttestation(x: Attestation, y: Attestation): boolean {
+  return (
+    x.deploymentId.toLowerCase() === y.deploymentId.toLowerCase() &&
+    Number(x.replicaIndex) === y.replicaIndex &&
+    Number(x.nodeId) === y.nodeId &&
+    Number(x.attempt) === y.attempt &&
+    Number(x.status) === y.status &&
+    x.measurement.toLowerCase() === y.measurement.toLowerCase() &&
+    x.outputHash.toLowerCase() === y.outputHash.toLowerCase() &&
+    BigInt(x.timestamp) === y.timestamp
+  );
+}

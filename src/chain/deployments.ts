@@ -1,0 +1,159 @@
+/**
+ * Reads deployments back from the chain: the packed on-chain view, the replicas, every event that
+ * concerns one deployment in order, and the list of all deployments (from IntentSubmitted logs).
+ */
+import { parseEventLogs, type Address, type Hex, type Log, type PublicClient } from "viem";
+import { deploymentRegistryAbi } from "./abi";
+import type { HyphaAddresses } from "./addresses";
+import { toChainError } from "./chainError";
+import { DeploymentStatus, ReplicaStatus, type DeploymentIntent } from "./eip712";
+
+export interface DeploymentView {
+  status: number;
+  kind: number;
+  replicas: number;
+  running: number;
+  quorum: number;
+  retriesLeft: number;
+  escrow: bigint;
+  submittedAt: bigint;
+}
+
+export interface ReplicaView {
+  index: number;
+  nodeId: number;
+  status: number;
+  attempt: number;
+  pricePerSecond: bigint;
+  since: bigint;
+}
+
+/** One decoded event of a deployment, with where it happened. */
+export interface DeploymentEvent {
+  eventName: string;
+  args: Record<string, unknown>;
+  blockNumber: bigint;
+  logIndex: number;
+  transactionHash: Hex;
+}
+
+export interface DeploymentListEntry {
+  id: Hex;
+  deployer: Address;
+  intent: DeploymentIntent;
+  blockNumber: bigint;
+  transactionHash: Hex;
+}
+
+/** Status name of a deployment status number. @example deploymentStatusName(3) // "Running" */
+export function deploymentStatusName(status: number): string {
+  return DeploymentStatus[status] ?? `Unknown(${status})`;
+}
+/** Status name of a replica status number. @example replicaStatusName(2) // "Running" */
+export function replicaStatusName(status: number): string {
+  return ReplicaStatus[status] ?? `Unknown(${status})`;
+}
+
+/**
+ * The deployment's on-chain summary (status None when the id is unknown).
+ * @example const d = await readDeployment(pc, addresses, id); deploymentStatusName(d.status)
+ */
+export async function readDeployment(publicClient: PublicClient, addresses: HyphaAddresses, id: Hex, blockNumber?: bigint): Promise<DeploymentView> {
+  try {
+    const d = await publicClient.readContract({
+      address: addresses.deploymentRegistry,
+      abi: deploymentRegistryAbi,
+      functionName: "getDeployment",
+      args: [id],
+      blockNumber,
+    });
+    return { ...(d as unknown as DeploymentView) };
+  } catch (err) {
+    throw toChainError(err, `reading deployment ${id}`);
+  }
+}
+
+/**
+ * Every replica slot of a deployment.
+ * @example (await readReplicas(pc, addresses, id)).map(r => r.nodeId)
+ */
+export async function readReplicas(publicClient: PublicClient, addresses: HyphaAddresses, id: Hex, blockNumber?: bigint): Promise<ReplicaView[]> {
+  try {
+    const rs = (await publicClient.readContract({
+      address: addresses.deploymentRegistry,
+      abi: deploymentRegistryAbi,
+      functionName: "getReplicas",
+      args: [id],
+      blockNumber,
+    })) as unknown as Omit<ReplicaView, "index">[];
+    return rs.map((r, index) => ({ index, nodeId: r.nodeId, status: r.status, attempt: r.attempt, pricePerSecond: r.pricePerSecond, since: r.since }));
+  } catch (err) {
+    throw toChainError(err, `reading the replicas of ${id}`);
+  }
+}
+
+/**
+ * Every DeploymentRegistry event whose first indexed argument is `id`, in chain order.
+ * @example for (const e of await readDeploymentEvents(pc, addresses, id)) console.log(e.blockNumber, e.eventName)
+ */
+export async function readDeploymentEvents(publicClient: PublicClient, addresses: HyphaAddresses, id: Hex, toBlock?: bigint): Promise<DeploymentEvent[]> {
+  let logs: Log[];
+  try {
+    logs = (await publicClient.request({
+      method: "eth_getLogs",
+      params: [
+        {
+          address: addresses.deploymentRegistry,
+          fromBlock: `0x${addresses.deployBlock.toString(16)}`,
+          toBlock: toBlock === undefined ? "latest" : `0x${toBlock.toString(16)}`,
+          topics: [null, id],
+        },
+      ],
+    })) as unknown as Log[];
+  } catch (err) {
+    throw toChainError(err, `reading the events of ${id}`);
+  }
+  const parsed = parseEventLogs({ abi: deploymentRegistryAbi, logs: logs.map(normalizeLog), strict: true });
+  return parsed
+    .map((l) => ({
+      eventName: l.eventName as string,
+      args: l.args as Record<string, unknown>,
+      blockNumber: l.blockNumber!,
+      logIndex: l.logIndex!,
+      transactionHash: l.transactionHash!,
+    }))
+    .sort((a, b) => (a.blockNumber === b.blockNumber ? a.logIndex - b.logIndex : a.blockNumber < b.blockNumber ? -1 : 1));
+}
+
+function normalizeLog(l: Log): Log {
+  const raw = l as unknown as Record<string, unknown>;
+  const num = (v: unknown) => (typeof v === "string" ? BigInt(v) : (v as bigint));
+  return { ...l, blockNumber: num(raw.blockNumber), logIndex: Number(num(raw.logIndex)), transactionIndex: Number(num(raw.transactionIndex)) } as Log;
+}
+
+/**
+ * All deployments ever submitted (optionally by one deployer), oldest first.
+ * @example const mine = await listDeployments(pc, addresses, { deployer: "0x71bE…" })
+ */
+export async function listDeployments(publicClient: PublicClient, addresses: HyphaAddresses, opts: { deployer?: Address } = {}): Promise<DeploymentListEntry[]> {
+  try {
+    const logs = await publicClient.getContractEvents({
+      address: addresses.deploymentRegistry,
+      abi: deploymentRegistryAbi,
+      eventName: "IntentSubmitted",
+      args: opts.deployer ? { deployer: opts.deployer } : undefined,
+      fromBlock: addresses.deployBlock,
+      toBlock: "latest",
+      strict: true,
+    });
+    return logs.map((l) => ({
+      id: l.args.id as Hex,
+      deployer: l.args.deployer as Address,
+      intent: { ...(l.args.intent as DeploymentIntent) },
+      blockNumber: l.blockNumber,
+      transactionHash: l.transactionHash,
+    }));
+  } catch (err) {
+    throw toChainError(err, "listing deployments");
+  }
+}

@@ -1,0 +1,154 @@
+/**
+ * The CLI's one typed configuration (read once from flags and environment at the edge) and the
+ * chain connections built from it on first use: public client, contract addresses, the signing
+ * account and its wallet client.
+ */
+import fs from "node:fs";
+import type { Command } from "commander";
+import { isHex, type Address, type LocalAccount, type PublicClient, type WalletClient } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import type { HyphaAddresses } from "../chain/addresses";
+import { loadContracts, makeChain, makePublicClient, makeWalletClient } from "../chain/clients";
+import { toChainError } from "../chain/chainError";
+import { devAccount, DEV_ROLES } from "../chain/devAccounts";
+import { loadKey } from "../chain/keystore";
+import type { TxClients } from "../chain/tx";
+import { HyphaError } from "../errors";
+import { readPassphrase } from "./passphrase";
+
+export const DEFAULT_RPC = "http://127.0.0.1:8545";
+export const DEFAULT_STORE = "http://127.0.0.1:7700";
+export const DEFAULT_KEYSTORE = ".hypha/keystore";
+
+/** Global flags and their environment fallbacks, resolved once. */
+export interface CliConfig {
+  rpcUrl: string;
+  deploymentFile?: string;
+  keystore: string;
+  keystoreGiven: boolean;
+  storeUrl: string;
+  privateKey?: `0x${string}`;
+  devAccount?: number;
+  from?: string;
+  passphraseFile?: string;
+  passphraseEnv?: string;
+}
+
+/** Reads the global flags (and HYPHA_* environment variables) into a CliConfig. */
+export function readConfig(opts: Record<string, unknown>, env: NodeJS.ProcessEnv): CliConfig {
+  const pk = (opts.privateKey as string | undefined) ?? env.HYPHA_PRIVATE_KEY;
+  if (pk !== undefined && (!isHex(pk) || pk.length !== 66)) throw new HyphaError("--private-key: must be 0x followed by 64 hex digits");
+  let dev: number | undefined;
+  if (opts.devAccount !== undefined) {
+    dev = Number(opts.devAccount);
+    if (!Number.isInteger(dev) || dev < 0 || dev > 19) throw new HyphaError(`--dev-account: must be an integer 0..19, got ${opts.devAccount}`);
+  }
+  const rpcUrl = (opts.rpc as string | undefined) ?? env.HYPHA_RPC ?? DEFAULT_RPC;
+  const storeUrl = (opts.store as string | undefined) ?? env.HYPHA_STORE ?? DEFAULT_STORE;
+  for (const [flag, url] of [["--rpc", rpcUrl], ["--store", storeUrl]] as const) {
+    if (!/^https?:\/\/[^\s]+$/.test(url)) throw new HyphaError(`${flag}: must be an http(s) URL, got ${url}`);
+  }
+  return {
+    rpcUrl,
+    deploymentFile: (opts.deployment as string | undefined) ?? env.HYPHA_DEPLOYMENT,
+    keystore: (opts.keystore as string | undefined) ?? env.HYPHA_KEYSTORE ?? DEFAULT_KEYSTORE,
+    keystoreGiven: opts.keystore !== undefined || env.HYPHA_KEYSTORE !== undefined,
+    storeUrl: storeUrl.replace(/\/+$/, ""),
+    privateKey: pk as `0x${string}` | undefined,
+    devAccount: dev,
+    from: opts.from as string | undefined,
+    passphraseFile: opts.passphraseFile as string | undefined,
+    passphraseEnv: env.HYPHA_PASSPHRASE,
+  };
+}
+
+/** What commands get: the config and lazily made chain connections. */
+export class CliContext {
+  private _config?: CliConfig;
+  private _pc?: PublicClient;
+  private _addresses?: Promise<HyphaAddresses>;
+  private _account?: Promise<LocalAccount>;
+
+  constructor(
+    private readonly program: Command,
+    readonly env: NodeJS.ProcessEnv,
+    readonly out: (text: string) => void = (t) => process.stdout.write(t.endsWith("\n") ? t : `${t}\n`),
+    readonly err: (text: string) => void = (t) => process.stderr.write(t.endsWith("\n") ? t : `${t}\n`),
+  ) {}
+
+  get config(): CliConfig {
+    if (!this._config) this._config = readConfig(this.program.opts(), this.env);
+    return this._config;
+  }
+
+  get publicClient(): PublicClient {
+    if (!this._pc) this._pc = makePublicClient(this.config.rpcUrl);
+    return this._pc;
+  }
+
+  /** Contract addresses for the chain behind --rpc. */
+  addresses(): Promise<HyphaAddresses> {
+    if (!this._addresses) this._addresses = loadContracts(this.publicClient, this.config.deploymentFile);
+    return this._addresses;
+  }
+
+  /** The passphrase for keystore files: --passphrase-file, HYPHA_PASSPHRASE, or a prompt on a terminal. */
+  async passphrase(prompt = "Passphrase: ", confirm = false): Promise<string> {
+    const c = this.config;
+    if (c.passphraseFile) {
+      try {
+        return fs.readFileSync(c.passphraseFile, "utf8").replace(/\r?\n$/, "");
+      } catch (err) {
+        throw new HyphaError(`--passphrase-file: cannot read ${c.passphraseFile}`, { cause: err });
+      }
+    }
+    if (c.passphraseEnv !== undefined) return c.passphraseEnv;
+    return readPassphrase(prompt, confirm);
+  }
+
+  /**
+   * The signing account: --private-key, --dev-account N, a keystore key (--keystore/--from), or on a
+   * local chain (id 31337) the default dev deployer #11.
+   */
+  account(defaultDev: number = DEV_ROLES.defaultDeployer): Promise<LocalAccount> {
+    if (!this._account) this._account = this.resolveAccount(defaultDev);
+    return this._account;
+  }
+
+  private async resolveAccount(defaultDev: number): Promise<LocalAccount> {
+    const c = this.config;
+    if (c.privateKey) return privateKeyToAccount(c.privateKey);
+    if (c.devAccount !== undefined) return devAccount(c.devAccount);
+    if (c.keystoreGiven || c.from) {
+      const pass = await this.passphrase(`Passphrase for ${c.from ?? "key"} in ${c.keystore}: `);
+      return privateKeyToAccount(loadKey(c.keystore, pass, c.from).privateKey);
+    }
+    let chainId: number;
+    try {
+      chainId = await this.publicClient.getChainId();
+    } catch (err) {
+      throw toChainError(err, "reading the chain id");
+    }
+    if (chainId === 31337) return devAccount(defaultDev);
+    throw new HyphaError("no signing key: pass --keystore DIR [--from ADDRESS], --private-key KEY or --dev-account N");
+  }
+
+  /** Public + wallet client pair for sending transactions as `account`. */
+  async txClients(account?: LocalAccount): Promise<TxClients & { account: LocalAccount }> {
+    const a = account ?? (await this.account());
+    const chainId = (await this.addresses()).chainId;
+    const walletClient: WalletClient = makeWalletClient(this.config.rpcUrl, a, { chain: makeChain(chainId, this.config.rpcUrl) });
+    return { publicClient: this.publicClient, walletClient, account: a };
+  }
+
+  /** Prints machine or human output to stdout. */
+  print(text: string): void {
+    this.out(text);
+  }
+}
+
+/** Parses a 0x address flag. */
+export function parseAddress(flag: string, v: string): Address {
+  if (!/^0x[0-9a-fA-F]{40}$/.test(v)) throw new HyphaError(`${flag}: not an address: ${v}`);
+  return v as Address;
+}

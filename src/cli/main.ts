@@ -1,0 +1,87 @@
+/**
+ * The `hypha` command: global flags, the list of command groups, and the one place where errors
+ * become a one-line message and an exit code (0 ok, 1 bad input, 2 chain or network failure).
+ * To add a command group, write `register(program, ctx)` in its own file and add it to `commands`.
+ */
+import { Command, CommanderError } from "commander";
+import { CliContext } from "./context";
+import { formatError } from "./output";
+import { registerApply } from "./commands/apply";
+import { registerAudit } from "./commands/audit";
+import { registerDeploymentCommands } from "./commands/deployments";
+import { registerKey } from "./commands/key";
+import { registerNode } from "./commands/node";
+import { registerSign } from "./commands/sign";
+import { registerSpec } from "./commands/spec";
+
+/** A command group: adds its subcommands to the program. */
+export type RegisterCommands = (program: Command, ctx: CliContext) => void;
+
+/** Every command group of the CLI, one line each. */
+export const commands: RegisterCommands[] = [
+  registerSpec,
+  registerSign,
+  registerApply,
+  registerDeploymentCommands, // get, describe, delete, scale
+  registerNode,
+  registerAudit,
+  registerKey,
+];
+
+/**
+ * Builds the program with global flags and every command group.
+ * @example await buildProgram(process.env).parseAsync(["node", "hypha", "get", "nodes"])
+ */
+export function buildProgram(env: NodeJS.ProcessEnv = process.env, extra: RegisterCommands[] = []): { program: Command; ctx: CliContext } {
+  const program = new Command("hypha");
+  program
+    .description("Hypha: deterministic compute run by smart contracts")
+    .option("--rpc <url>", "chain JSON-RPC URL (env HYPHA_RPC)", undefined)
+    .option("--deployment <file>", "contract addresses file or folder (default deployments/<chainId>.json)")
+    .option("--keystore <dir>", "encrypted key folder (default .hypha/keystore; env HYPHA_KEYSTORE)")
+    .option("--from <address>", "which keystore key signs")
+    .option("--passphrase-file <file>", "read the keystore passphrase from a file (or env HYPHA_PASSPHRASE)")
+    .option("--private-key <hex>", "sign with this key (local use; env HYPHA_PRIVATE_KEY)")
+    .option("--dev-account <n>", "sign with local dev account n (0..19)")
+    .option("--store <url>", "blob/image store URL (env HYPHA_STORE)", undefined)
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride()
+    .configureOutput({ outputError: (str, write) => write(str) });
+  program.addHelpText("after", "\nExample:\n  $ hypha apply -f examples/deployment.yaml --wait\n  $ hypha get deployments -o wide");
+  const ctx = new CliContext(program, env);
+  for (const register of [...commands, ...extra]) register(program, ctx);
+  for (const cmd of allCommands(program)) cmd.exitOverride();
+  return { program, ctx };
+}
+
+function allCommands(cmd: Command): Command[] {
+  return [cmd, ...cmd.commands.flatMap(allCommands)];
+}
+
+/**
+ * Runs the CLI with `argv` and returns the exit code (never throws, never prints a stack trace).
+ * @example process.exitCode = await runCli(process.argv)
+ */
+export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const { program, ctx } = buildProgram(env);
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === "commander.helpDisplayed" || err.code === "commander.help" || err.code === "commander.version") return 0;
+      if (err.code === "commander.executeSubCommandAsync") return 0;
+      return 1; // commander already printed the reason
+    }
+    const { text, exitCode } = formatError(err);
+    ctx.err(text);
+    if (env.HYPHA_DEBUG && err instanceof Error) ctx.err(String(err.stack));
+    return exitCode;
+  }
+}
+
+if (require.main === module || process.argv[1]?.endsWith("hypha.js") || process.argv[1]?.endsWith("hypha")) {
+  runCli(process.argv).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,78 @@
+/**
+ * What the CLI needs from the blob/image store over HTTP: resolve an image name to its on-chain
+ * root, publish a spec's canonical JSON as a raw blob (CID digest = specHash), and fetch it back
+ * for an audit (verified against the hash before use).
+ */
+import { createHash } from "node:crypto";
+import type { Hex } from "viem";
+import { HyphaError } from "../errors";
+import { bytes32ToRoot, cidForBytes, RAW_CODEC, rootToBytes32 } from "../image/cid";
+
+/** The store could not be reached or answered wrongly (exit code 2). */
+export class StoreAccessError extends HyphaError {
+  override name = "StoreAccessError";
+}
+
+async function request(url: string, init: RequestInit = {}, what: string): Promise<Response> {
+  try {
+    return await fetch(url, { ...init, signal: AbortSignal.timeout(15_000) });
+  } catch (err) {
+    throw new StoreAccessError(`${what}: cannot reach the store at ${new URL(url).origin} (${(err as Error).cause ? String(((err as Error).cause as Error).message ?? (err as Error).cause) : (err as Error).message})`, {
+      cause: err,
+      exitCode: 2,
+      details: "start it with `hypha up` or pass --store URL",
+    });
+  }
+}
+
+/**
+ * The on-chain imageRoot for an image reference: a 0x digest or CID is used as is, a name is
+ * looked up in the store's catalog.
+ * @example await resolveImageRoot("http://127.0.0.1:7700", "ubuntu:latest") // "0x9f86…"
+ */
+export async function resolveImageRoot(storeUrl: string, image: string): Promise<Hex> {
+  if (/^0x[0-9a-fA-F]{64}$/.test(image)) return image.toLowerCase() as Hex;
+  if (/^b[a-z2-7]{40,}$/.test(image)) {
+    try {
+      return rootToBytes32(image);
+    } catch {
+      // not a CID after all: look it up by name
+    }
+  }
+  const res = await request(`${storeUrl}/catalog/${encodeURIComponent(image)}`, {}, `image ${image}`);
+  if (res.status === 404) {
+    throw new HyphaError(`image ${image}: not in the store's catalog at ${storeUrl}`, { details: "import it with `hypha image import PATH --name NAME`, or pass --image-root 0x…" });
+  }
+  if (!res.ok) throw new StoreAccessError(`image ${image}: the store answered ${res.status}`, { exitCode: 2 });
+  const body = (await res.json()) as { root?: string };
+  if (!body.root) throw new StoreAccessError(`image ${image}: the store's catalog answer has no root`, { exitCode: 2 });
+  return rootToBytes32(body.root);
+}
+
+/**
+ * Publishes a spec's canonical JSON as a raw blob; returns its CID.
+ * @example await publishSpecBlob(store, canonicalSpecJson(spec)) // "bafkrei…"
+ */
+export async function publishSpecBlob(storeUrl: string, canonicalJson: string): Promise<string> {
+  const bytes = new TextEncoder().encode(canonicalJson);
+  const cid = cidForBytes(bytes, RAW_CODEC).toString();
+  const res = await request(`${storeUrl}/blobs/${cid}`, { method: "PUT", body: bytes, headers: { "content-type": "application/octet-stream" } }, "publishing the spec");
+  if (!res.ok) throw new StoreAccessError(`publishing the spec: the store answered ${res.status} ${await res.text().catch(() => "")}`.trim(), { exitCode: 2 });
+  return cid;
+}
+
+/**
+ * Fetches the spec blob for `specHash` and checks sha256(bytes) == specHash; undefined when the
+ * store does not have it.
+ * @example const json = await fetchSpecBlob(store, intent.specHash)
+ */
+export async function fetchSpecBlob(storeUrl: string, specHash: Hex): Promise<string | undefined> {
+  const cid = bytes32ToRoot(specHash, RAW_CODEC).toString();
+  const res = await request(`${storeUrl}/blobs/${cid}`, {}, "fetching the spec blob");
+  if (res.status === 404) return undefined;
+  if (!res.ok) throw new StoreAccessError(`fetching the spec blob: the store answered ${res.status}`, { exitCode: 2 });
+  const bytes = Buffer.from(await res.arrayBuffer());
+  const digest = `0x${createHash("sha256").update(bytes).digest("hex")}`;
+  if (digest !== specHash.toLowerCase()) throw new HyphaError(`spec blob ${cid}: its sha256 is ${digest}, not the specHash ${specHash}`);
+  return bytes.toString("utf8");
+}
