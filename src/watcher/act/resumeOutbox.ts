@@ -1,0 +1,64 @@
+/**
+ * Resuming the outbox after a crash or restart: for every transaction recorded as sent, ask the
+ * chain first. Mined: record the outcome. Still pending: wait for it. Unknown to the chain: check
+ * whether each of its actions already took effect (replica placed at that attempt, lost already
+ * reported, deployment terminated); those stay in flight until ingest sees them, the rest are
+ * forgotten so reconcile decides them again. Nothing is resent blindly.
+ */
+import type { Address, Hex, PublicClient } from "viem";
+import { deploymentRegistryAbi } from "../../chain/abi";
+import type { WatcherAction } from "../decide/reconcile";
+import type { Outbox } from "./outbox";
+import type { SenderLogger } from "./senderWorker";
+
+/** Whether an action's effect is already on-chain (read from the contract's views). */
+export async function actionTookEffect(client: PublicClient, deploymentRegistry: Address, action: WatcherAction): Promise<boolean> {
+  if (action.type === "terminate") {
+    const dep = await client.readContract({ address: deploymentRegistry, abi: deploymentRegistryAbi, functionName: "getDeployment", args: [action.deploymentId] });
+    return dep.status === 5;
+  }
+  const r = await client.readContract({ address: deploymentRegistry, abi: deploymentRegistryAbi, functionName: "getReplica", args: [action.deploymentId, action.replicaIndex] });
+  if (action.type === "schedule") return r.attempt >= action.attempt;
+  return r.attempt > action.attempt || !(r.status === 1 || r.status === 2);
+}
+
+/**
+ * Resolve every transaction the outbox recorded as sent. Returns counts for the log.
+ * @example await resumeOutbox(client, outbox, addresses.deploymentRegistry, logger)
+ */
+export async function resumeOutbox(
+  client: PublicClient,
+  outbox: Outbox,
+  deploymentRegistry: Address,
+  logger: SenderLogger,
+  opts: { failureBackoffMs?: number; pollIntervalMs?: number; pendingTimeoutMs?: number } = {},
+): Promise<{ mined: number; dropped: number; alreadyDone: number }> {
+  const counts = { mined: 0, dropped: 0, alreadyDone: 0 };
+  for (const tx of outbox.pendingTxs()) {
+    const receipt = await waitReceipt(client, tx.hash, opts.pendingTimeoutMs ?? 10_000, opts.pollIntervalMs ?? 100);
+    if (receipt) {
+      await outbox.recordMined(tx, receipt.blockNumber, receipt.status === "success", Date.now() + (opts.failureBackoffMs ?? 2000), receipt.status === "success" ? undefined : "reverted");
+      counts.mined++;
+      continue;
+    }
+    const head = await client.getBlockNumber();
+    const done = new Map<string, bigint>();
+    for (const op of outbox.opsOf(tx)) if (await actionTookEffect(client, deploymentRegistry, op.action)) done.set(op.key, head);
+    counts.alreadyDone += done.size;
+    counts.dropped++;
+    await outbox.dropTx(tx, done);
+  }
+  if (counts.mined + counts.dropped) logger.info(counts, "outbox resumed from the chain");
+  return counts;
+}
+
+async function waitReceipt(client: PublicClient, hash: Hex, timeoutMs: number, pollMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const receipt = await client.getTransactionReceipt({ hash }).catch(() => null);
+    if (receipt) return receipt;
+    const pending = await client.getTransaction({ hash }).catch(() => null);
+    if (!pending || Date.now() > deadline) return null;
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
+}

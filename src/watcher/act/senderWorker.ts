@@ -1,0 +1,135 @@
+/**
+ * One orchestrator account sending transactions strictly one after another (one sender =
+ * sequential nonces; Hardhat's automine cannot queue future nonces). For each batch: simulate
+ * (estimateGas; a reverting batch is split in halves to isolate the bad action), take the next
+ * nonce, sign locally, persist the signed transaction in the outbox, broadcast, wait for the
+ * receipt, record the outcome.
+ */
+import { keccak256, type Address, type Hex, type PrivateKeyAccount, type PublicClient } from "viem";
+import { toChainError } from "../../chain/chainError";
+import type { WatcherAction } from "../decide/reconcile";
+import { encodeActions } from "./encodeActions";
+import type { Outbox, OutboxTx } from "./outbox";
+
+export interface SenderLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+}
+
+export interface SenderOptions {
+  deploymentRegistry: Address;
+  chainId: number;
+  pollIntervalMs: number;
+  /** How long to wait for a receipt before asking the chain what became of the transaction. */
+  receiptTimeoutMs?: number;
+  /** Back-off before a failed action may be issued again. */
+  failureBackoffMs?: number;
+  logger: SenderLogger;
+}
+
+/**
+ * A sequential sender for one account. `busy` is true while a batch is in progress.
+ * @example await new SenderWorker(client, account, outbox, opts).send(actions)
+ */
+export class SenderWorker {
+  busy = false;
+  private nonce: number | undefined;
+
+  constructor(
+    private readonly client: PublicClient,
+    readonly account: PrivateKeyAccount,
+    private readonly outbox: Outbox,
+    private readonly opts: SenderOptions,
+  ) {}
+
+  get address(): Address {
+    return this.account.address;
+  }
+
+  /** Start from the chain's nonce (after resumeOutbox resolved what was in flight). */
+  async syncNonce(): Promise<void> {
+    const chain = await this.client.getTransactionCount({ address: this.address, blockTag: "pending" });
+    this.nonce = chain;
+    if (this.outbox.storedNonce(this.address) !== chain) await this.outbox.setNonce(this.address, chain);
+  }
+
+  /** Send a batch (all schedules, or one other action). Never throws for a revert; records it. */
+  async send(actions: WatcherAction[]): Promise<void> {
+    this.busy = true;
+    try {
+      await this.sendBatch(actions);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async sendBatch(actions: WatcherAction[]): Promise<void> {
+    const data = encodeActions(actions);
+    let gas: bigint;
+    let fees: { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint };
+    try {
+      [gas, fees] = await Promise.all([
+        this.client.estimateGas({ account: this.address, to: this.opts.deploymentRegistry, data }),
+        this.client.estimateFeesPerGas() as Promise<{ maxFeePerGas: bigint; maxPriorityFeePerGas: bigint }>,
+      ]);
+    } catch (err) {
+      const chainErr = toChainError(err, `simulating ${actions[0]!.type} x${actions.length}`);
+      if (chainErr.exitCode === 2 && !chainErr.errorName) throw chainErr; // network trouble: let the caller back off
+      if (actions.length > 1) {
+        const mid = Math.ceil(actions.length / 2);
+        await this.sendBatch(actions.slice(0, mid));
+        await this.sendBatch(actions.slice(mid));
+        return;
+      }
+      const retryAfter = Date.now() + (this.opts.failureBackoffMs ?? 2000);
+      this.outbox.markFailed(actions[0]!, retryAfter, chainErr.shortMessage);
+      this.opts.logger.warn({ key: actions[0]!.key, error: chainErr.shortMessage }, "action rejected by simulation; backing off");
+      return;
+    }
+    if (this.nonce === undefined) await this.syncNonce();
+    const nonce = this.nonce!;
+    const raw = await this.account.signTransaction({
+      chainId: this.opts.chainId,
+      type: "eip1559",
+      to: this.opts.deploymentRegistry,
+      data,
+      nonce,
+      gas: (gas * 12n) / 10n + 20_000n,
+      maxFeePerGas: fees.maxFeePerGas,
+      maxPriorityFeePerGas: fees.maxPriorityFeePerGas,
+    });
+    const tx: OutboxTx = { sender: this.address, nonce, hash: keccak256(raw), opKeys: actions.map((a) => a.key), sentAt: Date.now() };
+    await this.outbox.recordSent(tx, actions); // persisted before broadcast: a crash from here on is resolved by asking the chain
+    this.nonce = nonce + 1;
+    try {
+      await this.client.sendRawTransaction({ serializedTransaction: raw });
+    } catch (err) {
+      this.opts.logger.warn({ hash: tx.hash, nonce, error: toChainError(err, "broadcasting").shortMessage }, "broadcast failed; checking the chain");
+    }
+    await this.settle(tx);
+  }
+
+  /** Wait for the receipt; if none comes, ask the chain and drop or keep the transaction accordingly. */
+  async settle(tx: OutboxTx): Promise<void> {
+    const deadline = Date.now() + (this.opts.receiptTimeoutMs ?? 30_000);
+    for (;;) {
+      const receipt = await this.client.getTransactionReceipt({ hash: tx.hash }).catch(() => null);
+      if (receipt) {
+        const ok = receipt.status === "success";
+        await this.outbox.recordMined(tx, receipt.blockNumber, ok, Date.now() + (this.opts.failureBackoffMs ?? 2000), ok ? undefined : "reverted");
+        if (!ok) this.opts.logger.warn({ hash: tx.hash, keys: tx.opKeys.length }, "transaction reverted");
+        return;
+      }
+      const pending = await this.client.getTransaction({ hash: tx.hash }).catch(() => null);
+      if (!pending || Date.now() > deadline) {
+        if (pending) this.opts.logger.warn({ hash: tx.hash }, "no receipt in time; leaving the transaction to resume");
+        else {
+          await this.outbox.dropTx(tx);
+          await this.syncNonce();
+        }
+        return;
+      }
+      await new Promise((r) => setTimeout(r, this.opts.pollIntervalMs));
+    }
+  }
+}

@@ -1,0 +1,9 @@
+/**
+ * The watcher (orchestrator) public surface: runWatcher for `hypha watcher`, and the pure decision
+ * functions anyone (e.g. `hypha audit`) can re-run to check a placement.
+ */
+export { runWatcher, type WatcherHandle, type WatcherLogger, type WatcherStatus } from "./runWatcher";
+export { resolveWatcherConfig, WATCHER_DEFAULTS, type WatcherConfig, type WatcherAddresses } from "./config";
+export { placeReplicas, type PlacementNode, type ReplicaRequest, type Placement, type PlacementResult } from "./decide/placeReplicas";
+export { reconcile, placementNodes, scheduleKey, reportLostKey, terminateKey, type WatcherAction, type ReconcileInput } from "./decide/reconcile";
+export { WatcherError, WatcherConfigError } from "./errors";

@@ -1,0 +1,34 @@
+/**
+ * The watcher's small status API (express): GET /healthz for liveness checks and GET /v1/status
+ * with the ingest cursor, counts and outbox depth. Read-only; it never changes watcher state.
+ */
+import express from "express";
+import type { AddressInfo } from "node:net";
+import type { Server } from "node:http";
+
+/**
+ * Start the status server; resolves with its URL once listening.
+ * @example const s = await startStatusServer(() => watcher.status(), 7790); console.log(s.url)
+ */
+export async function startStatusServer(status: () => unknown, port: number, host = "127.0.0.1"): Promise<{ url: string; close(): Promise<void> }> {
+  const app = express();
+  app.disable("x-powered-by");
+  app.get("/healthz", (_req, res) => {
+    res.json({ ok: true });
+  });
+  app.get("/v1/status", (_req, res) => {
+    res.type("application/json").send(JSON.stringify(status(), (_k, v) => (typeof v === "bigint" ? v.toString() : v)));
+  });
+  app.use((_req, res) => {
+    res.status(404).json({ error: "not found: the watcher serves GET /healthz and GET /v1/status" });
+  });
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = app.listen(port, host, () => resolve(s));
+    s.once("error", reject);
+  });
+  const addr = server.address() as AddressInfo;
+  return {
+    url: `http://${host}:${addr.port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
