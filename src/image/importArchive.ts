@@ -1,0 +1,263 @@
+/**
+ * Archive importers: a plain (optionally gzipped) tar of a root filesystem, an OCI image layout
+ * (directory or tar) and a `docker save` tarball. Image layers are applied in order with OCI
+ * whiteouts (".wh.NAME" removes NAME, ".wh..wh..opq" empties its directory) honoured; each layer's
+ * whiteouts apply only to the layers below it, as the OCI image spec says.
+ */
+import { createHash } from "node:crypto";
+import { createReadStream, promises as fsp } from "node:fs";
+import * as path from "node:path";
+import { Readable } from "node:stream";
+import { createGunzip } from "node:zlib";
+import * as tar from "tar-stream";
+import { ImageError } from "./imageError";
+import { normalizeArchivePath, parentPath } from "./entryPath";
+import type { TreeBuilder } from "./treeBuilder";
+
+const WHITEOUT_PREFIX = ".wh.";
+const OPAQUE = ".wh..wh..opq";
+/** Upper bound on one member of an image archive kept in memory (layers, configs). */
+const MAX_MEMBER_BYTES = 2 * 1024 * 1024 * 1024;
+
+type OpenStream = () => Readable;
+/** A tar member's body (a streamx Readable). */
+type MemberBody = AsyncIterable<Buffer> & { resume(): unknown };
+
+/**
+ * Import an archive file: detects docker-save / OCI-layout tarballs, otherwise treats it as a
+ * root filesystem tar.
+ */
+export async function addArchiveFile(
+  builder: TreeBuilder,
+  file: string,
+  opts: { forceTar?: boolean } = {},
+): Promise<{ format: "tar" | "oci-layout" | "docker-save"; layers: number }> {
+  const open = () => createReadStream(file);
+  if (!opts.forceTar) {
+    const names = new Set<string>();
+    await eachMember(open, async (h, body) => {
+      names.add(normalizeArchivePath(h.name));
+      body.resume();
+    });
+    if (names.has("manifest.json") || (names.has("oci-layout") && names.has("index.json"))) {
+      const files = new Map<string, Buffer>();
+      await eachMember(open, async (h, body) => {
+        const p = normalizeArchivePath(h.name);
+        if (h.type === "file" || h.type === "contiguous-file") files.set(p, await collect(body, p));
+        else if (h.type === "symlink" || h.type === "link") files.set(p, Buffer.from(`\0link:${h.linkname ?? ""}`));
+        else body.resume();
+      });
+      const read = (p: string) => readMember(files, p);
+      if (names.has("manifest.json")) return { format: "docker-save", layers: await applyDockerSave(builder, read) };
+      return { format: "oci-layout", layers: await applyOciLayout(builder, read) };
+    }
+  }
+  await applyTar(builder, open, false);
+  return { format: "tar", layers: 1 };
+}
+
+/** Import an OCI image layout directory (has `oci-layout` and `index.json`). */
+export async function addOciLayoutDirectory(builder: TreeBuilder, dir: string): Promise<number> {
+  return applyOciLayout(builder, async (p) => {
+    try {
+      return await fsp.readFile(path.join(dir, p));
+    } catch (cause) {
+      throw new ImageError(`OCI layout: cannot read "${p}"`, { code: "BAD_ARCHIVE", cause, path: p });
+    }
+  });
+}
+
+type ReadMember = (p: string) => Promise<Buffer>;
+
+async function applyDockerSave(builder: TreeBuilder, read: ReadMember): Promise<number> {
+  const manifest = parseJson(await read("manifest.json"), "manifest.json") as Array<{ Layers?: unknown }>;
+  if (!Array.isArray(manifest) || manifest.length === 0 || !Array.isArray(manifest[0]?.Layers))
+    throw new ImageError("docker archive: manifest.json must be a non-empty array whose first image has Layers", { code: "BAD_ARCHIVE" });
+  const layers = manifest[0].Layers as unknown[];
+  for (const [i, l] of layers.entries()) {
+    if (typeof l !== "string") throw new ImageError(`docker archive: manifest.json Layers[${i}] is not a path`, { code: "BAD_ARCHIVE" });
+    const bytes = await read(normalizeArchivePath(l));
+    await applyLayer(builder, bytes, `layer ${i} (${l})`);
+  }
+  return layers.length;
+}
+
+interface Descriptor {
+  mediaType?: string;
+  digest: string;
+  size?: number;
+  platform?: { os?: string; architecture?: string };
+}
+
+async function applyOciLayout(builder: TreeBuilder, read: ReadMember): Promise<number> {
+  let doc = parseJson(await read("index.json"), "index.json") as { mediaType?: string; manifests?: Descriptor[]; layers?: Descriptor[] };
+  for (let depth = 0; !Array.isArray(doc.layers); depth++) {
+    if (depth > 4 || !Array.isArray(doc.manifests) || doc.manifests.length === 0)
+      throw new ImageError("OCI layout: index.json lists no image manifest", { code: "BAD_ARCHIVE" });
+    const pick = doc.manifests.find((m) => m.platform?.os === "linux" && m.platform?.architecture === "amd64") ?? doc.manifests[0];
+    doc = parseJson(await readBlob(read, pick), `blob ${pick.digest}`) as typeof doc;
+  }
+  for (const [i, layer] of doc.layers!.entries()) {
+    if (typeof layer.mediaType === "string" && layer.mediaType.includes("zstd"))
+      throw new ImageError(`OCI layout: layer ${i} is zstd-compressed, which is not supported (use tar or tar+gzip)`, { code: "BAD_ARCHIVE" });
+    await applyLayer(builder, await readBlob(read, layer), `layer ${i} (${layer.digest})`);
+  }
+  return doc.layers!.length;
+}
+
+/** Read a blob by descriptor and check its sha256 digest and size (OCI blobs are content-addressed). */
+async function readBlob(read: ReadMember, d: Descriptor): Promise<Buffer> {
+  const m = typeof d?.digest === "string" ? /^sha256:([a-f0-9]{64})$/.exec(d.digest) : null;
+  if (!m) throw new ImageError(`OCI layout: descriptor digest ${JSON.stringify(d?.digest)} is not sha256:<64 hex>`, { code: "BAD_ARCHIVE" });
+  const bytes = await read(`blobs/sha256/${m[1]}`);
+  const got = createHash("sha256").update(bytes).digest("hex");
+  if (got !== m[1]) throw new ImageError(`OCI layout: blob ${d.digest} is corrupt (its sha256 is ${got})`, { code: "TAMPERED", cid: d.digest });
+  if (d.size !== undefined && d.size !== bytes.length)
+    throw new ImageError(`OCI layout: blob ${d.digest} has ${bytes.length} bytes, descriptor says ${d.size}`, { code: "BAD_ARCHIVE" });
+  return bytes;
+}
+
+/** Apply one image layer: its whiteouts first (they hide lower layers only), then its entries. */
+async function applyLayer(builder: TreeBuilder, bytes: Buffer, what: string): Promise<void> {
+  const open = () => Readable.from([bytes]);
+  try {
+    await eachMember(open, async (h, body) => {
+      body.resume();
+      const p = normalizeArchivePath(h.name);
+      const base = p.slice(p.lastIndexOf("/") + 1);
+      if (base === OPAQUE) builder.removeChildren(parentPath(p));
+      else if (base.startsWith(WHITEOUT_PREFIX)) {
+        const dir = parentPath(p);
+        const victim = base.slice(WHITEOUT_PREFIX.length);
+        normalizeArchivePath(victim); // no "..", no "/" tricks in the whiteout name
+        builder.remove(dir === "" ? victim : `${dir}/${victim}`);
+      }
+    });
+    await applyTar(builder, open, true);
+  } catch (err) {
+    if (err instanceof ImageError) throw new ImageError(`${what}: ${err.shortMessage}`, { code: err.code, cause: err, path: err.path, cid: err.cid });
+    throw err;
+  }
+}
+
+/** Add every member of a tar stream to the builder (whiteout markers skipped when `layer`). */
+async function applyTar(builder: TreeBuilder, open: OpenStream, layer: boolean): Promise<void> {
+  await eachMember(open, async (h, body) => {
+    const p = normalizeArchivePath(h.name);
+    const base = p.slice(p.lastIndexOf("/") + 1);
+    if (p === "" || (layer && base.startsWith(WHITEOUT_PREFIX))) {
+      body.resume();
+      return;
+    }
+    const owner = { mode: h.mode ?? 0o644, uid: h.uid ?? 0, gid: h.gid ?? 0 };
+    switch (h.type) {
+      case "file":
+      case "contiguous-file":
+        await builder.addFile(p, owner, body);
+        return;
+      case "directory":
+        body.resume();
+        builder.addDir(p, owner);
+        return;
+      case "symlink":
+        body.resume();
+        builder.addSymlink(p, owner, h.linkname ?? "");
+        return;
+      case "link":
+        body.resume();
+        builder.addHardlink(p, owner, normalizeArchivePath(h.linkname ?? ""));
+        return;
+      default:
+        body.resume();
+        builder.skipped++;
+    }
+  });
+}
+
+/** Iterate tar members (gunzipping if needed); a corrupt or truncated tar becomes BAD_ARCHIVE. */
+async function eachMember(open: OpenStream, onMember: (h: tar.Header, body: MemberBody) => Promise<void>): Promise<void> {
+  const input = open();
+  const extract = tar.extract();
+  const source = await maybeGunzip(input);
+  source.on("error", (err) => extract.destroy(err));
+  source.pipe(extract);
+  let count = 0;
+  try {
+    for await (const entry of extract) {
+      count++;
+      await onMember(entry.header, entry as unknown as MemberBody);
+    }
+  } catch (err) {
+    source.destroy();
+    if (err instanceof ImageError) throw err;
+    throw new ImageError(`corrupt or unsupported tar: ${(err as Error).message}`, { code: "BAD_ARCHIVE", cause: err });
+  }
+  if (count === 0) throw new ImageError("corrupt or unsupported tar: no entries", { code: "BAD_ARCHIVE" });
+}
+
+/** Peek at the first bytes; pipe through gunzip when they are the gzip magic. */
+async function maybeGunzip(input: Readable): Promise<Readable> {
+  const first: Buffer = await new Promise((resolve, reject) => {
+    const onReadable = () => {
+      const b = input.read(2) ?? input.read();
+      if (b === null) return;
+      cleanup();
+      resolve(b);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(Buffer.alloc(0));
+    };
+    const onError = (e: Error) => {
+      cleanup();
+      reject(new ImageError(`cannot read archive: ${e.message}`, { code: "BAD_ARCHIVE", cause: e }));
+    };
+    const cleanup = () => {
+      input.off("readable", onReadable);
+      input.off("end", onEnd);
+      input.off("error", onError);
+    };
+    input.on("readable", onReadable);
+    input.on("end", onEnd);
+    input.on("error", onError);
+  });
+  input.unshift(first);
+  if (first.length >= 2 && first[0] === 0x1f && first[1] === 0x8b) {
+    const gunzip = createGunzip();
+    input.on("error", (e) => gunzip.destroy(e));
+    return input.pipe(gunzip);
+  }
+  return input;
+}
+
+async function collect(body: MemberBody, what: string): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let n = 0;
+  for await (const p of body) {
+    n += p.length;
+    if (n > MAX_MEMBER_BYTES) throw new ImageError(`archive member "${what}" is larger than ${MAX_MEMBER_BYTES} bytes`, { code: "TOO_LARGE", path: what });
+    parts.push(p);
+  }
+  return Buffer.concat(parts);
+}
+
+function readMember(files: Map<string, Buffer>, p: string, hops = 0): Promise<Buffer> {
+  const b = files.get(p);
+  if (!b) return Promise.reject(new ImageError(`image archive: member "${p}" is missing`, { code: "BAD_ARCHIVE", path: p }));
+  if (b.length > 6 && b.subarray(0, 6).toString() === "\0link:") {
+    // docker save uses symlinks between layer directories; resolve inside the archive only.
+    if (hops > 8) return Promise.reject(new ImageError(`image archive: too many links at "${p}"`, { code: "BAD_ARCHIVE", path: p }));
+    const target = b.subarray(6).toString();
+    const resolved = target.startsWith("/") ? target : path.posix.join(parentPath(p), target);
+    return readMember(files, normalizeArchivePath(resolved), hops + 1);
+  }
+  return Promise.resolve(b);
+}
+
+function parseJson(bytes: Buffer, what: string): unknown {
+  try {
+    return JSON.parse(bytes.toString("utf8"));
+  } catch (cause) {
+    throw new ImageError(`image archive: ${what} is not valid JSON`, { code: "BAD_ARCHIVE", cause });
+  }
+}
