@@ -1,0 +1,144 @@
+/**
+ * Gets the agent's signed attestations on-chain: a queue of wanted attestations, flushed once
+ * per tick as ONE attestMany transaction from the agent's own account (sequential nonces: the
+ * next flush starts only after the previous receipt). Idempotent: before sending, each queued
+ * attestation is checked against the replica's current on-chain state and dropped if the chain
+ * already reflects it or the placement moved on.
+ */
+import type { Hex, LocalAccount, PublicClient, TypedDataDomain, WalletClient } from "viem";
+import type { Logger } from "pino";
+import { deploymentRegistryAbi } from "../chain/abi";
+import { AttestedStatus, type Attestation } from "../chain/eip712";
+import { signAttestation } from "../chain/signing";
+import { toChainError, type ChainError } from "../chain/chainError";
+import type { AgentAddresses } from "./config";
+import { readReplicaStates } from "./chainView";
+import { attestationStillNeeded, replicaKey, type WantedAttestation } from "./reconcile";
+
+/** An attestation waiting to be sent, with what it states. */
+export interface QueuedAttestation extends WantedAttestation {
+  measurement: Hex;
+  outputHash: Hex;
+}
+
+/** Outcome of one sent attestation, reported to the agent's replica table. */
+export interface AttestationSent {
+  att: QueuedAttestation;
+  transactionHash: Hex;
+}
+
+const ZERO32 = `0x${"0".repeat(64)}` as Hex;
+
+/** Build the EIP-712 Attestation struct (pure). */
+export function toAttestation(q: QueuedAttestation, nodeId: number, timestamp: bigint): Attestation {
+  return {
+    deploymentId: q.deploymentId,
+    replicaIndex: q.replicaIndex,
+    nodeId,
+    attempt: q.attempt,
+    status: AttestedStatus[q.status],
+    measurement: q.measurement,
+    outputHash: q.outputHash ?? ZERO32,
+    timestamp,
+  };
+}
+
+/** The queue and its flusher. */
+export class Attester {
+  private queue = new Map<string, QueuedAttestation>();
+  private flushing = false;
+
+  constructor(
+    private readonly publicClient: PublicClient,
+    private readonly walletClient: WalletClient,
+    private readonly account: LocalAccount,
+    private readonly addresses: AgentAddresses,
+    private readonly domain: TypedDataDomain,
+    private readonly nodeId: number,
+    private readonly logger: Logger,
+    private readonly onSent: (s: AttestationSent) => void,
+  ) {}
+
+  /** Queue an attestation; a later one for the same replica attempt replaces an unsent earlier one. */
+  enqueue(att: QueuedAttestation): void {
+    this.queue.set(`${replicaKey(att.deploymentId, att.replicaIndex)}#${att.attempt}`, att);
+  }
+
+  /** Attestations not yet on-chain. */
+  pending(): QueuedAttestation[] {
+    return [...this.queue.values()];
+  }
+
+  /** Send what is still needed in one attestMany. Network failures keep the queue for the next tick. */
+  async flush(): Promise<number> {
+    if (this.flushing || this.queue.size === 0) return 0;
+    this.flushing = true;
+    try {
+      const entries = [...this.queue.entries()];
+      const states = await readReplicaStates(this.publicClient, this.addresses, entries.map(([, a]) => a));
+      const toSend: [string, QueuedAttestation][] = [];
+      entries.forEach(([k, a], i) => {
+        if (attestationStillNeeded(a, states[i], this.nodeId)) toSend.push([k, a]);
+        else {
+          this.logger.debug({ replica: k, status: a.status, chain: states[i].status }, "attestation already reflected or stale: dropped");
+          this.queue.delete(k);
+        }
+      });
+      if (toSend.length === 0) return 0;
+      const sent = await this.send(toSend);
+      return sent;
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private async send(batch: [string, QueuedAttestation][]): Promise<number> {
+    const timestamp = BigInt(Math.floor(Date.now() / 1000));
+    const atts = batch.map(([, a]) => toAttestation(a, this.nodeId, timestamp));
+    const sigs = await Promise.all(atts.map((a) => signAttestation(this.account, this.domain, a)));
+    try {
+      const hash = await this.sendAttestMany(atts, sigs);
+      for (const [k, a] of batch) {
+        this.queue.delete(k);
+        this.onSent({ att: a, transactionHash: hash });
+      }
+      this.logger.info({ count: atts.length, tx: hash, statuses: batch.map(([, a]) => a.status) }, "attestations on-chain");
+      return atts.length;
+    } catch (err) {
+      const ce = err as ChainError;
+      if (ce.exitCode !== 1 || batch.length === 1) {
+        // A revert of a single attestation will not get better by retrying: drop it, loudly.
+        if (ce.exitCode === 1) {
+          this.logger.error({ replica: batch[0][0], err: ce.shortMessage ?? String(err) }, "attestation rejected by the contract: dropped");
+          this.queue.delete(batch[0][0]);
+        } else this.logger.warn({ err: ce.shortMessage ?? String(err) }, "attestation send failed; will retry");
+        return 0;
+      }
+      // One bad attestation must not block the others: send them one by one.
+      let n = 0;
+      for (const item of batch) n += await this.send([item]);
+      return n;
+    }
+  }
+
+  /** Simulate (a revert costs no gas and is decoded), send from the agent account, await the receipt. */
+  private async sendAttestMany(atts: Attestation[], sigs: Hex[]): Promise<Hex> {
+    const what = `attesting ${atts.length} replica(s)`;
+    const call = { address: this.addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "attestMany", args: [atts, sigs], account: this.account } as const;
+    let hash: Hex;
+    try {
+      const { request } = await this.publicClient.simulateContract(call);
+      hash = await this.walletClient.writeContract({ ...request, chain: null } as never);
+    } catch (err) {
+      throw toChainError(err, what);
+    }
+    let receipt;
+    try {
+      receipt = await this.publicClient.waitForTransactionReceipt({ hash, timeout: 60_000 });
+    } catch (err) {
+      throw toChainError(err, `${what} (waiting for ${hash})`);
+    }
+    if (receipt.status !== "success") throw toChainError(new Error(`transaction ${hash} reverted`), what);
+    return hash;
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * The agent's HTTP API (express 5), served on the endpoint registered on-chain:
+ *   GET /healthz                                   liveness (the watcher's node-lost check)
+ *   GET /v1/node                                   nodeId, agent address, measurement, driver, sandbox
+ *   GET /v1/replicas                               every local run: status, restarts, bytes fetched, measurement
+ *   GET /v1/replicas/:deploymentId/:index/logs     stdout (or ?stream=stderr) of the latest run, text/plain
+ * Bad parameters answer 400 with {error: {field, reason}}; unknown replicas 404.
+ */
+import express, { type Request, type Response, type NextFunction } from "express";
+import { promises as fs } from "node:fs";
+import type { Hex } from "viem";
+import type { ReplicaRunInfo } from "./replicaRun";
+
+/** What the API reads from the running agent. */
+export interface AgentApiSource {
+  node(): { nodeId: number; agent: Hex; measurement: Hex; agentVersion: string; driver: string; sandbox: boolean; chainId: number; deploymentRegistry: Hex };
+  replicas(): ReplicaRunInfo[];
+  /** Log files of the latest run of a replica, or null if unknown. */
+  logFiles(deploymentId: Hex, index: number): { stdout: string; stderr: string } | null;
+}
+
+/** A request-parameter problem, answered with 400. */
+export class BadParam extends Error {
+  constructor(
+    readonly field: string,
+    readonly reason: string,
+  ) {
+    super(`${field}: ${reason}`);
+  }
+}
+
+/** Validate a deployment id path parameter (pure). @example parseDeploymentId("0x" + "ab".repeat(32)) */
+export function parseDeploymentId(v: unknown): Hex {
+  if (typeof v !== "string" || !/^0x[0-9a-fA-F]{64}$/.test(v)) throw new BadParam("deploymentId", "must be 0x followed by 64 hex digits");
+  return v.toLowerCase() as Hex;
+}
+
+/** Validate a replica index path parameter (pure). @example parseReplicaIndex("2") // 2 */
+export function parseReplicaIndex(v: unknown): number {
+  if (typeof v !== "string" || !/^(0|[1-9][0-9]{0,4})$/.test(v) || Number(v) > 65535) throw new BadParam("index", "must be an integer 0..65535");
+  return Number(v);
+}
+
+const MAX_LOG_BYTES = 1024 * 1024;
+
+/**
+ * The express app for `source`.
+ * @example app.listen(0); // GET /v1/replicas
+ */
+export function createAgentApi(source: AgentApiSource): express.Express {
+  const app = express();
+  app.disable("x-powered-by");
+  app.get("/healthz", (_req, res) => {
+    res.json({ ok: true, nodeId: source.node().nodeId });
+  });
+  app.get("/v1/node", (_req, res) => {
+    res.json(source.node());
+  });
+  app.get("/v1/replicas", (_req, res) => {
+    res.json({ replicas: source.replicas() });
+  });
+  app.get("/v1/replicas/:deploymentId/:index/logs", async (req, res) => {
+    const id = parseDeploymentId(req.params.deploymentId);
+    const index = parseReplicaIndex(req.params.index);
+    const streamParam = req.query.stream ?? "stdout";
+    if (streamParam !== "stdout" && streamParam !== "stderr") throw new BadParam("stream", "must be stdout or stderr");
+    const files = source.logFiles(id, index);
+    if (!files) {
+      res.status(404).json({ error: { field: "deploymentId", reason: `replica ${id}/${index} has never run on this node` } });
+      return;
+    }
+    const file = streamParam === "stdout" ? files.stdout : files.stderr;
+    const handle = await fs.open(file, "r").catch(() => null);
+    let text = "";
+    if (handle) {
+      try {
+        const { size } = await handle.stat();
+        const start = Math.max(0, size - MAX_LOG_BYTES);
+        const buf = Buffer.alloc(size - start);
+        await handle.read(buf, 0, buf.length, start);
+        text = buf.toString("utf8");
+      } finally {
+        await handle.close();
+      }
+    }
+    res.type("text/plain").send(text);
+  });
+  app.use((_req: Request, res: Response) => {
+    res.status(404).json({ error: { field: "path", reason: "no such endpoint" } });
+  });
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    if (err instanceof BadParam) res.status(400).json({ error: { field: err.field, reason: err.reason } });
+    else res.status(500).json({ error: { field: "server", reason: (err as Error).message ?? String(err) } });
+  });
+  return app;
+}

@@ -1,0 +1,319 @@
+/**
+ * One local run of one replica placement (deployment id, index, attempt): fetch and verify the
+ * spec and image against the on-chain hashes, launch it through the runtime driver, attest,
+ * supervise exits with the restart policy, re-verify the files, and stop. The decisions it
+ * applies are the pure functions of launchPlan.ts, restartPolicy.ts and measurement.ts.
+ */
+import { promises as fs } from "node:fs";
+import path from "node:path";
+import type { Hex } from "viem";
+import type { Logger } from "pino";
+import type { DeploymentIntent } from "../chain/eip712";
+import { Kind } from "../chain/eip712";
+import { specFromCanonicalJson } from "../spec/canonicalSpec";
+import type { WorkloadSpec } from "../spec/workloadSpec";
+import type { LaunchRequest, RunningProcess, RuntimeDriver } from "./runtime/driver";
+import type { ImageProvider, MaterializedImage } from "./imageProvider";
+import type { QueuedAttestation } from "./attester";
+import { fetchSpecBlob } from "./specFetch";
+import { launchPlan, type LaunchPlan } from "./launchPlan";
+import { computeMeasurement } from "./measurement";
+import { decideOnExit, type BackoffConfig } from "./restartPolicy";
+import { readOutputHash } from "./outputHash";
+
+/** Local status of a replica run, as the HTTP API shows it. */
+export type LocalStatus = "Preparing" | "Running" | "CrashLoopBackOff" | "Completed" | "Failed" | "Tampered" | "Stopped";
+
+/** What the HTTP API shows about a run. */
+export interface ReplicaRunInfo {
+  deploymentId: Hex;
+  replicaIndex: number;
+  attempt: number;
+  kind: "service" | "job" | null;
+  status: LocalStatus;
+  message: string | null;
+  restarts: number;
+  bytesFetched: number;
+  bytesTotal: number;
+  measurement: Hex | null;
+  outputHash: Hex | null;
+  argv: string[] | null;
+  startedAt: string | null;
+  lastExit: { code: number | null; signal: string | null; at: string } | null;
+  /** Attestations of this run that are on-chain: status -> transaction hash. */
+  attested: Record<string, Hex>;
+}
+
+/** What a run needs from the agent. */
+export interface ReplicaRunDeps {
+  driver: RuntimeDriver;
+  images: ImageProvider;
+  storeMirrors: string[];
+  /** Directory for this run (logs, rootfs, outputs). */
+  runDir: string;
+  logger: Logger;
+  backoff: BackoffConfig;
+  pidsLimit: number;
+  agentVersion: string;
+  readIntent(id: Hex): Promise<DeploymentIntent>;
+  attest(att: QueuedAttestation): void;
+  /** Delay between retries while the spec or image is unavailable. */
+  retryMs?: number;
+}
+
+const ZERO32 = `0x${"0".repeat(64)}` as Hex;
+/** Used when neither the spec nor the image names a command (like a base image's default shell). */
+export const FALLBACK_COMMAND = ["sh"];
+
+/** One replica run. */
+export class ReplicaRun {
+  readonly info: ReplicaRunInfo;
+  private stopped = false;
+  private proc: RunningProcess | null = null;
+  private image: MaterializedImage | null = null;
+  private restartTimer: NodeJS.Timeout | null = null;
+  private intent: DeploymentIntent | null = null;
+  private plan: LaunchPlan | null = null;
+  private request: LaunchRequest | null = null;
+  private verifying = false;
+
+  constructor(
+    deploymentId: Hex,
+    replicaIndex: number,
+    attempt: number,
+    private readonly deps: ReplicaRunDeps,
+  ) {
+    this.info = {
+      deploymentId,
+      replicaIndex,
+      attempt,
+      kind: null,
+      status: "Preparing",
+      message: null,
+      restarts: 0,
+      bytesFetched: 0,
+      bytesTotal: 0,
+      measurement: null,
+      outputHash: null,
+      argv: null,
+      startedAt: null,
+      lastExit: null,
+      attested: {},
+    };
+  }
+
+  /** Process starting, running, or waiting to restart. */
+  get active(): boolean {
+    return !this.stopped && ["Preparing", "Running", "CrashLoopBackOff"].includes(this.info.status);
+  }
+
+  get stdoutFile(): string {
+    return path.join(this.deps.runDir, "stdout.log");
+  }
+  get stderrFile(): string {
+    return path.join(this.deps.runDir, "stderr.log");
+  }
+
+  /** Prepare, verify and launch. Never throws: failures end in a status and, where due, an attestation. */
+  async start(): Promise<void> {
+    try {
+      await this.prepareAndLaunch();
+    } catch (err) {
+      this.deps.logger.error({ err, replica: this.label() }, "replica run failed unexpectedly");
+      if (!this.stopped) this.finish("Failed", `agent error: ${(err as Error).message}`, true);
+    }
+  }
+
+  private label(): string {
+    return `${this.info.deploymentId.slice(0, 10)}/${this.info.replicaIndex}#${this.info.attempt}`;
+  }
+
+  private async prepareAndLaunch(): Promise<void> {
+    await fs.mkdir(this.deps.runDir, { recursive: true });
+    const intent = await this.deps.readIntent(this.info.deploymentId);
+    this.intent = intent;
+    this.info.kind = intent.kind === Kind.Job ? "job" : "service";
+    // 1. The spec, by its on-chain hash.
+    let specBytes: Buffer | null = null;
+    while (!this.stopped && !specBytes) {
+      const r = await fetchSpecBlob(this.deps.storeMirrors, intent.specHash);
+      if (r.ok) specBytes = r.bytes;
+      else if (r.reason === "tampered") return this.finish("Tampered", `spec refused: ${r.message}`, true);
+      else {
+        this.info.message = `waiting for the spec blob: ${r.message}`;
+        await sleep(this.deps.retryMs ?? 1000);
+      }
+    }
+    if (this.stopped || !specBytes) return;
+    let spec: WorkloadSpec;
+    try {
+      spec = specFromCanonicalJson(specBytes.toString("utf8"));
+    } catch (err) {
+      return this.finish("Failed", `spec blob matches specHash but is not a valid spec: ${(err as Error).message}`, true);
+    }
+    if ((spec.kind === "job") !== (intent.kind === Kind.Job)) {
+      return this.finish("Failed", `intent kind ${intent.kind} contradicts spec kind ${spec.kind}`, true);
+    }
+    // 2. The image, by its on-chain root; every chunk verified on arrival.
+    let image: MaterializedImage | null = null;
+    while (!this.stopped && !image) {
+      try {
+        image = await this.deps.images.materialize(intent.imageRoot, path.join(this.deps.runDir, "rootfs"));
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        if (code === "TAMPERED") return this.finish("Tampered", `image refused: ${(err as Error).message}`, true);
+        if (code === "NOT_FOUND" || code === "UNAVAILABLE") {
+          this.info.message = `waiting for the image: ${(err as Error).message}`;
+          await sleep(this.deps.retryMs ?? 1000);
+        } else return this.finish("Failed", `image cannot be materialized: ${(err as Error).message}`, true);
+      }
+    }
+    if (!image) return;
+    this.image = image;
+    if (this.stopped) return void image.remove().catch(() => undefined);
+    this.info.bytesFetched = image.bytesFetched;
+    this.info.bytesTotal = image.bytesTotal;
+    // 3. The exact launch, its measurement, and the start.
+    const plan = launchPlan(spec, image.defaults, { cpuMillis: intent.cpuMillis, memoryMiB: intent.memoryMiB }, this.deps.pidsLimit);
+    if (plan.argv.length === 0) plan.argv = [...FALLBACK_COMMAND];
+    this.plan = plan;
+    this.info.argv = plan.argv;
+    this.info.measurement = computeMeasurement({
+      specHash: intent.specHash,
+      imageRoot: intent.imageRoot,
+      argv: plan.argv,
+      env: plan.env,
+      limits: plan.limits,
+      driver: this.deps.driver.name,
+      agentVersion: this.deps.agentVersion,
+    });
+    const outputsDir = path.join(this.deps.runDir, "outputs");
+    this.request = {
+      name: `${this.info.deploymentId.slice(2, 18)}-${this.info.replicaIndex}-${this.info.attempt}`,
+      rootfs: image.dir,
+      argv: plan.argv,
+      env: plan.env,
+      workingDir: plan.workingDir,
+      limits: plan.limits,
+      network: plan.network,
+      writableDirs: plan.outputDirs.map((inside) => ({ inside, host: path.join(outputsDir, encodeURIComponent(inside)) })),
+      stdoutFile: this.stdoutFile,
+      stderrFile: this.stderrFile,
+    };
+    await this.launch();
+    if (this.info.kind === "service" && this.info.status === "Running") this.attest("Running", ZERO32);
+  }
+
+  private async launch(): Promise<void> {
+    if (this.stopped || !this.request) return;
+    const started = Date.now();
+    try {
+      this.proc = await this.deps.driver.launch(this.request);
+    } catch (err) {
+      return this.finish("Failed", `launch failed: ${(err as Error).message}`, true);
+    }
+    this.info.status = "Running";
+    this.info.message = null;
+    this.info.startedAt = new Date(started).toISOString();
+    this.deps.logger.info({ replica: this.label(), pid: this.proc.pid, argv: this.request.argv, restarts: this.info.restarts }, "replica started");
+    const proc = this.proc;
+    void proc.exited.then((exit) => this.onExit(proc, exit, Date.now() - started));
+  }
+
+  private async onExit(proc: RunningProcess, exit: { code: number | null; signal: string | null }, ranForMs: number): Promise<void> {
+    if (this.proc !== proc) return;
+    this.proc = null;
+    this.info.lastExit = { ...exit, at: new Date().toISOString() };
+    if (this.stopped || this.info.status === "Tampered") return;
+    const verdict = decideOnExit({ kind: this.info.kind ?? "service", policy: this.plan!.restartPolicy, exit, restarts: this.info.restarts, ranForMs, backoff: this.deps.backoff });
+    if (verdict.action === "restart") {
+      this.info.status = "CrashLoopBackOff";
+      this.info.message = `exited with ${exit.code ?? exit.signal}; restarting in ${verdict.delayMs} ms (restartPolicy ${this.plan!.restartPolicy})`;
+      this.restartTimer = setTimeout(() => {
+        this.restartTimer = null;
+        if (this.stopped) return;
+        this.info.restarts++;
+        void this.launch();
+      }, verdict.delayMs);
+      return;
+    }
+    if (verdict.action === "attest" && verdict.status === "Completed") {
+      const outputs = Object.fromEntries((this.plan!.outputs ?? []).map((o) => [o, path.join(this.deps.runDir, "outputs", encodeURIComponent(path.posix.dirname(o)), path.posix.basename(o))]));
+      this.info.outputHash = await readOutputHash(this.stdoutFile, outputs);
+      return this.finish("Completed", null, true, this.info.outputHash);
+    }
+    if (verdict.action === "attest") return this.finish("Failed", `exited with ${exit.code ?? exit.signal}`, true);
+    return this.finish("Completed", `exited with 0 under restartPolicy ${this.plan!.restartPolicy}`, false);
+  }
+
+  private finish(status: "Completed" | "Failed" | "Tampered", message: string | null, attest: boolean, outputHash: Hex = ZERO32): void {
+    this.info.status = status;
+    this.info.message = message;
+    if (status !== "Completed") this.deps.logger.warn({ replica: this.label(), status, message }, "replica ended");
+    else this.deps.logger.info({ replica: this.label(), outputHash }, "replica completed");
+    if (attest) this.attest(status, outputHash);
+    // The run is over: its rootfs is no longer needed (logs and outputs stay).
+    const image = this.image;
+    this.image = null;
+    void image?.remove().catch(() => undefined);
+  }
+
+  private attest(status: QueuedAttestation["status"], outputHash: Hex): void {
+    const intent = this.intent;
+    const measurement =
+      this.info.measurement ??
+      // Refused before a launch existed: measure what was to be launched (nothing) under this agent.
+      computeMeasurement({
+        specHash: intent?.specHash ?? ZERO32,
+        imageRoot: intent?.imageRoot ?? ZERO32,
+        argv: [],
+        env: {},
+        limits: { cpuMillis: intent?.cpuMillis ?? 0, memoryMiB: intent?.memoryMiB ?? 0, pids: this.deps.pidsLimit },
+        driver: this.deps.driver.name,
+        agentVersion: this.deps.agentVersion,
+      });
+    this.deps.attest({ deploymentId: this.info.deploymentId, replicaIndex: this.info.replicaIndex, attempt: this.info.attempt, status, measurement, outputHash });
+  }
+
+  /** Re-verify the running replica's files; on drift stop it and attest Tampered. Returns the drift. */
+  async reverify(): Promise<string[]> {
+    if (!this.image || this.verifying || !["Running", "CrashLoopBackOff"].includes(this.info.status)) return [];
+    this.verifying = true;
+    try {
+      const drift = await this.image.verify();
+      if (drift.length > 0 && !this.stopped) {
+        this.info.status = "Tampered";
+        await this.halt();
+        this.finish("Tampered", `image files changed on disk: ${drift.slice(0, 5).join(", ")}${drift.length > 5 ? ` (+${drift.length - 5})` : ""}`, true);
+      }
+      return drift;
+    } finally {
+      this.verifying = false;
+    }
+  }
+
+  private async halt(): Promise<void> {
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = null;
+    const p = this.proc;
+    this.proc = null;
+    if (p) await p.stop();
+  }
+
+  /** Stop the run (no longer assigned, or the agent shuts down). */
+  async stop(reason: string): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await this.halt();
+    if (["Preparing", "Running", "CrashLoopBackOff"].includes(this.info.status)) {
+      this.info.status = "Stopped";
+      this.info.message = reason;
+      this.deps.logger.info({ replica: this.label(), reason }, "replica stopped");
+    }
+    await this.image?.remove().catch(() => undefined);
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,204 @@
+/**
+ * The node agent's entry point: validates the config, picks the runtime driver (bubblewrap, or
+ * the unsandboxed process driver only with noSandbox), serves the HTTP API, and runs the
+ * level-triggered loop: scan the chain for this node's placements, read their current state,
+ * decide (reconcile.ts) what to start and stop, apply it, and flush attestations; plus the
+ * periodic re-verification of running replicas' files.
+ */
+import path from "node:path";
+import type { AddressInfo } from "node:net";
+import type { Server } from "node:http";
+import pino, { type Logger } from "pino";
+import { privateKeyToAccount } from "viem/accounts";
+import type { Hex } from "viem";
+import { nodeRegistryAbi } from "../chain/abi";
+import { makePublicClient, makeWalletClient, loadContracts } from "../chain/clients";
+import { hyphaDomain, type DeploymentIntent } from "../chain/eip712";
+import { readIntent } from "../chain/intents";
+import type { HyphaAddresses } from "../chain/addresses";
+import { resolveAgentConfig, type AgentAddresses, type AgentConfig } from "./config";
+import { AgentError } from "./errors";
+import { createBwrapDriver, findBwrap } from "./runtime/bwrapDriver";
+import { createProcessDriver } from "./runtime/processDriver";
+import type { RuntimeDriver } from "./runtime/driver";
+import { AssignmentScanner, readReplicaStates } from "./chainView";
+import { Attester } from "./attester";
+import { decideReconcile, replicaKey } from "./reconcile";
+import { ReplicaRun } from "./replicaRun";
+import { createAgentApi } from "./httpApi";
+import { agentMeasurement, agentVersionString } from "./measurement";
+import { createZeroImageProvider } from "./zeroImageProvider";
+import type { ImageProvider } from "./imageProvider";
+
+/** A running agent. */
+export interface AgentHandle {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Choose the runtime driver; refuse to run unsandboxed unless asked to. */
+export function chooseDriver(noSandbox: boolean, cgroupRoot: string | null, logger: Logger, bwrapPath = findBwrap()): RuntimeDriver {
+  if (!noSandbox) {
+    if (!bwrapPath) {
+      throw new AgentError("bubblewrap (bwrap) is not installed: workloads cannot be sandboxed", {
+        field: "noSandbox",
+        details: "install it (apt-get install bubblewrap), or start the agent with --no-sandbox to run workloads UNSANDBOXED",
+      });
+    }
+    return createBwrapDriver({ bwrapPath, cgroupRoot });
+  }
+  logger.warn(
+    "!!! --no-sandbox: workloads run UNSANDBOXED as ordinary host processes of this user, with full access to this machine's files and network. Use only for development. !!!",
+  );
+  return createProcessDriver({ cgroupRoot });
+}
+
+/**
+ * Start a node agent.
+ * @example const agent = await runAgent({ rpcUrl, deploymentFile: "deployments", nodeId: 1, agentPrivateKey: devPrivateKey(8), listen: { host: "127.0.0.1", port: 7801 }, storeMirrors: ["http://127.0.0.1:7700"], dataDir: ".hypha/nodes/1" });
+ */
+export async function runAgent(config: AgentConfig, logger: Logger = pino({ name: "hypha-agent" }), images?: ImageProvider): Promise<AgentHandle> {
+  const cfg = resolveAgentConfig(config);
+  const log = logger.child({ nodeId: cfg.nodeId });
+  const driver = chooseDriver(cfg.noSandbox, cfg.cgroupRoot, log);
+  const account = privateKeyToAccount(cfg.agentPrivateKey);
+  const publicClient = makePublicClient(cfg.rpcUrl, { pollingIntervalMs: 50 });
+  const walletClient = makeWalletClient(cfg.rpcUrl, account, { pollingIntervalMs: 50 });
+  const addresses: AgentAddresses = cfg.addresses ?? (await loadContracts(publicClient, cfg.deploymentFile));
+  const domain = hyphaDomain(addresses.chainId, addresses.deploymentRegistry);
+  const measurement = agentMeasurement();
+  const agentVersion = agentVersionString();
+  const imageProvider = images ?? createZeroImageProvider({ mirrors: cfg.storeMirrors, cacheDir: path.join(cfg.dataDir, "cache") });
+
+  // The key must be the node's registered agent, or every attestation would be rejected.
+  try {
+    const registered = await publicClient.readContract({ address: addresses.nodeRegistry, abi: nodeRegistryAbi, functionName: "agentOf", args: [cfg.nodeId] });
+    if ((registered as string).toLowerCase() !== account.address.toLowerCase()) {
+      log.error({ registered, agent: account.address }, "agentPrivateKey is not the agent registered for this node: attestations will be rejected until it is");
+    }
+  } catch (err) {
+    log.warn({ err: (err as Error).message }, "cannot read this node's registration (not registered yet?)");
+  }
+
+  const runs = new Map<string, ReplicaRun[]>();
+  const latest = (key: string) => runs.get(key)?.at(-1);
+  const intents = new Map<string, DeploymentIntent>();
+  const readIntentCached = async (id: Hex) => {
+    let intent = intents.get(id);
+    if (!intent) {
+      intent = (await readIntent(publicClient, addresses as HyphaAddresses, id)).intent;
+      intents.set(id, intent);
+    }
+    return intent;
+  };
+  const attester = new Attester(publicClient, walletClient, account, addresses, domain, cfg.nodeId, log, ({ att, transactionHash }) => {
+    const run = runs.get(replicaKey(att.deploymentId, att.replicaIndex))?.find((r) => r.info.attempt === att.attempt);
+    if (run) run.info.attested[att.status] = transactionHash;
+  });
+  const scanner = new AssignmentScanner(publicClient, addresses, cfg.nodeId);
+  const backoff = { baseMs: cfg.restartBackoffMs, capMs: cfg.restartBackoffCapMs, resetAfterMs: 600_000 };
+
+  // HTTP API first, so liveness checks succeed as soon as the agent is up.
+  const app = createAgentApi({
+    node: () => ({
+      nodeId: cfg.nodeId,
+      agent: account.address,
+      measurement,
+      agentVersion,
+      driver: driver.name,
+      sandbox: driver.sandboxed,
+      chainId: addresses.chainId,
+      deploymentRegistry: addresses.deploymentRegistry,
+    }),
+    replicas: () => [...runs.values()].flat().map((r) => ({ ...r.info })),
+    logFiles: (id, index) => {
+      const run = latest(replicaKey(id, index));
+      return run ? { stdout: run.stdoutFile, stderr: run.stderrFile } : null;
+    },
+  });
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = app.listen(cfg.listen.port, cfg.listen.host, () => resolve(s));
+    s.once("error", (err) => reject(new AgentError(`listen ${cfg.listen.host}:${cfg.listen.port}: ${err.message}`, { field: "listen", cause: err })));
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${cfg.listen.host.includes(":") ? `[${cfg.listen.host}]` : cfg.listen.host}:${port}`;
+
+  let closed = false;
+  let tickTimer: NodeJS.Timeout | null = null;
+  let verifyTimer: NodeJS.Timeout | null = null;
+  let tickRunning: Promise<void> = Promise.resolve();
+
+  const tick = async () => {
+    await scanner.scan();
+    const candidates = [...scanner.candidates.values()];
+    const states = await readReplicaStates(publicClient, addresses, candidates);
+    const local = [...runs.values()].flat().map((r) => ({ deploymentId: r.info.deploymentId, replicaIndex: r.info.replicaIndex, attempt: r.info.attempt, active: r.active }));
+    const { start, stop } = decideReconcile(cfg.nodeId, states, local);
+    for (const { run, reason } of stop) {
+      const r = runs.get(replicaKey(run.deploymentId, run.replicaIndex))?.find((x) => x.info.attempt === run.attempt);
+      if (r) await r.stop(reason);
+    }
+    for (const s of start) {
+      if (closed) break;
+      const key = replicaKey(s.deploymentId, s.replicaIndex);
+      const run = new ReplicaRun(s.deploymentId, s.replicaIndex, s.attempt, {
+        driver,
+        images: imageProvider,
+        storeMirrors: cfg.storeMirrors,
+        runDir: path.join(cfg.dataDir, "replicas", `${s.deploymentId}-${s.replicaIndex}-${s.attempt}`),
+        logger: log,
+        backoff,
+        pidsLimit: cfg.pidsLimit,
+        agentVersion,
+        readIntent: readIntentCached,
+        attest: (a) => attester.enqueue(a),
+      });
+      runs.set(key, [...(runs.get(key) ?? []).slice(-4), run]);
+      log.info({ deploymentId: s.deploymentId, replicaIndex: s.replicaIndex, attempt: s.attempt }, "replica assigned to this node: starting");
+      void run.start();
+    }
+    // Candidates placed elsewhere with nothing running here need no more reads; a new placement here logs again.
+    for (const st of states) {
+      const key = replicaKey(st.deploymentId, st.replicaIndex);
+      if (st.nodeId !== cfg.nodeId && !(runs.get(key) ?? []).some((r) => r.active)) scanner.forget(key);
+    }
+    await attester.flush();
+  };
+
+  const loop = () => {
+    if (closed) return;
+    tickRunning = tick()
+      .catch((err) => log.warn({ err: (err as Error).message }, "reconcile tick failed; retrying"))
+      .finally(() => {
+        if (!closed) tickTimer = setTimeout(loop, cfg.pollIntervalMs);
+      });
+  };
+  const verifyLoop = () => {
+    if (closed) return;
+    const active = [...runs.values()].flat().filter((r) => r.active);
+    void Promise.all(active.map((r) => r.reverify().catch((err) => log.warn({ err: (err as Error).message }, "re-verification failed")))).finally(() => {
+      if (!closed) verifyTimer = setTimeout(verifyLoop, cfg.reverifyIntervalMs);
+    });
+  };
+  log.info({ url, agent: account.address, driver: driver.name, sandbox: driver.sandboxed, measurement }, "node agent started");
+  loop();
+  verifyTimer = setTimeout(verifyLoop, cfg.reverifyIntervalMs);
+
+  return {
+    url,
+    async close() {
+      if (closed) return;
+      closed = true;
+      if (tickTimer) clearTimeout(tickTimer);
+      if (verifyTimer) clearTimeout(verifyTimer);
+      await tickRunning;
+      await Promise.all([...runs.values()].flat().map((r) => r.stop("agent shutting down")));
+      // Attestations already queued (e.g. a job that just completed) still go out.
+      await attester.flush().catch(() => undefined);
+      const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await serverClosed;
+      log.info("node agent stopped");
+    },
+  };
+}

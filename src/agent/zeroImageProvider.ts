@@ -1,0 +1,42 @@
+/**
+ * The default ImageProvider, on src/image's zero-image: materialize the tree named by the
+ * on-chain imageRoot from the store mirrors into the run's directory (every chunk verified on
+ * arrival, the node's chunk cache shared by all images), wait until every file is in place
+ * before the workload starts, and re-verify with verifyTree (content re-hashed).
+ */
+import { promises as fs } from "node:fs";
+import type { Hex } from "viem";
+import { materializeImage } from "../image/materialize";
+import { verifyTree, type Drift } from "../image/verifyTree";
+import type { ImageProvider, MaterializedImage } from "./imageProvider";
+
+/** One line per drift, for logs and the Tampered message (pure). @example describeDrift({ path: "bin/sh", kind: "content" }) // "bin/sh (content)" */
+export function describeDrift(d: Drift): string {
+  return `${d.path} (${d.kind})`;
+}
+
+/**
+ * @example const images = createZeroImageProvider({ mirrors: ["http://127.0.0.1:7700"], cacheDir: ".hypha/nodes/1/cache" });
+ */
+export function createZeroImageProvider(opts: { mirrors: string[]; cacheDir: string }): ImageProvider {
+  return {
+    async materialize(imageRoot: Hex, targetDir: string): Promise<MaterializedImage> {
+      // A leftover from an earlier agent process for the same run is not trusted: start clean.
+      await fs.rm(targetDir, { recursive: true, force: true });
+      const result = await materializeImage({ root: imageRoot, mirrors: opts.mirrors, cacheDir: opts.cacheDir, targetDir });
+      const summary = await result.ready;
+      return {
+        dir: result.dir,
+        bytesFetched: summary.bytesFetched,
+        bytesTotal: summary.bytesTotal,
+        defaults: {},
+        async verify() {
+          return (await verifyTree(result.dir, result.manifest)).map(describeDrift);
+        },
+        async remove() {
+          await fs.rm(result.dir, { recursive: true, force: true });
+        },
+      };
+    },
+  };
+}
