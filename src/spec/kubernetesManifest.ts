@@ -22,6 +22,7 @@ import {
   integer,
   labelMap,
   looseMapping,
+  notNumber,
   portName,
   protocol,
   restartPolicy,
@@ -86,7 +87,9 @@ type PodSpec = z.infer<typeof podSpecSchema>;
 const metadataSchema = looseMapping({
   name: dnsName,
   labels: labelMap.optional(),
-  annotations: z.record(str(), str("a string (quote numbers)")).optional(),
+  annotations: notNumber(
+    z.record(str(), str("a string (quote numbers)"), { error: (i) => `must be a mapping, got ${describeValue(i.input)}` }),
+  ).optional(),
 });
 
 const templateSchema = looseMapping({

@@ -89,14 +89,14 @@ function quantityText(v: unknown): string | undefined {
 export const stringList = z.array(str(), { error: (iss) => `must be a list of strings, got ${describeValue(iss.input)}` });
 
 /** A mapping of label key -> value, checked by Kubernetes rules. */
-export const labelMap = z
+export const labelMap = notNumber(z
   .record(str(), str("a string (quote numbers and booleans)"), { error: (iss) => `must be a mapping, got ${describeValue(iss.input)}` })
   .superRefine((labels, ctx) => {
     for (const [k, v] of Object.entries(labels)) {
       const problem = labelKeyProblem(k) ?? labelValueProblem(v);
       if (problem) ctx.addIssue({ code: "custom", path: [k], message: problem });
     }
-  });
+  }));
 
 export const envName = str("an environment variable name").check(
   z.refine((s) => ENV_NAME_RE.test(s), { message: "must be a valid environment variable name ([-._a-zA-Z][-._a-zA-Z0-9]*)" }),
@@ -120,14 +120,24 @@ export const outputPath = str("an absolute path").check(
   }),
 );
 
+/**
+ * Zod accepts any object as a mapping, including our NumericLiteral wrapper; unwrap numbers first
+ * so `metadata: 3` is "must be a mapping, got number 3", not a silently empty mapping.
+ */
+export function notNumber<T extends z.ZodType>(schema: T) {
+  return z.preprocess((v) => (v instanceof NumericLiteral ? v.value : v), schema);
+}
+
 /** A strict mapping: unknown keys are errors ("not supported by Hypha"). */
 export function strictMapping<T extends z.core.$ZodLooseShape>(shape: T) {
-  return z.strictObject(shape, { error: (iss) => (iss.code === "unrecognized_keys" ? undefined : `must be a mapping, got ${describeValue(iss.input)}`) });
+  return notNumber(
+    z.strictObject(shape, { error: (iss) => (iss.code === "unrecognized_keys" ? undefined : `must be a mapping, got ${describeValue(iss.input)}`) }),
+  );
 }
 
 /** A lenient mapping: unknown keys are ignored (metadata). */
 export function looseMapping<T extends z.core.$ZodLooseShape>(shape: T) {
-  return z.object(shape, { error: (iss) => `must be a mapping, got ${describeValue(iss.input)}` });
+  return notNumber(z.object(shape, { error: (iss) => `must be a mapping, got ${describeValue(iss.input)}` }));
 }
 
 /** Converts zod issues to SpecIssues under `basePath` (unknown keys become one issue per key). */

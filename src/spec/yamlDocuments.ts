@@ -70,5 +70,5 @@ function keepNumberSources(doc: Document): void {
 
 function oneLine(message: string): string {
   // yaml's pretty errors add a code excerpt after the first line; keep the first line only
-  return message.split("\n")[0].trim();
+  return message.split("\n")[0].trim().replace(/:$/, "");
 }
