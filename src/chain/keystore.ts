@@ -38,7 +38,25 @@ export interface ScryptParams {
 export const STANDARD_SCRYPT: ScryptParams = { n: 1 << 18, r: 8, p: 1 };
 
 function derive(passphrase: string, salt: Buffer, p: { n: number; r: number; p: number; dklen: number }): Buffer {
-  return scryptSync(Buffer.from(passphrase.normalize("NFKC"), "utf8"), salt, p.dklen, { N: p.n, r: p.r, p: p.p, maxmem: 256 * p.n * p.r + 64 * 1024 * 1024 });
+  const ok = (v: unknown, max: number) => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= max;
+  if (!ok(p.n, 1 << 20) || (p.n & (p.n - 1)) !== 0 || !ok(p.r, 32) || !ok(p.p, 16) || p.dklen !== 32) {
+    throw new KeystoreError(`keystore crypto.kdfparams: unsupported scrypt parameters n=${p.n} r=${p.r} p=${p.p} dklen=${p.dklen}`);
+  }
+  // OpenSSL counts the whole working set; leave generous headroom over 128·N·r.
+  const maxmem = 2 * 128 * p.n * p.r * Math.max(1, p.p) + 64 * 1024 * 1024;
+  const password = Buffer.from(passphrase.normalize("NFKC"), "utf8");
+  if (p.n < 2 ** (16 * p.r)) return scryptSync(password, salt, p.dklen, { N: p.n, r: p.r, p: p.p, maxmem });
+  // OpenSSL refuses N >= 2^(16·r) (e.g. the spec's r=1, n=2^18 vector); use the pure-JS scrypt
+  // from @noble/hashes (already installed with the Ethereum tooling) for such files.
+  let nobleScrypt: ((pw: Uint8Array, salt: Uint8Array, o: { N: number; r: number; p: number; dkLen: number; maxmem: number }) => Uint8Array) | undefined;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    nobleScrypt = require("@noble/hashes/scrypt").scrypt;
+  } catch {
+    nobleScrypt = undefined;
+  }
+  if (!nobleScrypt) throw new KeystoreError(`keystore crypto.kdfparams: scrypt n=${p.n} with r=${p.r} is not supported by this Node build`);
+  return Buffer.from(nobleScrypt(password, salt, { N: p.n, r: p.r, p: p.p, dkLen: p.dklen, maxmem }));
 }
 
 function mac(derived: Buffer, ciphertext: Buffer): Buffer {
