@@ -10,15 +10,20 @@ import {IHyphaTypes} from "./IHyphaTypes.sol";
 /// in IntentSubmitted, and calls that need its fields take it as calldata and check it against
 /// the id. This keeps submitIntent near the cost of one signature check and one storage slot.
 interface IDeploymentRegistry is IHyphaTypes {
+    /// @notice A deployment as stored (one slot, 248 bits). Counters never exceed MAX_REPLICAS (255).
+    /// The submission time is the block of its IntentSubmitted event.
     struct Deployment {
         uint8 status; // DeploymentStatus
         uint8 kind;
-        uint16 replicas; // desired, changed by scale
-        uint16 running; // replicas currently attested Running (services) or Completed (jobs)
+        uint8 replicas; // desired, changed by scale (at most 255)
+        uint8 placed; // replicas currently Scheduled, Running or Completed
+        uint8 running; // replicas currently attested Running (services) or Running/Completed (jobs)
         uint8 quorum;
         uint8 retriesLeft;
-        uint96 escrow; // budget not yet paid out or refunded
-        uint64 submittedAt;
+        uint96 escrow; // budget not yet paid out or refunded, plus stake slashed for this deployment
+        uint32 cpuMillis; // per replica, from the intent (capacity released without the intent)
+        uint32 memoryMiB;
+        uint32 diskMiB;
     }
 
     struct Replica {
@@ -80,8 +85,6 @@ interface IDeploymentRegistry is IHyphaTypes {
     /// @notice Record a signed intent and escrow its budget. Anyone may relay it. The budget comes
     /// from the deployer's deposit in this contract when it covers it, else by transferFrom.
     function submitIntent(DeploymentIntent calldata intent, bytes calldata signature) external returns (bytes32 id);
-    /// @notice Several intents in one transaction (relayers, benchmarks).
-    function submitIntents(DeploymentIntent[] calldata intents, bytes[] calldata signatures) external returns (bytes32[] memory ids);
 
     /// @notice Orchestrator: place pending replicas of one deployment on nodes.
     function schedule(DeploymentIntent calldata intent, Placement[] calldata placements) external;
@@ -107,7 +110,10 @@ interface IDeploymentRegistry is IHyphaTypes {
     /// @notice Withdraw unspent deposit and credited payments.
     function withdraw(uint256 amount) external;
 
+    /// @notice The deployment id of an intent: its EIP-712 digest under this contract's domain.
     function deploymentId(DeploymentIntent calldata intent) external view returns (bytes32);
+    /// @notice The EIP-712 digest an agent signs for `attestation`.
+    function attestationDigest(Attestation calldata attestation) external view returns (bytes32);
     function getDeployment(bytes32 id) external view returns (Deployment memory);
     function getReplica(bytes32 id, uint16 replicaIndex) external view returns (Replica memory);
     function getReplicas(bytes32 id) external view returns (Replica[] memory);

@@ -19,6 +19,7 @@ interface INodeRegistry is IHyphaTypes {
         uint32 freeMemoryMiB;
         uint32 freeDiskMiB;
         uint16 freeSlots;
+        uint16 placed; // replicas currently holding a reservation on this node
         uint96 pricePerSecond; // per replica-second, token wei
         uint96 stake;
         uint64 unbondingSince; // 0 when not unbonding
@@ -68,7 +69,8 @@ interface INodeRegistry is IHyphaTypes {
     error NodeNotEligible(uint32 nodeId, string reason);
     error InsufficientCapacity(uint32 nodeId, string resource, uint256 free, uint256 needed);
     error CapacityBelowReserved(uint32 nodeId, string resource, uint256 reserved, uint256 requested);
-    error SlashTooLarge(uint32 nodeId, uint96 amount, uint96 cap);
+    error NodeExited(uint32 nodeId);
+    error InvalidParameter(string field, string reason);
 
     /// @notice Register a node, pulling `stake` tokens from the caller (approve first).
     function register(Registration calldata registration, uint96 stake) external returns (uint32 nodeId);
@@ -97,18 +99,24 @@ interface INodeRegistry is IHyphaTypes {
     /// @notice Admin: release a jailed node.
     function unjail(uint32 nodeId) external;
 
-    /// @notice DeploymentRegistry only: reserve one replica's resources and one slot.
-    function reserve(uint32 nodeId, Resources calldata resources) external;
-    /// @notice DeploymentRegistry only: release what `reserve` took.
-    function release(uint32 nodeId, Resources calldata resources) external;
-    /// @notice DeploymentRegistry only: slash for a proven fault, capped per incident; jails the node.
+    /// @notice DeploymentRegistry only: check the node is eligible, reserve one replica's resources
+    /// and one slot. Returns the node's current price per replica-second (recorded in the replica).
+    function reserve(uint32 nodeId, Resources calldata resources) external returns (uint96 pricePerSecond);
+    /// @notice DeploymentRegistry only: release what `reserve` took. Returns the node's operator
+    /// (who is credited for the replica's run time).
+    function release(uint32 nodeId, Resources calldata resources) external returns (address operator);
+    /// @notice DeploymentRegistry only: slash for a proven fault, `slashBps` of the stake per
+    /// incident; jails the node. Tokens go to `beneficiary`, or to the treasury when it is zero.
     function slash(uint32 nodeId, address beneficiary, bytes32 reason) external returns (uint96 amount);
 
     function getNode(uint32 nodeId) external view returns (Node memory);
     function nodeCount() external view returns (uint32);
     function agentOf(uint32 nodeId) external view returns (address);
     function isEligible(uint32 nodeId) external view returns (bool);
+    function operatorOf(uint32 nodeId) external view returns (address);
     function minStake() external view returns (uint96);
+    function slashBps() external view returns (uint16);
+    function treasury() external view returns (address);
     function unbondingDelay() external view returns (uint64);
     function measurementApproved(bytes32 measurement) external view returns (bool);
 }

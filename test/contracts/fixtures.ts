@@ -1,0 +1,197 @@
+/**
+ * Shared test fixtures for the contract tests: build and sign intents and attestations with viem,
+ * register nodes, send transactions and read state, all against the in-process chain.
+ */
+import { expect } from "vitest";
+import {
+  BaseError,
+  ContractFunctionRevertedError,
+  keccak256,
+  parseEther,
+  toHex,
+  type Address,
+  type Hash,
+  type Hex,
+  type WalletClient,
+} from "viem";
+import { deploymentRegistryAbi, hyphaTokenAbi, nodeRegistryAbi } from "../../src/chain/abi";
+import { attestationTypedData, hyphaDomain, intentTypedData, type Attestation, type DeploymentIntent } from "../../src/chain/eip712";
+import type { InProcessChain } from "../helpers/chain";
+
+export const MEASUREMENT = keccak256(toHex("hypha-agent-measurement-v1"));
+export const SPEC = keccak256(toHex("spec"));
+export const IMAGE = keccak256(toHex("image"));
+export const OPERATORS = [5, 6, 7] as const;
+export const AGENTS = [8, 9, 10] as const;
+export const DEPLOYER = 11;
+export const ORCH = 1;
+export const MAX_UINT256 = 2n ** 256n - 1n;
+
+export type Abi = typeof deploymentRegistryAbi | typeof nodeRegistryAbi | typeof hyphaTokenAbi;
+
+/** Sends a contract call from dev account `from` and waits for its receipt (throws on revert). */
+export async function send(
+  c: InProcessChain,
+  from: number,
+  call: { address: Address; abi: Abi; functionName: string; args?: readonly unknown[] },
+): Promise<{ hash: Hash; gasUsed: bigint; logs: readonly { topics: readonly Hex[]; data: Hex; address: Address }[] }> {
+  const wc: WalletClient = c.walletClients[from];
+  const hash = await wc.writeContract({ ...call, account: wc.account!, chain: wc.chain } as never);
+  const receipt = await c.publicClient.waitForTransactionReceipt({ hash });
+  if (receipt.status !== "success") throw new Error(`${call.functionName} reverted`);
+  return { hash, gasUsed: receipt.gasUsed, logs: receipt.logs as never };
+}
+
+/** Asserts a call reverts with custom error `name` (and, when given, these args). */
+export async function expectRevert(
+  c: InProcessChain,
+  from: number,
+  call: { address: Address; abi: Abi; functionName: string; args?: readonly unknown[] },
+  name: string,
+  args?: readonly unknown[],
+): Promise<void> {
+  try {
+    await c.publicClient.simulateContract({ ...call, account: c.walletClients[from].account! } as never);
+  } catch (err) {
+    const revert = err instanceof BaseError ? err.walk((e) => e instanceof ContractFunctionRevertedError) : undefined;
+    if (!(revert instanceof ContractFunctionRevertedError)) throw err;
+    expect(revert.data?.errorName, `${call.functionName}: ${revert.shortMessage}`).toBe(name);
+    if (args) expect(revert.data?.args).toEqual(args);
+    return;
+  }
+  throw new Error(`${call.functionName} did not revert (expected ${name})`);
+}
+
+export function dr(c: InProcessChain) {
+  return { address: c.addresses.deploymentRegistry, abi: deploymentRegistryAbi } as const;
+}
+export function nr(c: InProcessChain) {
+  return { address: c.addresses.nodeRegistry, abi: nodeRegistryAbi } as const;
+}
+export function tok(c: InProcessChain) {
+  return { address: c.addresses.token, abi: hyphaTokenAbi } as const;
+}
+
+export function domain(c: InProcessChain) {
+  return hyphaDomain(c.addresses.chainId, c.addresses.deploymentRegistry);
+}
+
+/** A valid single-replica service intent from dev account DEPLOYER; override any field. */
+export function makeIntent(c: InProcessChain, over: Partial<DeploymentIntent> = {}): DeploymentIntent {
+  return {
+    deployer: c.accounts[DEPLOYER].address,
+    specHash: SPEC,
+    imageRoot: IMAGE,
+    replicas: 1,
+    cpuMillis: 500,
+    memoryMiB: 256,
+    diskMiB: 100,
+    maxPricePerSecond: parseEther("0.001"),
+    budget: parseEther("10"),
+    nonce: 1n,
+    deadline: 2n ** 63n,
+    kind: 0,
+    quorum: 0,
+    maxRetries: 2,
+    ...over,
+  };
+}
+
+/** viem signature of an intent by dev account `signer`. */
+export async function signIntent(c: InProcessChain, intent: DeploymentIntent, signer = DEPLOYER): Promise<Hex> {
+  return c.accounts[signer].signTypedData(intentTypedData(domain(c), intent));
+}
+
+export async function signAttestation(c: InProcessChain, att: Attestation, signer: number): Promise<Hex> {
+  return c.accounts[signer].signTypedData(attestationTypedData(domain(c), att));
+}
+
+export async function intentId(c: InProcessChain, intent: DeploymentIntent): Promise<Hex> {
+  return c.publicClient.readContract({ ...dr(c), functionName: "deploymentId", args: [intent] });
+}
+
+/** Approves the registry for `from` (unlimited). */
+export async function approve(c: InProcessChain, from: number, spender: Address) {
+  await send(c, from, { ...tok(c), functionName: "approve", args: [spender, MAX_UINT256] });
+}
+
+export interface NodeOpts {
+  cpuMillis?: number;
+  memoryMiB?: number;
+  diskMiB?: number;
+  slots?: number;
+  pricePerSecond?: bigint;
+  measurement?: Hex;
+  stake?: bigint;
+}
+
+/** Registers node for operator OPERATORS[k] with agent AGENTS[k]; returns its nodeId. */
+export async function registerNode(c: InProcessChain, k: number, o: NodeOpts = {}): Promise<number> {
+  const operator = OPERATORS[k];
+  await approve(c, operator, c.addresses.nodeRegistry);
+  const reg = {
+    agent: c.accounts[AGENTS[k]].address,
+    cpuMillis: o.cpuMillis ?? 4000,
+    memoryMiB: o.memoryMiB ?? 8192,
+    diskMiB: o.diskMiB ?? 10_000,
+    slots: o.slots ?? 16,
+    pricePerSecond: o.pricePerSecond ?? parseEther("0.0001"),
+    measurement: o.measurement ?? MEASUREMENT,
+    endpoint: `http://127.0.0.1:780${k + 1}`,
+  };
+  await send(c, operator, { ...nr(c), functionName: "register", args: [reg, o.stake ?? c.params.minStake * 10n] });
+  return Number(await c.publicClient.readContract({ ...nr(c), functionName: "nodeCount" }));
+}
+
+export async function approveMeasurementOnChain(c: InProcessChain, m: Hex = MEASUREMENT, approved = true) {
+  await send(c, 0, { ...nr(c), functionName: "setMeasurementApproved", args: [m, approved] });
+}
+
+/** Signs and submits an intent (relayed by `relayer`), after approving the registry for the deployer. */
+export async function submit(c: InProcessChain, intent: DeploymentIntent, opts: { relayer?: number; signer?: number } = {}) {
+  const sig = await signIntent(c, intent, opts.signer ?? DEPLOYER);
+  const r = await send(c, opts.relayer ?? 12, { ...dr(c), functionName: "submitIntent", args: [intent, sig] });
+  return { ...r, id: await intentId(c, intent), sig };
+}
+
+export async function getDeployment(c: InProcessChain, id: Hex) {
+  return c.publicClient.readContract({ ...dr(c), functionName: "getDeployment", args: [id] });
+}
+export async function getReplica(c: InProcessChain, id: Hex, i: number) {
+  return c.publicClient.readContract({ ...dr(c), functionName: "getReplica", args: [id, i] });
+}
+export async function getNode(c: InProcessChain, nodeId: number) {
+  return c.publicClient.readContract({ ...nr(c), functionName: "getNode", args: [nodeId] });
+}
+export async function tokenBalance(c: InProcessChain, who: Address) {
+  return c.publicClient.readContract({ ...tok(c), functionName: "balanceOf", args: [who] });
+}
+export async function innerBalance(c: InProcessChain, who: Address) {
+  return c.publicClient.readContract({ ...dr(c), functionName: "balanceOf", args: [who] });
+}
+
+/** Agent of node k attests `status` for replica `index` of `id` at its current attempt. */
+export async function attestAs(
+  c: InProcessChain,
+  k: number,
+  id: Hex,
+  index: number,
+  status: number,
+  over: Partial<Attestation> = {},
+  submitter = ORCH,
+) {
+  const r = await getReplica(c, id, index);
+  const att: Attestation = {
+    deploymentId: id,
+    replicaIndex: index,
+    nodeId: r.nodeId,
+    attempt: r.attempt,
+    status,
+    measurement: MEASUREMENT,
+    outputHash: `0x${"00".repeat(32)}`,
+    timestamp: 1n,
+    ...over,
+  };
+  const sig = await signAttestation(c, att, AGENTS[k]);
+  return send(c, submitter, { ...dr(c), functionName: "attest", args: [att, sig] });
+}
