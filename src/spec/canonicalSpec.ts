@@ -5,7 +5,8 @@
  */
 import { createHash } from "node:crypto";
 import canonicalize from "canonicalize";
-import { SpecError, formatPath } from "./specError";
+import { zodToSpecIssues } from "./manifestFields";
+import { SpecError } from "./specError";
 import { workloadSpecSchema, type WorkloadSpec } from "./workloadSpec";
 
 /**
@@ -40,7 +41,7 @@ export function specFromCanonicalJson(json: string): WorkloadSpec {
   }
   const parsed = workloadSpecSchema.safeParse(data);
   if (!parsed.success) {
-    throw new SpecError(parsed.error.issues.map((i) => ({ document: 0, path: formatPath(i.path), message: i.message })));
+    throw new SpecError(zodToSpecIssues(parsed.error, 0));
   }
   const spec = parsed.data as WorkloadSpec;
   if (canonicalSpecJson(spec) !== json) {
