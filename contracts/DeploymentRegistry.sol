@@ -5,7 +5,6 @@ import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/MessageHashUtils.sol";
-import {IERC5267} from "@openzeppelin/contracts/interfaces/IERC5267.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
@@ -31,7 +30,7 @@ import {INodeRegistry} from "./interfaces/INodeRegistry.sol";
 ///   Running; a job replica that attests Completed is paid from its placement. Capped by escrow.
 /// Reentrancy: the guard covers the functions that move tokens (submitIntent, deposit, withdraw,
 /// attest via slashing); the others only call the trusted NodeRegistry and credit internal balances.
-contract DeploymentRegistry is IDeploymentRegistry, IERC5267, AccessControl, ReentrancyGuardTransient {
+contract DeploymentRegistry is IDeploymentRegistry, AccessControl, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
     /// @notice Role of the orchestrator (watcher) accounts: schedule, reportLost.
@@ -106,6 +105,19 @@ contract DeploymentRegistry is IDeploymentRegistry, IERC5267, AccessControl, Ree
         return _submit(intent, signature);
     }
 
+    /// @inheritdoc IDeploymentRegistry
+    function submitIntents(DeploymentIntent[] calldata intents, bytes[] calldata signatures)
+        external
+        nonReentrant
+        returns (bytes32[] memory ids)
+    {
+        if (intents.length != signatures.length) revert LengthMismatch(intents.length, signatures.length);
+        ids = new bytes32[](intents.length);
+        for (uint256 i; i < intents.length; ++i) {
+            ids[i] = _submit(intents[i], signatures[i]);
+        }
+    }
+
     function _submit(DeploymentIntent calldata intent, bytes calldata signature) private returns (bytes32 id) {
         _validateIntent(intent);
         if (block.timestamp > intent.deadline) revert IntentExpired(intent.deadline, uint64(block.timestamp));
@@ -142,11 +154,10 @@ contract DeploymentRegistry is IDeploymentRegistry, IERC5267, AccessControl, Ree
     function _validateIntent(DeploymentIntent calldata intent) private pure {
         if (intent.deployer == address(0)) _invalid("deployer", "zero address");
         if (intent.specHash == bytes32(0)) _invalid("specHash", "zero");
-        if (intent.replicas == 0) _invalid("replicas", "must be at least 1");
-        if (intent.replicas > MAX_REPLICAS) _invalid("replicas", "more than 255");
-        if (intent.cpuMillis == 0) _invalid("cpuMillis", "must be at least 1");
-        if (intent.memoryMiB == 0) _invalid("memoryMiB", "must be at least 1");
-        if (intent.budget == 0) _invalid("budget", "must be at least 1");
+        _checkReplicas(intent.replicas);
+        if (intent.cpuMillis == 0) _invalidZero("cpuMillis");
+        if (intent.memoryMiB == 0) _invalidZero("memoryMiB");
+        if (intent.budget == 0) _invalidZero("budget");
         uint8 kind = intent.kind;
         if (kind == KIND_SERVICE) {
             if (intent.quorum != 0) _invalid("quorum", "must be 0 for a service");
@@ -340,6 +351,15 @@ contract DeploymentRegistry is IDeploymentRegistry, IERC5267, AccessControl, Ree
         revert InvalidIntent(field, reason);
     }
 
+    function _invalidZero(string memory field) private pure {
+        _invalid(field, "must be at least 1");
+    }
+
+    function _checkReplicas(uint16 replicas) private pure {
+        if (replicas == 0) _invalidZero("replicas");
+        if (replicas > MAX_REPLICAS) _invalid("replicas", "more than 255");
+    }
+
     function _putReplica(bytes32 id, uint256 index, uint32 nodeId, uint8 status, uint16 attempt, uint96 price) private {
         _replicas[id][index] = Replica(nodeId, status, attempt, price, uint64(block.timestamp));
     }
@@ -422,8 +442,7 @@ contract DeploymentRegistry is IDeploymentRegistry, IERC5267, AccessControl, Ree
         Deployment memory d = _activeDeployment(id);
         if (msg.sender != intent.deployer) revert NotDeployer(id, msg.sender, intent.deployer);
         if (d.kind != KIND_SERVICE) _invalid("kind", "jobs cannot be scaled");
-        if (replicas == 0) _invalid("replicas", "must be at least 1");
-        if (replicas > MAX_REPLICAS) _invalid("replicas", "more than 255");
+        _checkReplicas(replicas);
         uint16 from = d.replicas;
         if (replicas > from) {
             for (uint256 i = from; i < replicas; ++i) {
@@ -509,15 +528,6 @@ contract DeploymentRegistry is IDeploymentRegistry, IERC5267, AccessControl, Ree
     /// @inheritdoc IDeploymentRegistry
     function balanceOf(address account) external view returns (uint256) {
         return _balances[account];
-    }
-
-    /// @notice The EIP-712 domain (ERC-5267): name "Hypha", version "1", this chain, this contract.
-    function eip712Domain()
-        external
-        view
-        returns (bytes1, string memory, string memory, uint256, address, bytes32, uint256[] memory)
-    {
-        return (hex"0f", "Hypha", "1", block.chainid, address(this), bytes32(0), new uint256[](0));
     }
 
     // ------------------------------------------------------------------ internals

@@ -85,6 +85,8 @@ interface IDeploymentRegistry is IHyphaTypes {
     /// @notice Record a signed intent and escrow its budget. Anyone may relay it. The budget comes
     /// from the deployer's deposit in this contract when it covers it, else by transferFrom.
     function submitIntent(DeploymentIntent calldata intent, bytes calldata signature) external returns (bytes32 id);
+    /// @notice Several intents in one transaction (relayers, benchmarks).
+    function submitIntents(DeploymentIntent[] calldata intents, bytes[] calldata signatures) external returns (bytes32[] memory ids);
 
     /// @notice Orchestrator: place pending replicas of one deployment on nodes.
     function schedule(DeploymentIntent calldata intent, Placement[] calldata placements) external;

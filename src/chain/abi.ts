@@ -2933,12 +2933,6 @@ export const deploymentRegistryAbi = [
   },
   {
     "anonymous": false,
-    "inputs": [],
-    "name": "EIP712DomainChanged",
-    "type": "event"
-  },
-  {
-    "anonymous": false,
     "inputs": [
       {
         "indexed": true,
@@ -3722,49 +3716,6 @@ export const deploymentRegistryAbi = [
     "type": "function"
   },
   {
-    "inputs": [],
-    "name": "eip712Domain",
-    "outputs": [
-      {
-        "internalType": "bytes1",
-        "name": "",
-        "type": "bytes1"
-      },
-      {
-        "internalType": "string",
-        "name": "",
-        "type": "string"
-      },
-      {
-        "internalType": "string",
-        "name": "",
-        "type": "string"
-      },
-      {
-        "internalType": "uint256",
-        "name": "",
-        "type": "uint256"
-      },
-      {
-        "internalType": "address",
-        "name": "",
-        "type": "address"
-      },
-      {
-        "internalType": "bytes32",
-        "name": "",
-        "type": "bytes32"
-      },
-      {
-        "internalType": "uint256[]",
-        "name": "",
-        "type": "uint256[]"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
-  },
-  {
     "inputs": [
       {
         "internalType": "bytes32",
@@ -4541,6 +4492,102 @@ export const deploymentRegistryAbi = [
         "internalType": "bytes32",
         "name": "",
         "type": "bytes32"
+      }
+    ],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "components": [
+          {
+            "internalType": "address",
+            "name": "deployer",
+            "type": "address"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "specHash",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "imageRoot",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "uint16",
+            "name": "replicas",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint32",
+            "name": "cpuMillis",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "memoryMiB",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "diskMiB",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint96",
+            "name": "maxPricePerSecond",
+            "type": "uint96"
+          },
+          {
+            "internalType": "uint96",
+            "name": "budget",
+            "type": "uint96"
+          },
+          {
+            "internalType": "uint64",
+            "name": "nonce",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "deadline",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint8",
+            "name": "kind",
+            "type": "uint8"
+          },
+          {
+            "internalType": "uint8",
+            "name": "quorum",
+            "type": "uint8"
+          },
+          {
+            "internalType": "uint8",
+            "name": "maxRetries",
+            "type": "uint8"
+          }
+        ],
+        "internalType": "struct IHyphaTypes.DeploymentIntent[]",
+        "name": "intents",
+        "type": "tuple[]"
+      },
+      {
+        "internalType": "bytes[]",
+        "name": "signatures",
+        "type": "bytes[]"
+      }
+    ],
+    "name": "submitIntents",
+    "outputs": [
+      {
+        "internalType": "bytes32[]",
+        "name": "ids",
+        "type": "bytes32[]"
       }
     ],
     "stateMutability": "nonpayable",
