@@ -19,7 +19,8 @@ const OPAQUE = ".wh..wh..opq";
 /** Upper bound on one member of an image archive kept in memory (layers, configs). */
 const MAX_MEMBER_BYTES = 2 * 1024 * 1024 * 1024;
 
-type OpenStream = () => Readable;
+/** A tar (or tar.gz) to read: in memory or a file. */
+type TarSource = Buffer | { file: string };
 /** A tar member's body (a streamx Readable). */
 type MemberBody = AsyncIterable<Buffer> & { resume(): unknown };
 
@@ -32,7 +33,7 @@ export async function addArchiveFile(
   file: string,
   opts: { forceTar?: boolean } = {},
 ): Promise<{ format: "tar" | "oci-layout" | "docker-save"; layers: number }> {
-  const open = () => createReadStream(file);
+  const open: TarSource = { file };
   if (!opts.forceTar) {
     const names = new Set<string>();
     await eachMember(open, async (h, body) => {
@@ -119,7 +120,7 @@ async function readBlob(read: ReadMember, d: Descriptor): Promise<Buffer> {
 
 /** Apply one image layer: its whiteouts first (they hide lower layers only), then its entries. */
 async function applyLayer(builder: TreeBuilder, bytes: Buffer, what: string): Promise<void> {
-  const open = () => Readable.from([bytes]);
+  const open: TarSource = bytes;
   try {
     await eachMember(open, async (h, body) => {
       body.resume();
@@ -141,7 +142,7 @@ async function applyLayer(builder: TreeBuilder, bytes: Buffer, what: string): Pr
 }
 
 /** Add every member of a tar stream to the builder (whiteout markers skipped when `layer`). */
-async function applyTar(builder: TreeBuilder, open: OpenStream, layer: boolean): Promise<void> {
+async function applyTar(builder: TreeBuilder, open: TarSource, layer: boolean): Promise<void> {
   await eachMember(open, async (h, body) => {
     const p = normalizeArchivePath(h.name);
     const base = p.slice(p.lastIndexOf("/") + 1);
@@ -175,10 +176,9 @@ async function applyTar(builder: TreeBuilder, open: OpenStream, layer: boolean):
 }
 
 /** Iterate tar members (gunzipping if needed); a corrupt or truncated tar becomes BAD_ARCHIVE. */
-async function eachMember(open: OpenStream, onMember: (h: tar.Header, body: MemberBody) => Promise<void>): Promise<void> {
-  const input = open();
+async function eachMember(src: TarSource, onMember: (h: tar.Header, body: MemberBody) => Promise<void>): Promise<void> {
   const extract = tar.extract();
-  const source = await maybeGunzip(input);
+  const source = await openSource(src);
   source.on("error", (err) => extract.destroy(err));
   source.pipe(extract);
   let count = 0;
@@ -195,39 +195,27 @@ async function eachMember(open: OpenStream, onMember: (h: tar.Header, body: Memb
   if (count === 0) throw new ImageError("corrupt or unsupported tar: no entries", { code: "BAD_ARCHIVE" });
 }
 
-/** Peek at the first bytes; pipe through gunzip when they are the gzip magic. */
-async function maybeGunzip(input: Readable): Promise<Readable> {
-  const first: Buffer = await new Promise((resolve, reject) => {
-    const onReadable = () => {
-      const b = input.read(2) ?? input.read();
-      if (b === null) return;
-      cleanup();
-      resolve(b);
-    };
-    const onEnd = () => {
-      cleanup();
-      resolve(Buffer.alloc(0));
-    };
-    const onError = (e: Error) => {
-      cleanup();
-      reject(new ImageError(`cannot read archive: ${e.message}`, { code: "BAD_ARCHIVE", cause: e }));
-    };
-    const cleanup = () => {
-      input.off("readable", onReadable);
-      input.off("end", onEnd);
-      input.off("error", onError);
-    };
-    input.on("readable", onReadable);
-    input.on("end", onEnd);
-    input.on("error", onError);
-  });
-  input.unshift(first);
-  if (first.length >= 2 && first[0] === 0x1f && first[1] === 0x8b) {
-    const gunzip = createGunzip();
-    input.on("error", (e) => gunzip.destroy(e));
-    return input.pipe(gunzip);
+/** Open a tar source as a stream, gunzipped when it starts with the gzip magic. */
+async function openSource(src: TarSource): Promise<Readable> {
+  let magic: Buffer;
+  if (Buffer.isBuffer(src)) magic = src.subarray(0, 2);
+  else {
+    const fh = await fsp.open(src.file, "r");
+    try {
+      magic = Buffer.alloc(2);
+      const { bytesRead } = await fh.read(magic, 0, 2, 0);
+      magic = magic.subarray(0, bytesRead);
+    } finally {
+      await fh.close();
+    }
   }
-  return input;
+  const raw = Buffer.isBuffer(src) ? Readable.from([src], { objectMode: false }) : createReadStream(src.file);
+  if (magic.length === 2 && magic[0] === 0x1f && magic[1] === 0x8b) {
+    const gunzip = createGunzip();
+    raw.on("error", (e: Error) => gunzip.destroy(e));
+    return raw.pipe(gunzip);
+  }
+  return raw;
 }
 
 async function collect(body: MemberBody, what: string): Promise<Buffer> {

@@ -16,3 +16,4 @@ export { materializeImage, type MaterializeOptions, type MaterializeResult, type
 export { prefetchOrder } from "./prefetchOrder";
 export { verifyTree, compareEntry, type Drift, type DriftKind } from "./verifyTree";
 export { buildDemoRootfs, DEMO_APPLETS, type DemoRootfs } from "./demoRootfs";
+export { imageImport, imageList, imageInspect, imagePush, resolveImageRef, type ImageSummary, type ImageInspection } from "./commands";

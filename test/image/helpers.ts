@@ -1,0 +1,48 @@
+/** Shared fixtures for the image tests: temp dirs, seeded bytes, a store listing. */
+import { createHash } from "node:crypto";
+import { mkdtempSync, promises as fsp } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+
+export function tempDir(prefix = "hypha-image-"): string {
+  return mkdtempSync(path.join(tmpdir(), prefix));
+}
+
+/** Deterministic pseudo-random bytes (sha256 counter mode) so failures reproduce. */
+export function seededBytes(n: number, seed: string): Buffer {
+  const out = Buffer.alloc(n);
+  for (let i = 0, block = 0; i < n; block++) {
+    const h = createHash("sha256").update(`${seed}:${block}`).digest();
+    i += h.copy(out, i, 0, Math.min(32, n - i));
+  }
+  return out;
+}
+
+/** Every file under a dir (relative paths), to check "nothing changed". */
+export async function listFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (rel: string) => {
+    let names: string[];
+    try {
+      names = await fsp.readdir(path.join(dir, rel));
+    } catch {
+      return;
+    }
+    for (const n of names) {
+      const p = rel ? `${rel}/${n}` : n;
+      const st = await fsp.lstat(path.join(dir, p));
+      if (st.isDirectory()) await walk(p);
+      else out.push(p);
+    }
+  };
+  await walk("");
+  return out.sort();
+}
+
+export async function writeTree(root: string, files: Record<string, string | Buffer>, modes: Record<string, number> = {}): Promise<void> {
+  for (const [p, content] of Object.entries(files)) {
+    await fsp.mkdir(path.dirname(path.join(root, p)), { recursive: true });
+    await fsp.writeFile(path.join(root, p), content);
+    await fsp.chmod(path.join(root, p), modes[p] ?? 0o644);
+  }
+}
