@@ -13,6 +13,10 @@ import { registerKey } from "./commands/key";
 import { registerNode } from "./commands/node";
 import { registerSign } from "./commands/sign";
 import { registerSpec } from "./commands/spec";
+import { registerImage } from "./commands/image";
+import { registerLogs } from "./commands/logs";
+import { registerServices } from "./commands/services";
+import { registerUp } from "./commands/up";
 
 /** A command group: adds its subcommands to the program. */
 export type RegisterCommands = (program: Command, ctx: CliContext) => void;
@@ -26,6 +30,10 @@ export const commands: RegisterCommands[] = [
   registerNode,
   registerAudit,
   registerKey,
+  registerLogs,
+  registerImage,
+  registerServices, // watcher, node run, store serve
+  registerUp,
 ];
 
 /**

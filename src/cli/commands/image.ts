@@ -1,0 +1,69 @@
+/**
+ * `hypha image import|ls|inspect|push`: zero-image management on a local store directory
+ * (default .hypha/store, the directory `hypha store serve` and `hypha up` serve).
+ */
+import type { Command } from "commander";
+import { imageImport, imageInspect, imageList, imagePush } from "../../image";
+import type { CliContext } from "../context";
+import { parseOutputFormat, renderTable, toJson, toYaml } from "../output";
+
+function mib(bytes: number): string {
+  return `${(bytes / 1048576).toFixed(1)}MiB`;
+}
+
+/** Registers `hypha image ...`. */
+export function registerImage(program: Command, ctx: CliContext): void {
+  const image = program.command("image").description("zero-image: content-addressed images with lazily fetched, verified chunks");
+  const storeDir = (o: Record<string, string>) => o.storeDir;
+
+  image
+    .command("import <path>")
+    .description("import a directory, tar, OCI image layout or `docker save` tarball; prints the root")
+    .option("--name <name...>", "catalog name(s), e.g. ubuntu-latest")
+    .option("--store-dir <dir>", "local store directory", ".hypha/store")
+    .option("-o, --output <format>", "table | json")
+    .addHelpText("after", "\nExample:\n  $ hypha image import ./rootfs --name my-app:1.0")
+    .action(async (path: string, o: Record<string, string>) => {
+      const r = await imageImport({ storeDir: storeDir(o), path, name: o.name });
+      if (parseOutputFormat(o.output, ["table", "json"]) === "json") return ctx.out(toJson(r));
+      ctx.out(`${r.root}\nimageRoot ${r.rootHex}\n${r.stats.files} files, ${mib(r.stats.bytes)}, ${r.stats.uniqueChunks} chunks${r.names.length ? `, named ${r.names.join(", ")}` : ""}`);
+    });
+
+  image
+    .command("ls")
+    .description("list the images in the local store")
+    .option("--store-dir <dir>", "local store directory", ".hypha/store")
+    .option("-o, --output <format>", "table | json | yaml")
+    .addHelpText("after", "\nExample:\n  $ hypha image ls")
+    .action(async (o: Record<string, string>) => {
+      const images = await imageList({ storeDir: storeDir(o) });
+      const format = parseOutputFormat(o.output, ["table", "json", "yaml"]);
+      if (format === "json") return ctx.out(toJson(images));
+      if (format === "yaml") return ctx.out(toYaml(images));
+      ctx.out(renderTable(images.map((i) => ({ NAMES: i.names.join(",") || "<none>", ROOT: i.root, FILES: i.files, SIZE: mib(i.totalSize), CHUNKS: i.chunks }))) || "no images");
+    });
+
+  image
+    .command("inspect <ref>")
+    .description("files, total size, chunks, and chunks shared with other images (ref: name, root CID or 0x root)")
+    .option("--store-dir <dir>", "local store directory", ".hypha/store")
+    .option("--entries", "include every entry of the manifest")
+    .option("-o, --output <format>", "yaml | json", "yaml")
+    .addHelpText("after", "\nExample:\n  $ hypha image inspect ubuntu-latest")
+    .action(async (ref: string, o: Record<string, string | boolean>) => {
+      const r = await imageInspect({ storeDir: String(o.storeDir), ref, entries: Boolean(o.entries) });
+      ctx.out(parseOutputFormat(String(o.output), ["json", "yaml"]) === "json" ? toJson(r) : toYaml(r));
+    });
+
+  image
+    .command("push <ref>")
+    .description("send an image's manifest and missing chunks to a store (default --store)")
+    .option("--to <url>", "store URL (default: the global --store)")
+    .option("--name <name>", "catalog name to set there")
+    .option("--store-dir <dir>", "local store directory", ".hypha/store")
+    .addHelpText("after", "\nExample:\n  $ hypha image push my-app:1.0 --to http://127.0.0.1:7700")
+    .action(async (ref: string, o: Record<string, string>) => {
+      const r = await imagePush({ storeDir: storeDir(o), ref, url: o.to ?? ctx.config.storeUrl, name: o.name });
+      ctx.out(`pushed ${r.root}: ${r.pushedChunks} chunks (${r.pushedBytes} bytes) sent, ${r.skippedChunks} already there${r.name ? `; named ${r.name}` : ""}`);
+    });
+}

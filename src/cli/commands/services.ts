@@ -1,0 +1,125 @@
+/**
+ * The long-running services behind the CLI: `hypha watcher` (the orchestrator), `hypha node run`
+ * (a node agent) and `hypha store serve` (the blob/image store). Each reads its flags once into the
+ * part's typed config, runs until SIGINT/SIGTERM, and then closes cleanly. Services log JSON (pino)
+ * to stdout for machines; secrets come from the environment, never from flags on a shared host.
+ */
+import path from "node:path";
+import type { Command } from "commander";
+import pino from "pino";
+import { isHex, type Hex } from "viem";
+import { runAgent } from "../../agent/runAgent";
+import { runWatcher } from "../../watcher";
+import { startStoreServer } from "../../image";
+import { HyphaError } from "../../errors";
+import type { CliContext } from "../context";
+import { parseIntIn } from "../amounts";
+
+/** Resolves when the process receives SIGINT or SIGTERM. */
+function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    process.once("SIGINT", () => resolve("SIGINT"));
+    process.once("SIGTERM", () => resolve("SIGTERM"));
+  });
+}
+
+function privateKeys(name: string, text: string | undefined): Hex[] {
+  if (!text) throw new HyphaError(`${name}: not set`, { details: `give the key(s) as 0x + 64 hex digits in the ${name} environment variable (comma-separated for several)` });
+  const keys = text.split(",").map((k) => k.trim()).filter(Boolean);
+  for (const [i, k] of keys.entries()) {
+    if (!isHex(k) || k.length !== 66) throw new HyphaError(`${name}[${i}]: must be 0x followed by 64 hex digits`);
+  }
+  return keys as Hex[];
+}
+
+function parseListen(text: string): { host: string; port: number } {
+  let url: URL;
+  try {
+    url = new URL(/^https?:\/\//.test(text) ? text : `http://${text}`);
+  } catch {
+    throw new HyphaError(`--listen: expected host:port or a URL, got ${text}`);
+  }
+  return { host: url.hostname, port: parseIntIn("--listen port", url.port || "80", 0, 65535) };
+}
+
+/** Registers `hypha watcher`, `hypha node run` and `hypha store serve`. */
+export function registerServices(program: Command, ctx: CliContext): void {
+  program
+    .command("watcher")
+    .description("run the orchestrator: follow the chain, place replicas, report lost nodes, settle finished jobs")
+    .option("--data-dir <dir>", "LevelDB state (cursor, observed state, outbox)", ".hypha/watcher")
+    .option("--poll-interval-ms <ms>", "chain poll interval", "150")
+    .option("--node-lost-after-ms <ms>", "a node not answering this long is lost", "5000")
+    .option("--status-port <port>", "status API port (GET /healthz, /v1/status)", "7790")
+    .addHelpText("after", "\nOrchestrator keys come from HYPHA_ORCHESTRATOR_KEYS (comma-separated 0x keys).\n\nExample:\n  $ HYPHA_ORCHESTRATOR_KEYS=0x… hypha watcher --rpc http://127.0.0.1:8545")
+    .action(async (o: Record<string, string>) => {
+      const logger = pino({ name: "watcher" });
+      const handle = await runWatcher(
+        {
+          rpcUrl: ctx.config.rpcUrl,
+          deploymentFile: ctx.config.deploymentFile,
+          senderPrivateKeys: privateKeys("HYPHA_ORCHESTRATOR_KEYS", ctx.env.HYPHA_ORCHESTRATOR_KEYS),
+          dataDir: o.dataDir,
+          pollIntervalMs: parseIntIn("--poll-interval-ms", o.pollIntervalMs, 10, 600_000),
+          nodeLostAfterMs: parseIntIn("--node-lost-after-ms", o.nodeLostAfterMs, 0, 3_600_000),
+          statusPort: parseIntIn("--status-port", o.statusPort, 0, 65535),
+        },
+        logger,
+      );
+      logger.info({ status: handle.statusUrl }, "watcher running");
+      await untilSignal();
+      await handle.close();
+    });
+
+  const node = program.commands.find((c) => c.name() === "node") ?? program.command("node").description("node operator actions");
+  node
+    .command("run")
+    .description("run this node's agent: run what the chain assigned to it, verified, and attest on-chain")
+    .requiredOption("--node-id <id>", "this node's on-chain id")
+    .option("--listen <host:port>", "HTTP API address (the endpoint registered on-chain)", "127.0.0.1:7801")
+    .option("--data-dir <dir>", "images, replica files and logs", ".hypha/node")
+    .option("--no-sandbox", "run workloads WITHOUT bubblewrap (unsafe; development only)")
+    .option("--poll-interval-ms <ms>", "chain poll interval", "300")
+    .option("--reverify-interval-ms <ms>", "re-verify running replicas' files every", "2000")
+    .option("--restart-backoff-ms <ms>", "restart backoff base (Kubernetes: 10000)", "10000")
+    .addHelpText("after", "\nThe agent key comes from HYPHA_AGENT_KEY (0x + 64 hex).\n\nExample:\n  $ HYPHA_AGENT_KEY=0x… hypha node run --node-id 1 --listen 127.0.0.1:7801 --store http://127.0.0.1:7700")
+    .action(async (o: Record<string, string | boolean>) => {
+      const logger = pino({ name: `agent-${o.nodeId}` });
+      const [agentPrivateKey] = privateKeys("HYPHA_AGENT_KEY", ctx.env.HYPHA_AGENT_KEY);
+      const handle = await runAgent(
+        {
+          rpcUrl: ctx.config.rpcUrl,
+          deploymentFile: ctx.config.deploymentFile,
+          nodeId: parseIntIn("--node-id", String(o.nodeId), 1, 2 ** 32 - 1),
+          agentPrivateKey,
+          listen: parseListen(String(o.listen)),
+          storeMirrors: ctx.config.storeUrl.split(","),
+          dataDir: path.resolve(String(o.dataDir)),
+          noSandbox: o.sandbox === false,
+          pollIntervalMs: parseIntIn("--poll-interval-ms", String(o.pollIntervalMs), 10, 600_000),
+          reverifyIntervalMs: parseIntIn("--reverify-interval-ms", String(o.reverifyIntervalMs), 10, 86_400_000),
+          restartBackoffMs: parseIntIn("--restart-backoff-ms", String(o.restartBackoffMs), 1, 3_600_000),
+        },
+        logger,
+      );
+      logger.info({ url: handle.url }, "agent running");
+      await untilSignal();
+      await handle.close();
+    });
+
+  const store = program.command("store").description("the content-addressed blob and image store");
+  store
+    .command("serve")
+    .description("serve chunks, blobs and the image catalog over HTTP")
+    .option("--dir <dir>", "store directory", ".hypha/store")
+    .option("--host <host>", "listen address", "127.0.0.1")
+    .option("--port <port>", "listen port", "7700")
+    .addHelpText("after", "\nExample:\n  $ hypha store serve --dir .hypha/store --port 7700")
+    .action(async (o: Record<string, string>) => {
+      const logger = pino({ name: "store" });
+      const server = await startStoreServer({ dir: o.dir, host: o.host, port: parseIntIn("--port", o.port, 0, 65535) });
+      logger.info({ url: server.url, dir: o.dir }, "store serving");
+      await untilSignal();
+      await server.close();
+    });
+}

@@ -1,0 +1,69 @@
+/**
+ * `hypha up`: the whole system on this machine (local chain, contracts, store, staked nodes with
+ * agents, watcher), until Ctrl-C. See src/cli/up/up.ts.
+ */
+import path from "node:path";
+import type { Command } from "commander";
+import { findBwrap } from "../../agent/runtime/bwrapDriver";
+import type { CliContext } from "../context";
+import { parseIntIn } from "../amounts";
+import { startUp } from "../up/up";
+
+/** Registers `hypha up`. */
+export function registerUp(program: Command, ctx: CliContext): void {
+  program
+    .command("up")
+    .description("start a local chain, the contracts, a store, N staked nodes with agents, and the watcher")
+    .option("--nodes <n>", "how many nodes", "3")
+    .option("--dir <dir>", "state and logs", ".hypha")
+    .option("--chain-port <port>", "local chain JSON-RPC port", "8545")
+    .option("--store-port <port>", "store port", "7700")
+    .option("--no-sandbox", "run workloads without bubblewrap (forced, loudly, when bwrap is missing)")
+    .option("--restart-backoff-ms <ms>", "agents' restart backoff base (Kubernetes: 10000)", "10000")
+    .option("--node-lost-after-ms <ms>", "watcher: a node not answering this long is lost", "3000")
+    .addHelpText("after", "\nExample:\n  $ hypha up            # Ctrl-C stops everything\n  $ hypha up --nodes 2")
+    .action(async (o: Record<string, string | boolean>) => {
+      const projectDir = path.resolve(__dirname, "../../..");
+      let noSandbox = o.sandbox === false;
+      if (!noSandbox && !findBwrap()) {
+        noSandbox = true;
+        ctx.err(
+          "\n!!! WARNING: bubblewrap (bwrap) is not installed: workloads will run UNSANDBOXED as plain host processes. !!!\n" +
+            "!!! Install it with `apt-get install bubblewrap` for the sandboxed runtime.                              !!!\n",
+        );
+      }
+      const nodes = parseIntIn("--nodes", String(o.nodes), 1, 3);
+      const handle = await startUp(
+        {
+          projectDir,
+          hyphaDir: path.resolve(String(o.dir)),
+          nodes,
+          chainPort: parseIntIn("--chain-port", String(o.chainPort), 1, 65535),
+          storePort: parseIntIn("--store-port", String(o.storePort), 1, 65535),
+          watcherPort: 7790,
+          agentBasePort: 7801,
+          noSandbox,
+          restartBackoffMs: parseIntIn("--restart-backoff-ms", String(o.restartBackoffMs), 1, 3_600_000),
+          nodeLostAfterMs: parseIntIn("--node-lost-after-ms", String(o.nodeLostAfterMs), 100, 3_600_000),
+        },
+        (line) => ctx.out(line),
+      );
+      ctx.out(`hypha up: ready — chain ${handle.state.rpcUrl}, store ${handle.state.storeUrl}, ${nodes} nodes, watcher ${handle.state.watcherUrl}; logs in ${path.join(String(o.dir), "logs")}; Ctrl-C stops`);
+      const signal = new Promise<string>((resolve) => {
+        process.once("SIGINT", () => resolve("SIGINT"));
+        process.once("SIGTERM", () => resolve("SIGTERM"));
+      });
+      // A child that dies (the demo kills an agent on purpose) is reported, not fatal: the watcher re-places its replicas.
+      void watchCrashes(handle.crashed, ctx);
+      const why = await signal;
+      ctx.out(`hypha up: ${why}, stopping…`);
+      await handle.stop();
+      ctx.out("hypha up: stopped");
+    });
+}
+
+async function watchCrashes(crashed: Promise<string>, ctx: CliContext): Promise<void> {
+  const name = await crashed;
+  ctx.err(`hypha up: ${name} exited; the rest keeps running`);
+}
+
