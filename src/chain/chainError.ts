@@ -111,11 +111,15 @@ const sentences: Record<string, Formatter> = {
   InsufficientCapacity: ([node, res, free, needed]) => `node ${node} has ${resourceAmount(res, free)} free, replica needs ${unitOnly(res, needed)}`,
   CapacityBelowReserved: ([node, res, reserved, requested]) =>
     `node ${node}: ${resourceAmount(res, requested)} is below the ${unitOnly(res, reserved)} already reserved`,
+  NodeExited: ([node]) => `node ${node} has withdrawn its stake and left the registry`,
+  InvalidParameter: ([field, reason]) => `${field}: ${reason}`,
   SlashTooLarge: ([node, amount, cap]) => `slash of ${tokens(amount)} on node ${node} exceeds the cap ${tokens(cap)}`,
   // OpenZeppelin
   ERC20InsufficientBalance: ([who, balance, needed]) => `${who} holds ${tokens(balance)}, needs ${tokens(needed)}`,
   ERC20InsufficientAllowance: ([spender, allowance, needed]) => `allowance for ${spender} is ${tokens(allowance)}, needs ${tokens(needed)}`,
   AccessControlUnauthorizedAccount: ([account, role]) => `${account} lacks role ${role}`,
+  ERC20InvalidSpender: ([spender]) => `invalid spender ${spender}`,
+  SafeERC20FailedOperation: ([token]) => `token transfer failed on ${token}`,
   ECDSAInvalidSignature: () => `invalid ECDSA signature`,
   ECDSAInvalidSignatureLength: ([len]) => `signature has ${len} bytes, expected 65`,
 };

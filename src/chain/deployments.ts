@@ -8,15 +8,19 @@ import type { HyphaAddresses } from "./addresses";
 import { toChainError } from "./chainError";
 import { DeploymentStatus, ReplicaStatus, type DeploymentIntent } from "./eip712";
 
+/** The packed on-chain summary (field for field IDeploymentRegistry.Deployment). */
 export interface DeploymentView {
   status: number;
   kind: number;
   replicas: number;
+  placed: number;
   running: number;
   quorum: number;
   retriesLeft: number;
   escrow: bigint;
-  submittedAt: bigint;
+  cpuMillis: number;
+  memoryMiB: number;
+  diskMiB: number;
 }
 
 export interface ReplicaView {

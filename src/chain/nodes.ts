@@ -19,6 +19,8 @@ export interface NodeView {
   freeMemoryMiB: number;
   freeDiskMiB: number;
   freeSlots: number;
+  /** Replicas currently placed on the node. */
+  placed: number;
   pricePerSecond: bigint;
   stake: bigint;
   unbondingSince: bigint;

@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import type { Hex } from "viem";
 import { HyphaError } from "../errors";
-import { bytes32ToRoot, cidForBytes, RAW_CODEC, rootToBytes32 } from "../image/cid";
+import { bytes32ToRoot, cidForBytes, ImageError, RAW_CODEC, rootToBytes32, StoreClient } from "../image";
 
 /** The store could not be reached or answered wrongly (exit code 2). */
 export class StoreAccessError extends HyphaError {
@@ -26,27 +26,27 @@ async function request(url: string, init: RequestInit = {}, what: string): Promi
 }
 
 /**
- * The on-chain imageRoot for an image reference: a 0x digest or CID is used as is, a name is
- * looked up in the store's catalog.
+ * The on-chain imageRoot for an image reference: a 0x digest or image CID is used as is, a name
+ * (or zero-image://name) is looked up in the store's catalog through the image part's StoreClient.
  * @example await resolveImageRoot("http://127.0.0.1:7700", "ubuntu:latest") // "0x9f86…"
  */
 export async function resolveImageRoot(storeUrl: string, image: string): Promise<Hex> {
   if (/^0x[0-9a-fA-F]{64}$/.test(image)) return image.toLowerCase() as Hex;
-  if (/^b[a-z2-7]{40,}$/.test(image)) {
-    try {
-      return rootToBytes32(image);
-    } catch {
-      // not a CID after all: look it up by name
+  if (/^baga[a-z2-7]{40,}$/.test(image)) return rootToBytes32(image);
+  try {
+    return rootToBytes32(await new StoreClient([storeUrl]).resolveName(image));
+  } catch (err) {
+    if (err instanceof ImageError && err.code === "NOT_FOUND") {
+      throw new HyphaError(`image ${image}: not in the store's catalog at ${storeUrl}`, {
+        details: "import it with `hypha image import PATH --name NAME`, or pass --image-root 0x…",
+        cause: err,
+      });
     }
+    if (err instanceof ImageError && err.code === "UNAVAILABLE") {
+      throw new StoreAccessError(`image ${image}: cannot reach the store at ${storeUrl}`, { exitCode: 2, cause: err, details: "start it with `hypha up`, pass --store URL, or give --image-root 0x…" });
+    }
+    throw err;
   }
-  const res = await request(`${storeUrl}/catalog/${encodeURIComponent(image)}`, {}, `image ${image}`);
-  if (res.status === 404) {
-    throw new HyphaError(`image ${image}: not in the store's catalog at ${storeUrl}`, { details: "import it with `hypha image import PATH --name NAME`, or pass --image-root 0x…" });
-  }
-  if (!res.ok) throw new StoreAccessError(`image ${image}: the store answered ${res.status}`, { exitCode: 2 });
-  const body = (await res.json()) as { root?: string };
-  if (!body.root) throw new StoreAccessError(`image ${image}: the store's catalog answer has no root`, { exitCode: 2 });
-  return rootToBytes32(body.root);
 }
 
 /**

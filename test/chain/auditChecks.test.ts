@@ -38,9 +38,7 @@ const attestation: Attestation = { deploymentId: id, replicaIndex: 0, nodeId: 1,
 
 const events: DeploymentEvent[] = [
   ev("IntentSubmitted", 10n, {}),
-  ev("DeploymentStatusChanged", 10n, { from: 0, to: 1 }),
   ev("ReplicaScheduled", 11n, { replicaIndex: 0, nodeId: 1, attempt: 1, pricePerSecond: 500n }),
-  ev("ReplicaStatusChanged", 11n, { replicaIndex: 0, nodeId: 1, from: 0, to: 1 }),
   ev("DeploymentStatusChanged", 11n, { from: 1, to: 2 }),
   ev("Attested", 12n, { replicaIndex: 0, nodeId: 1, attempt: 1, status: 0 }),
   ev("ReplicaStatusChanged", 12n, { replicaIndex: 0, nodeId: 1, from: 1, to: 2 }),

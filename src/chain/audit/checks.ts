@@ -174,6 +174,12 @@ function checkTransitions(input: AuditInput): AuditCheck {
   for (const e of input.events) {
     const where = `block ${e.blockNumber}`;
     if (e.eventName === "DeploymentStatusChanged") dep.push({ from: Number(e.args.from), to: Number(e.args.to), where });
+    // The contract records Pending -> Scheduled as ReplicaScheduled (no ReplicaStatusChanged).
+    if (e.eventName === "ReplicaScheduled") {
+      const i = Number(e.args.replicaIndex);
+      if (!reps.has(i)) reps.set(i, []);
+      reps.get(i)!.push({ from: 0, to: 1, where: `${where} replica ${i} (placed)` });
+    }
     if (e.eventName === "ReplicaStatusChanged") {
       const i = Number(e.args.replicaIndex);
       if (!reps.has(i)) reps.set(i, []);

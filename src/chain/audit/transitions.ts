@@ -18,7 +18,7 @@ export const deploymentMoves: Record<DName, readonly DName[]> = {
   Terminated: [],
 };
 
-/** Replica: Pending -> Scheduled -> Running -> Stopped, or Completed/Failed/Tampered; failed ones go back to Pending. */
+/** Replica: Pending -> Scheduled -> Running -> Stopped, or Completed/Failed/Tampered; failed ones go back to Pending (and stopped ones on scale-up). */
 export const replicaMoves: Record<RName, readonly RName[]> = {
   Pending: ["Scheduled", "Stopped"],
   Scheduled: ["Running", "Completed", "Failed", "Tampered", "Pending", "Stopped"],
@@ -26,7 +26,7 @@ export const replicaMoves: Record<RName, readonly RName[]> = {
   Completed: ["Stopped", "Tampered", "Failed"],
   Failed: ["Pending", "Stopped"],
   Tampered: ["Pending", "Stopped"],
-  Stopped: [],
+  Stopped: ["Pending"], // scale-up brings a replica stopped by an earlier scale-down back
 };
 
 export interface StatusChange {
