@@ -29,7 +29,7 @@ function deployment(n: number, replicas: number, status = 1, extra: Partial<Depl
   return { id: idOf(n), intent: intent(replicas, extra), status, replicas, seq: String(n).padStart(6, "0"), terminated: false };
 }
 const replica = (dep: number, index: number, status = 0, nodeId = 0, attempt = 0): ObservedReplica => ({ deploymentId: idOf(dep), index, status, nodeId, attempt, pricePerSecond: 0n });
-function node(nodeId: number, extra: Partial<ObservedNode> = {}): ObservedNode & { measurementApproved: boolean } {
+function node(nodeId: number, extra: Partial<ObservedNode & { measurementApproved: boolean }> = {}): ObservedNode & { measurementApproved: boolean } {
   return {
     nodeId, operator: "0x0000000000000000000000000000000000000001", agent: "0x0000000000000000000000000000000000000002",
     cpuMillis: 4000, memoryMiB: 4096, diskMiB: 4096, slots: 16, reservedCpuMillis: 0, reservedMemoryMiB: 0, reservedDiskMiB: 0, usedSlots: 0,

@@ -1,0 +1,97 @@
+// Ingest against a real `hardhat node` over JSON-RPC: restart from the cursor, reorgs, and the
+// derived state checked against the contracts' own views.
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import type { Hex } from "viem";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { deploymentRegistryAbi, nodeRegistryAbi } from "../../../src/chain/abi";
+import { devPrivateKey } from "../../../src/chain/devAccounts";
+import { runWatcher } from "../../../src/watcher/runWatcher";
+import { startHardhatNode } from "../../helpers/chain";
+import { setupHypha, startHealthServer, waitFor, type HyphaFixture } from "../helpers/hyphaFixture";
+import { followToHead, freshReplay, openFollower } from "../helpers/replay";
+
+const silent = { debug() {}, info() {}, warn() {}, error() {} };
+let node: Awaited<ReturnType<typeof startHardhatNode>>;
+let fx: HyphaFixture;
+let tmp: string;
+let health: Awaited<ReturnType<typeof startHealthServer>>;
+
+beforeAll(async () => {
+  tmp = await mkdtemp(path.join(os.tmpdir(), "hypha-ingest-"));
+  node = await startHardhatNode();
+  fx = await setupHypha(node.rpcUrl);
+  health = await startHealthServer();
+  await fx.registerNode({ endpoint: health.url });
+  await fx.registerNode({ endpoint: health.url });
+  // Let a real watcher place a few deployments so the chain has additive events (capacity reserved).
+  const { ids } = await fx.submitIntents(6, { replicas: 2 });
+  const w = await runWatcher({ rpcUrl: node.rpcUrl, addresses: { ...fx.addresses, startBlock: 0n }, senderPrivateKeys: [devPrivateKey(1)], dataDir: path.join(tmp, "w0"), pollIntervalMs: 50, nodeLostAfterMs: 0 }, silent);
+  await waitFor("all replicas scheduled", () => ids.every((id) => w.store.replicasOf(id).every((r) => r.status === 1)));
+  await w.close();
+}, 180_000);
+
+afterAll(async () => {
+  await health?.close();
+  await node?.stop();
+  if (tmp) await rm(tmp, { recursive: true, force: true });
+});
+
+async function checkAgainstChain(dump: Record<string, unknown>) {
+  const nodes = Object.values(dump).filter((v): v is { nodeId: number; cpuMillis: number; reservedCpuMillis: number; usedSlots: number; slots: number } => typeof v === "object" && v !== null && "operator" in v);
+  expect(nodes.length).toBe(2);
+  for (const n of nodes) {
+    const onChain = await fx.publicClient.readContract({ address: fx.addresses.nodeRegistry, abi: nodeRegistryAbi, functionName: "getNode", args: [n.nodeId] });
+    expect(n.cpuMillis - n.reservedCpuMillis).toBe(onChain.freeCpuMillis);
+    expect(n.slots - n.usedSlots).toBe(onChain.freeSlots);
+  }
+  const reps = Object.values(dump).filter((v): v is { deploymentId: Hex; index: number; status: number; attempt: number } => typeof v === "object" && v !== null && "attempt" in v && "deploymentId" in v);
+  for (const r of reps) {
+    const onChain = await fx.publicClient.readContract({ address: fx.addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "getReplica", args: [r.deploymentId, r.index] });
+    expect([r.status, r.attempt]).toEqual([onChain.status, onChain.attempt]);
+  }
+}
+
+describe("ingest (ChainFollower + StateStore)", () => {
+  it("a restart resumes from the stored cursor: nothing skipped, nothing applied twice", async () => {
+    const reference = await freshReplay(fx.publicClient, fx.addresses, path.join(tmp, "ref"));
+    await checkAgainstChain(reference);
+    const dir = path.join(tmp, "restart");
+    let f = await openFollower(fx.publicClient, fx.addresses, dir, { initial: 1, max: 2 });
+    for (let i = 0; i < 7; i++) await f.follower.step();
+    const cursor = f.store.cursor()!;
+    expect(cursor.number).toBeGreaterThan(0n);
+    await f.db.close();
+    f = await openFollower(fx.publicClient, fx.addresses, dir, { initial: 1, max: 2 });
+    expect(f.store.cursor()).toEqual(cursor);
+    const steps = await followToHead(f.follower);
+    expect(steps).toBeGreaterThan(1);
+    expect(f.store.dump()).toEqual(reference);
+    await f.db.close();
+  });
+
+  it("a reorg (snapshot, mine, revert, mine a different chain) leaves the state equal to a fresh replay", async () => {
+    const dir = path.join(tmp, "reorg");
+    const f = await openFollower(fx.publicClient, fx.addresses, dir, { initial: 1000, max: 1000 });
+    await followToHead(f.follower);
+    const snapshot = (await fx.rpc("evm_snapshot")) as string;
+    const a = await fx.submitIntents(3, { nonceBase: 1000n });
+    await fx.rpc("hardhat_mine", ["0x3"]);
+    await followToHead(f.follower);
+    expect(a.ids.every((id) => f.store.deployment(id))).toBe(true);
+    const oldHead = f.store.cursor()!;
+    expect(await fx.rpc("evm_revert", [snapshot])).toBe(true);
+    const b = await fx.submitIntents(2, { nonceBase: 2000n, deployer: 12 });
+    await fx.rpc("hardhat_mine", ["0x6"]);
+    await followToHead(f.follower);
+    expect(f.follower.reorgs).toBe(1);
+    expect(f.store.cursor()!.number).toBeGreaterThan(oldHead.number);
+    expect(a.ids.some((id) => f.store.deployment(id))).toBe(false);
+    expect(b.ids.every((id) => f.store.deployment(id))).toBe(true);
+    const reference = await freshReplay(fx.publicClient, fx.addresses, path.join(tmp, "ref-after-reorg"));
+    expect(f.store.dump()).toEqual(reference);
+    await checkAgainstChain(reference);
+    await f.db.close();
+  });
+});
