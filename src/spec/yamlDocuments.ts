@@ -23,7 +23,8 @@ export interface YamlDocument {
   data: unknown;
 }
 
-const PARSE_OPTIONS = { uniqueKeys: true, prettyErrors: true, strict: true, maxAliasCount: 100 } as const;
+// merge: Kubernetes (go-yaml) honours `<<` merge keys, so we do too
+const PARSE_OPTIONS = { uniqueKeys: true, prettyErrors: true, strict: true, merge: true, maxAliasCount: 100 } as const;
 
 /**
  * Parses one or many YAML documents. Empty documents (e.g. a trailing `---`) are skipped but keep

@@ -201,6 +201,15 @@ spec:
     expect(computeSpecHash(parseManifests(flow)[0].spec)).toBe(computeSpecHash(parseManifests(block)[0].spec));
     const pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  containers:\n  - image: busybox\n    command: [sh, -c, echo hi]\n    resources: {limits: {cpu: 500m, memory: 1073741824}}\n";
     expect(computeSpecHash(parseManifests(pod)[0].spec)).toBe(computeSpecHash(parseManifests(block)[0].spec));
+    // anchors and `<<` merge keys (go-yaml honours them, so Kubernetes users write them)
+    const merged = "x-base: &base {image: busybox, command: [sh, -c, echo hi]}\napiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  containers:\n  - <<: *base\n    resources: {limits: {cpu: 500m, memory: 1Gi}}\n";
+    expect(computeSpecHash(parseManifests(merged)[0].spec)).toBe(computeSpecHash(parseManifests(block)[0].spec));
+  });
+
+  it("a Pod and a one-replica Deployment of the same container mean the same", () => {
+    const pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: w, labels: {a: b}}\nspec:\n  containers: [{image: x}]\n";
+    const dep = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: w}\nspec:\n  template:\n    metadata: {labels: {a: b}}\n    spec:\n      containers: [{image: x}]\n";
+    expect(computeSpecHash(parseManifests(pod)[0].spec)).toBe(computeSpecHash(parseManifests(dep)[0].spec));
   });
 });
 
