@@ -1,0 +1,82 @@
+import { createHash } from "node:crypto";
+import * as path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { decodeChunkBatch } from "../../src/image/chunkBatch";
+import { cidForBytes } from "../../src/image/cid";
+import { importImage } from "../../src/image/importImage";
+import { type StoreServer, startStoreServer } from "../../src/image/storeServer";
+import { StoreClient } from "../../src/image/storeClient";
+import { listFiles, tempDir, writeTree } from "./helpers";
+
+describe("store server over real HTTP", () => {
+  let srv: StoreServer;
+  let dir: string;
+  beforeAll(async () => {
+    dir = tempDir();
+    srv = await startStoreServer({ dir: path.join(dir, "store"), port: 0 });
+  });
+  afterAll(() => srv.close());
+
+  it("push (verified), GET, HEAD and batch GET of chunks", async () => {
+    const a = Buffer.from("chunk a");
+    const b = Buffer.from("chunk b");
+    const ca = cidForBytes(a).toString();
+    const cb = cidForBytes(b).toString();
+    const post = await fetch(`${srv.url}/chunks`, { method: "POST", body: a });
+    expect(post.status).toBe(201);
+    expect(await post.json()).toEqual({ cid: ca, size: a.length });
+    expect((await fetch(`${srv.url}/chunks/${cb}`, { method: "PUT", body: b })).status).toBe(201);
+    expect(Buffer.from(await (await fetch(`${srv.url}/chunks/${ca}`)).arrayBuffer())).toEqual(a);
+    const head = await fetch(`${srv.url}/chunks/${cb}`, { method: "HEAD" });
+    expect(head.status).toBe(200);
+    expect(head.headers.get("content-length")).toBe(String(b.length));
+    const missing = cidForBytes(Buffer.from("nope")).toString();
+    expect((await fetch(`${srv.url}/chunks/${missing}`, { method: "HEAD" })).status).toBe(404);
+    const batch = decodeChunkBatch(new Uint8Array(await (await fetch(`${srv.url}/chunks?cid=${ca}&cid=${cb}&cid=${missing}`)).arrayBuffer()));
+    expect(Buffer.from(batch.get(ca)!)).toEqual(a);
+    expect(Buffer.from(batch.get(cb)!)).toEqual(b);
+    expect(batch.has(missing) && batch.get(missing) === undefined).toBe(true);
+    const m = await fetch(`${srv.url}/chunks/missing`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ cids: [ca, missing] }) });
+    expect(await m.json()).toEqual({ missing: [missing] });
+  });
+
+  it("refuses a push whose bytes do not match the CID, storing nothing", async () => {
+    const before = await listFiles(dir);
+    const claimed = cidForBytes(Buffer.from("the real bytes")).toString();
+    const res = await fetch(`${srv.url}/chunks/${claimed}`, { method: "PUT", body: Buffer.from("other bytes") });
+    expect(res.status).toBe(422);
+    expect(((await res.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: "TAMPERED", message: expect.stringContaining(claimed) });
+    expect(await listFiles(dir)).toEqual(before);
+    const bad = await fetch(`${srv.url}/chunks/not-a-cid`);
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { message: string } }).error.message).toMatch(/cid: not a valid CID/);
+  });
+
+  it("blobs: a spec JSON stored under CIDv1(raw) whose digest is sha256(bytes)", async () => {
+    const spec = Buffer.from('{"kind":"Pod","name":"demo"}');
+    const client = new StoreClient([srv.url]);
+    const cid = await client.putBlob(spec);
+    expect(Buffer.from(cid.multihash.digest).toString("hex")).toBe(createHash("sha256").update(spec).digest("hex"));
+    const got = await fetch(`${srv.url}/blobs/${cid}`);
+    expect(Buffer.from(await got.arrayBuffer())).toEqual(spec);
+  });
+
+  it("catalog: names map to roots whose manifest is in the store; bad names and unknown roots are refused", async () => {
+    await writeTree(path.join(dir, "tree"), { "hello.txt": "hi\n" });
+    const { root } = await importImage(path.join(dir, "tree"), srv.store);
+    const client = new StoreClient([srv.url]);
+    await client.setName("ubuntu:latest", root);
+    await client.setName("zero-image://ubuntu-latest", root);
+    expect((await client.resolveName("zero-image://ubuntu-latest")).toString()).toBe(root.toString());
+    expect((await client.resolveName("ubuntu:latest")).toString()).toBe(root.toString());
+    expect(await client.catalog()).toEqual({ "ubuntu-latest": root.toString(), "ubuntu:latest": root.toString() });
+    await expect(client.resolveName("nothing-here")).rejects.toMatchObject({ code: "NOT_FOUND" });
+    const unknownRoot = cidForBytes(Buffer.from("{}"), 0x0200).toString();
+    const r1 = await fetch(`${srv.url}/catalog/x`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ root: unknownRoot }) });
+    expect(r1.status).toBe(404);
+    expect(((await r1.json()) as { error: { message: string } }).error.message).toMatch(/is not in this store; push the image first/);
+    const r2 = await fetch(`${srv.url}/catalog/BAD..NAME`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ root: root.toString() }) });
+    expect(r2.status).toBe(400);
+    expect(Object.keys(await client.catalog())).toEqual(["ubuntu-latest", "ubuntu:latest"]);
+  });
+});
