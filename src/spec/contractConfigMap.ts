@@ -18,7 +18,7 @@ import {
   cpuField,
   describeValue,
   dnsName,
-  envName,
+  envNameProblem,
   imageRef,
   integer,
   labelMap,
@@ -94,8 +94,8 @@ const envMap = z.unknown().transform((v, ctx): EnvVar[] => {
   }
   const out: EnvVar[] = [];
   for (const [name, value] of Object.entries(v as Record<string, unknown>)) {
-    const n = envName.safeParse(name);
-    if (!n.success) ctx.issues.push({ code: "custom", input: name, path: [name], message: n.error.issues[0].message });
+    const problem = envNameProblem(name);
+    if (problem) ctx.issues.push({ code: "custom", input: name, path: [name], message: problem });
     if (typeof value !== "string") ctx.issues.push({ code: "custom", input: value, path: [name], message: `must be a string (quote numbers), got ${describeValue(value)}` });
     else out.push({ name, value });
   }

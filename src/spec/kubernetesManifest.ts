@@ -22,7 +22,7 @@ import {
   integer,
   labelMap,
   looseMapping,
-  notNumber,
+  stringMap,
   portName,
   protocol,
   restartPolicy,
@@ -87,9 +87,7 @@ type PodSpec = z.infer<typeof podSpecSchema>;
 const metadataSchema = looseMapping({
   name: dnsName,
   labels: labelMap.optional(),
-  annotations: notNumber(
-    z.record(str(), str("a string (quote numbers)"), { error: (i) => `must be a mapping, got ${describeValue(i.input)}` }),
-  ).optional(),
+  annotations: stringMap(() => undefined).optional(),
 });
 
 const templateSchema = looseMapping({

@@ -88,18 +88,45 @@ function quantityText(v: unknown): string | undefined {
 /** A list of strings (command, args). */
 export const stringList = z.array(str(), { error: (iss) => `must be a list of strings, got ${describeValue(iss.input)}` });
 
-/** A mapping of label key -> value, checked by Kubernetes rules. */
-export const labelMap = notNumber(z
-  .record(str(), str("a string (quote numbers and booleans)"), { error: (iss) => `must be a mapping, got ${describeValue(iss.input)}` })
-  .superRefine((labels, ctx) => {
-    for (const [k, v] of Object.entries(labels)) {
-      const problem = labelKeyProblem(k) ?? labelValueProblem(v);
-      if (problem) ctx.addIssue({ code: "custom", path: [k], message: problem });
+/**
+ * A mapping of string -> string read from the raw object's own keys (zod's record would let a
+ * `__proto__` key vanish silently), each key checked by `keyProblem`.
+ */
+export function stringMap(keyProblem: (key: string) => string | undefined, valueProblem: (value: string) => string | undefined = () => undefined) {
+  return z.unknown().transform((v, ctx): Record<string, string> => {
+    if (v === null || typeof v !== "object" || Array.isArray(v) || v instanceof NumericLiteral) {
+      ctx.issues.push({ code: "custom", input: v, message: `must be a mapping, got ${describeValue(v)}` });
+      return z.NEVER;
     }
-  }));
+    const entries: [string, string][] = [];
+    for (const [key, value] of Object.entries(v as Record<string, unknown>)) {
+      if (typeof value !== "string") {
+        ctx.issues.push({ code: "custom", input: value, path: [key], message: `must be a string (quote numbers and booleans), got ${describeValue(value)}` });
+        continue;
+      }
+      const problem = keyProblem(key) ?? valueProblem(value);
+      if (problem) ctx.issues.push({ code: "custom", input: value, path: [key], message: problem });
+      entries.push([key, value]);
+    }
+    return Object.fromEntries(entries);
+  });
+}
+
+/** A mapping of label key -> value, checked by Kubernetes rules. */
+export const labelMap = stringMap(labelKeyProblem, labelValueProblem);
+
+/** Why an environment variable name is invalid, or undefined. */
+export function envNameProblem(name: string): string | undefined {
+  if (!ENV_NAME_RE.test(name)) return `"${name}" is not a valid environment variable name ([-._a-zA-Z][-._a-zA-Z0-9]*)`;
+  if (name === "__proto__") return `"${name}" is a reserved name`;
+  return undefined;
+}
 
 export const envName = str("an environment variable name").check(
-  z.refine((s) => ENV_NAME_RE.test(s), { message: "must be a valid environment variable name ([-._a-zA-Z][-._a-zA-Z0-9]*)" }),
+  z.superRefine((s, ctx) => {
+    const problem = envNameProblem(s);
+    if (problem) ctx.addIssue({ code: "custom", message: problem, input: s });
+  }),
 );
 
 export const portName = str("a port name").check(

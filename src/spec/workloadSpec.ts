@@ -135,7 +135,7 @@ export const workloadSpecSchema = z
     image: nonEmpty.regex(/^\S+$/, "must not contain whitespace"),
     command: z.array(z.string()).min(1).nullable(),
     args: z.array(z.string()),
-    env: z.array(z.strictObject({ name: z.string().regex(ENV_NAME_RE), value: z.string() })),
+    env: z.array(z.strictObject({ name: z.string().regex(ENV_NAME_RE).refine((n) => n !== "__proto__", "is a reserved name"), value: z.string() })),
     workingDir: z.string().startsWith("/").nullable(),
     resources: z.strictObject({
       cpuMillis: int(1, LIMITS.maxCpuMillis),

@@ -91,6 +91,8 @@ describe("bad input", () => {
     ["bad label key", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  labels: {-x: a}\nspec:\n  containers:\n  - image: x\n", "metadata.labels.-x", /label key/],
     ["metadata a number", "apiVersion: v1\nkind: Pod\nmetadata: 3\nspec:\n  containers:\n  - image: x\n", "metadata", /must be a mapping, got number 3/],
     ["labels a number", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  labels: 3\nspec:\n  containers:\n  - image: x\n", "metadata.labels", /must be a mapping/],
+    ["__proto__ label is not silently dropped", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  labels: {__proto__: x}\nspec:\n  containers:\n  - image: x\n", "metadata.labels.__proto__", /label key/],
+    ["__proto__ env name", pod("image: x\n    env: [{name: __proto__, value: a}]"), "spec.containers[0].env[0].name", /reserved name/],
     ["no containers", "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: []\n", "spec.containers", /exactly one container, got none/],
     ["Deployment restartPolicy Never", deployment({ podSpec: "      restartPolicy: Never\n" }), "spec.template.spec.restartPolicy", /must be Always/],
     ["selector does not match", deployment({ spec: "  selector:\n    matchLabels: {app: other}\n" }), "spec.selector.matchLabels.app", /does not match/],
@@ -198,6 +200,7 @@ spec:
       ["partial intent", cm('smart_contract:\n  nonce: "1"\n  workload_spec:\n    image: x'), "data.contract.smart_contract.deployer", /is required when any intent field is given/],
       ["nonce too big", cm(`smart_contract:\n  nonce: "${2n ** 64n}"\n  workload_spec:\n    image: x`), "data.contract.smart_contract.nonce", /uint64/],
       ["quorum on a service", cm("smart_contract:\n  workload_spec:\n    image: x\n    quorum: 1"), "data.contract.smart_contract.workload_spec.quorum", /only applies to kind: job/],
+      ["__proto__ env", cm("smart_contract:\n  workload_spec:\n    image: x\n    env: {__proto__: y}"), "data.contract.smart_contract.workload_spec.env.__proto__", /reserved name/],
       ["env value number", cm("smart_contract:\n  workload_spec:\n    image: x\n    env: {A: 1}"), "data.contract.smart_contract.workload_spec.env.A", /must be a string/],
     ])("%s", (_name, text, path, message) => {
       const issues = issuesOf(text);
