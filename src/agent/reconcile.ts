@@ -6,8 +6,10 @@
  */
 import type { Hex } from "viem";
 
-/** Deployment statuses under which a placed replica should run. */
-const ACTIVE_DEPLOYMENT = new Set(["Requested", "Scheduled", "Running"]);
+/** Deployment statuses under which a placed replica should run (and may attest). A job whose
+ * result is final is Completed, but its remaining replicas still run and attest (dissent is
+ * slashed on-chain, so every node's answer counts). */
+const ACTIVE_DEPLOYMENT = new Set(["Requested", "Scheduled", "Running", "Completed"]);
 /** Replica statuses (on-chain) under which the placed node should run it. */
 const RUNNABLE_REPLICA = new Set(["Scheduled", "Running"]);
 

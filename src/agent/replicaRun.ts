@@ -297,7 +297,10 @@ export class ReplicaRun {
     this.restartTimer = null;
     const p = this.proc;
     this.proc = null;
-    if (p) await p.stop();
+    if (p) {
+      const exit = await p.stop();
+      this.info.lastExit = { ...exit, at: new Date().toISOString() };
+    }
   }
 
   /** Stop the run (no longer assigned, or the agent shuts down). */
