@@ -201,6 +201,9 @@ spec:
       ["nonce too big", cm(`smart_contract:\n  nonce: "${2n ** 64n}"\n  workload_spec:\n    image: x`), "data.contract.smart_contract.nonce", /uint64/],
       ["quorum on a service", cm("smart_contract:\n  workload_spec:\n    image: x\n    quorum: 1"), "data.contract.smart_contract.workload_spec.quorum", /only applies to kind: job/],
       ["__proto__ env", cm("smart_contract:\n  workload_spec:\n    image: x\n    env: {__proto__: y}"), "data.contract.smart_contract.workload_spec.env.__proto__", /reserved name/],
+      ["job restart Always", cm("smart_contract:\n  workload_spec:\n    image: x\n    kind: job\n    restart_policy: Always"), "data.contract.smart_contract.workload_spec.restart_policy", /Never or OnFailure/],
+      ["job replicas over 255", cm("smart_contract:\n  workload_spec:\n    image: x\n    kind: job\n    replicas: 300"), "data.contract.smart_contract.workload_spec.replicas", /at most 255/],
+      ["job quorum over replicas", cm("smart_contract:\n  workload_spec:\n    image: x\n    kind: job\n    replicas: 3\n    quorum: 4"), "data.contract.smart_contract.workload_spec.quorum", /at most replicas \(3\)/],
       ["env value number", cm("smart_contract:\n  workload_spec:\n    image: x\n    env: {A: 1}"), "data.contract.smart_contract.workload_spec.env.A", /must be a string/],
     ])("%s", (_name, text, path, message) => {
       const issues = issuesOf(text);
