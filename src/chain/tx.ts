@@ -57,3 +57,52 @@ export async function sendContractTx<R = unknown>(clients: TxClients, call: Cont
   if (receipt.status !== "success") throw new ChainError(`${what}: transaction ${hash} reverted`, { exitCode: 1 });
   return { hash, receipt, result: result as R };
 }
+
+/** The token pull a call needs: `owner` must have approved `spender` for `amount`. */
+export interface TokenPull {
+  token: Address;
+  owner: Address;
+  spender: Address;
+  amount: bigint;
+  /** Names the amount in errors ("budget", "--stake"). */
+  field: string;
+}
+
+const erc20Abi = [
+  { type: "function", name: "balanceOf", stateMutability: "view", inputs: [{ name: "a", type: "address" }], outputs: [{ type: "uint256" }] },
+  { type: "function", name: "approve", stateMutability: "nonpayable", inputs: [{ name: "s", type: "address" }, { name: "v", type: "uint256" }], outputs: [{ type: "bool" }] },
+] as const;
+
+/**
+ * Like sendContractTx for a call that pulls tokens with transferFrom. It simulates first: when the
+ * only problem is a missing allowance (every other check in the contract came first), it checks
+ * the balance, approves exactly `pull.amount`, then sends. Any other revert sends nothing, so bad
+ * input never leaves a stray approval behind.
+ * @example await sendContractTxWithAllowance(clients, submitCall, "submitting", { token, owner, spender: registry, amount: budget, field: "budget" })
+ */
+export async function sendContractTxWithAllowance<R = unknown>(clients: TxClients, call: ContractCall, what: string, pull: TokenPull): Promise<SentTx<R> & { approveTx?: Hex }> {
+  const account = clients.walletClient.account as Account | undefined;
+  if (!account) throw new ChainError(`${what}: no signing account given`, { exitCode: 1 });
+  try {
+    await clients.publicClient.simulateContract({ ...call, account } as never);
+    return await sendContractTx<R>(clients, call, what);
+  } catch (err) {
+    const e = toChainError(err, what);
+    if (e.errorName !== "ERC20InsufficientAllowance") throw e;
+  }
+  let balance: bigint;
+  try {
+    balance = (await clients.publicClient.readContract({ address: pull.token, abi: erc20Abi, functionName: "balanceOf", args: [pull.owner] })) as bigint;
+  } catch (err) {
+    throw toChainError(err, `${what}: reading the token balance`);
+  }
+  if (balance < pull.amount) {
+    throw new ChainError(`${pull.field}: ${pull.owner} holds ${balance} token wei, needs ${pull.amount}`, { exitCode: 1 });
+  }
+  if (account.address.toLowerCase() !== pull.owner.toLowerCase()) {
+    throw new ChainError(`${pull.field}: ${pull.owner} has not approved ${pull.amount} token wei to ${pull.spender}; the sender ${account.address} cannot approve for it`, { exitCode: 1 });
+  }
+  const approve = await sendContractTx(clients, { address: pull.token, abi: erc20Abi, functionName: "approve", args: [pull.spender, pull.amount] }, `${what}: approving ${pull.field}`);
+  const sent = await sendContractTx<R>(clients, call, what);
+  return { ...sent, approveTx: approve.hash };
+}

@@ -7,9 +7,8 @@ import type { Command } from "commander";
 import type { Hex } from "viem";
 import type { DeploymentIntent } from "../../chain/eip712";
 import { deploymentRegistryAbi } from "../../chain/abi";
-import { ensureEscrow } from "../../chain/escrow";
 import { computeDeploymentId, domainFor, signIntent } from "../../chain/signing";
-import { sendContractTx } from "../../chain/tx";
+import { sendContractTxWithAllowance } from "../../chain/tx";
 import { HyphaError } from "../../errors";
 import { formatTokens, parseIntIn } from "../amounts";
 import type { CliContext } from "../context";
@@ -74,14 +73,12 @@ export function registerApply(program: Command, ctx: CliContext): void {
         const clients = await ctx.txClients();
         const signature = p.signature ?? (await signIntent(account, domain, p.intent));
         const id = computeDeploymentId(domain, p.intent);
-        let approveTx: Hex | undefined;
-        if (p.intent.deployer.toLowerCase() === account.address.toLowerCase()) {
-          approveTx = (await ensureEscrow(clients, addresses, account.address, p.intent.budget)).approveTx;
-        }
-        const { hash } = await sendContractTx(
+        // Deposit-funded when the deployer's deposit covers the budget; else approve + transferFrom.
+        const { hash, approveTx } = await sendContractTxWithAllowance(
           clients,
           { address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "submitIntent", args: [p.intent, signature] },
           `submitting ${p.name}`,
+          { token: addresses.token, owner: p.intent.deployer, spender: addresses.deploymentRegistry, amount: p.intent.budget, field: "budget" },
         );
         results.push({ name: p.name, id, transactionHash: hash, approveTx, specHash: p.intent.specHash, imageRoot: p.intent.imageRoot, budget: p.intent.budget, nonce: p.intent.nonce });
         if (format === "table") {

@@ -3,7 +3,6 @@
  * (default .hypha/store, the directory `hypha store serve` and `hypha up` serve).
  */
 import type { Command } from "commander";
-import { imageImport, imageInspect, imageList, imagePush } from "../../image";
 import type { CliContext } from "../context";
 import { parseOutputFormat, renderTable, toJson, toYaml } from "../output";
 
@@ -24,7 +23,7 @@ export function registerImage(program: Command, ctx: CliContext): void {
     .option("-o, --output <format>", "table | json")
     .addHelpText("after", "\nExample:\n  $ hypha image import ./rootfs --name my-app:1.0")
     .action(async (path: string, o: Record<string, string>) => {
-      const r = await imageImport({ storeDir: storeDir(o), path, name: o.name });
+      const r = await (await import("../../image")).imageImport({ storeDir: storeDir(o), path, name: o.name });
       if (parseOutputFormat(o.output, ["table", "json"]) === "json") return ctx.out(toJson(r));
       ctx.out(`${r.root}\nimageRoot ${r.rootHex}\n${r.stats.files} files, ${mib(r.stats.bytes)}, ${r.stats.uniqueChunks} chunks${r.names.length ? `, named ${r.names.join(", ")}` : ""}`);
     });
@@ -36,7 +35,7 @@ export function registerImage(program: Command, ctx: CliContext): void {
     .option("-o, --output <format>", "table | json | yaml")
     .addHelpText("after", "\nExample:\n  $ hypha image ls")
     .action(async (o: Record<string, string>) => {
-      const images = await imageList({ storeDir: storeDir(o) });
+      const images = await (await import("../../image")).imageList({ storeDir: storeDir(o) });
       const format = parseOutputFormat(o.output, ["table", "json", "yaml"]);
       if (format === "json") return ctx.out(toJson(images));
       if (format === "yaml") return ctx.out(toYaml(images));
@@ -51,7 +50,7 @@ export function registerImage(program: Command, ctx: CliContext): void {
     .option("-o, --output <format>", "yaml | json", "yaml")
     .addHelpText("after", "\nExample:\n  $ hypha image inspect ubuntu-latest")
     .action(async (ref: string, o: Record<string, string | boolean>) => {
-      const r = await imageInspect({ storeDir: String(o.storeDir), ref, entries: Boolean(o.entries) });
+      const r = await (await import("../../image")).imageInspect({ storeDir: String(o.storeDir), ref, entries: Boolean(o.entries) });
       ctx.out(parseOutputFormat(String(o.output), ["json", "yaml"]) === "json" ? toJson(r) : toYaml(r));
     });
 
@@ -63,7 +62,7 @@ export function registerImage(program: Command, ctx: CliContext): void {
     .option("--store-dir <dir>", "local store directory", ".hypha/store")
     .addHelpText("after", "\nExample:\n  $ hypha image push my-app:1.0 --to http://127.0.0.1:7700")
     .action(async (ref: string, o: Record<string, string>) => {
-      const r = await imagePush({ storeDir: storeDir(o), ref, url: o.to ?? ctx.config.storeUrl, name: o.name });
+      const r = await (await import("../../image")).imagePush({ storeDir: storeDir(o), ref, url: o.to ?? ctx.config.storeUrl, name: o.name });
       ctx.out(`pushed ${r.root}: ${r.pushedChunks} chunks (${r.pushedBytes} bytes) sent, ${r.skippedChunks} already there${r.name ? `; named ${r.name}` : ""}`);
     });
 }

@@ -4,13 +4,11 @@
  * flag the first demo operator (dev account #5) signs.
  */
 import type { Command } from "commander";
-import { zeroHash, type Address, type Hex } from "viem";
-import { hyphaTokenAbi, nodeRegistryAbi } from "../../chain/abi";
-import type { HyphaAddresses } from "../../chain/addresses";
-import { toChainError } from "../../chain/chainError";
+import { zeroHash } from "viem";
+import { nodeRegistryAbi } from "../../chain/abi";
 import { DEV_ROLES } from "../../chain/devAccounts";
 import { readNode } from "../../chain/nodes";
-import { sendContractTx, type TxClients } from "../../chain/tx";
+import { sendContractTx, sendContractTxWithAllowance } from "../../chain/tx";
 import { HyphaError } from "../../errors";
 import { formatTokens, parseBytes32, parseCpu, parseIntIn, parseMiB, parseTokenAmount } from "../amounts";
 import { parseAddress, type CliContext } from "../context";
@@ -20,22 +18,6 @@ const OPERATOR = DEV_ROLES.nodeOperators[0];
 
 function parseNodeId(text: string): number {
   return parseIntIn("NODE_ID", text, 1, 2 ** 32 - 1);
-}
-
-/** Approves `amount` to the NodeRegistry when the allowance is short; checks the balance first. */
-async function ensureAllowance(clients: TxClients, addresses: HyphaAddresses, owner: Address, amount: bigint): Promise<Hex | undefined> {
-  let balance: bigint, allowance: bigint;
-  try {
-    [balance, allowance] = (await Promise.all([
-      clients.publicClient.readContract({ address: addresses.token, abi: hyphaTokenAbi, functionName: "balanceOf", args: [owner] }),
-      clients.publicClient.readContract({ address: addresses.token, abi: hyphaTokenAbi, functionName: "allowance", args: [owner, addresses.nodeRegistry] }),
-    ])) as [bigint, bigint];
-  } catch (err) {
-    throw toChainError(err, "reading the operator's tokens");
-  }
-  if (balance < amount) throw new HyphaError(`--stake: ${owner} holds ${formatTokens(balance)}, the stake needs ${formatTokens(amount)}`);
-  if (allowance >= amount) return undefined;
-  return (await sendContractTx(clients, { address: addresses.token, abi: hyphaTokenAbi, functionName: "approve", args: [addresses.nodeRegistry, amount] }, "approving the stake")).hash;
 }
 
 /** Registers `hypha node ...`. */
@@ -71,11 +53,11 @@ export function registerNode(program: Command, ctx: CliContext): void {
       const addresses = await ctx.addresses();
       const clients = await ctx.txClients(account);
       const full = { ...registration, agent: registration.agent ?? account.address };
-      await ensureAllowance(clients, addresses, account.address, stake);
-      const { hash, result } = await sendContractTx<number>(
+      const { hash, result } = await sendContractTxWithAllowance<number>(
         clients,
         { address: addresses.nodeRegistry, abi: nodeRegistryAbi, functionName: "register", args: [full, stake] },
         "registering the node",
+        { token: addresses.token, owner: account.address, spender: addresses.nodeRegistry, amount: stake, field: "--stake" },
       );
       ctx.print(`node ${result} registered (operator ${account.address}, agent ${full.agent})  tx ${hash}`);
     });
@@ -137,8 +119,12 @@ export function registerNode(program: Command, ctx: CliContext): void {
       const addresses = await ctx.addresses();
       const clients = await ctx.txClients(account);
       await readNode(ctx.publicClient, addresses, nodeId);
-      await ensureAllowance(clients, addresses, account.address, amount);
-      const { hash } = await sendContractTx(clients, { address: addresses.nodeRegistry, abi: nodeRegistryAbi, functionName: "addStake", args: [nodeId, amount] }, `staking on node ${nodeId}`);
+      const { hash } = await sendContractTxWithAllowance(
+        clients,
+        { address: addresses.nodeRegistry, abi: nodeRegistryAbi, functionName: "addStake", args: [nodeId, amount] },
+        `staking on node ${nodeId}`,
+        { token: addresses.token, owner: account.address, spender: addresses.nodeRegistry, amount, field: "--amount" },
+      );
       ctx.print(`node ${nodeId}: staked ${formatTokens(amount)}  tx ${hash}`);
     });
 

@@ -1,16 +1,13 @@
 /**
  * The long-running services behind the CLI: `hypha watcher` (the orchestrator), `hypha node run`
  * (a node agent) and `hypha store serve` (the blob/image store). Each reads its flags once into the
- * part's typed config, runs until SIGINT/SIGTERM, and then closes cleanly. Services log JSON (pino)
+ * part's typed config (each part is imported only when its command runs, to keep `hypha` fast to start), runs until SIGINT/SIGTERM, and then closes cleanly. Services log JSON (pino)
  * to stdout for machines; secrets come from the environment, never from flags on a shared host.
  */
 import path from "node:path";
 import type { Command } from "commander";
 import pino from "pino";
 import { isHex, type Hex } from "viem";
-import { runAgent } from "../../agent/runAgent";
-import { runWatcher } from "../../watcher";
-import { startStoreServer } from "../../image";
 import { HyphaError } from "../../errors";
 import type { CliContext } from "../context";
 import { parseIntIn } from "../amounts";
@@ -54,6 +51,7 @@ export function registerServices(program: Command, ctx: CliContext): void {
     .addHelpText("after", "\nOrchestrator keys come from HYPHA_ORCHESTRATOR_KEYS (comma-separated 0x keys).\n\nExample:\n  $ HYPHA_ORCHESTRATOR_KEYS=0x… hypha watcher --rpc http://127.0.0.1:8545")
     .action(async (o: Record<string, string>) => {
       const logger = pino({ name: "watcher" });
+      const { runWatcher } = await import("../../watcher");
       const handle = await runWatcher(
         {
           rpcUrl: ctx.config.rpcUrl,
@@ -86,6 +84,7 @@ export function registerServices(program: Command, ctx: CliContext): void {
     .action(async (o: Record<string, string | boolean>) => {
       const logger = pino({ name: `agent-${o.nodeId}` });
       const [agentPrivateKey] = privateKeys("HYPHA_AGENT_KEY", ctx.env.HYPHA_AGENT_KEY);
+      const { runAgent } = await import("../../agent/runAgent");
       const handle = await runAgent(
         {
           rpcUrl: ctx.config.rpcUrl,
@@ -117,6 +116,7 @@ export function registerServices(program: Command, ctx: CliContext): void {
     .addHelpText("after", "\nExample:\n  $ hypha store serve --dir .hypha/store --port 7700")
     .action(async (o: Record<string, string>) => {
       const logger = pino({ name: "store" });
+      const { startStoreServer } = await import("../../image");
       const server = await startStoreServer({ dir: o.dir, host: o.host, port: parseIntIn("--port", o.port, 0, 65535) });
       logger.info({ url: server.url, dir: o.dir }, "store serving");
       await untilSignal();

@@ -7,7 +7,6 @@ import type { Command } from "commander";
 import { findBwrap } from "../../agent/runtime/bwrapDriver";
 import type { CliContext } from "../context";
 import { parseIntIn } from "../amounts";
-import { startUp } from "../up/up";
 
 /** Registers `hypha up`. */
 export function registerUp(program: Command, ctx: CliContext): void {
@@ -33,6 +32,7 @@ export function registerUp(program: Command, ctx: CliContext): void {
         );
       }
       const nodes = parseIntIn("--nodes", String(o.nodes), 1, 3);
+      const { startUp } = await import("../up/up");
       const handle = await startUp(
         {
           projectDir,
