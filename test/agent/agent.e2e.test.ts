@@ -10,14 +10,16 @@ import path from "node:path";
 import pino from "pino";
 import { decodeFunctionData, type Hex } from "viem";
 import { recoverTypedSignature, SignTypedDataVersion } from "@metamask/eth-sig-util";
-import { deploymentRegistryAbi, nodeRegistryAbi } from "../../src/chain/abi";
+import { deploymentRegistryAbi } from "../../src/chain/abi";
 import { readIntent } from "../../src/chain/intents";
 import { canonicalSpecJson } from "../../src/spec/canonicalSpec";
 import { devAccount, devPrivateKey } from "../../src/chain/devAccounts";
 import { runAgent, type AgentHandle } from "../../src/agent/runAgent";
 import { findBwrap } from "../../src/agent/runtime/bwrapDriver";
 import type { ReplicaRunInfo } from "../../src/agent/replicaRun";
+import { importImage } from "../../src/image/importImage";
 import { freePort } from "../helpers/chain";
+import { makeBusyboxRootfs } from "./helpers/busyboxRootfs";
 import { specOf, startAgentFixture, type AgentFixture } from "./helpers/agentChain";
 
 const sha = (b: string | Buffer) => createHash("sha256").update(b).digest("hex");
@@ -209,10 +211,26 @@ describe.skipIf(!findBwrap())("node agent on a real chain", () => {
     expect(existsSync(path.join(agentDir, "replicas", `${id}-0-1`, "stdout.log"))).toBe(false);
   });
 
+  it("refuses an image with a changed file at fetch: Tampered on-chain, process never started", async () => {
+    const src = path.join(fx.dir, "image-tampered");
+    await makeBusyboxRootfs(src);
+    await fs.writeFile(path.join(src, "etc", "motd"), "an honest file\n");
+    const { rootHex, manifest } = await importImage(src, fx.store.store);
+    await fx.unjail(1); // the previous Tampered attestation got node 1 slashed and jailed
+    const motd = manifest.entries.find((e) => e.path === "etc/motd")!;
+    // The mirror now serves different bytes for that file's chunk.
+    await fs.writeFile(fx.store.store.pathFor(motd.chunks![0]), "an evil file!!\n");
+    const { id } = await fx.deploy(specOf(SLEEPER("tampered-image")), [{ replicaIndex: 0, nodeId: 1 }], { imageRoot: rootHex });
+    await fx.waitReplica(id, 0, "Tampered");
+    const run = await runOf(id);
+    expect(run).toMatchObject({ status: "Tampered", startedAt: null });
+    expect(run?.message).toMatch(/image refused/);
+    expect((await attestedEvents(id)).map((e) => e.args.status)).toEqual([3]);
+    expect(existsSync(path.join(agentDir, "replicas", `${id}-0-1`, "stdout.log"))).toBe(false);
+  });
+
   it("re-verifies a running replica's files: a changed file stops it and attests Tampered", async () => {
-    // The previous Tampered attestation got node 1 slashed and jailed; the admin releases it.
-    const hash = await fx.wallets[0].writeContract({ address: fx.addresses.nodeRegistry, abi: nodeRegistryAbi, functionName: "unjail", args: [1], account: fx.wallets[0].account!, chain: null });
-    await fx.publicClient.waitForTransactionReceipt({ hash });
+    await fx.unjail(1); // the previous Tampered attestation got node 1 slashed and jailed
     const { id } = await fx.deploy(specOf(SLEEPER("drift")), [{ replicaIndex: 0, nodeId: 1 }]);
     await fx.waitReplica(id, 0, "Running");
     await until("running locally", async () => (await runOf(id))?.status === "Running");

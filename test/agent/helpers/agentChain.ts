@@ -34,7 +34,9 @@ export interface AgentFixture {
   store: StoreServer;
   imageRoot: Hex;
   /** Submit an intent for `spec` (its canonical JSON put in the store) and place replicas. */
-  deploy(spec: WorkloadSpec, placements: { replicaIndex: number; nodeId: number }[], opts?: { replicas?: number; quorum?: number; putSpec?: boolean }): Promise<{ id: Hex; intent: DeploymentIntent }>;
+  deploy(spec: WorkloadSpec, placements: { replicaIndex: number; nodeId: number }[], opts?: { replicas?: number; quorum?: number; putSpec?: boolean; imageRoot?: Hex }): Promise<{ id: Hex; intent: DeploymentIntent }>;
+  /** Admin: release a node jailed by a Tampered attestation. */
+  unjail(nodeId: number): Promise<void>;
   waitReplica(id: Hex, index: number, status: string, timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
@@ -101,7 +103,7 @@ export async function startAgentFixture(endpoints: string[]): Promise<AgentFixtu
       const intent = buildIntent({
         deployer: devAccount(11).address,
         specHash: `0x${createHash("sha256").update(json).digest("hex")}`,
-        imageRoot,
+        imageRoot: opts.imageRoot ?? imageRoot,
         replicas: opts.replicas ?? placements.length,
         resources: { cpuMillis: fields.cpuMillis, memoryMiB: fields.memoryMiB, diskMiB: fields.diskMiB },
         kind: spec.kind,
@@ -116,6 +118,9 @@ export async function startAgentFixture(endpoints: string[]): Promise<AgentFixtu
       await send(wallets[11], { address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "submitIntent", args: [intent, signature] });
       await send(wallets[1], { address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "schedule", args: [intent, placements] });
       return { id: computeDeploymentId(domain, intent), intent };
+    },
+    async unjail(nodeId) {
+      await send(wallets[0], { address: addresses.nodeRegistry, abi: nodeRegistryAbi, functionName: "unjail", args: [nodeId] });
     },
     async waitReplica(id, index, status, timeoutMs = 20_000) {
       const deadline = Date.now() + timeoutMs;
