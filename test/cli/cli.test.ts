@@ -20,7 +20,7 @@ import { devAccount, devPrivateKey } from "../../src/chain/devAccounts";
 import { AttestedStatus } from "../../src/chain/eip712";
 import { readIntent } from "../../src/chain/intents";
 import { computeDeploymentId, domainFor, signAttestation } from "../../src/chain/signing";
-import { importImage, startStoreServer, type StoreServer } from "../../src/image";
+import { bytes32ToRoot, importImage, RAW_CODEC, startStoreServer, type StoreServer } from "../../src/image";
 import { freePort, startHardhatNode } from "../helpers/chain";
 
 const ROOT = path.join(__dirname, "..", "..");
@@ -152,7 +152,7 @@ describe("hypha CLI against a real hardhat node", () => {
     expect(intent.budget).toBe(parseEther("5"));
     expect(await pc.readContract({ address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "deploymentId", args: [intent] })).toBe(id);
     expect(computeDeploymentId(domainFor(addresses), intent)).toBe(id);
-    const blob = await fetch(`${store.url}/blobs/${(await import("../../src/image")).bytes32ToRoot(specHash, 0x55).toString()}`);
+    const blob = await fetch(`${store.url}/blobs/${bytes32ToRoot(specHash, RAW_CODEC).toString()}`);
     expect(blob.status).toBe(200);
   });
 
