@@ -1,0 +1,19 @@
+/**
+ * Runs the watcher in a child process for crash tests: config comes as JSON in argv[2] (bigints as
+ * strings), "ready" is printed when runWatcher has resolved. The parent kills it with SIGKILL.
+ */
+import { runWatcher } from "../../../src/watcher/runWatcher";
+
+const raw = JSON.parse(process.argv[2]!);
+raw.addresses.startBlock = BigInt(raw.addresses.startBlock ?? 0);
+const quiet = { debug() {}, info(o: object, m?: string) { if (m?.startsWith("outbox resumed")) process.stdout.write(`resumed ${JSON.stringify(o)}\n`); }, warn() {}, error(o: object, m?: string) { process.stderr.write(`${m} ${JSON.stringify(o)}\n`); } };
+runWatcher(raw, quiet).then(
+  (w) => {
+    process.stdout.write("ready\n");
+    setInterval(() => process.stdout.write(`status ${JSON.stringify(w.status())}\n`), 500);
+  },
+  (err) => {
+    process.stderr.write(`watcher failed: ${err?.stack ?? err}\n`);
+    process.exit(1);
+  },
+);
