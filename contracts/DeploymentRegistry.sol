@@ -5,7 +5,6 @@ import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/MessageHashUtils.sol";
-import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {IDeploymentRegistry} from "./interfaces/IDeploymentRegistry.sol";
@@ -28,8 +27,10 @@ import {INodeRegistry} from "./interfaces/INodeRegistry.sol";
 ///   placement). Pending replicas of a terminated deployment stay Pending (never ran).
 /// - Payment: a replica leaving Running is paid price-at-placement x seconds since it was attested
 ///   Running; a job replica that attests Completed is paid from its placement. Capped by escrow.
-/// Reentrancy: the guard covers the functions that move tokens (submitIntent, deposit, withdraw,
-/// attest via slashing); the others only call the trusted NodeRegistry and credit internal balances.
+/// Reentrancy: the guard covers deposit, withdraw and attest (slashing moves stake). submitIntent
+/// follows checks-effects-interactions with one token pull last (the token is fixed at construction)
+/// and only a staticcall before it (ERC-1271), so it is left unguarded to save ~400 gas; the others
+/// only call the trusted NodeRegistry and credit internal balances.
 contract DeploymentRegistry is IDeploymentRegistry, AccessControl, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
@@ -101,14 +102,13 @@ contract DeploymentRegistry is IDeploymentRegistry, AccessControl, ReentrancyGua
     // ------------------------------------------------------------------ intents
 
     /// @inheritdoc IDeploymentRegistry
-    function submitIntent(DeploymentIntent calldata intent, bytes calldata signature) external nonReentrant returns (bytes32) {
+    function submitIntent(DeploymentIntent calldata intent, bytes calldata signature) external returns (bytes32) {
         return _submit(intent, signature);
     }
 
     /// @inheritdoc IDeploymentRegistry
     function submitIntents(DeploymentIntent[] calldata intents, bytes[] calldata signatures)
         external
-        nonReentrant
         returns (bytes32[] memory ids)
     {
         if (intents.length != signatures.length) revert LengthMismatch(intents.length, signatures.length);
@@ -119,54 +119,148 @@ contract DeploymentRegistry is IDeploymentRegistry, AccessControl, ReentrancyGua
     }
 
     function _submit(DeploymentIntent calldata intent, bytes calldata signature) private returns (bytes32 id) {
-        _validateIntent(intent);
-        if (block.timestamp > intent.deadline) revert IntentExpired(intent.deadline, uint64(block.timestamp));
+        (uint256 packed, bool bad, address deployer, uint96 budget, uint64 deadline) = _checkAndPack(intent);
+        if (bad) _explainInvalid(intent);
+        if (block.timestamp > deadline) revert IntentExpired(deadline, uint64(block.timestamp));
         id = _intentId(intent);
-        if (_deployments[id].status != D_NONE) revert AlreadySubmitted(id);
-        address deployer = intent.deployer;
+        Deployment storage slot = _deployments[id];
+        bool exists;
+        assembly ("memory-safe") {
+            exists := iszero(iszero(sload(slot.slot))) // status >= Requested in every stored deployment
+        }
+        if (exists) revert AlreadySubmitted(id);
         if (!_isValidSignature(deployer, id, signature)) revert InvalidSignature(deployer);
-        uint96 budget = intent.budget;
-        _deployments[id] = Deployment({
-            status: D_REQUESTED,
-            kind: intent.kind,
-            replicas: uint8(intent.replicas),
-            placed: 0,
-            running: 0,
-            quorum: intent.quorum,
-            retriesLeft: intent.maxRetries,
-            escrow: budget,
-            cpuMillis: intent.cpuMillis,
-            memoryMiB: intent.memoryMiB,
-            diskMiB: intent.diskMiB
-        });
-        emit IntentSubmitted(id, deployer, msg.sender, intent, signature);
-        uint256 balance = _balances[deployer];
-        if (balance >= budget) {
-            unchecked {
-                _balances[deployer] = balance - budget;
+        assembly ("memory-safe") {
+            sstore(slot.slot, packed)
+        }
+        _emitIntentSubmitted(id, deployer, intent, signature);
+        bool fromDeposit;
+        assembly ("memory-safe") {
+            // _balances[deployer] -= budget when it covers it (one slot hash for read and write)
+            mstore(0x00, deployer)
+            mstore(0x20, _balances.slot)
+            let balanceSlot := keccak256(0x00, 0x40)
+            let bal := sload(balanceSlot)
+            if iszero(lt(bal, budget)) {
+                sstore(balanceSlot, sub(bal, budget))
+                fromDeposit := 1
             }
-        } else {
-            token.safeTransferFrom(deployer, address(this), budget);
+        }
+        if (!fromDeposit) token.safeTransferFrom(deployer, address(this), budget);
+    }
+
+    /// @dev emit IntentSubmitted(id, deployer, msg.sender, intent, signature), encoded straight
+    /// from calldata (the ABI encoding of a static struct is its calldata words, already checked
+    /// clean by _checkAndPack).
+    function _emitIntentSubmitted(bytes32 id, address deployer, DeploymentIntent calldata intent, bytes calldata signature) private {
+        bytes32 topic = IntentSubmitted.selector;
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            calldatacopy(p, intent, 0x1c0)
+            mstore(add(p, 0x1c0), 0x1e0)
+            let len := signature.length
+            mstore(add(p, 0x1e0), len)
+            let padded := and(add(len, 31), not(31))
+            if padded { mstore(add(p, add(0x1e0, padded)), 0) }
+            calldatacopy(add(p, 0x200), signature.offset, len)
+            log4(p, add(0x200, padded), topic, id, deployer, caller())
         }
     }
 
-    /// @dev Field checks, in the order a user would fix them. Reverts InvalidIntent(field, reason).
-    function _validateIntent(DeploymentIntent calldata intent) private pure {
-        if (intent.deployer == address(0)) _invalid("deployer", "zero address");
-        if (intent.specHash == bytes32(0)) _invalid("specHash", "zero");
-        _checkReplicas(intent.replicas);
-        if (intent.cpuMillis == 0) _invalidZero("cpuMillis");
-        if (intent.memoryMiB == 0) _invalidZero("memoryMiB");
-        if (intent.budget == 0) _invalidZero("budget");
-        uint8 kind = intent.kind;
-        if (kind == KIND_SERVICE) {
-            if (intent.quorum != 0) _invalid("quorum", "must be 0 for a service");
-        } else if (kind == KIND_JOB) {
-            if (intent.quorum == 0) _invalid("quorum", "must be at least 1 for a job");
-            if (intent.quorum > intent.replicas) _invalid("quorum", "more than replicas");
-        } else {
-            _invalid("kind", "unknown (0 service, 1 job)");
+    /// @dev Reads the intent's words once and returns the packed Deployment slot (field order as
+    /// declared: status, kind, replicas, placed, running, quorum, retriesLeft, escrow, cpuMillis,
+    /// memoryMiB, diskMiB) and whether any check fails (the cold path _explainInvalid says which).
+    function _checkAndPack(DeploymentIntent calldata intent)
+        private
+        pure
+        returns (uint256 packed, bool bad, address deployer, uint96 budget, uint64 deadline)
+    {
+        assembly ("memory-safe") {
+            deployer := calldataload(intent)
+            budget := calldataload(add(intent, 0x100))
+            deadline := calldataload(add(intent, 0x140))
+            let replicas := calldataload(add(intent, 0x60))
+            let cpu := calldataload(add(intent, 0x80))
+            let mem := calldataload(add(intent, 0xa0))
+            let kind := calldataload(add(intent, 0x160))
+            let quorum := calldataload(add(intent, 0x180))
+            // a field exceeds its declared type (an ABI decoder would reject it)
+            let dirty := or(
+                or(or(shr(160, deployer), shr(16, replicas)), or(shr(32, cpu), shr(32, mem))),
+                or(
+                    or(or(shr(32, calldataload(add(intent, 0xc0))), shr(96, calldataload(add(intent, 0xe0)))), or(shr(96, budget), shr(64, calldataload(add(intent, 0x120))))),
+                    or(or(shr(64, deadline), shr(8, kind)), or(shr(8, quorum), shr(8, calldataload(add(intent, 0x1a0)))))
+                )
+            )
+            // service: quorum 0; job: 1 <= quorum <= replicas; nothing else
+            let kindOk := or(
+                and(iszero(kind), iszero(quorum)),
+                and(eq(kind, 1), and(iszero(iszero(quorum)), iszero(gt(quorum, replicas))))
+            )
+            // replicas, cpu, memory, budget all non-zero (no overflow: each fits its type when clean)
+            bad := or(
+                or(iszero(iszero(dirty)), iszero(kindOk)),
+                or(or(iszero(deployer), iszero(calldataload(add(intent, 0x20)))), or(iszero(mul(mul(replicas, cpu), mul(mem, budget))), gt(replicas, 255)))
+            )
+            packed := or(
+                or(or(1, shl(8, kind)), or(shl(16, replicas), shl(40, quorum))),
+                or(or(shl(48, calldataload(add(intent, 0x1a0))), shl(56, budget)), or(or(shl(152, cpu), shl(184, mem)), shl(216, calldataload(add(intent, 0xc0)))))
+            )
         }
+    }
+
+    /// @dev The set of failed checks, one bit each (bit order = _explainInvalid order).
+    function _failures(DeploymentIntent calldata intent) private pure returns (uint256 failures) {
+        assembly ("memory-safe") {
+            let deployer := calldataload(intent)
+            let budget := calldataload(add(intent, 0x100))
+            let deadline := calldataload(add(intent, 0x140))
+            let replicas := calldataload(add(intent, 0x60))
+            let kind := calldataload(add(intent, 0x160))
+            let quorum := calldataload(add(intent, 0x180))
+            // bit 0: a field exceeds its declared type (an ABI decoder would reject it)
+            failures := iszero(iszero(or(
+                or(or(shr(160, deployer), shr(16, replicas)), or(shr(32, calldataload(add(intent, 0x80))), shr(32, calldataload(add(intent, 0xa0))))),
+                or(
+                    or(or(shr(32, calldataload(add(intent, 0xc0))), shr(96, calldataload(add(intent, 0xe0)))), or(shr(96, budget), shr(64, calldataload(add(intent, 0x120))))),
+                    or(or(shr(64, deadline), shr(8, kind)), or(shr(8, quorum), shr(8, calldataload(add(intent, 0x1a0)))))
+                )
+            )))
+            let isJob := eq(kind, 1)
+            failures := or(
+                or(
+                    or(failures, shl(1, iszero(deployer))),
+                    or(shl(2, iszero(calldataload(add(intent, 0x20)))), shl(3, iszero(replicas)))
+                ),
+                or(
+                    or(
+                        or(shl(4, gt(replicas, 255)), shl(5, iszero(calldataload(add(intent, 0x80))))),
+                        or(shl(6, iszero(calldataload(add(intent, 0xa0)))), shl(7, iszero(budget)))
+                    ),
+                    or(
+                        or(shl(8, and(iszero(kind), iszero(iszero(quorum)))), shl(9, and(isJob, iszero(quorum)))),
+                        or(shl(10, and(isJob, gt(quorum, replicas))), shl(11, gt(kind, 1)))
+                    )
+                )
+            )
+        }
+    }
+
+    /// @dev Reverts InvalidIntent for the first failed check (cold path: keeps strings off the hot one).
+    function _explainInvalid(DeploymentIntent calldata intent) private pure {
+        uint256 failures = _failures(intent);
+        if (failures & 1 != 0) _invalid("intent", "a field exceeds its type");
+        if (failures & 2 != 0) _invalid("deployer", "zero address");
+        if (failures & 4 != 0) _invalid("specHash", "zero");
+        if (failures & 8 != 0) _invalidZero("replicas");
+        if (failures & 16 != 0) _invalid("replicas", "more than 255");
+        if (failures & 32 != 0) _invalidZero("cpuMillis");
+        if (failures & 64 != 0) _invalidZero("memoryMiB");
+        if (failures & 128 != 0) _invalidZero("budget");
+        if (failures & 256 != 0) _invalid("quorum", "must be 0 for a service");
+        if (failures & 512 != 0) _invalid("quorum", "must be at least 1 for a job");
+        if (failures & 1024 != 0) _invalid("quorum", "more than replicas");
+        _invalid("kind", "unknown (0 service, 1 job)");
     }
 
     // ------------------------------------------------------------------ placement
@@ -285,8 +379,8 @@ contract DeploymentRegistry is IDeploymentRegistry, AccessControl, ReentrancyGua
     /// @dev Returns the agent when it signed `digest`, else reverts InvalidAttester.
     function _checkAttester(uint32 nodeId, bytes32 digest, bytes calldata signature) private view returns (address agent) {
         agent = nodes.agentOf(nodeId);
-        (address recovered, ECDSA.RecoverError err,) = ECDSA.tryRecoverCalldata(digest, signature);
-        if (err == ECDSA.RecoverError.NoError && recovered == agent) return agent;
+        address recovered = _recover(digest, signature);
+        if (recovered == agent) return agent;
         if (agent.code.length != 0 && SignatureChecker.isValidERC1271SignatureNowCalldata(agent, digest, signature)) return agent;
         revert InvalidAttester(nodeId, recovered, agent);
     }
@@ -565,22 +659,51 @@ contract DeploymentRegistry is IDeploymentRegistry, AccessControl, ReentrancyGua
     }
 
     function _isValidSignature(address signer, bytes32 digest, bytes calldata signature) private view returns (bool) {
-        (address recovered, ECDSA.RecoverError err,) = ECDSA.tryRecoverCalldata(digest, signature);
-        if (err == ECDSA.RecoverError.NoError && recovered == signer) return true;
+        if (_recover(digest, signature) == signer) return true;
         return signer.code.length != 0 && SignatureChecker.isValidERC1271SignatureNowCalldata(signer, digest, signature);
     }
 
-    /// @dev EIP-712 digest of a calldata intent: the struct is 14 static words, hashed in place.
-    function _intentId(DeploymentIntent calldata intent) private view returns (bytes32) {
+    /// @dev ecrecover of a 65-byte (r, s, v) or 64-byte EIP-2098 (r, vs) signature; address(0)
+    /// for any malformed or malleable (high-s) signature. Same rules as OpenZeppelin's ECDSA,
+    /// which also accepted 64-byte signatures before v5.
+    function _recover(bytes32 digest, bytes calldata signature) private view returns (address signer) {
+        assembly ("memory-safe") {
+            let len := signature.length
+            let r := calldataload(signature.offset)
+            let s := calldataload(add(signature.offset, 0x20))
+            let v := 0
+            if eq(len, 65) { v := byte(0, calldataload(add(signature.offset, 0x40))) }
+            if eq(len, 64) {
+                v := add(shr(255, s), 27)
+                s := and(s, 0x7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff)
+            }
+            if and(lt(s, 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A1), or(eq(v, 27), eq(v, 28))) {
+                let m := mload(0x40)
+                mstore(m, digest)
+                mstore(add(m, 0x20), v)
+                mstore(add(m, 0x40), r)
+                mstore(add(m, 0x60), s)
+                mstore(0x00, 0)
+                if staticcall(gas(), 1, m, 0x80, 0x00, 0x20) { signer := mload(0x00) }
+            }
+        }
+    }
+
+    /// @dev EIP-712 digest of a calldata intent: the struct is 14 static words, hashed in place,
+    /// then keccak256("\x19\x01" || domainSeparator || structHash) in the same scratch memory.
+    function _intentId(DeploymentIntent calldata intent) private view returns (bytes32 id) {
         bytes32 typeHash = INTENT_TYPEHASH;
-        bytes32 structHash;
+        bytes32 domain = block.chainid == _cachedChainId ? _cachedDomainSeparator : _buildDomainSeparator();
         assembly ("memory-safe") {
             let p := mload(0x40)
             mstore(p, typeHash)
             calldatacopy(add(p, 0x20), intent, 0x1c0)
-            structHash := keccak256(p, 0x1e0)
+            let structHash := keccak256(p, 0x1e0)
+            mstore(p, hex"1901")
+            mstore(add(p, 0x02), domain)
+            mstore(add(p, 0x22), structHash)
+            id := keccak256(p, 0x42)
         }
-        return _hashTypedDataV4(structHash);
     }
 
     /// @dev EIP-712 digest of a calldata attestation: 8 static words, hashed in place.

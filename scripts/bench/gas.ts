@@ -1,0 +1,186 @@
+/**
+ * Gas benchmark of Hypha's contracts on the in-process Hardhat network (gas is deterministic):
+ * prints ONE JSON object with gas used (receipt gasUsed, which includes the 21,000 intrinsic cost
+ * and calldata) per operation, and `lifecycle` = submit + schedule + attest Running + terminate for
+ * one single-replica service. Measured in steady state: the deployer already has a deposit in the
+ * registry and the node operator an already-credited balance (first-ever writes to those slots
+ * cost ~17k more, shown as `firstTime`). `npm run bench:gas`; `--write` updates gas-snapshot.json.
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { parseEther, parseSignature, serializeCompactSignature, signatureToCompactSignature, type Hex } from "viem";
+import { deploymentRegistryAbi, hyphaTokenAbi, nodeRegistryAbi } from "../../src/chain/abi";
+import { attestationTypedData, hyphaDomain, intentTypedData, type Attestation, type DeploymentIntent } from "../../src/chain/eip712";
+import { inProcessChain, type InProcessChain } from "../../test/helpers/chain";
+
+/** Gas targets from issue 3 (receipt gas, including the 21,000 intrinsic cost). */
+export const GAS_TARGETS = { submitIntent: 65_000, lifecycle: 150_000 } as const;
+
+export interface GasReport {
+  node: string;
+  cores: number;
+  /** 65-byte (r, s, v) signatures; `depositFundedCompactSig`: the same with a 64-byte EIP-2098 signature. */
+  submitIntent: { depositFunded: number; depositFundedCompactSig: number; transferFromFunded: number };
+  schedule: { oneReplica: number; tenReplicas: number; perReplicaOfTen: number };
+  attest: number;
+  terminate: number;
+  register: number;
+  stake: number;
+  unbond: number;
+  withdraw: number;
+  lifecycle: number;
+  firstTime: { submitIntentNewDeposit: number; terminateFirstOperatorCredit: number };
+  targets: typeof GAS_TARGETS;
+}
+
+const MEASUREMENT = ("0x" + "ab".repeat(32)) as Hex;
+const DEPLOYER = 11;
+const RELAYER = 12;
+const ORCH = 1;
+
+/** Runs every measured operation on a fresh snapshot of the in-process chain and returns the gas. */
+export async function measureGas(): Promise<GasReport> {
+  const c = await inProcessChain();
+  const snap = await c.snapshot();
+  try {
+    return await run(c);
+  } finally {
+    await c.revert(snap);
+  }
+}
+
+async function run(c: InProcessChain): Promise<GasReport> {
+  const a = c.addresses;
+  const dr = { address: a.deploymentRegistry, abi: deploymentRegistryAbi } as const;
+  const nr = { address: a.nodeRegistry, abi: nodeRegistryAbi } as const;
+  const tok = { address: a.token, abi: hyphaTokenAbi } as const;
+  const domain = hyphaDomain(a.chainId, a.deploymentRegistry);
+  const send = async (from: number, call: { address: Hex; abi: unknown; functionName: string; args?: readonly unknown[] }) => {
+    const wc = c.walletClients[from];
+    const hash = await wc.writeContract({ ...call, account: wc.account!, chain: wc.chain } as never);
+    const r = await c.publicClient.waitForTransactionReceipt({ hash });
+    if (r.status !== "success") throw new Error(`${call.functionName} reverted`);
+    return Number(r.gasUsed);
+  };
+  let nonce = 0n;
+  const intent = (over: Partial<DeploymentIntent> = {}): DeploymentIntent => ({
+    deployer: c.accounts[DEPLOYER].address,
+    specHash: ("0x" + "11".repeat(32)) as Hex,
+    imageRoot: ("0x" + "22".repeat(32)) as Hex,
+    replicas: 1,
+    cpuMillis: 500,
+    memoryMiB: 256,
+    diskMiB: 100,
+    maxPricePerSecond: parseEther("0.001"),
+    budget: parseEther("1"),
+    nonce: ++nonce,
+    deadline: 4_000_000_000n,
+    kind: 0,
+    quorum: 0,
+    maxRetries: 2,
+    ...over,
+  });
+  const submit = async (i: DeploymentIntent, compact = false) => {
+    let sig = await c.accounts[DEPLOYER].signTypedData(intentTypedData(domain, i));
+    if (compact) sig = serializeCompactSignature(signatureToCompactSignature(parseSignature(sig)));
+    const gas = await send(RELAYER, { ...dr, functionName: "submitIntent", args: [i, sig] });
+    const id = await c.publicClient.readContract({ ...dr, functionName: "deploymentId", args: [i] });
+    return { gas, id };
+  };
+  const attestRunning = async (k: number, id: Hex, index: number) => {
+    const r = await c.publicClient.readContract({ ...dr, functionName: "getReplica", args: [id, index] });
+    const att: Attestation = { deploymentId: id, replicaIndex: index, nodeId: r.nodeId, attempt: r.attempt, status: 0, measurement: MEASUREMENT, outputHash: ("0x" + "00".repeat(32)) as Hex, timestamp: 1_700_000_000n };
+    const sig = await c.accounts[8 + k].signTypedData(attestationTypedData(domain, att));
+    return send(ORCH, { ...dr, functionName: "attest", args: [att, sig] });
+  };
+
+  // Nodes: operators #5..#7 with agents #8..#10.
+  await send(0, { ...nr, functionName: "setMeasurementApproved", args: [MEASUREMENT, true] });
+  const registration = (k: number) => ({
+    agent: c.accounts[8 + k].address,
+    cpuMillis: 16_000,
+    memoryMiB: 32_768,
+    diskMiB: 100_000,
+    slots: 64,
+    pricePerSecond: parseEther("0.00001"),
+    measurement: MEASUREMENT,
+    endpoint: `http://127.0.0.1:780${k + 1}`,
+  });
+  const regGas: number[] = [];
+  for (const k of [0, 1, 2]) {
+    await send(5 + k, { ...tok, functionName: "approve", args: [a.nodeRegistry, 2n ** 256n - 1n] });
+    regGas.push(await send(5 + k, { ...nr, functionName: "register", args: [registration(k), c.params.minStake] }));
+  }
+  const stake = await send(5, { ...nr, functionName: "addStake", args: [1, c.params.minStake] });
+
+  // transferFrom-funded submit: deployer has no deposit, has approved the registry.
+  await send(DEPLOYER, { ...tok, functionName: "approve", args: [a.deploymentRegistry, 2n ** 256n - 1n] });
+  const transferFromFunded = (await submit(intent())).gas;
+  // deposit-funded: first a deposit (first submit after it empties nothing: deposit covers many budgets).
+  await send(DEPLOYER, { ...dr, functionName: "deposit", args: [parseEther("1000")] });
+  const firstDeposit = (await submit(intent())).gas;
+  const compactSig = (await submit(intent(), true)).gas;
+
+  // Warm-up lifecycle so the operator of node 1 has a credited balance (steady state).
+  const warm = intent();
+  const w = await submit(warm);
+  await send(ORCH, { ...dr, functionName: "schedule", args: [warm, [{ replicaIndex: 0, nodeId: 1 }]] });
+  await attestRunning(0, w.id, 0);
+  await c.increaseTime(60);
+  const terminateFirstCredit = await send(DEPLOYER, { ...dr, functionName: "terminate", args: [warm] });
+
+  // Measured lifecycle.
+  const life = intent();
+  const s = await submit(life);
+  const schedule1 = await send(ORCH, { ...dr, functionName: "schedule", args: [life, [{ replicaIndex: 0, nodeId: 1 }]] });
+  const attest = await attestRunning(0, s.id, 0);
+  await c.increaseTime(3600);
+  const terminate = await send(DEPLOYER, { ...dr, functionName: "terminate", args: [life] });
+
+  // Ten replicas in one schedule call, spread over the three nodes.
+  const ten = intent({ replicas: 10 });
+  await submit(ten);
+  const placements = Array.from({ length: 10 }, (_, i) => ({ replicaIndex: i, nodeId: (i % 3) + 1 }));
+  const schedule10 = await send(ORCH, { ...dr, functionName: "schedule", args: [ten, placements] });
+
+  // Unbond and withdraw node 3 (nothing placed on it after terminating `ten`).
+  await send(DEPLOYER, { ...dr, functionName: "terminate", args: [ten] });
+  const unbond = await send(7, { ...nr, functionName: "beginUnbonding", args: [3] });
+  await c.increaseTime(Number(c.params.unbondingDelaySeconds) + 1);
+  const withdraw = await send(7, { ...nr, functionName: "withdraw", args: [3] });
+
+  return {
+    node: process.version,
+    cores: os.cpus().length,
+    submitIntent: { depositFunded: s.gas, depositFundedCompactSig: compactSig, transferFromFunded },
+    schedule: { oneReplica: schedule1, tenReplicas: schedule10, perReplicaOfTen: Math.round(schedule10 / 10) },
+    attest,
+    terminate,
+    register: regGas[1],
+    stake,
+    unbond,
+    withdraw,
+    lifecycle: s.gas + schedule1 + attest + terminate,
+    firstTime: { submitIntentNewDeposit: firstDeposit, terminateFirstOperatorCredit: terminateFirstCredit },
+    targets: GAS_TARGETS,
+  };
+}
+
+export const SNAPSHOT_FILE = path.join(__dirname, "..", "..", "gas-snapshot.json");
+
+if (require.main === module) {
+  measureGas()
+    .then((report) => {
+      console.log(JSON.stringify(report));
+      if (process.argv.includes("--write")) {
+        const { node: _n, cores: _c, ...figures } = report;
+        fs.writeFileSync(SNAPSHOT_FILE, JSON.stringify(figures, null, 2) + "\n");
+      }
+      process.exit(0);
+    })
+    .catch((err) => {
+      console.error(err);
+      process.exit(1);
+    });
+}
