@@ -103,7 +103,7 @@ describe("audit on chain data", () => {
     // And a signature by someone other than the wallet's owner does not verify at that block.
     const bad = await collectAuditInput(pc, addresses, id);
     expect(bad.intentSignatureValid).toBe(true);
-    const viaOther = await pc.verifyTypedData({ address: walletAddress, domain, types: hyphaTypes, primaryType: "DeploymentIntent", message: intent, signature: await signIntent(accounts[12], domain, intent) });
+    const viaOther = await pc.verifyTypedData({ address: walletAddress, domain, types: hyphaTypes, primaryType: "DeploymentIntent", message: { ...intent }, signature: await signIntent(accounts[12], domain, intent) });
     expect(viaOther).toBe(false);
   });
 });
