@@ -231,6 +231,14 @@ export async function runWatcher(config: WatcherConfig, logger: WatcherLogger = 
 
   const timers: NodeJS.Timeout[] = [];
   timers.push(setInterval(requestReconcile, cfg.reconcileIntervalMs));
+  // A node becoming lost (or coming back) is acted on at once, not at the next periodic reconcile.
+  if (cfg.nodeLostAfterMs > 0)
+    timers.push(
+      setInterval(() => {
+        const now = prober.lost();
+        if (now.size !== lostNodes.size || [...now].some((n) => !lostNodes.has(n))) requestReconcile();
+      }, Math.min(cfg.probeIntervalMs, 250)),
+    );
   if (cfg.chainRereadIntervalMs > 0)
     timers.push(
       setInterval(() => {

@@ -1,0 +1,97 @@
+// The whole watcher against a real `hardhat node`: placement, self-healing when a node stops
+// answering /healthz, terminating a finished job, and the status API.
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { deploymentRegistryAbi } from "../../src/chain/abi";
+import { devPrivateKey } from "../../src/chain/devAccounts";
+import { runWatcher, type WatcherHandle } from "../../src/watcher/runWatcher";
+import { startHardhatNode } from "../helpers/chain";
+import { setupHypha, startHealthServer, waitFor, type HyphaFixture } from "./helpers/hyphaFixture";
+
+const silent = { debug() {}, info() {}, warn() {}, error() {} };
+let node: Awaited<ReturnType<typeof startHardhatNode>>;
+let fx: HyphaFixture;
+let tmp: string;
+let agents: Awaited<ReturnType<typeof startHealthServer>>[] = [];
+let watcher: WatcherHandle;
+
+beforeAll(async () => {
+  tmp = await mkdtemp(path.join(os.tmpdir(), "hypha-watcher-"));
+  node = await startHardhatNode();
+  fx = await setupHypha(node.rpcUrl);
+  agents = await Promise.all([startHealthServer(), startHealthServer(), startHealthServer()]);
+  for (const a of agents) await fx.registerNode({ endpoint: a.url });
+  watcher = await runWatcher(
+    {
+      rpcUrl: node.rpcUrl,
+      addresses: { ...fx.addresses, startBlock: fx.addresses.deployBlock },
+      senderPrivateKeys: [devPrivateKey(1), devPrivateKey(2)],
+      dataDir: path.join(tmp, "watcher"),
+      pollIntervalMs: 100,
+      reconcileIntervalMs: 500,
+      nodeLostAfterMs: 3000,
+      probeIntervalMs: 250,
+      chainRereadIntervalMs: 1000,
+      statusPort: 0,
+    },
+    silent,
+  );
+}, 180_000);
+
+afterAll(async () => {
+  await watcher?.close();
+  for (const a of agents) await a.close().catch(() => {});
+  await node?.stop();
+  if (tmp) await rm(tmp, { recursive: true, force: true });
+});
+
+const replicas = (id: `0x${string}`) => fx.publicClient.readContract({ address: fx.addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "getReplicas", args: [id] });
+
+describe("runWatcher", () => {
+  it("places a 3-replica service on three different nodes, and re-places a killed node's replica elsewhere within 10 s", async () => {
+    const { ids } = await fx.submitIntents(1, { replicas: 3, nonceBase: 1n });
+    const id = ids[0]!;
+    await waitFor("3 replicas scheduled", async () => (await replicas(id)).every((r) => r.status === 1), 20_000);
+    const placed = await replicas(id);
+    expect(new Set(placed.map((r) => r.nodeId))).toEqual(new Set([1, 2, 3]));
+    for (const [i, r] of placed.entries()) await fx.attest(id, i, r.nodeId, r.attempt, 0); // Running
+    const victim = placed[0]!.nodeId;
+    await agents[victim - 1]!.close(); // the node's agent stops answering
+    const killedAt = Date.now();
+    await waitFor(
+      "the lost replica re-placed on another node",
+      async () => {
+        const r = (await replicas(id))[0]!;
+        return r.status === 1 && r.attempt === 2 && r.nodeId !== victim;
+      },
+      15_000,
+      100,
+    );
+    const elapsed = Date.now() - killedAt;
+    console.log(`lost node ${victim}: replica re-placed after ${elapsed} ms (nodeLostAfterMs 3000)`);
+    expect(elapsed).toBeLessThan(10_000);
+    const after = await replicas(id);
+    expect(after.slice(1).map((r) => [r.status, r.attempt])).toEqual([[2, 1], [2, 1]]); // the healthy ones untouched
+    await waitFor("status shows the lost node", () => watcher.status().lostNodes.includes(victim), 5000);
+  });
+
+  it("terminates a job once its result is final, and serves its status API", async () => {
+    const { ids } = await fx.submitIntents(1, { replicas: 1, kind: 1, quorum: 1, nonceBase: 50n });
+    const id = ids[0]!;
+    await waitFor("job replica scheduled", async () => (await replicas(id))[0]!.status === 1, 20_000);
+    const r = (await replicas(id))[0]!;
+    await fx.attest(id, 0, r.nodeId, r.attempt, 1, `0x${"77".repeat(32)}`); // Completed
+    const status = () => fx.publicClient.readContract({ address: fx.addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "getDeployment", args: [id] }).then((d) => d.status);
+    await waitFor("job terminated by the watcher", async () => (await status()) === 5, 20_000);
+
+    const health = await fetch(`${watcher.statusUrl}/healthz`);
+    expect(await health.json()).toEqual({ ok: true });
+    const body = (await (await fetch(`${watcher.statusUrl}/v1/status`)).json()) as { cursor: { number: string }; counts: { nodes: number; deployments: number }; outbox: object; caughtUp: boolean };
+    expect(body.counts).toMatchObject({ nodes: 3, deployments: 2 });
+    expect(BigInt(body.cursor.number)).toBeGreaterThan(0n);
+    expect(body.outbox).toHaveProperty("txs");
+    expect((await fetch(`${watcher.statusUrl}/nope`)).status).toBe(404);
+  });
+});
