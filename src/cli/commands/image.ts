@@ -10,6 +10,11 @@ function mib(bytes: number): string {
   return `${(bytes / 1048576).toFixed(1)}MiB`;
 }
 
+/** The image part, loaded only when an image command runs (keeps `hypha` quick to start). */
+function imagePart(): typeof import("../../image") {
+  return require("../../image") as typeof import("../../image");
+}
+
 /** Registers `hypha image ...`. */
 export function registerImage(program: Command, ctx: CliContext): void {
   const image = program.command("image").description("zero-image: content-addressed images with lazily fetched, verified chunks");
@@ -23,7 +28,7 @@ export function registerImage(program: Command, ctx: CliContext): void {
     .option("-o, --output <format>", "table | json")
     .addHelpText("after", "\nExample:\n  $ hypha image import ./rootfs --name my-app:1.0")
     .action(async (path: string, o: Record<string, string>) => {
-      const r = await (await import("../../image")).imageImport({ storeDir: storeDir(o), path, name: o.name });
+      const r = await imagePart().imageImport({ storeDir: storeDir(o), path, name: o.name });
       if (parseOutputFormat(o.output, ["table", "json"]) === "json") return ctx.out(toJson(r));
       ctx.out(`${r.root}\nimageRoot ${r.rootHex}\n${r.stats.files} files, ${mib(r.stats.bytes)}, ${r.stats.uniqueChunks} chunks${r.names.length ? `, named ${r.names.join(", ")}` : ""}`);
     });
@@ -35,7 +40,7 @@ export function registerImage(program: Command, ctx: CliContext): void {
     .option("-o, --output <format>", "table | json | yaml")
     .addHelpText("after", "\nExample:\n  $ hypha image ls")
     .action(async (o: Record<string, string>) => {
-      const images = await (await import("../../image")).imageList({ storeDir: storeDir(o) });
+      const images = await imagePart().imageList({ storeDir: storeDir(o) });
       const format = parseOutputFormat(o.output, ["table", "json", "yaml"]);
       if (format === "json") return ctx.out(toJson(images));
       if (format === "yaml") return ctx.out(toYaml(images));
@@ -50,7 +55,7 @@ export function registerImage(program: Command, ctx: CliContext): void {
     .option("-o, --output <format>", "yaml | json", "yaml")
     .addHelpText("after", "\nExample:\n  $ hypha image inspect ubuntu-latest")
     .action(async (ref: string, o: Record<string, string | boolean>) => {
-      const r = await (await import("../../image")).imageInspect({ storeDir: String(o.storeDir), ref, entries: Boolean(o.entries) });
+      const r = await imagePart().imageInspect({ storeDir: String(o.storeDir), ref, entries: Boolean(o.entries) });
       ctx.out(parseOutputFormat(String(o.output), ["json", "yaml"]) === "json" ? toJson(r) : toYaml(r));
     });
 
@@ -62,7 +67,7 @@ export function registerImage(program: Command, ctx: CliContext): void {
     .option("--store-dir <dir>", "local store directory", ".hypha/store")
     .addHelpText("after", "\nExample:\n  $ hypha image push my-app:1.0 --to http://127.0.0.1:7700")
     .action(async (ref: string, o: Record<string, string>) => {
-      const r = await (await import("../../image")).imagePush({ storeDir: storeDir(o), ref, url: o.to ?? ctx.config.storeUrl, name: o.name });
+      const r = await imagePart().imagePush({ storeDir: storeDir(o), ref, url: o.to ?? ctx.config.storeUrl, name: o.name });
       ctx.out(`pushed ${r.root}: ${r.pushedChunks} chunks (${r.pushedBytes} bytes) sent, ${r.skippedChunks} already there${r.name ? `; named ${r.name}` : ""}`);
     });
 }

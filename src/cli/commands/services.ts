@@ -51,7 +51,7 @@ export function registerServices(program: Command, ctx: CliContext): void {
     .addHelpText("after", "\nOrchestrator keys come from HYPHA_ORCHESTRATOR_KEYS (comma-separated 0x keys).\n\nExample:\n  $ HYPHA_ORCHESTRATOR_KEYS=0x… hypha watcher --rpc http://127.0.0.1:8545")
     .action(async (o: Record<string, string>) => {
       const logger = pino({ name: "watcher" });
-      const { runWatcher } = await import("../../watcher");
+      const { runWatcher } = (require("../../watcher") as typeof import("../../watcher"));
       const handle = await runWatcher(
         {
           rpcUrl: ctx.config.rpcUrl,
@@ -84,7 +84,7 @@ export function registerServices(program: Command, ctx: CliContext): void {
     .action(async (o: Record<string, string | boolean>) => {
       const logger = pino({ name: `agent-${o.nodeId}` });
       const [agentPrivateKey] = privateKeys("HYPHA_AGENT_KEY", ctx.env.HYPHA_AGENT_KEY);
-      const { runAgent } = await import("../../agent/runAgent");
+      const { runAgent } = (require("../../agent/runAgent") as typeof import("../../agent/runAgent"));
       const handle = await runAgent(
         {
           rpcUrl: ctx.config.rpcUrl,
@@ -116,7 +116,7 @@ export function registerServices(program: Command, ctx: CliContext): void {
     .addHelpText("after", "\nExample:\n  $ hypha store serve --dir .hypha/store --port 7700")
     .action(async (o: Record<string, string>) => {
       const logger = pino({ name: "store" });
-      const { startStoreServer } = await import("../../image");
+      const { startStoreServer } = (require("../../image") as typeof import("../../image"));
       const server = await startStoreServer({ dir: o.dir, host: o.host, port: parseIntIn("--port", o.port, 0, 65535) });
       logger.info({ url: server.url, dir: o.dir }, "store serving");
       await untilSignal();

@@ -5,6 +5,7 @@
 import path from "node:path";
 import type { Command } from "commander";
 import { findBwrap } from "../../agent/runtime/bwrapDriver";
+import { HyphaError } from "../../errors";
 import type { CliContext } from "../context";
 import { parseIntIn } from "../amounts";
 
@@ -17,6 +18,8 @@ export function registerUp(program: Command, ctx: CliContext): void {
     .option("--dir <dir>", "state and logs", ".hypha")
     .option("--chain-port <port>", "local chain JSON-RPC port", "8545")
     .option("--store-port <port>", "store port", "7700")
+    .option("--watcher-port <port>", "watcher status API port", "7790")
+    .option("--agent-ports <ports>", "agents' HTTP ports, comma-separated (default 7801,7802,…)")
     .option("--no-sandbox", "run workloads without bubblewrap (forced, loudly, when bwrap is missing)")
     .option("--restart-backoff-ms <ms>", "agents' restart backoff base (Kubernetes: 10000)", "10000")
     .option("--node-lost-after-ms <ms>", "watcher: a node not answering this long is lost", "3000")
@@ -32,7 +35,7 @@ export function registerUp(program: Command, ctx: CliContext): void {
         );
       }
       const nodes = parseIntIn("--nodes", String(o.nodes), 1, 3);
-      const { startUp } = await import("../up/up");
+      const { startUp } = (require("../up/up") as typeof import("../up/up"));
       const handle = await startUp(
         {
           projectDir,
@@ -40,8 +43,8 @@ export function registerUp(program: Command, ctx: CliContext): void {
           nodes,
           chainPort: parseIntIn("--chain-port", String(o.chainPort), 1, 65535),
           storePort: parseIntIn("--store-port", String(o.storePort), 1, 65535),
-          watcherPort: 7790,
-          agentBasePort: 7801,
+          watcherPort: parseIntIn("--watcher-port", String(o.watcherPort), 1, 65535),
+          agentPorts: parseAgentPorts(o.agentPorts === undefined ? undefined : String(o.agentPorts), nodes),
           noSandbox,
           restartBackoffMs: parseIntIn("--restart-backoff-ms", String(o.restartBackoffMs), 1, 3_600_000),
           nodeLostAfterMs: parseIntIn("--node-lost-after-ms", String(o.nodeLostAfterMs), 100, 3_600_000),
@@ -60,6 +63,13 @@ export function registerUp(program: Command, ctx: CliContext): void {
       await handle.stop();
       ctx.out("hypha up: stopped");
     });
+}
+
+function parseAgentPorts(text: string | undefined, nodes: number): number[] {
+  if (text === undefined) return Array.from({ length: nodes }, (_, i) => 7801 + i);
+  const ports = text.split(",").map((p) => parseIntIn("--agent-ports", p, 1, 65535));
+  if (ports.length !== nodes) throw new HyphaError(`--agent-ports: ${nodes} node(s) need ${nodes} port(s), got ${ports.length}`);
+  return ports;
 }
 
 async function watchCrashes(crashed: Promise<string>, ctx: CliContext): Promise<void> {

@@ -21,7 +21,8 @@ export interface UpConfig {
   chainPort: number;
   storePort: number;
   watcherPort: number;
-  agentBasePort: number;
+  /** One HTTP port per node agent. */
+  agentPorts: number[];
   /** Run workloads without bubblewrap (forced when bubblewrap is missing, with a loud warning). */
   noSandbox: boolean;
   /** Agent restart backoff base, ms (Kubernetes uses 10 s; the demo shortens it). */
@@ -88,7 +89,7 @@ export async function startUp(config: UpConfig, print: (line: string) => void, l
 
     const plan: LocalNodePlan[] = Array.from({ length: config.nodes }, (_, i) => ({
       index: i,
-      url: `http://127.0.0.1:${config.agentBasePort + i}`,
+      url: `http://127.0.0.1:${config.agentPorts[i]}`,
     }));
     const boot = await bootstrapLocalChain({ rpcUrl, storeUrl, hyphaDir: config.hyphaDir, projectDir: config.projectDir, nodes: plan }, print);
 
