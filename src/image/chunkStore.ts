@@ -26,6 +26,7 @@ export class ChunkStore implements ChunkSink {
   private readonly objectsDir: string;
   private readonly tmpDir: string;
   private ready: Promise<void> | undefined;
+  private readonly shards = new Set<string>();
 
   constructor(dir: string) {
     if (typeof dir !== "string" || dir === "") throw new ImageError("store dir: expected a non-empty path", { code: "BAD_INPUT" });
@@ -132,7 +133,11 @@ export class ChunkStore implements ChunkSink {
   /** @internal rename a finished file into place (or drop it if the object already exists). */
   async adopt(cid: CID, file: string): Promise<void> {
     const dest = this.pathFor(cid);
-    await fsp.mkdir(path.dirname(dest), { recursive: true });
+    const shard = path.dirname(dest);
+    if (!this.shards.has(shard)) {
+      await fsp.mkdir(shard, { recursive: true });
+      this.shards.add(shard);
+    }
     await fsp.rename(file, dest);
   }
 
@@ -166,7 +171,7 @@ export class ChunkStore implements ChunkSink {
 
 /** Objects written for an import that are not yet visible in the store. */
 export class StagedChunks implements ChunkSink {
-  private readonly pending = new Map<string, string>(); // cid -> temp file
+  private readonly pending = new Map<string, Promise<string>>(); // cid -> temp file being written
   /** Bytes and count of objects new to the store. */
   newBytes = 0;
   newChunks = 0;
@@ -185,7 +190,9 @@ export class StagedChunks implements ChunkSink {
     const cid = cidForBytes(bytes, codec);
     const s = cid.toString();
     if (this.pending.has(s) || (await this.store.has(cid))) return cid;
-    this.pending.set(s, await this.store.writeTemp(bytes, this.dir));
+    const write = this.store.writeTemp(bytes, this.dir);
+    this.pending.set(s, write);
+    await write;
     this.newBytes += bytes.length;
     this.newChunks++;
     return cid;
@@ -193,13 +200,14 @@ export class StagedChunks implements ChunkSink {
 
   /** Move every staged object into the store. */
   async commit(): Promise<void> {
-    for (const [cid, file] of this.pending) await this.store.adopt(CID.parse(cid), file);
+    for (const [cid, file] of this.pending) await this.store.adopt(CID.parse(cid), await file);
     this.pending.clear();
     await fsp.rm(this.dir, { recursive: true, force: true });
   }
 
   /** Drop every staged object. */
   async abort(): Promise<void> {
+    await Promise.allSettled(this.pending.values());
     this.pending.clear();
     await fsp.rm(this.dir, { recursive: true, force: true });
   }

@@ -15,6 +15,7 @@ export interface DirectoryImportOptions {
 }
 
 const READ_WHOLE_FILE_LIMIT = 8 * 1024 * 1024;
+const READ_AHEAD = 8;
 
 /**
  * @example await addDirectory(builder, "./rootfs")
@@ -26,6 +27,10 @@ export async function addDirectory(builder: TreeBuilder, root: string, opts: Dir
     uid: opts.preserveOwner ? st.uid : 0,
     gid: opts.preserveOwner ? st.gid : 0,
   });
+  // Pass 1: lstat the whole tree in sorted order. Pass 2: add entries in that order, reading a few
+  // files ahead so disk reads overlap with chunking and hashing.
+  type Item = { p: string; full: string; st: import("node:fs").Stats };
+  const items: Item[] = [];
   const walk = async (rel: string): Promise<void> => {
     const abs = rel === "" ? root : path.join(root, rel);
     const names = (await fsp.readdir(abs)).sort(comparePaths);
@@ -33,24 +38,8 @@ export async function addDirectory(builder: TreeBuilder, root: string, opts: Dir
       const p = rel === "" ? name : `${rel}/${name}`;
       const full = path.join(root, p);
       const st = await fsp.lstat(full);
-      if (st.isDirectory()) {
-        builder.addDir(p, owner(st));
-        await walk(p);
-      } else if (st.isSymbolicLink()) {
-        builder.addSymlink(p, owner(st), await fsp.readlink(full));
-      } else if (st.isFile()) {
-        const key = `${st.dev}:${st.ino}`;
-        const first = st.nlink > 1 ? seenInodes.get(key) : undefined;
-        if (first !== undefined) {
-          builder.addHardlink(p, owner(st), first);
-          continue;
-        }
-        if (st.nlink > 1) seenInodes.set(key, p);
-        const content = st.size <= READ_WHOLE_FILE_LIMIT ? await fsp.readFile(full) : createReadStream(full, { highWaterMark: 1 << 20 });
-        await builder.addFile(p, owner(st), content);
-      } else {
-        builder.skipped++;
-      }
+      items.push({ p, full, st });
+      if (st.isDirectory()) await walk(p);
     }
   };
   const st = await fsp.stat(root).catch((cause) => {
@@ -58,4 +47,33 @@ export async function addDirectory(builder: TreeBuilder, root: string, opts: Dir
   });
   if (!st.isDirectory()) throw new ImageError(`import path "${root}": not a directory`, { code: "BAD_INPUT", path: root });
   await walk("");
+
+  const reads = new Map<number, Promise<Buffer>>();
+  const wholeRead = (i: number) => {
+    const it = items[i];
+    if (!it || !it.st.isFile() || it.st.size > READ_WHOLE_FILE_LIMIT || reads.has(i)) return;
+    const r = fsp.readFile(it.full);
+    r.catch(() => undefined);
+    reads.set(i, r);
+  };
+  for (let i = 0; i < items.length; i++) {
+    const { p, full, st: s } = items[i];
+    for (let j = i; j < i + READ_AHEAD; j++) wholeRead(j);
+    if (s.isDirectory()) builder.addDir(p, owner(s));
+    else if (s.isSymbolicLink()) builder.addSymlink(p, owner(s), await fsp.readlink(full));
+    else if (s.isFile()) {
+      const key = `${s.dev}:${s.ino}`;
+      const first = s.nlink > 1 ? seenInodes.get(key) : undefined;
+      if (first !== undefined) {
+        reads.delete(i);
+        builder.addHardlink(p, owner(s), first);
+        continue;
+      }
+      if (s.nlink > 1) seenInodes.set(key, p);
+      const pending = reads.get(i);
+      reads.delete(i);
+      const content = pending ? await pending : createReadStream(full, { highWaterMark: 1 << 20 });
+      await builder.addFile(p, owner(s), content);
+    } else builder.skipped++;
+  }
 }

@@ -54,7 +54,9 @@ export class TreeBuilder {
     const chunks: string[] = [];
     let size = 0;
     if (content instanceof Uint8Array) {
-      for (const c of chunkFile(content)) chunks.push((await this.sink.put(c)).toString());
+      // Hashing is synchronous; the writes of one file's chunks may overlap.
+      const cids = await Promise.all(chunkFile(content).map((c) => this.sink.put(c)));
+      for (const c of cids) chunks.push(c.toString());
       size = content.length;
     } else {
       for await (const c of chunkStream(content)) {
