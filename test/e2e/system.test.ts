@@ -1,0 +1,119 @@
+/**
+ * End to end, with nothing mocked: `hypha up` (real hardhat node over JSON-RPC, store, three agent
+ * processes running workloads under bubblewrap, the watcher), then the CLI as a user runs it.
+ * A signed intent must become verified replicas with agents' attestations on-chain, audit must
+ * PASS, a job with quorum 2 of 3 must finalize, and a killed agent's replicas must run elsewhere
+ * within 10 s.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseAbiItem, type Hex } from "viem";
+import { makePublicClient, loadContracts } from "../../src/chain/clients";
+import { readDeployment, readReplicas, deploymentStatusName, replicaStatusName } from "../../src/chain/deployments";
+import { readNode } from "../../src/chain/nodes";
+import type { HyphaAddresses } from "../../src/chain/addresses";
+import { deploymentRegistryAbi } from "../../src/chain/abi";
+import { startLocalSystem, type LocalSystem } from "../helpers/localSystem";
+
+let sys: LocalSystem;
+let addresses: HyphaAddresses;
+let pc: ReturnType<typeof makePublicClient>;
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+function applyFile(file: string): Hex {
+  const res = sys.hypha(["apply", "-f", file]);
+  expect(res.status, res.stderr).toBe(0);
+  const id = /deployment (0x[0-9a-f]{64})/.exec(res.stdout)?.[1];
+  expect(id, res.stdout).toBeDefined();
+  return id as Hex;
+}
+
+async function waitForStatus(id: Hex, statuses: string[], timeoutMs = 40_000): Promise<void> {
+  await waitFor(`deployment ${id} to reach ${statuses.join("/")}`, async () => {
+    const d = await readDeployment(pc, addresses, id);
+    return statuses.includes(deploymentStatusName(d.status)) ? true : undefined;
+  }, timeoutMs);
+}
+
+beforeAll(async () => {
+  sys = await startLocalSystem({ extraArgs: ["--restart-backoff-ms", "1000", "--node-lost-after-ms", "2000"] });
+  pc = makePublicClient(sys.state.rpcUrl);
+  addresses = await loadContracts(pc, sys.state.deploymentFile);
+}, 200_000);
+
+afterAll(async () => {
+  await sys?.stop();
+}, 60_000);
+
+describe("the whole system", () => {
+  it("runs the seed's Deployment on 3 nodes, attested on-chain by each node's agent key, and audit passes", async () => {
+    const id = applyFile("examples/deployment.yaml");
+    await waitForStatus(id, ["Running"]);
+    const replicas = await readReplicas(pc, addresses, id);
+    expect(replicas.map((r) => replicaStatusName(r.status))).toEqual(["Running", "Running", "Running"]);
+    expect(new Set(replicas.map((r) => r.nodeId)).size).toBe(3); // spread over different nodes
+
+    // Every Running attestation on-chain was signed by the agent key registered for the replica's node.
+    const logs = await pc.getContractEvents({ address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, eventName: "Attested", args: { id }, fromBlock: 0n });
+    expect(logs.length).toBeGreaterThanOrEqual(3);
+    for (const log of logs) {
+      const node = await readNode(pc, addresses, Number(log.args.nodeId));
+      expect(log.args.signer?.toLowerCase()).toBe(node.agent.toLowerCase());
+    }
+
+    const audit = sys.hypha(["audit", id, "-f", "examples/deployment.yaml"]);
+    expect(audit.status, audit.stdout + audit.stderr).toBe(0);
+    expect(audit.stdout).toMatch(/PASS: deployment/);
+    expect(audit.stdout).not.toMatch(/\bFAIL\b/);
+
+    // The workload really ran: its output is in the agents' logs.
+    const logsOut = sys.hypha(["logs", id, "--replica", "0"]);
+    expect(logsOut.stdout).toContain("Deterministic deployment");
+
+    // Auditing against a manifest that says something else fails.
+    const altered = sys.hypha(["audit", id, "-f", "examples/zero-image-pod.yaml"]);
+    expect(altered.status).not.toBe(0);
+    expect(altered.stdout).toMatch(/FAIL/);
+  });
+
+  it("finalizes a job when 2 of 3 replicas attest the same output hash", async () => {
+    const id = applyFile("examples/job.yaml");
+    await waitForStatus(id, ["Completed", "Terminated"]);
+    const finalized = await pc.getLogs({
+      address: addresses.deploymentRegistry,
+      event: parseAbiItem("event JobFinalized(bytes32 indexed id, bytes32 outputHash, uint8 agreeing)"),
+      args: { id },
+      fromBlock: 0n,
+    });
+    expect(finalized).toHaveLength(1);
+    expect(finalized[0].args.agreeing).toBeGreaterThanOrEqual(2);
+    const result = (await pc.readContract({ address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "jobResult", args: [id] })) as Hex;
+    expect(result).toBe(finalized[0].args.outputHash);
+    const audit = sys.hypha(["audit", id, "-f", "examples/job.yaml"]);
+    expect(audit.status, audit.stdout + audit.stderr).toBe(0);
+  });
+
+  it("re-places a killed agent's replicas on other nodes within 10 s", async () => {
+    const id = applyFile("examples/zero-image-pod.yaml");
+    await waitForStatus(id, ["Running"]);
+    const [replica] = await readReplicas(pc, addresses, id);
+    const victim = sys.state.nodes.find((n) => n.nodeId === replica.nodeId)!;
+    process.kill(victim.pid, "SIGKILL");
+    const killedAt = Date.now();
+    const healed = await waitFor("the replica running on another node", async () => {
+      const [r] = await readReplicas(pc, addresses, id);
+      return r.nodeId !== victim.nodeId && replicaStatusName(r.status) === "Running" ? r : undefined;
+    }, 20_000);
+    const seconds = (Date.now() - killedAt) / 1000;
+    expect(healed.attempt).toBe(replica.attempt + 1);
+    expect(seconds).toBeLessThan(10);
+  });
+});
