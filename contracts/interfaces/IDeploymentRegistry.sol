@@ -66,7 +66,6 @@ interface IDeploymentRegistry is IHyphaTypes {
     error IntentExpired(uint64 deadline, uint64 now_);
     error AlreadySubmitted(bytes32 id);
     error UnknownDeployment(bytes32 id);
-    error IntentMismatch(bytes32 id, bytes32 computed);
     error InvalidIntent(string field, string reason);
     error BadReplicaIndex(bytes32 id, uint16 replicaIndex, uint16 replicas);
     error ReplicaNotPending(bytes32 id, uint16 replicaIndex, uint8 status);

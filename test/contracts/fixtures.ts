@@ -6,6 +6,7 @@ import { expect } from "vitest";
 import {
   BaseError,
   ContractFunctionRevertedError,
+  decodeErrorResult,
   keccak256,
   parseEther,
   toHex,
@@ -42,24 +43,90 @@ export async function send(
   return { hash, gasUsed: receipt.gasUsed, logs: receipt.logs as never };
 }
 
-/** Asserts a call reverts with custom error `name` (and, when given, these args). */
+/** Decodes the custom error a call would revert with (eth_call), or undefined when it succeeds. */
+export async function revertOf(
+  c: InProcessChain,
+  from: number,
+  call: { address: Address; abi: Abi; functionName: string; args?: readonly unknown[] },
+): Promise<{ errorName?: string; args?: readonly unknown[] } | undefined> {
+  try {
+    await c.publicClient.simulateContract({ ...call, account: c.walletClients[from].account! } as never);
+    return undefined;
+  } catch (err) {
+    const decoded = decodeRevert(err);
+    if (!decoded) throw err;
+    return decoded;
+  }
+}
+
+const ALL_ERRORS = [...deploymentRegistryAbi, ...nodeRegistryAbi, ...hyphaTokenAbi].filter((x) => x.type === "error");
+
+/**
+ * The custom error in a failed call: from viem's decoded revert, or (the in-process Hardhat
+ * provider reports reverts as plain errors carrying `data`) by decoding the revert data found
+ * anywhere in the cause chain against all three contracts' errors.
+ */
+export function decodeRevert(err: unknown): { errorName: string; args?: readonly unknown[] } | undefined {
+  if (err instanceof BaseError) {
+    const revert = err.walk((e) => e instanceof ContractFunctionRevertedError);
+    if (revert instanceof ContractFunctionRevertedError && revert.data?.errorName) return { errorName: revert.data.errorName, args: revert.data.args };
+  }
+  for (let e: unknown = err, depth = 0; e && depth < 10; e = (e as { cause?: unknown }).cause, depth++) {
+    const data = (e as { data?: unknown }).data;
+    const hex = typeof data === "string" ? data : typeof (data as { data?: unknown })?.data === "string" ? (data as { data: string }).data : undefined;
+    if (hex && /^0x[0-9a-fA-F]{8}/.test(hex)) {
+      try {
+        const d = decodeErrorResult({ abi: ALL_ERRORS, data: hex as Hex });
+        return { errorName: d.errorName, args: d.args as readonly unknown[] | undefined };
+      } catch {
+        return { errorName: `unknown(${hex.slice(0, 10)})` };
+      }
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Asserts a call reverts with custom error `name` (and, when given, these args): decoded from an
+ * eth_call, then the transaction is really sent (fixed gas, no estimate) and mined as reverted,
+ * and `state()` (when given) reads the same before and after.
+ */
 export async function expectRevert(
   c: InProcessChain,
   from: number,
   call: { address: Address; abi: Abi; functionName: string; args?: readonly unknown[] },
   name: string,
   args?: readonly unknown[],
+  state?: () => Promise<unknown>,
 ): Promise<void> {
+  const got = await revertOf(c, from, call);
+  if (!got) throw new Error(`${call.functionName} did not revert (expected ${name})`);
+  expect(got.errorName, `${call.functionName}`).toBe(name);
+  if (args) expect(got.args).toEqual(args);
+  const before = state ? stable(await state()) : undefined;
+  const wc = c.walletClients[from];
+  const blockBefore = await c.publicClient.getBlockNumber();
+  let hash: Hash | undefined;
   try {
-    await c.publicClient.simulateContract({ ...call, account: c.walletClients[from].account! } as never);
-  } catch (err) {
-    const revert = err instanceof BaseError ? err.walk((e) => e instanceof ContractFunctionRevertedError) : undefined;
-    if (!(revert instanceof ContractFunctionRevertedError)) throw err;
-    expect(revert.data?.errorName, `${call.functionName}: ${revert.shortMessage}`).toBe(name);
-    if (args) expect(revert.data?.args).toEqual(args);
-    return;
+    hash = await wc.writeContract({ ...call, account: wc.account!, chain: wc.chain, gas: 3_000_000n } as never);
+  } catch {
+    // Hardhat mines the failing transaction and then reports the failure to the sender.
   }
-  throw new Error(`${call.functionName} did not revert (expected ${name})`);
+  if (hash) {
+    const receipt = await c.publicClient.waitForTransactionReceipt({ hash });
+    expect(receipt.status).toBe("reverted");
+  } else {
+    const block = await c.publicClient.getBlock({ includeTransactions: true });
+    expect(block.number).toBe(blockBefore + 1n);
+    const receipt = await c.publicClient.getTransactionReceipt({ hash: (block.transactions[0] as { hash: Hash }).hash });
+    expect(receipt.status).toBe("reverted");
+  }
+  if (state) expect(stable(await state())).toEqual(before);
+}
+
+/** JSON with bigints as strings, for deep comparison of state snapshots. */
+export function stable(v: unknown): unknown {
+  return JSON.parse(JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? x.toString() : x)));
 }
 
 export function dr(c: InProcessChain) {
@@ -194,4 +261,27 @@ export async function attestAs(
   };
   const sig = await signAttestation(c, att, AGENTS[k]);
   return send(c, submitter, { ...dr(c), functionName: "attest", args: [att, sig] });
+}
+
+/**
+ * A state reader for revert checks: token balances and registry balances of every dev account and
+ * both registries, plus the given deployments (with replicas and job result) and nodes.
+ */
+export function stateReader(c: InProcessChain, ids: () => Hex[] = () => [], nodeIds: () => number[] = () => []) {
+  return async () => {
+    const who = [...c.accounts.map((a) => a.address), c.addresses.deploymentRegistry, c.addresses.nodeRegistry];
+    const tokens = await Promise.all(who.map((w) => tokenBalance(c, w)));
+    const inner = await Promise.all(who.map((w) => innerBalance(c, w)));
+    const deployments = await Promise.all(
+      ids().map(async (id) => ({
+        d: await getDeployment(c, id),
+        r: await c.publicClient.readContract({ ...dr(c), functionName: "getReplicas", args: [id] }),
+        result: await c.publicClient.readContract({ ...dr(c), functionName: "jobResult", args: [id] }),
+      })),
+    );
+    const count = await c.publicClient.readContract({ ...nr(c), functionName: "nodeCount" });
+    const nodes = await Promise.all(nodeIds().map((n) => getNode(c, n)));
+    const supply = await c.publicClient.readContract({ ...tok(c), functionName: "totalSupply" });
+    return { tokens, inner, deployments, count, nodes, supply };
+  };
 }

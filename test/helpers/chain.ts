@@ -137,7 +137,8 @@ export function inProcessChain(): Promise<InProcessChain> {
 async function createInProcessChain(): Promise<InProcessChain> {
   const hre = loadHardhat();
   const provider = hre.network.provider as unknown as EIP1193Provider;
-  const transport = custom(provider);
+  // No retries: a revert is an answer, not a transport failure (retries only add seconds of backoff).
+  const transport = custom(provider, { retryCount: 0 });
   const publicClient = createPublicClient({ chain: hardhat, transport, pollingInterval: 10 }) as PublicClient;
   const walletClients = devAccounts.map((account) => createWalletClient({ account, chain: hardhat, transport, pollingInterval: 10 }) as WalletClient);
   const params = { minStake: parseEther("100"), unbondingDelaySeconds: 60n, slashBps: 1000 };
