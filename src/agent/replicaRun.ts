@@ -38,6 +38,8 @@ export interface ReplicaRunInfo {
   measurement: Hex | null;
   outputHash: Hex | null;
   argv: string[] | null;
+  /** Host directory of this run's verified image tree (while it exists). */
+  rootfs: string | null;
   startedAt: string | null;
   lastExit: { code: number | null; signal: string | null; at: string } | null;
   /** Attestations of this run that are on-chain: status -> transaction hash. */
@@ -96,6 +98,7 @@ export class ReplicaRun {
       measurement: null,
       outputHash: null,
       argv: null,
+      rootfs: null,
       startedAt: null,
       lastExit: null,
       attested: {},
@@ -171,6 +174,7 @@ export class ReplicaRun {
     if (!image) return;
     this.image = image;
     if (this.stopped) return void image.remove().catch(() => undefined);
+    this.info.rootfs = image.dir;
     this.info.bytesFetched = image.bytesFetched;
     this.info.bytesTotal = image.bytesTotal;
     // 3. The exact launch, its measurement, and the start.
@@ -280,8 +284,10 @@ export class ReplicaRun {
     if (!this.image || this.verifying || !["Running", "CrashLoopBackOff"].includes(this.info.status)) return [];
     this.verifying = true;
     try {
-      const drift = await this.image.verify();
-      if (drift.length > 0 && !this.stopped) {
+      const image = this.image;
+      const drift = await image.verify();
+      // The run may have ended (and its tree been removed) while verifying: then there is nothing to judge.
+      if (drift.length > 0 && !this.stopped && this.image === image && ["Running", "CrashLoopBackOff"].includes(this.info.status)) {
         this.info.status = "Tampered";
         await this.halt();
         this.finish("Tampered", `image files changed on disk: ${drift.slice(0, 5).join(", ")}${drift.length > 5 ? ` (+${drift.length - 5})` : ""}`, true);

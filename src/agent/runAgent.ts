@@ -23,7 +23,7 @@ import { createProcessDriver } from "./runtime/processDriver";
 import type { RuntimeDriver } from "./runtime/driver";
 import { AssignmentScanner, readReplicaStates } from "./chainView";
 import { Attester } from "./attester";
-import { decideReconcile, replicaKey } from "./reconcile";
+import { decideReconcile, isAssignedToMe, replicaKey } from "./reconcile";
 import { ReplicaRun } from "./replicaRun";
 import { createAgentApi } from "./httpApi";
 import { agentMeasurement, agentVersionString } from "./measurement";
@@ -157,10 +157,13 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
       log.info({ deploymentId: s.deploymentId, replicaIndex: s.replicaIndex, attempt: s.attempt }, "replica assigned to this node: starting");
       void run.start();
     }
-    // Candidates placed elsewhere with nothing running here need no more reads; a new placement here logs again.
+    // Candidates not (or no longer) runnable here with nothing running need no more reads: placed
+    // elsewhere, or finished (Completed, Failed, Tampered, Stopped, terminated). A new placement
+    // here is a new ReplicaScheduled log, which makes it a candidate again.
+    const pendingAtts = new Set(attester.pending().map((a) => replicaKey(a.deploymentId, a.replicaIndex)));
     for (const st of states) {
       const key = replicaKey(st.deploymentId, st.replicaIndex);
-      if (st.nodeId !== cfg.nodeId && !(runs.get(key) ?? []).some((r) => r.active)) scanner.forget(key);
+      if (!isAssignedToMe(st, cfg.nodeId) && !(runs.get(key) ?? []).some((r) => r.active) && !pendingAtts.has(key)) scanner.forget(key);
     }
     await attester.flush();
   };

@@ -3,6 +3,10 @@
  * on-chain imageRoot from the store mirrors into the run's directory (every chunk verified on
  * arrival, the node's chunk cache shared by all images), wait until every file is in place
  * before the workload starts, and re-verify with verifyTree (content re-hashed).
+ *
+ * Each replica run gets its own tree (<runDir>/rootfs), so drift in one replica's files marks
+ * only that replica Tampered; chunks come from the node's cache, so a second replica of the same
+ * image fetches nothing.
  */
 import { promises as fs } from "node:fs";
 import type { Hex } from "viem";
