@@ -1,0 +1,176 @@
+/**
+ * `npm run bench:e2e [-- N]`: N deployments (default 500) of a trivial job against the local
+ * system started by `hypha up` (real hardhat node, 3 agents running each job under bubblewrap,
+ * watcher). Intents are signed by 9 dev deployers and relayed in batches (submitIntents); the
+ * clock runs from the first submission to the last verified attestation (JobFinalized) seen on
+ * chain. Prints one JSON object: throughput, p50/p95 latency intent -> verified, transactions and
+ * gas per deployment, watcher peak RSS, and the machine.
+ */
+import fs from "node:fs";
+import os from "node:os";
+import { parseAbiItem, parseEther, type Hex, type Log } from "viem";
+import { startLocalSystem } from "../../test/helpers/localSystem";
+import { loadContracts, makePublicClient, makeWalletClient } from "../../src/chain/clients";
+import { devAccount, DEV_ROLES } from "../../src/chain/devAccounts";
+import { deploymentRegistryAbi, hyphaTokenAbi } from "../../src/chain/abi";
+import { domainFor, signIntent, computeDeploymentId } from "../../src/chain/signing";
+import { buildIntent } from "../../src/chain/intentBuilder";
+import type { DeploymentIntent } from "../../src/chain/eip712";
+import { parseManifests, computeSpecHash, canonicalSpecJson, intentResources } from "../../src/spec";
+import { publishSpecBlob, resolveImageRoot } from "../../src/cli/storeAccess";
+
+const N = Number(process.argv[2] ?? process.env.HYPHA_BENCH_N ?? 500);
+const BATCH = 50;
+
+const JOB = `apiVersion: batch/v1
+kind: Job
+metadata:
+  name: bench-trivial
+spec:
+  completions: 1
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+      - name: ok
+        image: ubuntu:latest
+        command: ["true"]
+`;
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+function peakRssMiB(pid: number): number | null {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Math.round((Number(m[1]) / 1024) * 10) / 10 : null;
+  } catch {
+    return null;
+  }
+}
+
+async function main(): Promise<void> {
+  const sys = await startLocalSystem({ extraArgs: ["--node-lost-after-ms", "30000"] });
+  try {
+    const pc = makePublicClient(sys.state.rpcUrl, { pollingIntervalMs: 50 });
+    const addresses = await loadContracts(pc, sys.state.deploymentFile);
+    const domain = domainFor(addresses);
+    const [{ spec }] = parseManifests(JOB);
+    const specHash = computeSpecHash(spec);
+    await publishSpecBlob(sys.state.storeUrl, canonicalSpecJson(spec));
+    const imageRoot = await resolveImageRoot(sys.state.storeUrl, spec.image);
+    const deployers = DEV_ROLES.deployers.map((i) => devAccount(i));
+    const budget = parseEther("0.01");
+
+    // Each deployer prepays its share into the registry once (the deposit-funded escrow path).
+    const perDeployer = BigInt(Math.ceil(N / deployers.length)) * budget;
+    await Promise.all(
+      deployers.map(async (account) => {
+        const wc = makeWalletClient(sys.state.rpcUrl, account);
+        const a = await wc.writeContract({ chain: null, account, address: addresses.token, abi: hyphaTokenAbi, functionName: "approve", args: [addresses.deploymentRegistry, perDeployer] });
+        await pc.waitForTransactionReceipt({ hash: a });
+        const d = await wc.writeContract({ chain: null, account, address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "deposit", args: [perDeployer] });
+        await pc.waitForTransactionReceipt({ hash: d });
+      }),
+    );
+
+    const now = BigInt(Math.floor(Date.now() / 1000));
+    const signed: Array<{ intent: DeploymentIntent; signature: Hex; id: Hex }> = [];
+    for (let i = 0; i < N; i++) {
+      const account = deployers[i % deployers.length];
+      const intent = buildIntent({
+        deployer: account.address, specHash, imageRoot, replicas: 1, resources: intentResources(spec), kind: "job", quorum: 1,
+        maxPricePerSecond: 10n ** 15n, budget, nonce: BigInt(i + 1), deadline: now + 3600n, maxRetries: 1,
+      });
+      signed.push({ intent, signature: await signIntent(account, domain, intent), id: computeDeploymentId(domain, intent) });
+    }
+
+    const startBlock = await pc.getBlockNumber();
+    const submittedAt = new Map<Hex, number>();
+    const verifiedAt = new Map<Hex, number>();
+    const finalized = parseAbiItem("event JobFinalized(bytes32 indexed id, bytes32 outputHash, uint8 agreeing)");
+    let scanned = startBlock;
+    const scan = async () => {
+      const head = await pc.getBlockNumber();
+      if (head <= scanned) return;
+      const logs: Log[] = await pc.getLogs({ address: addresses.deploymentRegistry, event: finalized, fromBlock: scanned + 1n, toBlock: head });
+      const seen = Date.now();
+      for (const log of logs) verifiedAt.set((log as unknown as { args: { id: Hex } }).args.id, seen);
+      scanned = head;
+    };
+
+    // Relay in batches from two relayers in parallel (one sender's transactions must be sequential on automine).
+    const relayers = [devAccount(DEV_ROLES.admin), devAccount(19)].map((a) => makeWalletClient(sys.state.rpcUrl, a));
+    const t0 = Date.now();
+    const batches: (typeof signed)[] = [];
+    for (let i = 0; i < signed.length; i += BATCH) batches.push(signed.slice(i, i + BATCH));
+    const relay = async (r: number) => {
+      for (let b = r; b < batches.length; b += relayers.length) {
+        const batch = batches[b];
+        const wc = relayers[r];
+        for (const s of batch) submittedAt.set(s.id, Date.now());
+        const hash = await wc.writeContract({
+          chain: null, account: wc.account!, address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "submitIntents",
+          args: [batch.map((s) => s.intent), batch.map((s) => s.signature)],
+        });
+        const receipt = await pc.waitForTransactionReceipt({ hash });
+        if (receipt.status !== "success") throw new Error(`submitIntents batch ${b} reverted`);
+      }
+    };
+    const relaying = Promise.all(relayers.map((_, r) => relay(r)));
+    const deadline = Date.now() + Math.max(120_000, N * 600);
+    while (verifiedAt.size < N) {
+      await scan();
+      if (Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await relaying;
+    const t1 = Math.max(...verifiedAt.values());
+    const endBlock = await pc.getBlockNumber();
+
+    let txs = 0;
+    let gas = 0n;
+    for (let b = startBlock + 1n; b <= endBlock; b++) {
+      const block = await pc.getBlock({ blockNumber: b });
+      txs += block.transactions.length;
+      gas += block.gasUsed;
+    }
+    const latencies = [...verifiedAt.entries()].map(([id, t]) => t - (submittedAt.get(id) ?? t0)).sort((a, b) => a - b);
+    const verified = verifiedAt.size;
+    console.log(
+      JSON.stringify(
+        {
+          bench: "e2e",
+          deployments: N,
+          verified,
+          nodes: sys.state.nodes.length,
+          sandbox: sys.state.sandbox,
+          workload: "Job, 1 replica, quorum 1, command true, under the agent's runtime",
+          deploymentsPerSecond: Math.round((verified / ((t1 - t0) / 1000)) * 100) / 100,
+          wallSeconds: Math.round((t1 - t0) / 10) / 100,
+          latencyMs: { p50: percentile(latencies, 50), p95: percentile(latencies, 95), max: latencies[latencies.length - 1] },
+          perDeployment: {
+            transactions: Math.round((txs / verified) * 100) / 100,
+            gas: Number(gas / BigInt(Math.max(1, verified))),
+          },
+          blocks: Number(endBlock - startBlock),
+          watcherPeakRssMiB: peakRssMiB(sys.state.watcherPid),
+          goals: { deploymentsPerSecond: 100, p50LatencyMs: 1000 },
+          machine: { node: process.version, cores: os.cpus().length, cpu: os.cpus()[0]?.model, memGiB: Math.round(os.totalmem() / 2 ** 30) },
+        },
+        null,
+        2,
+      ),
+    );
+    if (verified < N) process.exitCode = 1;
+  } finally {
+    await sys.stop();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error((err as { shortMessage?: string }).shortMessage ?? (err as Error).message ?? err);
+  process.exit(1);
+});
