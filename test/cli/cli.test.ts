@@ -208,6 +208,29 @@ describe("hypha CLI against a real hardhat node", () => {
     expect(report.checks.find((c) => c.name === "spec hash")!.detail).toContain("spec blob");
   });
 
+  it("apply --wait prints a progress line per on-chain change until Running", async () => {
+    const child = spawn(process.execPath, [path.join(ROOT, "bin/hypha.js"), "apply", "-f", appFile, "--wait", "--timeout", "120"], { cwd: tmp, env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d));
+    const idSeen = new Promise<Hex>((resolve) =>
+      child.stdout.on("data", (d: Buffer) => {
+        stdout += d;
+        const m = /deployment (0x[0-9a-f]{64})/.exec(stdout);
+        if (m) resolve(m[1] as Hex);
+      }),
+    );
+    const exited = new Promise<number>((resolve) => child.on("close", (code) => resolve(code ?? -1)));
+    const waitId = await idSeen;
+    await placeAndAttest(waitId, 0);
+    expect({ code: await exited, stderr }).toEqual({ code: 0, stderr: "" });
+    expect(stdout).toMatch(/block \d+\s+replica 0 scheduled on node 1 \(attempt 1\)/);
+    expect(stdout).toMatch(/deployment Requested -> Scheduled/);
+    expect(stdout).toMatch(/replica 0 Scheduled -> Running \(node 1\)/);
+    expect(stdout).toMatch(/deployment Scheduled -> Running/);
+    expect(stdout).toContain(`deployment ${waitId} is Running`);
+  });
+
   it("audit FAILs for an altered manifest, naming both hashes", async () => {
     const altered = path.join(tmp, "altered.yaml");
     fs.writeFileSync(altered, fs.readFileSync(appFile, "utf8").replace("Deterministic deployment", "Something else"));

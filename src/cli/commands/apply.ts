@@ -89,7 +89,7 @@ export function registerApply(program: Command, ctx: CliContext): void {
       if (format === "json") ctx.print(toJson(results.length === 1 ? results[0] : results));
       if (flags.wait) {
         for (const r of results) {
-          const status = await followDeployment(pc, addresses, r.id, { print: (l) => (format === "json" ? ctx.err : ctx.print)(`${r.name}: ${l}`), timeoutMs: timeoutS * 1000 });
+          const status = await followDeployment(pc, addresses, r.id, { print: (l) => (format === "json" ? ctx.err(`${r.name}: ${l}`) : ctx.print(`${r.name}: ${l}`)), timeoutMs: timeoutS * 1000 });
           if (format === "table") ctx.print(`deployment ${r.id} is ${status}`);
         }
       }
