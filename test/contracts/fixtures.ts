@@ -102,25 +102,33 @@ export async function expectRevert(
   const got = await revertOf(c, from, call);
   if (!got) throw new Error(`${call.functionName} did not revert (expected ${name})`);
   expect(got.errorName, `${call.functionName}`).toBe(name);
-  if (args) expect(got.args).toEqual(args);
+  if (args) expect(got.args ?? []).toEqual(args);
   const before = state ? stable(await state()) : undefined;
   const wc = c.walletClients[from];
-  const blockBefore = await c.publicClient.getBlockNumber();
+  const blockBefore = await c.publicClient.getBlockNumber({ cacheTime: 0 });
   let hash: Hash | undefined;
   try {
     hash = await wc.writeContract({ ...call, account: wc.account!, chain: wc.chain, gas: 3_000_000n } as never);
-  } catch {
+  } catch (e) {
     // Hardhat mines the failing transaction and then reports the failure to the sender.
+    if (process.env.DEBUG_REVERTS) {
+      let x: unknown = e;
+      while ((x as { cause?: unknown }).cause) x = (x as { cause?: unknown }).cause;
+      console.log("send error:", String((x as Error).message).slice(0, 300));
+    }
   }
-  if (hash) {
-    const receipt = await c.publicClient.waitForTransactionReceipt({ hash });
-    expect(receipt.status).toBe("reverted");
-  } else {
-    const block = await c.publicClient.getBlock({ includeTransactions: true });
-    expect(block.number).toBe(blockBefore + 1n);
-    const receipt = await c.publicClient.getTransactionReceipt({ hash: (block.transactions[0] as { hash: Hash }).hash });
-    expect(receipt.status).toBe("reverted");
+  if (!hash) {
+    // find the mined transaction from this sender after blockBefore
+    const latest = await c.publicClient.getBlockNumber({ cacheTime: 0 });
+    for (let n = blockBefore + 1n; n <= latest && !hash; n++) {
+      const block = await c.publicClient.getBlock({ blockNumber: n, includeTransactions: true });
+      const tx = block.transactions.find((t) => typeof t !== "string" && t.from.toLowerCase() === wc.account!.address.toLowerCase());
+      if (tx && typeof tx !== "string") hash = tx.hash;
+    }
   }
+  expect(hash, `${call.functionName}: the reverting transaction was not mined`).toBeDefined();
+  const receipt = await c.publicClient.getTransactionReceipt({ hash: hash! });
+  expect(receipt.status).toBe("reverted");
   if (state) expect(stable(await state())).toEqual(before);
 }
 
