@@ -84,6 +84,7 @@ describe.skipIf(!findBwrap())("bwrap driver (real sandbox)", () => {
       request(
         [
           "echo pid1=$(cat /proc/1/cmdline | tr '\\0' ' ' | head -c 40)",
+          "echo mypid=$$ procs=$(ls -d /proc/[0-9]* | wc -l)",
           `cat ${secret} >/dev/null 2>&1 && echo host-visible || echo host-hidden`,
           "ls /work >/dev/null 2>&1 && echo work-visible || echo work-hidden",
           "echo x > /bin/new 2>/dev/null && echo image-writable || echo image-readonly",
@@ -105,7 +106,9 @@ describe.skipIf(!findBwrap())("bwrap driver (real sandbox)", () => {
     expect(out).toContain("ifaces=lo,\n");
     expect(out).toMatch(/host=rt-test-/);
     // pid 1 inside is bwrap's init, not the host's init.
-    expect(out).not.toMatch(/pid1=\/sbin\/init|pid1=\/process_api/);
+    expect(out).toMatch(/pid1=\S*bwrap /);
+    expect(out).toMatch(/mypid=2 procs=[2-5]\n/); // a new PID namespace: only the sandbox's own processes
+
     expect(existsSync(path.join(rootfs, "newfile"))).toBe(false);
     expect(readdirSync(rootfs).sort()).toEqual(["bin", "etc", "home", "sbin"]);
   });
@@ -129,6 +132,25 @@ describe.skipIf(!findBwrap())("bwrap driver (real sandbox)", () => {
     // The same script with enough memory survives (so the limit, not the script, killed it).
     const big = await run(driver(), request("x=$(head -c 1000000 /dev/zero | tr '\\0' a); echo survived ${#x}", { limits: { cpuMillis: 1000, memoryMiB: 64, pids: 64 } }));
     expect(big.out).toContain("survived 1000000");
+  });
+
+  it.skipIf(!cgroupsAvailable())("puts the workload in its cpu, memory and pids groups before it runs", async () => {
+    const req = request("sleep 30", { limits: { cpuMillis: 250, memoryMiB: 48, pids: 20 } });
+    const p = await driver().launch(req);
+    try {
+      const read = (c: string, f: string) => readFileSync(`/sys/fs/cgroup/${c}/hypha/${req.name}/${f}`, "utf8").trim();
+      expect(read("cpu", "cpu.cfs_quota_us")).toBe("25000");
+      expect(read("cpu", "cpu.cfs_period_us")).toBe("100000");
+      expect(read("memory", "memory.limit_in_bytes")).toBe(String(48 * 1024 * 1024));
+      expect(read("pids", "pids.max")).toBe("20");
+      // The sandbox's processes are members (the wrapper joined before exec'ing bwrap).
+      const members = () => read("memory", "cgroup.procs").split("\n").filter(Boolean).map(Number);
+      for (let i = 0; i < 100 && members().length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(members()).toContain(p.pid);
+      expect(members().length).toBeGreaterThanOrEqual(2);
+    } finally {
+      await p.stop(200);
+    }
   });
 
   it("stop() ends a long-running workload", async () => {
