@@ -17,3 +17,4 @@ export { prefetchOrder } from "./prefetchOrder";
 export { verifyTree, compareEntry, type Drift, type DriftKind } from "./verifyTree";
 export { buildDemoRootfs, DEMO_APPLETS, type DemoRootfs } from "./demoRootfs";
 export { imageImport, imageList, imageInspect, imagePush, resolveImageRef, type ImageSummary, type ImageInspection } from "./commands";
+export { parseElfDeps, libraryPaths, type ElfDeps } from "./elfDeps";

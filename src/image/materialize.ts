@@ -7,7 +7,8 @@
  * are verified, so a workload never sees bad bytes. Chunks already in the cache, from any image,
  * are never fetched again.
  *
- * Lazy start is done by prefetching in priority order, not by FUSE: /dev/fuse and fuse3 exist here,
+ * Priority ELF files pull in their interpreter and shared libraries (parsed from PT_INTERP and
+ * DT_NEEDED). Lazy start is done by prefetching in priority order, not by FUSE: /dev/fuse and fuse3 exist here,
  * but a Node FUSE binding needs a native build, and the sandbox binds a plain directory anyway.
  */
 import { promises as fsp } from "node:fs";
@@ -17,6 +18,7 @@ import { ChunkStore } from "./chunkStore";
 import { ImageError } from "./imageError";
 import { type Entry, type ImageManifest, decodeManifest, manifestSize } from "./manifest";
 import { prefetchOrder } from "./prefetchOrder";
+import { libraryPaths, parseElfDeps } from "./elfDeps";
 import { StoreClient } from "./storeClient";
 
 export interface MaterializeProgress {
@@ -41,6 +43,8 @@ export interface MaterializeOptions {
   /** Apply the manifest's uid/gid (default: when running as root). */
   chown?: boolean;
   maxManifestBytes?: number;
+  /** With priority: also fetch first the interpreter and shared libraries the priority ELF files need (default true). */
+  followElfDeps?: boolean;
   /** Parallel batch requests (default 4). */
   concurrency?: number;
 }
@@ -115,11 +119,14 @@ export async function materializeImage(opts: MaterializeOptions): Promise<Materi
   progress.phase = "priority";
   report();
   await writeEntries(ctx, plan.first);
+  const done = new Set(plan.first.map((e) => e.path));
+  if (opts.priority !== undefined && opts.followElfDeps !== false) await writeElfDeps(ctx, manifest, plan.first, done);
   const bytesFetched = stats.bytesFetched;
+  const rest = plan.rest.filter((e) => !done.has(e.path));
 
   const ready = (async (): Promise<MaterializeSummary> => {
     progress.phase = "background";
-    await writeEntries(ctx, plan.rest);
+    await writeEntries(ctx, rest);
     // Directory modes and owners last (a read-only directory would block its children), deepest first.
     for (const e of [...manifest.entries].reverse()) {
       if (e.type !== "dir") continue;
@@ -135,6 +142,26 @@ export async function materializeImage(opts: MaterializeOptions): Promise<Materi
   ready.catch(() => undefined); // the caller may only look at it later
 
   return { dir: target, root, manifest, bytesFetched, bytesTotal: progress.bytesTotal, ready, progress: () => ({ ...progress, bytesFetched: stats.bytesFetched }) };
+}
+
+/**
+ * Fetch the interpreter and DT_NEEDED libraries of every ELF among `written` (transitively), so an
+ * entrypoint can start before the rest of the image arrives.
+ */
+async function writeElfDeps(ctx: Ctx, manifest: ImageManifest, written: Entry[], done: Set<string>): Promise<void> {
+  const byPath = new Map(manifest.entries.map((e) => [e.path, e]));
+  let frontier = written.filter((e) => e.type === "file");
+  for (let round = 0; frontier.length > 0 && round < 16; round++) {
+    const wanted: string[] = [];
+    for (const e of frontier) {
+      const bytes = await fsp.readFile(path.join(ctx.target, e.path));
+      wanted.push(...libraryPaths(parseElfDeps(bytes), (p) => byPath.get(p)));
+    }
+    const plan = prefetchOrder(manifest, wanted).first.filter((e) => !done.has(e.path));
+    await writeEntries(ctx, plan);
+    for (const e of plan) done.add(e.path);
+    frontier = plan.filter((e) => e.type === "file");
+  }
 }
 
 interface Ctx {
