@@ -35,7 +35,7 @@ export interface WatcherConfig {
   /** Status API port (0 = any free port); omitted = no status server. */
   statusPort?: number;
   statusHost?: string;
-  /** Most placements per scheduleMany transaction (default 40). */
+  /** Most placements per scheduleMany transaction (default 100, ~5M gas). */
   maxBatchSize?: number;
   /** Largest getLogs block range (default 2000); ingest starts at `initialRange` (default 100). */
   maxBlockRange?: number;
@@ -57,7 +57,7 @@ export const WATCHER_DEFAULTS = {
   probeIntervalMs: 1000,
   chainRereadIntervalMs: 10_000,
   statusHost: "127.0.0.1",
-  maxBatchSize: 40,
+  maxBatchSize: 100,
   maxBlockRange: 2000,
   initialBlockRange: 100,
   reorgDepth: 256,
