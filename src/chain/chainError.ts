@@ -105,7 +105,8 @@ const sentences: Record<string, Formatter> = {
   EmptyEndpoint: () => `endpoint: must not be empty`,
   AlreadyUnbonding: ([node, since]) => `node ${node} is already unbonding (since ${since})`,
   NotUnbonding: ([node]) => `node ${node} is not unbonding; run \`hypha node unbond\` first`,
-  StillBonded: ([node, unlockAt, now]) => `node ${node}'s stake unlocks at ${unlockAt} (chain time now ${now})`,
+  StillBonded: ([node, unlockAt, now]) =>
+    `node ${node}'s stake is still bonded: it unlocks in ${BigInt(unlockAt as bigint) - BigInt(now as bigint)} s (at ${new Date(Number(unlockAt) * 1000).toISOString()})`,
   ReplicasStillPlaced: ([node, placed]) => `node ${node} still has ${placed} replica(s) placed`,
   NodeNotEligible: ([node, reason]) => `node ${node} is not eligible: ${reason}`,
   InsufficientCapacity: ([node, res, free, needed]) => `node ${node} has ${resourceAmount(res, free)} free, replica needs ${unitOnly(res, needed)}`,

@@ -156,7 +156,7 @@ export function registerDeploymentCommands(program: Command, ctx: CliContext): v
           "",
           "Replicas:",
           replicas.length
-            ? renderTable(replicas.map((r) => ({ INDEX: r.index, STATUS: replicaStatusName(r.status), NODE: r.nodeId || "-", ATTEMPT: r.attempt, PRICE: `${formatTokens(r.pricePerSecond)}/s`, SINCE: String(r.since) })))
+            ? renderTable(replicas.map((r) => ({ INDEX: r.index, STATUS: replicaStatusName(r.status), NODE: r.nodeId || "-", ATTEMPT: r.attempt, PRICE: `${formatTokens(r.pricePerSecond)}/s`, SINCE: r.since > 0n ? new Date(Number(r.since) * 1000).toISOString() : "-" })))
                 .split("\n")
                 .map((l) => `  ${l}`)
                 .join("\n")
