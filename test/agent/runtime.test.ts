@@ -2,7 +2,8 @@
  * The runtime drivers against real bubblewrap processes and real cgroups on this machine.
  */
 import { describe, expect, it, beforeAll } from "vitest";
-import { mkdtempSync, readFileSync, existsSync, writeFileSync, readdirSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, existsSync, writeFileSync, readdirSync, rmdirSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { createBwrapDriver, findBwrap } from "../../src/agent/runtime/bwrapDriver";
@@ -151,6 +152,41 @@ describe.skipIf(!findBwrap())("bwrap driver (real sandbox)", () => {
     } finally {
       await p.stop(200);
     }
+  });
+
+  it("falls back to an address-space rlimit where cgroups are missing", async () => {
+    const noCgroups = createBwrapDriver({ cgroupRoot: null });
+    const script = "x=$(head -c 5000000 /dev/zero | tr '\\0' a); echo survived ${#x}";
+    const small = await run(noCgroups, request(script, { limits: { cpuMillis: 0, memoryMiB: 4, pids: 0 } }));
+    expect(small.out).not.toContain("survived");
+    const big = await run(noCgroups, request(script, { limits: { cpuMillis: 0, memoryMiB: 512, pids: 0 } }));
+    expect(big.out).toContain("survived 5000000");
+  });
+
+  it("workloads die with the agent (SIGKILL of the agent process)", async () => {
+    const name = `rt-die-${process.pid}`;
+    const child = spawn(process.execPath, ["--import", "tsx", path.join(__dirname, "fixtures", "launchSleeper.ts"), rootfs, name, path.join(dir, name)], { stdio: ["ignore", "pipe", "inherit"] });
+    const pid = await new Promise<number>((resolve) => child.stdout.once("data", (d: Buffer) => resolve(Number(d.toString().trim()))));
+    const cmdline = (p: string) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, "utf8");
+      } catch {
+        return "";
+      }
+    };
+    const sandboxPids = () => readdirSync("/proc").filter((p) => /^\d+$/.test(p) && cmdline(p) === "sleep\u00006007\u0000");
+    const alive = (p: number) => existsSync(`/proc/${p}`);
+    for (let i = 0; i < 100 && sandboxPids().length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    const sleepers = sandboxPids();
+    expect(sleepers).toHaveLength(1);
+    expect(alive(pid)).toBe(true);
+    child.kill("SIGKILL");
+    await new Promise((r) => child.once("exit", r));
+    for (let i = 0; i < 100 && (alive(pid) || sleepers.some((p) => alive(Number(p)))); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(alive(pid)).toBe(false);
+    expect(sleepers.filter((p) => alive(Number(p)))).toEqual([]);
+    // The killed agent could not remove its (now empty) groups; a test cleans up after itself.
+    for (const c of ["memory", "cpu", "pids"]) if (existsSync(`/sys/fs/cgroup/${c}/hypha/${name}`)) rmdirSync(`/sys/fs/cgroup/${c}/hypha/${name}`);
   });
 
   it("stop() ends a long-running workload", async () => {
