@@ -142,7 +142,8 @@ export async function runWatcher(config: WatcherConfig, logger: WatcherLogger = 
   let reconciling: Promise<void> | undefined;
   let reconcileAgain = false;
   const requestReconcile = (): void => {
-    if (stopped || !caughtUpOnce) return;
+    // Decisions are only made on a state that has caught up with the chain (not mid-replay).
+    if (stopped || !caughtUp) return;
     if (reconciling) {
       reconcileAgain = true;
       return;
@@ -183,6 +184,7 @@ export async function runWatcher(config: WatcherConfig, logger: WatcherLogger = 
         if (resyncRequested) {
           resyncRequested = false;
           resyncs++;
+          caughtUp = false;
           await store.rollbackTo(undefined);
         }
         const step = await follower.step();

@@ -3,10 +3,14 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { Level } from "level";
+import { parseEventLogs } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deploymentRegistryAbi } from "../../src/chain/abi";
 import { devPrivateKey } from "../../src/chain/devAccounts";
 import { runWatcher, type WatcherHandle } from "../../src/watcher/runWatcher";
+import { encodeRecord } from "../../src/watcher/store/codec";
+import { replicaKey } from "../../src/watcher/store/observedState";
 import { startHardhatNode } from "../helpers/chain";
 import { setupHypha, startHealthServer, waitFor, type HyphaFixture } from "./helpers/hyphaFixture";
 
@@ -17,27 +21,26 @@ let tmp: string;
 let agents: Awaited<ReturnType<typeof startHealthServer>>[] = [];
 let watcher: WatcherHandle;
 
+const watcherConfig = () => ({
+  rpcUrl: node.rpcUrl,
+  addresses: { ...fx.addresses, startBlock: fx.addresses.deployBlock },
+  senderPrivateKeys: [devPrivateKey(1), devPrivateKey(2)],
+  dataDir: path.join(tmp, "watcher"),
+  pollIntervalMs: 100,
+  reconcileIntervalMs: 500,
+  nodeLostAfterMs: 3000,
+  probeIntervalMs: 250,
+  chainRereadIntervalMs: 1000,
+  statusPort: 0,
+});
+
 beforeAll(async () => {
   tmp = await mkdtemp(path.join(os.tmpdir(), "hypha-watcher-"));
   node = await startHardhatNode();
   fx = await setupHypha(node.rpcUrl);
   agents = await Promise.all([startHealthServer(), startHealthServer(), startHealthServer()]);
   for (const a of agents) await fx.registerNode({ endpoint: a.url });
-  watcher = await runWatcher(
-    {
-      rpcUrl: node.rpcUrl,
-      addresses: { ...fx.addresses, startBlock: fx.addresses.deployBlock },
-      senderPrivateKeys: [devPrivateKey(1), devPrivateKey(2)],
-      dataDir: path.join(tmp, "watcher"),
-      pollIntervalMs: 100,
-      reconcileIntervalMs: 500,
-      nodeLostAfterMs: 3000,
-      probeIntervalMs: 250,
-      chainRereadIntervalMs: 1000,
-      statusPort: 0,
-    },
-    silent,
-  );
+  watcher = await runWatcher(watcherConfig(), silent);
 }, 180_000);
 
 afterAll(async () => {
@@ -93,5 +96,26 @@ describe("runWatcher", () => {
     expect(BigInt(body.cursor.number)).toBeGreaterThan(0n);
     expect(body.outbox).toHaveProperty("txs");
     expect((await fetch(`${watcher.statusUrl}/nope`)).status).toBe(404);
+  });
+
+  it("level-triggered repair: a state that missed an event is found by the chain re-read and rebuilt, with no wrong transaction", async () => {
+    const { ids } = await fx.submitIntents(1, { replicas: 1, nonceBase: 90n });
+    const id = ids[0]!;
+    await waitFor("replica scheduled", () => watcher.store.replicasOf(id)[0]?.status === 1, 20_000);
+    expect(watcher.status().resyncs).toBe(0);
+    await watcher.close();
+    // Forge a missed ReplicaScheduled: the stored replica goes back to Pending, attempt 0.
+    const db = new Level<string, string>(path.join(tmp, "watcher"), { valueEncoding: "utf8" });
+    const key = `s:${replicaKey(id, 0)}`;
+    const stored = JSON.parse((await db.get(key))!);
+    await db.put(key, encodeRecord({ ...stored, status: 0, attempt: 0, nodeId: 0 }));
+    await db.close();
+    const from = await fx.publicClient.getBlockNumber();
+    watcher = await runWatcher({ ...watcherConfig(), chainRereadIntervalMs: 300 }, silent);
+    await waitFor("resync after the chain re-read", () => watcher.status().resyncs >= 1, 15_000);
+    await waitFor("state rebuilt", () => watcher.status().caughtUp && watcher.store.replicasOf(id)[0]?.status === 1 && watcher.store.replicasOf(id)[0]?.attempt === 1, 15_000);
+    // The bogus "Pending" never produced a transaction: the simulation refused it.
+    const logs = await fx.publicClient.getLogs({ address: fx.addresses.deploymentRegistry, fromBlock: from + 1n, toBlock: await fx.publicClient.getBlockNumber() });
+    expect(parseEventLogs({ abi: deploymentRegistryAbi, logs, eventName: "ReplicaScheduled" }).filter((e) => e.args.id === id)).toEqual([]);
   });
 });
