@@ -4,7 +4,9 @@ import { imageImport, imageInspect, imageList, imagePush, resolveImageRef } from
 import { buildDemoRootfs } from "../../src/image/demoRootfs";
 import { materializeImage } from "../../src/image/materialize";
 import { type StoreServer, startStoreServer } from "../../src/image/storeServer";
-import { seededBytes, tempDir, writeTree } from "./helpers";
+import { seededBytes, tempDir, writeTree, cleanupTempDirs } from "./helpers";
+
+afterAll(cleanupTempDirs);
 
 describe("image commands", () => {
   let dir: string;

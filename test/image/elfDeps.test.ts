@@ -1,13 +1,15 @@
 import { execFileSync } from "node:child_process";
 import { promises as fsp, readFileSync, realpathSync } from "node:fs";
 import * as path from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, afterAll } from "vitest";
 import { ChunkStore } from "../../src/image/chunkStore";
 import { parseElfDeps } from "../../src/image/elfDeps";
 import { importImage } from "../../src/image/importImage";
 import { materializeImage } from "../../src/image/materialize";
 import { startStoreServer } from "../../src/image/storeServer";
-import { seededBytes, tempDir } from "./helpers";
+import { seededBytes, tempDir, cleanupTempDirs } from "./helpers";
+
+afterAll(cleanupTempDirs);
 
 /** Shared libraries of a host binary according to ldd (an independent tool). */
 function lddPaths(bin: string): string[] {

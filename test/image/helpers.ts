@@ -1,11 +1,21 @@
 /** Shared fixtures for the image tests: temp dirs, seeded bytes, a store listing. */
 import { createHash } from "node:crypto";
-import { mkdtempSync, promises as fsp } from "node:fs";
+import { mkdtempSync, promises as fsp, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 
+const made: string[] = [];
+
+/** Remove every dir made by tempDir (each test file calls this in afterAll). */
+export function cleanupTempDirs(): void {
+  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
+}
+
+/** A fresh temp dir; removed by cleanupTempDirs. */
 export function tempDir(prefix = "hypha-image-"): string {
-  return mkdtempSync(path.join(tmpdir(), prefix));
+  const d = mkdtempSync(path.join(tmpdir(), prefix));
+  made.push(d);
+  return d;
 }
 
 /** Deterministic pseudo-random bytes (sha256 counter mode) so failures reproduce. */

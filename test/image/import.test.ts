@@ -5,12 +5,14 @@ import * as path from "node:path";
 import { gzipSync } from "node:zlib";
 import canonicalize from "canonicalize";
 import * as tar from "tar-stream";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, afterAll } from "vitest";
 import { ChunkStore } from "../../src/image/chunkStore";
 import { ImageError } from "../../src/image/imageError";
 import { importImage } from "../../src/image/importImage";
 import { decodeManifest } from "../../src/image/manifest";
-import { listFiles, seededBytes, tempDir, writeTree } from "./helpers";
+import { listFiles, seededBytes, tempDir, writeTree, cleanupTempDirs } from "./helpers";
+
+afterAll(cleanupTempDirs);
 
 type Member = { name: string; type?: "file" | "directory" | "symlink" | "link"; content?: string | Buffer; mode?: number; linkname?: string };
 
@@ -173,6 +175,14 @@ describe("importImage: OCI image layout and docker save", () => {
     const d = await importImage(path.join(dir, "docker.tar"), null);
     expect(d.stats.format).toBe("docker-save");
     expect(d.root.toString()).toBe(r.root.toString());
+
+    // The same layout unpacked into a directory (what `skopeo copy oci:DIR` leaves) gives the same root.
+    const layoutDir = path.join(dir, "layout");
+    await fsp.mkdir(layoutDir);
+    execFileSync("tar", ["-xf", path.join(dir, "image.tar"), "-C", layoutDir]);
+    const fromDir = await importImage(layoutDir, null);
+    expect(fromDir.stats.format).toBe("oci-layout");
+    expect(fromDir.root.toString()).toBe(r.root.toString());
 
     // A layer blob whose bytes do not match its digest is refused.
     const corrupt = Buffer.from(archive);

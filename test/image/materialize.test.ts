@@ -10,7 +10,9 @@ import { type ImportResult, importImage } from "../../src/image/importImage";
 import { materializeImage } from "../../src/image/materialize";
 import { type StoreServer, startStoreServer } from "../../src/image/storeServer";
 import { verifyTree } from "../../src/image/verifyTree";
-import { seededBytes, tempDir, writeTree } from "./helpers";
+import { seededBytes, tempDir, writeTree, cleanupTempDirs } from "./helpers";
+
+afterAll(cleanupTempDirs);
 
 describe("materializeImage", () => {
   let dir: string;

@@ -6,7 +6,9 @@ import { cidForBytes } from "../../src/image/cid";
 import { importImage } from "../../src/image/importImage";
 import { type StoreServer, startStoreServer } from "../../src/image/storeServer";
 import { StoreClient } from "../../src/image/storeClient";
-import { listFiles, tempDir, writeTree } from "./helpers";
+import { listFiles, tempDir, writeTree, cleanupTempDirs } from "./helpers";
+
+afterAll(cleanupTempDirs);
 
 describe("store server over real HTTP", () => {
   let srv: StoreServer;

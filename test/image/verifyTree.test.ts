@@ -1,12 +1,14 @@
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, afterAll } from "vitest";
 import { ChunkStore } from "../../src/image/chunkStore";
 import { importImage } from "../../src/image/importImage";
 import { materializeImage } from "../../src/image/materialize";
 import { startStoreServer } from "../../src/image/storeServer";
 import { verifyTree } from "../../src/image/verifyTree";
-import { seededBytes, tempDir, writeTree } from "./helpers";
+import { seededBytes, tempDir, writeTree, cleanupTempDirs } from "./helpers";
+
+afterAll(cleanupTempDirs);
 
 describe("verifyTree", () => {
   it("reports content, mode, missing, extra, type and symlink-target drift", async () => {
