@@ -70,11 +70,15 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
   const agentVersion = agentVersionString();
   const imageProvider = images ?? createZeroImageProvider({ mirrors: cfg.storeMirrors, cacheDir: path.join(cfg.dataDir, "cache") });
 
-  // The key must be the node's registered agent, or every attestation would be rejected.
+  // The key must be the node's registered agent, or every attestation would be rejected; and the
+  // registered measurement should be this agent's, or the registration misdescribes what runs here.
   try {
-    const registered = await publicClient.readContract({ address: addresses.nodeRegistry, abi: nodeRegistryAbi, functionName: "agentOf", args: [cfg.nodeId] });
-    if ((registered as string).toLowerCase() !== account.address.toLowerCase()) {
-      log.error({ registered, agent: account.address }, "agentPrivateKey is not the agent registered for this node: attestations will be rejected until it is");
+    const node = (await publicClient.readContract({ address: addresses.nodeRegistry, abi: nodeRegistryAbi, functionName: "getNode", args: [cfg.nodeId] })) as { agent: string; measurement: string };
+    if (node.agent.toLowerCase() !== account.address.toLowerCase()) {
+      log.error({ registered: node.agent, agent: account.address }, "agentPrivateKey is not the agent registered for this node: attestations will be rejected until it is");
+    }
+    if (node.measurement.toLowerCase() !== measurement) {
+      log.warn({ registered: node.measurement, measurement }, "the measurement registered for this node is not this agent's (update it with hypha node update)");
     }
   } catch (err) {
     log.warn({ err: (err as Error).message }, "cannot read this node's registration (not registered yet?)");
