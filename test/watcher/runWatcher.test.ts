@@ -7,6 +7,7 @@ import { Level } from "level";
 import { parseEventLogs } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deploymentRegistryAbi } from "../../src/chain/abi";
+import { writeAddresses } from "../../src/chain/addresses";
 import { devPrivateKey } from "../../src/chain/devAccounts";
 import { runWatcher, type WatcherHandle } from "../../src/watcher/runWatcher";
 import { encodeRecord } from "../../src/watcher/store/codec";
@@ -23,7 +24,7 @@ let watcher: WatcherHandle;
 
 const watcherConfig = () => ({
   rpcUrl: node.rpcUrl,
-  addresses: { ...fx.addresses, startBlock: fx.addresses.deployBlock },
+  deploymentFile: path.join(tmp, "deployments"), // read through the chain helper's loadContracts, as `hypha watcher` does
   senderPrivateKeys: [devPrivateKey(1), devPrivateKey(2)],
   dataDir: path.join(tmp, "watcher"),
   pollIntervalMs: 100,
@@ -38,6 +39,7 @@ beforeAll(async () => {
   tmp = await mkdtemp(path.join(os.tmpdir(), "hypha-watcher-"));
   node = await startHardhatNode();
   fx = await setupHypha(node.rpcUrl);
+  writeAddresses(path.join(tmp, "deployments"), fx.addresses);
   agents = await Promise.all([startHealthServer(), startHealthServer(), startHealthServer()]);
   for (const a of agents) await fx.registerNode({ endpoint: a.url });
   watcher = await runWatcher(watcherConfig(), silent);
