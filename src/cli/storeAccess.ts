@@ -1,12 +1,11 @@
 /**
  * What the CLI needs from the blob/image store over HTTP: resolve an image name to its on-chain
- * root, publish a spec's canonical JSON as a raw blob (CID digest = specHash), and fetch it back
- * for an audit (verified against the hash before use).
+ * root, and publish a spec's canonical JSON as a raw blob (CID digest = specHash). The audit's
+ * fetch of that blob is in src/api/audit.ts.
  */
-import { createHash } from "node:crypto";
 import type { Hex } from "viem";
 import { HyphaError } from "../errors";
-import { bytes32ToRoot, cidForBytes, ImageError, RAW_CODEC, rootToBytes32, StoreClient } from "../image";
+import { cidForBytes, ImageError, RAW_CODEC, rootToBytes32, StoreClient } from "../image";
 
 /** The store could not be reached or answered wrongly (exit code 2). */
 export class StoreAccessError extends HyphaError {
@@ -59,20 +58,4 @@ export async function publishSpecBlob(storeUrl: string, canonicalJson: string): 
   const res = await request(`${storeUrl}/blobs/${cid}`, { method: "PUT", body: bytes, headers: { "content-type": "application/octet-stream" } }, "publishing the spec");
   if (!res.ok) throw new StoreAccessError(`publishing the spec: the store answered ${res.status} ${await res.text().catch(() => "")}`.trim(), { exitCode: 2 });
   return cid;
-}
-
-/**
- * Fetches the spec blob for `specHash` and checks sha256(bytes) == specHash; undefined when the
- * store does not have it.
- * @example const json = await fetchSpecBlob(store, intent.specHash)
- */
-export async function fetchSpecBlob(storeUrl: string, specHash: Hex): Promise<string | undefined> {
-  const cid = bytes32ToRoot(specHash, RAW_CODEC).toString();
-  const res = await request(`${storeUrl}/blobs/${cid}`, {}, "fetching the spec blob");
-  if (res.status === 404) return undefined;
-  if (!res.ok) throw new StoreAccessError(`fetching the spec blob: the store answered ${res.status}`, { exitCode: 2 });
-  const bytes = Buffer.from(await res.arrayBuffer());
-  const digest = `0x${createHash("sha256").update(bytes).digest("hex")}`;
-  if (digest !== specHash.toLowerCase()) throw new HyphaError(`spec blob ${cid}: its sha256 is ${digest}, not the specHash ${specHash}`);
-  return bytes.toString("utf8");
 }

@@ -1,0 +1,85 @@
+/**
+ * Audits one deployment end to end, for the CLI (`hypha audit`) and the REST API: collects the
+ * chain data, re-derives the specHash from a given manifest or else from the public spec blob in
+ * the store (verified against the hash, re-parsed and re-canonicalized), and runs every check.
+ */
+import { createHash } from "node:crypto";
+import type { Hex, PublicClient } from "viem";
+import type { HyphaAddresses } from "../chain/addresses";
+import { runAuditChecks, type AuditInput, type AuditReport } from "../chain/audit/checks";
+import { collectAuditInput } from "../chain/audit/collect";
+import { HyphaError } from "../errors";
+import { bytes32ToRoot, RAW_CODEC } from "../image/cid";
+import { computeSpecHash, specFromCanonicalJson, type ParsedWorkload } from "../spec";
+
+export interface AuditOptions {
+  /** Workloads parsed from the manifest the deployment claims to run, and a label for messages. */
+  manifest?: { workloads: ParsedWorkload[]; label: string };
+  /** Store to fetch the spec blob from when no manifest is given. */
+  storeUrl?: string;
+}
+
+/**
+ * Runs the full audit of deployment `id`.
+ * @example const report = await auditDeployment(pc, addresses, id, { storeUrl: "http://127.0.0.1:7700" }); report.verdict
+ */
+export async function auditDeployment(publicClient: PublicClient, addresses: HyphaAddresses, id: Hex, opts: AuditOptions = {}): Promise<AuditReport> {
+  const input = await collectAuditInput(publicClient, addresses, id);
+  if (opts.manifest) input.derivedSpecHash = specHashFromWorkloads(opts.manifest.workloads, opts.manifest.label, input.intent.specHash);
+  else if (opts.storeUrl) input.derivedSpecHash = await specHashFromStore(opts.storeUrl, input.intent.specHash);
+  return runAuditChecks(input);
+}
+
+/**
+ * The specHash re-derived from a manifest: the workload whose hash matches, else the first.
+ * @example specHashFromWorkloads(parseManifests(text), "app.yaml", intent.specHash)
+ */
+export function specHashFromWorkloads(workloads: ParsedWorkload[], label: string, onChain: Hex): AuditInput["derivedSpecHash"] {
+  if (workloads.length === 0) return { error: "holds no workload", source: label };
+  const hashes = workloads.map((w) => ({ w, hash: computeSpecHash(w.spec) }));
+  const match = hashes.find((h) => h.hash.toLowerCase() === onChain.toLowerCase()) ?? hashes[0];
+  return { hash: match.hash, source: workloads.length > 1 ? `${label} (document ${match.w.document}, ${match.w.spec.name})` : label };
+}
+
+/**
+ * The specHash re-derived from the store's spec blob; undefined when the store is unreachable or
+ * lacks it (the check is then skipped, not failed).
+ * @example await specHashFromStore("http://127.0.0.1:7700", intent.specHash)
+ */
+export async function specHashFromStore(storeUrl: string, onChain: Hex): Promise<AuditInput["derivedSpecHash"]> {
+  const source = `spec blob at ${storeUrl}`;
+  let json: string | undefined;
+  try {
+    json = await fetchSpecBlob(storeUrl, onChain);
+  } catch (err) {
+    if (err instanceof HyphaError && err.exitCode === 2) return undefined;
+    return { error: (err as Error).message.split("\n")[0], source };
+  }
+  if (json === undefined) return undefined;
+  try {
+    return { hash: computeSpecHash(specFromCanonicalJson(json)), source: `${source} (re-parsed and re-canonicalized)` };
+  } catch (err) {
+    return { error: `not a valid workload spec: ${(err as HyphaError).shortMessage ?? (err as Error).message}`, source };
+  }
+}
+
+/**
+ * Fetches the spec blob for `specHash` (GET /blobs/<CIDv1 raw sha256>) and checks
+ * sha256(bytes) == specHash; undefined when the store does not have it.
+ * @example const json = await fetchSpecBlob(store, intent.specHash)
+ */
+export async function fetchSpecBlob(storeUrl: string, specHash: Hex): Promise<string | undefined> {
+  const cid = bytes32ToRoot(specHash, RAW_CODEC).toString();
+  let res: Response;
+  try {
+    res = await fetch(`${storeUrl.replace(/\/+$/, "")}/blobs/${cid}`, { signal: AbortSignal.timeout(15_000) });
+  } catch (err) {
+    throw new HyphaError(`fetching the spec blob: cannot reach the store at ${storeUrl}`, { cause: err, exitCode: 2 });
+  }
+  if (res.status === 404) return undefined;
+  if (!res.ok) throw new HyphaError(`fetching the spec blob: the store answered ${res.status}`, { exitCode: 2 });
+  const bytes = Buffer.from(await res.arrayBuffer());
+  const digest = `0x${createHash("sha256").update(bytes).digest("hex")}`;
+  if (digest !== specHash.toLowerCase()) throw new HyphaError(`spec blob ${cid}: its sha256 is ${digest}, not the specHash ${specHash}`);
+  return bytes.toString("utf8");
+}
