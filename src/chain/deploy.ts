@@ -6,7 +6,7 @@
  */
 import fs from "node:fs";
 import path from "node:path";
-import { parseEther, type Abi, type Address, type Hash, type Hex, type PublicClient, type WalletClient } from "viem";
+import { getAddress, parseEther, type Abi, type Address, type Hash, type Hex, type PublicClient, type WalletClient } from "viem";
 import { HyphaError } from "../errors";
 import { deploymentRegistryAbi, hyphaTokenAbi, nodeRegistryAbi } from "./abi";
 import type { HyphaAddresses } from "./addresses";
@@ -89,7 +89,7 @@ async function deployOne(
   }
   const receipt = await confirm(publicClient, hash, `deploying ${name}`);
   if (!receipt.contractAddress) throw new DeployError(`deploying ${name}: receipt has no contract address`, { exitCode: 2 });
-  return { address: receipt.contractAddress, blockNumber: receipt.blockNumber };
+  return { address: getAddress(receipt.contractAddress), blockNumber: receipt.blockNumber };
 }
 
 async function write(walletClient: WalletClient, publicClient: PublicClient, what: string, call: { address: Address; abi: Abi; functionName: string; args: readonly unknown[] }) {

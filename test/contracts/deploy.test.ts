@@ -15,6 +15,7 @@ describe("deployHypha", () => {
     const { publicClient: pc, addresses: a } = c;
     expect(a.chainId).toBe(31337);
     for (const addr of [a.token, a.nodeRegistry, a.deploymentRegistry]) {
+      expect(addr).toBe(getAddress(addr)); // checksummed, as readAddresses returns them
       expect((await pc.getCode({ address: addr }))?.length).toBeGreaterThan(2);
     }
     const role = await pc.readContract({ address: a.nodeRegistry, abi: nodeRegistryAbi, functionName: "DEPLOYMENTS_ROLE" });
