@@ -13,6 +13,9 @@ import { replicaKey } from "./reconcile";
 
 /** Max block range per eth_getLogs request. */
 const MAX_RANGE = 5_000n;
+/** Each scan re-reads this many already-scanned blocks, so a placement in a block replaced by a
+ * shallow reorg is still seen (duplicates are harmless: the current state decides). */
+export const REORG_OVERLAP = 12n;
 
 /** Incremental scanner of this node's ReplicaScheduled logs. */
 export class AssignmentScanner {
@@ -31,6 +34,8 @@ export class AssignmentScanner {
   /** Scan new blocks up to the chain head; returns the number of new candidates. */
   async scan(): Promise<number> {
     const head = await this.publicClient.getBlockNumber();
+    const floor = BigInt(this.addresses.deployBlock);
+    this.nextBlock = this.nextBlock - REORG_OVERLAP > floor ? this.nextBlock - REORG_OVERLAP : floor;
     let added = 0;
     while (this.nextBlock <= head) {
       const to = this.nextBlock + MAX_RANGE - 1n < head ? this.nextBlock + MAX_RANGE - 1n : head;

@@ -61,6 +61,8 @@ export interface ReplicaRunDeps {
   attest(att: QueuedAttestation): void;
   /** Delay between retries while the spec or image is unavailable. */
   retryMs?: number;
+  /** Spec blobs already verified against their specHash (key: lower-case specHash). */
+  specCache?: Map<string, Buffer>;
 }
 
 const ZERO32 = `0x${"0".repeat(64)}` as Hex;
@@ -137,10 +139,14 @@ export class ReplicaRun {
     this.intent = intent;
     this.info.kind = intent.kind === Kind.Job ? "job" : "service";
     // 1. The spec, by its on-chain hash.
-    let specBytes: Buffer | null = null;
+    let specBytes: Buffer | null = this.deps.specCache?.get(intent.specHash.toLowerCase()) ?? null;
     while (!this.stopped && !specBytes) {
       const r = await fetchSpecBlob(this.deps.storeMirrors, intent.specHash);
-      if (r.ok) specBytes = r.bytes;
+      if (r.ok) {
+        specBytes = r.bytes;
+        if (this.deps.specCache && this.deps.specCache.size >= 1000) this.deps.specCache.clear();
+        this.deps.specCache?.set(intent.specHash.toLowerCase(), r.bytes);
+      }
       else if (r.reason === "tampered") return this.finish("Tampered", `spec refused: ${r.message}`, true);
       else {
         this.info.message = `waiting for the spec blob: ${r.message}`;
@@ -157,6 +163,8 @@ export class ReplicaRun {
     if ((spec.kind === "job") !== (intent.kind === Kind.Job)) {
       return this.finish("Failed", `intent kind ${intent.kind} contradicts spec kind ${spec.kind}`, true);
     }
+    const badOutput = spec.job?.outputs.find((o) => path.posix.dirname(o) === "/");
+    if (badOutput) return this.finish("Failed", `output ${badOutput}: must be inside a directory (e.g. /out${badOutput}); the image root is read-only`, true);
     // 2. The image, by its on-chain root; every chunk verified on arrival.
     let image: MaterializedImage | null = null;
     while (!this.stopped && !image) {

@@ -87,6 +87,7 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
   const runs = new Map<string, ReplicaRun[]>();
   const latest = (key: string) => runs.get(key)?.at(-1);
   const intents = new Map<string, DeploymentIntent>();
+  const specCache = new Map<string, Buffer>();
   const readIntentCached = async (id: Hex) => {
     let intent = intents.get(id);
     if (!intent) {
@@ -155,6 +156,7 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
         pidsLimit: cfg.pidsLimit,
         agentVersion,
         readIntent: readIntentCached,
+        specCache,
         attest: (a) => attester.enqueue(a),
       });
       runs.set(key, [...(runs.get(key) ?? []).slice(-4), run]);
