@@ -200,7 +200,9 @@ export class StagedChunks implements ChunkSink {
 
   /** Move every staged object into the store. */
   async commit(): Promise<void> {
-    for (const [cid, file] of this.pending) await this.store.adopt(CID.parse(cid), await file);
+    const items = [...this.pending];
+    for (let i = 0; i < items.length; i += 64)
+      await Promise.all(items.slice(i, i + 64).map(async ([cid, file]) => this.store.adopt(CID.parse(cid), await file)));
     this.pending.clear();
     await fsp.rm(this.dir, { recursive: true, force: true });
   }

@@ -16,6 +16,7 @@ export interface DirectoryImportOptions {
 
 const READ_WHOLE_FILE_LIMIT = 8 * 1024 * 1024;
 const READ_AHEAD = 8;
+const MAX_PENDING_ADDS = 16;
 
 /**
  * @example await addDirectory(builder, "./rootfs")
@@ -56,6 +57,8 @@ export async function addDirectory(builder: TreeBuilder, root: string, opts: Dir
     r.catch(() => undefined);
     reads.set(i, r);
   };
+  // Up to MAX_PENDING_ADDS files are chunked and written at once (their store writes overlap).
+  const adding: Promise<unknown>[] = [];
   for (let i = 0; i < items.length; i++) {
     const { p, full, st: s } = items[i];
     for (let j = i; j < i + READ_AHEAD; j++) wholeRead(j);
@@ -66,6 +69,7 @@ export async function addDirectory(builder: TreeBuilder, root: string, opts: Dir
       const first = s.nlink > 1 ? seenInodes.get(key) : undefined;
       if (first !== undefined) {
         reads.delete(i);
+        await Promise.all(adding.splice(0)); // the link's target must be recorded first
         builder.addHardlink(p, owner(s), first);
         continue;
       }
@@ -73,7 +77,11 @@ export async function addDirectory(builder: TreeBuilder, root: string, opts: Dir
       const pending = reads.get(i);
       reads.delete(i);
       const content = pending ? await pending : createReadStream(full, { highWaterMark: 1 << 20 });
-      await builder.addFile(p, owner(s), content);
+      const add = builder.addFile(p, owner(s), content);
+      add.catch(() => undefined);
+      adding.push(add);
+      if (adding.length >= MAX_PENDING_ADDS) await adding.shift();
     } else builder.skipped++;
   }
+  await Promise.all(adding);
 }
