@@ -1,6 +1,9 @@
 // Ingest against a real `hardhat node` over JSON-RPC: restart from the cursor, reorgs, and the
 // derived state checked against the contracts' own views.
 import { mkdtemp, rm } from "node:fs/promises";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { createPublicClient, http as viemHttp, type PublicClient } from "viem";
 import os from "node:os";
 import path from "node:path";
 import type { Hex } from "viem";
@@ -93,5 +96,61 @@ describe("ingest (ChainFollower + StateStore)", () => {
     expect(f.store.dump()).toEqual(reference);
     await checkAgainstChain(reference);
     await f.db.close();
+  });
+
+  it("adapts the getLogs range to a provider that caps it, and retries through RPC errors", async () => {
+    // A real HTTP JSON-RPC proxy in front of the node that behaves like a capped public provider:
+    // eth_getLogs over more than 4 blocks fails ("query returned more than 10000 results"), and
+    // every 11th request fails with HTTP 503.
+    let requests = 0;
+    let capped = 0;
+    const proxy = http.createServer(async (req, res) => {
+      const body = await new Promise<string>((resolve) => {
+        let b = "";
+        req.on("data", (d: Buffer) => (b += d.toString()));
+        req.on("end", () => resolve(b));
+      });
+      if (++requests % 11 === 0) {
+        res.writeHead(503).end("busy");
+        return;
+      }
+      const calls = JSON.parse(body) as { id: number; method: string; params: { fromBlock: string; toBlock: string }[] } | { id: number; method: string; params: { fromBlock: string; toBlock: string }[] }[];
+      for (const c of Array.isArray(calls) ? calls : [calls]) {
+        if (c.method === "eth_getLogs" && BigInt(c.params[0]!.toBlock) - BigInt(c.params[0]!.fromBlock) >= 4n) {
+          capped++;
+          res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ jsonrpc: "2.0", id: c.id, error: { code: -32005, message: "query returned more than 10000 results" } }));
+          return;
+        }
+      }
+      try {
+        const upstream = await fetch(node.rpcUrl, { method: "POST", headers: { "content-type": "application/json" }, body });
+        res.writeHead(upstream.status, { "content-type": "application/json" }).end(await upstream.text());
+      } catch {
+        res.writeHead(502).end("upstream failed");
+      }
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+    const proxied = createPublicClient({ transport: viemHttp(`http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, { retryCount: 0 }) }) as PublicClient;
+    const f = await openFollower(proxied, fx.addresses, path.join(tmp, "capped"), { initial: 64, max: 64 });
+    let failures = 0;
+    let steps = 0;
+    let caughtUp = false;
+    for (let i = 0; i < 5000 && !caughtUp; i++) {
+      try {
+        caughtUp = (await f.follower.step()).caughtUp;
+        steps++;
+      } catch {
+        failures++;
+      }
+    }
+    expect(caughtUp).toBe(true); // a fixed 64-block range would never get past the cap
+    expect(capped).toBeGreaterThan(0);
+    expect(failures).toBeGreaterThan(0);
+    // 64 -> 32 -> 16 -> 8 -> 4 costs 4 capped tries; after that at most one per successful range (grow x2, halve on error).
+    expect(capped).toBeLessThanOrEqual(steps + 4);
+    const reference = await freshReplay(fx.publicClient, fx.addresses, path.join(tmp, "ref-capped"));
+    expect(f.store.dump()).toEqual(reference);
+    await f.db.close();
+    await new Promise((resolve) => proxy.close(resolve));
   });
 });
