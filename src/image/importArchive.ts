@@ -42,13 +42,19 @@ export async function addArchiveFile(
     });
     if (names.has("manifest.json") || (names.has("oci-layout") && names.has("index.json"))) {
       const files = new Map<string, Buffer>();
+      const links = new Map<string, string>(); // member -> archive path it links to
       await eachMember(open, async (h, body) => {
         const p = normalizeArchivePath(h.name);
         if (h.type === "file" || h.type === "contiguous-file") files.set(p, await collect(body, p));
-        else if (h.type === "symlink" || h.type === "link") files.set(p, Buffer.from(`\0link:${h.linkname ?? ""}`));
-        else body.resume();
+        else if (h.type === "link") (body.resume(), links.set(p, h.linkname ?? ""));
+        else if (h.type === "symlink") {
+          // docker save links layer directories with relative symlinks; resolve inside the archive only
+          body.resume();
+          const t = h.linkname ?? "";
+          links.set(p, t.startsWith("/") ? t : path.posix.join(parentPath(p), t));
+        } else body.resume();
       });
-      const read = (p: string) => readMember(files, p);
+      const read = (p: string) => readMember(files, links, p);
       if (names.has("manifest.json")) return { format: "docker-save", layers: await applyDockerSave(builder, read) };
       return { format: "oci-layout", layers: await applyOciLayout(builder, read) };
     }
@@ -229,16 +235,18 @@ async function collect(body: MemberBody, what: string): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
-function readMember(files: Map<string, Buffer>, p: string, hops = 0): Promise<Buffer> {
-  const b = files.get(p);
-  if (!b) return Promise.reject(new ImageError(`image archive: member "${p}" is missing`, { code: "BAD_ARCHIVE", path: p }));
-  if (b.length > 6 && b.subarray(0, 6).toString() === "\0link:") {
-    // docker save uses symlinks between layer directories; resolve inside the archive only.
+function readMember(files: Map<string, Buffer>, links: Map<string, string>, p: string): Promise<Buffer> {
+  let at = p;
+  for (let hops = 0; !files.has(at) && links.has(at); hops++) {
     if (hops > 8) return Promise.reject(new ImageError(`image archive: too many links at "${p}"`, { code: "BAD_ARCHIVE", path: p }));
-    const target = b.subarray(6).toString();
-    const resolved = target.startsWith("/") ? target : path.posix.join(parentPath(p), target);
-    return readMember(files, normalizeArchivePath(resolved), hops + 1);
+    try {
+      at = normalizeArchivePath(links.get(at)!);
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
+  const b = files.get(at);
+  if (!b) return Promise.reject(new ImageError(`image archive: member "${p}" is missing`, { code: "BAD_ARCHIVE", path: p }));
   return Promise.resolve(b);
 }
 

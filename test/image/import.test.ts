@@ -169,7 +169,8 @@ describe("importImage: OCI image layout and docker save", () => {
       { name: "manifest.json", content: JSON.stringify([{ Config: "config.json", RepoTags: ["demo:latest"], Layers: ["l1/layer.tar", "l2/layer.tar"] }]) },
       { name: "config.json", content: config },
       { name: "l1/layer.tar", content: l1 },
-      { name: "l2/layer.tar", content: l2 },
+      { name: "blobs/l2.tar", content: l2 },
+      { name: "l2/layer.tar", type: "symlink", linkname: "../blobs/l2.tar" }, // docker save links shared layers
     ]);
     await fsp.writeFile(path.join(dir, "docker.tar"), docker);
     const d = await importImage(path.join(dir, "docker.tar"), null);
