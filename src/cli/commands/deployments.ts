@@ -69,7 +69,10 @@ export async function printNodes(ctx: CliContext, output: string | undefined): P
 
 /** Registers get / describe / delete / scale. */
 export function registerDeploymentCommands(program: Command, ctx: CliContext): void {
-  const get = program.command("get").description("list deployments or nodes");
+  const get = program
+    .command("get")
+    .description("list deployments or nodes")
+    .addHelpText("after", "\nExample:\n  $ hypha get deployments\n  $ hypha get nodes -o wide");
   get
     .command("deployments")
     .alias("deployment")

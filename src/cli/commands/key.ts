@@ -17,7 +17,10 @@ function scryptFor(env: NodeJS.ProcessEnv): ScryptParams {
 
 /** Registers `hypha key ...`. */
 export function registerKey(program: Command, ctx: CliContext): void {
-  const key = program.command("key").description("encrypted signing keys");
+  const key = program
+    .command("key")
+    .description("encrypted signing keys")
+    .addHelpText("after", "\nExample:\n  $ hypha key new --keystore ~/.hypha/keys\n  $ hypha key list --keystore ~/.hypha/keys");
   key
     .command("new")
     .description("create a new key, encrypted with a passphrase")

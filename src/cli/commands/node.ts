@@ -22,7 +22,10 @@ function parseNodeId(text: string): number {
 
 /** Registers `hypha node ...`. */
 export function registerNode(program: Command, ctx: CliContext): void {
-  const node = program.command("node").description("node operator actions");
+  const node = program
+    .command("node")
+    .description("node operator actions")
+    .addHelpText("after", "\nExample:\n  $ hypha node register --stake 100 --cpu 4 --mem 8Gi --endpoint http://127.0.0.1:7801\n  $ hypha node list");
 
   node
     .command("register")

@@ -9,7 +9,10 @@ import { canonicalSpecJson, computeSpecHash, readWorkloads } from "../workloads"
 
 /** Registers `hypha spec ...`. */
 export function registerSpec(program: Command, ctx: CliContext): void {
-  const spec = program.command("spec").description("work with workload specs");
+  const spec = program
+    .command("spec")
+    .description("work with workload specs")
+    .addHelpText("after", "\nExample:\n  $ hypha spec hash -f examples/deployment.yaml -o json");
   spec
     .command("hash")
     .description("print the specHash (sha256 of the RFC 8785 canonical JSON) of each workload in a manifest")
