@@ -15,6 +15,7 @@ import { readIntent } from "../../src/chain/intents";
 import { canonicalSpecJson } from "../../src/spec/canonicalSpec";
 import { devAccount, devPrivateKey } from "../../src/chain/devAccounts";
 import { runAgent, type AgentHandle } from "../../src/agent/runAgent";
+import type { AgentConfig } from "../../src/agent/config";
 import { findBwrap } from "../../src/agent/runtime/bwrapDriver";
 import type { ReplicaRunInfo } from "../../src/agent/replicaRun";
 import { importImage } from "../../src/image/importImage";
@@ -27,6 +28,7 @@ const sha = (b: string | Buffer) => createHash("sha256").update(b).digest("hex")
 let fx: AgentFixture;
 let agent: AgentHandle;
 let agentDir: string;
+let agentConfig: AgentConfig;
 
 async function replicas(): Promise<ReplicaRunInfo[]> {
   return ((await (await fetch(`${agent.url}/v1/replicas`)).json()) as { replicas: ReplicaRunInfo[] }).replicas;
@@ -116,22 +118,20 @@ describe.skipIf(!findBwrap())("node agent on a real chain", () => {
     const port = await freePort();
     fx = await startAgentFixture([`http://127.0.0.1:${port}`, "http://127.0.0.1:9"]);
     agentDir = path.join(fx.dir, "agent");
-    agent = await runAgent(
-      {
-        rpcUrl: fx.rpcUrl,
-        addresses: fx.addresses,
-        nodeId: 1,
-        agentPrivateKey: devPrivateKey(8),
-        listen: { host: "127.0.0.1", port },
-        storeMirrors: [fx.store.url],
-        dataDir: agentDir,
-        pollIntervalMs: 100,
-        reverifyIntervalMs: 300,
-        restartBackoffMs: 150,
-        restartBackoffCapMs: 600,
-      },
-      pino({ level: "silent" }),
-    );
+    agentConfig = {
+      rpcUrl: fx.rpcUrl,
+      addresses: fx.addresses,
+      nodeId: 1,
+      agentPrivateKey: devPrivateKey(8),
+      listen: { host: "127.0.0.1", port },
+      storeMirrors: [fx.store.url],
+      dataDir: agentDir,
+      pollIntervalMs: 100,
+      reverifyIntervalMs: 300,
+      restartBackoffMs: 150,
+      restartBackoffCapMs: 600,
+    };
+    agent = await runAgent(agentConfig, pino({ level: "silent" }));
   }, 120_000);
 
   afterAll(async () => {
@@ -193,6 +193,23 @@ describe.skipIf(!findBwrap())("node agent on a real chain", () => {
     expect(await runOf(id)).toBeUndefined();
     expect(await attestedEvents(id)).toHaveLength(0);
     expect(existsSync(path.join(agentDir, "replicas", `${id}-0-1`))).toBe(false);
+  });
+
+  it("after an agent restart, resumes its running replicas without attesting them again", async () => {
+    const { id } = await fx.deploy(specOf(SLEEPER("survivor")), [{ replicaIndex: 0, nodeId: 1 }]);
+    await fx.waitReplica(id, 0, "Running");
+    await until("attestation recorded locally", async () => Object.keys((await runOf(id))?.attested ?? {}).includes("Running"));
+    const nonceBefore = await fx.publicClient.getTransactionCount({ address: devAccount(8).address });
+    await agent.close();
+    agent = await runAgent(agentConfig, pino({ level: "silent" }));
+    const run = await until("running again", async () => {
+      const r = await runOf(id);
+      return r?.status === "Running" ? r : undefined;
+    });
+    await new Promise((r) => setTimeout(r, 800)); // several ticks: any re-attestation would have gone out
+    expect(run.attempt).toBe(1);
+    expect(await attestedEvents(id)).toHaveLength(1);
+    expect(await fx.publicClient.getTransactionCount({ address: devAccount(8).address })).toBe(nonceBefore); // no transaction at all
   });
 
   it("refuses a spec blob whose hash differs: Tampered on-chain, process never started", async () => {
