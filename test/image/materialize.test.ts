@@ -109,7 +109,7 @@ describe("materializeImage", () => {
     } finally {
       await bad.close();
     }
-  });
+  }, 180_000); // 24 materializations; generous for a loaded 2-core CI machine
 
   it("a chunk corrupted in the node's own cache is re-fetched, not used", async () => {
     const cacheDir = path.join(dir, "cache3");
