@@ -293,17 +293,12 @@ contract DeploymentRegistry is IDeploymentRegistry, AccessControl, ReentrancyGua
             uint16 index = placements[i].replicaIndex;
             uint32 nodeId = placements[i].nodeId;
             if (index >= d.replicas) revert BadReplicaIndex(id, index, d.replicas);
-            Replica storage slot = _replicas[id][index];
-            Replica memory r = slot;
+            Replica memory r = _replicas[id][index];
             if (r.status != R_PENDING) revert ReplicaNotPending(id, index, r.status);
             uint96 price = nodes.reserve(nodeId, res);
             if (price > maxPrice) revert PriceTooHigh(nodeId, price, maxPrice);
             uint16 attempt = r.attempt + 1;
-            slot.nodeId = nodeId;
-            slot.status = R_SCHEDULED;
-            slot.attempt = attempt;
-            slot.pricePerSecond = price;
-            slot.since = uint64(block.timestamp);
+            _putReplica(id, index, nodeId, R_SCHEDULED, attempt, price);
             unchecked {
                 d.placed += 1; // placed <= replicas <= 255: only Pending replicas are placed
             }
@@ -454,8 +449,15 @@ contract DeploymentRegistry is IDeploymentRegistry, AccessControl, ReentrancyGua
         if (replicas > MAX_REPLICAS) _invalid("replicas", "more than 255");
     }
 
+    /// @dev Writes a whole Replica in one SSTORE (field order as declared: nodeId, status, attempt,
+    /// pricePerSecond, since), with `since` = now.
     function _putReplica(bytes32 id, uint256 index, uint32 nodeId, uint8 status, uint16 attempt, uint96 price) private {
-        _replicas[id][index] = Replica(nodeId, status, attempt, price, uint64(block.timestamp));
+        Replica storage slot = _replicas[id][index];
+        uint256 packed = uint256(nodeId) | (uint256(status) << 32) | (uint256(attempt) << 40) | (uint256(price) << 56)
+            | (block.timestamp << 152);
+        assembly ("memory-safe") {
+            sstore(slot.slot, packed)
+        }
     }
 
     function _replicaStatusChanged(bytes32 id, uint256 index, uint32 nodeId, uint8 from, uint8 to) private {

@@ -341,8 +341,9 @@ contract NodeRegistry is INodeRegistry, AccessControl, ReentrancyGuardTransient 
     }
 
     /// @inheritdoc INodeRegistry
-    function agentOf(uint32 nodeId) external view returns (address) {
-        return _existing(nodeId).agent;
+    function agentOf(uint32 nodeId) external view returns (address agent) {
+        agent = _nodes[nodeId].agent; // never zero once registered
+        if (agent == address(0)) revert UnknownNode(nodeId);
     }
 
     /// @inheritdoc INodeRegistry
@@ -354,16 +355,17 @@ contract NodeRegistry is INodeRegistry, AccessControl, ReentrancyGuardTransient 
     /// @dev Eligible = registered, not unbonding, not jailed, not exited, measurement approved.
     /// Free capacity is checked separately by `reserve`.
     function isEligible(uint32 nodeId) external view returns (bool) {
-        if (nodeId == 0 || nodeId > nodeCount) return false;
         NodeData storage n = _nodes[nodeId];
         return n.flags == REGISTERED && measurementApproved[n.measurement];
     }
 
     // ------------------------------------------------------------------ internals
 
+    /// @dev A registered node always has non-zero flags (REGISTERED, later EXITED), so existence is
+    /// read from the placement-hot slot every caller loads anyway (no extra nodeCount read).
     function _existing(uint32 nodeId) private view returns (NodeData storage n) {
-        if (nodeId == 0 || nodeId > nodeCount) revert UnknownNode(nodeId);
-        return _nodes[nodeId];
+        n = _nodes[nodeId];
+        if (n.flags == 0) revert UnknownNode(nodeId);
     }
 
     function _operatorNode(uint32 nodeId) private view returns (NodeData storage n) {

@@ -1632,7 +1632,7 @@ export const nodeRegistryAbi = [
     "outputs": [
       {
         "internalType": "address",
-        "name": "",
+        "name": "agent",
         "type": "address"
       }
     ],
@@ -2575,22 +2575,6 @@ export const deploymentRegistryAbi = [
       }
     ],
     "name": "IntentExpired",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "bytes32",
-        "name": "id",
-        "type": "bytes32"
-      },
-      {
-        "internalType": "bytes32",
-        "name": "computed",
-        "type": "bytes32"
-      }
-    ],
-    "name": "IntentMismatch",
     "type": "error"
   },
   {
