@@ -1,5 +1,6 @@
 /**
- * Which files of an image to materialize before a workload may start (its entrypoint, the files
+ * Which files of an image to materialize before a workload may start (its entrypoint, given as a
+ * path or as a bare command name looked up on the default PATH, the files
  * the entrypoint's symlinks and hardlinks lead to, anything under a prioritized directory) and
  * which may follow in the background. Pure: manifest + priority paths in, two lists out.
  */
@@ -30,7 +31,7 @@ export function prefetchOrder(manifest: ImageManifest, priority: string[] | unde
     order.push(e);
   };
   for (const p of priority) {
-    const raw = p.replace(/^\/+/, "");
+    const raw = p.includes("/") ? p.replace(/^\/+/, "") : findOnPath(p, byPath);
     const resolved = resolveInImage(raw, (q) => byPath.get(q));
     const e = resolved === undefined ? undefined : byPath.get(resolved);
     // the link itself too (so e.g. the hardlink named in argv exists), then what it leads to
@@ -41,6 +42,14 @@ export function prefetchOrder(manifest: ImageManifest, priority: string[] | unde
     } else take(e);
   }
   return { first: order, rest: orderLinksLast(content.filter((e) => !chosen.has(e.path))) };
+}
+
+/** Where the default PATH finds a bare command name (e.g. "echo") in the image. */
+export const DEFAULT_PATH_DIRS = ["usr/local/sbin", "usr/local/bin", "usr/sbin", "usr/bin", "sbin", "bin"];
+
+function findOnPath(name: string, byPath: Map<string, Entry>): string {
+  for (const d of DEFAULT_PATH_DIRS) if (byPath.has(`${d}/${name}`)) return `${d}/${name}`;
+  return name;
 }
 
 function orderLinksLast(entries: Entry[]): Entry[] {

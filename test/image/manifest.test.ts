@@ -45,6 +45,8 @@ describe("manifest encoding and validation", () => {
     const plan = prefetchOrder({ version: 1, entries }, ["/bin/sh", "/bin/sh2"]);
     expect(plan.first.map((e) => e.path)).toEqual(["bin/busybox", "bin/sh2"]);
     expect(plan.rest.map((e) => e.path)).toEqual(["etc/motd"]);
+    expect(prefetchOrder({ version: 1, entries }, ["sh"]).first.map((e) => e.path)).toEqual(["bin/busybox"]); // bare name: PATH lookup
+    expect(prefetchOrder({ version: 1, entries }, ["nope", "/no/such"]).first).toEqual([]);
     expect(prefetchOrder({ version: 1, entries }, undefined).first.map((e) => e.path)).toEqual(["bin/busybox", "etc/motd", "bin/sh2"]);
   });
 });

@@ -73,6 +73,9 @@ describe("store server over real HTTP", () => {
     expect((await client.resolveName("ubuntu:latest")).toString()).toBe(root.toString());
     expect(await client.catalog()).toEqual({ "ubuntu-latest": root.toString(), "ubuntu:latest": root.toString() });
     await expect(client.resolveName("nothing-here")).rejects.toMatchObject({ code: "NOT_FOUND" });
+    await client.setName("library/ubuntu:22.04", root); // names with a slash travel as path segments
+    expect((await client.resolveName("zero-image://library/ubuntu:22.04")).toString()).toBe(root.toString());
+    await fetch(`${srv.url}/catalog/library/ubuntu:22.04`, { method: "DELETE" });
     const unknownRoot = cidForBytes(Buffer.from("{}"), 0x0200).toString();
     const r1 = await fetch(`${srv.url}/catalog/x`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ root: unknownRoot }) });
     expect(r1.status).toBe(404);
