@@ -57,7 +57,7 @@ export class ChainFollower {
     const cursor = this.store.cursor();
     if (cursor) {
       const atCursor = head.number === cursor.number ? head : head.number < cursor.number ? null : await this.client.getBlock({ blockNumber: cursor.number });
-      if (!atCursor || atCursor.hash !== cursor.hash) return { events: [], caughtUp: false, reorg: await this.rollBack(cursor, head.number), head: head.number };
+      if (!atCursor || atCursor.hash !== cursor.hash) return { events: [], caughtUp: false, reorg: await this.rollBack(head.number), head: head.number };
     }
     const from = cursor ? cursor.number + 1n : this.opts.startBlock;
     if (from > head.number) return { events: [], caughtUp: true, head: head.number };
@@ -84,7 +84,7 @@ export class ChainFollower {
   }
 
   /** Find the newest stored block still on the chain and roll the store back to it. */
-  private async rollBack(_cursor: Cursor, head: bigint): Promise<{ removedFrom: bigint; ancestor: bigint | undefined }> {
+  private async rollBack(head: bigint): Promise<{ removedFrom: bigint; ancestor: bigint | undefined }> {
     this.reorgs++;
     let ancestor: Cursor | undefined;
     for (const known of this.store.recentHashes()) {
