@@ -115,9 +115,14 @@ interface IDeploymentRegistry is IHyphaTypes {
     function deploymentId(DeploymentIntent calldata intent) external view returns (bytes32);
     /// @notice The EIP-712 digest an agent signs for `attestation`.
     function attestationDigest(Attestation calldata attestation) external view returns (bytes32);
+    /// @notice A deployment's stored state (all zero when unknown).
     function getDeployment(bytes32 id) external view returns (Deployment memory);
+    /// @notice One replica: node, status, placement attempt, price, since when.
     function getReplica(bytes32 id, uint16 replicaIndex) external view returns (Replica memory);
+    /// @notice All replicas 0..replicas-1 of a deployment.
     function getReplicas(bytes32 id) external view returns (Replica[] memory);
+    /// @notice A job's finalized output hash (zero until a quorum agrees).
     function jobResult(bytes32 id) external view returns (bytes32);
+    /// @notice An account's withdrawable balance: unspent deposit, refunds and node payments.
     function balanceOf(address account) external view returns (uint256);
 }

@@ -85,13 +85,21 @@ interface INodeRegistry is IHyphaTypes {
         bytes32 s
     ) external returns (uint32 nodeId);
 
+    /// @notice Operator: set total capacity; reverts CapacityBelowReserved if below what placed replicas hold.
     function updateCapacity(uint32 nodeId, uint32 cpuMillis, uint32 memoryMiB, uint32 diskMiB, uint16 slots) external;
+    /// @notice Operator: set the agent's endpoint URL.
     function updateEndpoint(uint32 nodeId, string calldata endpoint) external;
+    /// @notice Operator: set the price per replica-second for future placements.
     function updatePrice(uint32 nodeId, uint96 pricePerSecond) external;
+    /// @notice Operator: rotate the agent signing key.
     function updateAgent(uint32 nodeId, address agent) external;
+    /// @notice Operator: report a new agent measurement (placement needs it approved).
     function updateMeasurement(uint32 nodeId, bytes32 measurement) external;
+    /// @notice Add `amount` to a node's stake, pulled from the caller.
     function addStake(uint32 nodeId, uint96 amount) external;
+    /// @notice Operator: stop new placements and start the unbonding delay.
     function beginUnbonding(uint32 nodeId) external;
+    /// @notice Operator: after the delay and with nothing placed, pay out the stake and retire the node.
     function withdraw(uint32 nodeId) external;
 
     /// @notice Admin: approve or revoke an agent measurement for placement.
@@ -109,14 +117,24 @@ interface INodeRegistry is IHyphaTypes {
     /// incident; jails the node. Tokens go to `beneficiary`, or to the treasury when it is zero.
     function slash(uint32 nodeId, address beneficiary, bytes32 reason) external returns (uint96 amount);
 
+    /// @notice The node as stored (reverts UnknownNode).
     function getNode(uint32 nodeId) external view returns (Node memory);
+    /// @notice Number of registered nodes; ids are 1..nodeCount.
     function nodeCount() external view returns (uint32);
+    /// @notice The node's agent signing address (reverts UnknownNode).
     function agentOf(uint32 nodeId) external view returns (address);
+    /// @notice Registered, not unbonding, jailed or exited, and its measurement approved.
     function isEligible(uint32 nodeId) external view returns (bool);
+    /// @notice The node's operator (reverts UnknownNode).
     function operatorOf(uint32 nodeId) external view returns (address);
+    /// @notice Least stake to register.
     function minStake() external view returns (uint96);
+    /// @notice Share of the stake slashed per incident, in basis points.
     function slashBps() external view returns (uint16);
+    /// @notice Receives slashed stake that has no harmed party.
     function treasury() external view returns (address);
+    /// @notice Seconds between beginUnbonding and withdraw.
     function unbondingDelay() external view returns (uint64);
+    /// @notice Whether an agent measurement is approved for placement.
     function measurementApproved(bytes32 measurement) external view returns (bool);
 }

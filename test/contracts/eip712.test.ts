@@ -153,6 +153,7 @@ describe("ERC-1271 contract wallet", () => {
     await send(c, 0, { ...tok(c), functionName: "mint", args: [wallet, parseEther("100")] });
     const approveData = encodeFunctionData({ abi: hyphaTokenAbi, functionName: "approve", args: [c.addresses.deploymentRegistry, parseEther("100")] });
     await send(c, owner, { address: wallet, abi: artifact.abi as never, functionName: "execute", args: [c.addresses.token, approveData] });
+    await expectRevert(c, 14, { address: wallet, abi: artifact.abi as never, functionName: "execute", args: [c.addresses.token, approveData] }, "unknown(0x245aecd3)"); // NotOwner(address): the mock wallet only runs its owner's calls
 
     const intent: DeploymentIntent = makeIntent(c, { deployer: wallet });
     const digest = hashTypedData(intentTypedData(domain(c), intent));

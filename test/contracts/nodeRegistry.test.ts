@@ -143,6 +143,13 @@ describe("operator updates", () => {
     await expectRevert(c, op, upd(4000, 2000, 10_000, 16), "CapacityBelowReserved", [1, "memoryMiB", 3000n, 2000n], read);
     await expectRevert(c, op, upd(4000, 8192, 10, 16), "CapacityBelowReserved", [1, "diskMiB", 50n, 10n], read);
     await send(c, op, { ...upd(1500, 3000, 50, 1) });
+    await send(c, op, { ...upd(4000, 8192, 10_000, 16) });
+    const second = makeIntent(c, { nonce: 2n, cpuMillis: 1 });
+    await submit(c, second);
+    await send(c, ORCH, { ...dr(c), functionName: "schedule", args: [second, [{ replicaIndex: 0, nodeId: 1 }]] });
+    await expectRevert(c, op, upd(4000, 8192, 10_000, 1), "CapacityBelowReserved", [1, "slots", 2n, 1n], state());
+    await send(c, DEPLOYER, { ...dr(c), functionName: "terminate", args: [second] });
+    await send(c, op, { ...upd(1500, 3000, 50, 1) });
     const n = await getNode(c, 1);
     expect([n.freeCpuMillis, n.freeMemoryMiB, n.freeDiskMiB, n.freeSlots, n.placed]).toEqual([0, 0, 0, 0, 1]);
     await expectRevert(c, op, upd(1500, 3000, 50, 0), "ZeroCapacity", ["slots"], state());
