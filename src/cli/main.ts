@@ -6,6 +6,7 @@
 import { Command, CommanderError } from "commander";
 import { CliContext } from "./context";
 import { formatError } from "./output";
+import { registerAccount } from "./commands/account";
 import { registerApply } from "./commands/apply";
 import { registerAudit } from "./commands/audit";
 import { registerDeploymentCommands } from "./commands/deployments";
@@ -30,6 +31,7 @@ export const commands: RegisterCommands[] = [
   registerNode,
   registerAudit,
   registerKey,
+  registerAccount, // balance, deposit, withdraw
   registerLogs,
   registerImage,
   registerServices, // watcher, node run, store serve

@@ -292,6 +292,19 @@ describe("hypha CLI against a real hardhat node", () => {
     expect(audit.code).toBe(0);
   });
 
+  it("account: the refund after delete is in the registry balance and can be withdrawn", async () => {
+    const before = JSON.parse((await hypha(["account", "balance", "-o", "json"])).stdout) as { tokens: string; registryBalance: string };
+    expect(BigInt(before.registryBalance)).toBeGreaterThan(0n);
+    const w = await hypha(["account", "withdraw"]);
+    expect(w.code).toBe(0);
+    const after = JSON.parse((await hypha(["account", "balance", deployer.address, "-o", "json"])).stdout) as { tokens: string; registryBalance: string };
+    expect(after.registryBalance).toBe("0");
+    expect(BigInt(after.tokens)).toBe(BigInt(before.tokens) + BigInt(before.registryBalance));
+    const again = await hypha(["account", "withdraw"]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/^error: withdrawing: 0x71bE63f3384f5fb98995898A86B02Fb2426c5788 has nothing to withdraw\n$/);
+  });
+
   it("keystore: import encrypts the key, and apply signs with it", async () => {
     const ks = path.join(tmp, "keys");
     const pkFile = path.join(tmp, "pk.txt");
