@@ -189,7 +189,7 @@ export class StagedChunks implements ChunkSink {
   async put(bytes: Uint8Array, codec: number = RAW_CODEC): Promise<CID> {
     const cid = cidForBytes(bytes, codec);
     const s = cid.toString();
-    if (this.pending.has(s) || (await this.store.has(cid))) return cid;
+    if (this.pending.has(s) || (await this.store.has(cid)) || this.pending.has(s)) return cid; // re-check: a concurrent put may have won
     const write = this.store.writeTemp(bytes, this.dir);
     this.pending.set(s, write);
     await write;

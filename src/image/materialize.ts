@@ -71,6 +71,8 @@ export interface MaterializeResult {
 }
 
 const GROUP_BYTES = 8 * 1024 * 1024;
+/** Chunks fetched ahead while writing a large file (at most ~25 MiB in memory). */
+const WINDOW_CHUNKS = 100;
 const PART_SUFFIX = ".hypha-part";
 
 /**
@@ -186,6 +188,12 @@ async function writeEntries(ctx: Ctx, entries: Entry[]): Promise<void> {
     groupBytes = 0;
   };
   for (const e of entries) {
+    if (e.size > GROUP_BYTES) {
+      // A large file is fetched window by window inside writeEntry, keeping memory bounded.
+      await flush();
+      await writeEntry(ctx, e, new Map());
+      continue;
+    }
     group.push(e);
     groupBytes += e.size;
     if (groupBytes >= GROUP_BYTES) await flush();
@@ -196,8 +204,17 @@ async function writeEntries(ctx: Ctx, entries: Entry[]): Promise<void> {
 async function fetchMissing(ctx: Ctx, group: Entry[]): Promise<Map<string, Uint8Array>> {
   const wanted = new Set<string>();
   for (const e of group) for (const c of e.chunks ?? []) wanted.add(c);
+  return fetchChunks(ctx, await missingFromCache(ctx, [...wanted]));
+}
+
+async function missingFromCache(ctx: Ctx, cids: string[]): Promise<string[]> {
   const missing: string[] = [];
-  for (const c of wanted) if (!(await ctx.cache.has(c))) missing.push(c);
+  for (const c of new Set(cids)) if (!(await ctx.cache.has(c))) missing.push(c);
+  return missing;
+}
+
+/** Fetch chunks from the mirrors (verified by the client), batches of 100 over a few parallel requests, into the cache. */
+async function fetchChunks(ctx: Ctx, missing: string[]): Promise<Map<string, Uint8Array>> {
   const fetched = new Map<string, Uint8Array>();
   const batches: string[][] = [];
   for (let i = 0; i < missing.length; i += 100) batches.push(missing.slice(i, i + 100));
@@ -228,18 +245,20 @@ async function writeEntry(ctx: Ctx, e: Entry, fetched: Map<string, Uint8Array>):
   const fh = await fsp.open(part, "wx", 0o600);
   let written = 0;
   try {
-    for (const c of e.chunks!) {
-      let bytes: Uint8Array | undefined = fetched.get(c);
+    const chunks = e.chunks!;
+    let window = new Map<string, Uint8Array>();
+    for (let i = 0; i < chunks.length; i++) {
+      const c = chunks[i];
+      let bytes: Uint8Array | undefined = fetched.get(c) ?? window.get(c);
       if (!bytes) {
         bytes = await ctx.cache.getVerified(c);
         if (bytes) ctx.stats.bytesFromCache += bytes.length;
       }
       if (!bytes) {
-        // evicted or corrupted in the cache since the group was planned: fetch it now
-        bytes = await ctx.client.get(c);
-        ctx.stats.bytesFetched += bytes.length;
-        ctx.stats.chunksFetched++;
-        await ctx.cache.putKnown(CID.parse(c), bytes);
+        // not prefetched (a large file), or evicted/corrupted in the cache: fetch the next window
+        window = await fetchChunks(ctx, await missingFromCache(ctx, [c, ...chunks.slice(i + 1, i + WINDOW_CHUNKS)]));
+        bytes = window.get(c) ?? (await ctx.cache.getVerified(c));
+        if (!bytes) throw new ImageError(`chunk ${c}: vanished from the cache while writing "${e.path}"`, { code: "NOT_FOUND", cid: c });
       }
       await fh.write(bytes);
       written += bytes.length;

@@ -127,6 +127,36 @@ describe("materializeImage", () => {
     expect((await fsp.readFile(path.join(second.dir, "lib/libbig.so"))).equals(lib)).toBe(true);
   });
 
+  it("a file larger than one fetch group is fetched window by window, with failover past a tampered chunk", async () => {
+    const big = seededBytes(12 * 1024 * 1024, "large");
+    const src = path.join(dir, "large-src");
+    await writeTree(src, { "data/big.bin": big, "small.txt": "s\n" });
+    const goodDir = path.join(dir, "large-good");
+    const badDir = path.join(dir, "large-bad");
+    const r = await importImage(src, new ChunkStore(goodDir));
+    await importImage(src, new ChunkStore(badDir));
+    const entry = r.manifest.entries.find((e) => e.path === "data/big.bin")!;
+    expect(entry.chunks!.length).toBeGreaterThan(100); // more than one window
+    const victim = entry.chunks![150];
+    const victimFile = new ChunkStore(badDir).pathFor(victim);
+    const bytes = await fsp.readFile(victimFile);
+    bytes[7] ^= 0x80;
+    await fsp.writeFile(victimFile, bytes);
+    const g = await startStoreServer({ dir: goodDir });
+    const b = await startStoreServer({ dir: badDir });
+    try {
+      const m = await materializeImage({ root: r.root, mirrors: [b.url, g.url], cacheDir: path.join(dir, "large-cache"), targetDir: path.join(dir, "large-t") });
+      await m.ready;
+      expect((await fsp.readFile(path.join(m.dir, "data/big.bin"))).equals(big)).toBe(true);
+      const err = await materializeImage({ root: r.root, mirrors: [b.url], cacheDir: path.join(dir, "large-cache2"), targetDir: path.join(dir, "large-t2") }).catch((e) => e);
+      expect(err).toMatchObject({ code: "TAMPERED", cid: victim });
+      await expect(fsp.access(path.join(dir, "large-t2/data/big.bin"))).rejects.toThrow();
+    } finally {
+      await g.close();
+      await b.close();
+    }
+  });
+
   it("bad input: a malformed root, no mirrors, a non-empty target", async () => {
     const common = { mirrors: [good.url], cacheDir: path.join(dir, "cache4") };
     await expect(materializeImage({ ...common, root: "0x12", targetDir: path.join(dir, "x1") })).rejects.toThrow(/imageRoot: expected 0x followed by 64 hex digits/);
