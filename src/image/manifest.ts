@@ -75,13 +75,16 @@ export function decodeManifest(bytes: Uint8Array, opts: { maxBytes?: number } = 
   const max = opts.maxBytes ?? DEFAULT_MAX_MANIFEST_BYTES;
   if (bytes.length > max) throw new ImageError(`manifest: ${bytes.length} bytes is over the limit of ${max} bytes`, { code: "TOO_LARGE" });
   let value: unknown;
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("utf8");
   try {
-    value = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString("utf8"));
+    value = JSON.parse(text);
   } catch (cause) {
     throw new ImageError("manifest: not valid JSON", { code: "BAD_MANIFEST", cause });
   }
   const m = value as ImageManifest;
   validateManifest(m);
+  // One image, one root: only the RFC 8785 form is accepted (no duplicate keys, spacing or key order games).
+  if (canonicalize(m) !== text) throw new ImageError("manifest: not in RFC 8785 (JCS) canonical form", { code: "BAD_MANIFEST" });
   return m;
 }
 

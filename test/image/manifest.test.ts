@@ -38,6 +38,9 @@ describe("manifest encoding and validation", () => {
     bad((m) => ((m.entries[1] as unknown as Record<string, unknown>).mtime = 5), /entries\[1\]: unknown field "mtime"/);
     bad((m) => ((m as unknown as Record<string, unknown>).version = 2), /version: expected 1/);
     expect(() => decodeManifest(Buffer.from("{not json"))).toThrow(/manifest: not valid JSON/);
+    const canonical = Buffer.from(encodeManifest({ version: 1, entries })).toString();
+    expect(() => decodeManifest(Buffer.from(JSON.stringify(JSON.parse(canonical), null, 1)))).toThrow(/not in RFC 8785 \(JCS\) canonical form/);
+    expect(() => decodeManifest(Buffer.from(canonical.replace('{"entries"', '{"version":1,"entries"')))).toThrow(/canonical form/); // duplicate key
     expect(() => decodeManifest(Buffer.alloc(100, 32), { maxBytes: 50 })).toThrow(/over the limit of 50 bytes/);
   });
 
