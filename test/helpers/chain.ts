@@ -86,6 +86,16 @@ export async function startHardhatNode(opts: { port?: number; timeoutMs?: number
       }
     }
   };
+  // If the test process exits without calling stop(), don't leave the node running.
+  const killOnExit = () => {
+    try {
+      process.kill(-child.pid!, "SIGKILL");
+    } catch {
+      /* already gone */
+    }
+  };
+  process.once("exit", killOnExit);
+  exitedPromise.then(() => process.removeListener("exit", killOnExit));
   const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
   while (!(await rpcAnswers(rpcUrl))) {
     if (exited) throw new Error(`hardhat node exited before answering on ${rpcUrl}:\n${output}`);
