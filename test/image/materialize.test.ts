@@ -111,6 +111,26 @@ describe("materializeImage", () => {
     }
   }, 180_000); // 24 materializations; generous for a loaded 2-core CI machine
 
+  it("lazy start with a tampered background chunk: start files are good, `ready` rejects TAMPERED and the bad file never appears", async () => {
+    const badDir = path.join(dir, "lazy-bad");
+    const goodStore = new ChunkStore(path.join(dir, "good"));
+    const badStore = new ChunkStore(badDir);
+    for (const cid of await goodStore.list()) await badStore.putVerified(cid, (await goodStore.get(cid))!);
+    const victim = base.manifest.entries.find((e) => e.path === "lib/libbig.so")!.chunks![1];
+    const b = await fsp.readFile(badStore.pathFor(victim));
+    b[b.length - 1] ^= 1;
+    await fsp.writeFile(badStore.pathFor(victim), b);
+    const bad = await startStoreServer({ dir: badDir });
+    try {
+      const m = await materializeImage({ root: base.root, mirrors: [bad.url], cacheDir: path.join(dir, "lazy-cache"), targetDir: path.join(dir, "lazy-t"), priority: ["sh"] });
+      expect((await fsp.stat(path.join(m.dir, "bin/busybox"))).isFile()).toBe(true);
+      await expect(m.ready).rejects.toMatchObject({ code: "TAMPERED", cid: victim });
+      await expect(fsp.access(path.join(m.dir, "lib/libbig.so"))).rejects.toThrow();
+    } finally {
+      await bad.close();
+    }
+  });
+
   it("a chunk corrupted in the node's own cache is re-fetched, not used", async () => {
     const cacheDir = path.join(dir, "cache3");
     const first = await materializeImage({ root: base.root, mirrors: [good.url], cacheDir, targetDir: path.join(dir, "c1") });
