@@ -2,10 +2,11 @@
  * Reads deployments back from the chain: the packed on-chain view, the replicas, every event that
  * concerns one deployment in order, and the list of all deployments (from IntentSubmitted logs).
  */
-import { parseEventLogs, type Address, type Hex, type Log, type PublicClient } from "viem";
+import { encodeEventTopics, pad, parseEventLogs, type Address, type Hex, type Log, type PublicClient } from "viem";
 import { deploymentRegistryAbi } from "./abi";
 import type { HyphaAddresses } from "./addresses";
 import { toChainError } from "./chainError";
+import { getLogsSplitting } from "./logs";
 import { DeploymentStatus, ReplicaStatus, type DeploymentIntent } from "./eip712";
 
 /** The packed on-chain summary (field for field IDeploymentRegistry.Deployment). */
@@ -103,21 +104,12 @@ export async function readReplicas(publicClient: PublicClient, addresses: HyphaA
 export async function readDeploymentEvents(publicClient: PublicClient, addresses: HyphaAddresses, id: Hex, toBlock?: bigint): Promise<DeploymentEvent[]> {
   let logs: Log[];
   try {
-    logs = (await publicClient.request({
-      method: "eth_getLogs",
-      params: [
-        {
-          address: addresses.deploymentRegistry,
-          fromBlock: `0x${addresses.deployBlock.toString(16)}`,
-          toBlock: toBlock === undefined ? "latest" : `0x${toBlock.toString(16)}`,
-          topics: [null, id],
-        },
-      ],
-    })) as unknown as Log[];
+    const latest = toBlock ?? (await publicClient.getBlockNumber());
+    logs = await getLogsSplitting(publicClient, { address: addresses.deploymentRegistry, topics: [null, id], fromBlock: addresses.deployBlock, toBlock: latest });
   } catch (err) {
     throw toChainError(err, `reading the events of ${id}`);
   }
-  const parsed = parseEventLogs({ abi: deploymentRegistryAbi, logs: logs.map(normalizeLog), strict: true });
+  const parsed = parseEventLogs({ abi: deploymentRegistryAbi, logs, strict: true });
   return parsed
     .map((l) => ({
       eventName: l.eventName as string,
@@ -129,33 +121,27 @@ export async function readDeploymentEvents(publicClient: PublicClient, addresses
     .sort((a, b) => (a.blockNumber === b.blockNumber ? a.logIndex - b.logIndex : a.blockNumber < b.blockNumber ? -1 : 1));
 }
 
-function normalizeLog(l: Log): Log {
-  const raw = l as unknown as Record<string, unknown>;
-  const num = (v: unknown) => (typeof v === "string" ? BigInt(v) : (v as bigint));
-  return { ...l, blockNumber: num(raw.blockNumber), logIndex: Number(num(raw.logIndex)), transactionIndex: Number(num(raw.transactionIndex)) } as Log;
-}
-
 /**
  * All deployments ever submitted (optionally by one deployer), oldest first.
  * @example const mine = await listDeployments(pc, addresses, { deployer: "0x71bE…" })
  */
 export async function listDeployments(publicClient: PublicClient, addresses: HyphaAddresses, opts: { deployer?: Address } = {}): Promise<DeploymentListEntry[]> {
   try {
-    const logs = await publicClient.getContractEvents({
+    const [topic] = encodeEventTopics({ abi: deploymentRegistryAbi, eventName: "IntentSubmitted" });
+    const deployerTopic = opts.deployer ? (pad(opts.deployer.toLowerCase() as Hex) as Hex) : null;
+    const raw = await getLogsSplitting(publicClient, {
       address: addresses.deploymentRegistry,
-      abi: deploymentRegistryAbi,
-      eventName: "IntentSubmitted",
-      args: opts.deployer ? { deployer: opts.deployer } : undefined,
+      topics: [topic, null, deployerTopic],
       fromBlock: addresses.deployBlock,
-      toBlock: "latest",
-      strict: true,
+      toBlock: await publicClient.getBlockNumber(),
     });
+    const logs = parseEventLogs({ abi: deploymentRegistryAbi, eventName: "IntentSubmitted", logs: raw, strict: true });
     return logs.map((l) => ({
       id: l.args.id as Hex,
       deployer: l.args.deployer as Address,
       intent: { ...(l.args.intent as DeploymentIntent) },
-      blockNumber: l.blockNumber,
-      transactionHash: l.transactionHash,
+      blockNumber: l.blockNumber!,
+      transactionHash: l.transactionHash!,
     }));
   } catch (err) {
     throw toChainError(err, "listing deployments");

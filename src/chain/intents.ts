@@ -2,10 +2,11 @@
  * Reads a deployment's intent back from the chain. Storage keeps only a packed summary; the full
  * intent and its signature are in the IntentSubmitted log, indexed by the deployment id.
  */
-import type { Hex, PublicClient } from "viem";
+import { encodeEventTopics, parseEventLogs, type Hex, type PublicClient } from "viem";
 import { deploymentRegistryAbi } from "./abi";
 import type { HyphaAddresses } from "./addresses";
 import { ChainError, toChainError } from "./chainError";
+import { getLogsSplitting } from "./logs";
 import type { DeploymentIntent } from "./eip712";
 
 export interface SubmittedIntent {
@@ -24,15 +25,14 @@ export interface SubmittedIntent {
 export async function readIntent(publicClient: PublicClient, addresses: HyphaAddresses, id: Hex): Promise<SubmittedIntent> {
   let logs;
   try {
-    logs = await publicClient.getContractEvents({
+    const [topic] = encodeEventTopics({ abi: deploymentRegistryAbi, eventName: "IntentSubmitted" });
+    const raw = await getLogsSplitting(publicClient, {
       address: addresses.deploymentRegistry,
-      abi: deploymentRegistryAbi,
-      eventName: "IntentSubmitted",
-      args: { id },
+      topics: [topic, id],
       fromBlock: addresses.deployBlock,
-      toBlock: "latest",
-      strict: true,
+      toBlock: await publicClient.getBlockNumber(),
     });
+    logs = parseEventLogs({ abi: deploymentRegistryAbi, eventName: "IntentSubmitted", logs: raw, strict: true });
   } catch (err) {
     throw toChainError(err, `reading the intent of deployment ${id}`);
   }
@@ -43,7 +43,7 @@ export async function readIntent(publicClient: PublicClient, addresses: HyphaAdd
     intent: { ...raw } as DeploymentIntent,
     signature: log.args.signature as Hex,
     relayer: log.args.relayer as Hex,
-    blockNumber: log.blockNumber,
-    transactionHash: log.transactionHash,
+    blockNumber: log.blockNumber!,
+    transactionHash: log.transactionHash!,
   };
 }

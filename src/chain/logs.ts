@@ -1,0 +1,55 @@
+/**
+ * eth_getLogs over a block range that a public RPC may refuse to serve in one call: asks for the
+ * whole range first and, when the node says the range or result is too large, splits it in halves
+ * until each part is served. Local chains answer the first call.
+ */
+import type { Address, Hex, Log, PublicClient } from "viem";
+
+export interface LogQuery {
+  address: Address;
+  /** topics[0..3]; null matches anything. */
+  topics: (Hex | null)[];
+  fromBlock: bigint;
+  toBlock: bigint;
+}
+
+const TOO_LARGE = /range|too many|limit|exceed|10000|query returned more than|response size/i;
+
+/** Normalizes a raw JSON-RPC log (hex quantities) into viem's Log shape. */
+function normalizeLog(l: Log): Log {
+  const raw = l as unknown as Record<string, unknown>;
+  const num = (v: unknown) => (typeof v === "string" ? BigInt(v) : (v as bigint));
+  return { ...l, blockNumber: num(raw.blockNumber), logIndex: Number(num(raw.logIndex)), transactionIndex: Number(num(raw.transactionIndex)) } as Log;
+}
+
+/**
+ * All logs matching `q`, oldest first, splitting the range when the node refuses it as too large.
+ * @example const logs = await getLogsSplitting(pc, { address, topics: [null, id], fromBlock: 0n, toBlock: await pc.getBlockNumber() })
+ */
+export async function getLogsSplitting(publicClient: PublicClient, q: LogQuery, minSpan = 1n): Promise<Log[]> {
+  try {
+    const logs = (await publicClient.request({
+      method: "eth_getLogs",
+      params: [{ address: q.address, topics: q.topics, fromBlock: `0x${q.fromBlock.toString(16)}`, toBlock: `0x${q.toBlock.toString(16)}` }],
+    })) as unknown as Log[];
+    return logs.map(normalizeLog);
+  } catch (err) {
+    const message = collectMessages(err);
+    if (q.toBlock - q.fromBlock < minSpan || !TOO_LARGE.test(message)) throw err;
+    const mid = q.fromBlock + (q.toBlock - q.fromBlock) / 2n;
+    const left = await getLogsSplitting(publicClient, { ...q, toBlock: mid }, minSpan);
+    const right = await getLogsSplitting(publicClient, { ...q, fromBlock: mid + 1n }, minSpan);
+    return [...left, ...right];
+  }
+}
+
+function collectMessages(err: unknown): string {
+  const parts: string[] = [];
+  let e: unknown = err;
+  for (let i = 0; e && i < 10; i++) {
+    const x = e as { message?: string; details?: string; cause?: unknown };
+    parts.push(String(x.message ?? ""), String(x.details ?? ""));
+    e = x.cause;
+  }
+  return parts.join(" ");
+}
