@@ -1,6 +1,6 @@
 /**
  * `--wait`: follows a deployment on-chain and prints one line per state change until it is
- * Running or Completed (success), or Failed / Terminated / timed out (failure).
+ * Running (services) or Completed (jobs), or Failed / Terminated / timed out (failure).
  */
 import type { Hex, PublicClient } from "viem";
 import type { HyphaAddresses } from "../chain/addresses";
@@ -40,7 +40,7 @@ export function describeEvent(e: DeploymentEvent): string | undefined {
   }
 }
 
-const SUCCESS = new Set(["Running", "Completed"]);
+const SUCCESS = ["Running", "Completed"];
 const FAILURE = new Set(["Failed", "Terminated"]);
 
 /**
@@ -51,8 +51,9 @@ export async function followDeployment(
   publicClient: PublicClient,
   addresses: HyphaAddresses,
   id: Hex,
-  opts: { print: (line: string) => void; timeoutMs: number; pollMs?: number },
+  opts: { print: (line: string) => void; timeoutMs: number; pollMs?: number; /** statuses that end the wait successfully (default Running, Completed) */ until?: string[] },
 ): Promise<string> {
+  const success = new Set(opts.until ?? SUCCESS);
   const deadline = Date.now() + opts.timeoutMs;
   let seen = 0;
   let status = "Requested";
@@ -64,7 +65,7 @@ export async function followDeployment(
       if (e.eventName === "DeploymentStatusChanged") status = deploymentStatusName(Number(e.args.to));
     }
     seen = events.length;
-    if (SUCCESS.has(status)) return status;
+    if (success.has(status)) return status;
     if (FAILURE.has(status)) throw new ChainError(`deployment ${id} ended ${status}`, { exitCode: 2 });
     if (Date.now() > deadline) {
       throw new ChainError(`deployment ${id} is still ${status} after ${Math.round(opts.timeoutMs / 1000)} s`, {

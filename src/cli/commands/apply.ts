@@ -33,7 +33,7 @@ export function registerApply(program: Command, ctx: CliContext): void {
     .description("sign a deployment intent for each workload in a manifest and submit it")
     .requiredOption("-f, --file <file>", "manifest file (- for stdin)");
   addIntentOptions(cmd)
-    .option("--wait", "follow the deployment until Running/Completed or Failed")
+    .option("--wait", "follow the deployment until Running (a job: Completed) or Failed")
     .option("--timeout <seconds>", "how long --wait waits", "300")
     .option("--no-publish", "do not publish the spec JSON to the store")
     .option("-o, --output <format>", "json for machines")
@@ -80,7 +80,7 @@ export function registerApply(program: Command, ctx: CliContext): void {
           `submitting ${p.name}`,
           { token: addresses.token, owner: p.intent.deployer, spender: addresses.deploymentRegistry, amount: p.intent.budget, field: "budget" },
         );
-        results.push({ name: p.name, id, transactionHash: hash, approveTx, specHash: p.intent.specHash, imageRoot: p.intent.imageRoot, budget: p.intent.budget, nonce: p.intent.nonce });
+        results.push({ name: p.name, kind: p.intent.kind, id, transactionHash: hash, approveTx, specHash: p.intent.specHash, imageRoot: p.intent.imageRoot, budget: p.intent.budget, nonce: p.intent.nonce });
         if (format === "table") {
           ctx.print(`deployment ${id} (${p.name})  tx ${hash}`);
           ctx.print(`  specHash ${p.intent.specHash}  replicas ${p.intent.replicas}  budget ${formatTokens(p.intent.budget)}`);
@@ -89,7 +89,7 @@ export function registerApply(program: Command, ctx: CliContext): void {
       if (format === "json") ctx.print(toJson(results.length === 1 ? results[0] : results));
       if (flags.wait) {
         for (const r of results) {
-          const status = await followDeployment(pc, addresses, r.id, { print: (l) => (format === "json" ? ctx.err(`${r.name}: ${l}`) : ctx.print(`${r.name}: ${l}`)), timeoutMs: timeoutS * 1000 });
+          const status = await followDeployment(pc, addresses, r.id, { print: (l) => (format === "json" ? ctx.err(`${r.name}: ${l}`) : ctx.print(`${r.name}: ${l}`)), timeoutMs: timeoutS * 1000, until: r.kind === 1 ? ["Completed"] : ["Running"] });
           if (format === "table") ctx.print(`deployment ${r.id} is ${status}`);
         }
       }
