@@ -26,6 +26,8 @@ export function registerUp(program: Command, ctx: CliContext): void {
     .addHelpText("after", "\nExample:\n  $ hypha up            # Ctrl-C stops everything\n  $ hypha up --nodes 2")
     .action(async (o: Record<string, string | boolean>) => {
       const projectDir = path.resolve(__dirname, "../../..");
+      // Whoever started us may be gone (a closed pipe): still stop every child cleanly on a signal.
+      for (const stream of [process.stdout, process.stderr]) stream.on("error", () => undefined);
       let noSandbox = o.sandbox === false;
       if (!noSandbox && !findBwrap()) {
         noSandbox = true;
