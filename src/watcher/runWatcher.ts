@@ -86,7 +86,7 @@ export async function runWatcher(config: WatcherConfig, logger: WatcherLogger = 
   } catch (err) {
     throw new WatcherError(`dataDir ${cfg.dataDir}: cannot open the watcher database (is another watcher using it?)`, { cause: err });
   }
-  await forgetOtherChain(db, chainId, cfg, logger);
+  await forgetOtherChain(client, db, chainId, cfg, logger);
 
   const store = await StateStore.open(db, cfg.reorgDepth);
   const outbox = await Outbox.open(db);
@@ -191,6 +191,11 @@ export async function runWatcher(config: WatcherConfig, logger: WatcherLogger = 
         failures = 0;
         head = step.head;
         caughtUp = step.caughtUp;
+        if (step.reorg) {
+          // Transactions mined in removed blocks may be gone: decide again, and re-read nonces.
+          await outbox.forgetMinedAfter(step.reorg.ancestor);
+          for (const w of workers) w.invalidateNonce();
+        }
         if (step.reorg) logger.warn({ removedFrom: step.reorg.removedFrom.toString(), ancestor: step.reorg.ancestor?.toString() ?? null }, "reorg: state rolled back");
         if (step.caughtUp && !caughtUpOnce) {
           caughtUpOnce = true;
@@ -306,9 +311,10 @@ async function addressesFromFile(client: PublicClient, deploymentFile: string | 
   return { nodeRegistry: a.nodeRegistry, deploymentRegistry: a.deploymentRegistry, startBlock: a.deployBlock };
 }
 
-/** A data dir written for another chain or other contracts (e.g. a restarted local node) is cleared. */
-async function forgetOtherChain(db: Level<string, string>, chainId: number, cfg: ResolvedWatcherConfig, logger: WatcherLogger): Promise<void> {
-  const identity = JSON.stringify({ chainId, nodeRegistry: cfg.addresses.nodeRegistry.toLowerCase(), deploymentRegistry: cfg.addresses.deploymentRegistry.toLowerCase() });
+/** A data dir written for another chain (other genesis, e.g. a restarted local node) or other contracts is cleared. */
+async function forgetOtherChain(client: PublicClient, db: Level<string, string>, chainId: number, cfg: ResolvedWatcherConfig, logger: WatcherLogger): Promise<void> {
+  const genesis = (await client.getBlock({ blockNumber: 0n })).hash;
+  const identity = JSON.stringify({ chainId, genesis, nodeRegistry: cfg.addresses.nodeRegistry.toLowerCase(), deploymentRegistry: cfg.addresses.deploymentRegistry.toLowerCase() });
   const stored = await db.get(META);
   if (stored === identity) return;
   if (stored !== undefined) {

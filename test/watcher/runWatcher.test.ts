@@ -120,4 +120,23 @@ describe("runWatcher", () => {
     const logs = await fx.publicClient.getLogs({ address: fx.addresses.deploymentRegistry, fromBlock: from + 1n, toBlock: await fx.publicClient.getBlockNumber() });
     expect(parseEventLogs({ abi: deploymentRegistryAbi, logs, eventName: "ReplicaScheduled" }).filter((e) => e.args.id === id)).toEqual([]);
   });
+
+  it("a data dir from another chain (a restarted local node: new genesis, same addresses) is started over", async () => {
+    expect(watcher.status().counts.deployments).toBeGreaterThan(0);
+    await watcher.close();
+    const other = await startHardhatNode();
+    try {
+      const fx2 = await setupHypha(other.rpcUrl);
+      expect(fx2.addresses.deploymentRegistry).toBe(fx.addresses.deploymentRegistry); // same deployer, same nonce
+      const dir = path.join(tmp, "deployments-other");
+      writeAddresses(dir, fx2.addresses);
+      watcher = await runWatcher({ ...watcherConfig(), rpcUrl: other.rpcUrl, deploymentFile: dir }, silent);
+      await waitFor("caught up", () => watcher.status().caughtUp, 15_000);
+      expect(watcher.status().counts).toMatchObject({ nodes: 0, deployments: 0 });
+      expect(watcher.status().outbox).toMatchObject({ sent: 0, mined: 0, failed: 0, txs: 0 });
+      await watcher.close();
+    } finally {
+      await other.stop();
+    }
+  }, 120_000);
 });

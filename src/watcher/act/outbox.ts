@@ -171,6 +171,17 @@ export class Outbox {
     return gone.length;
   }
 
+  /**
+   * A reorg removed blocks after `ancestor` (all blocks when undefined): actions recorded as mined
+   * there are forgotten (reconcile decides them again against the new chain).
+   */
+  async forgetMinedAfter(ancestor: bigint | undefined): Promise<number> {
+    const gone = [...this.ops.values()].filter((op) => op.minedBlock !== undefined && (ancestor === undefined || op.minedBlock > ancestor));
+    if (gone.length) await this.db.batch(gone.map((op) => ({ type: "del" as const, key: OP + op.key })));
+    for (const op of gone) this.ops.delete(op.key);
+    return gone.length;
+  }
+
   /** Counts by state, for the status API. */
   depth(): { sent: number; mined: number; failed: number; txs: number } {
     const d = { sent: 0, mined: 0, failed: 0, txs: this.txs.size };

@@ -46,6 +46,7 @@ export function gasLimitFor(actions: readonly WatcherAction[]): bigint {
 export class SenderWorker {
   busy = false;
   private nonce: number | undefined;
+  private nonceStale = false;
 
   constructor(
     private readonly client: PublicClient,
@@ -56,6 +57,11 @@ export class SenderWorker {
 
   get address(): Address {
     return this.account.address;
+  }
+
+  /** Re-read the nonce from the chain before the next transaction (after a reorg dropped some). */
+  invalidateNonce(): void {
+    this.nonceStale = true;
   }
 
   /** Start from the chain's nonce (after resumeOutbox resolved what was in flight). */
@@ -99,7 +105,10 @@ export class SenderWorker {
       this.opts.logger.warn({ key: actions[0]!.key, error: chainErr.shortMessage }, "action rejected by simulation; backing off");
       return;
     }
-    if (this.nonce === undefined) await this.syncNonce();
+    if (this.nonce === undefined || this.nonceStale) {
+      this.nonceStale = false;
+      await this.syncNonce();
+    }
     const nonce = this.nonce!;
     const raw = await this.account.signTransaction({
       chainId: this.opts.chainId,
