@@ -16,6 +16,7 @@ import { Outbox } from "./act/outbox";
 import { resumeOutbox } from "./act/resumeOutbox";
 import { SenderWorker } from "./act/senderWorker";
 import { resolveWatcherConfig, type ResolvedWatcherConfig, type WatcherAddresses, type WatcherConfig } from "./config";
+import type { Unplaced } from "./decide/placeReplicas";
 import { reconcile } from "./decide/reconcile";
 import { WatcherError } from "./errors";
 import { ChainFollower } from "./ingest/followChain";
@@ -44,6 +45,8 @@ export interface WatcherStatus {
   counts: { nodes: number; deployments: number; activeDeployments: number; replicas: Record<string, number> };
   lostNodes: number[];
   unplaced: number;
+  /** Up to 5 replicas waiting for a node, with the reason. */
+  unplacedSample: Unplaced[];
   outbox: { queued: number; inProgress: number; sent: number; mined: number; failed: number; txs: number };
   txsSent: number;
   reconciles: number;
@@ -121,6 +124,7 @@ export async function runWatcher(config: WatcherConfig, logger: WatcherLogger = 
   let head: bigint | null = null;
   let lastError: string | null = null;
   let unplaced = 0;
+  let unplacedSample: Unplaced[] = [];
   let reconciles = 0;
   let resyncs = 0;
   let resyncRequested = false;
@@ -174,6 +178,7 @@ export async function runWatcher(config: WatcherConfig, logger: WatcherLogger = 
     reconciles++;
     if (result.unplaced.length && result.unplaced.length !== unplaced) logger.warn({ unplaced: result.unplaced.length, first: result.unplaced[0] }, "replicas waiting for a node");
     unplaced = result.unplaced.length;
+    unplacedSample = result.unplaced.slice(0, 5);
     dispatcher.replaceQueue(result.actions);
   }
 
@@ -276,6 +281,7 @@ export async function runWatcher(config: WatcherConfig, logger: WatcherLogger = 
       counts: { nodes: store.nodes().length, deployments: deployments.length, activeDeployments: active, replicas },
       lostNodes: [...lostNodes].sort((a, b) => a - b),
       unplaced,
+      unplacedSample,
       outbox: { queued: dispatcher.queued(), inProgress: dispatcher.inProgressCount(), ...outbox.depth() },
       txsSent: outbox.sentCount,
       reconciles,

@@ -98,6 +98,12 @@ describe("runWatcher", () => {
     expect(BigInt(body.cursor.number)).toBeGreaterThan(0n);
     expect(body.outbox).toHaveProperty("txs");
     expect((await fetch(`${watcher.statusUrl}/nope`)).status).toBe(404);
+
+    // A deployment no node can take (every node asks more than its price limit) waits, and says why.
+    const { ids: cheap } = await fx.submitIntents(1, { nonceBase: 70n, maxPricePerSecond: 0n });
+    await waitFor("unplaced reported", () => watcher.status().unplacedSample.some((u) => u.deploymentId === cheap[0]!.toLowerCase()), 10_000);
+    expect(watcher.status().unplacedSample.find((u) => u.deploymentId === cheap[0]!.toLowerCase())!.reason).toMatch(/price above maxPricePerSecond/);
+    expect((await replicas(cheap[0]!))[0]!.status).toBe(0);
   });
 
   it("level-triggered repair: a state that missed an event is found by the chain re-read and rebuilt, with no wrong transaction", async () => {

@@ -23,7 +23,7 @@ export interface HyphaFixture {
   addresses: HyphaAddresses;
   wallet(i: number): WalletClient;
   registerNode(opts: { endpoint: string; slots?: number; cpuMillis?: number; pricePerSecond?: bigint }): Promise<number>;
-  submitIntents(count: number, opts?: { replicas?: number; deployer?: number; nonceBase?: bigint; kind?: number; quorum?: number; maxRetries?: number }): Promise<{ ids: Hex[]; intents: DeploymentIntent[] }>;
+  submitIntents(count: number, opts?: { replicas?: number; deployer?: number; nonceBase?: bigint; kind?: number; quorum?: number; maxRetries?: number; maxPricePerSecond?: bigint }): Promise<{ ids: Hex[]; intents: DeploymentIntent[] }>;
   attest(id: Hex, replicaIndex: number, nodeId: number, attempt: number, status: number, outputHash?: Hex): Promise<void>;
   rpc(method: string, params?: unknown[]): Promise<unknown>;
 }
@@ -93,7 +93,7 @@ export async function setupHypha(rpcUrl: string): Promise<HyphaFixture> {
         cpuMillis: 100,
         memoryMiB: 64,
         diskMiB: 10,
-        maxPricePerSecond: 10n,
+        maxPricePerSecond: opts.maxPricePerSecond ?? 10n,
         budget: parseEther("1"),
         nonce: (opts.nonceBase ?? 0n) + BigInt(i),
         deadline: now + 3600n,
