@@ -12,6 +12,8 @@ export interface MaterializedImage {
   dir: string;
   bytesFetched: number;
   bytesTotal: number;
+  /** Resolves when the whole image is present and verified (at once unless materialized lazily). */
+  complete: Promise<void>;
   /** The image's default process settings, if its manifest carries any. */
   defaults: ImageDefaults;
   /** Paths whose content, type or mode differ from the manifest now ([] = intact). */
@@ -20,7 +22,17 @@ export interface MaterializedImage {
   remove(): Promise<void>;
 }
 
+/**
+ * How much of the image must be present before the workload starts. `lazy`: the listed paths
+ * (the entrypoint; the image part adds an ELF entrypoint's interpreter and libraries) are fetched
+ * and verified first and the rest follows in the background; `full`: everything first.
+ */
+export interface MaterializeOptions {
+  priority?: string[];
+  lazy?: boolean;
+}
+
 /** Materializes images. Errors: ImageError with code TAMPERED (mismatch) or NOT_FOUND/UNAVAILABLE (retry). */
 export interface ImageProvider {
-  materialize(imageRoot: Hex, targetDir: string): Promise<MaterializedImage>;
+  materialize(imageRoot: Hex, targetDir: string, opts?: MaterializeOptions): Promise<MaterializedImage>;
 }

@@ -169,7 +169,13 @@ export class ReplicaRun {
     let image: MaterializedImage | null = null;
     while (!this.stopped && !image) {
       try {
-        image = await this.deps.images.materialize(intent.imageRoot, path.join(this.deps.runDir, "rootfs"));
+        // Services start lazily once their entrypoint is present; a job waits for the whole image,
+        // since a file it reads must never be missing (its output hash is compared across nodes).
+        const entry = spec.command?.[0] ?? FALLBACK_COMMAND[0];
+        image = await this.deps.images.materialize(intent.imageRoot, path.join(this.deps.runDir, "rootfs"), {
+          lazy: spec.kind === "service",
+          priority: [entry],
+        });
       } catch (err) {
         const code = (err as { code?: string }).code;
         if (code === "TAMPERED") return this.finish("Tampered", `image refused: ${(err as Error).message}`, true);
@@ -185,6 +191,15 @@ export class ReplicaRun {
     this.info.rootfs = image.dir;
     this.info.bytesFetched = image.bytesFetched;
     this.info.bytesTotal = image.bytesTotal;
+    this.deps.logger.info(
+      {
+        replica: this.label(),
+        bytesFetched: image.bytesFetched,
+        bytesTotal: image.bytesTotal,
+        fractionFetched: image.bytesTotal ? Math.round((image.bytesFetched / image.bytesTotal) * 1e4) / 1e4 : 0,
+      },
+      `image ready to start: fetched ${image.bytesFetched} of ${image.bytesTotal} bytes (the node's chunk cache had the rest${spec.kind === "service" ? ", or it follows in the background" : ""})`,
+    );
     // 3. The exact launch, its measurement, and the start.
     const plan = launchPlan(spec, image.defaults, { cpuMillis: intent.cpuMillis, memoryMiB: intent.memoryMiB }, this.deps.pidsLimit);
     if (plan.argv.length === 0) plan.argv = [...FALLBACK_COMMAND];

@@ -4,6 +4,11 @@
  * arrival, the node's chunk cache shared by all images), wait until every file is in place
  * before the workload starts, and re-verify with verifyTree (content re-hashed).
  *
+ * Lazy start (no FUSE: a Node FUSE binding needs a native build, and bubblewrap binds a plain
+ * directory anyway): with `lazy`, the entrypoint and what it loads are fetched and verified first,
+ * the workload starts, and the rest arrives verified in the background into the same directory.
+ * Re-verification waits for the background fetch, and a bad chunk there is reported as drift.
+ *
  * Each replica run gets its own tree (<runDir>/rootfs), so drift in one replica's files marks
  * only that replica Tampered; chunks come from the node's cache, so a second replica of the same
  * image fetches nothing.
@@ -12,7 +17,7 @@ import { promises as fs } from "node:fs";
 import type { Hex } from "viem";
 import { materializeImage } from "../image/materialize";
 import { verifyTree, type Drift } from "../image/verifyTree";
-import type { ImageProvider, MaterializedImage } from "./imageProvider";
+import type { ImageProvider, MaterializedImage, MaterializeOptions } from "./imageProvider";
 
 /** One line per drift, for logs and the Tampered message (pure). @example describeDrift({ path: "bin/sh", kind: "content" }) // "bin/sh (content)" */
 export function describeDrift(d: Drift): string {
@@ -24,17 +29,33 @@ export function describeDrift(d: Drift): string {
  */
 export function createZeroImageProvider(opts: { mirrors: string[]; cacheDir: string }): ImageProvider {
   return {
-    async materialize(imageRoot: Hex, targetDir: string): Promise<MaterializedImage> {
+    async materialize(imageRoot: Hex, targetDir: string, how: MaterializeOptions = {}): Promise<MaterializedImage> {
       // A leftover from an earlier agent process for the same run is not trusted: start clean.
       await fs.rm(targetDir, { recursive: true, force: true });
-      const result = await materializeImage({ root: imageRoot, mirrors: opts.mirrors, cacheDir: opts.cacheDir, targetDir });
-      const summary = await result.ready;
+      const result = await materializeImage({
+        root: imageRoot,
+        mirrors: opts.mirrors,
+        cacheDir: opts.cacheDir,
+        targetDir,
+        ...(how.lazy && how.priority?.length ? { priority: how.priority } : {}),
+      });
+      if (!how.lazy) await result.ready;
+      let backgroundError: Error | undefined;
+      const complete = result.ready.then(
+        () => undefined,
+        (err: Error) => {
+          backgroundError = err;
+        },
+      );
       return {
         dir: result.dir,
-        bytesFetched: summary.bytesFetched,
-        bytesTotal: summary.bytesTotal,
+        bytesFetched: how.lazy ? result.bytesFetched : (await result.ready).bytesFetched,
+        bytesTotal: result.bytesTotal,
+        complete,
         defaults: {},
         async verify() {
+          await complete;
+          if (backgroundError) return [`background fetch: ${backgroundError.message}`];
           return (await verifyTree(result.dir, result.manifest)).map(describeDrift);
         },
         async remove() {

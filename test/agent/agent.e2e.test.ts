@@ -228,22 +228,41 @@ describe.skipIf(!findBwrap())("node agent on a real chain", () => {
     expect(existsSync(path.join(agentDir, "replicas", `${id}-0-1`, "stdout.log"))).toBe(false);
   });
 
-  it("refuses an image with a changed file at fetch: Tampered on-chain, process never started", async () => {
+  it("refuses an image whose entrypoint is changed at fetch: Tampered on-chain, process never started", async () => {
     const src = path.join(fx.dir, "image-tampered");
     await makeBusyboxRootfs(src);
-    await fs.writeFile(path.join(src, "etc", "motd"), "an honest file\n");
+    // An entrypoint of this image alone (not in the node's chunk cache from other images).
+    await fs.writeFile(path.join(src, "bin", "entry"), "#!/bin/sh\n# tampered-image entrypoint\nexec sleep 1000\n", { mode: 0o755 });
     const { rootHex, manifest } = await importImage(src, fx.store.store);
     await fx.unjail(1); // the previous Tampered attestation got node 1 slashed and jailed
-    const motd = manifest.entries.find((e) => e.path === "etc/motd")!;
-    // The mirror now serves different bytes for that file's chunk.
-    await fs.writeFile(fx.store.store.pathFor(motd.chunks![0]), "an evil file!!\n");
-    const { id } = await fx.deploy(specOf(SLEEPER("tampered-image")), [{ replicaIndex: 0, nodeId: 1 }], { imageRoot: rootHex });
+    // The entrypoint is fetched and verified before start: the mirror serves other bytes for it.
+    const entry = manifest.entries.find((e) => e.path === "bin/entry")!;
+    await fs.writeFile(fx.store.store.pathFor(entry.chunks![0]), "#!/bin/sh\necho evil\n");
+    const spec = SLEEPER("tampered-image").replace('command: ["sleep", "1000"]', 'command: ["/bin/entry"]');
+    const { id } = await fx.deploy(specOf(spec), [{ replicaIndex: 0, nodeId: 1 }], { imageRoot: rootHex });
     await fx.waitReplica(id, 0, "Tampered");
     const run = await runOf(id);
     expect(run).toMatchObject({ status: "Tampered", startedAt: null });
     expect(run?.message).toMatch(/image refused/);
     expect((await attestedEvents(id)).map((e) => e.args.status)).toEqual([3]);
     expect(existsSync(path.join(agentDir, "replicas", `${id}-0-1`, "stdout.log"))).toBe(false);
+  });
+
+  it("lazy start: a bad chunk of a file fetched in the background is never written; the replica stops and attests Tampered", async () => {
+    const src = path.join(fx.dir, "image-tampered-lazy");
+    await makeBusyboxRootfs(src);
+    await fs.writeFile(path.join(src, "etc", "motd"), "an honest file\n");
+    const { rootHex, manifest } = await importImage(src, fx.store.store);
+    await fx.unjail(1);
+    const motd = manifest.entries.find((e) => e.path === "etc/motd")!;
+    await fs.writeFile(fx.store.store.pathFor(motd.chunks![0]), "an evil file!!\n");
+    const { id } = await fx.deploy(specOf(SLEEPER("tampered-lazy")), [{ replicaIndex: 0, nodeId: 1 }], { imageRoot: rootHex });
+    await fx.waitReplica(id, 0, "Tampered");
+    const run = await runOf(id);
+    expect(run?.status).toBe("Tampered");
+    expect(run?.message).toMatch(/background fetch/);
+    const motdOnNode = path.join(agentDir, "replicas", `${id}-0-1`, "rootfs", "etc", "motd");
+    expect(existsSync(motdOnNode) ? await fs.readFile(motdOnNode, "utf8") : "absent").not.toMatch(/evil/);
   });
 
   it("re-verifies a running replica's files: a changed file stops it and attests Tampered", async () => {

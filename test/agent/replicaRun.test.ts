@@ -56,7 +56,7 @@ async function setup(yaml: string, verify: () => Promise<string[]>) {
   };
   const images: ImageProvider = {
     async materialize() {
-      return { dir: rootfs, bytesFetched: 0, bytesTotal: 0, defaults: {}, verify, remove: async () => undefined };
+      return { dir: rootfs, bytesFetched: 0, bytesTotal: 0, complete: Promise.resolve(), defaults: {}, verify, remove: async () => undefined };
     },
   };
   const attested: QueuedAttestation[] = [];
