@@ -64,6 +64,14 @@ export class Attester {
     this.queue.set(`${replicaKey(att.deploymentId, att.replicaIndex)}#${att.attempt}`, att);
   }
 
+  /**
+   * Drops `att` from the queue unless a later attestation for the same run replaced it meanwhile
+   * (e.g. Tampered queued while Running was being sent): that one must still go out.
+   */
+  private forget(key: string, att: QueuedAttestation): void {
+    if (this.queue.get(key) === att) this.queue.delete(key);
+  }
+
   /** Attestations not yet on-chain. */
   pending(): QueuedAttestation[] {
     return [...this.queue.values()];
@@ -81,7 +89,7 @@ export class Attester {
         if (attestationStillNeeded(a, states[i], this.nodeId)) toSend.push([k, a]);
         else {
           this.logger.debug({ replica: k, status: a.status, chain: states[i].status }, "attestation already reflected or stale: dropped");
-          this.queue.delete(k);
+          this.forget(k, a);
         }
       });
       if (toSend.length === 0) return 0;
@@ -99,7 +107,7 @@ export class Attester {
     try {
       const hash = await this.sendAttestMany(atts, sigs);
       for (const [k, a] of batch) {
-        this.queue.delete(k);
+        this.forget(k, a);
         this.onSent({ att: a, transactionHash: hash });
       }
       this.logger.info({ count: atts.length, tx: hash, statuses: batch.map(([, a]) => a.status) }, "attestations on-chain");
@@ -110,7 +118,7 @@ export class Attester {
         // A revert of a single attestation will not get better by retrying: drop it, loudly.
         if (ce.exitCode === 1) {
           this.logger.error({ replica: batch[0][0], err: ce.shortMessage ?? String(err) }, "attestation rejected by the contract: dropped");
-          this.queue.delete(batch[0][0]);
+          this.forget(batch[0][0], batch[0][1]);
         } else this.logger.warn({ err: ce.shortMessage ?? String(err) }, "attestation send failed; will retry");
         return 0;
       }

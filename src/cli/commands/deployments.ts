@@ -15,6 +15,7 @@ import { formatTokens, parseIntIn } from "../amounts";
 import type { CliContext } from "../context";
 import { parseOutputFormat, renderTable, toJson, toYaml, type OutputFormat } from "../output";
 import { describeEvent } from "../progress";
+import { agentReplicaStatus } from "../agentStatus";
 
 /** Parses a deployment id argument. */
 export function parseDeploymentId(text: string): Hex {
@@ -130,9 +131,12 @@ export function registerDeploymentCommands(program: Command, ctx: CliContext): v
         readReplicas(ctx.publicClient, addresses, id),
         readDeploymentEvents(ctx.publicClient, addresses, id),
       ]);
+      const nodes = await listNodes(ctx.publicClient, addresses);
+      const onNodes = await agentReplicaStatus(id, replicas, new Map(nodes.map((n) => [n.id, n.endpoint])));
       const data = {
         id,
         status: deploymentStatusName(view.status),
+        agents: Object.fromEntries(onNodes),
         intent: submitted.intent,
         signature: submitted.signature,
         submitted: { block: submitted.blockNumber, transactionHash: submitted.transactionHash, relayer: submitted.relayer },
@@ -159,7 +163,21 @@ export function registerDeploymentCommands(program: Command, ctx: CliContext): v
           "",
           "Replicas:",
           replicas.length
-            ? renderTable(replicas.map((r) => ({ INDEX: r.index, STATUS: replicaStatusName(r.status), NODE: r.nodeId || "-", ATTEMPT: r.attempt, PRICE: `${formatTokens(r.pricePerSecond)}/s`, SINCE: r.since > 0n ? new Date(Number(r.since) * 1000).toISOString() : "-" })))
+            ? renderTable(
+                replicas.map((r) => {
+                  const local = onNodes.get(r.index);
+                  return {
+                    INDEX: r.index,
+                    STATUS: replicaStatusName(r.status),
+                    NODE: r.nodeId || "-",
+                    ATTEMPT: r.attempt,
+                    PRICE: `${formatTokens(r.pricePerSecond)}/s`,
+                    SINCE: r.since > 0n ? new Date(Number(r.since) * 1000).toISOString() : "-",
+                    "AGENT SAYS": local === undefined ? "-" : local === "unreachable" ? "(agent unreachable)" : local.status,
+                    RESTARTS: local === undefined || local === "unreachable" ? "-" : local.restarts,
+                  };
+                }),
+              )
                 .split("\n")
                 .map((l) => `  ${l}`)
                 .join("\n")
