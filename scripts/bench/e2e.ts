@@ -91,13 +91,20 @@ async function main(): Promise<void> {
     const submittedAt = new Map<Hex, number>();
     const verifiedAt = new Map<Hex, number>();
     const finalized = parseAbiItem("event JobFinalized(bytes32 indexed id, bytes32 outputHash, uint8 agreeing)");
+    const scheduled = parseAbiItem("event ReplicaScheduled(bytes32 indexed id, uint16 replicaIndex, uint32 indexed nodeId, uint16 attempt, uint96 pricePerSecond)");
+    const scheduledAt = new Map<Hex, number>();
     let scanned = startBlock;
     const scan = async () => {
       const head = await pc.getBlockNumber();
       if (head <= scanned) return;
       const logs: Log[] = await pc.getLogs({ address: addresses.deploymentRegistry, event: finalized, fromBlock: scanned + 1n, toBlock: head });
+      const placed: Log[] = await pc.getLogs({ address: addresses.deploymentRegistry, event: scheduled, fromBlock: scanned + 1n, toBlock: head });
       const seen = Date.now();
       for (const log of logs) verifiedAt.set((log as unknown as { args: { id: Hex } }).args.id, seen);
+      for (const log of placed) {
+        const id = (log as unknown as { args: { id: Hex } }).args.id;
+        if (!scheduledAt.has(id)) scheduledAt.set(id, seen);
+      }
       scanned = head;
     };
 
@@ -127,6 +134,7 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 50));
     }
     await relaying;
+    const allSubmitted = Math.max(...submittedAt.values());
     const t1 = Math.max(...verifiedAt.values());
     const endBlock = await pc.getBlockNumber();
 
@@ -139,6 +147,10 @@ async function main(): Promise<void> {
     }
     const latencies = [...verifiedAt.entries()].map(([id, t]) => t - (submittedAt.get(id) ?? t0)).sort((a, b) => a - b);
     const verified = verifiedAt.size;
+    const phase = (from: Map<Hex, number>, to: Map<Hex, number>) =>
+      [...to.entries()].filter(([id]) => from.has(id)).map(([id, t]) => t - from.get(id)!).sort((a, b) => a - b);
+    const toPlaced = phase(submittedAt, scheduledAt);
+    const toVerified = phase(scheduledAt, verifiedAt);
     console.log(
       JSON.stringify(
         {
@@ -151,6 +163,12 @@ async function main(): Promise<void> {
           deploymentsPerSecond: Math.round((verified / ((t1 - t0) / 1000)) * 100) / 100,
           wallSeconds: Math.round((t1 - t0) / 10) / 100,
           latencyMs: { p50: percentile(latencies, 50), p95: percentile(latencies, 95), max: latencies[latencies.length - 1] },
+          whereTheTimeGoes: {
+            submissionSeconds: Math.round((allSubmitted - t0) / 10) / 100,
+            submittedToPlacedMs: { p50: percentile(toPlaced, 50), p95: percentile(toPlaced, 95) },
+            placedToVerifiedMs: { p50: percentile(toVerified, 50), p95: percentile(toVerified, 95) },
+            lastPlacedSeconds: Math.round((Math.max(...scheduledAt.values()) - t0) / 10) / 100,
+          },
           perDeployment: {
             transactions: Math.round((txs / verified) * 100) / 100,
             gas: Number(gas / BigInt(Math.max(1, verified))),
