@@ -2,7 +2,21 @@
  * Signs and verifies Hypha's EIP-712 messages: deployment intents (deployers) and attestations
  * (node agents). The typed-data definitions live in eip712.ts; this file only applies them.
  */
-import { hashTypedData, recoverTypedDataAddress, type Address, type Hex, type LocalAccount, type TypedDataDomain } from "viem";
+import {
+  compactSignatureToSignature,
+  hashTypedData,
+  parseCompactSignature,
+  parseSignature,
+  recoverTypedDataAddress,
+  serializeCompactSignature,
+  serializeSignature,
+  signatureToCompactSignature,
+  size,
+  type Address,
+  type Hex,
+  type LocalAccount,
+  type TypedDataDomain,
+} from "viem";
 import type { HyphaAddresses } from "./addresses";
 import { attestationTypedData, hyphaDomain, intentTypedData, type Attestation, type DeploymentIntent } from "./eip712";
 
@@ -49,11 +63,29 @@ export async function signAttestation(account: LocalAccount, domain: TypedDataDo
 }
 
 /**
+ * The 64-byte EIP-2098 form of a 65-byte ECDSA signature (the contract accepts both; the short
+ * form saves about 400 gas of calldata). Other lengths (e.g. a smart wallet's) are returned as is.
+ * @example compactSignature(await signIntent(account, domain, intent)).length // 130 (0x + 128 hex)
+ */
+export function compactSignature(signature: Hex): Hex {
+  return size(signature) === 65 ? serializeCompactSignature(signatureToCompactSignature(parseSignature(signature))) : signature;
+}
+
+/**
+ * The 65-byte form of a 64-byte EIP-2098 signature, for ECDSA recovery (viem recovers 65-byte
+ * signatures only). Other lengths are returned as is.
+ * @example expandSignature(compactSignature(sig)) === sig
+ */
+export function expandSignature(signature: Hex): Hex {
+  return size(signature) === 64 ? serializeSignature(compactSignatureToSignature(parseCompactSignature(signature))) : signature;
+}
+
+/**
  * The address that signed an attestation (ECDSA recovery; agents are EOAs).
  * @example (await recoverAttestationSigner(domain, att, sig)) === agentAddress
  */
 export async function recoverAttestationSigner(domain: TypedDataDomain, attestation: Attestation, signature: Hex): Promise<Address> {
-  return recoverTypedDataAddress({ ...attestationTypedData(domain, attestation), signature });
+  return recoverTypedDataAddress({ ...attestationTypedData(domain, attestation), signature: expandSignature(signature) });
 }
 
 /**
@@ -61,5 +93,5 @@ export async function recoverAttestationSigner(domain: TypedDataDomain, attestat
  * @example (await recoverIntentSigner(domain, intent, sig)) === intent.deployer
  */
 export async function recoverIntentSigner(domain: TypedDataDomain, intent: DeploymentIntent, signature: Hex): Promise<Address> {
-  return recoverTypedDataAddress({ ...intentTypedData(domain, intent), signature });
+  return recoverTypedDataAddress({ ...intentTypedData(domain, intent), signature: expandSignature(signature) });
 }

@@ -11,7 +11,7 @@ import { readDeploymentEvents } from "../deployments";
 import { intentTypedData, type Attestation } from "../eip712";
 import { readIntent } from "../intents";
 import { agentAt } from "../nodes";
-import { domainFor } from "../signing";
+import { domainFor, expandSignature } from "../signing";
 import type { AttestationEvidence, AuditInput } from "./checks";
 
 /**
@@ -30,7 +30,8 @@ export async function collectAuditInput(publicClient: PublicClient, addresses: H
     intentSignatureValid = await publicClient.verifyTypedData({
       address: intent.deployer,
       ...intentTypedData(domain, intent),
-      signature: submitted.signature,
+      // An EOA's signature may be recorded in its 64-byte EIP-2098 form; a wallet's is passed as it is.
+      signature: deployerIsContract ? submitted.signature : expandSignature(submitted.signature),
       blockNumber: submitted.blockNumber,
     } as never);
   } catch (err) {

@@ -7,7 +7,7 @@ import type { Command } from "commander";
 import type { Hex } from "viem";
 import type { DeploymentIntent } from "../../chain/eip712";
 import { deploymentRegistryAbi } from "../../chain/abi";
-import { computeDeploymentId, domainFor, signIntent } from "../../chain/signing";
+import { compactSignature, computeDeploymentId, domainFor, signIntent } from "../../chain/signing";
 import { sendContractTxWithAllowance } from "../../chain/tx";
 import { HyphaError } from "../../errors";
 import { formatTokens, parseIntIn } from "../amounts";
@@ -71,7 +71,9 @@ export function registerApply(program: Command, ctx: CliContext): void {
         if (flags.publish) await publishSpecBlob(ctx.config.storeUrl, p.specJson);
         const account = await ctx.account();
         const clients = await ctx.txClients();
-        const signature = p.signature ?? (await signIntent(account, domain, p.intent));
+        // A signed ConfigMap is relayed exactly as signed. What we sign here with a local (EOA) key goes
+        // on-chain in its 64-byte EIP-2098 form, which the contract accepts and which costs less calldata.
+        const signature = p.signature ?? compactSignature(await signIntent(account, domain, p.intent));
         const id = computeDeploymentId(domain, p.intent);
         // Deposit-funded when the deployer's deposit covers the budget; else approve + transferFrom.
         const { hash, approveTx } = await sendContractTxWithAllowance(
