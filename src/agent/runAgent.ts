@@ -23,7 +23,7 @@ import { createProcessDriver } from "./runtime/processDriver";
 import type { RuntimeDriver } from "./runtime/driver";
 import { AssignmentScanner, readReplicaStates } from "./chainView";
 import { Attester } from "./attester";
-import { decideReconcile, isAssignedToMe, replicaKey } from "./reconcile";
+import { decideReconcile, isAssignedToMe, replicaKey, type ChainReplica } from "./reconcile";
 import { ReplicaRun } from "./replicaRun";
 import { createAgentApi } from "./httpApi";
 import { agentMeasurement, agentVersionString } from "./measurement";
@@ -133,10 +133,25 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
   let verifyTimer: NodeJS.Timeout | null = null;
   let tickRunning: Promise<void> = Promise.resolve();
 
+  // Every candidate's on-chain view is re-read at most every FULL_READ_MS; in between, a tick reads
+  // only candidates it has never read (new placements). Reading every replica view on every tick
+  // cost two eth_calls per replica per tick and dominated the agents' and the chain's CPU under load.
+  const FULL_READ_MS = Math.max(cfg.pollIntervalMs, 1_000);
+  const known = new Map<string, ChainReplica>();
+  let lastFullRead = 0;
   const tick = async () => {
     await scanner.scan();
     const candidates = [...scanner.candidates.values()];
-    const states = await readReplicaStates(publicClient, addresses, candidates);
+    const full = Date.now() - lastFullRead >= FULL_READ_MS;
+    const toRead = full ? candidates : candidates.filter((c) => !known.has(replicaKey(c.deploymentId, c.replicaIndex)));
+    const readAt = Date.now();
+    const fresh = toRead.length ? await readReplicaStates(publicClient, addresses, toRead) : [];
+    if (full) {
+      known.clear();
+      lastFullRead = readAt;
+    }
+    for (const st of fresh) known.set(replicaKey(st.deploymentId, st.replicaIndex), st);
+    const states = candidates.map((c) => known.get(replicaKey(c.deploymentId, c.replicaIndex))).filter((x): x is ChainReplica => x !== undefined);
     const local = [...runs.values()].flat().map((r) => ({ deploymentId: r.info.deploymentId, replicaIndex: r.info.replicaIndex, attempt: r.info.attempt, active: r.active }));
     const { start, stop } = decideReconcile(cfg.nodeId, states, local);
     for (const { run, reason } of stop) {
@@ -169,7 +184,10 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
     const pendingAtts = new Set(attester.pending().map((a) => replicaKey(a.deploymentId, a.replicaIndex)));
     for (const st of states) {
       const key = replicaKey(st.deploymentId, st.replicaIndex);
-      if (!isAssignedToMe(st, cfg.nodeId) && !(runs.get(key) ?? []).some((r) => r.active) && !pendingAtts.has(key)) scanner.forget(key);
+      if (!isAssignedToMe(st, cfg.nodeId) && !(runs.get(key) ?? []).some((r) => r.active) && !pendingAtts.has(key)) {
+        scanner.forget(key);
+        known.delete(key);
+      }
     }
     await attester.flush();
   };
