@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
 import { ImageError } from "./imageError";
+import { buildHostRootfs } from "./hostRootfs";
 
 /** Applets linked in /bin (all exist in Debian's busybox 1.35). */
 export const DEMO_APPLETS = [
@@ -18,6 +19,8 @@ export const DEMO_APPLETS = [
 
 export interface DemoRootfs {
   dir: string;
+  /** What the tree is made of: Debian's busybox-static, or (without it) this host's own tools. */
+  source: "busybox" | "host";
   /** sha256 of the busybox binary copied in (which busybox the image holds). */
   busyboxSha256: string;
   applets: readonly string[];
@@ -37,6 +40,11 @@ HOME_URL="https://example.invalid/hypha"
  */
 export async function buildDemoRootfs(targetDir: string, opts: { busybox?: string } = {}): Promise<DemoRootfs> {
   const busybox = opts.busybox ?? "/bin/busybox";
+  if (opts.busybox === undefined && !(await fsp.stat(busybox).then((st) => st.isFile(), () => false))) {
+    // A fresh machine with only Node: build the same kind of tree from the host's own tools.
+    const host = await buildHostRootfs(targetDir);
+    return { dir: host.dir, source: "host", busyboxSha256: "", applets: host.tools };
+  }
   const bin = await fsp.readFile(busybox).catch((cause) => {
     throw new ImageError(`busybox: cannot read "${busybox}" (install Debian's busybox-static)`, { code: "NOT_FOUND", cause, path: busybox });
   });
@@ -59,7 +67,7 @@ export async function buildDemoRootfs(targetDir: string, opts: { busybox?: strin
   await file("etc/group", "root:x:0:\nnogroup:x:65534:\n");
   await file("etc/hostname", "hypha\n");
   await file("etc/hosts", "127.0.0.1 localhost\n");
-  return { dir: path.resolve(targetDir), busyboxSha256: createHash("sha256").update(bin).digest("hex"), applets: DEMO_APPLETS };
+  return { dir: path.resolve(targetDir), source: "busybox", busyboxSha256: createHash("sha256").update(bin).digest("hex"), applets: DEMO_APPLETS };
 }
 
 async function mkdirMode(p: string, mode: number): Promise<void> {

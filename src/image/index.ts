@@ -16,5 +16,6 @@ export { materializeImage, type MaterializeOptions, type MaterializeResult, type
 export { prefetchOrder } from "./prefetchOrder";
 export { verifyTree, compareEntry, type Drift, type DriftKind } from "./verifyTree";
 export { buildDemoRootfs, DEMO_APPLETS, type DemoRootfs } from "./demoRootfs";
+export { buildHostRootfs, sharedLibraries, HOST_TOOLS } from "./hostRootfs";
 export { imageImport, imageList, imageInspect, imagePush, resolveImageRef, type ImageSummary, type ImageInspection } from "./commands";
 export { parseElfDeps, libraryPaths, type ElfDeps } from "./elfDeps";

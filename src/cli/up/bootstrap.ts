@@ -58,13 +58,17 @@ export async function bootstrapLocalChain(
   let imageRoot: Hex;
   const rootfs = fs.mkdtempSync(path.join(os.tmpdir(), "hypha-rootfs-"));
   try {
-    await buildDemoRootfs(rootfs);
+    const demo = await buildDemoRootfs(rootfs);
     const storeDir = path.join(opts.hyphaDir, "image-build");
     const imported = await imageImport({ storeDir, path: rootfs, name: DEMO_IMAGE_NAMES });
     for (const name of DEMO_IMAGE_NAMES) await imagePush({ storeDir, ref: imported.root, url: opts.storeUrl, name });
+    const madeOf =
+      demo.source === "busybox"
+        ? "Debian's busybox-static"
+        : "THIS HOST'S OWN shell and core tools with their libraries (busybox-static is not installed: apt-get install busybox-static for the usual demo image)";
     print(
       `demo image: no container registry is reachable here, so ${DEMO_IMAGE_NAMES.join(" and ")} name a small real ` +
-        `root filesystem built from Debian's busybox-static (root ${imported.root}, ${imported.stats.files} files, ${imported.stats.bytes} bytes)`,
+        `root filesystem built from ${madeOf} (root ${imported.root}, ${imported.stats.files} files, ${imported.stats.bytes} bytes)`,
     );
     imageRoot = imported.rootHex;
   } finally {
