@@ -57,7 +57,10 @@ export function buildProgram(env: NodeJS.ProcessEnv = process.env, extra: Regist
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride()
     .configureOutput({ outputError: (str, write) => write(str) });
-  program.addHelpText("after", "\nExample:\n  $ hypha apply -f examples/deployment.yaml --wait\n  $ hypha get deployments -o wide");
+  program.addHelpText(
+    "after",
+    "\n-o FORMAT (json, yaml, wide) belongs to the commands that print, and may also stand before the command.\n\nExample:\n  $ hypha apply -f examples/deployment.yaml --wait\n  $ hypha -o wide get deployments",
+  );
   const ctx = new CliContext(program, env);
   for (const register of [...commands, ...extra]) register(program, ctx);
   for (const cmd of allCommands(program)) cmd.exitOverride();
@@ -72,10 +75,39 @@ function allCommands(cmd: Command): Command[] {
  * Runs the CLI with `argv` and returns the exit code (never throws, never prints a stack trace).
  * @example process.exitCode = await runCli(process.argv)
  */
+/** Global flags that take a value (so their value is not mistaken for the command name). */
+const GLOBAL_VALUE_FLAGS = new Set(["--rpc", "--deployment", "--keystore", "--from", "--passphrase-file", "--private-key", "--dev-account", "--store"]);
+
+/**
+ * Lets `-o FORMAT` stand before the command as a global flag (`hypha -o json get nodes`) by moving
+ * it after the command, where each command that prints defines it. (A program-level `-o` would
+ * swallow `hypha sign -o FILE`.)
+ * @example hoistOutputFlag(["node", "hypha", "-o", "json", "get", "nodes"]) // [..., "get", "nodes", "-o", "json"]
+ */
+export function hoistOutputFlag(argv: string[]): string[] {
+  const head = argv.slice(0, 2);
+  const rest = argv.slice(2);
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i];
+    if (!a.startsWith("-")) break; // the command: anything after it is the command's own
+    if (a === "-o" || a === "--output") {
+      if (i + 1 >= rest.length) break;
+      const moved = rest.splice(i, 2);
+      return [...head, ...rest, ...moved];
+    }
+    if ((a.startsWith("-o") && !a.startsWith("--") && a.length > 2) || a.startsWith("--output=")) {
+      const moved = rest.splice(i, 1);
+      return [...head, ...rest, ...moved];
+    }
+    if (GLOBAL_VALUE_FLAGS.has(a)) i++;
+  }
+  return argv;
+}
+
 export async function runCli(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const { program, ctx } = buildProgram(env);
   try {
-    await program.parseAsync(argv);
+    await program.parseAsync(hoistOutputFlag(argv));
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) {
