@@ -113,6 +113,8 @@ spec:
     command: ["sleep", "1000"]
 `;
 
+// Skipped only where bubblewrap (a Debian package, installed by .ci/run) is missing: these run real
+// workloads in the real sandbox, which cannot be replaced by anything honest here.
 describe.skipIf(!findBwrap())("node agent on a real chain", () => {
   beforeAll(async () => {
     const port = await freePort();

@@ -87,6 +87,8 @@ spec:
       - {name: c, image: x, command: ["sh", "-c", "sleep 0.3; echo done"]}
 `;
 
+// Skipped only where bubblewrap (a Debian package, installed by .ci/run) is missing: these run real
+// workloads in the real sandbox, which cannot be replaced by anything honest here.
 describe.skipIf(!findBwrap())("ReplicaRun", () => {
   it("a re-verification still in flight when a job completes does not turn it Tampered", async () => {
     let releaseVerify!: (d: string[]) => void;

@@ -74,6 +74,8 @@ describe("bwrapArgs", () => {
   });
 });
 
+// Skipped only where bubblewrap (a Debian package, installed by .ci/run) is missing: these run real
+// workloads in the real sandbox, which cannot be replaced by anything honest here.
 describe.skipIf(!findBwrap())("bwrap driver (real sandbox)", () => {
   const driver = () => createBwrapDriver();
 
@@ -125,6 +127,7 @@ describe.skipIf(!findBwrap())("bwrap driver (real sandbox)", () => {
     expect((await run(driver(), request("exit 7"))).exit.code).toBe(7);
   });
 
+  // Skipped only where cgroup v1 controllers are not mounted writable (the limits then fall back to rlimits).
   it.skipIf(!cgroupsAvailable())("enforces the memory limit with a cgroup (OOM kill) and cleans the group up", async () => {
     const req = request("x=$(head -c 100000000 /dev/zero | tr '\\0' a); echo survived ${#x}", { limits: { cpuMillis: 1000, memoryMiB: 16, pids: 64 } });
     const { out } = await run(driver(), req);
@@ -135,6 +138,7 @@ describe.skipIf(!findBwrap())("bwrap driver (real sandbox)", () => {
     expect(big.out).toContain("survived 1000000");
   });
 
+  // Skipped only where cgroup v1 controllers are not mounted writable.
   it.skipIf(!cgroupsAvailable())("puts the workload in its cpu, memory and pids groups before it runs", async () => {
     const req = request("sleep 30", { limits: { cpuMillis: 250, memoryMiB: 48, pids: 20 } });
     const p = await driver().launch(req);
