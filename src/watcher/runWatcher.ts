@@ -17,6 +17,7 @@ import { resumeOutbox } from "./act/resumeOutbox";
 import { SenderWorker } from "./act/senderWorker";
 import { resolveWatcherConfig, type ResolvedWatcherConfig, type WatcherAddresses, type WatcherConfig } from "./config";
 import type { Unplaced } from "./decide/placeReplicas";
+import { isBudgetSpent } from "./decide/budgetSpent";
 import { reconcile } from "./decide/reconcile";
 import { WatcherError } from "./errors";
 import { ChainFollower } from "./ingest/followChain";
@@ -174,7 +175,7 @@ export async function runWatcher(config: WatcherConfig, logger: WatcherLogger = 
       .filter((d) => !d.terminated && d.status !== 5)
       .map((d) => ({ deployment: d, replicas: store.replicasOf(d.id) }));
     const nodes = store.nodes().map((n) => ({ ...n, measurementApproved: store.isMeasurementApproved(n.measurement) }));
-    const result = reconcile({ deployments, nodes, lostNodeIds: lostNodes, inFlightKeys: dispatcher.inFlightKeys(), inFlightReservations: dispatcher.reservations() });
+    const result = reconcile({ deployments, nodes, lostNodeIds: lostNodes, inFlightKeys: dispatcher.inFlightKeys(), inFlightReservations: dispatcher.reservations(), budgetSpentIds: budgetSpent });
     reconciles++;
     if (result.unplaced.length && result.unplaced.length !== unplaced) logger.warn({ unplaced: result.unplaced.length, first: result.unplaced[0] }, "replicas waiting for a node");
     unplaced = result.unplaced.length;
@@ -220,6 +221,8 @@ export async function runWatcher(config: WatcherConfig, logger: WatcherLogger = 
   }
 
   let rereadOffset = 0;
+  /** Active deployments the last chain re-read found out of budget (terminated by the next reconcile). */
+  const budgetSpent = new Set<string>();
   async function rereadChain(): Promise<void> {
     const cursor = store.cursor();
     if (!cursor || !caughtUp || resyncRequested) return;
@@ -227,9 +230,16 @@ export async function runWatcher(config: WatcherConfig, logger: WatcherLogger = 
     if (active.length === 0) return;
     const slice = active.slice(rereadOffset % active.length).concat(active).slice(0, Math.min(100, active.length));
     rereadOffset += slice.length;
+    const cursorBlock = await client.getBlock({ blockNumber: cursor.number });
     for (const dep of slice) {
       const onChain = await client.readContract({ address: cfg.addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "getReplicas", args: [dep.id], blockNumber: cursor.number });
       if (store.cursor()?.hash !== cursor.hash) return; // state moved on while we read; next round
+      const view = await client.readContract({ address: cfg.addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "getDeployment", args: [dep.id], blockNumber: cursor.number });
+      if (view.status >= 2 && view.status <= 3 && isBudgetSpent(view.escrow, onChain, cursorBlock.timestamp)) {
+        if (!budgetSpent.has(dep.id.toLowerCase())) logger.info({ deployment: dep.id, block: cursor.number.toString() }, "budget spent: terminating to settle");
+        budgetSpent.add(dep.id.toLowerCase());
+        requestReconcile();
+      }
       const ours = store.replicasOf(dep.id);
       const differs = onChain.some((r, i) => i < dep.replicas && (ours[i]?.status !== r.status || ours[i]?.attempt !== r.attempt));
       if (differs) {

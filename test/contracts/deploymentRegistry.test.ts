@@ -35,6 +35,7 @@ import {
   submit,
   tokenBalance,
 } from "./fixtures";
+import { isBudgetSpent } from "../../src/watcher/decide/budgetSpent";
 
 let c: InProcessChain;
 let base: string;
@@ -379,8 +380,17 @@ describe("terminate, scale, deposits", () => {
     await expectRevert(c, 16, { ...dr(c), functionName: "scale", args: [intent, 2] }, "NotDeployer", [id, c.accounts[16].address, intent.deployer], read);
     const unknown = makeIntent(c, { nonce: 77n });
     await expectRevert(c, 16, { ...dr(c), functionName: "terminate", args: [unknown] }, "UnknownDeployment", [await intentId(c, unknown)], read);
+    // The watcher's pure isBudgetSpent must agree with the contract's rule, before and after.
+    const spentNow = async () => {
+      const block = await c.publicClient.getBlock();
+      const view = (await c.publicClient.readContract({ ...dr(c), functionName: "getDeployment", args: [id], blockNumber: block.number })) as { escrow: bigint };
+      const reps = (await c.publicClient.readContract({ ...dr(c), functionName: "getReplicas", args: [id], blockNumber: block.number })) as readonly { status: number; pricePerSecond: bigint; since: bigint }[];
+      return isBudgetSpent(view.escrow, reps, block.timestamp);
+    };
+    expect(await spentNow()).toBe(false);
     await c.increaseTime(200);
     await c.mine();
+    expect(await spentNow()).toBe(true);
     await send(c, 16, { ...dr(c), functionName: "terminate", args: [intent] });
     // paid exactly the escrow (capped), nothing refunded
     expect(await innerBalance(c, c.accounts[OPERATORS[0]].address)).toBe(PRICE * 100n);

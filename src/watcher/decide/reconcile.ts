@@ -63,6 +63,8 @@ export interface ReconcileInput {
   /** Idempotency keys of actions in the outbox (sent or queued, not yet reflected in state). */
   inFlightKeys: ReadonlySet<string>;
   inFlightReservations?: readonly InFlightReservation[];
+  /** Deployments whose budget the chain shows spent (see budgetSpent.ts): terminate them to settle. */
+  budgetSpentIds?: ReadonlySet<string>;
 }
 
 export interface ReconcileResult {
@@ -99,8 +101,8 @@ export function placementNodes(
 }
 
 /**
- * Decide what to do: place pending replicas, report replicas on lost nodes, terminate finished jobs
- * and failed deployments. Actions whose key is in flight are left out.
+ * Decide what to do: place pending replicas, report replicas on lost nodes, terminate finished jobs,
+ * failed deployments and deployments whose budget is spent. Actions whose key is in flight are left out.
  * @example reconcile({ deployments, nodes, lostNodeIds: new Set(), inFlightKeys: new Set() }).actions
  */
 export function reconcile(input: ReconcileInput): ReconcileResult {
@@ -111,7 +113,7 @@ export function reconcile(input: ReconcileInput): ReconcileResult {
     const { deployment: dep, replicas } = entry;
     byId.set(dep.id.toLowerCase(), entry);
     if (dep.terminated || dep.status === DEP_TERMINATED) continue;
-    if (DEP_SETTLE.has(dep.status)) {
+    if (DEP_SETTLE.has(dep.status) || (DEP_ACTIVE.has(dep.status) && input.budgetSpentIds?.has(dep.id.toLowerCase()))) {
       const key = terminateKey(dep.id);
       if (!input.inFlightKeys.has(key)) actions.push({ type: "terminate", key, deploymentId: dep.id, intent: dep.intent });
       continue;
