@@ -10,7 +10,8 @@ import type { Logger } from "pino";
 import { deploymentRegistryAbi } from "../chain/abi";
 import { AttestedStatus, type Attestation } from "../chain/eip712";
 import { signAttestation } from "../chain/signing";
-import { toChainError, type ChainError } from "../chain/chainError";
+import type { ChainError } from "../chain/chainError";
+import { sendContractTx } from "../chain/tx";
 import type { AgentAddresses } from "./config";
 import { readReplicaStates } from "./chainView";
 import { attestationStillNeeded, replicaKey, type WantedAttestation } from "./reconcile";
@@ -131,22 +132,8 @@ export class Attester {
 
   /** Simulate (a revert costs no gas and is decoded), send from the agent account, await the receipt. */
   private async sendAttestMany(atts: Attestation[], sigs: Hex[]): Promise<Hex> {
-    const what = `attesting ${atts.length} replica(s)`;
-    const call = { address: this.addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "attestMany", args: [atts, sigs], account: this.account } as const;
-    let hash: Hex;
-    try {
-      const { request } = await this.publicClient.simulateContract(call);
-      hash = await this.walletClient.writeContract({ ...request, chain: null } as never);
-    } catch (err) {
-      throw toChainError(err, what);
-    }
-    let receipt;
-    try {
-      receipt = await this.publicClient.waitForTransactionReceipt({ hash, timeout: 60_000 });
-    } catch (err) {
-      throw toChainError(err, `${what} (waiting for ${hash})`);
-    }
-    if (receipt.status !== "success") throw toChainError(new Error(`transaction ${hash} reverted`), what);
-    return hash;
+    const clients = { publicClient: this.publicClient, walletClient: this.walletClient };
+    const call = { address: this.addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "attestMany", args: [atts, sigs] };
+    return (await sendContractTx(clients, call, `attesting ${atts.length} replica(s)`)).hash;
   }
 }

@@ -7,10 +7,10 @@
 import { mkdir } from "node:fs/promises";
 import { Level } from "level";
 import pino from "pino";
-import { createPublicClient, http, type PublicClient } from "viem";
+import type { PublicClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { deploymentRegistryAbi } from "../chain/abi";
-import { loadContracts } from "../chain/clients";
+import { loadContracts, makePublicClient } from "../chain/clients";
 import { ActionDispatcher } from "./act/dispatcher";
 import { Outbox } from "./act/outbox";
 import { resumeOutbox } from "./act/resumeOutbox";
@@ -73,10 +73,7 @@ const META = "m:identity";
  * console.log(w.status().cursor); await w.close();
  */
 export async function runWatcher(config: WatcherConfig, logger: WatcherLogger = pino({ name: "watcher" })): Promise<WatcherHandle> {
-  const client = createPublicClient({
-    transport: http(config.rpcUrl, { batch: { wait: 0 }, retryCount: 3, retryDelay: 100, timeout: 20_000 }),
-    pollingInterval: config.pollIntervalMs ?? 150,
-  }) as PublicClient;
+  const client = makePublicClient(config.rpcUrl, { pollingIntervalMs: config.pollIntervalMs ?? 150 });
   const addresses: WatcherAddresses = config.addresses ?? (await addressesFromFile(client, config.deploymentFile));
   const cfg = resolveWatcherConfig({ ...config, addresses });
   const chainId = await client.getChainId().catch((err: unknown) => {
