@@ -1,7 +1,9 @@
 /**
- * The audit's pure checks on crafted chain data: a genuine history passes; an attestation signed by
- * a key that was not the node's agent, a signature missing from calldata, an illegal or gapped
- * transition, a wrong spec hash, a bad intent signature and a short job quorum each FAIL.
+ * The audit's pure checks on crafted chain data: a genuine history passes (also with a compact
+ * EIP-2098 signature, or an ERC-1271 wallet agent that accepted the signature); an attestation
+ * signed by a key that was not the node's agent, one a wallet agent rejected, a signature missing
+ * from calldata, an illegal or gapped transition, a wrong spec hash, a bad intent signature and a
+ * short job quorum each FAIL.
  */
 import { describe, expect, it } from "vitest";
 import type { Hex } from "viem";
@@ -10,11 +12,13 @@ import { checkSequence } from "../../src/chain/audit/transitions";
 import type { DeploymentEvent } from "../../src/chain/deployments";
 import { devAccount } from "../../src/chain/devAccounts";
 import type { Attestation, DeploymentIntent } from "../../src/chain/eip712";
-import { computeDeploymentId, domainFor, signAttestation } from "../../src/chain/signing";
+import { compactSignature, computeDeploymentId, domainFor, signAttestation } from "../../src/chain/signing";
 
 const domain = domainFor({ chainId: 31337, deploymentRegistry: "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0" });
 const agent = devAccount(8);
 const intruder = devAccount(15);
+/** An ERC-1271 wallet's address, standing for a node's agent (no code is needed: the checks only read its verdict). */
+const wallet = "0x5FC8d32690cc91D4c39d9d3abcBD16989F875707";
 const intent: DeploymentIntent = {
   deployer: devAccount(11).address,
   specHash: `0x${"ab".repeat(32)}`,
@@ -56,7 +60,7 @@ async function input(overrides: Partial<AuditInput> = {}, signer = agent): Promi
     intentSignatureValid: true,
     deployerIsContract: false,
     events,
-    attestations: [{ attestation, recordedSigner: agent.address, blockNumber: 12n, transactionHash: tx, signature, agentBefore: agent.address, agentAfter: agent.address }],
+    attestations: [{ attestation, recordedSigner: agent.address, blockNumber: 12n, transactionHash: tx, signature, agentBefore: agent.address, agentAfter: agent.address, walletVerdicts: [] }],
     derivedSpecHash: { hash: intent.specHash, source: "app.yaml" },
     ...overrides,
   };
@@ -84,6 +88,36 @@ describe("audit checks", () => {
     base.attestations[0].agentBefore = intruder.address;
     base.attestations[0].agentAfter = intruder.address;
     expect(failed(await runAuditChecks(base))).toContain("attestation replica 0 attempt 1 (Running)");
+  });
+
+  it("a compact (EIP-2098) signature by the agent passes by ECDSA recovery", async () => {
+    const base = await input();
+    base.attestations[0].signature = compactSignature(base.attestations[0].signature!);
+    const r = await runAuditChecks(base);
+    expect(failed(r)).toEqual([]);
+    expect(r.checks.find((x) => x.name.startsWith("attestation"))!.detail).toContain(`ECDSA recovery: node 1's agent ${agent.address} signed it`);
+  });
+
+  it("an ERC-1271 wallet agent's attestation passes when the wallet accepted it, naming the method", async () => {
+    const base = await input({}, intruder); // the wallet's owner signed; ECDSA gives the owner, not the wallet
+    Object.assign(base.attestations[0], { agentBefore: wallet, agentAfter: wallet, recordedSigner: wallet, walletVerdicts: [{ agent: wallet, valid: true }] });
+    const r = await runAuditChecks(base);
+    expect(failed(r)).toEqual([]);
+    expect(r.checks.find((x) => x.name.startsWith("attestation"))!.detail).toContain(`ERC-1271 isValidSignature: node 1's agent ${wallet} signed it`);
+  });
+
+  it("an ERC-1271 wallet agent's attestation fails when the wallet rejected it, naming the attestation and the reason", async () => {
+    const base = await input({}, intruder);
+    Object.assign(base.attestations[0], { agentBefore: wallet, agentAfter: wallet, recordedSigner: wallet, walletVerdicts: [{ agent: wallet, valid: false }] });
+    const r = await runAuditChecks(base);
+    expect(r.verdict).toBe("FAIL");
+    expect(failed(r)).toEqual(["attestation replica 0 attempt 1 (Running)"]);
+    const c = r.checks.find((x) => x.name.startsWith("attestation"))!;
+    expect(c.detail).toContain(`ERC-1271 isValidSignature: node 1's agent at block 12, the contract ${wallet}, rejects the signature`);
+    expect(c.detail).toContain(`signed by ${intruder.address}`);
+    // A wallet's verdict counts only for the node's agent at that block.
+    Object.assign(base.attestations[0], { walletVerdicts: [{ agent: intruder.address, valid: true }] });
+    expect(failed(await runAuditChecks(base))).toEqual(["attestation replica 0 attempt 1 (Running)"]);
   });
 
   it("a signature missing from calldata fails", async () => {

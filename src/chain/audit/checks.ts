@@ -1,8 +1,9 @@
 /**
  * The auditor's verdicts, computed from collected chain data alone (no I/O here): the id is the
  * intent's digest, the spec hash matches, the intent signature holds, every attestation was signed
- * by the node's registered agent at that block for the current placement, placements respected the
- * price limit, a job's result had its quorum, and every status moved legally.
+ * by the node's registered agent at that block (ECDSA, or ERC-1271 for a contract wallet) for the
+ * current placement, placements respected the price limit, a job's result had its quorum, and
+ * every status moved legally.
  */
 import type { Address, Hex, TypedDataDomain } from "viem";
 import type { DeploymentEvent } from "../deployments";
@@ -37,6 +38,8 @@ export interface AttestationEvidence {
   /** agentOf(nodeId) in the state before the block, and at its end. */
   agentBefore: Address;
   agentAfter: Address;
+  /** For each of those agents that had contract code at the block: its ERC-1271 isValidSignature verdict on the signature there. */
+  walletVerdicts: Array<{ agent: Address; valid: boolean }>;
 }
 
 export interface AuditInput {
@@ -117,22 +120,10 @@ async function checkAttestations(input: AuditInput): Promise<AuditCheck[]> {
     const where = `block ${ev.blockNumber}, tx ${ev.transactionHash}`;
     const problems: string[] = [];
     if (!same(a.deploymentId, input.id)) problems.push(`names deployment ${a.deploymentId}`);
-    let signer: Address | undefined;
-    if (!ev.signature) {
-      problems.push("its signature is not in the transaction's calldata");
-    } else {
-      try {
-        signer = await recoverAttestationSigner(input.domain, a, ev.signature);
-      } catch (err) {
-        problems.push(`signature does not recover (${(err as Error).message.split("\n")[0]})`);
-      }
-    }
-    if (signer) {
-      if (!same(signer, ev.recordedSigner)) problems.push(`recovered signer ${signer} differs from the recorded signer ${ev.recordedSigner}`);
-      if (!same(signer, ev.agentBefore) && !same(signer, ev.agentAfter)) {
-        problems.push(`signed by ${signer}, but node ${a.nodeId}'s agent at block ${ev.blockNumber} was ${ev.agentBefore}`);
-      }
-    }
+    const verdict = await verifyAttester(input.domain, ev);
+    const verified = "signer" in verdict ? verdict : undefined;
+    if ("problems" in verdict) problems.push(...verdict.problems);
+    else if (!same(verdict.signer, ev.recordedSigner)) problems.push(`${verdict.how} gives signer ${verdict.signer}, but the contract recorded ${ev.recordedSigner}`);
     const placed = placementAt(input.events, ev.blockNumber, a.replicaIndex);
     if (!placed) problems.push(`replica ${a.replicaIndex} was never placed before this attestation`);
     else {
@@ -140,12 +131,39 @@ async function checkAttestations(input: AuditInput): Promise<AuditCheck[]> {
       if (placed.attempt !== a.attempt) problems.push(`is for attempt ${a.attempt}, the placement was attempt ${placed.attempt}`);
     }
     out.push(
-      problems.length === 0
-        ? { name, status: "PASS", detail: `node ${a.nodeId}'s agent ${signer} signed it (${where})` }
+      problems.length === 0 && verified
+        ? { name, status: "PASS", detail: `${verified.how}: node ${a.nodeId}'s agent ${verified.signer} signed it (${where})` }
         : { name, status: "FAIL", detail: `${problems.join("; ")} (${where})` },
     );
   }
   return out;
+}
+
+type AttesterVerdict = { signer: Address; how: "ECDSA recovery" | "ERC-1271 isValidSignature" } | { problems: string[] };
+
+/**
+ * Which of the node's agents at the attestation's block signed it, and how, in the contract's order
+ * (_checkAttester): ECDSA recovery first, then ERC-1271 isValidSignature for an agent with code.
+ * When neither holds, the reasons.
+ */
+async function verifyAttester(domain: TypedDataDomain, ev: AttestationEvidence): Promise<AttesterVerdict> {
+  if (!ev.signature) return { problems: ["its signature is not in the transaction's calldata"] };
+  const isAgent = (x: Address) => same(x, ev.agentBefore) || same(x, ev.agentAfter);
+  const problems: string[] = [];
+  let recovered: Address | undefined;
+  try {
+    recovered = await recoverAttestationSigner(domain, ev.attestation, ev.signature);
+  } catch (err) {
+    // A wallet's signature need not be an ECDSA one: that alone is no fault when a wallet was asked.
+    if (ev.walletVerdicts.length === 0) problems.push(`signature does not recover (${(err as Error).message.split("\n")[0]})`);
+  }
+  if (recovered && isAgent(recovered)) return { signer: recovered, how: "ECDSA recovery" };
+  const accepted = ev.walletVerdicts.find((v) => v.valid && isAgent(v.agent));
+  if (accepted) return { signer: accepted.agent, how: "ERC-1271 isValidSignature" };
+  const whose = `node ${ev.attestation.nodeId}'s agent at block ${ev.blockNumber}`;
+  if (recovered) problems.push(`signed by ${recovered}, but ${whose} was ${ev.agentBefore}`);
+  for (const v of ev.walletVerdicts.filter((x) => isAgent(x.agent))) problems.push(`ERC-1271 isValidSignature: ${whose}, the contract ${v.agent}, rejects the signature`);
+  return { problems };
 }
 
 function checkPlacements(input: AuditInput): AuditCheck {

@@ -1,14 +1,15 @@
 /**
  * Gathers what an audit needs from the chain (the I/O half of the audit): the intent and its
  * signature check at the submission block, every event of the deployment, and for each
- * attestation its signature from the transaction calldata and the node's agent key at that block.
+ * attestation its signature from the transaction calldata, the node's agent key at that block and,
+ * when that agent is a contract wallet, its ERC-1271 verdict on the signature at that block.
  */
 import { decodeFunctionData, type Address, type Hex, type PublicClient } from "viem";
 import { deploymentRegistryAbi } from "../abi";
 import type { HyphaAddresses } from "../addresses";
 import { toChainError } from "../chainError";
 import { readDeploymentEvents } from "../deployments";
-import { intentTypedData, type Attestation } from "../eip712";
+import { attestationTypedData, intentTypedData, type Attestation } from "../eip712";
 import { readIntent } from "../intents";
 import { agentAt } from "../nodes";
 import { domainFor, expandSignature } from "../signing";
@@ -22,23 +23,15 @@ export async function collectAuditInput(publicClient: PublicClient, addresses: H
   const domain = domainFor(addresses);
   const submitted = await readIntent(publicClient, addresses, id);
   const { intent } = submitted;
-  let intentSignatureValid = false;
-  let deployerIsContract = false;
-  try {
-    const code = await publicClient.getCode({ address: intent.deployer, blockNumber: submitted.blockNumber });
-    deployerIsContract = !!code && code !== "0x";
-    intentSignatureValid = await publicClient.verifyTypedData({
-      address: intent.deployer,
-      ...intentTypedData(domain, intent),
-      // An EOA's signature may be recorded in its 64-byte EIP-2098 form; a wallet's is passed as it is.
-      signature: deployerIsContract ? submitted.signature : expandSignature(submitted.signature),
-      blockNumber: submitted.blockNumber,
-    } as never);
-  } catch (err) {
-    const e = toChainError(err, "checking the intent signature");
-    if (e.exitCode === 2) throw e;
-    intentSignatureValid = false;
-  }
+  const deployerIsContract = await hasCodeAt(publicClient, intent.deployer, submitted.blockNumber);
+  const intentSignatureValid = await verifySignatureAt(publicClient, {
+    signer: intent.deployer,
+    signerIsContract: deployerIsContract,
+    typedData: intentTypedData(domain, intent),
+    signature: submitted.signature,
+    blockNumber: submitted.blockNumber,
+    what: "checking the intent signature",
+  });
   const events = await readDeploymentEvents(publicClient, addresses, id);
   const txCache = new Map<Hex, Promise<{ input: Hex }>>();
   const attestations: AttestationEvidence[] = [];
@@ -64,6 +57,21 @@ export async function collectAuditInput(publicClient: PublicClient, addresses: H
       agentAt(publicClient, addresses, a.nodeId, e.blockNumber - 1n),
       agentAt(publicClient, addresses, a.nodeId, e.blockNumber),
     ]);
+    // Like the contract's _checkAttester: an agent with code may have signed through ERC-1271. Its
+    // verdict is read for every such agent; whether ECDSA recovery already settles it is for the checks.
+    const walletVerdicts: AttestationEvidence["walletVerdicts"] = [];
+    for (const agent of new Set([agentBefore, agentAfter])) {
+      if (!signature || !(await hasCodeAt(publicClient, agent, e.blockNumber))) continue;
+      const valid = await verifySignatureAt(publicClient, {
+        signer: agent,
+        signerIsContract: true,
+        typedData: attestationTypedData(domain, a),
+        signature,
+        blockNumber: e.blockNumber,
+        what: `checking the signature of the attestation in tx ${e.transactionHash} with agent ${agent}`,
+      });
+      walletVerdicts.push({ agent, valid });
+    }
     attestations.push({
       attestation: a,
       recordedSigner: e.args.signer as Address,
@@ -72,6 +80,7 @@ export async function collectAuditInput(publicClient: PublicClient, addresses: H
       signature,
       agentBefore,
       agentAfter,
+      walletVerdicts,
     });
   }
   return {
@@ -85,6 +94,51 @@ export async function collectAuditInput(publicClient: PublicClient, addresses: H
     events,
     attestations,
   };
+}
+
+/** Whether `address` had contract code at the end of `blockNumber`; false when that cannot be read off a reachable node. */
+async function hasCodeAt(publicClient: PublicClient, address: Address, blockNumber: bigint): Promise<boolean> {
+  try {
+    const code = await publicClient.getCode({ address, blockNumber });
+    return !!code && code !== "0x";
+  } catch (err) {
+    const e = toChainError(err, `reading the code of ${address} at block ${blockNumber}`);
+    if (e.exitCode === 2) throw e;
+    return false;
+  }
+}
+
+/**
+ * Checks `signature` over `typedData` for `signer` in the state of `blockNumber`, as the contracts
+ * do: ERC-1271 isValidSignature (eth_call at that block) for a contract, ECDSA recovery for an EOA.
+ * An unreachable node throws; any other failure (a reverting wallet, a malformed signature) is a
+ * signature that does not verify.
+ */
+async function verifySignatureAt(
+  publicClient: PublicClient,
+  req: {
+    signer: Address;
+    signerIsContract: boolean;
+    typedData: ReturnType<typeof intentTypedData> | ReturnType<typeof attestationTypedData>;
+    signature: Hex;
+    blockNumber: bigint;
+    /** What is being checked, for the error message. */
+    what: string;
+  },
+): Promise<boolean> {
+  try {
+    return await publicClient.verifyTypedData({
+      address: req.signer,
+      ...req.typedData,
+      // An EOA's signature may be recorded in its 64-byte EIP-2098 form; a wallet's is passed as it is.
+      signature: req.signerIsContract ? req.signature : expandSignature(req.signature),
+      blockNumber: req.blockNumber,
+    } as never);
+  } catch (err) {
+    const e = toChainError(err, req.what);
+    if (e.exitCode === 2) throw e;
+    return false;
+  }
 }
 
 /**
