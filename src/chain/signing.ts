@@ -81,7 +81,8 @@ export function expandSignature(signature: Hex): Hex {
 }
 
 /**
- * The address that signed an attestation (ECDSA recovery; agents are EOAs).
+ * The address that signed an attestation by ECDSA (65-byte or 64-byte EIP-2098 form). An agent
+ * that is a contract wallet signs through ERC-1271 instead, which the audit checks on-chain.
  * @example (await recoverAttestationSigner(domain, att, sig)) === agentAddress
  */
 export async function recoverAttestationSigner(domain: TypedDataDomain, attestation: Attestation, signature: Hex): Promise<Address> {
@@ -89,7 +90,7 @@ export async function recoverAttestationSigner(domain: TypedDataDomain, attestat
 }
 
 /**
- * The address that signed an intent with ECDSA (for ERC-1271 wallets use verifyIntentSignature in audit).
+ * The address that signed an intent with ECDSA (ERC-1271 wallets are checked on-chain, see audit/collect.ts).
  * @example (await recoverIntentSigner(domain, intent, sig)) === intent.deployer
  */
 export async function recoverIntentSigner(domain: TypedDataDomain, intent: DeploymentIntent, signature: Hex): Promise<Address> {
