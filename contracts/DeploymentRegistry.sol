@@ -305,7 +305,7 @@ contract DeploymentRegistry is IDeploymentRegistry, AccessControl, ReentrancyGua
             emit ReplicaScheduled(id, index, nodeId, attempt, price);
         }
         _advance(id, d);
-        _deployments[id] = d;
+        _putDeployment(id, d);
     }
 
     /// @inheritdoc IDeploymentRegistry
@@ -316,7 +316,7 @@ contract DeploymentRegistry is IDeploymentRegistry, AccessControl, ReentrancyGua
         Replica memory r = _replicas[id][replicaIndex];
         if (r.status != R_SCHEDULED && r.status != R_RUNNING) revert IllegalTransition(id, replicaIndex, r.status, R_FAILED);
         _fail(id, d, replicaIndex, r, R_FAILED);
-        _deployments[id] = d;
+        _putDeployment(id, d);
     }
 
     // ------------------------------------------------------------------ attestations
@@ -364,7 +364,7 @@ contract DeploymentRegistry is IDeploymentRegistry, AccessControl, ReentrancyGua
         } else {
             _fail(id, d, index, r, to);
         }
-        _deployments[id] = d;
+        _putDeployment(id, d);
     }
 
     function _emitAttested(Attestation calldata a, address signer) private {
@@ -460,6 +460,19 @@ contract DeploymentRegistry is IDeploymentRegistry, AccessControl, ReentrancyGua
         }
     }
 
+    /// @dev Writes a whole Deployment in one SSTORE (field order as declared, as in _checkAndPack);
+    /// Solidity's struct copy would read and write each of its 11 fields separately.
+    function _putDeployment(bytes32 id, Deployment memory d) private {
+        Deployment storage slot = _deployments[id];
+        uint256 packed = uint256(d.status) | (uint256(d.kind) << 8) | (uint256(d.replicas) << 16)
+            | (uint256(d.placed) << 24) | (uint256(d.running) << 32) | (uint256(d.quorum) << 40)
+            | (uint256(d.retriesLeft) << 48) | (uint256(d.escrow) << 56) | (uint256(d.cpuMillis) << 152)
+            | (uint256(d.memoryMiB) << 184) | (uint256(d.diskMiB) << 216);
+        assembly ("memory-safe") {
+            sstore(slot.slot, packed)
+        }
+    }
+
     function _replicaStatusChanged(bytes32 id, uint256 index, uint32 nodeId, uint8 from, uint8 to) private {
         emit ReplicaStatusChanged(id, uint16(index), nodeId, from, to);
     }
@@ -489,6 +502,17 @@ contract DeploymentRegistry is IDeploymentRegistry, AccessControl, ReentrancyGua
 
     /// @inheritdoc IDeploymentRegistry
     function terminate(DeploymentIntent calldata intent) external {
+        _terminate(intent);
+    }
+
+    /// @inheritdoc IDeploymentRegistry
+    function terminateMany(DeploymentIntent[] calldata intents) external {
+        for (uint256 i; i < intents.length; ++i) {
+            _terminate(intents[i]);
+        }
+    }
+
+    function _terminate(DeploymentIntent calldata intent) private {
         bytes32 id = _intentId(intent);
         Deployment memory d = _deployments[id];
         if (d.status == D_NONE) revert UnknownDeployment(id);
@@ -504,7 +528,7 @@ contract DeploymentRegistry is IDeploymentRegistry, AccessControl, ReentrancyGua
         uint96 refund = d.escrow;
         d.escrow = 0;
         _setStatus(id, d, D_TERMINATED);
-        _deployments[id] = d;
+        _putDeployment(id, d);
         if (refund != 0) _balances[intent.deployer] += refund;
         emit Terminated(id, msg.sender, paid, refund);
     }
@@ -558,7 +582,7 @@ contract DeploymentRegistry is IDeploymentRegistry, AccessControl, ReentrancyGua
         d.replicas = uint8(replicas);
         emit Scaled(id, from, replicas);
         _advance(id, d);
-        _deployments[id] = d;
+        _putDeployment(id, d);
     }
 
     // ------------------------------------------------------------------ balances

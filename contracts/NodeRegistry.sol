@@ -271,11 +271,8 @@ contract NodeRegistry is INodeRegistry, AccessControl, ReentrancyGuardTransient 
         if (disk < r.diskMiB) revert InsufficientCapacity(nodeId, "diskMiB", disk, r.diskMiB);
         if (slots == 0) revert InsufficientCapacity(nodeId, "slots", 0, 1);
         unchecked {
-            n.freeCpuMillis = cpu - r.cpuMillis;
-            n.freeMemoryMiB = mem - r.memoryMiB;
-            n.freeDiskMiB = disk - r.diskMiB;
-            n.freeSlots = slots - 1;
-            n.placed += 1; // placed <= slots <= type(uint16).max
+            // placed <= slots <= type(uint16).max
+            _putFree(n, cpu - r.cpuMillis, mem - r.memoryMiB, disk - r.diskMiB, slots - 1, n.placed + 1);
         }
         emit CapacityReserved(nodeId, r.cpuMillis, r.memoryMiB, r.diskMiB);
         return n.pricePerSecond;
@@ -284,13 +281,14 @@ contract NodeRegistry is INodeRegistry, AccessControl, ReentrancyGuardTransient 
     /// @inheritdoc INodeRegistry
     function release(uint32 nodeId, Resources calldata r) external onlyRole(DEPLOYMENTS_ROLE) returns (address) {
         NodeData storage n = _existing(nodeId);
-        if (n.placed == 0) revert ReplicasStillPlaced(nodeId, 0); // a release without a reserve: registry bug
-        n.freeCpuMillis += r.cpuMillis;
-        n.freeMemoryMiB += r.memoryMiB;
-        n.freeDiskMiB += r.diskMiB;
+        uint16 placed = n.placed;
+        if (placed == 0) revert ReplicasStillPlaced(nodeId, 0); // a release without a reserve: registry bug
+        uint32 cpu = n.freeCpuMillis + r.cpuMillis;
+        uint32 mem = n.freeMemoryMiB + r.memoryMiB;
+        uint32 disk = n.freeDiskMiB + r.diskMiB;
         unchecked {
-            n.freeSlots += 1;
-            n.placed -= 1;
+            // freeSlots < slots <= type(uint16).max while a replica is placed, and placed > 0
+            _putFree(n, cpu, mem, disk, n.freeSlots + 1, placed - 1);
         }
         emit CapacityReleased(nodeId, r.cpuMillis, r.memoryMiB, r.diskMiB);
         return n.operator;
@@ -377,6 +375,18 @@ contract NodeRegistry is INodeRegistry, AccessControl, ReentrancyGuardTransient 
     function _liveNode(uint32 nodeId) private view returns (NodeData storage n) {
         n = _existing(nodeId);
         if (n.flags & EXITED != 0) revert NodeExited(nodeId);
+    }
+
+    /// @dev Writes the free capacity and placed count of the placement-hot slot in one SSTORE,
+    /// keeping its price and flags (Solidity would read and write each field separately).
+    function _putFree(NodeData storage n, uint32 cpu, uint32 mem, uint32 disk, uint16 slots, uint16 placed) private {
+        uint256 packed = uint256(cpu) | (uint256(mem) << 32) | (uint256(disk) << 64) | (uint256(slots) << 96)
+            | (uint256(placed) << 112);
+        assembly ("memory-safe") {
+            let word := sload(n.slot)
+            // keep bits 128..255 (pricePerSecond, flags)
+            sstore(n.slot, or(and(word, not(sub(shl(128, 1), 1))), packed))
+        }
     }
 
     function _ineligibleReason(uint8 flags) private pure returns (string memory) {

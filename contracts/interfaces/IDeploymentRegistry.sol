@@ -103,6 +103,9 @@ interface IDeploymentRegistry is IHyphaTypes {
     /// @notice Deployer at any time; anyone once the budget is spent, a job is final or the deployment Failed.
     /// Releases capacity, credits nodes for replica-time run, refunds the rest to the deployer's deposit.
     function terminate(DeploymentIntent calldata intent) external;
+    /// @notice Several terminations in one transaction (the watcher settles finished jobs in batches);
+    /// each follows terminate's rules, and one that may not be terminated reverts the whole call.
+    function terminateMany(DeploymentIntent[] calldata intents) external;
     /// @notice Deployer: change the replica count.
     function scale(DeploymentIntent calldata intent, uint16 replicas) external;
 

@@ -13,6 +13,7 @@ import { parseEther, parseSignature, serializeCompactSignature, signatureToCompa
 import { deploymentRegistryAbi, hyphaTokenAbi, nodeRegistryAbi } from "../../src/chain/abi";
 import { attestationTypedData, hyphaDomain, intentTypedData, type Attestation, type DeploymentIntent } from "../../src/chain/eip712";
 import { inProcessChain, type InProcessChain } from "../../test/helpers/chain";
+import { breakdownTx, sumTxGas, type StructLog, type TxGas } from "./gasBreakdown";
 
 /** Gas targets from issue 3 (receipt gas, including the 21,000 intrinsic cost). */
 export const GAS_TARGETS = { submitIntent: 65_000, lifecycle: 150_000 } as const;
@@ -30,6 +31,10 @@ export interface GasReport {
   unbond: number;
   withdraw: number;
   lifecycle: number;
+  /** Where the lifecycle's gas goes, per transaction and in total (from debug_traceTransaction). */
+  lifecycleBreakdown: Record<"submitIntent" | "schedule" | "attest" | "terminate" | "total", TxGas>;
+  /** Per deployment, for 10 single-replica services submitted, placed and attested in batches. */
+  lifecycleBatchedOf10: { submitIntents: number; scheduleMany: number; attestMany: number; terminateMany: number; perDeployment: number };
   /** terminate when the node operator had never been credited before (a new balance slot). */
   firstTime: { terminateFirstOperatorCredit: number };
   targets: typeof GAS_TARGETS;
@@ -62,8 +67,10 @@ async function run(c: InProcessChain): Promise<GasReport> {
     const hash = await wc.writeContract({ ...call, account: wc.account!, chain: wc.chain } as never);
     const r = await c.publicClient.waitForTransactionReceipt({ hash });
     if (r.status !== "success") throw new Error(`${call.functionName} reverted`);
+    lastHash = hash;
     return Number(r.gasUsed);
   };
+  let lastHash: Hex = "0x";
   let nonce = 0n;
   const intent = (over: Partial<DeploymentIntent> = {}): DeploymentIntent => ({
     deployer: c.accounts[DEPLOYER].address,
@@ -134,10 +141,38 @@ async function run(c: InProcessChain): Promise<GasReport> {
   // Measured lifecycle.
   const life = intent();
   const s = await submit(life);
+  const submitHash = lastHash;
   const schedule1 = await send(ORCH, { ...dr, functionName: "schedule", args: [life, [{ replicaIndex: 0, nodeId: 1 }]] });
+  const scheduleHash = lastHash;
   const attest = await attestRunning(0, s.id, 0);
+  const attestHash = lastHash;
   await c.increaseTime(3600);
   const terminate = await send(DEPLOYER, { ...dr, functionName: "terminate", args: [life] });
+  const breakdown = await lifecycleBreakdown(c, [submitHash, scheduleHash, attestHash, lastHash]);
+
+  // The same lifecycle for 10 single-replica services through the batch entry points a relayer,
+  // the watcher and an agent use (submitIntents, scheduleMany, attestMany, terminateMany).
+  const batch = Array.from({ length: 10 }, () => intent());
+  const batchSigs = await Promise.all(batch.map((i) => c.accounts[DEPLOYER].signTypedData(intentTypedData(domain, i))));
+  const batchSubmit = await send(RELAYER, { ...dr, functionName: "submitIntents", args: [batch, batchSigs] });
+  const batchSchedule = await send(ORCH, { ...dr, functionName: "scheduleMany", args: [batch, batch.map(() => [{ replicaIndex: 0, nodeId: 1 }])] });
+  const batchAtts: Attestation[] = [];
+  for (const i of batch) {
+    const id = await c.publicClient.readContract({ ...dr, functionName: "deploymentId", args: [i] });
+    batchAtts.push({ deploymentId: id, replicaIndex: 0, nodeId: 1, attempt: 1, status: 0, measurement: MEASUREMENT, outputHash: ("0x" + "00".repeat(32)) as Hex, timestamp: 1_700_000_000n });
+  }
+  const batchAttSigs = await Promise.all(batchAtts.map((att) => c.accounts[8].signTypedData(attestationTypedData(domain, att))));
+  const batchAttest = await send(ORCH, { ...dr, functionName: "attestMany", args: [batchAtts, batchAttSigs] });
+  await c.increaseTime(3600);
+  const batchTerminate = await send(DEPLOYER, { ...dr, functionName: "terminateMany", args: [batch] });
+  const perDeployment = (gas: number) => Math.round(gas / batch.length);
+  const lifecycleBatchedOf10 = {
+    submitIntents: perDeployment(batchSubmit),
+    scheduleMany: perDeployment(batchSchedule),
+    attestMany: perDeployment(batchAttest),
+    terminateMany: perDeployment(batchTerminate),
+    perDeployment: perDeployment(batchSubmit + batchSchedule + batchAttest + batchTerminate),
+  };
 
   // Ten replicas in one schedule call, spread over the three nodes.
   const ten = intent({ replicas: 10 });
@@ -163,9 +198,26 @@ async function run(c: InProcessChain): Promise<GasReport> {
     unbond,
     withdraw,
     lifecycle: s.gas + schedule1 + attest + terminate,
+    lifecycleBreakdown: breakdown,
+    lifecycleBatchedOf10,
     firstTime: { terminateFirstOperatorCredit: terminateFirstCredit },
     targets: GAS_TARGETS,
   };
+}
+
+/** Traces the four lifecycle transactions (without memory, stack or storage: only gas per step). */
+async function lifecycleBreakdown(c: InProcessChain, hashes: Hex[]): Promise<GasReport["lifecycleBreakdown"]> {
+  const txs: TxGas[] = [];
+  for (const hash of hashes) {
+    const [tx, receipt] = await Promise.all([c.publicClient.getTransaction({ hash }), c.publicClient.getTransactionReceipt({ hash })]);
+    const trace = (await c.provider.request({
+      method: "debug_traceTransaction",
+      params: [hash, { disableMemory: true, disableStack: true, disableStorage: true }],
+    } as never)) as { structLogs: StructLog[] };
+    txs.push(breakdownTx({ gasUsed: Number(receipt.gasUsed), input: tx.input, structLogs: trace.structLogs }));
+  }
+  const [submitIntent, schedule, attest, terminate] = txs;
+  return { submitIntent, schedule, attest, terminate, total: sumTxGas(txs) };
 }
 
 export const SNAPSHOT_FILE = path.join(__dirname, "..", "..", "gas-snapshot.json");

@@ -4682,6 +4682,91 @@ export const deploymentRegistryAbi = [
     "type": "function"
   },
   {
+    "inputs": [
+      {
+        "components": [
+          {
+            "internalType": "address",
+            "name": "deployer",
+            "type": "address"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "specHash",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "imageRoot",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "uint16",
+            "name": "replicas",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint32",
+            "name": "cpuMillis",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "memoryMiB",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "diskMiB",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint96",
+            "name": "maxPricePerSecond",
+            "type": "uint96"
+          },
+          {
+            "internalType": "uint96",
+            "name": "budget",
+            "type": "uint96"
+          },
+          {
+            "internalType": "uint64",
+            "name": "nonce",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "deadline",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint8",
+            "name": "kind",
+            "type": "uint8"
+          },
+          {
+            "internalType": "uint8",
+            "name": "quorum",
+            "type": "uint8"
+          },
+          {
+            "internalType": "uint8",
+            "name": "maxRetries",
+            "type": "uint8"
+          }
+        ],
+        "internalType": "struct IHyphaTypes.DeploymentIntent[]",
+        "name": "intents",
+        "type": "tuple[]"
+      }
+    ],
+    "name": "terminateMany",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
     "inputs": [],
     "name": "token",
     "outputs": [

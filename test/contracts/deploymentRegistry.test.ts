@@ -398,6 +398,27 @@ describe("terminate, scale, deposits", () => {
     await expectRevert(c, DEPLOYER, { ...dr(c), functionName: "terminate", args: [intent] }, "NotTerminable", [id, 5], read);
   });
 
+  it("terminateMany settles several deployments in one transaction; one it may not terminate reverts all", async () => {
+    const a = await running({ budget: PRICE * 5n });
+    const b = await running({ budget: PRICE * 1000n, nonce: 901n });
+    await c.increaseTime(10);
+    await c.mine();
+    const read = state();
+    // an outsider may terminate a (its budget is spent) but not b: the whole batch reverts, a included
+    await expectRevert(c, 16, { ...dr(c), functionName: "terminateMany", args: [[a.intent, b.intent]] }, "NotTerminable", [b.id, 3], read);
+    const { logs } = await send(c, DEPLOYER, { ...dr(c), functionName: "terminateMany", args: [[a.intent, b.intent]] });
+    const terminated = parseEventLogs({ abi: deploymentRegistryAbi, logs: logs as never, eventName: "Terminated" });
+    expect(terminated.map((e) => e.args.id)).toEqual([a.id, b.id]);
+    for (const { id } of [a, b]) expect((await getDeployment(c, id)).status).toBe(5);
+    // each paid its own run time to node 1's operator and refunded the rest: paid + refund = budget
+    expect(terminated.map((e) => e.args.paidToNodes + e.args.refunded)).toEqual([PRICE * 5n, PRICE * 1000n]);
+    expect(terminated[0].args.paidToNodes).toBe(PRICE * 5n); // capped by its escrow
+    expect(await innerBalance(c, c.accounts[OPERATORS[0]].address)).toBe(terminated[0].args.paidToNodes + terminated[1].args.paidToNodes);
+    expect((await getNode(c, 1)).placed).toBe(0);
+    // a repeated id inside one batch: the second sees it Terminated
+    await expectRevert(c, DEPLOYER, { ...dr(c), functionName: "terminateMany", args: [[a.intent]] }, "NotTerminable", [a.id, 5], state());
+  });
+
   it("scale up adds Pending replicas, scale down stops the highest indexes and pays them", async () => {
     const { intent, id } = await running();
     await send(c, DEPLOYER, { ...dr(c), functionName: "scale", args: [intent, 3] });

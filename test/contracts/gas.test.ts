@@ -17,10 +17,27 @@ describe("gas", () => {
     // the snapshot and the report: 65,294).
     expect(figures.submitIntent.depositFundedCompactSig).toBeLessThanOrEqual(GAS_TARGETS.submitIntent);
     expect(figures.submitIntent.depositFunded).toBeLessThanOrEqual(GAS_TARGETS.submitIntent + 400);
-    // The single-replica lifecycle target (150,000) is below this design's floor: 4 transactions
-    // (84,000 intrinsic) + the intent as calldata in 3 of them (~13,700) + two new storage slots
-    // (deployment and replica, 44,200) + two signature checks (6,000) = ~148,000 before any event,
-    // capacity accounting or payment. The test pins the measured figure instead (see snapshot).
+    // The single-replica lifecycle target (150,000) is below the floor of what issue 3 asks the
+    // lifecycle to do (docs/gas.md): 4 transactions (84,000 intrinsic) + two new storage slots
+    // (deployment and replica, 44,200) + two signature checks (6,200) + the escrow debit, the
+    // capacity reserve and release, the attested status, the terminated status and two credits
+    // (35,000 as cold slot updates) = 169,400 before calldata and events. The test pins the
+    // measured figure instead (see snapshot) and checks the breakdown accounts for every unit.
     expect(figures.lifecycle).toBe(figures.submitIntent.depositFunded + figures.schedule.oneReplica + figures.attest + figures.terminate);
+    const b = figures.lifecycleBreakdown;
+    const txs = [b.submitIntent, b.schedule, b.attest, b.terminate];
+    expect(txs.map((t) => t.gasUsed)).toEqual([figures.submitIntent.depositFunded, figures.schedule.oneReplica, figures.attest, figures.terminate]);
+    for (const t of txs) {
+      // receipt gasUsed (from the chain) = intrinsic + calldata (from the input) + traced execution
+      expect(t.refund).toBe(0);
+      expect(t.intrinsic + t.calldata + t.execution).toBe(t.gasUsed);
+    }
+    expect(b.total.gasUsed).toBe(figures.lifecycle);
+    expect(b.total.intrinsic).toBe(84_000);
+    // the two new slots and two ecrecovers the floor counts are really there
+    expect(b.submitIntent.byKind.storageWrites).toBeGreaterThanOrEqual(22_100);
+    expect(b.schedule.byKind.storageWrites).toBeGreaterThanOrEqual(22_100);
+    expect(b.submitIntent.byKind.precompiles).toBe(3_100);
+    expect(b.attest.byKind.precompiles).toBe(3_100);
   }, 120_000);
 });

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { Level } from "level";
-import { parseEventLogs } from "viem";
+import { decodeFunctionData, parseEventLogs } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deploymentRegistryAbi } from "../../src/chain/abi";
 import { writeAddresses } from "../../src/chain/addresses";
@@ -104,6 +104,23 @@ describe("runWatcher", () => {
     await waitFor("unplaced reported", () => watcher.status().unplacedSample.some((u) => u.deploymentId === cheap[0]!.toLowerCase()), 10_000);
     expect(watcher.status().unplacedSample.find((u) => u.deploymentId === cheap[0]!.toLowerCase())!.reason).toMatch(/price above maxPricePerSecond/);
     expect((await replicas(cheap[0]!))[0]!.status).toBe(0);
+  });
+
+  it("settles jobs that finish together in one terminateMany transaction", async () => {
+    const { ids } = await fx.submitIntents(4, { replicas: 1, kind: 1, quorum: 1, nonceBase: 60n });
+    await waitFor("job replicas scheduled", async () => (await Promise.all(ids.map(replicas))).every((r) => r[0]!.status === 1), 20_000);
+    const placed = await Promise.all(ids.map(async (id) => ({ id, r: (await replicas(id))[0]! })));
+    await fx.attestMany(placed.map(({ id, r }) => ({ id, replicaIndex: 0, nodeId: r.nodeId, attempt: r.attempt, status: 1, outputHash: `0x${"66".repeat(32)}` as const })));
+    const status = (id: `0x${string}`) => fx.publicClient.readContract({ address: fx.addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "getDeployment", args: [id] }).then((d) => d.status);
+    await waitFor("jobs terminated by the watcher", async () => (await Promise.all(ids.map(status))).every((s) => s === 5), 20_000);
+    const logs = await fx.publicClient.getContractEvents({ address: fx.addresses.deploymentRegistry, abi: deploymentRegistryAbi, eventName: "Terminated", fromBlock: 0n });
+    const mine = logs.filter((l) => ids.includes(l.args.id!));
+    expect(mine).toHaveLength(4);
+    const txs = [...new Set(mine.map((l) => l.transactionHash))];
+    // all four finished in one block, so the reconcile that saw them sends one batch
+    expect(txs).toHaveLength(1);
+    const tx = await fx.publicClient.getTransaction({ hash: txs[0]! });
+    expect(decodeFunctionData({ abi: deploymentRegistryAbi, data: tx.input }).functionName).toBe("terminateMany");
   });
 
   it("level-triggered repair: a state that missed an event is found by the chain re-read and rebuilt, with no wrong transaction", async () => {

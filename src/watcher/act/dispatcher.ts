@@ -1,6 +1,7 @@
 /**
  * Hands the latest reconcile decision to the sender accounts: placements batched into
- * scheduleMany transactions of up to `maxBatchSize`, other actions one per transaction, each sender
+ * scheduleMany transactions and terminations into terminateMany transactions of up to
+ * `maxBatchSize` actions, reportLost one per transaction, each sender
  * busy with at most one transaction at a time (sequential nonces) and all senders in parallel. The
  * queue is replaced by every reconcile (level-triggered: a stale decision is never sent later);
  * actions a sender has taken stay "in progress" until the outbox holds them.
@@ -91,14 +92,14 @@ export class ActionDispatcher {
 
   private takeBatch(): WatcherAction[] {
     const first = this.queue[0]!;
-    if (first.type !== "schedule") {
+    if (first.type === "reportLost") {
       this.queue.shift();
       return [first];
     }
     const batch: WatcherAction[] = [];
     const rest: WatcherAction[] = [];
     for (const a of this.queue) {
-      if (a.type === "schedule" && batch.length < this.opts.maxBatchSize) batch.push(a);
+      if (a.type === first.type && batch.length < this.opts.maxBatchSize) batch.push(a);
       else rest.push(a);
     }
     this.queue = rest;

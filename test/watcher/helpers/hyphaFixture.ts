@@ -25,6 +25,8 @@ export interface HyphaFixture {
   registerNode(opts: { endpoint: string; slots?: number; cpuMillis?: number; pricePerSecond?: bigint }): Promise<number>;
   submitIntents(count: number, opts?: { replicas?: number; deployer?: number; nonceBase?: bigint; kind?: number; quorum?: number; maxRetries?: number; maxPricePerSecond?: bigint }): Promise<{ ids: Hex[]; intents: DeploymentIntent[] }>;
   attest(id: Hex, replicaIndex: number, nodeId: number, attempt: number, status: number, outputHash?: Hex): Promise<void>;
+  /** Several attestations (each signed by its node's agent) in one attestMany transaction. */
+  attestMany(list: { id: Hex; replicaIndex: number; nodeId: number; attempt: number; status: number; outputHash?: Hex }[]): Promise<void>;
   rpc(method: string, params?: unknown[]): Promise<unknown>;
 }
 
@@ -59,6 +61,12 @@ export async function setupHypha(rpcUrl: string): Promise<HyphaFixture> {
   let registered = 0;
   nodeCount = 0;
 
+  const signed = async (a: { id: Hex; replicaIndex: number; nodeId: number; attempt: number; status: number; outputHash?: Hex }) => {
+    const agent = DEV_ROLES.nodeAgents[a.nodeId - 1]!;
+    const outputHash = a.outputHash ?? (`0x${"00".repeat(32)}` as Hex);
+    const attestation = { deploymentId: a.id, replicaIndex: a.replicaIndex, nodeId: a.nodeId, attempt: a.attempt, status: a.status, measurement: MEASUREMENT, outputHash, timestamp: (await publicClient.getBlock()).timestamp };
+    return { agent, attestation, signature: await signAttestation(devAccount(agent), domain, attestation) };
+  };
   return {
     rpcUrl,
     publicClient,
@@ -108,10 +116,12 @@ export async function setupHypha(rpcUrl: string): Promise<HyphaFixture> {
       return { ids: intents.map((intent) => computeDeploymentId(domain, intent)), intents };
     },
     async attest(id, replicaIndex, nodeId, attempt, status, outputHash = `0x${"00".repeat(32)}`) {
-      const agent = DEV_ROLES.nodeAgents[nodeId - 1]!;
-      const attestation = { deploymentId: id, replicaIndex, nodeId, attempt, status, measurement: MEASUREMENT, outputHash, timestamp: (await publicClient.getBlock()).timestamp };
-      const signature = await signAttestation(devAccount(agent), domain, attestation);
+      const { agent, attestation, signature } = await signed({ id, replicaIndex, nodeId, attempt, status, outputHash });
       await send(agent, { address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "attest", args: [attestation, signature] } as never);
+    },
+    async attestMany(list) {
+      const all = await Promise.all(list.map(signed));
+      await send(all[0]!.agent, { address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "attestMany", args: [all.map((a) => a.attestation), all.map((a) => a.signature)] } as never);
     },
   };
 }
