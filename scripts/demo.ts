@@ -201,10 +201,11 @@ async function story(state: UpState): Promise<void> {
   });
   console.log(`   re-placed and Running again ${((Date.now() - killedAt) / 1000).toFixed(1)} s after the kill`);
 
-  step("9. continuous verification: corrupt one image file under a running replica on node 1");
+  step("9. continuous verification: corrupt one file of the image tree a running replica uses on node 1");
   const target = await tamperTarget(state.nodes[0], pc, addresses, pod);
   fs.appendFileSync(target.file, "tampered\n");
   console.log(`   appended to ${path.relative(process.cwd(), target.file)} (replica ${target.index} of zero-image-pod)`);
+  console.log(`   the node keeps one verified tree per image for all its replicas of it: every one of them on node ${target.nodeId} now runs on a changed file`);
   const tamperedAt = Date.now();
   await waitFor("a Tampered attestation and a replacement", async () => {
     const r = (await readReplicas(pc, addresses, pod))[target.index];
@@ -227,7 +228,8 @@ async function tamperTarget(
   if (!mine) throw new Error("no running replica to tamper with");
   const dataDir = mine.nodeId === node.nodeId ? node.dataDir : path.join(hyphaDir, "nodes", String(mine.nodeId));
   const runDir = path.join(dataDir, "replicas", `${id}-${mine.index}-${mine.attempt}`);
-  const file = findFile(runDir, ["etc/os-release", "etc/hostname", "bin/busybox"]);
+  // <runDir>/rootfs links to the node's one tree of that image, shared by its runs of the image
+  const file = findFile(path.join(runDir, "rootfs"), ["etc/os-release", "etc/hostname", "bin/busybox"]);
   if (!file) throw new Error(`no image file found under ${runDir}`);
   return { file, index: mine.index, attempt: mine.attempt, nodeId: mine.nodeId };
 }

@@ -27,6 +27,7 @@ import { decideReconcile, isAssignedToMe, replicaKey, type ChainReplica } from "
 import { ReplicaRun } from "./replicaRun";
 import { createAgentApi } from "./httpApi";
 import { agentMeasurement, agentVersionString } from "./measurement";
+import { createSharedImageProvider } from "./sharedImages";
 import { createZeroImageProvider } from "./zeroImageProvider";
 import type { ImageProvider } from "./imageProvider";
 
@@ -68,7 +69,9 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
   const domain = hyphaDomain(addresses.chainId, addresses.deploymentRegistry);
   const measurement = agentMeasurement();
   const agentVersion = agentVersionString();
-  const imageProvider = images ?? createZeroImageProvider({ mirrors: cfg.storeMirrors, cacheDir: path.join(cfg.dataDir, "cache") });
+  const imageProvider = createSharedImageProvider(images ?? createZeroImageProvider({ mirrors: cfg.storeMirrors, cacheDir: path.join(cfg.dataDir, "cache") }), {
+    dir: path.join(cfg.dataDir, "images"),
+  });
 
   // The key must be the node's registered agent, or every attestation would be rejected; and the
   // registered measurement should be this agent's, or the registration misdescribes what runs here.

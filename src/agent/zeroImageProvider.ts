@@ -9,9 +9,8 @@
  * the workload starts, and the rest arrives verified in the background into the same directory.
  * Re-verification waits for the background fetch, and a bad chunk there is reported as drift.
  *
- * Each replica run gets its own tree (<runDir>/rootfs), so drift in one replica's files marks
- * only that replica Tampered; chunks come from the node's cache, so a second replica of the same
- * image fetches nothing.
+ * Chunks come from the node's cache, so a second tree of the same image fetches nothing; the
+ * agent shares one tree per image among its replica runs (sharedImages.ts).
  */
 import { promises as fs } from "node:fs";
 import type { Hex } from "viem";

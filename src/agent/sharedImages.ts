@@ -1,0 +1,131 @@
+/**
+ * One verified image tree per image root on a node, shared by every replica run of that image,
+ * as container runtimes share read-only layers. The runtime never writes to it (bwrap binds each
+ * top-level entry read-only, see runtime/bwrapArgs.ts), so a second replica of an image starts
+ * without materializing anything: on 2 cores a per-replica tree of the 74-entry demo image cost
+ * about 86 ms of agent time per replica, the largest share of a trivial job's cost.
+ *
+ * - Each run's `<runDir>/rootfs` is a symlink to the shared tree (for people and tools).
+ * - Re-verification is shared: concurrent verify() calls of one tree hash it once. Drift taints
+ *   the tree: every run on it reports the drift (they all run on changed files and are Tampered),
+ *   and the next run of that image gets a fresh tree, materialized and verified again.
+ * - A tree no run uses is kept for reuse (the `keepIdle` most recently used), then removed.
+ */
+import { promises as fs } from "node:fs";
+import path from "node:path";
+import type { Hex } from "viem";
+import type { ImageProvider, MaterializedImage, MaterializeOptions } from "./imageProvider";
+
+interface Tree {
+  key: string;
+  dir: string;
+  /** The first user's materialization (lazy or full). */
+  image: Promise<MaterializedImage>;
+  refs: number;
+  lastUsed: number;
+  /** Drift found by verification: the tree is no longer handed out. */
+  drift: string[] | null;
+  verifying: Promise<string[]> | null;
+}
+
+export interface SharedImageOptions {
+  /** Directory holding the shared trees (`<dir>/<imageRoot>-<generation>`). */
+  dir: string;
+  /** Unused trees kept for the next run of the same image (default 4). */
+  keepIdle?: number;
+}
+
+/**
+ * Wraps `inner` so that runs of one image root share one tree.
+ * @example const images = createSharedImageProvider(createZeroImageProvider({ mirrors, cacheDir }), { dir: ".hypha/nodes/1/images" });
+ */
+export function createSharedImageProvider(inner: ImageProvider, opts: SharedImageOptions): ImageProvider {
+  const keepIdle = opts.keepIdle ?? 4;
+  const live = new Map<string, Tree>(); // image root -> the tree new runs get
+  const all = new Set<Tree>();
+  let generation = 0;
+  let cleaned: Promise<void> | null = null;
+
+  const removeTree = async (tree: Tree) => {
+    all.delete(tree);
+    if (live.get(tree.key) === tree) live.delete(tree.key);
+    const image = await tree.image.catch(() => null);
+    await (image ? image.remove() : fs.rm(tree.dir, { recursive: true, force: true }));
+  };
+
+  const evictIdle = async () => {
+    const idle = [...all].filter((t) => t.refs === 0).sort((a, b) => b.lastUsed - a.lastUsed);
+    for (const t of idle.filter((t) => t.drift).concat(idle.filter((t) => !t.drift).slice(keepIdle))) {
+      if (t.refs === 0 && all.has(t)) await removeTree(t); // a run may have taken it meanwhile
+    }
+  };
+
+  const verifyTree = (tree: Tree): Promise<string[]> => {
+    if (tree.drift) return Promise.resolve(tree.drift);
+    if (!tree.verifying) {
+      tree.verifying = tree.image
+        .then((image) => image.verify())
+        .then((drift) => {
+          if (drift.length > 0) {
+            tree.drift = drift;
+            if (live.get(tree.key) === tree) live.delete(tree.key);
+          }
+          return drift;
+        })
+        .finally(() => {
+          tree.verifying = null;
+        });
+    }
+    return tree.verifying;
+  };
+
+  return {
+    async materialize(imageRoot: Hex, targetDir: string, how: MaterializeOptions = {}): Promise<MaterializedImage> {
+      // Trees left by an earlier agent process are not trusted: start from an empty directory.
+      cleaned ??= fs.rm(opts.dir, { recursive: true, force: true }).then(() => fs.mkdir(opts.dir, { recursive: true }).then(() => undefined));
+      await cleaned;
+      const key = imageRoot.toLowerCase();
+      let tree = live.get(key);
+      const created = !tree;
+      if (!tree) {
+        const dir = path.join(opts.dir, `${key}-${++generation}`);
+        tree = { key, dir, image: inner.materialize(imageRoot, dir, how), refs: 0, lastUsed: Date.now(), drift: null, verifying: null };
+        live.set(key, tree);
+        all.add(tree);
+      }
+      const mine = tree;
+      mine.refs++;
+      mine.lastUsed = Date.now();
+      let image: MaterializedImage;
+      try {
+        image = await mine.image;
+        // The first run chose what to fetch first; any other run waits for the whole image.
+        if (!created) await image.complete;
+      } catch (err) {
+        mine.refs--;
+        if (created || live.get(key) === mine) await removeTree(mine).catch(() => undefined);
+        throw err;
+      }
+      await fs.rm(targetDir, { recursive: true, force: true });
+      await fs.mkdir(path.dirname(targetDir), { recursive: true });
+      await fs.symlink(image.dir, targetDir);
+      let released = false;
+      return {
+        dir: image.dir,
+        bytesFetched: created ? image.bytesFetched : 0,
+        bytesTotal: image.bytesTotal,
+        complete: image.complete,
+        defaults: image.defaults,
+        verify: () => verifyTree(mine),
+        async remove() {
+          if (released) return;
+          released = true;
+          mine.refs--;
+          mine.lastUsed = Date.now();
+          await fs.rm(targetDir, { force: true });
+          await evictIdle();
+        },
+      };
+    },
+  };
+}
