@@ -1,12 +1,14 @@
 /**
- * The agent's read side of the chain: which replicas were ever scheduled on this node
- * (ReplicaScheduled logs filtered by the indexed nodeId, scanned incrementally from the
- * contracts' deploy block), and their current on-chain state (getReplica + getDeployment).
- * Logs only nominate candidates; the agent acts on the current state read each tick.
+ * The agent's read side of the chain: which replicas were ever scheduled on this node, and which
+ * of them changed since the last look (ReplicaScheduled and ReplicaStatusChanged logs filtered by
+ * the indexed nodeId, scanned incrementally from the contracts' deploy block in one eth_getLogs per
+ * tick), and their current on-chain state (getReplica + getDeployment). Logs only nominate
+ * candidates and say which to re-read; the agent acts on the current state it read.
  */
-import type { Hex, PublicClient } from "viem";
+import { encodeEventTopics, numberToHex, pad, parseEventLogs, type Hex, type PublicClient } from "viem";
 import { deploymentRegistryAbi } from "../chain/abi";
 import { DeploymentStatus, ReplicaStatus } from "../chain/eip712";
+import { getLogsSplitting } from "../chain/logs";
 import type { AgentAddresses } from "./config";
 import type { ChainReplica } from "./reconcile";
 import { replicaKey } from "./reconcile";
@@ -17,11 +19,29 @@ const MAX_RANGE = 5_000n;
  * shallow reorg is still seen (duplicates are harmless: the current state decides). */
 export const REORG_OVERLAP = 12n;
 
-/** Incremental scanner of this node's ReplicaScheduled logs. */
+const [SCHEDULED_TOPIC] = encodeEventTopics({ abi: deploymentRegistryAbi, eventName: "ReplicaScheduled" });
+const [STATUS_TOPIC] = encodeEventTopics({ abi: deploymentRegistryAbi, eventName: "ReplicaStatusChanged" });
+
+/** What one scan found. */
+export interface ScanResult {
+  /** New candidates (first placement on this node seen). */
+  added: number;
+  /** Replicas (replicaKey) with a placement or status change on this node not seen before. */
+  touched: Set<string>;
+  /**
+   * For touched replicas whose new logs are only status changes (no new placement): the status
+   * the last one moved to. The agent applies it to the view it read, without reading again.
+   */
+  statusNow: Map<string, ChainReplica["status"]>;
+}
+
+/** Incremental scanner of this node's ReplicaScheduled and ReplicaStatusChanged logs. */
 export class AssignmentScanner {
   private nextBlock: bigint;
   /** Candidate replicas: key -> {deploymentId, replicaIndex}. */
   readonly candidates = new Map<string, { deploymentId: Hex; replicaIndex: number }>();
+  /** Logs already counted as a change (blockHash:logIndex -> block), for the re-scanned overlap. */
+  private readonly seen = new Map<string, bigint>();
 
   constructor(
     private readonly publicClient: PublicClient,
@@ -31,35 +51,44 @@ export class AssignmentScanner {
     this.nextBlock = BigInt(addresses.deployBlock);
   }
 
-  /** Scan new blocks up to the chain head; returns the number of new candidates. */
-  async scan(): Promise<number> {
-    const head = await this.publicClient.getBlockNumber();
+  /** Scan new blocks up to the chain head. */
+  async scan(): Promise<ScanResult> {
+    const head = await this.publicClient.getBlockNumber({ cacheTime: 0 });
     const floor = BigInt(this.addresses.deployBlock);
     this.nextBlock = this.nextBlock - REORG_OVERLAP > floor ? this.nextBlock - REORG_OVERLAP : floor;
-    let added = 0;
+    const result: ScanResult = { added: 0, touched: new Set(), statusNow: new Map() };
+    const placedAgain = new Set<string>();
+    const nodeTopic = pad(numberToHex(this.nodeId));
     while (this.nextBlock <= head) {
       const to = this.nextBlock + MAX_RANGE - 1n < head ? this.nextBlock + MAX_RANGE - 1n : head;
-      const logs = await this.publicClient.getContractEvents({
+      const raw = await getLogsSplitting(this.publicClient, {
         address: this.addresses.deploymentRegistry,
-        abi: deploymentRegistryAbi,
-        eventName: "ReplicaScheduled",
-        args: { nodeId: this.nodeId },
+        topics: [[SCHEDULED_TOPIC, STATUS_TOPIC], null, nodeTopic],
         fromBlock: this.nextBlock,
         toBlock: to,
-        strict: true,
       });
+      const logs = parseEventLogs({ abi: deploymentRegistryAbi, logs: raw, strict: true });
       for (const log of logs) {
+        if (log.eventName !== "ReplicaScheduled" && log.eventName !== "ReplicaStatusChanged") continue;
         const args = log.args as { id: Hex; replicaIndex: number; nodeId: number };
         if (Number(args.nodeId) !== this.nodeId) continue; // never trust a filter alone
         const key = replicaKey(args.id, Number(args.replicaIndex));
-        if (!this.candidates.has(key)) {
+        const logId = `${log.blockHash}:${log.logIndex}`;
+        if (this.seen.has(logId)) continue; // the re-scanned overlap: counted already
+        this.seen.set(logId, log.blockNumber!);
+        if (log.eventName === "ReplicaScheduled" && !this.candidates.has(key)) {
           this.candidates.set(key, { deploymentId: args.id, replicaIndex: Number(args.replicaIndex) });
-          added++;
+          result.added++;
         }
+        result.touched.add(key);
+        if (log.eventName === "ReplicaScheduled") placedAgain.add(key);
+        else result.statusNow.set(key, ReplicaStatus[Number((log.args as { to: number }).to)] as ChainReplica["status"]);
       }
       this.nextBlock = to + 1n;
     }
-    return added;
+    for (const [id, block] of this.seen) if (block + 2n * REORG_OVERLAP < this.nextBlock) this.seen.delete(id);
+    for (const key of placedAgain) result.statusNow.delete(key); // a new placement: read its view
+    return result;
   }
 
   /** Forget a candidate (it is placed elsewhere now; a new placement here logs it again). */

@@ -36,6 +36,8 @@ export interface AgentConfig {
   noSandbox?: boolean;
   /** Chain poll interval (default 500 ms). */
   pollIntervalMs?: number;
+  /** Re-read of every assigned replica's on-chain view, changed or not (default 30 s; logs trigger the others). */
+  fullReadIntervalMs?: number;
   /** Re-verification of running replicas' files (default 10 s). */
   reverifyIntervalMs?: number;
   /** Restart backoff base (default 10 s as Kubernetes) and cap (default 300 s). */
@@ -70,6 +72,7 @@ const schema = z.strictObject({
   dataDir: z.string().min(1),
   noSandbox: z.boolean().optional(),
   pollIntervalMs: z.number().int().min(10).max(600_000).optional(),
+  fullReadIntervalMs: z.number().int().min(100).max(3_600_000).optional(),
   reverifyIntervalMs: z.number().int().min(10).max(86_400_000).optional(),
   restartBackoffMs: z.number().int().min(1).max(3_600_000).optional(),
   restartBackoffCapMs: z.number().int().min(1).max(86_400_000).optional(),
@@ -96,6 +99,7 @@ export function resolveAgentConfig(config: AgentConfig): ResolvedAgentConfig {
     ...config,
     noSandbox: config.noSandbox ?? false,
     pollIntervalMs: config.pollIntervalMs ?? 500,
+    fullReadIntervalMs: config.fullReadIntervalMs ?? 30_000,
     reverifyIntervalMs: config.reverifyIntervalMs ?? 10_000,
     restartBackoffMs: config.restartBackoffMs ?? 10_000,
     restartBackoffCapMs: config.restartBackoffCapMs ?? 300_000,

@@ -136,17 +136,29 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
   let verifyTimer: NodeJS.Timeout | null = null;
   let tickRunning: Promise<void> = Promise.resolve();
 
-  // Every candidate's on-chain view is re-read at most every FULL_READ_MS; in between, a tick reads
-  // only candidates it has never read (new placements). Reading every replica view on every tick
-  // cost two eth_calls per replica per tick and dominated the agents' and the chain's CPU under load.
-  const FULL_READ_MS = Math.max(cfg.pollIntervalMs, 1_000);
+  // A tick reads the on-chain view of the candidates it has never read and of those placed here
+  // again, and applies the status logs of this node to the views it holds; every FULL_READ_MS it re-reads all of
+  // them (level-triggered repair of anything the logs did not show, e.g. a deployment that Failed
+  // elsewhere). Reading every view every tick or second cost two eth_calls per replica per second:
+  // against a hosted RPC, 100 long-running replicas would be 200 calls/s from one agent.
+  const FULL_READ_MS = Math.max(cfg.pollIntervalMs, cfg.fullReadIntervalMs);
   const known = new Map<string, ChainReplica>();
   let lastFullRead = 0;
   const tick = async () => {
-    await scanner.scan();
+    const { touched, statusNow } = await scanner.scan();
+    // A status change of a replica already read needs no read: the log says where it went.
+    for (const [key, status] of statusNow) {
+      const view = known.get(key);
+      if (view) known.set(key, { ...view, status });
+    }
     const candidates = [...scanner.candidates.values()];
     const full = Date.now() - lastFullRead >= FULL_READ_MS;
-    const toRead = full ? candidates : candidates.filter((c) => !known.has(replicaKey(c.deploymentId, c.replicaIndex)));
+    const toRead = full
+      ? candidates
+      : candidates.filter((c) => {
+          const key = replicaKey(c.deploymentId, c.replicaIndex);
+          return !known.has(key) || (touched.has(key) && !statusNow.has(key));
+        });
     const readAt = Date.now();
     const fresh = toRead.length ? await readReplicaStates(publicClient, addresses, toRead) : [];
     if (full) {

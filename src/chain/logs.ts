@@ -7,8 +7,8 @@ import type { Address, Hex, Log, PublicClient } from "viem";
 
 export interface LogQuery {
   address: Address;
-  /** topics[0..3]; null matches anything. */
-  topics: (Hex | null)[];
+  /** topics[0..3]; null matches anything, a list matches any of its topics. */
+  topics: (Hex | Hex[] | null)[];
   fromBlock: bigint;
   toBlock: bigint;
 }
