@@ -2,9 +2,10 @@
  * End to end, with nothing mocked: `hypha up` (real hardhat node over JSON-RPC, store, three agent
  * processes running workloads under bubblewrap, the watcher), then the CLI as a user runs it.
  * A signed intent must become verified replicas with agents' attestations on-chain, audit must
- * PASS, a job with quorum 2 of 3 must finalize, and a killed agent's replicas must run elsewhere
- * within 10 s.
+ * PASS, a job with quorum 2 of 3 must finalize, a killed agent's replicas must run elsewhere
+ * within 10 s, and nothing `hypha up` started may outlive it.
  */
+import fs from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAbiItem, type Hex } from "viem";
 import { makePublicClient, loadContracts } from "../../src/chain/clients";
@@ -115,5 +116,23 @@ describe("the whole system", () => {
     const seconds = (Date.now() - killedAt) / 1000;
     expect(healed.attempt).toBe(replica.attempt + 1);
     expect(seconds).toBeLessThan(10);
+  });
+
+  // Last: it ends the system. `hypha up` SIGKILLed cannot stop its children; they must notice.
+  it("every process `hypha up` started stops when `hypha up` itself is killed", async () => {
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+      } catch {
+        return false;
+      }
+      // an exited orphan may wait as a zombie until its new parent reaps it: that is not running
+      return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8"));
+    };
+    const children = [sys.state.chainPid, sys.state.storePid, sys.state.watcherPid, ...sys.state.nodes.map((n) => n.pid)];
+    const running = children.filter(alive);
+    expect(running.length).toBeGreaterThanOrEqual(children.length - 1); // one agent was killed above
+    process.kill(sys.state.pid, "SIGKILL");
+    await waitFor("hypha up's children to stop", async () => (running.every((pid) => !alive(pid)) ? true : undefined), 20_000);
   });
 });

@@ -25,6 +25,8 @@ export interface SupervisedChild {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+const EXIT_WITH_PARENT = path.join(__dirname, "..", "..", "..", "bin", "exit-with-parent.js");
+
 /**
  * Spawns one child with stdout and stderr appended to `<logDir>/<name>.log`.
  * @example const chain = startChild({ name: "chain", command: process.execPath, args: [hardhatCli, "node"], cwd, logDir })
@@ -33,9 +35,11 @@ export function startChild(spec: ChildSpec): SupervisedChild {
   fs.mkdirSync(spec.logDir, { recursive: true });
   const logFile = path.join(spec.logDir, `${spec.name}.log`);
   const fd = fs.openSync(logFile, "a");
-  const child = spawn(spec.command, spec.args, {
+  // Node children stop themselves if `hypha up` dies without stopping them (bin/exit-with-parent.js).
+  const preload = spec.command === process.execPath ? ["--require", EXIT_WITH_PARENT] : [];
+  const child = spawn(spec.command, [...preload, ...spec.args], {
     cwd: spec.cwd,
-    env: { ...process.env, ...spec.env },
+    env: { ...process.env, ...spec.env, HYPHA_UP_PID: String(process.pid) },
     stdio: ["ignore", fd, fd],
     detached: true, // own process group: Ctrl-C in the terminal reaches only `hypha up`, which stops children in order
   });
