@@ -9,7 +9,7 @@ import { toChainError } from "../chain/chainError";
 import { intentTypedData, type DeploymentIntent } from "../chain/eip712";
 import { buildIntent, IntentError, randomNonce } from "../chain/intentBuilder";
 import { HyphaError } from "../errors";
-import { intentWorkloadFields, type WorkloadSpec } from "../spec";
+import { checkSignedContract, intentWorkloadFields, type WorkloadSpec } from "../spec";
 import { parseBytes32, parseIntIn, parseTokenAmount } from "./amounts";
 import { computeSpecHash, type ParsedWorkload } from "./workloads";
 
@@ -100,17 +100,15 @@ export async function imageRootFor(spec: WorkloadSpec, flags: IntentFlags, resol
  * Verification uses the chain (ERC-1271 wallets) through `publicClient`.
  * @example const { intent, signature } = await signedIntentOf(workload, domain, pc)
  */
-export async function signedIntentOf(w: ParsedWorkload, domain: TypedDataDomain, publicClient: PublicClient): Promise<{ intent: DeploymentIntent; signature: Hex }> {
+export async function signedIntentOf(w: ParsedWorkload, domain: TypedDataDomain, publicClient: PublicClient, file = "FILE"): Promise<{ intent: DeploymentIntent; signature: Hex }> {
   const signed = w.signed!;
-  const computed = computeSpecHash(w.spec);
+  // Placeholders and a verification_hash that is not the workload's: the spec part's own check.
+  const computed = checkSignedContract(w, file);
   const where = `document ${w.document}`;
-  if (signed.placeholder || !signed.intent) {
-    throw new HyphaError(`${where}: the ConfigMap is not signed (verification_hash ${JSON.stringify(signed.verificationHash)}, signature ${JSON.stringify(signed.signature)})`, {
-      details: `computed specHash: ${computed}\nsign it first: hypha sign -f FILE -o signed.yaml, then hypha apply -f signed.yaml`,
+  if (!signed.intent) {
+    throw new HyphaError(`${where}, smart_contract: signed, but without the intent fields (chain_id, verifying_contract, deployer, ...) that \`hypha sign\` writes`, {
+      details: `computed specHash: ${computed}\nsign it with: hypha sign -f ${file} -o signed.yaml, then hypha apply -f signed.yaml`,
     });
-  }
-  if (signed.verificationHash.toLowerCase() !== computed.toLowerCase()) {
-    throw new HyphaError(`${where}, smart_contract.workload_spec.verification_hash: expected ${computed} (computed from the workload), found ${signed.verificationHash}`);
   }
   const f = signed.intent;
   if (f.chainId !== undefined && Number(f.chainId) !== domain.chainId) {

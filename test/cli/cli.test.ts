@@ -246,8 +246,8 @@ describe("hypha CLI against a real hardhat node", () => {
     const placeholder = await hypha(["apply", "-f", path.join(ROOT, "examples/smart-contract.yaml")]);
     expect(placeholder.code).toBe(1);
     const computed = (await hypha(["spec", "hash", "-f", path.join(ROOT, "examples/smart-contract.yaml")])).stdout.trim();
-    expect(placeholder.stderr).toContain(`computed specHash: ${computed}`);
-    expect(placeholder.stderr).toContain("hypha sign");
+    expect(placeholder.stderr).toContain(`data.contract.smart_contract.workload_spec.verification_hash: the contract is not signed yet`);
+    expect(placeholder.stderr).toContain(`its specHash is ${computed}: run \`hypha sign -f ${path.join(ROOT, "examples/smart-contract.yaml")}\``);
 
     const signedFile = path.join(tmp, "signed.yaml");
     const sign = await hypha(["sign", "-f", path.join(ROOT, "examples/smart-contract.yaml"), "-o", signedFile, "--budget", "1"]);
@@ -264,7 +264,7 @@ describe("hypha CLI against a real hardhat node", () => {
     fs.writeFileSync(wrongHash, text.replace(computed, `0x${"12".repeat(32)}`));
     const h = await hypha(["apply", "-f", wrongHash]);
     expect(h.code).toBe(1);
-    expect(h.stderr).toContain(`verification_hash: expected ${computed} (computed from the workload), found 0x${"12".repeat(32)}`);
+    expect(h.stderr).toContain(`verification_hash: does not match the workload: expected ${computed} (computed from workload_spec), found 0x${"12".repeat(32)}`);
     expect(await chainState()).toEqual(before);
 
     const ok = await hypha(["apply", "-f", signedFile, "-o", "json"]);

@@ -55,7 +55,7 @@ export function registerApply(program: Command, ctx: CliContext): void {
       for (const w of workloads) {
         if (w.source === "ConfigMap" && w.signed) {
           if (hasIntentFlags(flags)) throw new HyphaError(`document ${w.document}: a signed ConfigMap is applied as signed; intent flags (--replicas, --budget, ...) cannot change it`);
-          const { intent, signature } = await signedIntentOf(w, domain, pc);
+          const { intent, signature } = await signedIntentOf(w, domain, pc, flags.file);
           planned.push({ name: w.spec.name, intent, signature, specJson: canonicalSpecJson(w.spec), relayOnly: true });
           continue;
         }
