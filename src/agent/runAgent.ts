@@ -19,6 +19,7 @@ import type { HyphaAddresses } from "../chain/addresses";
 import { resolveAgentConfig, type AgentAddresses, type AgentConfig } from "./config";
 import { AgentError } from "./errors";
 import { createBwrapDriver, findBwrap } from "./runtime/bwrapDriver";
+import { cgroupsAvailable, removeStaleCgroups } from "./runtime/cgroup";
 import { createProcessDriver } from "./runtime/processDriver";
 import type { RuntimeDriver } from "./runtime/driver";
 import { AssignmentScanner, readReplicaStates } from "./chainView";
@@ -62,6 +63,10 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
   const cfg = resolveAgentConfig(config);
   const log = logger.child({ nodeId: cfg.nodeId });
   const driver = chooseDriver(cfg.noSandbox, cfg.cgroupRoot, log);
+  if (cfg.cgroupRoot && cgroupsAvailable(cfg.cgroupRoot)) {
+    const stale = await removeStaleCgroups({ root: cfg.cgroupRoot });
+    if (stale > 0) log.info({ groups: stale }, "removed empty replica cgroups left by an earlier agent");
+  }
   const account = privateKeyToAccount(cfg.agentPrivateKey);
   const publicClient = makePublicClient(cfg.rpcUrl, { pollingIntervalMs: 50 });
   const walletClient = makeWalletClient(cfg.rpcUrl, account, { pollingIntervalMs: 50 });

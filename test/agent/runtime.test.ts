@@ -9,7 +9,7 @@ import path from "node:path";
 import { createBwrapDriver, findBwrap } from "../../src/agent/runtime/bwrapDriver";
 import { createProcessDriver, resolveInRootfs } from "../../src/agent/runtime/processDriver";
 import { bwrapArgs } from "../../src/agent/runtime/bwrapArgs";
-import { cgroupSettings, cgroupsAvailable } from "../../src/agent/runtime/cgroup";
+import { cgroupSettings, cgroupsAvailable, createReplicaCgroup, removeStaleCgroups } from "../../src/agent/runtime/cgroup";
 import type { LaunchRequest, RuntimeDriver } from "../../src/agent/runtime/driver";
 import { makeBusyboxRootfs } from "./helpers/busyboxRootfs";
 
@@ -156,6 +156,29 @@ describe.skipIf(!findBwrap())("bwrap driver (real sandbox)", () => {
     } finally {
       await p.stop(200);
     }
+  });
+
+  // Skipped only where cgroup v1 controllers are not mounted writable.
+  it.skipIf(!cgroupsAvailable())("removes empty replica groups an agent left behind, never a group in use or just made", async () => {
+    const made = async (name: string) => (await createReplicaCgroup(name, { cpuMillis: 100, memoryMiB: 16, pids: 8 })).procsFiles.map(path.dirname);
+    const left = await made(`stale-${process.pid}`);
+    const busy = await made(`busy-${process.pid}`);
+    // only this test's groups: other test files launch sandboxes in parallel
+    const mine = (name: string) => name.endsWith(`-${process.pid}`);
+    const sleeper = spawn("/bin/sleep", ["30"]);
+    for (const dir of busy) writeFileSync(path.join(dir, "cgroup.procs"), String(sleeper.pid));
+    try {
+      expect(await removeStaleCgroups({ minAgeMs: 60_000, only: mine })).toBe(0); // all just made
+      expect(left.every((d) => existsSync(d))).toBe(true);
+      expect(await removeStaleCgroups({ minAgeMs: 0, only: mine })).toBe(left.length);
+      expect(left.some((d) => existsSync(d))).toBe(false);
+      expect(busy.every((d) => existsSync(d))).toBe(true); // a process is in it
+    } finally {
+      sleeper.kill("SIGKILL");
+      await new Promise((r) => sleeper.once("exit", r));
+      await removeStaleCgroups({ minAgeMs: 0, only: mine });
+    }
+    expect(busy.some((d) => existsSync(d))).toBe(false);
   });
 
   it("falls back to an address-space rlimit where cgroups are missing", async () => {

@@ -86,6 +86,31 @@ export async function createReplicaCgroup(name: string, limits: ReplicaLimits, r
   };
 }
 
+/**
+ * Remove replica groups left empty by an agent that could not clean up (SIGKILLed, crashed): every
+ * `hypha/<name>` with no process whose directory is older than `minAgeMs` (younger ones may be
+ * a launch of another agent on this machine that has not joined its group yet). `only` limits it to
+ * some names. Returns how many directories were removed.
+ * @example await removeStaleCgroups() // 3
+ */
+export async function removeStaleCgroups(opts: { root?: string; minAgeMs?: number; only?: (name: string) => boolean } = {}): Promise<number> {
+  const { root = CGROUP_V1_ROOT, minAgeMs = 60_000, only = () => true } = opts;
+  let removed = 0;
+  for (const controller of ["memory", "cpu", "pids"]) {
+    const parent = path.join(root, controller, "hypha");
+    const names = await fs.readdir(parent).catch(() => [] as string[]);
+    for (const name of names.filter(only)) {
+      const dir = path.join(parent, name);
+      const st = await fs.stat(dir).catch(() => null);
+      if (!st?.isDirectory() || Date.now() - st.mtimeMs < minAgeMs) continue;
+      const procs = await fs.readFile(path.join(dir, "cgroup.procs"), "utf8").catch(() => "x");
+      if (procs.trim() !== "") continue;
+      await fs.rmdir(dir).then(() => removed++, () => undefined);
+    }
+  }
+  return removed;
+}
+
 async function removeDirs(dirs: string[]): Promise<void> {
   for (const dir of dirs) {
     for (let i = 0; i < 50; i++) {
