@@ -2,8 +2,10 @@
  * `npm run bench:image`: zero-image figures from issue 6, printed as ONE JSON object (medians of
  * several runs): import throughput, root computation for a 200 MB tree, bytes fetched to start a
  * workload whose base image is cached (and cold), as fractions of the image size, and chunk
- * verification throughput. Uses temp dirs and a store server on a free port.
+ * verification throughput, and the peak memory of importing a docker archive with a 256 MiB
+ * layer against reading it into memory. Uses temp dirs and a store server on a free port.
  */
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, promises as fsp } from "node:fs";
 import * as os from "node:os";
@@ -48,6 +50,42 @@ async function timed<T>(fn: () => Promise<T>): Promise<[number, T]> {
   const t = performance.now();
   const r = await fn();
   return [(performance.now() - t) / 1000, r];
+}
+
+/**
+ * Peak memory of importing a `docker save` archive with one 256 MiB layer, in a child process
+ * each: layers spooled to a temp file (the default) against read into memory (the baseline).
+ */
+async function archiveImportMemory(work: string) {
+  const layerDir = path.join(work, "layer");
+  await makeTree(layerDir, 256);
+  const layerTar = path.join(work, "layer.tar");
+  execFileSync("tar", ["-cf", layerTar, "-C", layerDir, "."]);
+  await fsp.writeFile(path.join(work, "manifest.json"), JSON.stringify([{ Config: "config.json", RepoTags: ["big:latest"], Layers: ["layer.tar"] }]));
+  await fsp.writeFile(path.join(work, "config.json"), JSON.stringify({ os: "linux", architecture: "amd64" }));
+  const archive = path.join(work, "docker.tar");
+  execFileSync("tar", ["-cf", archive, "-C", work, "manifest.json", "config.json", "layer.tar"]);
+  await fsp.rm(layerDir, { recursive: true, force: true });
+  const child = path.join(__dirname, "archiveImportRss.ts");
+  const run = (spoolAbove: number) => {
+    const out = execFileSync(process.execPath, ["--import", "tsx", child, archive, String(spoolAbove)], { encoding: "utf8" });
+    return JSON.parse(out.trim().split("\n").pop()!) as { peakRssMiB: number; seconds: number; root: string };
+  };
+  const spooled: { peakRssMiB: number; seconds: number; root: string }[] = [];
+  const inMemory: typeof spooled = [];
+  for (let i = 0; i < RUNS; i++) {
+    spooled.push(run(8 * MB));
+    inMemory.push(run(Number.MAX_SAFE_INTEGER));
+  }
+  if (new Set([...spooled, ...inMemory].map((r) => r.root)).size !== 1) throw new Error("spooled and in-memory imports gave different roots");
+  const rss = (xs: typeof spooled) => median(xs.map((r) => r.peakRssMiB));
+  return {
+    archiveMB: round((await fsp.stat(archive)).size / MB, 1),
+    peakRssMiB: rss(spooled),
+    peakRssMiBInMemoryBaseline: rss(inMemory),
+    ratioToBaseline: round(rss(spooled) / rss(inMemory), 2),
+    seconds: round(median(spooled.map((r) => r.seconds)), 2),
+  };
 }
 
 async function main(): Promise<void> {
@@ -126,6 +164,8 @@ async function main(): Promise<void> {
       await srv.close();
     }
 
+    const archive = await archiveImportMemory(work);
+
     console.log(
       JSON.stringify({
         bench: "image",
@@ -150,6 +190,7 @@ async function main(): Promise<void> {
           note: "lazy start = prefetch in priority order (entrypoint first), not FUSE; the total includes the manifest",
         },
         chunkVerifyMBps: round(data.length / MB / median(verifySecs), 1),
+        dockerArchiveImport: archive,
         loadAverage1m: round(os.loadavg()[0], 2),
         totalSeconds: round((performance.now() - started) / 1000, 1),
       }),

@@ -19,6 +19,8 @@ export interface ImportOptions {
   maxManifestBytes?: number;
   /** Force the input kind instead of detecting it. */
   format?: "auto" | "dir" | "tar" | "oci";
+  /** Members of an OCI or docker archive above this size are spooled to a temp file, not kept in memory (default 8 MiB). */
+  spoolAboveBytes?: number;
 }
 
 export interface ImportStats extends TreeStats {
@@ -67,7 +69,7 @@ export async function importImage(path: string, store: ChunkStore | null, opts: 
         format = "dir";
       }
     } else if (st.isFile() && opts.format !== "dir") {
-      const r = await addArchiveFile(builder, path, { forceTar: opts.format === "tar" });
+      const r = await addArchiveFile(builder, path, { forceTar: opts.format === "tar", spoolAboveBytes: opts.spoolAboveBytes });
       format = r.format;
       layers = r.layers;
     } else {

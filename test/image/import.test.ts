@@ -1,6 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { promises as fsp } from "node:fs";
+import { promises as fsp, readdirSync } from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { gzipSync } from "node:zlib";
 import canonicalize from "canonicalize";
@@ -191,6 +192,16 @@ describe("importImage: OCI image layout and docker save", () => {
     corrupt[at] = "X".charCodeAt(0);
     await fsp.writeFile(path.join(dir, "corrupt.tar"), corrupt);
     await expect(importImage(path.join(dir, "corrupt.tar"), store)).rejects.toMatchObject({ code: "TAMPERED" });
+
+    // Members spooled to temporary files (as large layers are) give the same roots and the same
+    // refusal, and leave no temporary file behind.
+    const spools = () => readdirSync(os.tmpdir()).filter((n) => n.startsWith("hypha-import-")).length;
+    const spoolsBefore = spools();
+    const spooled = { spoolAboveBytes: 16 };
+    expect((await importImage(path.join(dir, "image.tar"), null, spooled)).root.toString()).toBe(r.root.toString());
+    expect((await importImage(path.join(dir, "docker.tar"), null, spooled)).root.toString()).toBe(r.root.toString());
+    await expect(importImage(path.join(dir, "corrupt.tar"), null, spooled)).rejects.toMatchObject({ code: "TAMPERED" });
+    expect(spools()).toBe(spoolsBefore);
   });
 });
 
