@@ -65,7 +65,7 @@ async function main(): Promise<void> {
   fs.rmSync(hyphaDir, { recursive: true, force: true });
   fs.mkdirSync(demoDir, { recursive: true });
 
-  step("1. hypha up: local chain, contracts, blob store, 3 staked nodes with agents, watcher");
+  step("1. hypha up: local chain, contracts, blob store, 3 staked nodes with agents, watcher, REST API");
   const sandbox = Boolean(findBwrap());
   if (!sandbox) {
     console.log(red("!!! bubblewrap (bwrap) is not installed: the demo goes on WITHOUT a sandbox; workloads run as plain host processes."));
@@ -184,6 +184,12 @@ async function story(state: UpState): Promise<void> {
 
   step("7. hypha audit: every hash and signature re-checked from chain data (and the manifest)");
   for (const d of ids) hypha(["audit", d.id, "-f", d.file]);
+  console.log(`   The REST API runs the same audit from chain data and the public spec blob (dashboard: ${state.apiUrl}/):`);
+  for (const d of ids) {
+    const report = (await (await fetch(`${state.apiUrl}/v1/deployments/${d.id}/audit`)).json()) as { verdict: string; checks: unknown[] };
+    console.log(`   $ curl ${state.apiUrl}/v1/deployments/${d.id.slice(0, 10)}…/audit  -> ${report.verdict} (${report.checks.length} checks)`);
+    if (report.verdict !== "PASS") throw new Error(`the API's audit of ${d.name} says ${report.verdict}`);
+  }
 
   step("8. self-healing: kill node 2's agent (SIGKILL); the watcher finds it lost and re-places its replicas");
   const victim = state.nodes[1];

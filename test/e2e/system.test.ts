@@ -79,6 +79,12 @@ describe("the whole system", () => {
     const logsOut = sys.hypha(["logs", id, "--replica", "0"]);
     expect(logsOut.stdout).toContain("Deterministic deployment");
 
+    // The REST API that `hypha up` serves tells the same: Running on 3 nodes, audit PASS.
+    const viaApi = (await (await fetch(`${sys.state.apiUrl}/v1/deployments/${id}`)).json()) as { status: string; replicas: { status: string }[] };
+    expect(viaApi.status).toBe("Running");
+    expect(viaApi.replicas.map((r) => r.status)).toEqual(["Running", "Running", "Running"]);
+    expect(((await (await fetch(`${sys.state.apiUrl}/v1/deployments/${id}/audit`)).json()) as { verdict: string }).verdict).toBe("PASS");
+
     // Auditing against a manifest that says something else fails.
     const altered = sys.hypha(["audit", id, "-f", "examples/zero-image-pod.yaml"]);
     expect(altered.status).not.toBe(0);
@@ -129,7 +135,7 @@ describe("the whole system", () => {
       // an exited orphan may wait as a zombie until its new parent reaps it: that is not running
       return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8"));
     };
-    const children = [sys.state.chainPid, sys.state.storePid, sys.state.watcherPid, ...sys.state.nodes.map((n) => n.pid)];
+    const children = [sys.state.chainPid, sys.state.storePid, sys.state.watcherPid, sys.state.apiPid, ...sys.state.nodes.map((n) => n.pid)];
     const running = children.filter(alive);
     expect(running.length).toBeGreaterThanOrEqual(children.length - 1); // one agent was killed above
     process.kill(sys.state.pid, "SIGKILL");

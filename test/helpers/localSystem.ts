@@ -28,7 +28,7 @@ export interface LocalSystem {
 export async function startLocalSystem(opts: { nodes?: number; extraArgs?: string[]; timeoutMs?: number } = {}): Promise<LocalSystem> {
   const nodes = opts.nodes ?? 3;
   const hyphaDir = fs.mkdtempSync(path.join(os.tmpdir(), "hypha-e2e-"));
-  const [chainPort, storePort, watcherPort, ...agentPorts] = await Promise.all(Array.from({ length: 3 + nodes }, () => freePort()));
+  const [chainPort, storePort, watcherPort, apiPort, ...agentPorts] = await Promise.all(Array.from({ length: 4 + nodes }, () => freePort()));
   const args = [
     cliPath, "up",
     "--dir", hyphaDir,
@@ -36,6 +36,7 @@ export async function startLocalSystem(opts: { nodes?: number; extraArgs?: strin
     "--chain-port", String(chainPort),
     "--store-port", String(storePort),
     "--watcher-port", String(watcherPort),
+    "--api-port", String(apiPort),
     "--agent-ports", agentPorts.join(","),
     ...(findBwrap() ? [] : ["--no-sandbox"]), // CI installs bubblewrap; a bare machine still runs the test, unsandboxed
     ...(opts.extraArgs ?? []),

@@ -1,6 +1,6 @@
 /**
  * The long-running services behind the CLI: `hypha watcher` (the orchestrator), `hypha node run`
- * (a node agent) and `hypha store serve` (the blob/image store). Each reads its flags once into the
+ * (a node agent), `hypha api` (REST API and dashboard) and `hypha store serve` (the blob/image store). Each reads its flags once into the
  * part's typed config (each part is imported only when its command runs, to keep `hypha` fast to start), runs until SIGINT/SIGTERM, and then closes cleanly. Services log JSON (pino)
  * to stdout for machines; secrets come from the environment, never from flags on a shared host.
  */
@@ -39,7 +39,7 @@ function parseListen(text: string): { host: string; port: number } {
   return { host: url.hostname, port: parseIntIn("--listen port", url.port || "80", 0, 65535) };
 }
 
-/** Registers `hypha watcher`, `hypha node run` and `hypha store serve`. */
+/** Registers `hypha watcher`, `hypha node run`, `hypha api` and `hypha store serve`. */
 export function registerServices(program: Command, ctx: CliContext): void {
   program
     .command("watcher")
@@ -104,6 +104,38 @@ export function registerServices(program: Command, ctx: CliContext): void {
       logger.info({ url: handle.url }, "agent running");
       await untilSignal();
       await handle.close();
+    });
+
+  program
+    .command("api")
+    .description("serve the REST API and dashboard: deployments, nodes, audits, metrics, and relaying signed intents")
+    .option("--listen <host:port>", "HTTP address", "127.0.0.1:7780")
+    .addHelpText(
+      "after",
+      "\nWith HYPHA_RELAYER_KEY (0x + 64 hex) set, POST /v1/intents relays deployers' signed intents and that key pays the gas;" +
+        " without it the API is read-only.\n\nExample:\n  $ hypha api --rpc http://127.0.0.1:8545 --store http://127.0.0.1:7700 --listen 127.0.0.1:7780",
+    )
+    .action(async (o: Record<string, string>) => {
+      const logger = pino({ name: "api" });
+      const { startApiServer } = (require("../../api/server") as typeof import("../../api/server"));
+      const { loadContracts, makePublicClient, makeWalletClient } = (require("../../chain/clients") as typeof import("../../chain/clients"));
+      const { privateKeyToAccount } = (require("viem/accounts") as typeof import("viem/accounts"));
+      const publicClient = makePublicClient(ctx.config.rpcUrl);
+      const addresses = await loadContracts(publicClient, ctx.config.deploymentFile);
+      const relayerKey = ctx.env.HYPHA_RELAYER_KEY ? privateKeys("HYPHA_RELAYER_KEY", ctx.env.HYPHA_RELAYER_KEY)[0] : undefined;
+      const listen = parseListen(o.listen);
+      const api = await startApiServer({
+        publicClient,
+        addresses,
+        storeUrl: ctx.config.storeUrl.split(",")[0],
+        relayer: relayerKey ? makeWalletClient(ctx.config.rpcUrl, privateKeyToAccount(relayerKey)) : undefined,
+        host: listen.host,
+        port: listen.port,
+        logger,
+      });
+      logger.info({ url: api.url, relayer: relayerKey ? privateKeyToAccount(relayerKey).address : null }, "api serving");
+      await untilSignal();
+      await api.close();
     });
 
   const store = program.command("store").description("the content-addressed blob and image store");

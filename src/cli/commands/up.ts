@@ -13,12 +13,13 @@ import { parseIntIn } from "../amounts";
 export function registerUp(program: Command, ctx: CliContext): void {
   program
     .command("up")
-    .description("start a local chain, the contracts, a store, N staked nodes with agents, and the watcher")
+    .description("start a local chain, the contracts, a store, N staked nodes with agents, the watcher and the REST API")
     .option("--nodes <n>", "how many nodes", "3")
     .option("--dir <dir>", "state and logs", ".hypha")
     .option("--chain-port <port>", "local chain JSON-RPC port", "8545")
     .option("--store-port <port>", "store port", "7700")
     .option("--watcher-port <port>", "watcher status API port", "7790")
+    .option("--api-port <port>", "REST API and dashboard port", "7780")
     .option("--agent-ports <ports>", "agents' HTTP ports, comma-separated (default 7801,7802,…)")
     .option("--no-sandbox", "run workloads without bubblewrap (forced, loudly, when bwrap is missing)")
     .option("--restart-backoff-ms <ms>", "agents' restart backoff base (Kubernetes: 10000)", "10000")
@@ -46,6 +47,7 @@ export function registerUp(program: Command, ctx: CliContext): void {
           chainPort: parseIntIn("--chain-port", String(o.chainPort), 1, 65535),
           storePort: parseIntIn("--store-port", String(o.storePort), 1, 65535),
           watcherPort: parseIntIn("--watcher-port", String(o.watcherPort), 1, 65535),
+          apiPort: parseIntIn("--api-port", String(o.apiPort), 1, 65535),
           agentPorts: parseAgentPorts(o.agentPorts === undefined ? undefined : String(o.agentPorts), nodes),
           noSandbox,
           restartBackoffMs: parseIntIn("--restart-backoff-ms", String(o.restartBackoffMs), 1, 3_600_000),
@@ -53,7 +55,7 @@ export function registerUp(program: Command, ctx: CliContext): void {
         },
         (line) => ctx.out(line),
       );
-      ctx.out(`hypha up: ready — chain ${handle.state.rpcUrl}, store ${handle.state.storeUrl}, ${nodes} nodes, watcher ${handle.state.watcherUrl}; logs in ${path.join(String(o.dir), "logs")}; Ctrl-C stops`);
+      ctx.out(`hypha up: ready — chain ${handle.state.rpcUrl}, store ${handle.state.storeUrl}, ${nodes} nodes, watcher ${handle.state.watcherUrl}, API and dashboard ${handle.state.apiUrl}; logs in ${path.join(String(o.dir), "logs")}; Ctrl-C stops`);
       const signal = new Promise<string>((resolve) => {
         process.once("SIGINT", () => resolve("SIGINT"));
         process.once("SIGTERM", () => resolve("SIGTERM"));

@@ -25,6 +25,8 @@ export interface BootstrapResult {
   addresses: HyphaAddresses;
   deploymentFile: string;
   orchestratorPrivateKeys: Hex[];
+  /** Pays the gas of intents relayed by the REST API (the local admin account). */
+  relayerPrivateKey: Hex;
   nodes: Array<{ nodeId: number; url: string; agentPrivateKey: Hex }>;
   imageRoot: Hex;
 }
@@ -116,6 +118,7 @@ export async function bootstrapLocalChain(
     addresses,
     deploymentFile,
     orchestratorPrivateKeys: DEV_ROLES.orchestrators.map((i) => devPrivateKey(i)),
+    relayerPrivateKey: devPrivateKey(DEV_ROLES.admin),
     nodes,
     imageRoot,
   };

@@ -12,9 +12,11 @@ export interface UpState {
   rpcUrl: string;
   storeUrl: string;
   watcherUrl: string;
+  apiUrl: string;
   deploymentFile: string;
   nodes: Array<{ nodeId: number; url: string; pid: number; dataDir: string }>;
   watcherPid: number;
+  apiPid: number;
   chainPid: number;
   storePid: number;
   sandbox: boolean;

@@ -1,7 +1,7 @@
 /**
  * `hypha up`: the whole system on one machine. Starts a local `hardhat node`, deploys the
  * contracts, starts the blob/image store and imports the demo root filesystem, funds, stakes and
- * registers N nodes each with its own agent process, starts the watcher, and keeps running until
+ * registers N nodes each with its own agent process, starts the watcher and the REST API, and keeps running until
  * Ctrl-C, when it stops everything in reverse order. Logs go to .hypha/logs/.
  */
 import fs from "node:fs";
@@ -21,6 +21,8 @@ export interface UpConfig {
   chainPort: number;
   storePort: number;
   watcherPort: number;
+  /** REST API and dashboard port. */
+  apiPort: number;
   /** One HTTP port per node agent. */
   agentPorts: number[];
   /** Run workloads without bubblewrap (forced when bubblewrap is missing, with a loud warning). */
@@ -142,15 +144,31 @@ export async function startUp(config: UpConfig, print: (line: string) => void, l
     await waitUntilReady(watcher, () => httpOk(`${watcherUrl}/healthz`));
     print(`watcher up on ${watcherUrl}`);
 
+    const apiUrl = `http://127.0.0.1:${config.apiPort}`;
+    const api = startChild({
+      name: "api",
+      command: process.execPath,
+      args: [cli, "api", "--rpc", rpcUrl, "--deployment", boot.deploymentFile, "--store", storeUrl, "--listen", `127.0.0.1:${config.apiPort}`],
+      cwd: process.cwd(),
+      // The local admin account pays for relayed intents (a dev key; give your own in production).
+      env: { HYPHA_RELAYER_KEY: boot.relayerPrivateKey },
+      logDir,
+    });
+    children.push(api);
+    await waitUntilReady(api, () => httpOk(`${apiUrl}/healthz`));
+    print(`REST API and dashboard on ${apiUrl}`);
+
     const state: UpState = {
       pid: process.pid,
       startedAt: new Date().toISOString(),
       rpcUrl,
       storeUrl,
       watcherUrl,
+      apiUrl,
       deploymentFile: boot.deploymentFile,
       nodes,
       watcherPid: watcher.process.pid ?? -1,
+      apiPid: api.process.pid ?? -1,
       chainPid: chain.process.pid ?? -1,
       storePid: store.process.pid ?? -1,
       sandbox: !config.noSandbox,

@@ -1,0 +1,94 @@
+/**
+ * The body of `POST /v1/intents`, parsed and checked (pure): the DeploymentIntent exactly as the
+ * wallet signed it (EIP-712 field names; uint64/uint96 amounts as decimal strings, small integers
+ * as numbers or strings), the signature, and optionally the canonical spec JSON so the API can
+ * publish it for the agents. Every problem names its field.
+ */
+import { isHex, type Hex } from "viem";
+import { z } from "zod";
+import type { DeploymentIntent } from "../chain/eip712";
+import { buildIntent, IntentError } from "../chain/intentBuilder";
+import { HyphaError } from "../errors";
+
+/** A bad request body: the field (dotted path) and the reason. */
+export class ApiInputError extends HyphaError {
+  override name = "ApiInputError";
+  constructor(
+    readonly field: string,
+    readonly reason: string,
+  ) {
+    super(`${field}: ${reason}`, { exitCode: 1 });
+  }
+}
+
+export interface IntentSubmission {
+  intent: DeploymentIntent;
+  signature: Hex;
+  /** Canonical spec JSON whose sha256 is the intent's specHash, when the caller sent it. */
+  spec?: string;
+}
+
+const integer = z.union([z.number().int().nonnegative(), z.string().regex(/^\d+$/, "a non-negative integer")]);
+const bigUint = z.union([z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER), z.string().regex(/^\d+$/, "a decimal string of digits")]);
+
+const body = z.object({
+  intent: z.object({
+    deployer: z.string(),
+    specHash: z.string(),
+    imageRoot: z.string(),
+    replicas: integer,
+    cpuMillis: integer,
+    memoryMiB: integer,
+    diskMiB: integer,
+    maxPricePerSecond: bigUint,
+    budget: bigUint,
+    nonce: bigUint,
+    deadline: bigUint,
+    kind: z.union([z.literal(0), z.literal(1), z.literal("service"), z.literal("job")]),
+    quorum: integer,
+    maxRetries: integer,
+  }, { error: "required: the signed DeploymentIntent" }),
+  signature: z.string({ error: "required: the deployer's EIP-712 signature (0x...)" }),
+  spec: z.string().optional(),
+});
+
+/**
+ * Parses and checks a submission; throws ApiInputError naming the first bad field.
+ * @example const { intent, signature } = parseIntentSubmission(JSON.parse(text))
+ */
+export function parseIntentSubmission(input: unknown): IntentSubmission {
+  const parsed = body.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field = issue.path.length ? issue.path.join(".") : "body";
+    throw new ApiInputError(field, issue.code === "invalid_type" && issue.input === undefined ? "required" : issue.message);
+  }
+  const i = parsed.data.intent;
+  const num = (v: number | string) => Number(v);
+  const big = (v: number | string) => BigInt(v);
+  let intent: DeploymentIntent;
+  try {
+    intent = buildIntent({
+      deployer: i.deployer as Hex,
+      specHash: i.specHash as Hex,
+      imageRoot: i.imageRoot as Hex,
+      replicas: num(i.replicas),
+      resources: { cpuMillis: num(i.cpuMillis), memoryMiB: num(i.memoryMiB), diskMiB: num(i.diskMiB) },
+      kind: i.kind === 1 || i.kind === "job" ? "job" : "service",
+      quorum: num(i.quorum),
+      maxPricePerSecond: big(i.maxPricePerSecond),
+      budget: big(i.budget),
+      nonce: big(i.nonce),
+      deadline: big(i.deadline),
+      maxRetries: num(i.maxRetries),
+    });
+  } catch (err) {
+    if (err instanceof IntentError) throw new ApiInputError(`intent.${err.field}`, err.shortMessage.replace(/^intent field \S+: /, ""));
+    throw err;
+  }
+  const signature = parsed.data.signature;
+  if (!isHex(signature) || (signature.length !== 130 && signature.length !== 132)) {
+    throw new ApiInputError("signature", "must be 0x followed by 128 (EIP-2098) or 130 hex digits");
+  }
+  return { intent, signature, spec: parsed.data.spec };
+}

@@ -1,0 +1,96 @@
+/**
+ * Relays a deployer's signed intent: every check that can fail is made before a transaction is
+ * sent (deadline, spec blob, signature by the deployer or its ERC-1271 wallet, not yet submitted,
+ * and a simulation that decodes any contract error), then one submitIntent from the relayer key.
+ * Submissions from one relayer go one at a time (one account, sequential nonces).
+ */
+import { createHash } from "node:crypto";
+import type { Hex, PublicClient, TypedDataDomain, WalletClient } from "viem";
+import { deploymentRegistryAbi } from "../chain/abi";
+import type { HyphaAddresses } from "../chain/addresses";
+import { ChainError, toChainError } from "../chain/chainError";
+import { intentTypedData } from "../chain/eip712";
+import { computeDeploymentId, expandSignature } from "../chain/signing";
+import { sendContractTx } from "../chain/tx";
+import { StoreClient } from "../image/storeClient";
+import { fetchSpecBlob } from "./audit";
+import { ApiInputError, type IntentSubmission } from "./intentBody";
+
+export interface RelayResult {
+  id: Hex;
+  transactionHash: Hex;
+  blockNumber: bigint;
+  specPublished: boolean;
+}
+
+/** The deployment exists already (HTTP 409). */
+export class AlreadySubmittedError extends ApiInputError {
+  override name = "AlreadySubmittedError";
+}
+
+export interface Relayer {
+  relay(submission: IntentSubmission): Promise<RelayResult>;
+}
+
+/**
+ * @example const relayer = createRelayer({ publicClient, walletClient, addresses, domain, storeUrl }); await relayer.relay(submission)
+ */
+export function createRelayer(opts: { publicClient: PublicClient; walletClient: WalletClient; addresses: HyphaAddresses; domain: TypedDataDomain; storeUrl: string }): Relayer {
+  const { publicClient, walletClient, addresses, domain, storeUrl } = opts;
+  let queue: Promise<unknown> = Promise.resolve();
+
+  async function check(s: IntentSubmission): Promise<{ id: Hex; publish: boolean }> {
+    const { intent, signature } = s;
+    const id = computeDeploymentId(domain, intent);
+    const head = await publicClient.getBlock();
+    if (intent.deadline < head.timestamp) throw new ApiInputError("intent.deadline", `expired: ${intent.deadline} is before the chain's time ${head.timestamp}`);
+    let publish = false;
+    if (s.spec !== undefined) {
+      const digest = `0x${createHash("sha256").update(s.spec, "utf8").digest("hex")}`;
+      if (digest !== intent.specHash.toLowerCase()) throw new ApiInputError("spec", `its sha256 is ${digest}, the intent's specHash is ${intent.specHash}`);
+      publish = true;
+    } else if ((await fetchSpecBlob(storeUrl, intent.specHash)) === undefined) {
+      throw new ApiInputError("spec", `the store at ${storeUrl} has no spec blob for specHash ${intent.specHash}: send the canonical spec JSON as "spec" (hypha spec canonical -f FILE)`);
+    }
+    const valid = await publicClient.verifyTypedData({ address: intent.deployer, ...intentTypedData(domain, intent), signature: expandSignature(signature) } as never);
+    if (!valid) throw new ApiInputError("signature", `not a signature of this intent by the deployer ${intent.deployer} (EOA or ERC-1271 wallet)`);
+    const d = (await publicClient.readContract({ address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "getDeployment", args: [id] })) as { status: number };
+    if (d.status !== 0) throw new AlreadySubmittedError("intent", `deployment ${id} was submitted already`);
+    return { id, publish };
+  }
+
+  async function relayNow(s: IntentSubmission): Promise<RelayResult> {
+    const { id, publish } = await check(s);
+    const call = { address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "submitIntent", args: [s.intent, s.signature] } as const;
+    const what = `relaying the intent of ${id}`;
+    if (publish) {
+      // The contract's verdict first (escrow, replicas, ...): a refused intent publishes nothing.
+      try {
+        await publicClient.simulateContract({ ...call, account: walletClient.account! } as never);
+      } catch (err) {
+        throw toChainError(err, what);
+      }
+      // Before the intent is on-chain, so no agent waits for a spec that is not there.
+      await new StoreClient([storeUrl]).putBlob(new TextEncoder().encode(s.spec!));
+    }
+    const sent = await sendContractTx({ publicClient, walletClient }, call, what);
+    return { id, transactionHash: sent.hash, blockNumber: sent.receipt.blockNumber, specPublished: publish };
+  }
+
+  return {
+    relay(submission) {
+      const next = queue.then(() => relayNow(submission));
+      queue = next.catch(() => undefined);
+      return next;
+    },
+  };
+}
+
+/** HTTP status for a relay failure: bad input 400, duplicate 409, contract refusal 422, else 502. */
+export function relayErrorStatus(err: unknown): number {
+  if (err instanceof AlreadySubmittedError) return 409;
+  if (err instanceof ApiInputError) return 400;
+  if (err instanceof ChainError && err.errorName === "AlreadySubmitted") return 409;
+  if (err instanceof ChainError && err.exitCode === 1) return 422;
+  return 502;
+}

@@ -1,0 +1,201 @@
+/**
+ * Hypha's REST API (express), for deployers whose wallet signs in a browser or a program, for
+ * auditors and for dashboards. Everything it says is read from the chain (and the public spec
+ * blobs) at request time; it keeps no state of its own.
+ *
+ *   GET  /healthz                          chain id, head block, relayer address
+ *   GET  /v1/deployments[?deployer=0x..]   deployments, newest first (limit, default 100)
+ *   GET  /v1/deployments/:id               intent, signature, status, replicas
+ *   GET  /v1/deployments/:id/events        every event of the deployment, in chain order
+ *   GET  /v1/deployments/:id/audit         the audit report (as `hypha audit`)
+ *   GET  /v1/nodes, /v1/nodes/:id          registered nodes
+ *   POST /v1/intents                       relay a signed intent (needs a relayer key)
+ *   GET  /metrics                          Prometheus metrics
+ *   GET  /                                 a small dashboard over the endpoints above
+ *
+ * Errors are JSON `{ "error": { "field"?, "message", "contractError"? } }`: 400 bad input (the
+ * field named), 404 unknown, 409 already submitted, 422 refused by the contract (its custom error's
+ * name in contractError), 502 chain or store unreachable.
+ */
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import express, { type NextFunction, type Request, type Response } from "express";
+import { isAddress, isHex, type Address, type Hex, type PublicClient, type WalletClient } from "viem";
+import type { HyphaAddresses } from "../chain/addresses";
+import { ChainError } from "../chain/chainError";
+import { deploymentStatusName, listDeployments, readDeployment, readDeploymentEvents, readReplicas, replicaStatusName } from "../chain/deployments";
+import { readIntent } from "../chain/intents";
+import { listNodes, readNode } from "../chain/nodes";
+import { domainFor } from "../chain/signing";
+import { auditDeployment } from "./audit";
+import { DASHBOARD_HTML } from "./dashboard";
+import { ApiInputError, parseIntentSubmission } from "./intentBody";
+import { createApiMetrics } from "./metrics";
+import { createRelayer, relayErrorStatus } from "./relayIntent";
+
+export interface ApiServerOptions {
+  publicClient: PublicClient;
+  addresses: HyphaAddresses;
+  /** Store the spec blobs are read from (audit) and published to (POST /v1/intents). */
+  storeUrl: string;
+  /** Pays the gas of relayed intents; without it POST /v1/intents answers 503. */
+  relayer?: WalletClient;
+  host?: string;
+  port?: number;
+  logger?: { info(obj: object, msg?: string): void; warn(obj: object, msg?: string): void };
+}
+
+export interface ApiServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** JSON with bigints as decimal strings. */
+function sendJson(res: Response, status: number, body: unknown): void {
+  res.status(status).type("application/json").send(JSON.stringify(body, (_k, v) => (typeof v === "bigint" ? v.toString() : v)));
+}
+
+function fail(res: Response, status: number, message: string, field?: string, contractError?: string): void {
+  sendJson(res, status, { error: { ...(field ? { field } : {}), message, ...(contractError ? { contractError } : {}) } });
+}
+
+function deploymentIdParam(req: Request): Hex {
+  const id = String(req.params.id);
+  if (!isHex(id) || id.length !== 66) throw new ApiInputError("id", `must be a deployment id, 0x followed by 64 hex digits, got ${JSON.stringify(id)}`);
+  return id.toLowerCase() as Hex;
+}
+
+/** Express 5 passes rejected promises to the error handler; this one maps Hypha's errors. */
+function errorHandler(logger: ApiServerOptions["logger"]) {
+  return (err: unknown, _req: Request, res: Response, _next: NextFunction): void => {
+    if (err instanceof ApiInputError) return fail(res, 400, err.reason, err.field);
+    if (err instanceof SyntaxError || (err as { type?: string }).type === "entity.parse.failed") return fail(res, 400, "the body is not valid JSON", "body");
+    if ((err as { type?: string }).type === "entity.too.large") return fail(res, 413, "the body is too large", "body");
+    if (err instanceof ChainError && err.exitCode === 1) return fail(res, /unknown|no IntentSubmitted/i.test(err.shortMessage) || err.errorName === "UnknownNode" ? 404 : 422, err.shortMessage);
+    logger?.warn({ err: (err as Error).message?.split("\n")[0] }, "request failed");
+    fail(res, 502, (err as Error).message?.split("\n")[0] ?? String(err));
+  };
+}
+
+/**
+ * Starts the API; resolves once it listens.
+ * @example const api = await startApiServer({ publicClient, addresses, storeUrl, port: 7780 }); ... await api.close()
+ */
+export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer> {
+  const { publicClient, addresses, storeUrl } = opts;
+  const domain = domainFor(addresses);
+  const metrics = createApiMetrics();
+  const relayer = opts.relayer ? createRelayer({ publicClient, walletClient: opts.relayer, addresses, domain, storeUrl }) : undefined;
+  const app = express();
+  app.disable("x-powered-by");
+  app.use(metrics.middleware);
+
+  app.get("/", (_req, res) => {
+    res.type("text/html").send(DASHBOARD_HTML);
+  });
+
+  app.get("/healthz", async (_req, res) => {
+    const block = await publicClient.getBlockNumber();
+    sendJson(res, 200, { ok: true, chainId: addresses.chainId, block, contracts: { nodeRegistry: addresses.nodeRegistry, deploymentRegistry: addresses.deploymentRegistry }, relayer: opts.relayer?.account?.address ?? null });
+  });
+
+  app.get("/metrics", async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
+  app.get("/v1/deployments", async (req, res) => {
+    const deployer = req.query.deployer;
+    if (deployer !== undefined && (typeof deployer !== "string" || !isAddress(deployer))) throw new ApiInputError("deployer", `must be an address, got ${JSON.stringify(deployer)}`);
+    const limitText = req.query.limit ?? "100";
+    const limit = Number(limitText);
+    if (typeof limitText !== "string" || !/^\d+$/.test(limitText) || limit < 1 || limit > 1000) throw new ApiInputError("limit", `must be an integer from 1 to 1000, got ${JSON.stringify(limitText)}`);
+    const all = await listDeployments(publicClient, addresses, deployer ? { deployer: deployer as Address } : {});
+    const newest = all.reverse().slice(0, limit);
+    const views = await Promise.all(newest.map((e) => readDeployment(publicClient, addresses, e.id)));
+    sendJson(res, 200, {
+      total: all.length,
+      deployments: newest.map((e, i) => ({
+        id: e.id,
+        deployer: e.deployer,
+        status: deploymentStatusName(views[i].status),
+        kind: e.intent.kind === 1 ? "job" : "service",
+        replicas: views[i].replicas,
+        running: views[i].running,
+        escrow: views[i].escrow,
+        submitted: { block: e.blockNumber, transactionHash: e.transactionHash },
+      })),
+    });
+  });
+
+  app.get("/v1/deployments/:id", async (req, res) => {
+    const id = deploymentIdParam(req);
+    const submitted = await readIntent(publicClient, addresses, id);
+    const [view, replicas] = await Promise.all([readDeployment(publicClient, addresses, id), readReplicas(publicClient, addresses, id)]);
+    sendJson(res, 200, {
+      id,
+      status: deploymentStatusName(view.status),
+      intent: submitted.intent,
+      signature: submitted.signature,
+      relayer: submitted.relayer,
+      submitted: { block: submitted.blockNumber, transactionHash: submitted.transactionHash },
+      escrow: view.escrow,
+      placed: view.placed,
+      running: view.running,
+      retriesLeft: view.retriesLeft,
+      replicas: replicas.map((r) => ({ ...r, status: replicaStatusName(r.status) })),
+    });
+  });
+
+  app.get("/v1/deployments/:id/events", async (req, res) => {
+    const id = deploymentIdParam(req);
+    const events = await readDeploymentEvents(publicClient, addresses, id);
+    if (events.length === 0) return fail(res, 404, `unknown deployment ${id}`, "id");
+    sendJson(res, 200, { id, events });
+  });
+
+  app.get("/v1/deployments/:id/audit", async (req, res) => {
+    const id = deploymentIdParam(req);
+    sendJson(res, 200, await auditDeployment(publicClient, addresses, id, { storeUrl }));
+  });
+
+  app.get("/v1/nodes", async (_req, res) => {
+    sendJson(res, 200, { nodes: await listNodes(publicClient, addresses) });
+  });
+
+  app.get("/v1/nodes/:id", async (req, res) => {
+    const text = String(req.params.id);
+    if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > 2 ** 32 - 1) throw new ApiInputError("id", `must be a node id (1 or more), got ${JSON.stringify(text)}`);
+    sendJson(res, 200, await readNode(publicClient, addresses, Number(text)));
+  });
+
+  app.post("/v1/intents", express.json({ limit: "1mb" }), async (req, res) => {
+    if (!relayer) return fail(res, 503, "this API has no relayer key (start it with HYPHA_RELAYER_KEY) and cannot submit intents; submit with `hypha apply` or your own transaction");
+    let submission;
+    try {
+      submission = parseIntentSubmission(req.body);
+      const result = await relayer.relay(submission);
+      metrics.intents.inc({ outcome: "submitted" });
+      opts.logger?.info({ id: result.id, tx: result.transactionHash }, "intent relayed");
+      sendJson(res, 201, result);
+    } catch (err) {
+      const status = relayErrorStatus(err);
+      metrics.intents.inc({ outcome: status === 502 ? "error" : "refused" });
+      if (status === 502) throw err;
+      if (err instanceof ApiInputError) return fail(res, status, err.reason, err.field);
+      fail(res, status, (err as ChainError).shortMessage, undefined, (err as ChainError).errorName);
+    }
+  });
+
+  app.use((req, res) => fail(res, 404, `no such endpoint: ${req.method} ${req.path}`));
+  app.use(errorHandler(opts.logger));
+
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = app.listen(opts.port ?? 0, opts.host ?? "127.0.0.1", (err?: Error) => (err ? reject(err) : resolve(s)));
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = opts.host ?? "127.0.0.1";
+  return {
+    url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
