@@ -46,6 +46,8 @@ async function waitForStatus(id: Hex, statuses: string[], timeoutMs = 40_000): P
 
 beforeAll(async () => {
   sys = await startLocalSystem({ extraArgs: ["--restart-backoff-ms", "1000", "--node-lost-after-ms", "2000"] });
+  // A --dir other than ./.hypha keeps its contract addresses inside it (parallel systems never share a file).
+  expect(sys.state.deploymentFile.startsWith(sys.hyphaDir)).toBe(true);
   pc = makePublicClient(sys.state.rpcUrl);
   addresses = await loadContracts(pc, sys.state.deploymentFile);
 }, 200_000);

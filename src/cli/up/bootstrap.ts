@@ -48,7 +48,10 @@ export async function bootstrapLocalChain(
   const admin = makeWalletClient(opts.rpcUrl, devAccount(DEV_ROLES.admin));
   const orchestrators = DEV_ROLES.orchestrators.map((i) => devAccount(i).address);
   const addresses = await deployHypha({ walletClient: admin, publicClient, params: { orchestrators } });
-  const deploymentFile = writeAddresses(path.join(opts.projectDir, "deployments"), addresses);
+  // The default `.hypha` writes where the CLI looks by default (deployments/); another --dir keeps
+  // its addresses to itself, so two local systems never overwrite each other's file.
+  const isDefaultDir = path.resolve(opts.hyphaDir) === path.resolve(opts.projectDir, ".hypha");
+  const deploymentFile = writeAddresses(path.join(isDefaultDir ? opts.projectDir : opts.hyphaDir, "deployments"), addresses);
   print(`contracts deployed: DeploymentRegistry ${addresses.deploymentRegistry}, NodeRegistry ${addresses.nodeRegistry} (${path.relative(process.cwd(), deploymentFile)})`);
 
   const funded = [...DEV_ROLES.nodeOperators, ...DEV_ROLES.deployers].map((i) => devAccount(i).address);
