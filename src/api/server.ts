@@ -14,7 +14,7 @@
  *   GET  /                                 a small dashboard over the endpoints above
  *
  * Errors are JSON `{ "error": { "field"?, "message", "contractError"? } }`: 400 bad input (the
- * field named), 404 unknown, 409 already submitted, 422 refused by the contract (its custom error's
+ * field named), 403 a deployer this relayer does not relay for, 404 unknown, 409 already submitted, 422 refused by the contract (its custom error's
  * name in contractError), 502 chain or store unreachable.
  */
 import type { Server } from "node:http";
@@ -40,6 +40,8 @@ export interface ApiServerOptions {
   storeUrl: string;
   /** Pays the gas of relayed intents; without it POST /v1/intents answers 503. */
   relayer?: WalletClient;
+  /** Deployers whose intents the relayer submits (403 for others); absent: any deployer. */
+  relayFor?: Address[];
   host?: string;
   port?: number;
   logger?: { info(obj: object, msg?: string): void; warn(obj: object, msg?: string): void };
@@ -173,6 +175,11 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     let submission;
     try {
       submission = parseIntentSubmission(req.body);
+      const deployer = submission.intent.deployer.toLowerCase();
+      if (opts.relayFor && !opts.relayFor.some((a) => a.toLowerCase() === deployer)) {
+        metrics.intents.inc({ outcome: "refused" });
+        return fail(res, 403, `this relayer submits intents only for ${opts.relayFor.join(", ")}; submit ${submission.intent.deployer}'s intent yourself (hypha apply) or through another relayer`, "intent.deployer");
+      }
       const result = await relayer.relay(submission);
       metrics.intents.inc({ outcome: "submitted" });
       opts.logger?.info({ id: result.id, tx: result.transactionHash }, "intent relayed");

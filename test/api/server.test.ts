@@ -28,6 +28,7 @@ let base: string;
 let store: StoreServer;
 let api: ApiServer;
 let readOnly: ApiServer;
+let restricted: ApiServer;
 let tmp: string;
 let nonce = 1000n;
 
@@ -53,10 +54,12 @@ beforeAll(async () => {
   store = await startStoreServer({ dir: path.join(tmp, "store") });
   api = await startApiServer({ publicClient: c.publicClient, addresses: c.addresses, storeUrl: store.url, relayer: c.walletClients[RELAYER] });
   readOnly = await startApiServer({ publicClient: c.publicClient, addresses: c.addresses, storeUrl: store.url });
+  restricted = await startApiServer({ publicClient: c.publicClient, addresses: c.addresses, storeUrl: store.url, relayer: c.walletClients[RELAYER], relayFor: [c.accounts[12].address] });
 });
 afterAll(async () => {
   await api?.close();
   await readOnly?.close();
+  await restricted?.close();
   await store?.close();
   await c.revert(base);
   if (tmp) await fs.rm(tmp, { recursive: true, force: true });
@@ -202,5 +205,12 @@ describe("REST API", () => {
     const r = await post({}, readOnly);
     expect(r.status).toBe(503);
     expect(r.json.error.message).toMatch(/no relayer key/);
+    // A relayer limited to some deployers refuses the others' intents before anything else.
+    const before = await world();
+    const other = intentFor(DEPLOYER);
+    const refused = await post({ intent: wire(other), signature: await sign(DEPLOYER, other), spec: specJson }, restricted);
+    expect(refused).toMatchObject({ status: 403, json: { error: { field: "intent.deployer" } } });
+    expect(refused.json.error.message).toContain(c.accounts[12].address);
+    expect(await world()).toEqual(before);
   });
 });

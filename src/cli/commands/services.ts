@@ -7,7 +7,7 @@
 import path from "node:path";
 import type { Command } from "commander";
 import pino from "pino";
-import { isHex, type Hex } from "viem";
+import { isAddress, isHex, type Hex } from "viem";
 import { HyphaError } from "../../errors";
 import type { CliContext } from "../context";
 import { parseIntIn } from "../amounts";
@@ -110,6 +110,7 @@ export function registerServices(program: Command, ctx: CliContext): void {
     .command("api")
     .description("serve the REST API and dashboard: deployments, nodes, audits, metrics, and relaying signed intents")
     .option("--listen <host:port>", "HTTP address", "127.0.0.1:7780")
+    .option("--relay-for <addresses>", "relay intents only for these deployers (comma-separated), or `any`", "any")
     .addHelpText(
       "after",
       "\nWith HYPHA_RELAYER_KEY (0x + 64 hex) set, POST /v1/intents relays deployers' signed intents and that key pays the gas;" +
@@ -124,11 +125,18 @@ export function registerServices(program: Command, ctx: CliContext): void {
       const addresses = await loadContracts(publicClient, ctx.config.deploymentFile);
       const relayerKey = ctx.env.HYPHA_RELAYER_KEY ? privateKeys("HYPHA_RELAYER_KEY", ctx.env.HYPHA_RELAYER_KEY)[0] : undefined;
       const listen = parseListen(o.listen);
+      const relayFor = o.relayFor === "any" ? undefined : o.relayFor.split(",").map((a, i) => {
+        const addr = a.trim();
+        if (!isAddress(addr)) throw new HyphaError(`--relay-for[${i}]: not an address: ${JSON.stringify(addr)}`);
+        return addr as `0x${string}`;
+      });
+      if (relayerKey && !relayFor) logger.warn("relaying intents for any deployer: the relayer key pays the gas of every valid intent (limit it with --relay-for)");
       const api = await startApiServer({
         publicClient,
         addresses,
         storeUrl: ctx.config.storeUrl.split(",")[0],
         relayer: relayerKey ? makeWalletClient(ctx.config.rpcUrl, privateKeyToAccount(relayerKey)) : undefined,
+        relayFor,
         host: listen.host,
         port: listen.port,
         logger,
