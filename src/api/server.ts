@@ -23,12 +23,13 @@ import express, { type NextFunction, type Request, type Response } from "express
 import { isAddress, isHex, type Address, type Hex, type PublicClient, type WalletClient } from "viem";
 import type { HyphaAddresses } from "../chain/addresses";
 import { ChainError } from "../chain/chainError";
-import { deploymentStatusName, listDeployments, readDeployment, readDeploymentEvents, readReplicas, replicaStatusName } from "../chain/deployments";
+import { deploymentStatusName, readDeployment, readDeploymentEvents, readReplicas, replicaStatusName } from "../chain/deployments";
 import { readIntent } from "../chain/intents";
 import { listNodes, readNode } from "../chain/nodes";
 import { domainFor } from "../chain/signing";
 import { auditDeployment } from "./audit";
 import { DASHBOARD_HTML } from "./dashboard";
+import { createDeploymentIndex } from "./deploymentIndex";
 import { ApiInputError, parseIntentSubmission } from "./intentBody";
 import { createApiMetrics } from "./metrics";
 import { createRelayer, relayErrorStatus } from "./relayIntent";
@@ -87,6 +88,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const { publicClient, addresses, storeUrl } = opts;
   const domain = domainFor(addresses);
   const metrics = createApiMetrics();
+  const index = createDeploymentIndex(publicClient, addresses);
   const relayer = opts.relayer ? createRelayer({ publicClient, walletClient: opts.relayer, addresses, domain, storeUrl }) : undefined;
   const app = express();
   app.disable("x-powered-by");
@@ -111,8 +113,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     const limitText = req.query.limit ?? "100";
     const limit = Number(limitText);
     if (typeof limitText !== "string" || !/^\d+$/.test(limitText) || limit < 1 || limit > 1000) throw new ApiInputError("limit", `must be an integer from 1 to 1000, got ${JSON.stringify(limitText)}`);
-    const all = await listDeployments(publicClient, addresses, deployer ? { deployer: deployer as Address } : {});
-    const newest = all.reverse().slice(0, limit);
+    const all = await index.list(deployer as Address | undefined);
+    const newest = [...all].reverse().slice(0, limit);
     const views = await Promise.all(newest.map((e) => readDeployment(publicClient, addresses, e.id)));
     sendJson(res, 200, {
       total: all.length,

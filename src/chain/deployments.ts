@@ -122,10 +122,10 @@ export async function readDeploymentEvents(publicClient: PublicClient, addresses
 }
 
 /**
- * All deployments ever submitted (optionally by one deployer), oldest first.
+ * All deployments ever submitted (optionally by one deployer, up to `toBlock`), oldest first.
  * @example const mine = await listDeployments(pc, addresses, { deployer: "0x71bE…" })
  */
-export async function listDeployments(publicClient: PublicClient, addresses: HyphaAddresses, opts: { deployer?: Address } = {}): Promise<DeploymentListEntry[]> {
+export async function listDeployments(publicClient: PublicClient, addresses: HyphaAddresses, opts: { deployer?: Address; toBlock?: bigint } = {}): Promise<DeploymentListEntry[]> {
   try {
     const [topic] = encodeEventTopics({ abi: deploymentRegistryAbi, eventName: "IntentSubmitted" });
     const deployerTopic = opts.deployer ? (pad(opts.deployer.toLowerCase() as Hex) as Hex) : null;
@@ -133,7 +133,7 @@ export async function listDeployments(publicClient: PublicClient, addresses: Hyp
       address: addresses.deploymentRegistry,
       topics: [topic, null, deployerTopic],
       fromBlock: addresses.deployBlock,
-      toBlock: await publicClient.getBlockNumber(),
+      toBlock: opts.toBlock ?? (await publicClient.getBlockNumber()),
     });
     const logs = parseEventLogs({ abi: deploymentRegistryAbi, eventName: "IntentSubmitted", logs: raw, strict: true });
     return logs.map((l) => ({
