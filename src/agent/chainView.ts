@@ -38,8 +38,8 @@ export interface ScanResult {
 /** Incremental scanner of this node's ReplicaScheduled and ReplicaStatusChanged logs. */
 export class AssignmentScanner {
   private nextBlock: bigint;
-  /** Candidate replicas: key -> {deploymentId, replicaIndex}. */
-  readonly candidates = new Map<string, { deploymentId: Hex; replicaIndex: number }>();
+  /** Candidate replicas: key -> {deploymentId, replicaIndex, block of its latest placement here}. */
+  readonly candidates = new Map<string, { deploymentId: Hex; replicaIndex: number; placedAt: bigint }>();
   /** Logs already counted as a change (blockHash:logIndex -> block), for the re-scanned overlap. */
   private readonly seen = new Map<string, bigint>();
 
@@ -76,9 +76,9 @@ export class AssignmentScanner {
         const logId = `${log.blockHash}:${log.logIndex}`;
         if (this.seen.has(logId)) continue; // the re-scanned overlap: counted already
         this.seen.set(logId, log.blockNumber!);
-        if (log.eventName === "ReplicaScheduled" && !this.candidates.has(key)) {
-          this.candidates.set(key, { deploymentId: args.id, replicaIndex: Number(args.replicaIndex) });
-          result.added++;
+        if (log.eventName === "ReplicaScheduled") {
+          if (!this.candidates.has(key)) result.added++;
+          this.candidates.set(key, { deploymentId: args.id, replicaIndex: Number(args.replicaIndex), placedAt: log.blockNumber! });
         }
         result.touched.add(key);
         if (log.eventName === "ReplicaScheduled") placedAgain.add(key);

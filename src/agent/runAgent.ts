@@ -96,10 +96,11 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
   const latest = (key: string) => runs.get(key)?.at(-1);
   const intents = new Map<string, DeploymentIntent>();
   const specCache = new Map<string, Buffer>();
-  const readIntentCached = async (id: Hex) => {
+  // `before`: the block it was placed here in; the intent was submitted at or before it.
+  const readIntentCached = async (id: Hex, before?: bigint) => {
     let intent = intents.get(id);
     if (!intent) {
-      intent = (await readIntent(publicClient, addresses as HyphaAddresses, id)).intent;
+      intent = (await readIntent(publicClient, addresses as HyphaAddresses, id, { before })).intent;
       intents.set(id, intent);
     }
     return intent;
@@ -190,7 +191,7 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
         backoff,
         pidsLimit: cfg.pidsLimit,
         agentVersion,
-        readIntent: readIntentCached,
+        readIntent: (id) => readIntentCached(id, scanner.candidates.get(key)?.placedAt),
         specCache,
         attest: (a) => attester.enqueue(a),
       });

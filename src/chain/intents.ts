@@ -17,22 +17,35 @@ export interface SubmittedIntent {
   transactionHash: Hex;
 }
 
+/** First window of a search backwards from a known later block; each next window is twice as wide. */
+const FIRST_WINDOW = 2048n;
+
 /**
  * The intent submitted under `id`, with its signature and where it was recorded. Throws a
  * ChainError (exit code 1) naming the id when no such deployment exists.
+ *
+ * With `before` (a block at or after the submission, e.g. where a replica was placed), the search
+ * goes backwards in windows of 2048, 4096, ... blocks, so finding a recent intent costs one small
+ * eth_getLogs however long the chain is; without it, the whole range from the contracts' block.
  * @example const { intent } = await readIntent(pc, addresses, id);
  */
-export async function readIntent(publicClient: PublicClient, addresses: HyphaAddresses, id: Hex): Promise<SubmittedIntent> {
+export async function readIntent(publicClient: PublicClient, addresses: HyphaAddresses, id: Hex, opts: { before?: bigint } = {}): Promise<SubmittedIntent> {
   let logs;
   try {
     const [topic] = encodeEventTopics({ abi: deploymentRegistryAbi, eventName: "IntentSubmitted" });
-    const raw = await getLogsSplitting(publicClient, {
-      address: addresses.deploymentRegistry,
-      topics: [topic, id],
-      fromBlock: addresses.deployBlock,
-      toBlock: await publicClient.getBlockNumber(),
-    });
-    logs = parseEventLogs({ abi: deploymentRegistryAbi, eventName: "IntentSubmitted", logs: raw, strict: true });
+    const floor = BigInt(addresses.deployBlock);
+    const head = await publicClient.getBlockNumber();
+    let to = opts.before !== undefined && opts.before < head ? opts.before : head;
+    let window = opts.before !== undefined ? FIRST_WINDOW : to - floor + 1n;
+    if (window < 1n) window = 1n;
+    for (;;) {
+      const from = to - window + 1n > floor ? to - window + 1n : floor;
+      const raw = await getLogsSplitting(publicClient, { address: addresses.deploymentRegistry, topics: [topic, id], fromBlock: from, toBlock: to });
+      logs = parseEventLogs({ abi: deploymentRegistryAbi, eventName: "IntentSubmitted", logs: raw, strict: true });
+      if (logs.length > 0 || from === floor) break;
+      to = from - 1n;
+      window *= 2n;
+    }
   } catch (err) {
     throw toChainError(err, `reading the intent of deployment ${id}`);
   }
