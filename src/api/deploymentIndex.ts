@@ -13,6 +13,8 @@ const REORG_OVERLAP = 12n;
 export interface DeploymentIndex {
   /** Every submitted deployment (optionally one deployer's), oldest first, up to the chain head. */
   list(deployer?: Address): Promise<DeploymentListEntry[]>;
+  /** One deployment's entry, or undefined when no intent was submitted under `id`. */
+  get(id: Hex): Promise<DeploymentListEntry | undefined>;
 }
 
 /** @example const index = createDeploymentIndex(pc, addresses); (await index.list()).length */
@@ -34,12 +36,20 @@ export function createDeploymentIndex(publicClient: PublicClient, addresses: Hyp
     scannedTo = head;
   }
 
+  const refreshed = () => {
+    refreshing ??= refresh().finally(() => {
+      refreshing = null;
+    });
+    return refreshing;
+  };
+
   return {
+    async get(id) {
+      await refreshed();
+      return byId.get(id.toLowerCase() as Hex) ?? [...byId.values()].find((e) => e.id.toLowerCase() === id.toLowerCase());
+    },
     async list(deployer) {
-      refreshing ??= refresh().finally(() => {
-        refreshing = null;
-      });
-      await refreshing;
+      await refreshed();
       const all = [...byId.values()].sort((a, b) => (a.blockNumber === b.blockNumber ? 0 : a.blockNumber < b.blockNumber ? -1 : 1));
       return deployer ? all.filter((e) => e.deployer.toLowerCase() === deployer.toLowerCase()) : all;
     },

@@ -133,7 +133,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
 
   app.get("/v1/deployments/:id", async (req, res) => {
     const id = deploymentIdParam(req);
-    const submitted = await readIntent(publicClient, addresses, id);
+    const entry = await index.get(id);
+    if (!entry) return fail(res, 404, `unknown deployment ${id}: no IntentSubmitted event on this chain`, "id");
+    // the index knows the block: the intent's log (with its signature) is one small read away
+    const submitted = await readIntent(publicClient, addresses, id, { before: entry.blockNumber });
     const [view, replicas] = await Promise.all([readDeployment(publicClient, addresses, id), readReplicas(publicClient, addresses, id)]);
     sendJson(res, 200, {
       id,
