@@ -421,7 +421,9 @@ contract DeploymentRegistry is IDeploymentRegistry, AccessControl, ReentrancyGua
             d.placed -= 1;
         }
         _replicaStatusChanged(id, index, r.nodeId, r.status, to);
-        if (to == R_TAMPERED) _slashInto(d, r.nodeId, REASON_TAMPERED);
+        // One incident, one slash: a jailed node's further Tampered reports (every replica on a
+        // corrupted image tree reports it) await the admin, who unjails after the incident.
+        if (to == R_TAMPERED && !nodes.isJailed(r.nodeId)) _slashInto(d, r.nodeId, REASON_TAMPERED);
         bool active = d.status < D_COMPLETED;
         if (active && d.retriesLeft > 0) {
             unchecked {

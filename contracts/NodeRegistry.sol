@@ -357,6 +357,11 @@ contract NodeRegistry is INodeRegistry, AccessControl, ReentrancyGuardTransient 
         return n.flags == REGISTERED && measurementApproved[n.measurement];
     }
 
+    /// @inheritdoc INodeRegistry
+    function isJailed(uint32 nodeId) external view returns (bool) {
+        return _nodes[nodeId].flags & JAILED != 0;
+    }
+
     // ------------------------------------------------------------------ internals
 
     /// @dev A registered node always has non-zero flags (REGISTERED, later EXITED), so existence is

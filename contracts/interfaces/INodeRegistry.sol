@@ -125,6 +125,8 @@ interface INodeRegistry is IHyphaTypes {
     function agentOf(uint32 nodeId) external view returns (address);
     /// @notice Registered, not unbonding, jailed or exited, and its measurement approved.
     function isEligible(uint32 nodeId) external view returns (bool);
+    /// @notice Whether the node is jailed (slashed, and not yet unjailed by the admin).
+    function isJailed(uint32 nodeId) external view returns (bool);
     /// @notice The node's operator (reverts UnknownNode).
     function operatorOf(uint32 nodeId) external view returns (address);
     /// @notice Least stake to register.

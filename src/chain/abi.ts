@@ -1841,6 +1841,25 @@ export const nodeRegistryAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint32",
+        "name": "nodeId",
+        "type": "uint32"
+      }
+    ],
+    "name": "isJailed",
+    "outputs": [
+      {
+        "internalType": "bool",
+        "name": "",
+        "type": "bool"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "bytes32",
         "name": "measurement",
         "type": "bytes32"

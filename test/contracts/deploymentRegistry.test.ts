@@ -323,6 +323,29 @@ describe("failure and self-healing", () => {
   });
 });
 
+describe("one slash per Tampered incident", () => {
+  it("a jailed node's further Tampered reports cost no more stake, until it is unjailed", async () => {
+    // two replicas of one image on node 1: a corrupted shared image tree makes both report Tampered
+    const a = await running({ maxRetries: 0 });
+    const b = await running({ maxRetries: 0, nonce: 902n });
+    const stake = (await getNode(c, 1)).stake;
+    await attestAs(c, 0, a.id, 0, 3);
+    const once = stake - (stake * BigInt(c.params.slashBps)) / 10_000n;
+    expect((await getNode(c, 1)).stake).toBe(once);
+    await attestAs(c, 0, b.id, 0, 3);
+    expect((await getNode(c, 1)).stake).toBe(once); // same incident: jailed, not slashed again
+    expect((await getReplica(c, b.id, 0)).status).toBe(5);
+    // the slashed stake went to the first harmed deployment's escrow; the second got none
+    expect((await getDeployment(c, a.id)).escrow).toBeGreaterThan(a.intent.budget);
+    expect((await getDeployment(c, b.id)).escrow).toBeLessThanOrEqual(b.intent.budget);
+    // after the admin unjails it, a new Tampered report is a new incident
+    await send(c, 0, { ...nr(c), functionName: "unjail", args: [1] });
+    const d = await running({ maxRetries: 0, nonce: 903n });
+    await attestAs(c, 0, d.id, 0, 3);
+    expect((await getNode(c, 1)).stake).toBe(once - (once * BigInt(c.params.slashBps)) / 10_000n);
+  });
+});
+
 describe("jobs", () => {
   it("quorum finalizes the result, dissenters are slashed before and after finalization", async () => {
     // three nodes, job with 3 replicas, quorum 2
