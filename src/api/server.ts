@@ -153,16 +153,24 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     });
   });
 
+  /** The addresses with the scan starting at the deployment's submission block (nothing of it is older). */
+  const fromSubmission = async (id: Hex): Promise<HyphaAddresses | undefined> => {
+    const entry = await index.get(id);
+    return entry && { ...addresses, deployBlock: entry.blockNumber };
+  };
+
   app.get("/v1/deployments/:id/events", async (req, res) => {
     const id = deploymentIdParam(req);
-    const events = await readDeploymentEvents(publicClient, addresses, id);
-    if (events.length === 0) return fail(res, 404, `unknown deployment ${id}`, "id");
-    sendJson(res, 200, { id, events });
+    const scoped = await fromSubmission(id);
+    if (!scoped) return fail(res, 404, `unknown deployment ${id}: no IntentSubmitted event on this chain`, "id");
+    sendJson(res, 200, { id, events: await readDeploymentEvents(publicClient, scoped, id) });
   });
 
   app.get("/v1/deployments/:id/audit", async (req, res) => {
     const id = deploymentIdParam(req);
-    sendJson(res, 200, await auditDeployment(publicClient, addresses, id, { storeUrl }));
+    const scoped = await fromSubmission(id);
+    if (!scoped) return fail(res, 404, `unknown deployment ${id}: no IntentSubmitted event on this chain`, "id");
+    sendJson(res, 200, await auditDeployment(publicClient, scoped, id, { storeUrl }));
   });
 
   app.get("/v1/nodes", async (_req, res) => {

@@ -179,6 +179,7 @@ describe("REST API", () => {
     expect(await get("/v1/deployments/0x1234")).toMatchObject({ status: 400, json: { error: { field: "id" } } });
     expect((await get(`/v1/deployments/0x${"ab".repeat(32)}`)).status).toBe(404);
     expect((await get(`/v1/deployments/0x${"ab".repeat(32)}/events`)).status).toBe(404);
+    expect((await get(`/v1/deployments/0x${"ab".repeat(32)}/audit`)).status).toBe(404);
     const events = await get(`/v1/deployments/${id}/events`);
     expect(events.json.events.map((e: { eventName: string }) => e.eventName)).toEqual(["IntentSubmitted"]);
     const audit = await get(`/v1/deployments/${id}/audit`);
