@@ -14,7 +14,7 @@ import type { ChainError } from "../chain/chainError";
 import { sendContractTx } from "../chain/tx";
 import type { AgentAddresses } from "./config";
 import { readReplicaStates } from "./chainView";
-import { attestationStillNeeded, replicaKey, type WantedAttestation } from "./reconcile";
+import { attestationStillNeeded, replicaKey, type ChainReplica, type WantedAttestation } from "./reconcile";
 
 /** An attestation waiting to be sent, with what it states. */
 export interface QueuedAttestation extends WantedAttestation {
@@ -58,6 +58,9 @@ export class Attester {
     private readonly nodeId: number,
     private readonly logger: Logger,
     private readonly onSent: (s: AttestationSent) => void,
+    /** Current on-chain state of replicas (default: read their views from the chain). */
+    private readonly readStates: (replicas: { deploymentId: Hex; replicaIndex: number }[]) => Promise<ChainReplica[]> = (replicas) =>
+      readReplicaStates(publicClient, addresses, replicas),
   ) {}
 
   /** Queue an attestation; a later one for the same replica attempt replaces an unsent earlier one. */
@@ -84,7 +87,7 @@ export class Attester {
     this.flushing = true;
     try {
       const entries = [...this.queue.entries()];
-      const states = await readReplicaStates(this.publicClient, this.addresses, entries.map(([, a]) => a));
+      const states = await this.readStates(entries.map(([, a]) => a));
       const toSend: [string, QueuedAttestation][] = [];
       entries.forEach(([k, a], i) => {
         if (attestationStillNeeded(a, states[i], this.nodeId)) toSend.push([k, a]);

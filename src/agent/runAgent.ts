@@ -105,10 +105,31 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
     }
     return intent;
   };
-  const attester = new Attester(publicClient, walletClient, account, addresses, domain, cfg.nodeId, log, ({ att, transactionHash }) => {
-    const run = runs.get(replicaKey(att.deploymentId, att.replicaIndex))?.find((r) => r.info.attempt === att.attempt);
-    if (run) run.info.attested[att.status] = transactionHash;
-  });
+  // Views this agent holds, kept current by its node's logs each tick (see `known` below): the
+  // attester checks queued attestations against them and reads only replicas it has no view of.
+  const knownOrRead = async (replicas: { deploymentId: Hex; replicaIndex: number }[]): Promise<ChainReplica[]> => {
+    const missing = replicas.filter((r) => !known.has(replicaKey(r.deploymentId, r.replicaIndex)));
+    const read = missing.length ? await readReplicaStates(publicClient, addresses, missing) : [];
+    const readByKey = new Map(read.map((st) => [replicaKey(st.deploymentId, st.replicaIndex), st]));
+    return replicas.map((r) => {
+      const key = replicaKey(r.deploymentId, r.replicaIndex);
+      return known.get(key) ?? readByKey.get(key)!;
+    });
+  };
+  const attester = new Attester(
+    publicClient,
+    walletClient,
+    account,
+    addresses,
+    domain,
+    cfg.nodeId,
+    log,
+    ({ att, transactionHash }) => {
+      const run = runs.get(replicaKey(att.deploymentId, att.replicaIndex))?.find((r) => r.info.attempt === att.attempt);
+      if (run) run.info.attested[att.status] = transactionHash;
+    },
+    knownOrRead,
+  );
   const scanner = new AssignmentScanner(publicClient, addresses, cfg.nodeId);
   const backoff = { baseMs: cfg.restartBackoffMs, capMs: cfg.restartBackoffCapMs, resetAfterMs: 600_000 };
 
