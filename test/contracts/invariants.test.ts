@@ -1,6 +1,6 @@
 /**
  * Property test: fast-check generates random sequences of operations (register, stake, submit,
- * schedule, attest Running/Completed/Failed/Tampered (slash), reportLost, terminate, scale,
+ * schedule, attest Running/Completed/Failed/Tampered (slash), reportLost, terminate, terminateMany, scale,
  * unbond, withdraw, deposits, time) and runs them against the real in-process chain. After every
  * step: tokens are conserved (each registry holds exactly what its books say), free capacity is
  * never negative nor over-reserved and matches the placed replicas, only legal lifecycle
@@ -24,6 +24,7 @@ type Op =
   | { t: "attest"; dep: number; index: number; status: number; output: number }
   | { t: "lost"; dep: number; index: number }
   | { t: "terminate"; dep: number; byDeployer: boolean }
+  | { t: "terminateMany"; deps: number[]; byDeployer: boolean }
   | { t: "scale"; dep: number; n: number }
   | { t: "time"; s: number }
   | { t: "register"; k: number }
@@ -39,6 +40,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 6, arbitrary: fc.record({ t: fc.constant("attest" as const), dep: fc.nat(5), index: fc.nat(3), status: fc.constantFrom(0, 0, 0, 1, 1, 2, 3), output: fc.constantFrom(0, 0, 1) }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant("lost" as const), dep: fc.nat(5), index: fc.nat(3) }) },
   { weight: 2, arbitrary: fc.record({ t: fc.constant("terminate" as const), dep: fc.nat(5), byDeployer: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant("terminateMany" as const), deps: fc.uniqueArray(fc.nat(5), { minLength: 1, maxLength: 3 }), byDeployer: fc.boolean() }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant("scale" as const), dep: fc.nat(5), n: fc.integer({ min: 0, max: 4 }) }) },
   { weight: 2, arbitrary: fc.record({ t: fc.constant("time" as const), s: fc.constantFrom(10, 100, 5000) }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant("register" as const), k: fc.nat(2) }) },
@@ -212,6 +214,12 @@ async function run(c: InProcessChain, ops: Op[]) {
         if (!dep) continue;
         receipt = await send(op.byDeployer ? DEPLOYERS.find((i) => c.accounts[i].address === dep.intent.deployer)! : 19, { ...dr(c), functionName: "terminate", args: [dep.intent] });
         break;
+      case "terminateMany": {
+        const batch = [...new Set(op.deps.map((i) => deps[i % Math.max(deps.length, 1)]).filter((d) => d !== undefined))];
+        if (!batch.length) continue;
+        receipt = await send(op.byDeployer ? DEPLOYERS.find((i) => c.accounts[i].address === batch[0].intent.deployer)! : 19, { ...dr(c), functionName: "terminateMany", args: [batch.map((d) => d.intent)] });
+        break;
+      }
       case "scale":
         if (!dep) continue;
         receipt = await send(DEPLOYERS.find((i) => c.accounts[i].address === dep.intent.deployer)!, { ...dr(c), functionName: "scale", args: [dep.intent, op.n] });
@@ -286,6 +294,6 @@ describe("contract invariants under random operation sequences", () => {
     if (process.env.HYPHA_FC_STATS) console.log(JSON.stringify(stats));
     // the generated sequences really exercise the contracts (fixed seed by default, so this is
     // deterministic; set HYPHA_FC_SEED to explore other sequences)
-    for (const t of ["submit", "schedule", "attest0", "attest1", "attest2", "attest3", "terminate", "scale", "lost"]) expect(stats[t]?.[0] ?? 0, `successful ${t} steps`).toBeGreaterThan(0);
+    for (const t of ["submit", "schedule", "attest0", "attest1", "attest2", "attest3", "terminate", "terminateMany", "scale", "lost"]) expect(stats[t]?.[0] ?? 0, `successful ${t} steps`).toBeGreaterThan(0);
   }, 180_000);
 });
