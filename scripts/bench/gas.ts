@@ -19,6 +19,8 @@ import { breakdownTx, sumTxGas, type StructLog, type TxGas } from "./gasBreakdow
 export const GAS_TARGETS = { submitIntent: 65_000, lifecycle: 150_000 } as const;
 
 export interface GasReport {
+  /** What every figure counts. */
+  unit: string;
   node: string;
   cores: number;
   /** 65-byte (r, s, v) signatures; `depositFundedCompactSig`: the same with a 64-byte EIP-2098 signature. */
@@ -187,6 +189,7 @@ async function run(c: InProcessChain): Promise<GasReport> {
   const withdraw = await send(7, { ...nr, functionName: "withdraw", args: [3] });
 
   return {
+    unit: "gas (receipt gasUsed, including the 21,000 intrinsic cost of each transaction)",
     node: process.version,
     cores: os.cpus().length,
     submitIntent: { depositFunded: s.gas, depositFundedCompactSig: compactSig, transferFromFunded },
@@ -227,7 +230,7 @@ if (require.main === module) {
     .then((report) => {
       console.log(JSON.stringify(report));
       if (process.argv.includes("--write")) {
-        const { node: _n, cores: _c, ...figures } = report;
+        const { unit: _u, node: _n, cores: _c, ...figures } = report;
         fs.writeFileSync(SNAPSHOT_FILE, JSON.stringify(figures, null, 2) + "\n");
       }
       process.exit(0);

@@ -9,7 +9,7 @@ import { GAS_TARGETS, SNAPSHOT_FILE, measureGas } from "../../scripts/bench/gas"
 
 describe("gas", () => {
   it("matches the committed snapshot and the targets", async () => {
-    const { node: _node, cores: _cores, ...figures } = await measureGas();
+    const { unit: _unit, node: _node, cores: _cores, ...figures } = await measureGas();
     const snapshot = JSON.parse(fs.readFileSync(SNAPSHOT_FILE, "utf8"));
     expect(figures).toEqual(snapshot);
     // submitIntent target (<= 65,000 including the 21,000 intrinsic cost) is met with an EIP-2098
