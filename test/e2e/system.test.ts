@@ -81,6 +81,13 @@ describe("the whole system", () => {
     const logsOut = sys.hypha(["logs", id, "--replica", "0"]);
     expect(logsOut.stdout).toContain("Deterministic deployment");
 
+    // `hypha node measurement` prints what the running agents report, and what the chain approved for them.
+    const printed = sys.hypha(["node", "measurement"]).stdout.trim();
+    const reported = ((await (await fetch(`${sys.state.nodes[0].url}/v1/node`)).json()) as { measurement: string }).measurement;
+    expect(printed).toMatch(/^0x[0-9a-f]{64}$/);
+    expect(printed).toBe(reported);
+    expect((await readNode(pc, addresses, 1)).measurement).toBe(printed);
+
     // The REST API that `hypha up` serves tells the same: Running on 3 nodes, audit PASS.
     const viaApi = (await (await fetch(`${sys.state.apiUrl}/v1/deployments/${id}`)).json()) as { status: string; replicas: { status: string }[] };
     expect(viaApi.status).toBe("Running");

@@ -150,6 +150,15 @@ export function registerNode(program: Command, ctx: CliContext): void {
   }
 
   node
+    .command("measurement")
+    .description("print this agent build's measurement (register it with --measurement; the admin approves it)")
+    .addHelpText("after", "\nExample:\n  $ hypha node register --stake 100 --cpu 4 --mem 8Gi --endpoint http://node.example:7801 --measurement $(hypha node measurement)")
+    .action(() => {
+      const { agentMeasurement } = (require("../../agent/measurement") as typeof import("../../agent/measurement"));
+      ctx.out(agentMeasurement());
+    });
+
+  node
     .command("list")
     .description("list registered nodes (same as `hypha get nodes`)")
     .option("-o, --output <format>", "table (default), wide, json or yaml")
