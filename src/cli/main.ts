@@ -7,6 +7,7 @@ import { Command, CommanderError } from "commander";
 import { CliContext } from "./context";
 import { formatError } from "./output";
 import { registerAccount } from "./commands/account";
+import { registerAdmin } from "./commands/admin";
 import { registerApply } from "./commands/apply";
 import { registerAudit } from "./commands/audit";
 import { registerDeploymentCommands } from "./commands/deployments";
@@ -34,7 +35,8 @@ export const commands: RegisterCommands[] = [
   registerAccount, // balance, deposit, withdraw
   registerLogs,
   registerImage,
-  registerServices, // watcher, node run, store serve
+  registerServices, // watcher, node run, api, store serve
+  registerAdmin, // approve-measurement, unjail, grant-orchestrator
   registerUp,
 ];
 

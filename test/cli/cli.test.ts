@@ -326,6 +326,38 @@ describe("hypha CLI against a real hardhat node", () => {
     expect(intent.deployer).toBe(devAccount(13).address);
   });
 
+  it("admin: approve a measurement, grant and revoke the orchestrator role, unjail; others and bad input change nothing", async () => {
+    const m = `0x${"6b".repeat(32)}` as Hex;
+    const approved = () => pc.readContract({ address: addresses.nodeRegistry, abi: nodeRegistryAbi, functionName: "measurementApproved", args: [m] });
+    const role = await pc.readContract({ address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "ORCHESTRATOR_ROLE" });
+    const isOrchestrator = () => pc.readContract({ address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "hasRole", args: [role, devAccount(13).address] });
+
+    const before = { ...(await chainState()), admin: await pc.getTransactionCount({ address: devAccount(0).address }) };
+    const notAdmin = await hypha(["admin", "approve-measurement", m, "--dev-account", "11"]);
+    expect(notAdmin.code).toBe(1);
+    expect(notAdmin.stderr).toMatch(/approving measurement 0x(6b){32}: 0x71bE63f3384f5fb98995898A86B02Fb2426c5788 lacks role 0x0{64}/);
+    const badHex = await hypha(["admin", "approve-measurement", "0x1234", "--dev-account", "0"]);
+    expect(badHex.code).toBe(1);
+    expect(badHex.stderr).toMatch(/^error: measurement: must be 0x followed by 64 hex digits/);
+    const unknownNode = await hypha(["admin", "unjail", "99", "--dev-account", "0"]);
+    expect(unknownNode.code).toBe(1);
+    expect(unknownNode.stderr).toMatch(/^error: unjailing node 99: unknown node 99/);
+    const badAddress = await hypha(["admin", "grant-orchestrator", "nobody", "--dev-account", "0"]);
+    expect(badAddress.code).toBe(1);
+    expect(badAddress.stderr).toMatch(/^error: address: not an address/);
+    expect({ ...(await chainState()), admin: await pc.getTransactionCount({ address: devAccount(0).address }) }).toEqual(before);
+    expect(await approved()).toBe(false);
+
+    expect((await hypha(["admin", "approve-measurement", m, "--dev-account", "0"])).stdout).toMatch(/^measurement 0x(6b){32} approved {2}tx 0x/);
+    expect(await approved()).toBe(true);
+    expect((await hypha(["admin", "approve-measurement", m, "--revoke", "--dev-account", "0"])).code).toBe(0);
+    expect(await approved()).toBe(false);
+    expect((await hypha(["admin", "grant-orchestrator", devAccount(13).address, "--dev-account", "0"])).stdout).toContain("is now an orchestrator");
+    expect(await isOrchestrator()).toBe(true);
+    expect((await hypha(["admin", "grant-orchestrator", devAccount(13).address, "--revoke", "--dev-account", "0"])).code).toBe(0);
+    expect(await isOrchestrator()).toBe(false);
+  });
+
   it("an unreachable chain exits 2 with a one-line reason", async () => {
     const r = await hypha(["get", "nodes", "--rpc", `http://127.0.0.1:${await freePort()}`]);
     expect(r.code).toBe(2);
