@@ -166,6 +166,14 @@ describe("REST API", () => {
     const second = intentFor(DEPLOYER);
     expect((await post({ intent: wire(second), signature: await sign(DEPLOYER, second) })).json.specPublished).toBe(false);
 
+    // Concurrent submissions go out one after another from the one relayer account (no nonce clash).
+    const many = await Promise.all([0, 1, 2].map(async () => {
+      const i = intentFor(DEPLOYER);
+      return post({ intent: wire(i), signature: await sign(DEPLOYER, i) });
+    }));
+    expect(many.map((m) => m.status)).toEqual([201, 201, 201]);
+    expect(new Set(many.map((m) => m.json.transactionHash)).size).toBe(3);
+
     // Reads.
     const list = await get("/v1/deployments");
     expect(list.status).toBe(200);
@@ -198,7 +206,7 @@ describe("REST API", () => {
     expect((await get("/nope")).status).toBe(404);
     expect((await get("/healthz")).json).toMatchObject({ ok: true, chainId: 31337, relayer: c.accounts[RELAYER].address });
     const metrics = await (await fetch(`${api.url}/metrics`)).text();
-    expect(metrics).toMatch(/hypha_api_intents_total\{outcome="submitted"\} 2/);
+    expect(metrics).toMatch(/hypha_api_intents_total\{outcome="submitted"\} 5/);
     expect(metrics).toMatch(/hypha_api_requests_total\{route="\/v1\/intents",method="POST",status="400"\} \d+/);
     expect(metrics).not.toMatch(/0x[0-9a-f]{64}/); // ids never become label values
     const page = await (await fetch(`${api.url}/`)).text();
