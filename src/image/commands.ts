@@ -122,12 +122,12 @@ export async function imageInspect(opts: ImageStoreOptions & { ref: string; entr
  * store lacks, then (optionally) set the name there.
  */
 export async function imagePush(
-  opts: ImageStoreOptions & { ref: string; url: string; name?: string },
+  opts: ImageStoreOptions & { ref: string; url: string; name?: string; token?: string },
 ): Promise<{ root: string; pushedChunks: number; pushedBytes: number; skippedChunks: number; name?: string }> {
   const store = new ChunkStore(opts.storeDir);
   const root = await resolveImageRef(opts.ref, opts);
   const m = await loadManifest(store, root);
-  const client = new StoreClient([opts.url]);
+  const client = new StoreClient([opts.url], { token: opts.token });
   const all = [...chunkSet(m)];
   const missing = await client.missing(all);
   let pushedBytes = 0;

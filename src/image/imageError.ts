@@ -15,7 +15,8 @@ export type ImageErrorCode =
   | "BAD_ARCHIVE" // corrupt or unsupported tar / OCI / docker archive
   | "BAD_MANIFEST" // manifest fails validation (or is oversize)
   | "TOO_LARGE" // a size limit was exceeded
-  | "CONFLICT"; // target exists, etc.
+  | "CONFLICT" // target exists, etc.
+  | "UNAUTHORIZED"; // the store wants its token for this (changing a catalog name)
 
 export interface ImageErrorOptions extends HyphaErrorOptions {
   code: ImageErrorCode;

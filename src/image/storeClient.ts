@@ -12,6 +12,8 @@ import { normalizeImageName } from "./catalog";
 export interface StoreClientOptions {
   /** Per-request timeout (default 30 s). */
   timeoutMs?: number;
+  /** Sent as `Authorization: Bearer …` when changing a catalog name (stores that protect their catalog). */
+  token?: string;
 }
 
 /** Per-mirror outcome of one object, for error messages. */
@@ -25,6 +27,7 @@ type Outcome = "tampered" | "missing" | "error";
 export class StoreClient {
   readonly mirrors: string[];
   private readonly timeoutMs: number;
+  private readonly token?: string;
   /** Bytes received from mirrors (including refused ones). */
   bytesReceived = 0;
 
@@ -40,6 +43,7 @@ export class StoreClient {
       return m.replace(/\/+$/, "");
     });
     this.timeoutMs = opts.timeoutMs ?? 30_000;
+    this.token = opts.token;
   }
 
   /** One object, verified. */
@@ -162,7 +166,7 @@ export class StoreClient {
     const n = normalizeImageName(name);
     const res = await this.request(`${mirror}/catalog/${n.split("/").map(encodeURIComponent).join("/")}`, {
       method: "PUT",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", ...(this.token ? { authorization: `Bearer ${this.token}` } : {}) },
       body: JSON.stringify({ root: parseCid(root, "root").toString() }),
     });
     await ok(res, `catalog ${n}`);

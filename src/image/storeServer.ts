@@ -12,6 +12,7 @@
  *   GET  /catalog                    {name: root}
  *   GET|PUT|DELETE /catalog/:name    {name, root}; PUT body {root}; the root's manifest must be in the store
  */
+import { timingSafeEqual } from "node:crypto";
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { AddressInfo } from "node:net";
 import { Catalog } from "./catalog";
@@ -27,6 +28,12 @@ export interface StoreServerOptions {
   host?: string;
   /** Largest accepted upload (default 64 MiB). */
   maxUploadBytes?: number;
+  /**
+   * When set, changing the catalog (PUT/DELETE /catalog/NAME) needs `Authorization: Bearer TOKEN`:
+   * a name decides which image `hypha apply` resolves, so on a shared store only its owner may move
+   * it. Content-addressed writes stay open (every object is verified against its CID).
+   */
+  catalogToken?: string;
 }
 
 export interface StoreServer {
@@ -63,7 +70,14 @@ export async function startStoreServer(opts: StoreServerOptions): Promise<StoreS
     const name = nameOf(req);
     res.json({ name, root: await catalog.resolve(name) });
   });
-  app.put("/catalog/*name", json, async (req, res) => {
+  const catalogWriter = (req: Request, _res: Response, next: NextFunction) => {
+    if (opts.catalogToken === undefined) return next();
+    const given = /^Bearer (.+)$/.exec(req.get("authorization") ?? "")?.[1];
+    const ok = given !== undefined && given.length === opts.catalogToken.length && timingSafeEqual(Buffer.from(given), Buffer.from(opts.catalogToken));
+    if (!ok) return next(new ImageError("catalog: changing a name on this store needs its token (Authorization: Bearer …; hypha reads HYPHA_STORE_TOKEN)", { code: "UNAUTHORIZED" }));
+    next();
+  };
+  app.put("/catalog/*name", catalogWriter, json, async (req, res) => {
     const name = nameOf(req);
     const root = (req.body as { root?: unknown } | undefined)?.root;
     if (typeof root !== "string") throw new ImageError("body.root: expected a root CID string", { code: "BAD_INPUT" });
@@ -73,7 +87,7 @@ export async function startStoreServer(opts: StoreServerOptions): Promise<StoreS
     await catalog.set(name, root);
     res.json({ name, root: cid.toString() });
   });
-  app.delete("/catalog/*name", async (req, res) => {
+  app.delete("/catalog/*name", catalogWriter, async (req, res) => {
     await catalog.delete(nameOf(req));
     res.status(204).end();
   });
@@ -125,7 +139,7 @@ export async function startStoreServer(opts: StoreServerOptions): Promise<StoreS
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     if (err instanceof ImageError) {
       const e = err;
-      const status = { NOT_FOUND: 404, TAMPERED: 422, TOO_LARGE: 413, CONFLICT: 409 }[e.code as string] ?? 400;
+      const status = { NOT_FOUND: 404, TAMPERED: 422, TOO_LARGE: 413, CONFLICT: 409, UNAUTHORIZED: 401 }[e.code as string] ?? 400;
       res.status(status).json({ error: { code: e.code, message: e.shortMessage, cid: e.cid } });
       return;
     }

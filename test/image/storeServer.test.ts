@@ -85,3 +85,36 @@ describe("store server over real HTTP", () => {
     expect(Object.keys(await client.catalog())).toEqual(["ubuntu-latest", "ubuntu:latest"]);
   });
 });
+
+describe("a store that protects its catalog with a token", () => {
+  it("changes a name only with the token; reads and content-addressed uploads stay open", async () => {
+    const dir = tempDir();
+    const token = "s3cret-token-0123456789";
+    const srv = await startStoreServer({ dir: path.join(dir, "store"), port: 0, catalogToken: token });
+    try {
+      await writeTree(path.join(dir, "tree"), { "hello.txt": "hi\n" });
+      const { root } = await importImage(path.join(dir, "tree"), null);
+      const open = new StoreClient([srv.url]);
+      // uploads are open: every object is verified against its CID
+      const local = await importImage(path.join(dir, "tree"), srv.store);
+      expect(local.root.toString()).toBe(root.toString());
+      const cid = await open.putBlob(Buffer.from("{}"));
+      expect((await fetch(`${srv.url}/blobs/${cid}`)).status).toBe(200);
+
+      await expect(open.setName("app:1", root)).rejects.toMatchObject({ code: "UNAUTHORIZED" });
+      await expect(new StoreClient([srv.url], { token: "s3cret-token-0123456780" }).setName("app:1", root)).rejects.toMatchObject({ code: "UNAUTHORIZED" });
+      expect(await open.catalog()).toEqual({});
+      const owner = new StoreClient([srv.url], { token });
+      await owner.setName("app:1", root);
+      expect((await open.resolveName("app:1")).toString()).toBe(root.toString());
+      const del = await fetch(`${srv.url}/catalog/app:1`, { method: "DELETE" });
+      expect(del.status).toBe(401);
+      expect(((await del.json()) as { error: { message: string } }).error.message).toMatch(/needs its token/);
+      expect(Object.keys(await open.catalog())).toEqual(["app:1"]);
+      expect((await fetch(`${srv.url}/catalog/app:1`, { method: "DELETE", headers: { authorization: `Bearer ${token}` } })).status).toBe(204);
+      expect(await open.catalog()).toEqual({});
+    } finally {
+      await srv.close();
+    }
+  });
+});

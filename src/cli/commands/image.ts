@@ -65,9 +65,9 @@ export function registerImage(program: Command, ctx: CliContext): void {
     .option("--to <url>", "store URL (default: the global --store)")
     .option("--name <name>", "catalog name to set there")
     .option("--store-dir <dir>", "local store directory", ".hypha/store")
-    .addHelpText("after", "\nExample:\n  $ hypha image push my-app:1.0 --to http://127.0.0.1:7700")
+    .addHelpText("after", "\nA store that protects its catalog wants its token to set the name: HYPHA_STORE_TOKEN.\n\nExample:\n  $ hypha image push my-app:1.0 --to http://127.0.0.1:7700")
     .action(async (ref: string, o: Record<string, string>) => {
-      const r = await imagePart().imagePush({ storeDir: storeDir(o), ref, url: o.to ?? ctx.config.storeUrl, name: o.name });
+      const r = await imagePart().imagePush({ storeDir: storeDir(o), ref, url: o.to ?? ctx.config.storeUrl, name: o.name, token: ctx.env.HYPHA_STORE_TOKEN });
       ctx.out(`pushed ${r.root}: ${r.pushedChunks} chunks (${r.pushedBytes} bytes) sent, ${r.skippedChunks} already there${r.name ? `; named ${r.name}` : ""}`);
     });
 }

@@ -153,12 +153,18 @@ export function registerServices(program: Command, ctx: CliContext): void {
     .option("--dir <dir>", "store directory", ".hypha/store")
     .option("--host <host>", "listen address", "127.0.0.1")
     .option("--port <port>", "listen port", "7700")
-    .addHelpText("after", "\nExample:\n  $ hypha store serve --dir .hypha/store --port 7700")
+    .addHelpText(
+      "after",
+      "\nWith HYPHA_STORE_TOKEN set, changing a catalog name needs that token (hypha image push sends it from the same variable);" +
+        " reads and content-addressed uploads stay open.\n\nExample:\n  $ hypha store serve --dir .hypha/store --port 7700",
+    )
     .action(async (o: Record<string, string>) => {
       const logger = pino({ name: "store" });
       const { startStoreServer } = (require("../../image") as typeof import("../../image"));
-      const server = await startStoreServer({ dir: o.dir, host: o.host, port: parseIntIn("--port", o.port, 0, 65535) });
-      logger.info({ url: server.url, dir: o.dir }, "store serving");
+      const token = ctx.env.HYPHA_STORE_TOKEN;
+      if (token !== undefined && token.length < 16) throw new HyphaError("HYPHA_STORE_TOKEN: use at least 16 characters");
+      const server = await startStoreServer({ dir: o.dir, host: o.host, port: parseIntIn("--port", o.port, 0, 65535), catalogToken: token });
+      logger.info({ url: server.url, dir: o.dir, catalog: token ? "token required to change names" : "open" }, "store serving");
       await untilSignal();
       await server.close();
     });
