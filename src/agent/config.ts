@@ -45,6 +45,8 @@ export interface AgentConfig {
   restartBackoffCapMs?: number;
   /** Max processes per replica (default 512). */
   pidsLimit?: number;
+  /** Most bytes the node's chunk cache may hold; the oldest objects go first (default 4 GiB; 0 = no limit). */
+  cacheMaxBytes?: number;
   /** cgroup v1 mount root (default /sys/fs/cgroup); null: rlimits only. */
   cgroupRoot?: string | null;
 }
@@ -77,6 +79,7 @@ const schema = z.strictObject({
   restartBackoffMs: z.number().int().min(1).max(3_600_000).optional(),
   restartBackoffCapMs: z.number().int().min(1).max(86_400_000).optional(),
   pidsLimit: z.number().int().min(0).max(4_194_304).optional(),
+  cacheMaxBytes: z.number().int().min(0).optional(),
   cgroupRoot: z.string().min(1).nullable().optional(),
 });
 
@@ -104,6 +107,7 @@ export function resolveAgentConfig(config: AgentConfig): ResolvedAgentConfig {
     restartBackoffMs: config.restartBackoffMs ?? 10_000,
     restartBackoffCapMs: config.restartBackoffCapMs ?? 300_000,
     pidsLimit: config.pidsLimit ?? 512,
+    cacheMaxBytes: config.cacheMaxBytes ?? 4 * 2 ** 30,
     cgroupRoot: config.cgroupRoot === undefined ? "/sys/fs/cgroup" : config.cgroupRoot,
   };
 }

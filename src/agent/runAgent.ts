@@ -28,6 +28,7 @@ import { decideReconcile, isAssignedToMe, replicaKey, type ChainReplica } from "
 import { ReplicaRun } from "./replicaRun";
 import { createAgentApi } from "./httpApi";
 import { agentMeasurement, agentVersionString } from "./measurement";
+import { pruneChunkCache } from "../image/pruneChunkCache";
 import { createSharedImageProvider } from "./sharedImages";
 import { createZeroImageProvider } from "./zeroImageProvider";
 import type { ImageProvider } from "./imageProvider";
@@ -74,7 +75,8 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
   const domain = hyphaDomain(addresses.chainId, addresses.deploymentRegistry);
   const measurement = agentMeasurement();
   const agentVersion = agentVersionString();
-  const imageProvider = createSharedImageProvider(images ?? createZeroImageProvider({ mirrors: cfg.storeMirrors, cacheDir: path.join(cfg.dataDir, "cache") }), {
+  const cacheDir = path.join(cfg.dataDir, "cache");
+  const imageProvider = createSharedImageProvider(images ?? createZeroImageProvider({ mirrors: cfg.storeMirrors, cacheDir }), {
     dir: path.join(cfg.dataDir, "images"),
   });
 
@@ -252,6 +254,14 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
   log.info({ url, agent: account.address, driver: driver.name, sandbox: driver.sandboxed, measurement }, "node agent started");
   loop();
   verifyTimer = setTimeout(verifyLoop, cfg.reverifyIntervalMs);
+  // The chunk cache only saves refetching: keep it under its limit, oldest objects first.
+  const pruneCache = () =>
+    void pruneChunkCache(cacheDir, cfg.cacheMaxBytes)
+      .then((r) => r.removed > 0 && log.info({ ...r }, "chunk cache pruned"))
+      .catch((err) => log.warn({ err: (err as Error).message }, "pruning the chunk cache failed"));
+  const pruneTimer = cfg.cacheMaxBytes > 0 ? setInterval(pruneCache, 60_000) : null;
+  pruneTimer?.unref();
+  if (pruneTimer) pruneCache();
 
   return {
     url,
@@ -260,6 +270,7 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
       closed = true;
       if (tickTimer) clearTimeout(tickTimer);
       if (verifyTimer) clearTimeout(verifyTimer);
+      if (pruneTimer) clearInterval(pruneTimer);
       await tickRunning;
       await Promise.all([...runs.values()].flat().map((r) => r.stop("agent shutting down")));
       // Attestations already queued (e.g. a job that just completed) still go out.

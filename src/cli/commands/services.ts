@@ -10,7 +10,7 @@ import pino from "pino";
 import { isAddress, isHex, type Hex } from "viem";
 import { HyphaError } from "../../errors";
 import type { CliContext } from "../context";
-import { parseIntIn } from "../amounts";
+import { parseIntIn, parseMiB } from "../amounts";
 
 /** Resolves when the process receives SIGINT or SIGTERM. */
 function untilSignal(): Promise<NodeJS.Signals> {
@@ -80,6 +80,7 @@ export function registerServices(program: Command, ctx: CliContext): void {
     .option("--poll-interval-ms <ms>", "chain poll interval", "300")
     .option("--reverify-interval-ms <ms>", "re-verify running replicas' files every", "2000")
     .option("--restart-backoff-ms <ms>", "restart backoff base (Kubernetes: 10000)", "10000")
+    .option("--cache-max <quantity>", "most the chunk cache may hold, e.g. 4Gi (0: no limit)", "4Gi")
     .addHelpText("after", "\nThe agent key comes from HYPHA_AGENT_KEY (0x + 64 hex).\n\nExample:\n  $ HYPHA_AGENT_KEY=0x… hypha node run --node-id 1 --listen 127.0.0.1:7801 --store http://127.0.0.1:7700")
     .action(async (o: Record<string, string | boolean>) => {
       const logger = pino({ name: `agent-${o.nodeId}` });
@@ -98,6 +99,7 @@ export function registerServices(program: Command, ctx: CliContext): void {
           pollIntervalMs: parseIntIn("--poll-interval-ms", String(o.pollIntervalMs), 10, 600_000),
           reverifyIntervalMs: parseIntIn("--reverify-interval-ms", String(o.reverifyIntervalMs), 10, 86_400_000),
           restartBackoffMs: parseIntIn("--restart-backoff-ms", String(o.restartBackoffMs), 1, 3_600_000),
+          cacheMaxBytes: String(o.cacheMax) === "0" ? 0 : parseMiB("--cache-max", String(o.cacheMax)) * 2 ** 20,
         },
         logger,
       );
