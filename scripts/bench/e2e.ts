@@ -3,8 +3,9 @@
  * system started by `hypha up` (real hardhat node, 3 agents running each job under bubblewrap,
  * watcher). Intents are signed by 9 dev deployers and relayed in batches (submitIntents); the
  * clock runs from the first submission to the last verified attestation (JobFinalized) seen on
- * chain. Prints one JSON object: throughput, p50/p95 latency intent -> verified, transactions and
- * gas per deployment, watcher peak RSS, and the machine.
+ * chain. Prints one JSON object: throughput, p50/p95 latency intent -> verified, where the time and
+ * the CPU went (seconds per component during the run), transactions and gas per deployment,
+ * watcher peak RSS, and the machine.
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -40,6 +41,32 @@ spec:
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+/** CPU seconds a process used itself, and used by the children it reaped (sandboxes, for an agent). */
+function cpuSeconds(pid: number): { self: number; children: number } {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ").map(Number);
+    const hz = 100; // USER_HZ on Linux
+    return { self: (f[11] + f[12]) / hz, children: (f[13] + f[14]) / hz };
+  } catch {
+    return { self: 0, children: 0 };
+  }
+}
+
+/** Where the CPU went during the run, by component, in seconds (Linux /proc). */
+function cpuSplit(state: { chainPid: number; storePid: number; watcherPid: number; apiPid: number; nodes: { pid: number }[] }) {
+  const agents = state.nodes.map((n) => cpuSeconds(n.pid));
+  return {
+    chain: cpuSeconds(state.chainPid).self,
+    agents: agents.reduce((a, b) => a + b.self, 0),
+    sandboxesAndWorkloads: agents.reduce((a, b) => a + b.children, 0),
+    watcher: cpuSeconds(state.watcherPid).self,
+    store: cpuSeconds(state.storePid).self,
+    api: cpuSeconds(state.apiPid).self,
+    benchClient: cpuSeconds(process.pid).self,
+  };
 }
 
 function peakRssMiB(pid: number): number | null {
@@ -110,6 +137,7 @@ async function main(): Promise<void> {
 
     // Relay in batches from two relayers in parallel (one sender's transactions must be sequential on automine).
     const relayers = [devAccount(DEV_ROLES.admin), devAccount(19)].map((a) => makeWalletClient(sys.state.rpcUrl, a));
+    const cpuBefore = cpuSplit(sys.state);
     const t0 = Date.now();
     const batches: (typeof signed)[] = [];
     for (let i = 0; i < signed.length; i += BATCH) batches.push(signed.slice(i, i + BATCH));
@@ -134,6 +162,10 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 50));
     }
     await relaying;
+    const cpuAfter = cpuSplit(sys.state);
+    const cpuDuringRun = Object.fromEntries(
+      Object.entries(cpuAfter).map(([k, v]) => [k, Math.round((v - cpuBefore[k as keyof typeof cpuBefore]) * 10) / 10]),
+    );
     const allSubmitted = Math.max(...submittedAt.values());
     const t1 = Math.max(...verifiedAt.values());
     const endBlock = await pc.getBlockNumber();
@@ -168,6 +200,7 @@ async function main(): Promise<void> {
             submittedToPlacedMs: { p50: percentile(toPlaced, 50), p95: percentile(toPlaced, 95) },
             placedToVerifiedMs: { p50: percentile(toVerified, 50), p95: percentile(toVerified, 95) },
             lastPlacedSeconds: Math.round((Math.max(...scheduledAt.values()) - t0) / 10) / 100,
+            cpuSecondsDuringRun: { ...cpuDuringRun, available: Math.round(((Date.now() - t0) / 1000) * os.cpus().length * 10) / 10 },
           },
           perDeployment: {
             transactions: Math.round((txs / verified) * 100) / 100,
