@@ -221,9 +221,13 @@ describe("admin and DeploymentRegistry-only functions", () => {
     await send(c, ORCH, { ...dr(c), functionName: "schedule", args: [intent, [{ replicaIndex: 0, nodeId: 1 }]] });
     await attestAs(c, 0, id, 0, 3);
     expect((await getNode(c, 1)).jailed).toBe(true);
+    const isJailed = (id: number) => c.publicClient.readContract({ ...nr(c), functionName: "isJailed", args: [id] });
+    expect(await isJailed(1)).toBe(true);
     await expectRevert(c, ORCH, { ...dr(c), functionName: "schedule", args: [intent, [{ replicaIndex: 0, nodeId: 1 }]] }, "NodeNotEligible", [1, "jailed"]);
     await send(c, 0, { ...nr(c), functionName: "unjail", args: [1] });
     expect((await getNode(c, 1)).jailed).toBe(false);
+    expect(await isJailed(1)).toBe(false);
+    expect(await isJailed(99)).toBe(false); // an unknown node is not jailed
     await send(c, ORCH, { ...dr(c), functionName: "schedule", args: [intent, [{ replicaIndex: 0, nodeId: 1 }]] });
   });
 
