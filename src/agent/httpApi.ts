@@ -3,7 +3,9 @@
  *   GET /healthz                                   liveness (the watcher's node-lost check)
  *   GET /v1/node                                   nodeId, agent address, measurement, driver, sandbox
  *   GET /v1/replicas                               every local run: status, restarts, bytes fetched, measurement
- *   GET /v1/replicas/:deploymentId/:index/logs     stdout (or ?stream=stderr) of the latest run, text/plain
+ *   GET /v1/replicas/:deploymentId/:index/logs     stdout (or ?stream=stderr) of the latest run, text/plain;
+ *                                                  ?from=N: only what was written since byte N (x-log-size
+ *                                                  says where the next read starts), for following
  * Bad parameters answer 400 with {error: {field, reason}}; unknown replicas 404.
  */
 import express, { type Request, type Response, type NextFunction } from "express";
@@ -69,21 +71,28 @@ export function createAgentApi(source: AgentApiSource): express.Express {
       res.status(404).json({ error: { field: "deploymentId", reason: `replica ${id}/${index} has never run on this node` } });
       return;
     }
+    const fromParam = req.query.from;
+    if (fromParam !== undefined && (typeof fromParam !== "string" || !/^\d{1,15}$/.test(fromParam))) throw new BadParam("from", "must be a byte offset (a non-negative integer)");
     const file = streamParam === "stdout" ? files.stdout : files.stderr;
     const handle = await fs.open(file, "r").catch(() => null);
-    let text = "";
+    let bytes = Buffer.alloc(0);
+    let size = 0;
+    let start = 0;
     if (handle) {
       try {
-        const { size } = await handle.stat();
-        const start = Math.max(0, size - MAX_LOG_BYTES);
-        const buf = Buffer.alloc(size - start);
-        await handle.read(buf, 0, buf.length, start);
-        text = buf.toString("utf8");
+        size = (await handle.stat()).size;
+        // the last MAX_LOG_BYTES, or (following) what was written since byte `from`, at most MAX_LOG_BYTES of it
+        const from = fromParam === undefined ? Math.max(0, size - MAX_LOG_BYTES) : Math.min(Number(fromParam), size);
+        start = Math.max(from, size - MAX_LOG_BYTES);
+        bytes = Buffer.alloc(size - start);
+        await handle.read(bytes, 0, bytes.length, start);
       } finally {
         await handle.close();
       }
     }
-    res.type("text/plain").send(text);
+    // the bytes as written (a follower decodes UTF-8 across reads); x-log-size: where the next
+    // `from` starts; x-log-from: where these bytes start
+    res.set("x-log-size", String(size)).set("x-log-from", String(start)).type("text/plain; charset=utf-8").send(bytes);
   });
   app.use((_req: Request, res: Response) => {
     res.status(404).json({ error: { field: "path", reason: "no such endpoint" } });

@@ -5,7 +5,9 @@
  * PASS, a job with quorum 2 of 3 must finalize, a killed agent's replicas must run elsewhere
  * within 10 s, and nothing `hypha up` started may outlive it.
  */
+import { spawn } from "node:child_process";
 import fs from "node:fs";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAbiItem, type Hex } from "viem";
 import { makePublicClient, loadContracts } from "../../src/chain/clients";
@@ -13,7 +15,7 @@ import { readDeployment, readReplicas, deploymentStatusName, replicaStatusName }
 import { readNode } from "../../src/chain/nodes";
 import type { HyphaAddresses } from "../../src/chain/addresses";
 import { deploymentRegistryAbi } from "../../src/chain/abi";
-import { startLocalSystem, type LocalSystem } from "../helpers/localSystem";
+import { cliPath, projectDir, startLocalSystem, type LocalSystem } from "../helpers/localSystem";
 
 let sys: LocalSystem;
 let addresses: HyphaAddresses;
@@ -115,6 +117,35 @@ describe("the whole system", () => {
     expect(result).toBe(finalized[0].args.outputHash);
     const audit = sys.hypha(["audit", id, "-f", "examples/job.yaml"]);
     expect(audit.status, audit.stdout + audit.stderr).toBe(0);
+  });
+
+  it("hypha logs -f prints a running replica's new output as it is written, until Ctrl-C", async () => {
+    const file = path.join(sys.hyphaDir, "ticker.yaml");
+    fs.writeFileSync(file, `apiVersion: v1
+kind: Pod
+metadata:
+  name: ticker
+spec:
+  containers:
+  - name: tick
+    image: ubuntu:latest
+    command: ["sh", "-c", "i=0; while true; do i=$((i+1)); echo tick $i; sleep 0.2; done"]
+`);
+    const id = applyFile(file);
+    await waitForStatus(id, ["Running"]);
+    const child = spawn(process.execPath, [cliPath, ...sys.flags, "logs", id, "-f"], { cwd: projectDir, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d));
+    const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+    await waitFor("first ticks", async () => (/tick \d+/.test(out) ? true : undefined), 15_000);
+    const early = out.match(/tick \d+/g)!.length;
+    await new Promise((r) => setTimeout(r, 2_500));
+    child.kill("SIGINT");
+    expect(await exited).toBe(0);
+    const ticks = out.match(/^tick (\d+)$/gm)!.map((l) => Number(l.split(" ")[1]));
+    expect(ticks.length).toBeGreaterThan(early); // new output kept coming
+    // every line once, in order, whole (no line split or repeated across reads)
+    expect(ticks).toEqual(Array.from({ length: ticks.length }, (_, i) => ticks[0] + i));
   });
 
   it("re-places a killed agent's replicas on other nodes within 10 s", async () => {

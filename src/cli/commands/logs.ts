@@ -1,12 +1,12 @@
 /**
- * `hypha logs ID`: a deployment's output, fetched from the agents of the nodes its replicas are
- * placed on (the endpoint each node registered on-chain). Logs are not on-chain; jobs' output
+ * `hypha logs ID [-f]`: a deployment's output, fetched from the agents of the nodes its replicas
+ * are placed on (the endpoint each node registered on-chain), once or following it. Logs are not on-chain; jobs' output
  * hashes are, and `hypha audit` checks those.
  */
 import type { Command } from "commander";
 import type { Hex } from "viem";
 import { readNode } from "../../chain/nodes";
-import { readReplicas, replicaStatusName } from "../../chain/deployments";
+import { deploymentStatusName, readDeployment, readReplicas, replicaStatusName } from "../../chain/deployments";
 import { HyphaError } from "../../errors";
 import type { CliContext } from "../context";
 import { parseIntIn } from "../amounts";
@@ -16,6 +16,17 @@ function parseId(text: string): Hex {
   return text.toLowerCase() as Hex;
 }
 
+/** Where one replica's log is read from, and how far it has been read. */
+interface Follower {
+  index: number;
+  nodeId: number;
+  attempt: number;
+  url: string;
+  offset: number;
+  decoder: TextDecoder;
+  partial: string;
+}
+
 /** Registers `hypha logs`. */
 export function registerLogs(program: Command, ctx: CliContext): void {
   program
@@ -23,13 +34,16 @@ export function registerLogs(program: Command, ctx: CliContext): void {
     .description("print a deployment's replica output, from the agents running it")
     .option("--replica <n>", "only this replica index")
     .option("--stderr", "print stderr instead of stdout")
-    .addHelpText("after", "\nExample:\n  $ hypha logs 0x3f…c2 --replica 0")
+    .option("-f, --follow", "keep printing new output (and follow replicas to new nodes) until Ctrl-C or the deployment ends")
+    .addHelpText("after", "\nExample:\n  $ hypha logs 0x3f…c2 --replica 0\n  $ hypha logs 0x3f…c2 -f")
     .action(async (idText: string, o: Record<string, string | boolean>) => {
       const id = parseId(idText);
       const only = o.replica === undefined ? undefined : parseIntIn("--replica", String(o.replica), 0, 65535);
+      const stream = o.stderr ? "stderr" : "stdout";
       const addresses = await ctx.addresses();
       const replicas = await readReplicas(ctx.publicClient, addresses, id);
       if (replicas.length === 0) throw new HyphaError(`deployment ${id}: not found on this chain`);
+      if (o.follow) return follow(ctx, id, only, stream);
       for (const r of replicas) {
         if (only !== undefined && r.index !== only) continue;
         const header = `--- replica ${r.index} (${replicaStatusName(r.status)}) on node ${r.nodeId || "-"}`;
@@ -38,7 +52,7 @@ export function registerLogs(program: Command, ctx: CliContext): void {
           continue;
         }
         const node = await readNode(ctx.publicClient, addresses, r.nodeId);
-        const url = `${node.endpoint.replace(/\/+$/, "")}/v1/replicas/${id}/${r.index}/logs?stream=${o.stderr ? "stderr" : "stdout"}`;
+        const url = `${node.endpoint.replace(/\/+$/, "")}/v1/replicas/${id}/${r.index}/logs?stream=${stream}`;
         try {
           const res = await fetch(url, { signal: AbortSignal.timeout(3_000) });
           ctx.out(`${header} (${node.endpoint})`);
@@ -48,4 +62,60 @@ export function registerLogs(program: Command, ctx: CliContext): void {
         }
       }
     });
+}
+
+/**
+ * `logs -f`: every second, the bytes each replica's agent wrote since the last read, whole lines
+ * only, prefixed with the replica when there are several; a replica placed again (another node or
+ * attempt) is followed there from its start. Ends on Ctrl-C or when the deployment has ended.
+ */
+async function follow(ctx: CliContext, id: Hex, only: number | undefined, stream: string): Promise<void> {
+  const addresses = await ctx.addresses();
+  const followers = new Map<number, Follower>();
+  let stop = false;
+  const onSignal = () => {
+    stop = true;
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  try {
+    for (let round = 0; !stop; round++) {
+      const ended = ["Completed", "Terminated", "Failed"].includes(deploymentStatusName((await readDeployment(ctx.publicClient, addresses, id)).status));
+      const replicas = (await readReplicas(ctx.publicClient, addresses, id)).filter((r) => r.nodeId && (only === undefined || r.index === only));
+      for (const r of replicas) {
+        const f = followers.get(r.index);
+        if (f && f.nodeId === r.nodeId && f.attempt === r.attempt) continue;
+        const node = await readNode(ctx.publicClient, addresses, r.nodeId);
+        if (f) ctx.out(`--- replica ${r.index} placed again: node ${r.nodeId}, attempt ${r.attempt}`);
+        followers.set(r.index, {
+          index: r.index,
+          nodeId: r.nodeId,
+          attempt: r.attempt,
+          url: `${node.endpoint.replace(/\/+$/, "")}/v1/replicas/${id}/${r.index}/logs?stream=${stream}`,
+          offset: 0,
+          decoder: new TextDecoder(),
+          partial: "",
+        });
+      }
+      const prefix = (i: number) => (only === undefined && replicas.length > 1 ? `[replica ${i}] ` : "");
+      for (const f of followers.values()) {
+        const res = await fetch(`${f.url}&from=${f.offset}`, { signal: AbortSignal.timeout(3_000) }).catch(() => null);
+        if (!res?.ok) continue; // the agent is down or has not started it yet: try again next round
+        const size = Number(res.headers.get("x-log-size") ?? f.offset);
+        const text = f.partial + f.decoder.decode(new Uint8Array(await res.arrayBuffer()), { stream: true });
+        f.offset = size;
+        const lines = text.split("\n");
+        f.partial = lines.pop() ?? "";
+        for (const line of lines) ctx.out(prefix(f.index) + line);
+      }
+      if (ended) {
+        for (const f of followers.values()) if (f.partial) ctx.out(prefix(f.index) + f.partial);
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 1_000));
+    }
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
 }
