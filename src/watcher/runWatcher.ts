@@ -230,8 +230,9 @@ export async function runWatcher(config: WatcherConfig, logger: WatcherLogger = 
     const cursorBlock = await client.getBlock({ blockNumber: cursor.number });
     for (const dep of slice) {
       const onChain = await client.readContract({ address: cfg.addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "getReplicas", args: [dep.id], blockNumber: cursor.number });
-      if (store.cursor()?.hash !== cursor.hash) return; // state moved on while we read; next round
       const view = await client.readContract({ address: cfg.addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "getDeployment", args: [dep.id], blockNumber: cursor.number });
+      // The views are of the cursor's block: compare them only with the state of that same block.
+      if (store.cursor()?.hash !== cursor.hash) return; // state moved on while we read; next round
       if (view.status >= 2 && view.status <= 3 && isBudgetSpent(view.escrow, onChain, cursorBlock.timestamp)) {
         if (!budgetSpent.has(dep.id.toLowerCase())) logger.info({ deployment: dep.id, block: cursor.number.toString() }, "budget spent: terminating to settle");
         budgetSpent.add(dep.id.toLowerCase());
