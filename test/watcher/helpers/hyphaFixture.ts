@@ -134,7 +134,16 @@ export async function startHealthServer(): Promise<{ url: string; close(): Promi
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    // A dying agent: stop listening AND drop open keep-alive connections (the watcher probes every
+    // 250 ms, so a connection busy at close() would otherwise keep answering, and close() wait, forever).
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
 }
 
 /** Poll `check` until it returns true or `timeoutMs` passes. */
