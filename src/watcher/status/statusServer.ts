@@ -29,6 +29,10 @@ export async function startStatusServer(status: () => unknown, port: number, hos
   const addr = server.address() as AddressInfo;
   return {
     url: `http://${host}:${addr.port}`,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections(); // a poller's keep-alive connection would hold close() open
+      }),
   };
 }
