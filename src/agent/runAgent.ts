@@ -166,10 +166,10 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
   let tickRunning: Promise<void> = Promise.resolve();
 
   // A tick reads the on-chain view of the candidates it has never read and of those placed here
-  // again, and applies the status logs of this node to the views it holds; every FULL_READ_MS it re-reads all of
-  // them (level-triggered repair of anything the logs did not show, e.g. a deployment that Failed
-  // elsewhere). Reading every view every tick or second cost two eth_calls per replica per second:
-  // against a hosted RPC, 100 long-running replicas would be 200 calls/s from one agent.
+  // again, and applies this node's status logs to the views it holds; every FULL_READ_MS it
+  // re-reads all of them (level-triggered repair of anything the logs did not show, e.g. a
+  // deployment that Failed elsewhere). Reading every view every second cost two eth_calls per
+  // replica per second: against a hosted RPC, 100 long-running replicas would be 200 calls/s.
   const FULL_READ_MS = Math.max(cfg.pollIntervalMs, cfg.fullReadIntervalMs);
   const known = new Map<string, ChainReplica>();
   let lastFullRead = 0;
