@@ -16,7 +16,8 @@ export type ImageErrorCode =
   | "BAD_MANIFEST" // manifest fails validation (or is oversize)
   | "TOO_LARGE" // a size limit was exceeded
   | "CONFLICT" // target exists, etc.
-  | "UNAUTHORIZED"; // the store wants its token for this (changing a catalog name)
+  | "UNAUTHORIZED" // the store wants its token for this (changing a catalog name)
+  | "STORE_FULL"; // the store is at its size limit
 
 export interface ImageErrorOptions extends HyphaErrorOptions {
   code: ImageErrorCode;

@@ -18,7 +18,7 @@ import type { AddressInfo } from "node:net";
 import { Catalog } from "./catalog";
 import { CHUNK_BATCH_CONTENT_TYPE, MAX_BATCH_CIDS, encodeChunkBatch } from "./chunkBatch";
 import { ChunkStore } from "./chunkStore";
-import { JSON_CODEC, parseCid } from "./cid";
+import { type CID, JSON_CODEC, cidForBytes, parseCid } from "./cid";
 import { ImageError } from "./imageError";
 
 export interface StoreServerOptions {
@@ -34,6 +34,11 @@ export interface StoreServerOptions {
    * it. Content-addressed writes stay open (every object is verified against its CID).
    */
   catalogToken?: string;
+  /**
+   * Uploads that would take the store past this many bytes of objects are refused (507). A soft
+   * limit: uploads racing each other may pass it by one object each.
+   */
+  maxStoreBytes?: number;
 }
 
 export interface StoreServer {
@@ -92,6 +97,18 @@ export async function startStoreServer(opts: StoreServerOptions): Promise<StoreS
     res.status(204).end();
   });
 
+  // Bytes of objects in the store, counted once at start and kept up to date by uploads.
+  let used = 0;
+  if (opts.maxStoreBytes !== undefined) for (const c of await store.list()) used += (await store.size(c)) ?? 0;
+  /** The bytes an upload adds (0 when the object is there already); refuses one past the limit. */
+  const withinQuota = async (cid: CID, size: number): Promise<number> => {
+    if (opts.maxStoreBytes === undefined || (await store.has(cid))) return 0;
+    if (used + size > opts.maxStoreBytes) {
+      throw new ImageError(`store full: ${used} of ${opts.maxStoreBytes} bytes used, ${cid} needs ${size} more`, { code: "STORE_FULL", cid: cid.toString() });
+    }
+    return size;
+  };
+
   for (const base of ["/chunks", "/blobs"]) {
     app.get(base, async (req, res) => {
       const q = req.query.cid;
@@ -123,12 +140,17 @@ export async function startStoreServer(opts: StoreServerOptions): Promise<StoreS
     app.put(`${base}/:cid`, raw, async (req, res) => {
       const cid = parseCid(String(req.params.cid), "cid");
       const body = bodyBytes(req);
+      const added = await withinQuota(cid, body.length);
       await store.putVerified(cid, body);
+      used += added;
       res.status(201).json({ cid: cid.toString(), size: body.length });
     });
     app.post(base, raw, async (req, res) => {
       const body = bodyBytes(req);
-      const cid = await store.put(body);
+      const cid = cidForBytes(body); // what store.put will name it (raw codec)
+      const added = await withinQuota(cid, body.length);
+      await store.put(body);
+      used += added;
       res.status(201).json({ cid: cid.toString(), size: body.length });
     });
   }
@@ -139,7 +161,7 @@ export async function startStoreServer(opts: StoreServerOptions): Promise<StoreS
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     if (err instanceof ImageError) {
       const e = err;
-      const status = { NOT_FOUND: 404, TAMPERED: 422, TOO_LARGE: 413, CONFLICT: 409, UNAUTHORIZED: 401 }[e.code as string] ?? 400;
+      const status = { NOT_FOUND: 404, TAMPERED: 422, TOO_LARGE: 413, CONFLICT: 409, UNAUTHORIZED: 401, STORE_FULL: 507 }[e.code as string] ?? 400;
       res.status(status).json({ error: { code: e.code, message: e.shortMessage, cid: e.cid } });
       return;
     }

@@ -118,3 +118,32 @@ describe("a store that protects its catalog with a token", () => {
     }
   });
 });
+
+describe("a store with a size limit", () => {
+  it("refuses uploads past the limit (507, nothing stored) and still takes objects it has", async () => {
+    const dir = tempDir();
+    const srv = await startStoreServer({ dir: path.join(dir, "store"), port: 0, maxStoreBytes: 1000 });
+    try {
+      const client = new StoreClient([srv.url]);
+      const first = Buffer.alloc(600, 1);
+      const cid = await client.putBlob(first);
+      await expect(client.putBlob(Buffer.alloc(600, 2))).rejects.toMatchObject({ code: "STORE_FULL" });
+      const posted = await fetch(`${srv.url}/chunks`, { method: "POST", body: Buffer.alloc(600, 3) });
+      expect(posted.status).toBe(507);
+      expect(((await posted.json()) as { error: { message: string } }).error.message).toMatch(/store full: 600 of 1000 bytes used/);
+      expect(await srv.store.list()).toEqual([cid.toString()]);
+      expect((await client.putBlob(first)).toString()).toBe(cid.toString()); // already there: no growth
+      await client.putBlob(Buffer.alloc(400, 4)); // exactly at the limit
+      await expect(client.putBlob(Buffer.alloc(1, 5))).rejects.toMatchObject({ code: "STORE_FULL" });
+    } finally {
+      await srv.close();
+    }
+    // the limit counts what is on disk when the store starts again
+    const again = await startStoreServer({ dir: path.join(dir, "store"), port: 0, maxStoreBytes: 1000 });
+    try {
+      await expect(new StoreClient([again.url]).putBlob(Buffer.alloc(1, 6))).rejects.toMatchObject({ code: "STORE_FULL" });
+    } finally {
+      await again.close();
+    }
+  });
+});

@@ -155,6 +155,7 @@ export function registerServices(program: Command, ctx: CliContext): void {
     .option("--dir <dir>", "store directory", ".hypha/store")
     .option("--host <host>", "listen address", "127.0.0.1")
     .option("--port <port>", "listen port", "7700")
+    .option("--max <quantity>", "refuse uploads past this much stored, e.g. 50Gi (default: no limit)")
     .addHelpText(
       "after",
       "\nWith HYPHA_STORE_TOKEN set, changing a catalog name needs that token (hypha image push sends it from the same variable);" +
@@ -165,7 +166,8 @@ export function registerServices(program: Command, ctx: CliContext): void {
       const { startStoreServer } = (require("../../image") as typeof import("../../image"));
       const token = ctx.env.HYPHA_STORE_TOKEN;
       if (token !== undefined && token.length < 16) throw new HyphaError("HYPHA_STORE_TOKEN: use at least 16 characters");
-      const server = await startStoreServer({ dir: o.dir, host: o.host, port: parseIntIn("--port", o.port, 0, 65535), catalogToken: token });
+      const maxStoreBytes = o.max === undefined ? undefined : parseMiB("--max", o.max) * 2 ** 20;
+      const server = await startStoreServer({ dir: o.dir, host: o.host, port: parseIntIn("--port", o.port, 0, 65535), catalogToken: token, maxStoreBytes });
       logger.info({ url: server.url, dir: o.dir, catalog: token ? "token required to change names" : "open" }, "store serving");
       await untilSignal();
       await server.close();
