@@ -14,7 +14,8 @@
  *   GET  /                                 a small dashboard over the endpoints above
  *
  * Errors are JSON `{ "error": { "field"?, "message", "contractError"? } }`: 400 bad input (the
- * field named), 403 a deployer this relayer does not relay for, 404 unknown, 409 already submitted, 422 refused by the contract (its custom error's
+ * field named), 403 a deployer this relayer does not relay for, 404 unknown, 429 too many intents
+ * from one client, 409 already submitted, 422 refused by the contract (its custom error's
  * name in contractError), 502 chain or store unreachable.
  */
 import type { Server } from "node:http";
@@ -43,6 +44,8 @@ export interface ApiServerOptions {
   relayer?: WalletClient;
   /** Deployers whose intents the relayer submits (403 for others); absent: any deployer. */
   relayFor?: Address[];
+  /** Most POST /v1/intents per client address per minute (429 past it; default 60). */
+  relayPerMinute?: number;
   host?: string;
   port?: number;
   logger?: { info(obj: object, msg?: string): void; warn(obj: object, msg?: string): void };
@@ -183,8 +186,30 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     sendJson(res, 200, await readNode(publicClient, addresses, Number(text)));
   });
 
+  // Each client address gets relayPerMinute submissions a minute (a token bucket): the relayer
+  // pays the gas of every intent it submits.
+  const perMinute = opts.relayPerMinute ?? 60;
+  const buckets = new Map<string, { tokens: number; at: number }>();
+  const takeToken = (client: string): number => {
+    const now = Date.now();
+    const b = buckets.get(client) ?? { tokens: perMinute, at: now };
+    b.tokens = Math.min(perMinute, b.tokens + ((now - b.at) / 60_000) * perMinute);
+    b.at = now;
+    buckets.set(client, b);
+    if (buckets.size > 10_000) for (const [k, v] of buckets) if (v.tokens >= perMinute) buckets.delete(k);
+    if (b.tokens < 1) return Math.ceil(((1 - b.tokens) * 60) / perMinute); // seconds until the next one
+    b.tokens -= 1;
+    return 0;
+  };
+
   app.post("/v1/intents", express.json({ limit: "1mb" }), async (req, res) => {
     if (!relayer) return fail(res, 503, "this API has no relayer key (start it with HYPHA_RELAYER_KEY) and cannot submit intents; submit with `hypha apply` or your own transaction");
+    const wait = takeToken(req.ip ?? "unknown");
+    if (wait > 0) {
+      metrics.intents.inc({ outcome: "refused" });
+      res.set("retry-after", String(wait));
+      return fail(res, 429, `too many intents from this address: at most ${perMinute} a minute; retry in ${wait} s`);
+    }
     let submission;
     try {
       submission = parseIntentSubmission(req.body);

@@ -54,7 +54,7 @@ beforeAll(async () => {
   store = await startStoreServer({ dir: path.join(tmp, "store") });
   api = await startApiServer({ publicClient: c.publicClient, addresses: c.addresses, storeUrl: store.url, relayer: c.walletClients[RELAYER] });
   readOnly = await startApiServer({ publicClient: c.publicClient, addresses: c.addresses, storeUrl: store.url });
-  restricted = await startApiServer({ publicClient: c.publicClient, addresses: c.addresses, storeUrl: store.url, relayer: c.walletClients[RELAYER], relayFor: [c.accounts[12].address] });
+  restricted = await startApiServer({ publicClient: c.publicClient, addresses: c.addresses, storeUrl: store.url, relayer: c.walletClients[RELAYER], relayFor: [c.accounts[12].address], relayPerMinute: 2 });
 });
 afterAll(async () => {
   await api?.close();
@@ -220,6 +220,13 @@ describe("REST API", () => {
     const refused = await post({ intent: wire(other), signature: await sign(DEPLOYER, other), spec: specJson }, restricted);
     expect(refused).toMatchObject({ status: 403, json: { error: { field: "intent.deployer" } } });
     expect(refused.json.error.message).toContain(c.accounts[12].address);
+    expect(await world()).toEqual(before);
+    // 2 a minute from one client: the third is refused at once, with when to retry
+    expect((await post({}, restricted)).status).toBe(400);
+    const limited = await fetch(`${restricted.url}/v1/intents`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(((await limited.json()) as { error: { message: string } }).error.message).toMatch(/at most 2 a minute/);
     expect(await world()).toEqual(before);
   });
 });

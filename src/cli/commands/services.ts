@@ -113,6 +113,7 @@ export function registerServices(program: Command, ctx: CliContext): void {
     .description("serve the REST API and dashboard: deployments, nodes, audits, metrics, and relaying signed intents")
     .option("--listen <host:port>", "HTTP address", "127.0.0.1:7780")
     .option("--relay-for <addresses>", "relay intents only for these deployers (comma-separated), or `any`", "any")
+    .option("--relay-per-minute <n>", "most intents one client address may submit a minute", "60")
     .addHelpText(
       "after",
       "\nWith HYPHA_RELAYER_KEY (0x + 64 hex) set, POST /v1/intents relays deployers' signed intents and that key pays the gas;" +
@@ -139,6 +140,7 @@ export function registerServices(program: Command, ctx: CliContext): void {
         storeUrl: ctx.config.storeUrl.split(",")[0],
         relayer: relayerKey ? makeWalletClient(ctx.config.rpcUrl, privateKeyToAccount(relayerKey)) : undefined,
         relayFor,
+        relayPerMinute: parseIntIn("--relay-per-minute", o.relayPerMinute, 1, 1_000_000),
         host: listen.host,
         port: listen.port,
         logger,
