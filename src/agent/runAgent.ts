@@ -107,8 +107,9 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
     }
     return intent;
   };
-  // Views this agent holds, kept current by its node's logs each tick (see `known` below): the
-  // attester checks queued attestations against them and reads only replicas it has no view of.
+  // The on-chain views this agent holds, kept current by its node's logs each tick (see `tick`).
+  const known = new Map<string, ChainReplica>();
+  // The attester checks queued attestations against them and reads only replicas it has no view of.
   const knownOrRead = async (replicas: { deploymentId: Hex; replicaIndex: number }[]): Promise<ChainReplica[]> => {
     const missing = replicas.filter((r) => !known.has(replicaKey(r.deploymentId, r.replicaIndex)));
     const read = missing.length ? await readReplicaStates(publicClient, addresses, missing) : [];
@@ -171,7 +172,6 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
   // deployment that Failed elsewhere). Reading every view every second cost two eth_calls per
   // replica per second: against a hosted RPC, 100 long-running replicas would be 200 calls/s.
   const FULL_READ_MS = Math.max(cfg.pollIntervalMs, cfg.fullReadIntervalMs);
-  const known = new Map<string, ChainReplica>();
   let lastFullRead = 0;
   const tick = async () => {
     const { touched, statusNow } = await scanner.scan();

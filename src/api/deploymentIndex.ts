@@ -19,7 +19,7 @@ export interface DeploymentIndex {
 
 /** @example const index = createDeploymentIndex(pc, addresses); (await index.list()).length */
 export function createDeploymentIndex(publicClient: PublicClient, addresses: HyphaAddresses): DeploymentIndex {
-  const byId = new Map<Hex, DeploymentListEntry>();
+  const byId = new Map<Hex, DeploymentListEntry>(); // by lowercase id
   let scannedTo = BigInt(addresses.deployBlock) - 1n;
   let refreshing: Promise<void> | null = null;
 
@@ -32,7 +32,7 @@ export function createDeploymentIndex(publicClient: PublicClient, addresses: Hyp
     if (from > head) return;
     // Entries in the re-read range are replaced by what the chain says now (a reorg may drop them).
     for (const [id, e] of byId) if (e.blockNumber >= from) byId.delete(id);
-    for (const e of await listDeployments(publicClient, { ...addresses, deployBlock: from }, { toBlock: head })) byId.set(e.id, e);
+    for (const e of await listDeployments(publicClient, { ...addresses, deployBlock: from }, { toBlock: head })) byId.set(e.id.toLowerCase() as Hex, e);
     scannedTo = head;
   }
 
@@ -46,7 +46,7 @@ export function createDeploymentIndex(publicClient: PublicClient, addresses: Hyp
   return {
     async get(id) {
       await refreshed();
-      return byId.get(id.toLowerCase() as Hex) ?? [...byId.values()].find((e) => e.id.toLowerCase() === id.toLowerCase());
+      return byId.get(id.toLowerCase() as Hex);
     },
     async list(deployer) {
       await refreshed();

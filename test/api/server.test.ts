@@ -7,17 +7,17 @@
 import { promises as fs } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { parseEther, type Hex } from "viem";
+import type { Hex } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startApiServer, type ApiServer } from "../../src/api/server";
 import { deploymentRegistryAbi } from "../../src/chain/abi";
-import { intentTypedData, type DeploymentIntent } from "../../src/chain/eip712";
+import type { DeploymentIntent } from "../../src/chain/eip712";
 import { computeDeploymentId, domainFor } from "../../src/chain/signing";
 import { bytes32ToRoot, RAW_CODEC } from "../../src/image/cid";
 import { startStoreServer, type StoreServer } from "../../src/image/storeServer";
 import { canonicalSpecJson, computeSpecHash, parseManifests } from "../../src/spec";
 import { inProcessChain, type InProcessChain } from "../helpers/chain";
-import { approve, registerNode, approveMeasurementOnChain } from "../contracts/fixtures";
+import { approve, approveMeasurementOnChain, makeIntent, registerNode, signIntent } from "../contracts/fixtures";
 
 const DEPLOYER = 11;
 const POOR = 13; // funded, but has neither a deposit nor an allowance for the registry
@@ -65,26 +65,10 @@ afterAll(async () => {
   if (tmp) await fs.rm(tmp, { recursive: true, force: true });
 });
 
-function intentFor(deployer: number, over: Partial<DeploymentIntent> = {}): DeploymentIntent {
-  return {
-    deployer: c.accounts[deployer].address,
-    specHash: computeSpecHash(SPEC),
-    imageRoot: `0x${"22".repeat(32)}`,
-    replicas: 1,
-    cpuMillis: 100,
-    memoryMiB: 64,
-    diskMiB: 0,
-    maxPricePerSecond: parseEther("0.001"),
-    budget: parseEther("1"),
-    nonce: ++nonce,
-    deadline: 4_000_000_000n,
-    kind: 0,
-    quorum: 0,
-    maxRetries: 1,
-    ...over,
-  };
-}
-const sign = (signer: number, intent: DeploymentIntent) => c.accounts[signer].signTypedData(intentTypedData(domainFor(c.addresses), intent));
+/** A valid intent for the API test's spec (the contract fixtures' intent, a fresh nonce each). */
+const intentFor = (deployer: number, over: Partial<DeploymentIntent> = {}): DeploymentIntent =>
+  makeIntent(c, { deployer: c.accounts[deployer].address, specHash: computeSpecHash(SPEC), nonce: ++nonce, ...over });
+const sign = (signer: number, intent: DeploymentIntent) => signIntent(c, intent, signer);
 /** The intent as a wallet app would send it: JSON, amounts as decimal strings. */
 const wire = (intent: DeploymentIntent) => JSON.parse(JSON.stringify(intent, (_k, v) => (typeof v === "bigint" ? v.toString() : v)));
 
@@ -139,7 +123,7 @@ describe("REST API", () => {
     const poor = intentFor(POOR);
     const p = await post({ intent: wire(poor), signature: await sign(POOR, poor), spec: specJson });
     expect(p.status).toBe(422);
-    expect(p.json.error.message).toMatch(/allowance for 0x[0-9a-fA-F]{40} is 0 HYPHA, needs 1 HYPHA/);
+    expect(p.json.error.message).toMatch(/allowance for 0x[0-9a-fA-F]{40} is 0 HYPHA, needs 10 HYPHA/);
     expect(p.json.error.contractError).toBe("ERC20InsufficientAllowance");
     expect(await world()).toEqual(before);
   });

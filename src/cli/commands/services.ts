@@ -7,9 +7,9 @@
 import path from "node:path";
 import type { Command } from "commander";
 import pino from "pino";
-import { isAddress, isHex, type Hex } from "viem";
+import { isHex, type Hex } from "viem";
 import { HyphaError } from "../../errors";
-import type { CliContext } from "../context";
+import { parseAddress, type CliContext } from "../context";
 import { parseIntIn, parseMiB } from "../amounts";
 
 /** Resolves when the process receives SIGINT or SIGTERM. */
@@ -127,25 +127,22 @@ export function registerServices(program: Command, ctx: CliContext): void {
       const publicClient = makePublicClient(ctx.config.rpcUrl);
       const addresses = await loadContracts(publicClient, ctx.config.deploymentFile);
       const relayerKey = ctx.env.HYPHA_RELAYER_KEY ? privateKeys("HYPHA_RELAYER_KEY", ctx.env.HYPHA_RELAYER_KEY)[0] : undefined;
+      const relayer = relayerKey ? privateKeyToAccount(relayerKey) : undefined;
       const listen = parseListen(o.listen);
-      const relayFor = o.relayFor === "any" ? undefined : o.relayFor.split(",").map((a, i) => {
-        const addr = a.trim();
-        if (!isAddress(addr)) throw new HyphaError(`--relay-for[${i}]: not an address: ${JSON.stringify(addr)}`);
-        return addr as `0x${string}`;
-      });
-      if (relayerKey && !relayFor) logger.warn("relaying intents for any deployer: the relayer key pays the gas of every valid intent (limit it with --relay-for)");
+      const relayFor = o.relayFor === "any" ? undefined : o.relayFor.split(",").map((a, i) => parseAddress(`--relay-for[${i}]`, a.trim()));
+      if (relayer && !relayFor) logger.warn("relaying intents for any deployer: the relayer key pays the gas of every valid intent (limit it with --relay-for)");
       const api = await startApiServer({
         publicClient,
         addresses,
         storeUrl: ctx.config.storeUrl.split(",")[0],
-        relayer: relayerKey ? makeWalletClient(ctx.config.rpcUrl, privateKeyToAccount(relayerKey)) : undefined,
+        relayer: relayer ? makeWalletClient(ctx.config.rpcUrl, relayer) : undefined,
         relayFor,
         relayPerMinute: parseIntIn("--relay-per-minute", o.relayPerMinute, 1, 1_000_000),
         host: listen.host,
         port: listen.port,
         logger,
       });
-      logger.info({ url: api.url, relayer: relayerKey ? privateKeyToAccount(relayerKey).address : null }, "api serving");
+      logger.info({ url: api.url, relayer: relayer?.address ?? null }, "api serving");
       await untilSignal();
       await api.close();
     });
