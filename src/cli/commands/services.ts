@@ -11,6 +11,7 @@ import { isHex, type Hex } from "viem";
 import { HyphaError } from "../../errors";
 import { parseAddress, type CliContext } from "../context";
 import { parseIntIn, parseMiB } from "../amounts";
+import { registerStoreGc } from "./storeGc";
 
 /** Resolves when the process receives SIGINT or SIGTERM. */
 function untilSignal(): Promise<NodeJS.Signals> {
@@ -154,7 +155,10 @@ export function registerServices(program: Command, ctx: CliContext): void {
     .option("--dir <dir>", "store directory", ".hypha/store")
     .option("--host <host>", "listen address", "127.0.0.1")
     .option("--port <port>", "listen port", "7700")
-    .option("--max <quantity>", "refuse uploads past this much stored, e.g. 50Gi (default: no limit)")
+    .option("--max <quantity>", "refuse uploads past this much stored, e.g. 50Gi (default: only the free-space reserve)")
+    .option("--min-free <quantity>", "free space the store's disk always keeps, e.g. 2Gi (default: 5% of the disk, at most 1Gi)")
+    .option("--max-upload <quantity>", "largest object accepted", "64Mi")
+    .option("--max-in-flight <n>", "uploads streamed to disk at once (more wait; past 64 waiting, 503)", "4")
     .addHelpText(
       "after",
       "\nWith HYPHA_STORE_TOKEN set, changing a catalog name needs that token (hypha image push sends it from the same variable);" +
@@ -166,9 +170,23 @@ export function registerServices(program: Command, ctx: CliContext): void {
       const token = ctx.env.HYPHA_STORE_TOKEN;
       if (token !== undefined && token.length < 16) throw new HyphaError("HYPHA_STORE_TOKEN: use at least 16 characters");
       const maxStoreBytes = o.max === undefined ? undefined : parseMiB("--max", o.max) * 2 ** 20;
-      const server = await startStoreServer({ dir: o.dir, host: o.host, port: parseIntIn("--port", o.port, 0, 65535), catalogToken: token, maxStoreBytes });
-      logger.info({ url: server.url, dir: o.dir, catalog: token ? "token required to change names" : "open" }, "store serving");
+      const minFreeBytes = o.minFree === undefined ? undefined : parseMiB("--min-free", o.minFree) * 2 ** 20;
+      const server = await startStoreServer({
+        dir: o.dir,
+        host: o.host,
+        port: parseIntIn("--port", o.port, 0, 65535),
+        catalogToken: token,
+        maxStoreBytes,
+        minFreeBytes,
+        maxUploadBytes: parseMiB("--max-upload", o.maxUpload) * 2 ** 20,
+        maxInFlight: parseIntIn("--max-in-flight", o.maxInFlight, 1, 1024),
+      });
+      logger.info(
+        { url: server.url, dir: o.dir, catalog: token ? "token required to change names" : "open", maxStoreBytes: maxStoreBytes ?? null, minFreeBytes: server.gate.minFreeBytes },
+        "store serving",
+      );
       await untilSignal();
       await server.close();
     });
+  registerStoreGc(store, ctx);
 }
