@@ -37,8 +37,8 @@ describe("store uploads", () => {
       const answers = await Promise.all(
         bodies.map((b, i) =>
           i % 2 === 0
-            ? fetch(`${srv.url}/blobs/${cidForBytes(b)}`, { method: "PUT", body: b })
-            : fetch(`${srv.url}/blobs`, { method: "POST", body: b }),
+            ? fetch(`${srv.url}/blobs/${cidForBytes(b)}`, { method: "PUT", body: new Uint8Array(b) })
+            : fetch(`${srv.url}/blobs`, { method: "POST", body: new Uint8Array(b) }),
         ),
       );
       expect(answers.map((a) => a.status)).toEqual([201, 201, 201, 201]);
@@ -51,7 +51,7 @@ describe("store uploads", () => {
       expect(srv.gate.usedBytes).toBe(4 * 8 * 2 ** 20);
       expect(await fsp.readdir(path.join(dir, "tmp"))).toEqual([]);
       // the same object again: 201, stored once, counted once
-      expect((await fetch(`${srv.url}/blobs`, { method: "POST", body: bodies[1] })).status).toBe(201);
+      expect((await fetch(`${srv.url}/blobs`, { method: "POST", body: new Uint8Array(bodies[1]) })).status).toBe(201);
       expect((await srv.store.list()).length).toBe(4);
       expect(srv.gate.usedBytes).toBe(4 * 8 * 2 ** 20);
     } finally {
@@ -92,7 +92,7 @@ describe("store uploads", () => {
     try {
       const before = await listFiles(root);
       const big = seededBytes(2 ** 20 + 1, "too-big");
-      const announced = await fetch(`${srv.url}/blobs/${cidForBytes(big)}`, { method: "PUT", body: big });
+      const announced = await fetch(`${srv.url}/blobs/${cidForBytes(big)}`, { method: "PUT", body: new Uint8Array(big) });
       expect(announced.status).toBe(413);
       expect(((await announced.json()) as { error: { message: string } }).error.message).toMatch(/1048577 bytes is over the store's upload limit of 1048576 bytes/);
       const streamed = openUpload(`${srv.url}/blobs`);
