@@ -4,10 +4,9 @@
  * reconcile, a periodic re-read of on-chain replica views, and an optional status API. `hypha
  * watcher` calls runWatcher with a config read at the edge.
  */
-import { mkdir } from "node:fs/promises";
-import { Level } from "level";
+import type { Level } from "level";
 import pino from "pino";
-import type { PublicClient } from "viem";
+import type { Address, PublicClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { deploymentRegistryAbi } from "../chain/abi";
 import { loadContracts, makePublicClient } from "../chain/clients";
@@ -25,6 +24,9 @@ import { retryDelayMs } from "./ingest/rangeSize";
 import { NodeProber } from "./liveness/nodeProber";
 import { startStatusServer } from "./status/statusServer";
 import { StateStore } from "./store/stateStore";
+import type { StateProblem } from "./store/checkState";
+import { compareWithChain } from "./store/compareWithChain";
+import { openWatcherDb } from "./store/openWatcherDb";
 
 /** The logger the watcher writes to (pino's shape). */
 export interface WatcherLogger {
@@ -52,6 +54,8 @@ export interface WatcherStatus {
   txsSent: number;
   reconciles: number;
   lastError: string | null;
+  /** What the start-up check of the database found: ok, or the problem and what was done about it. */
+  stateCheck: { ok: boolean; problem?: StateProblem; rebuilt?: boolean; movedAside?: string; outboxRecordsLost?: number; skipped?: string };
 }
 
 export interface WatcherHandle {
@@ -80,16 +84,39 @@ export async function runWatcher(config: WatcherConfig, logger: WatcherLogger = 
     throw new WatcherError(`cannot reach the chain at ${cfg.rpcUrl}`, { cause: err, exitCode: 2 });
   });
 
-  await mkdir(cfg.dataDir, { recursive: true });
-  const db = new Level<string, string>(cfg.dataDir, { valueEncoding: "utf8" });
-  try {
-    await db.open();
-  } catch (err) {
-    throw new WatcherError(`dataDir ${cfg.dataDir}: cannot open the watcher database (is another watcher using it?)`, { cause: err });
-  }
+  const opened = await openWatcherDb(cfg.dataDir, logger);
+  const db = opened.db;
   await forgetOtherChain(client, db, chainId, cfg, logger);
+  const stateCheck: WatcherStatus["stateCheck"] = { ok: opened.problems.length === 0 && opened.unreadableOutboxKeys.length === 0 };
+  if (opened.movedAside) Object.assign(stateCheck, { problem: opened.problems[0], rebuilt: true, movedAside: opened.movedAside });
+  else if (opened.problems.length) {
+    const problem = opened.problems[0]!;
+    logRebuild(logger, cfg.dataDir, problem, opened.problems.length, cfg.addresses.startBlock ?? 0n);
+    await StateStore.clear(db);
+    Object.assign(stateCheck, { problem, rebuilt: true });
+  }
+  if (opened.unreadableOutboxKeys.length && !opened.movedAside) {
+    logger.error(
+      { dataDir: cfg.dataDir, keys: opened.unreadableOutboxKeys.slice(0, 10), count: opened.unreadableOutboxKeys.length },
+      `watcher database ${cfg.dataDir}: ${opened.unreadableOutboxKeys.length} outbox record(s) unreadable (first ${opened.unreadableOutboxKeys[0]}): deleting them; no transaction is sent until this watcher's pending ones are mined`,
+    );
+    await db.batch(opened.unreadableOutboxKeys.map((key) => ({ type: "del" as const, key })));
+  }
+  const outboxLost = opened.movedAside !== undefined || opened.unreadableOutboxKeys.length > 0;
+  if (outboxLost) stateCheck.outboxRecordsLost = opened.movedAside ? -1 : opened.unreadableOutboxKeys.length;
 
   const store = await StateStore.open(db, cfg.reorgDepth);
+  if (!stateCheck.rebuilt) {
+    const found = await compareWithChain(client, cfg.addresses, store);
+    if (found && "skipped" in found) {
+      logger.warn({ dataDir: cfg.dataDir, reason: found.skipped }, "state check against the chain skipped");
+      stateCheck.skipped = found.skipped;
+    } else if (found) {
+      logRebuild(logger, cfg.dataDir, found, 1, cfg.addresses.startBlock ?? 0n);
+      await store.rollbackTo(undefined);
+      Object.assign(stateCheck, { ok: false, problem: found, rebuilt: true });
+    }
+  }
   const outbox = await Outbox.open(db);
   const workers = cfg.senderPrivateKeys.map(
     (key) =>
@@ -101,6 +128,9 @@ export async function runWatcher(config: WatcherConfig, logger: WatcherLogger = 
       }),
   );
   await resumeOutbox(client, outbox, cfg.addresses.deploymentRegistry, logger, { pollIntervalMs: cfg.pollIntervalMs });
+  // Outbox records lost: transactions this watcher sent may still be pending, and the actions they
+  // carry would look undone. Wait for them to be mined (ingest then sees their effects) first.
+  if (outboxLost) await waitForSendersIdle(client, workers.map((w) => w.address), logger, cfg.outboxLostWaitMs);
   await Promise.all(workers.map((w) => w.syncNonce()));
 
   const follower = new ChainFollower(client, store, {
@@ -294,6 +324,7 @@ export async function runWatcher(config: WatcherConfig, logger: WatcherLogger = 
       txsSent: outbox.sentCount,
       reconciles,
       lastError: lastError ?? dispatcher.lastError ?? null,
+      stateCheck,
     };
   };
 
@@ -336,6 +367,31 @@ async function forgetOtherChain(client: PublicClient, db: Level<string, string>,
     await db.clear();
   }
   await db.put(META, identity);
+}
+
+/** The one loud line for a state that failed its check: which directory, which key, why, and what happens now. */
+function logRebuild(logger: WatcherLogger, dataDir: string, problem: StateProblem, count: number, startBlock: bigint): void {
+  const what = problem.key ? `record ${JSON.stringify(problem.key)} is ${problem.kind}` : `the state is ${problem.kind}`;
+  logger.error(
+    { dataDir, key: problem.key ?? null, reason: problem.reason, problems: count, replayFrom: startBlock.toString() },
+    `watcher database ${dataDir}: ${what} (${problem.reason}): rebuilding the observed state from the chain, replaying from block ${startBlock}; the outbox is kept`,
+  );
+}
+
+/** Waits (up to `timeoutMs`) until no transaction of these senders is pending: their pending nonce equals their mined one. */
+async function waitForSendersIdle(client: PublicClient, senders: Address[], logger: WatcherLogger, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (const address of senders) {
+    for (;;) {
+      const [pending, mined] = await Promise.all([client.getTransactionCount({ address, blockTag: "pending" }), client.getTransactionCount({ address, blockTag: "latest" })]);
+      if (pending === mined) break;
+      if (Date.now() > deadline) {
+        logger.warn({ sender: address, pending, mined }, "transactions still pending after the outbox was lost: sending from the pending nonce; a repeated action is refused by the contract");
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
 }
 
 function errorLine(err: unknown): string {
