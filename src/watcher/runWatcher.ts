@@ -22,6 +22,7 @@ import { WatcherError } from "./errors";
 import { ChainFollower } from "./ingest/followChain";
 import { retryDelayMs } from "./ingest/rangeSize";
 import { NodeProber } from "./liveness/nodeProber";
+import { watcherHealth, type Health } from "./status/health";
 import { startStatusServer } from "./status/statusServer";
 import { StateStore } from "./store/stateStore";
 import type { StateProblem } from "./store/checkState";
@@ -61,6 +62,8 @@ export interface WatcherStatus {
 export interface WatcherHandle {
   close(): Promise<void>;
   status(): WatcherStatus;
+  /** What GET /healthz answers: unhealthy when the chain has not answered for staleAfterMs. */
+  health(): Health;
   /** Status API URL, when statusPort was given. */
   statusUrl?: string;
   /** The observed state (read-only use: tests, the API). */
@@ -149,6 +152,8 @@ export async function runWatcher(config: WatcherConfig, logger: WatcherLogger = 
   let stopped = false;
   let caughtUpOnce = false;
   let caughtUp = false;
+  let lastChainOkAt = Date.now();
+  let lastChainError: string | null = null;
   let head: bigint | null = null;
   let lastError: string | null = null;
   let unplaced = 0;
@@ -222,6 +227,8 @@ export async function runWatcher(config: WatcherConfig, logger: WatcherLogger = 
         }
         const step = await follower.step();
         failures = 0;
+        lastChainOkAt = Date.now();
+        lastChainError = null;
         head = step.head;
         caughtUp = step.caughtUp;
         if (step.reorg) {
@@ -238,7 +245,9 @@ export async function runWatcher(config: WatcherConfig, logger: WatcherLogger = 
         if (!step.caughtUp) continue;
       } catch (err) {
         failures++;
+        caughtUp = false;
         lastError = errorLine(err);
+        lastChainError = lastError;
         logger.warn({ err: lastError, failures, range: follower.rangeSize() }, "ingest step failed; backing off");
         await sleep(retryDelayMs(failures));
         continue;
@@ -299,8 +308,10 @@ export async function runWatcher(config: WatcherConfig, logger: WatcherLogger = 
   const loop = ingestLoop();
   logger.info({ chainId, senders: workers.map((w) => w.address), dataDir: cfg.dataDir, cursor: store.cursor()?.number.toString() ?? null }, "watcher started");
 
+  const health = (): Health => watcherHealth({ now: Date.now(), lastChainOkAt, staleAfterMs: cfg.staleAfterMs, rpcUrl: cfg.rpcUrl, lastChainError });
   const status = (): WatcherStatus => {
     const cursor = store.cursor();
+    const h = health();
     const deployments = store.deployments();
     const replicas: Record<string, number> = {};
     let active = 0;
@@ -312,7 +323,7 @@ export async function runWatcher(config: WatcherConfig, logger: WatcherLogger = 
       chainId,
       cursor: cursor ? { number: cursor.number.toString(), hash: cursor.hash } : null,
       head: head === null ? null : head.toString(),
-      caughtUp,
+      caughtUp: caughtUp && h.ok, // a view the chain has not confirmed for staleAfterMs is not caught up
       rangeSize: follower.rangeSize(),
       reorgs: follower.reorgs,
       resyncs,
@@ -323,18 +334,19 @@ export async function runWatcher(config: WatcherConfig, logger: WatcherLogger = 
       outbox: { queued: dispatcher.queued(), inProgress: dispatcher.inProgressCount(), ...outbox.depth() },
       txsSent: outbox.sentCount,
       reconciles,
-      lastError: lastError ?? dispatcher.lastError ?? null,
+      lastError: (h.ok ? null : h.reason) ?? lastError ?? dispatcher.lastError ?? null,
       stateCheck,
     };
   };
 
   let server: Awaited<ReturnType<typeof startStatusServer>> | undefined;
-  if (cfg.statusPort !== undefined) server = await startStatusServer(status, cfg.statusPort, cfg.statusHost);
+  if (cfg.statusPort !== undefined) server = await startStatusServer(status, cfg.statusPort, cfg.statusHost, health);
 
   return {
     store,
     statusUrl: server?.url,
     status,
+    health,
     async close() {
       if (stopped) return;
       stopped = true;

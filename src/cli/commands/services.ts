@@ -49,6 +49,7 @@ export function registerServices(program: Command, ctx: CliContext): void {
     .option("--poll-interval-ms <ms>", "chain poll interval", "150")
     .option("--node-lost-after-ms <ms>", "a node not answering this long is lost", "5000")
     .option("--status-port <port>", "status API port (GET /healthz, /v1/status)", "7790")
+    .option("--stale-after-ms <ms>", "/healthz answers 503 when the chain has not answered for this long", "10000")
     .addHelpText("after", "\nOrchestrator keys come from HYPHA_ORCHESTRATOR_KEYS (comma-separated 0x keys).\n\nExample:\n  $ HYPHA_ORCHESTRATOR_KEYS=0x… hypha watcher --rpc http://127.0.0.1:8545")
     .action(async (o: Record<string, string>) => {
       const logger = pino({ name: "watcher" });
@@ -62,6 +63,7 @@ export function registerServices(program: Command, ctx: CliContext): void {
           pollIntervalMs: parseIntIn("--poll-interval-ms", o.pollIntervalMs, 10, 600_000),
           nodeLostAfterMs: parseIntIn("--node-lost-after-ms", o.nodeLostAfterMs, 0, 3_600_000),
           statusPort: parseIntIn("--status-port", o.statusPort, 0, 65535),
+          staleAfterMs: parseIntIn("--stale-after-ms", o.staleAfterMs, 1, 3_600_000),
         },
         logger,
       );
