@@ -71,7 +71,7 @@ export function createRelayer(opts: { publicClient: PublicClient; walletClient: 
         throw toChainError(err, what);
       }
       // Before the intent is on-chain, so no agent waits for a spec that is not there.
-      await new StoreClient([storeUrl]).putBlob(new TextEncoder().encode(s.spec!));
+      await new StoreClient([storeUrl], { timeoutMs: 5000 }).putBlob(new TextEncoder().encode(s.spec!)); // a stuck store fails the request, not holds it
     }
     const sent = await sendContractTx({ publicClient, walletClient }, call, what);
     return { id, transactionHash: sent.hash, blockNumber: sent.receipt.blockNumber, specPublished: publish };

@@ -3,7 +3,9 @@
  * auditors and for dashboards. Everything it says is read from the chain (and the public spec
  * blobs) at request time; it keeps no state of its own.
  *
- *   GET  /healthz                          chain id, head block, relayer address
+ *   GET  /healthz                          chain id, head block, relayer address; 503 with the reason
+ *                                          when the chain or the store is not answering (probed in the
+ *                                          background, so it never waits on them)
  *   GET  /v1/deployments[?deployer=0x..]   deployments, newest first (limit, default 100)
  *   GET  /v1/deployments/:id               intent, signature, status, replicas
  *   GET  /v1/deployments/:id/events        every event of the deployment, in chain order
@@ -16,7 +18,8 @@
  * Errors are JSON `{ "error": { "field"?, "message", "contractError"? } }`: 400 bad input (the
  * field named), 403 a deployer this relayer does not relay for, 404 unknown, 429 too many intents
  * from one client, 409 already submitted, 422 refused by the contract (its custom error's
- * name in contractError), 502 chain or store unreachable.
+ * name in contractError), 502 chain or store unreachable, 503 (with Retry-After) an intent sent
+ * while the chain or the store is known to be down.
  */
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -34,6 +37,7 @@ import { createDeploymentIndex } from "./deploymentIndex";
 import { ApiInputError, parseIntentSubmission } from "./intentBody";
 import { createApiMetrics } from "./metrics";
 import { createRelayer, relayErrorStatus } from "./relayIntent";
+import { DependencyMonitor } from "./dependencyHealth";
 
 export interface ApiServerOptions {
   publicClient: PublicClient;
@@ -49,6 +53,9 @@ export interface ApiServerOptions {
   host?: string;
   port?: number;
   logger?: { info(obj: object, msg?: string): void; warn(obj: object, msg?: string): void };
+  /** How often the chain and the store are probed, and how long a probe may take (default 2000 ms each). */
+  healthIntervalMs?: number;
+  dependencyTimeoutMs?: number;
 }
 
 export interface ApiServer {
@@ -101,9 +108,12 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     res.type("text/html").send(DASHBOARD_HTML);
   });
 
-  app.get("/healthz", async (_req, res) => {
-    const block = await publicClient.getBlockNumber();
-    sendJson(res, 200, { ok: true, chainId: addresses.chainId, block, contracts: { nodeRegistry: addresses.nodeRegistry, deploymentRegistry: addresses.deploymentRegistry }, relayer: opts.relayer?.account?.address ?? null });
+  // Never waits on a dependency: answers from the background probes (503 with the reason when one is down).
+  const deps = await DependencyMonitor.start(publicClient, { rpcUrl: (publicClient.transport as { url?: string }).url ?? "(rpc)", storeUrl }, { intervalMs: opts.healthIntervalMs, timeoutMs: opts.dependencyTimeoutMs });
+  app.get("/healthz", (_req, res) => {
+    const h = deps.health();
+    const facts = { chainId: addresses.chainId, block: deps.state.chain.block ?? null, contracts: { nodeRegistry: addresses.nodeRegistry, deploymentRegistry: addresses.deploymentRegistry }, relayer: opts.relayer?.account?.address ?? null };
+    sendJson(res, h.ok ? 200 : 503, { ...h, ...facts });
   });
 
   app.get("/metrics", async (_req, res) => {
@@ -204,6 +214,13 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
 
   app.post("/v1/intents", express.json({ limit: "1mb" }), async (req, res) => {
     if (!relayer) return fail(res, 503, "this API has no relayer key (start it with HYPHA_RELAYER_KEY) and cannot submit intents; submit with `hypha apply` or your own transaction");
+    const h = deps.health();
+    if (!h.ok) {
+      // A request would only hang on the dependency: say so now, and when to try again.
+      metrics.intents.inc({ outcome: "error" });
+      res.set("retry-after", "5");
+      return fail(res, 503, `cannot relay intents now: ${h.reason}`);
+    }
     const wait = takeToken(req.ip ?? "unknown");
     if (wait > 0) {
       metrics.intents.inc({ outcome: "refused" });
@@ -243,6 +260,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
     close: () =>
       new Promise<void>((resolve) => {
+        deps.stop();
         server.close(() => resolve());
         server.closeAllConnections(); // a dashboard's keep-alive connection would hold close() open
       }),
