@@ -2,7 +2,7 @@
  * The blob/image store over HTTP: serves a ChunkStore directory and its Catalog. Any number of
  * these can run as mirrors; clients verify everything, so a mirror is trusted for availability only.
  *
- *   GET  /health
+ *   GET  /health, /healthz           200 {ok: true}; 503 {ok: false, reason} when its disk is at the free-space reserve
  *   GET|HEAD /chunks/:cid            one object (chunk or manifest)
  *   GET  /chunks?cid=a&cid=b         several objects in one response (see chunkBatch.ts)
  *   POST /chunks/missing {cids}      which of these the store lacks -> {missing}
@@ -71,8 +71,10 @@ export async function startStoreServer(opts: StoreServerOptions): Promise<StoreS
   const maxUploadBytes = opts.maxUploadBytes ?? 64 * 1024 * 1024;
   const json = express.json({ limit: "4mb" });
 
-  app.get("/health", (_req, res) => {
-    res.json({ ok: true });
+  app.get(["/health", "/healthz"], async (_req, res) => {
+    const why = await gate.unhealthy();
+    if (why) res.status(503).json({ ok: false, reason: why });
+    else res.json({ ok: true });
   });
 
   app.get("/catalog", async (_req, res) => {

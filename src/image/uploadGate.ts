@@ -79,6 +79,21 @@ export class UploadGate {
     return this.minFree;
   }
 
+  /** Why the store cannot take uploads now (its disk is at the reserve or unreadable), or undefined. */
+  async unhealthy(): Promise<string | undefined> {
+    let free: number;
+    try {
+      const s = await fsp.statfs(this.opts.dir);
+      free = s.bavail * s.bsize;
+    } catch (err) {
+      return `store directory ${this.opts.dir}: ${(err as Error).message}`;
+    }
+    if (free < this.minFree) return `disk of ${this.opts.dir}: ${free} bytes free, under the reserve of ${this.minFree} bytes: uploads are refused (reads still served)`;
+    const max = this.opts.maxStoreBytes;
+    if (max !== undefined && this.used >= max) return `store full: ${this.used} of ${max} bytes used: uploads are refused (reads still served)`;
+    return undefined;
+  }
+
   /** Uploads streaming now and waiting for a slot. */
   get load(): { inFlight: number; waiting: number } {
     return { inFlight: this.inFlight, waiting: this.waiting.length };

@@ -50,6 +50,7 @@ describe("store uploads", () => {
       expect(got.equals(bodies[2])).toBe(true);
       expect(srv.gate.usedBytes).toBe(4 * 8 * 2 ** 20);
       expect(await fsp.readdir(path.join(dir, "tmp"))).toEqual([]);
+      expect(await (await fetch(`${srv.url}/healthz`)).json()).toEqual({ ok: true });
       // the same object again: 201, stored once, counted once
       expect((await fetch(`${srv.url}/blobs`, { method: "POST", body: new Uint8Array(bodies[1]) })).status).toBe(201);
       expect((await srv.store.list()).length).toBe(4);
@@ -118,6 +119,9 @@ describe("store uploads", () => {
       expect(res.status).toBe(507);
       expect(((await res.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: "STORE_FULL", message: expect.stringMatching(/under the reserve of/) });
       expect(await listFiles(root)).toEqual(before);
+      const health = await fetch(`${srv.url}/healthz`);
+      expect(health.status).toBe(503);
+      expect(await health.json()).toEqual({ ok: false, reason: expect.stringMatching(/bytes free, under the reserve of \d+ bytes: uploads are refused \(reads still served\)/) });
     } finally {
       await srv.close();
     }
