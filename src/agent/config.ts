@@ -49,10 +49,14 @@ export interface AgentConfig {
   cacheMaxBytes?: number;
   /** cgroup v1 mount root (default /sys/fs/cgroup); null: rlimits only. */
   cgroupRoot?: string | null;
+  /** Free bytes under which the node is under DiskPressure (default: 5% of its disk, at most 1 GiB). */
+  minFreeBytes?: number;
+  /** No successful read of the chain for this long: the ChainUnreachable condition (default 10 s). */
+  chainStaleAfterMs?: number;
 }
 
 /** AgentConfig with defaults filled in. */
-export type ResolvedAgentConfig = Required<Omit<AgentConfig, "deploymentFile" | "addresses">> & Pick<AgentConfig, "deploymentFile" | "addresses">;
+export type ResolvedAgentConfig = Required<Omit<AgentConfig, "deploymentFile" | "addresses" | "minFreeBytes">> & Pick<AgentConfig, "deploymentFile" | "addresses" | "minFreeBytes">;
 
 const url = z.string().refine((s) => /^https?:\/\/[^\s]+$/.test(s), "must be an http(s) URL");
 const addr = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "must be a 0x-prefixed 20-byte address");
@@ -81,6 +85,8 @@ const schema = z.strictObject({
   pidsLimit: z.number().int().min(0).max(4_194_304).optional(),
   cacheMaxBytes: z.number().int().min(0).optional(),
   cgroupRoot: z.string().min(1).nullable().optional(),
+  minFreeBytes: z.number().int().min(0).optional(),
+  chainStaleAfterMs: z.number().int().min(100).max(3_600_000).optional(),
 });
 
 /**
@@ -109,5 +115,6 @@ export function resolveAgentConfig(config: AgentConfig): ResolvedAgentConfig {
     pidsLimit: config.pidsLimit ?? 512,
     cacheMaxBytes: config.cacheMaxBytes ?? 4 * 2 ** 30,
     cgroupRoot: config.cgroupRoot === undefined ? "/sys/fs/cgroup" : config.cgroupRoot,
+    chainStaleAfterMs: config.chainStaleAfterMs ?? 10_000,
   };
 }

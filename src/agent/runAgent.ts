@@ -6,6 +6,7 @@
  * periodic re-verification of running replicas' files.
  */
 import path from "node:path";
+import { promises as fs } from "node:fs";
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import pino, { type Logger } from "pino";
@@ -32,6 +33,8 @@ import { pruneChunkCache } from "../image/pruneChunkCache";
 import { createSharedImageProvider } from "./sharedImages";
 import { createZeroImageProvider } from "./zeroImageProvider";
 import type { ImageProvider } from "./imageProvider";
+import { DiskPressureMonitor, type NodeCondition } from "./diskPressure";
+import { removePartialChunks } from "./evictForSpace";
 
 /** A running agent. */
 export interface AgentHandle {
@@ -76,9 +79,34 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
   const measurement = agentMeasurement();
   const agentVersion = agentVersionString();
   const cacheDir = path.join(cfg.dataDir, "cache");
+  let diskPressure: DiskPressureMonitor | undefined;
   const imageProvider = createSharedImageProvider(images ?? createZeroImageProvider({ mirrors: cfg.storeMirrors, cacheDir }), {
     dir: path.join(cfg.dataDir, "images"),
+    onError: (err) => diskPressure?.report(err),
   });
+  await fs.mkdir(cfg.dataDir, { recursive: true });
+  diskPressure = await DiskPressureMonitor.start({
+    dir: cfg.dataDir,
+    minFreeBytes: cfg.minFreeBytes,
+    // What can be rebuilt: idle and half-fetched image trees, partial chunk files, the older half of the chunk cache.
+    evict: async () => {
+      const trees = (await imageProvider.evictIdle?.()) ?? 0;
+      const parts = await removePartialChunks(cacheDir);
+      const pruned = await pruneChunkCache(cacheDir, Math.floor((await pruneChunkCache(cacheDir, Number.MAX_SAFE_INTEGER)).bytesKept / 2));
+      return { bytes: parts.bytes + pruned.bytesRemoved, what: `${trees} idle image tree(s), ${parts.files} partial chunk file(s), ${pruned.removed} cached chunk(s)` };
+    },
+    onChange: (c) => (c.status ? log.error({ condition: c }, `DiskPressure: ${c.reason}; no new replicas until it clears`) : log.info({ condition: c }, "DiskPressure cleared")),
+  });
+  // Ticks that read the chain: the ChainUnreachable condition when none succeeded for a while.
+  let lastTickOkAt = Date.now();
+  let lastTickError = "";
+  const conditions = (): NodeCondition[] => {
+    const chainDown = Date.now() - lastTickOkAt > cfg.chainStaleAfterMs;
+    return [
+      diskPressure!.condition(),
+      { type: "ChainUnreachable", status: chainDown, reason: chainDown ? `no successful read of the chain for ${Math.round((Date.now() - lastTickOkAt) / 1000)} s (${lastTickError})` : "ok", since: lastTickOkAt },
+    ];
+  };
 
   // The key must be the node's registered agent, or every attestation would be rejected; and the
   // registered measurement should be this agent's, or the registration misdescribes what runs here.
@@ -153,6 +181,7 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
       const run = latest(replicaKey(id, index));
       return run ? { stdout: run.stdoutFile, stderr: run.stderrFile } : null;
     },
+    conditions,
   });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(cfg.listen.port, cfg.listen.host, () => resolve(s));
@@ -239,7 +268,13 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
   const loop = () => {
     if (closed) return;
     tickRunning = tick()
-      .catch((err) => log.warn({ err: (err as Error).message }, "reconcile tick failed; retrying"))
+      .then(() => {
+        lastTickOkAt = Date.now();
+      })
+      .catch((err) => {
+        lastTickError = (err as Error).message?.split("\n")[0] ?? String(err);
+        log.warn({ err: (err as Error).message }, "reconcile tick failed; retrying");
+      })
       .finally(() => {
         if (!closed) tickTimer = setTimeout(loop, cfg.pollIntervalMs);
       });
@@ -271,6 +306,7 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
       if (tickTimer) clearTimeout(tickTimer);
       if (verifyTimer) clearTimeout(verifyTimer);
       if (pruneTimer) clearInterval(pruneTimer);
+      diskPressure?.stop();
       await tickRunning;
       await Promise.all([...runs.values()].flat().map((r) => r.stop("agent shutting down")));
       // Attestations already queued (e.g. a job that just completed) still go out.

@@ -48,6 +48,8 @@ export interface WatcherStatus {
   resyncs: number;
   counts: { nodes: number; deployments: number; activeDeployments: number; replicas: Record<string, number> };
   lostNodes: number[];
+  /** Conditions nodes report (e.g. {"2": ["DiskPressure"]}): no new replicas go there meanwhile. */
+  nodeConditions: Record<string, string[]>;
   unplaced: number;
   /** Up to 5 replicas waiting for a node, with the reason. */
   unplacedSample: Unplaced[];
@@ -207,7 +209,7 @@ export async function runWatcher(config: WatcherConfig, logger: WatcherLogger = 
       .filter((d) => !d.terminated && d.status !== 5)
       .map((d) => ({ deployment: d, replicas: store.replicasOf(d.id) }));
     const nodes = store.nodes().map((n) => ({ ...n, measurementApproved: store.isMeasurementApproved(n.measurement) }));
-    const result = reconcile({ deployments, nodes, lostNodeIds: lostNodes, inFlightKeys: dispatcher.inFlightKeys(), inFlightReservations: dispatcher.reservations(), budgetSpentIds: budgetSpent });
+    const result = reconcile({ deployments, nodes, lostNodeIds: lostNodes, inFlightKeys: dispatcher.inFlightKeys(), inFlightReservations: dispatcher.reservations(), budgetSpentIds: budgetSpent, nodeConditions: prober.conditions() });
     reconciles++;
     if (result.unplaced.length && result.unplaced.length !== unplaced) logger.warn({ unplaced: result.unplaced.length, first: result.unplaced[0] }, "replicas waiting for a node");
     unplaced = result.unplaced.length;
@@ -329,6 +331,7 @@ export async function runWatcher(config: WatcherConfig, logger: WatcherLogger = 
       resyncs,
       counts: { nodes: store.nodes().length, deployments: deployments.length, activeDeployments: active, replicas },
       lostNodes: [...lostNodes].sort((a, b) => a - b),
+      nodeConditions: Object.fromEntries(prober.conditions()),
       unplaced,
       unplacedSample,
       outbox: { queued: dispatcher.queued(), inProgress: dispatcher.inProgressCount(), ...outbox.depth() },
