@@ -1,10 +1,24 @@
 /**
- * What a node can delete to make room that nothing needs: partial chunk files (`*.part`) a failed
- * write left in the chunk cache's temp directory. A full disk leaves them behind (the write that
- * failed never reached its rename), and they would otherwise fill the disk for good.
+ * What a node deletes to make room under DiskPressure: only what can be rebuilt. Image trees no run
+ * uses (and half-fetched ones), partial chunk files (`*.part`) a failed write left in the chunk
+ * cache's temp directory (the write never reached its rename, and they would fill the disk for
+ * good), and the older half of the chunk cache (every chunk comes back verified from the store).
  */
 import { promises as fsp } from "node:fs";
 import path from "node:path";
+import { pruneChunkCache } from "../image/pruneChunkCache";
+import type { ImageProvider } from "./imageProvider";
+
+/**
+ * @example await evictForSpace(imageProvider, ".hypha/node/cache") // { bytes: 1048576, what: "2 idle image tree(s), …" }
+ */
+export async function evictForSpace(images: ImageProvider, cacheDir: string): Promise<{ bytes: number; what: string }> {
+  const trees = (await images.evictIdle?.()) ?? 0;
+  const parts = await removePartialChunks(cacheDir);
+  const size = (await pruneChunkCache(cacheDir, Number.MAX_SAFE_INTEGER)).bytesKept;
+  const pruned = await pruneChunkCache(cacheDir, Math.floor(size / 2));
+  return { bytes: parts.bytes + pruned.bytesRemoved, what: `${trees} idle image tree(s), ${parts.files} partial chunk file(s), ${pruned.removed} cached chunk(s)` };
+}
 
 /**
  * @example await removePartialChunks(".hypha/node/cache") // { files: 3, bytes: 786432 }

@@ -34,7 +34,7 @@ import { createSharedImageProvider } from "./sharedImages";
 import { createZeroImageProvider } from "./zeroImageProvider";
 import type { ImageProvider } from "./imageProvider";
 import { DiskPressureMonitor, type NodeCondition } from "./diskPressure";
-import { removePartialChunks } from "./evictForSpace";
+import { evictForSpace } from "./evictForSpace";
 
 /** A running agent. */
 export interface AgentHandle {
@@ -88,13 +88,7 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
   diskPressure = await DiskPressureMonitor.start({
     dir: cfg.dataDir,
     minFreeBytes: cfg.minFreeBytes,
-    // What can be rebuilt: idle and half-fetched image trees, partial chunk files, the older half of the chunk cache.
-    evict: async () => {
-      const trees = (await imageProvider.evictIdle?.()) ?? 0;
-      const parts = await removePartialChunks(cacheDir);
-      const pruned = await pruneChunkCache(cacheDir, Math.floor((await pruneChunkCache(cacheDir, Number.MAX_SAFE_INTEGER)).bytesKept / 2));
-      return { bytes: parts.bytes + pruned.bytesRemoved, what: `${trees} idle image tree(s), ${parts.files} partial chunk file(s), ${pruned.removed} cached chunk(s)` };
-    },
+    evict: () => evictForSpace(imageProvider, cacheDir),
     onChange: (c) => (c.status ? log.error({ condition: c }, `DiskPressure: ${c.reason}; no new replicas until it clears`) : log.info({ condition: c }, "DiskPressure cleared")),
   });
   // Ticks that read the chain: the ChainUnreachable condition when none succeeded for a while.
