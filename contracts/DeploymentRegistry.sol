@@ -99,7 +99,7 @@ contract DeploymentRegistry is IDeploymentRegistry, IERC5267, AccessControl, Ree
 
     /// @inheritdoc IDeploymentRegistry
     function submitIntent(DeploymentIntent calldata intent, bytes calldata signature) external returns (bytes32) {
-        return _submit(intent, signature, true);
+        return _submit(intent, signature, true, 0);
     }
 
     /// @inheritdoc IDeploymentRegistry
@@ -110,15 +110,20 @@ contract DeploymentRegistry is IDeploymentRegistry, IERC5267, AccessControl, Ree
         if (intents.length != signatures.length) revert LengthMismatch(intents.length, signatures.length);
         ids = new bytes32[](intents.length);
         for (uint256 i; i < intents.length; ++i) {
-            ids[i] = _submit(intents[i], signatures[i], false);
+            ids[i] = _submit(intents[i], signatures[i], false, i);
         }
     }
 
     /// @dev Records one intent. In a batch (`strict` false) an intent already submitted or cancelled
     /// is skipped, since another relayer may have sent it first.
-    function _submit(DeploymentIntent calldata intent, bytes calldata signature, bool strict) private returns (bytes32 id) {
+    function _submit(DeploymentIntent calldata intent, bytes calldata signature, bool strict, uint256 entry) private returns (bytes32 id) {
         (uint256 packed, bool bad, address deployer, uint96 budget, uint64 deadline) = _checkAndPack(intent);
-        if (bad) IntentRules.explainInvalid(intent);
+        if (bad) {
+            // A dirty calldata struct cannot be handed to a library (the ABI re-encoding reverts
+            // with no reason), so that one is told here.
+            if (IntentRules.dirty(intent)) revert InvalidIntent("intent", "a field exceeds its type");
+            IntentRules.explainInvalid(intent);
+        }
         if (block.timestamp > deadline) revert IntentExpired(deadline, uint64(block.timestamp));
         id = _intentId(intent);
         Deployment storage slot = _deployments[id];
@@ -130,7 +135,7 @@ contract DeploymentRegistry is IDeploymentRegistry, IERC5267, AccessControl, Ree
             bytes memory err = uint8(existing) == L.D_CANCELLED
                 ? abi.encodeWithSelector(IntentCancelledAlready.selector, id)
                 : abi.encodeWithSelector(AlreadySubmitted.selector, id);
-            _refuse(strict, id, 0, err);
+            _refuse(strict, id, entry, err);
             return id;
         }
         if (!_isValidSignature(deployer, id, signature)) revert InvalidSignature(deployer);
@@ -232,7 +237,7 @@ contract DeploymentRegistry is IDeploymentRegistry, IERC5267, AccessControl, Ree
         external
         onlyRole(ORCHESTRATOR_ROLE)
     {
-        _schedule(intent, placements, true);
+        _schedule(intent, placements, true, 0);
     }
 
     /// @inheritdoc IDeploymentRegistry
@@ -242,11 +247,11 @@ contract DeploymentRegistry is IDeploymentRegistry, IERC5267, AccessControl, Ree
     {
         if (intents.length != placements.length) revert LengthMismatch(intents.length, placements.length);
         for (uint256 i; i < intents.length; ++i) {
-            _schedule(intents[i], placements[i], false);
+            _schedule(intents[i], placements[i], false, i);
         }
     }
 
-    function _schedule(DeploymentIntent calldata intent, Placement[] calldata placements, bool strict) private {
+    function _schedule(DeploymentIntent calldata intent, Placement[] calldata placements, bool strict, uint256 entry) private {
         bytes32 id = _intentId(intent);
         Deployment storage slot = _deployments[id];
         Deployment memory d = slot.load();
@@ -254,12 +259,12 @@ contract DeploymentRegistry is IDeploymentRegistry, IERC5267, AccessControl, Ree
             bytes memory err = d.status == L.D_NONE
                 ? abi.encodeWithSelector(UnknownDeployment.selector, id)
                 : abi.encodeWithSelector(DeploymentNotActive.selector, id, d.status);
-            _refuse(strict, id, 0, err);
+            _refuse(strict, id, entry << 16, err);
             return;
         }
         bool distinctOperators = d.kind == KIND_JOB && d.replicas > 1;
         for (uint256 i; i < placements.length; ++i) {
-            _place(id, d, intent, placements[i], distinctOperators, strict, i);
+            _place(id, d, intent, placements[i], distinctOperators, strict, (entry << 16) | i);
         }
         _advance(id, d);
         slot.store(d);
@@ -546,12 +551,13 @@ contract DeploymentRegistry is IDeploymentRegistry, IERC5267, AccessControl, Ree
     }
 
     /// @dev Credits `operator` for the replica's time Running (capped by its maxRunSeconds), at most
-    /// an equal share of the escrow among the replicas still placed (pro rata when it runs short).
+    /// an equal share of the escrow among the replicas still Running, this one included (pro rata
+    /// when it runs short; completed job replicas were paid already, Scheduled ones are owed nothing).
     function _pay(bytes32 id, Deployment memory d, Replica memory r, address operator) private {
         uint256 ran = block.timestamp - r.since;
         if (r.maxRunSeconds != 0 && ran > r.maxRunSeconds) ran = r.maxRunSeconds;
         uint256 owed = uint256(r.pricePerSecond) * ran;
-        uint256 share = d.escrow / d.placed; // d.placed >= 1: this replica is placed
+        uint256 share = d.escrow / d.running; // d.running >= 1: this replica is Running (callers decrement after)
         uint96 pay = uint96(owed < share ? owed : share);
         if (pay == 0) return;
         unchecked {

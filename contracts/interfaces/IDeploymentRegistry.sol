@@ -62,7 +62,8 @@ interface IDeploymentRegistry is IHyphaTypes {
     event JobUndecided(bytes32 indexed id);
     event IntentCancelled(bytes32 indexed id, address indexed deployer);
     /// @notice A batch call left one entry out and went on; `reason` is the selector of the custom
-    /// error the single call would have reverted with.
+    /// error the single call would have reverted with. `entry` is the index in the call's array;
+    /// in scheduleMany it is (intent index << 16) | placement index.
     event BatchEntrySkipped(bytes32 indexed id, uint256 entry, bytes4 reason);
     event Scaled(bytes32 indexed id, uint16 from, uint16 to);
     event Terminated(bytes32 indexed id, address indexed by, uint96 paidToNodes, uint96 refunded);
