@@ -13,7 +13,7 @@ import { apiHealth } from "../../src/api/dependencyHealth";
 import { startApiServer, type ApiServer } from "../../src/api/server";
 import { deploymentRegistryAbi } from "../../src/chain/abi";
 import { computeDeploymentId, domainFor } from "../../src/chain/signing";
-import { canonicalSpecJson, computeSpecHash, parseManifests } from "../../src/spec";
+import { canonicalSpecJson, computeSpecHash, intentWorkloadFields, parseManifests } from "../../src/spec";
 import { inProcessChain, type InProcessChain } from "../helpers/chain";
 import { approve, approveMeasurementOnChain, makeIntent, registerNode, signIntent } from "../contracts/fixtures";
 
@@ -93,7 +93,8 @@ describe("the API with its store stopped", () => {
     expect(health.status).toBe(200);
     expect(await health.json()).toMatchObject({ ok: true, chainId: 31337 });
 
-    const intent = makeIntent(c, { deployer: c.accounts[DEPLOYER].address, specHash: computeSpecHash(SPEC), nonce: 77n });
+    const { replicas, cpuMillis, memoryMiB, diskMiB } = intentWorkloadFields(SPEC); // the API refuses an intent that contradicts its spec
+    const intent = makeIntent(c, { deployer: c.accounts[DEPLOYER].address, specHash: computeSpecHash(SPEC), nonce: 77n, replicas, cpuMillis, memoryMiB, diskMiB });
     const body = JSON.stringify({ intent: JSON.parse(JSON.stringify(intent, (_k, v) => (typeof v === "bigint" ? v.toString() : v))), signature: await signIntent(c, intent, DEPLOYER), spec: canonicalSpecJson(SPEC) });
     const postIntent = () => fetch(`${api.url}/v1/intents`, { method: "POST", headers: { "content-type": "application/json" }, body });
 
@@ -121,7 +122,7 @@ describe("the API with its store stopped", () => {
     stopped = false;
     await poll("/healthz 200", async () => (await fetch(`${api.url}/healthz`)).status === 200);
     const ok = await postIntent();
-    expect(ok.status).toBe(201);
+    expect({ status: ok.status, body: ok.status === 201 ? "" : await ok.text() }).toEqual({ status: 201, body: "" });
     expect((await postIntent()).status).toBe(409); // once
     expect(await onChain()).toBe(1); // Requested
   }, 60_000);
