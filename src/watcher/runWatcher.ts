@@ -265,6 +265,15 @@ export async function runWatcher(config: WatcherConfig, logger: WatcherLogger = 
   async function rereadChain(): Promise<void> {
     const cursor = store.cursor();
     if (!cursor || !caughtUp || resyncRequested) return;
+    // Every node's free capacity against the chain's at the cursor (a state ahead of its cursor
+    // counts reservations twice); only a comparison the cursor did not move during counts.
+    const nodesDiffer = await compareWithChain(client, cfg.addresses, store, 0);
+    if (nodesDiffer && !("skipped" in nodesDiffer) && store.cursor()?.hash === cursor.hash) {
+      logger.error({ key: nodesDiffer.key ?? null, reason: nodesDiffer.reason }, `observed state differs from the chain's view (${nodesDiffer.reason}): replaying from the start block`);
+      resyncRequested = true;
+      wake?.();
+      return;
+    }
     const active = store.deployments().filter((d) => d.status >= 1 && d.status <= 3 && !d.terminated);
     if (active.length === 0) return;
     const slice = active.slice(rereadOffset % active.length).concat(active).slice(0, Math.min(100, active.length));
