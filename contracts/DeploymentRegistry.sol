@@ -171,7 +171,7 @@ contract DeploymentRegistry is IDeploymentRegistry, IERC5267, AccessControl, Ree
         emit IntentCancelled(id, msg.sender);
     }
 
-    /// @dev emit IntentSubmitted(id, deployer, msg.sender, intent, signature), encoded straight
+    /// @dev emit IntentSubmitted(id, deployer, intent, signature), encoded straight
     /// from calldata (the ABI encoding of a static struct is its calldata words, already checked
     /// clean by _checkAndPack): 15 intent words, the signature's offset (0x200), length, bytes.
     function _emitIntentSubmitted(bytes32 id, address deployer, DeploymentIntent calldata intent, bytes calldata signature) private {
@@ -185,18 +185,18 @@ contract DeploymentRegistry is IDeploymentRegistry, IERC5267, AccessControl, Ree
             let padded := and(add(len, 31), not(31))
             if padded { mstore(add(p, add(0x200, padded)), 0) }
             calldatacopy(add(p, 0x220), signature.offset, len)
-            log4(p, add(0x220, padded), topic, id, deployer, caller())
+            log3(p, add(0x220, padded), topic, id, deployer)
         }
     }
 
-    /// @dev Reads the intent's words once and returns the packed Deployment slot and whether any
-    /// check fails (the cold path _explainInvalid says which).
+    /// @dev Reads the intent's words once and returns the packed Deployment slot (DeploymentSlot's
+    /// layout: status Requested, kind, replicas, quorum, retriesLeft, escrow, cpu, memory, disk) and
+    /// whether any rule of IntentRules fails (its cold path says which), in one pass of assembly.
     function _checkAndPack(DeploymentIntent calldata intent)
         private
         pure
         returns (uint256 packed, bool bad, address deployer, uint96 budget, uint64 deadline)
     {
-        bool dirty = IntentRules.dirty(intent);
         assembly ("memory-safe") {
             deployer := calldataload(intent)
             budget := calldataload(add(intent, 0x100))
@@ -206,27 +206,33 @@ contract DeploymentRegistry is IDeploymentRegistry, IERC5267, AccessControl, Ree
             let mem := calldataload(add(intent, 0xa0))
             let kind := calldataload(add(intent, 0x160))
             let quorum := calldataload(add(intent, 0x180))
-            // service: quorum 0; job: a strict majority (replicas < 2 * quorum <= 2 * replicas) and a
-            // maximum run time
-            let kindOk := or(
-                and(iszero(kind), iszero(quorum)),
-                and(
-                    and(eq(kind, 1), iszero(iszero(calldataload(add(intent, 0x1c0))))),
-                    and(lt(replicas, shl(1, quorum)), iszero(gt(quorum, replicas)))
+            // a field exceeds its declared type (an ABI decoder would reject it)
+            let dirty := or(
+                or(or(shr(160, deployer), shr(16, replicas)), or(shr(32, cpu), shr(32, mem))),
+                or(
+                    or(or(shr(32, calldataload(add(intent, 0xc0))), shr(96, calldataload(add(intent, 0xe0)))), or(shr(96, budget), shr(64, calldataload(add(intent, 0x120))))),
+                    or(or(or(shr(64, deadline), shr(8, kind)), or(shr(8, quorum), shr(8, calldataload(add(intent, 0x1a0))))), shr(32, calldataload(add(intent, 0x1c0))))
                 )
             )
-            // replicas, cpu, memory, budget all non-zero, and the budget pays every replica
-            // MIN_RUN_SECONDS (60) at the price limit (no overflow when the fields are clean)
+            // service: quorum 0; job: a strict majority (replicas < 2 * quorum <= 2 * replicas) and
+            // a maximum run time
+            let kindOk := or(
+                and(iszero(kind), iszero(quorum)),
+                and(and(eq(kind, 1), iszero(iszero(calldataload(add(intent, 0x1c0))))), and(lt(replicas, shl(1, quorum)), iszero(gt(quorum, replicas))))
+            )
+            // replicas, cpu, memory, budget non-zero, at most 255 replicas, and the budget pays every
+            // replica MIN_RUN_SECONDS (60) at the price limit (no overflow when the fields are clean)
             bad := or(
-                or(dirty, iszero(kindOk)),
+                or(iszero(iszero(dirty)), iszero(kindOk)),
                 or(
                     or(or(iszero(deployer), iszero(calldataload(add(intent, 0x20)))), or(iszero(mul(mul(replicas, cpu), mul(mem, budget))), gt(replicas, 255))),
                     lt(budget, mul(mul(replicas, calldataload(add(intent, 0xe0))), 60))
                 )
             )
-        }
-        if (!bad) {
-            packed = DeploymentSlot.initial(intent);
+            packed := or(
+                or(or(1, shl(8, kind)), or(shl(16, replicas), shl(40, quorum))),
+                or(or(shl(48, calldataload(add(intent, 0x1a0))), shl(56, budget)), or(or(shl(152, cpu), shl(184, mem)), shl(216, calldataload(add(intent, 0xc0)))))
+            )
         }
     }
 
