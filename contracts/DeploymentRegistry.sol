@@ -286,8 +286,13 @@ contract DeploymentRegistry is IDeploymentRegistry, IERC5267, AccessControl, Ree
         bool strict,
         uint256 entry
     ) private {
+        if (p.replicaIndex >= d.replicas) {
+            _refuse(strict, id, entry, abi.encodeWithSelector(BadReplicaIndex.selector, id, p.replicaIndex, d.replicas));
+            return;
+        }
         Replica storage rs = _replicas[id][p.replicaIndex];
-        (bytes memory err, Replica memory r) = _placementProblem(id, d, intent, p, rs);
+        Replica memory r = rs.load();
+        bytes memory err = _placementProblem(id, intent, p, r);
         if (err.length == 0 && distinctOperators) err = JobQuorum.claimOperator(_votes, nodes, id, p.nodeId);
         if (err.length == 0) {
             err = _reserve(d, p, strict);
@@ -307,33 +312,29 @@ contract DeploymentRegistry is IDeploymentRegistry, IERC5267, AccessControl, Ree
         }
     }
 
-    /// @dev Why a placement cannot go through (empty when it can), and the replica as stored.
-    function _placementProblem(bytes32 id, Deployment memory d, DeploymentIntent calldata intent, Placement calldata p, Replica storage rs)
+    /// @dev Why a placement of a replica (as stored) cannot go through; empty when it can.
+    function _placementProblem(bytes32 id, DeploymentIntent calldata intent, Placement calldata p, Replica memory r)
         private
-        view
-        returns (bytes memory, Replica memory r)
+        pure
+        returns (bytes memory err)
     {
-        if (p.replicaIndex >= d.replicas) return (abi.encodeWithSelector(BadReplicaIndex.selector, id, p.replicaIndex, d.replicas), r);
-        r = rs.load();
-        if (r.status != L.R_PENDING) return (abi.encodeWithSelector(ReplicaNotPending.selector, id, p.replicaIndex, r.status), r);
+        if (r.status != L.R_PENDING) return abi.encodeWithSelector(ReplicaNotPending.selector, id, p.replicaIndex, r.status);
         if (p.pricePerSecond > intent.maxPricePerSecond) {
-            return (abi.encodeWithSelector(PriceTooHigh.selector, p.nodeId, p.pricePerSecond, intent.maxPricePerSecond), r);
+            return abi.encodeWithSelector(PriceTooHigh.selector, p.nodeId, p.pricePerSecond, intent.maxPricePerSecond);
         }
-        return ("", r);
     }
 
     /// @dev Reserves the replica's resources on its node at the expected price; in a batch a failed
     /// reservation (node full, ineligible, repriced) is returned instead of reverting.
-    function _reserve(Deployment memory d, Placement calldata p, bool strict) private returns (bytes memory) {
+    function _reserve(Deployment memory d, Placement calldata p, bool strict) private returns (bytes memory err) {
         Resources memory res = Resources(d.cpuMillis, d.memoryMiB, d.diskMiB);
         if (strict) {
             nodes.reserve(p.nodeId, res, p.pricePerSecond);
-            return "";
-        }
-        try nodes.reserve(p.nodeId, res, p.pricePerSecond) {
-            return "";
-        } catch (bytes memory err) {
-            return err;
+        } else {
+            try nodes.reserve(p.nodeId, res, p.pricePerSecond) {}
+            catch (bytes memory reason) {
+                err = reason;
+            }
         }
     }
 
@@ -381,13 +382,14 @@ contract DeploymentRegistry is IDeploymentRegistry, IERC5267, AccessControl, Ree
     function _attest(Attestation calldata a, bytes calldata signature, bool strict, uint256 entry) private {
         Deployment storage slot = _deployments[a.deploymentId];
         Deployment memory d = slot.load();
-        Replica storage rs = _replicas[a.deploymentId][a.replicaIndex];
-        Replica memory r;
         bytes memory err = _attestationProblem(a, d);
-        if (err.length == 0) {
-            r = rs.load();
-            err = _replicaProblem(a, d, r);
+        if (err.length != 0) {
+            _refuse(strict, a.deploymentId, entry, err);
+            return;
         }
+        Replica storage rs = _replicas[a.deploymentId][a.replicaIndex];
+        Replica memory r = rs.load();
+        err = _replicaProblem(a, d, r);
         if (err.length == 0) err = _signatureProblem(a, r.nodeId, signature);
         if (err.length != 0) {
             _refuse(strict, a.deploymentId, entry, err);
@@ -419,16 +421,15 @@ contract DeploymentRegistry is IDeploymentRegistry, IERC5267, AccessControl, Ree
     }
 
     /// @dev Why an attestation cannot apply to its deployment (empty when it can).
-    function _attestationProblem(Attestation calldata a, Deployment memory d) private pure returns (bytes memory) {
+    function _attestationProblem(Attestation calldata a, Deployment memory d) private pure returns (bytes memory err) {
         if (d.status == L.D_NONE) return abi.encodeWithSelector(UnknownDeployment.selector, a.deploymentId);
         // A final job (Completed) takes no more attestations: its other replicas were stopped.
         if (d.status > L.D_RUNNING) return abi.encodeWithSelector(DeploymentNotActive.selector, a.deploymentId, d.status);
         if (a.replicaIndex >= d.replicas) return abi.encodeWithSelector(BadReplicaIndex.selector, a.deploymentId, a.replicaIndex, d.replicas);
-        return "";
     }
 
     /// @dev Why an attestation cannot apply to the replica's current placement (empty when it can).
-    function _replicaProblem(Attestation calldata a, Deployment memory d, Replica memory r) private pure returns (bytes memory) {
+    function _replicaProblem(Attestation calldata a, Deployment memory d, Replica memory r) private pure returns (bytes memory err) {
         bytes32 id = a.deploymentId;
         if (a.nodeId != r.nodeId) return abi.encodeWithSelector(WrongNode.selector, id, a.replicaIndex, a.nodeId, r.nodeId);
         if (a.attempt != r.attempt) return abi.encodeWithSelector(StaleAttempt.selector, id, a.replicaIndex, a.attempt, r.attempt);
@@ -439,17 +440,16 @@ contract DeploymentRegistry is IDeploymentRegistry, IERC5267, AccessControl, Ree
             return abi.encodeWithSelector(IllegalTransition.selector, id, a.replicaIndex, r.status, to);
         }
         if (to == L.R_COMPLETED && a.outputHash == bytes32(0)) return abi.encodeWithSelector(ZeroOutputHash.selector, id, a.replicaIndex);
-        return "";
     }
 
     /// @dev Checks the node's agent signed the attestation and its agent build is still approved;
     /// emits Attested when it did (empty return), else returns the error.
-    function _signatureProblem(Attestation calldata a, uint32 nodeId, bytes calldata signature) private returns (bytes memory) {
+    function _signatureProblem(Attestation calldata a, uint32 nodeId, bytes calldata signature) private returns (bytes memory err) {
         address agent;
         try nodes.attesterOf(nodeId) returns (address who) {
             agent = who;
-        } catch (bytes memory err) {
-            return err;
+        } catch (bytes memory reason) {
+            return reason;
         }
         bytes32 digest = _attestationDigest(a);
         address recovered = _recover(digest, signature);
@@ -458,7 +458,6 @@ contract DeploymentRegistry is IDeploymentRegistry, IERC5267, AccessControl, Ree
                 && !(agent.code.length != 0 && SignatureChecker.isValidERC1271SignatureNowCalldata(agent, digest, signature))
         ) return abi.encodeWithSelector(InvalidAttester.selector, nodeId, recovered, agent);
         _emitAttested(a, agent);
-        return "";
     }
 
     function _emitAttested(Attestation calldata a, address signer) private {
