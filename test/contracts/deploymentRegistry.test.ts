@@ -79,14 +79,15 @@ async function running(over: Partial<ReturnType<typeof makeIntent>> = {}) {
 }
 
 describe("submitIntent", () => {
-  it("records the deployment, emits the full intent and signature, escrows by transferFrom", async () => {
+  it("records the deployment, emits the full intent and signature (relayed by its sender), escrows by transferFrom", async () => {
     const intent = makeIntent(c, { replicas: 2, maxRetries: 3 });
     const before = await tokenBalance(c, c.accounts[DEPLOYER].address);
     const { id, sig, logs } = await submit(c, intent);
     const ev = parseEventLogs({ abi: deploymentRegistryAbi, logs: logs as never, eventName: "IntentSubmitted" })[0];
     expect(ev.args.id).toBe(id);
     expect(ev.args.deployer).toBe(intent.deployer);
-    expect(ev.args.relayer).toBe(c.accounts[12].address);
+    // the relayer is the transaction's sender (no longer an event topic)
+    expect((await c.publicClient.getTransaction({ hash: ev.transactionHash })).from.toLowerCase()).toBe(c.accounts[12].address.toLowerCase());
     expect(ev.args.intent).toEqual(intent);
     expect(ev.args.signature).toBe(sig);
     expect(await getDeployment(c, id)).toEqual({
