@@ -42,7 +42,8 @@ interface IDeploymentRegistry is IHyphaTypes {
         uint64 blockNumber;
     }
 
-    event IntentSubmitted(bytes32 indexed id, address indexed deployer, address indexed relayer, DeploymentIntent intent, bytes signature);
+    /// @notice The relayer is the transaction's sender (not a topic: a topic costs every submission 375 gas).
+    event IntentSubmitted(bytes32 indexed id, address indexed deployer, DeploymentIntent intent, bytes signature);
     event DeploymentStatusChanged(bytes32 indexed id, uint8 from, uint8 to);
     event ReplicaScheduled(bytes32 indexed id, uint16 replicaIndex, uint32 indexed nodeId, uint16 attempt, uint96 pricePerSecond);
     event ReplicaStatusChanged(bytes32 indexed id, uint16 replicaIndex, uint32 indexed nodeId, uint8 from, uint8 to);
