@@ -20,7 +20,7 @@ import { findBwrap } from "../../src/agent/runtime/bwrapDriver";
 import type { ReplicaRunInfo } from "../../src/agent/replicaRun";
 import { importImage } from "../../src/image/importImage";
 import { freePort } from "../helpers/chain";
-import { makeBusyboxRootfs } from "./helpers/busyboxRootfs";
+import { makeTestRootfs } from "./helpers/testRootfs";
 import { specOf, startAgentFixture, type AgentFixture } from "./helpers/agentChain";
 
 const sha = (b: string | Buffer) => createHash("sha256").update(b).digest("hex");
@@ -232,7 +232,7 @@ describe.skipIf(!findBwrap())("node agent on a real chain", () => {
 
   it("refuses an image whose entrypoint is changed at fetch: Tampered on-chain, process never started", async () => {
     const src = path.join(fx.dir, "image-tampered");
-    await makeBusyboxRootfs(src);
+    await makeTestRootfs(src);
     // An entrypoint of this image alone (not in the node's chunk cache from other images).
     await fs.writeFile(path.join(src, "bin", "entry"), "#!/bin/sh\n# tampered-image entrypoint\nexec sleep 1000\n", { mode: 0o755 });
     const { rootHex, manifest } = await importImage(src, fx.store.store);
@@ -252,7 +252,7 @@ describe.skipIf(!findBwrap())("node agent on a real chain", () => {
 
   it("lazy start: a bad chunk of a file fetched in the background is never written; the replica stops and attests Tampered", async () => {
     const src = path.join(fx.dir, "image-tampered-lazy");
-    await makeBusyboxRootfs(src);
+    await makeTestRootfs(src);
     await fs.writeFile(path.join(src, "etc", "motd"), "an honest file\n");
     const { rootHex, manifest } = await importImage(src, fx.store.store);
     await fx.unjail(1);

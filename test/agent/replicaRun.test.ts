@@ -1,7 +1,7 @@
 /**
  * ReplicaRun with a real bwrap sandbox and a real store server for the spec. The chain is not
  * needed here (the intent is handed in, as readIntent would return it), and the image provider
- * is a thin stand-in over a real busybox tree whose verify() the test controls: it is the only
+ * is a thin stand-in over a real tree of the host's tools whose verify() the test controls: it is the only
  * way to order "re-verification in flight" against "job exits" deterministically.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,11 +14,11 @@ import type { Hex } from "viem";
 import { ReplicaRun } from "../../src/agent/replicaRun";
 import type { QueuedAttestation } from "../../src/agent/attester";
 import type { ImageProvider } from "../../src/agent/imageProvider";
-import { createBwrapDriver, findBwrap } from "../../src/agent/runtime/bwrapDriver";
+import { autoRuntime, selectRuntime } from "../../src/agent/runtime/registry";
 import { startStoreServer, type StoreServer } from "../../src/image/storeServer";
 import { canonicalSpecJson } from "../../src/spec/canonicalSpec";
 import type { DeploymentIntent } from "../../src/chain/eip712";
-import { makeBusyboxRootfs } from "./helpers/busyboxRootfs";
+import { makeTestRootfs } from "./helpers/testRootfs";
 import { specOf } from "./helpers/agentChain";
 
 let dir: string;
@@ -27,7 +27,7 @@ let store: StoreServer;
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), "hypha-run-"));
-  rootfs = await makeBusyboxRootfs(path.join(dir, "rootfs"));
+  rootfs = await makeTestRootfs(path.join(dir, "rootfs"));
   store = await startStoreServer({ dir: path.join(dir, "store") });
 });
 afterAll(async () => {
@@ -61,7 +61,7 @@ async function setup(yaml: string, verify: () => Promise<string[]>) {
   };
   const attested: QueuedAttestation[] = [];
   const run = new ReplicaRun(`0x${"33".repeat(32)}` as Hex, 0, 1, {
-    driver: createBwrapDriver(),
+    driver: selectRuntime("auto", { stateDir: path.join(dir, "runtime"), cgroupRoot: "/sys/fs/cgroup" }).driver,
     images,
     storeMirrors: [store.url],
     runDir: path.join(dir, `run-${Math.random().toString(16).slice(2)}`),
@@ -87,9 +87,9 @@ spec:
       - {name: c, image: x, command: ["sh", "-c", "sleep 0.3; echo done"]}
 `;
 
-// Skipped only where bubblewrap (a Debian package, installed by .ci/run) is missing: these run real
-// workloads in the real sandbox, which cannot be replaced by anything honest here.
-describe.skipIf(!findBwrap())("ReplicaRun", () => {
+// Runs real workloads in the strongest sandbox here (bubblewrap, else util-linux namespaces); skipped
+// only where neither can run (not root, no util-linux), which cannot be replaced by anything honest.
+describe.skipIf(autoRuntime().name === null)("ReplicaRun", () => {
   it("a re-verification still in flight when a job completes does not turn it Tampered", async () => {
     let releaseVerify!: (d: string[]) => void;
     const { run, attested } = await setup(JOB, () => new Promise((r) => (releaseVerify = r)));

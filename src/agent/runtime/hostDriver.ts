@@ -145,3 +145,22 @@ function adoptedProcess(stateDir: string, record: ReplicaRecord, cleanup: () => 
     },
   };
 }
+
+/**
+ * Stop and forget every replica recorded in `stateDir`, whatever driver launched it (for `hypha up`
+ * shutting down nodes whose agent was killed and never came back). Returns how many still ran.
+ * @example await stopRecordedReplicas(".hypha/nodes/2/runtime") // 1
+ */
+export async function stopRecordedReplicas(stateDir: string, cgroupRoot: string | null = "/sys/fs/cgroup"): Promise<number> {
+  const sandbox: HostSandbox = {
+    name: "cleanup",
+    sandboxed: false,
+    command: async () => {
+      throw new RuntimeError("stopRecordedReplicas launches nothing");
+    },
+  };
+  const driver = createHostDriver(sandbox, { stateDir, cgroupRoot });
+  const recorded = await driver.list();
+  for (const r of recorded) await driver.remove(r.name);
+  return recorded.filter((r) => r.state === "running").length;
+}

@@ -71,6 +71,10 @@ export function unshareArgs(request: LaunchRequest, rootEntries: RootEntry[], ro
     lines.push(`mkdir -p ${inside} && mount --bind ${q(w.host)} ${inside}`);
   }
   lines.push(`mount -o remount,ro,nosuid,nodev ${R}`);
+  // The workload's user (host uid 65534) may be unable to reach the agent's state directory:
+  // move the finished root, with everything mounted in it, to /tmp (world-traversable; this
+  // namespace's own mount there, invisible to the host).
+  lines.push(`mount --move ${R} /tmp`);
   lines.push(`printf %s ${q(hostnameFor(request.name))} > /proc/sys/kernel/hostname`);
   // bubblewrap brings the loopback up in a new network namespace; iproute2 does it here where present.
   if (!request.network) lines.push("if command -v ip >/dev/null 2>&1; then ip link set lo up 2>/dev/null || true; fi");
@@ -95,7 +99,7 @@ export function unshareArgs(request: LaunchRequest, rootEntries: RootEntry[], ro
       q(tools.unshare),
       "--user",
       "--map-root-user",
-      `--root=${R}`,
+      "--root=/tmp",
       `--wd=${q(request.workingDir || "/")}`,
       "--",
       ...request.argv.map(q),

@@ -13,6 +13,7 @@ import { readLiveUpState, removeUpState, writeUpState, type UpState } from "./lo
 import { httpOk, rpcReady, startChild, stopChildren, waitUntilReady, type SupervisedChild } from "./supervisor";
 import { bootstrapLocalChain, type LocalNodePlan } from "./bootstrap";
 import { ensureCompiled } from "./ensureCompiled";
+import { stopRecordedReplicas } from "../../agent/runtime/hostDriver";
 
 export interface UpConfig {
   /** Repository root: where hardhat.config.ts and bin/hypha.js live. */
@@ -57,6 +58,12 @@ export async function startUp(config: UpConfig, print: (line: string) => void, l
   const stop = async () => {
     stopping = true;
     await stopChildren(children);
+    // An agent killed and never restarted leaves its replicas running (a restarted one would adopt them): stop them.
+    const nodesDir = path.join(config.hyphaDir, "nodes");
+    for (const node of fs.existsSync(nodesDir) ? fs.readdirSync(nodesDir) : []) {
+      const left = await stopRecordedReplicas(path.join(nodesDir, node, "runtime")).catch(() => 0);
+      if (left > 0) print(`node ${node}: stopped ${left} replica(s) its killed agent left running`);
+    }
     removeUpState(config.hyphaDir, process.pid);
   };
 
