@@ -141,7 +141,7 @@ for (const sb of SANDBOXES) describe.skipIf(missing[sb.name] !== null)(`${sb.nam
   });
 
   it("gives a writable bind for declared output dirs", async () => {
-    const host = path.join(dir, "out-bind");
+    const host = path.join(dir, `out-bind-${sb.name}`);
     const { exit } = await run(driver(), request("echo 42 > /out/result", { writableDirs: [{ inside: "/out", host }] }));
     expect(exit.code).toBe(0);
     expect(readFileSync(path.join(host, "result"), "utf8")).toBe("42\n");
