@@ -1,6 +1,6 @@
 /**
  * The node agent end to end: a real hardhat node over JSON-RPC, a real store server, a real
- * agent (bwrap sandbox, cgroups), real attestations checked on-chain and with an independent
+ * agent (the strongest sandbox here: bwrap, else unshare; cgroups), real attestations checked on-chain and with an independent
  * EIP-712 implementation (@metamask/eth-sig-util).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -16,7 +16,7 @@ import { canonicalSpecJson } from "../../src/spec/canonicalSpec";
 import { devAccount, devPrivateKey } from "../../src/chain/devAccounts";
 import { runAgent, type AgentHandle } from "../../src/agent/runAgent";
 import type { AgentConfig } from "../../src/agent/config";
-import { findBwrap } from "../../src/agent/runtime/bwrapDriver";
+import { autoRuntime } from "../../src/agent/runtime/registry";
 import type { ReplicaRunInfo } from "../../src/agent/replicaRun";
 import { importImage } from "../../src/image/importImage";
 import { freePort } from "../helpers/chain";
@@ -113,9 +113,9 @@ spec:
     command: ["sleep", "1000"]
 `;
 
-// Skipped only where bubblewrap (a Debian package, installed by .ci/run) is missing: these run real
-// workloads in the real sandbox, which cannot be replaced by anything honest here.
-describe.skipIf(!findBwrap())("node agent on a real chain", () => {
+// Runs real workloads in the strongest sandbox here (bubblewrap, else util-linux namespaces); skipped
+// only where neither can run (not root, no util-linux), which cannot be replaced by anything honest.
+describe.skipIf(autoRuntime().name === null)("node agent on a real chain", () => {
   beforeAll(async () => {
     const port = await freePort();
     fx = await startAgentFixture([`http://127.0.0.1:${port}`, "http://127.0.0.1:9"]);
@@ -143,7 +143,7 @@ describe.skipIf(!findBwrap())("node agent on a real chain", () => {
 
   it("serves its identity and validates API parameters", async () => {
     const node = (await (await fetch(`${agent.url}/v1/node`)).json()) as Record<string, unknown>;
-    expect(node).toMatchObject({ nodeId: 1, agent: devAccount(8).address, driver: "bwrap", sandbox: true });
+    expect(node).toMatchObject({ nodeId: 1, agent: devAccount(8).address, driver: autoRuntime().name, sandbox: true });
     expect((await fetch(`${agent.url}/healthz`)).status).toBe(200);
     const bad = await fetch(`${agent.url}/v1/replicas/0x1234/0/logs`);
     expect(bad.status).toBe(400);
