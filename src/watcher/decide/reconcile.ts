@@ -24,6 +24,8 @@ export interface ScheduleAction {
   intent: DeploymentIntent;
   replicaIndex: number;
   nodeId: number;
+  /** The node price placement decided on (Placement.pricePerSecond on-chain). */
+  pricePerSecond: bigint;
   attempt: number;
 }
 
@@ -96,6 +98,7 @@ export function placementNodes(
       freeSlots: n.slots - n.usedSlots - mine.length,
       pricePerSecond: n.pricePerSecond,
       eligible: !n.jailed && !n.unbonding && n.measurementApproved && !lostNodeIds.has(n.nodeId),
+      operator: n.operator?.toLowerCase(),
     };
   });
 }
@@ -139,6 +142,7 @@ export function reconcile(input: ReconcileInput): ReconcileResult {
         maxPricePerSecond: dep.intent.maxPricePerSecond,
         siblingNodeIds: wanted.filter((s) => s.index !== r.index && (REPLICA_LIVE.has(s.status) || s.status === REPLICA_COMPLETED) && s.nodeId !== 0).map((s) => s.nodeId),
         previousNodeId: r.nodeId,
+        distinctOperators: dep.intent.kind === 1 && dep.replicas > 1,
       });
     }
   }
@@ -153,6 +157,7 @@ export function reconcile(input: ReconcileInput): ReconcileResult {
       intent: dep.intent,
       replicaIndex: p.replicaIndex,
       nodeId: p.nodeId,
+      pricePerSecond: p.pricePerSecond,
       attempt,
     });
   }

@@ -142,6 +142,7 @@ export function applyHyphaEvent(state: StateAccess, event: HyphaEvent): void {
           kind: i.kind,
           quorum: i.quorum,
           maxRetries: i.maxRetries,
+          maxRunSeconds: i.maxRunSeconds,
         },
         status: Math.max(DEPLOYMENT_REQUESTED, state.get<ObservedDeployment>(deploymentKey(id))?.status ?? 0),
         replicas: i.replicas,
