@@ -9,7 +9,9 @@
  * `setpriv` turns it into the unprivileged host user 65534 (nobody), and `unshare --user
  * --map-root-user --root --wd` gives it uid 0 in a user namespace of its own (as bubblewrap's
  * sandbox shows uid 0), chroots it into the new root and execs argv with exactly the spec's
- * environment (`env -i`). Outputs are handed to uid 65534 so the workload can write them.
+ * environment (`env -i`). Outputs are handed to uid 65534 so the workload can write them. Should
+ * the workload leave its chroot (its user namespace lets it call chroot), the mount namespace it
+ * lands in holds the host's system files (/usr, /etc) and nothing else of the host.
  */
 import type { LaunchRequest } from "./driver";
 import type { RootEntry } from "./bwrapArgs";
@@ -28,6 +30,8 @@ export interface UnshareTools {
 /** Paths the sandbox provides itself; same-named entries of the image are shadowed (as under bwrap). */
 const PROVIDED = new Set(["proc", "dev", "tmp"]);
 const DEVICES = ["null", "zero", "full", "random", "urandom", "tty"];
+/** Host directories the sandbox's last step needs (tools, their libraries, /proc for its user namespace; /tmp holds the sandbox's root). */
+const KEPT_HOST_DIRS = ["usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "etc", "proc", "tmp"];
 
 /**
  * Quote `s` for /bin/sh (pure).
@@ -70,14 +74,20 @@ export function unshareArgs(request: LaunchRequest, rootEntries: RootEntry[], ro
     const inside = q(`${root}/${w.inside.replace(/^\/+/, "")}`);
     lines.push(`mkdir -p ${inside} && mount --bind ${q(w.host)} ${inside}`);
   }
+  lines.push(`printf %s ${q(hostnameFor(request.name))} > /proc/sys/kernel/hostname`);
+  // bubblewrap brings the loopback up in a new network namespace; iproute2 does it here where present.
+  if (!request.network) lines.push("if command -v ip >/dev/null 2>&1; then ip link set lo up 2>/dev/null || true; fi");
   lines.push(`mount -o remount,ro,nosuid,nodev ${R}`);
   // The workload's user (host uid 65534) may be unable to reach the agent's state directory:
   // move the finished root, with everything mounted in it, to /tmp (world-traversable; this
   // namespace's own mount there, invisible to the host).
   lines.push(`mount --move ${R} /tmp`);
-  lines.push(`printf %s ${q(hostnameFor(request.name))} > /proc/sys/kernel/hostname`);
-  // bubblewrap brings the loopback up in a new network namespace; iproute2 does it here where present.
-  if (!request.network) lines.push("if command -v ip >/dev/null 2>&1; then ip link set lo up 2>/dev/null || true; fi");
+  // The workload is chrooted, with the capabilities of its own user namespace only. Should it
+  // leave the chroot, this mount namespace shows it the host's system files (/usr, /etc: what
+  // the last three tools need) and nothing else: every other top-level directory gets an empty
+  // read-only tmpfs over it, and /proc shows only the sandbox's own processes.
+  lines.push(`for d in /*; do case "$d" in ${KEPT_HOST_DIRS.map((d) => `/${d}`).join("|")}) continue;; esac; if [ -d "$d" ] && [ ! -L "$d" ]; then mount -t tmpfs -o ro,nosuid,nodev,noexec,size=4k,mode=0755 hypha-hidden "$d"; fi; done`);
+  lines.push("mount -t proc -o nosuid,nodev,noexec proc /proc");
   const env = Object.keys(request.env)
     .sort()
     .map((k) => q(`${k}=${request.env[k]}`));
