@@ -4,6 +4,7 @@
  * is a thin stand-in over a real tree of the host's tools whose verify() the test controls: it is the only
  * way to order "re-verification in flight" against "job exits" deterministically.
  */
+import { intentWorkloadFields } from "../../src/spec";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHash } from "node:crypto";
 import { mkdtempSync } from "node:fs";
@@ -42,17 +43,13 @@ async function setup(yaml: string, verify: () => Promise<string[]>) {
     deployer: `0x${"11".repeat(20)}`,
     specHash: `0x${createHash("sha256").update(json).digest("hex")}`,
     imageRoot: `0x${"22".repeat(32)}`,
-    replicas: 1,
-    cpuMillis: 500,
-    memoryMiB: 64,
-    diskMiB: 64,
     maxPricePerSecond: 1n,
     budget: 1n,
     nonce: 1n,
     deadline: 1n,
-    kind: spec.kind === "job" ? 1 : 0,
-    quorum: spec.kind === "job" ? 1 : 0,
     maxRetries: 0,
+    // what the spec says (the agent refuses an intent that contradicts its spec)
+    ...intentWorkloadFields(spec),
     maxRunSeconds: 0,
   };
   const images: ImageProvider = {
@@ -100,10 +97,10 @@ describe.skipIf(autoRuntime().name === null)("ReplicaRun", () => {
     await new Promise((r) => setTimeout(r, 50));
     while (run.info.status === "Running") await new Promise((r) => setTimeout(r, 20));
     // The tree is gone once the job is over; a late verify would report it all missing.
-    releaseVerify(["bin/busybox (missing)"]);
+    releaseVerify(["bin/sh (missing)"]);
     await verifying;
     expect(run.info.status).toBe("Completed");
-    expect(attested.map((a) => a.status)).toEqual(["Completed"]);
+    expect(attested.map((a) => a.status)).toEqual(["Running", "Completed"]); // a job attests Running, then its result;
   });
 
   it("drift found while a service runs stops it and attests Tampered after Running", async () => {
