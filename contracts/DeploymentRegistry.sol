@@ -294,7 +294,6 @@ contract DeploymentRegistry is IDeploymentRegistry, IERC5267, AccessControl, Ree
         unchecked {
             d.placed += 1; // placed <= replicas <= 255: only Pending replicas are placed
         }
-        emit ReplicaScheduled(id, p.replicaIndex, p.nodeId, r.attempt, p.pricePerSecond);
     }
 
     /// @dev Why a placement cannot go through (empty when it can), and the replica as stored.
@@ -734,14 +733,16 @@ contract DeploymentRegistry is IDeploymentRegistry, IERC5267, AccessControl, Ree
     }
 
     /// @dev The only writer of a replica's status: checks the move, stamps `since`, writes the
-    /// whole slot and emits the event.
+    /// whole slot and emits the event (Pending -> Scheduled is ReplicaScheduled, which carries the
+    /// node, attempt and price; every other move is ReplicaStatusChanged).
     function _moveReplica(bytes32 id, uint256 index, Replica storage rs, Replica memory r, uint8 to) private {
         uint8 from = r.status;
         if (!L.replicaMoveLegal(from, to)) revert IllegalTransition(id, uint16(index), from, to);
         r.status = to;
         r.since = uint64(block.timestamp);
         rs.store(r);
-        emit ReplicaStatusChanged(id, uint16(index), r.nodeId, from, to);
+        if (to == L.R_SCHEDULED) emit ReplicaScheduled(id, uint16(index), r.nodeId, r.attempt, r.pricePerSecond);
+        else emit ReplicaStatusChanged(id, uint16(index), r.nodeId, from, to);
     }
 
     /// @dev The only writer of a deployment's status (the caller stores the slot).

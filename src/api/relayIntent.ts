@@ -4,6 +4,7 @@
  * and a simulation that decodes any contract error), then one submitIntent from the relayer key.
  * Submissions from one relayer go one at a time (one account, sequential nonces).
  */
+import { deploymentStatusNumber } from "../chain/lifecycle";
 import { specFromCanonicalJson } from "../spec/canonicalSpec";
 import { intentSpecMismatches } from "../spec/intentResources";
 import type { WorkloadSpec } from "../spec/workloadSpec";
@@ -72,7 +73,7 @@ export function createRelayer(opts: { publicClient: PublicClient; walletClient: 
     const valid = await publicClient.verifyTypedData({ address: intent.deployer, ...intentTypedData(domain, intent), signature: expandSignature(signature) } as never);
     if (!valid) throw new ApiInputError("signature", `not a signature of this intent by the deployer ${intent.deployer} (EOA or ERC-1271 wallet)`);
     const d = (await publicClient.readContract({ address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "getDeployment", args: [id] })) as { status: number };
-    if (d.status !== 0) throw new AlreadySubmittedError("intent", `deployment ${id} was submitted already`);
+    if (d.status !== deploymentStatusNumber("None")) throw new AlreadySubmittedError("intent", `deployment ${id} was submitted already`);
     return { id, publish };
   }
 

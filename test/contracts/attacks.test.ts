@@ -261,6 +261,26 @@ describe("(e) one party, several votes", () => {
   });
 });
 
+/** The next block's timestamp is exactly `t` (evm_setNextBlockTimestamp). */
+async function nextBlockAt(t: bigint) {
+  await c.provider.request({ method: "evm_setNextBlockTimestamp", params: [Number(t)] } as never);
+}
+/** Sends a call with a fixed gas limit (no estimate) and says whether it was mined as reverted. */
+async function mineReverted(from: number, call: { address: Hex; abi: unknown; functionName: string; args: readonly unknown[] }): Promise<boolean> {
+  const wc = c.walletClients[from];
+  const before = await c.publicClient.getBlockNumber({ cacheTime: 0 });
+  try {
+    const hash = await wc.writeContract({ ...call, account: wc.account!, chain: wc.chain, gas: 1_000_000n } as never);
+    return (await c.publicClient.waitForTransactionReceipt({ hash })).status === "reverted";
+  } catch {
+    // Hardhat mines the failing transaction, then reports the failure to the sender
+    const block = await c.publicClient.getBlock({ blockNumber: before + 1n, includeTransactions: true });
+    const tx = block.transactions.find((t) => typeof t !== "string" && t.from.toLowerCase() === wc.account!.address.toLowerCase());
+    if (!tx || typeof tx === "string") return false;
+    return (await c.publicClient.getTransactionReceipt({ hash: tx.hash })).status === "reverted";
+  }
+}
+
 async function getReplicasOf(id: Hex) {
   return c.publicClient.readContract({ ...dr(c), functionName: "getReplicas", args: [id] });
 }
@@ -330,9 +350,10 @@ describe("(g) capacity pinned for free", () => {
     const read = stateReader(c, () => [id], () => HONEST);
     await expectRevert(c, 19, { ...dr(c), functionName: "reclaim", args: [id, 0] }, "NotReclaimable", [id, 0, 1, since + 600n], read);
     await expectRevert(c, 19, { ...dr(c), functionName: "reclaim", args: [id, 1] }, "NotReclaimable", [id, 1, 2, 2n ** 64n - 1n], read);
-    await c.increaseTime(Number(since + 599n - (await c.now())));
-    await c.mine(); // the next block is at since + 600 at the earliest
-    await c.increaseTime(0);
+    // exactly at since + 599 the reclaim is mined and reverts; at since + 600 it goes through
+    await nextBlockAt(since + 599n);
+    expect(await mineReverted(19, { ...dr(c), functionName: "reclaim", args: [id, 0] })).toBe(true);
+    await nextBlockAt(since + 600n);
     const { logs } = await send(c, 19, { ...dr(c), functionName: "reclaim", args: [id, 0] });
     expect(ev(logs, "PaymentCredited")).toHaveLength(0);
     const r = await getReplica(c, id, 0);
@@ -344,6 +365,8 @@ describe("(g) capacity pinned for free", () => {
     const job = await runningJob([1, 2, 3], { maxRunSeconds: 50, nonce: 9n });
     const jsince = (await getReplica(c, job.id, 2)).since;
     await expectRevert(c, 19, { ...dr(c), functionName: "reclaim", args: [job.id, 2] }, "NotReclaimable", [job.id, 2, 2, jsince + 50n], stateReader(c, () => [job.id], () => HONEST));
+    await nextBlockAt(jsince + 49n);
+    expect(await mineReverted(19, { ...dr(c), functionName: "reclaim", args: [job.id, 2] })).toBe(true);
     await c.increaseTime(60);
     const re = await send(c, 19, { ...dr(c), functionName: "reclaim", args: [job.id, 2] });
     expect(paidTo(re.logs, 3)).toBe(PRICE * 50n); // paid up to its cap, no more
