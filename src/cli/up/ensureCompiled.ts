@@ -31,7 +31,7 @@ export function staleArtifacts(projectDir: string): string | null {
     const file = path.join(projectDir, "artifacts", "contracts", `${name}.sol`, `${name}.json`);
     const st = fs.statSync(file, { throwIfNoEntry: false });
     if (!st) return `artifact ${name} is missing`;
-    if (st.mtimeMs < sources) return `artifact ${name} is older than contracts/`;
+    if (st.mtimeMs < sources) return `artifact ${name} is older than contracts/ or hardhat.config.ts`;
   }
   return null;
 }
