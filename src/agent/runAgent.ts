@@ -1,6 +1,6 @@
 /**
- * The node agent's entry point: validates the config, picks the runtime driver (bubblewrap, or
- * the unsandboxed process driver only with noSandbox), serves the HTTP API, and runs the
+ * The node agent's entry point: validates the config, picks the runtime driver (runtime/registry.ts),
+ * adopts the replicas an earlier agent process left running, serves the HTTP API, and runs the
  * level-triggered loop: scan the chain for this node's placements, read their current state,
  * decide (reconcile.ts) what to start and stop, apply it, and flush attestations; plus the
  * periodic re-verification of running replicas' files.
@@ -19,10 +19,9 @@ import { readIntent } from "../chain/intents";
 import type { HyphaAddresses } from "../chain/addresses";
 import { resolveAgentConfig, type AgentAddresses, type AgentConfig } from "./config";
 import { AgentError } from "./errors";
-import { createBwrapDriver, findBwrap } from "./runtime/bwrapDriver";
 import { cgroupsAvailable, removeStaleCgroups } from "./runtime/cgroup";
-import { createProcessDriver } from "./runtime/processDriver";
 import type { RuntimeDriver } from "./runtime/driver";
+import { selectRuntime, type RuntimeChoice } from "./runtime/registry";
 import { AssignmentScanner, readReplicaStates } from "./chainView";
 import { Attester } from "./attester";
 import { decideReconcile, isAssignedToMe, replicaKey, type ChainReplica } from "./reconcile";
@@ -42,21 +41,19 @@ export interface AgentHandle {
   close(): Promise<void>;
 }
 
-/** Choose the runtime driver; refuse to run unsandboxed unless asked to. */
-export function chooseDriver(noSandbox: boolean, cgroupRoot: string | null, logger: Logger, bwrapPath = findBwrap()): RuntimeDriver {
-  if (!noSandbox) {
-    if (!bwrapPath) {
-      throw new AgentError("bubblewrap (bwrap) is not installed: workloads cannot be sandboxed", {
-        field: "noSandbox",
-        details: "install it (apt-get install bubblewrap), or start the agent with --no-sandbox to run workloads UNSANDBOXED",
-      });
-    }
-    return createBwrapDriver({ bwrapPath, cgroupRoot });
+/**
+ * Create the runtime driver the config names (`auto`: the strongest sandbox here) and say which
+ * one runs; the unisolated process driver only when named, with a loud warning.
+ */
+export function chooseDriver(cfg: { runtime: RuntimeChoice; cgroupRoot: string | null; dataDir: string }, logger: Logger): RuntimeDriver {
+  const { driver, why } = selectRuntime(cfg.runtime, { stateDir: path.join(cfg.dataDir, "runtime"), cgroupRoot: cfg.cgroupRoot });
+  logger.info({ runtime: driver.name, sandbox: driver.sandboxed }, `runtime ${why}`);
+  if (!driver.sandboxed) {
+    logger.warn(
+      "!!! --runtime process: workloads run UNISOLATED as ordinary host processes of this user, with full access to this machine's files and network. Use only for development. !!!",
+    );
   }
-  logger.warn(
-    "!!! --no-sandbox: workloads run UNSANDBOXED as ordinary host processes of this user, with full access to this machine's files and network. Use only for development. !!!",
-  );
-  return createProcessDriver({ cgroupRoot });
+  return driver;
 }
 
 /**
@@ -66,11 +63,18 @@ export function chooseDriver(noSandbox: boolean, cgroupRoot: string | null, logg
 export async function runAgent(config: AgentConfig, logger: Logger = pino({ name: "hypha-agent" }), images?: ImageProvider): Promise<AgentHandle> {
   const cfg = resolveAgentConfig(config);
   const log = logger.child({ nodeId: cfg.nodeId });
-  const driver = chooseDriver(cfg.noSandbox, cfg.cgroupRoot, log);
+  const driver = chooseDriver(cfg, log);
   if (cfg.cgroupRoot && cgroupsAvailable(cfg.cgroupRoot)) {
     const stale = await removeStaleCgroups({ root: cfg.cgroupRoot });
     if (stale > 0) log.info({ groups: stale }, "removed empty replica cgroups left by an earlier agent");
   }
+  // Replicas an earlier agent process on this data directory left running (it was killed or
+  // crashed): the runs the chain still assigns here adopt theirs when they launch; the first tick
+  // stops the rest, so nothing runs twice and nothing is orphaned.
+  const recorded = await driver.list();
+  for (const r of recorded.filter((x) => x.state === "exited")) await driver.remove(r.name).catch(() => undefined);
+  const leftovers = recorded.filter((r) => r.state === "running").map((r) => r.name);
+  if (leftovers.length > 0) log.info({ replicas: leftovers }, `${leftovers.length} replica(s) still running from an earlier agent process: adopting those still assigned here`);
   const account = privateKeyToAccount(cfg.agentPrivateKey);
   const publicClient = makePublicClient(cfg.rpcUrl, { pollingIntervalMs: 50 });
   const walletClient = makeWalletClient(cfg.rpcUrl, account, { pollingIntervalMs: 50 });
@@ -254,6 +258,14 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
       if (!isAssignedToMe(st, cfg.nodeId) && !(runs.get(key) ?? []).some((r) => r.active) && !pendingAtts.has(key)) {
         scanner.forget(key);
         known.delete(key);
+      }
+    }
+    if (leftovers.length > 0) {
+      const claimed = new Set([...runs.values()].flat().filter((r) => r.active).map((r) => r.runtimeName));
+      for (const name of leftovers.splice(0)) {
+        if (claimed.has(name)) continue;
+        log.info({ replica: name }, "stopping a replica left running by an earlier agent process: no longer assigned here");
+        await driver.remove(name).catch((err) => log.warn({ replica: name, err: (err as Error).message }, "cannot stop a leftover replica"));
       }
     }
     await attester.flush();

@@ -1,7 +1,7 @@
 /**
  * One verified image tree per image root on a node, shared by every replica run of that image,
- * as container runtimes share read-only layers. The runtime never writes to it (bwrap binds each
- * top-level entry read-only, see runtime/bwrapArgs.ts), so a second replica of an image starts
+ * as container runtimes share read-only layers. The runtime never writes to it (the sandboxes bind each
+ * top-level entry read-only, see runtime/bwrapArgs.ts and unshareArgs.ts), so a second replica of an image starts
  * without materializing anything: on 2 cores a per-replica tree of the 74-entry demo image cost
  * about 86 ms of agent time per replica, the largest share of a trivial job's cost.
  *

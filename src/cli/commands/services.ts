@@ -4,6 +4,7 @@
  * part's typed config (each part is imported only when its command runs, to keep `hypha` fast to start), runs until SIGINT/SIGTERM, and then closes cleanly. Services log JSON (pino)
  * to stdout for machines; secrets come from the environment, never from flags on a shared host.
  */
+import { parseRuntimeChoice } from "../../agent/runtime/registry";
 import path from "node:path";
 import type { Command } from "commander";
 import pino from "pino";
@@ -79,7 +80,7 @@ export function registerServices(program: Command, ctx: CliContext): void {
     .requiredOption("--node-id <id>", "this node's on-chain id")
     .option("--listen <host:port>", "HTTP API address (the endpoint registered on-chain)", "127.0.0.1:7801")
     .option("--data-dir <dir>", "images, replica files and logs", ".hypha/node")
-    .option("--no-sandbox", "run workloads WITHOUT bubblewrap (unsafe; development only)")
+    .option("--runtime <driver>", "auto (the strongest sandbox here: bwrap, else unshare), bwrap, unshare, or process (UNISOLATED, development only)", "auto")
     .option("--poll-interval-ms <ms>", "chain poll interval", "300")
     .option("--reverify-interval-ms <ms>", "re-verify running replicas' files every", "2000")
     .option("--restart-backoff-ms <ms>", "restart backoff base (Kubernetes: 10000)", "10000")
@@ -99,7 +100,7 @@ export function registerServices(program: Command, ctx: CliContext): void {
           listen: parseListen(String(o.listen)),
           storeMirrors: ctx.config.storeUrl.split(","),
           dataDir: path.resolve(String(o.dataDir)),
-          noSandbox: o.sandbox === false,
+          runtime: parseRuntimeChoice(String(o.runtime), "--runtime"),
           pollIntervalMs: parseIntIn("--poll-interval-ms", String(o.pollIntervalMs), 10, 600_000),
           reverifyIntervalMs: parseIntIn("--reverify-interval-ms", String(o.reverifyIntervalMs), 10, 86_400_000),
           restartBackoffMs: parseIntIn("--restart-backoff-ms", String(o.restartBackoffMs), 1, 3_600_000),
