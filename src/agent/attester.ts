@@ -63,9 +63,14 @@ export class Attester {
       readReplicaStates(publicClient, addresses, replicas),
   ) {}
 
-  /** Queue an attestation; a later one for the same replica attempt replaces an unsent earlier one. */
+  /**
+   * Queue an attestation; a later one for the same replica attempt replaces an unsent earlier one,
+   * except an unsent Running: the contract takes a job's result only after its Running, so a job
+   * that ends before Running went out (a fast sandbox) sends both, in order, in one attestMany.
+   */
   enqueue(att: QueuedAttestation): void {
-    this.queue.set(`${replicaKey(att.deploymentId, att.replicaIndex)}#${att.attempt}`, att);
+    const run = `${replicaKey(att.deploymentId, att.replicaIndex)}#${att.attempt}`;
+    this.queue.set(att.status === "Running" ? `${run}#Running` : run, att);
   }
 
   /**
