@@ -10,6 +10,10 @@
  *   GET  /v1/deployments/:id/audit         the audit report (as `hypha audit`)
  *   GET  /v1/nodes, /v1/nodes/:id          registered nodes
  *   POST /v1/intents                       relay a signed intent (needs a relayer key)
+ *   POST /v1/prepare                       manifest -> canonical spec, specHash, typed data to sign
+ *   GET  /v1/deployments/:id/stream        server-sent events of one deployment
+ *   GET  /v1/eip712                        the EIP-712 domain and types (and the token's permit domain)
+ *   GET  /openapi.json, /docs              OpenAPI 3.1 document and its rendered reference
  *   GET  /metrics                          Prometheus metrics
  *   GET  /                                 a small dashboard over the endpoints above
  *
@@ -31,6 +35,7 @@ import { domainFor } from "../chain/signing";
 import { auditDeployment } from "./audit";
 import { DASHBOARD_HTML } from "./dashboard";
 import { createDeploymentIndex } from "./deploymentIndex";
+import { mountDeveloperRoutes } from "./developerRoutes";
 import { ApiInputError, parseIntentSubmission } from "./intentBody";
 import { createApiMetrics } from "./metrics";
 import { createRelayer, relayErrorStatus } from "./relayIntent";
@@ -44,6 +49,8 @@ export interface ApiServerOptions {
   relayer?: WalletClient;
   /** Deployers whose intents the relayer submits (403 for others); absent: any deployer. */
   relayFor?: Address[];
+  /** How often a deployment's event stream checks the head (ms; default 500). */
+  streamPollMs?: number;
   /** Most POST /v1/intents per client address per minute (429 past it; default 60). */
   relayPerMinute?: number;
   host?: string;
@@ -106,6 +113,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     sendJson(res, 200, { ok: true, chainId: addresses.chainId, block, contracts: { nodeRegistry: addresses.nodeRegistry, deploymentRegistry: addresses.deploymentRegistry }, relayer: opts.relayer?.account?.address ?? null });
   });
 
+  mountDeveloperRoutes(app, { publicClient, addresses, storeUrl, index, streamPollMs: opts.streamPollMs });
+
   app.get("/metrics", async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
@@ -116,8 +125,11 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     const limitText = req.query.limit ?? "100";
     const limit = Number(limitText);
     if (typeof limitText !== "string" || !/^\d+$/.test(limitText) || limit < 1 || limit > 1000) throw new ApiInputError("limit", `must be an integer from 1 to 1000, got ${JSON.stringify(limitText)}`);
+    const offsetText = req.query.offset ?? "0";
+    if (typeof offsetText !== "string" || !/^\d+$/.test(offsetText)) throw new ApiInputError("offset", `must be an integer from 0, got ${JSON.stringify(offsetText)}`);
+    const offset = Number(offsetText);
     const all = await index.list(deployer as Address | undefined);
-    const newest = [...all].reverse().slice(0, limit);
+    const newest = [...all].reverse().slice(offset, offset + limit);
     const views = await Promise.all(newest.map((e) => readDeployment(publicClient, addresses, e.id)));
     sendJson(res, 200, {
       total: all.length,

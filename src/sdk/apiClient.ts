@@ -46,7 +46,7 @@ export interface PrepareResponse {
   typedData: WalletTypedData;
   deploymentId: Hex;
   maxCostPerHour: string;
-  permit: { typedData: WalletTypedData; nonce: string; allowance: string; deposit: string };
+  permit: { needed: boolean; typedData: WalletTypedData; nonce: string; allowance: string; deposit: string };
 }
 
 export interface PermitSubmission {
