@@ -189,7 +189,7 @@ describe("developer API", () => {
     expect(d.status).toBe(1); // Requested
     expect(d.escrow).toBe(4_000_000_000_000_000_000n);
     // The deployer sent no transaction at all (no approve): its nonce is still 0.
-    expect(await c.publicClient.getTransactionCount({ address: wallet.address })).toBe(0);
+    expect(await c.publicClient.getTransactionCount({ address: wallet.address as Hex })).toBe(0);
 
     // Every read answer matches its published schema.
     schemas.healthSchema.parse((await call("GET", "/healthz")).json);
