@@ -106,6 +106,22 @@ export function openApiDocument(addresses: Pick<HyphaAddresses, "chainId" | "dep
           responses: { "200": { description: "An event stream", content: { "text/event-stream": { schema: { type: "string" } } } }, ...errors(400, 404, 503) },
         },
       },
+      "/v1/deployments/{id}/spec": {
+        get: { operationId: "getDeploymentSpec", summary: "The deployment's workload spec from the store (checked against its specHash)", parameters: [idParam], responses: { "200": json(r.specSchema, "The spec"), ...errors(400, 404, 502) } },
+      },
+      "/v1/deployments/{id}/replicas/{index}/logs": {
+        get: {
+          operationId: "getReplicaLogs",
+          summary: "A replica's stdout or stderr, from the agent of the node it runs on",
+          parameters: [
+            idParam,
+            { name: "index", in: "path", required: true, schema: { type: "integer", minimum: 0 } },
+            { name: "stream", in: "query", required: false, schema: { type: "string", enum: ["stdout", "stderr"], default: "stdout" } },
+            { name: "from", in: "query", required: false, description: "Only bytes from this offset (x-log-size tells the next one)", schema: { type: "integer", minimum: 0 } },
+          ],
+          responses: { "200": { description: "The log text", content: { "text/plain": { schema: { type: "string" } } } }, ...errors(400, 404, 502) },
+        },
+      },
       "/v1/nodes": { get: { operationId: "listNodes", summary: "Registered nodes", responses: { "200": json(r.nodesSchema, "Nodes"), ...errors(502) } } },
       "/v1/nodes/{id}": {
         get: {

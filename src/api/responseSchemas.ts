@@ -143,3 +143,5 @@ export const eip712Schema = z.object({
   types: z.record(z.string(), z.array(z.object({ name: z.string(), type: z.string() }))),
   token: z.object({ address, permitDomain: z.object({ name: z.string(), version: z.string(), chainId: z.number().int(), verifyingContract: address }) }),
 });
+
+export const specSchema = z.object({ specHash: bytes32, spec: z.looseObject({ name: z.string(), kind: z.enum(["service", "job"]), image: z.string(), replicas: z.number().int() }) });

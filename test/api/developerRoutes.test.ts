@@ -198,6 +198,13 @@ describe("developer API", () => {
     schemas.auditSchema.parse((await call("GET", `/v1/deployments/${id}/audit`)).json);
     schemas.nodesSchema.parse((await call("GET", "/v1/nodes")).json);
     schemas.eip712Schema.parse((await call("GET", "/v1/eip712")).json);
+    const spec2 = (await call("GET", `/v1/deployments/${id}/spec`)).json;
+    schemas.specSchema.parse(spec2);
+    expect(spec2.spec.name).toBe("deterministic-app");
+    const notPlaced = await call("GET", `/v1/deployments/${id}/replicas/0/logs`);
+    expect(notPlaced).toMatchObject({ status: 404, json: { error: { field: "index" } } });
+    expect((await call("GET", `/v1/deployments/${id}/replicas/x/logs`)).json.error.field).toBe("index");
+    expect((await call("GET", `/v1/deployments/${id}/replicas/0/logs?stream=both`)).json.error.field).toBe("stream");
     const list = (await call("GET", "/v1/deployments?limit=1&offset=0")).json;
     schemas.deploymentListSchema.parse(list);
     expect(list.deployments[0].id).toBe(id);
