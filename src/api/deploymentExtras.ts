@@ -4,12 +4,16 @@
  * (from the agent at the node's registered endpoint, which a browser cannot reach itself).
  *   GET /v1/deployments/:id/spec                    { specHash, spec } (404 when the store lacks it)
  *   GET /v1/deployments/:id/replicas/:index/logs    text/plain; ?stream=stderr, ?from=N as the agent's
+ *   POST /v1/specs                                  publish a canonical spec blob (direct submissions)
  */
 import type { Request, Response } from "express";
 import type { Hex, PublicClient } from "viem";
+import { z } from "zod";
 import type { HyphaAddresses } from "../chain/addresses";
 import { readReplicas } from "../chain/deployments";
 import { readNode } from "../chain/nodes";
+import { StoreClient } from "../image/storeClient";
+import { computeSpecHash, formatSpecIssue, SpecError, specFromCanonicalJson } from "../spec";
 import { fetchSpecBlob } from "./audit";
 import type { DeploymentIndex } from "./deploymentIndex";
 import { ApiInputError } from "./intentBody";
@@ -74,5 +78,29 @@ export function logsHandler(opts: DeploymentExtrasOptions) {
     const size = answer.headers.get("x-log-size");
     if (size) res.set("x-log-size", size);
     res.set("x-node-id", String(r.nodeId)).type("text/plain").send(await answer.text());
+  };
+}
+
+/** The body of POST /v1/specs (OpenAPI takes its schema from here). */
+export const publishSpecRequestSchema = z.object({ spec: z.string().meta({ description: "canonicalSpec from POST /v1/prepare" }) });
+
+/**
+ * POST /v1/specs {spec}: publishes a canonical spec blob to the store (for a deployer who submits
+ * its intent itself rather than through the relayer, which publishes the spec). The blob must be
+ * a valid spec in canonical form; the answer is its specHash.
+ */
+export function publishSpecHandler(opts: Pick<DeploymentExtrasOptions, "storeUrl">) {
+  return async (req: Request, res: Response): Promise<void> => {
+    const parsed = publishSpecRequestSchema.safeParse(req.body ?? {});
+    if (!parsed.success) throw new ApiInputError("spec", "required: the canonical spec JSON as a string (POST /v1/prepare answers it as canonicalSpec)");
+    const spec = parsed.data.spec;
+    try {
+      specFromCanonicalJson(spec);
+    } catch (err) {
+      if (err instanceof SpecError) throw new ApiInputError("spec", err.issues.map((i) => formatSpecIssue(i)).join("; "));
+      throw err;
+    }
+    await new StoreClient([opts.storeUrl]).putBlob(new TextEncoder().encode(spec));
+    res.status(201).json({ specHash: computeSpecHash(specFromCanonicalJson(spec)) });
   };
 }

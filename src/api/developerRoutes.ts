@@ -6,7 +6,7 @@ import express, { type Express } from "express";
 import type { PublicClient } from "viem";
 import type { HyphaAddresses } from "../chain/addresses";
 import type { DeploymentIndex } from "./deploymentIndex";
-import { logsHandler, specHandler } from "./deploymentExtras";
+import { logsHandler, publishSpecHandler, specHandler } from "./deploymentExtras";
 import { createDeploymentStreamHandler } from "./deploymentStream";
 import { renderDocsPage } from "./docsPage";
 import { openApiDocument } from "./openapi";
@@ -37,4 +37,5 @@ export function mountDeveloperRoutes(app: Express, opts: DeveloperRoutesOptions)
   app.get("/v1/deployments/:id/stream", createDeploymentStreamHandler({ ...opts, pollMs: opts.streamPollMs }));
   app.get("/v1/deployments/:id/spec", specHandler(opts));
   app.get("/v1/deployments/:id/replicas/:index/logs", logsHandler(opts));
+  app.post("/v1/specs", express.json({ limit: "1mb" }), publishSpecHandler(opts));
 }

@@ -6,6 +6,7 @@
 import { z } from "zod";
 import type { HyphaAddresses } from "../chain/addresses";
 import { EIP712_NAME, EIP712_VERSION, hyphaTypes } from "../chain/eip712";
+import { publishSpecRequestSchema } from "./deploymentExtras";
 import { intentSubmissionSchema } from "./intentBody";
 import { prepareRequestSchema } from "./prepareRoute";
 import * as r from "./responseSchemas";
@@ -120,6 +121,14 @@ export function openApiDocument(addresses: Pick<HyphaAddresses, "chainId" | "dep
             { name: "from", in: "query", required: false, description: "Only bytes from this offset (x-log-size tells the next one)", schema: { type: "integer", minimum: 0 } },
           ],
           responses: { "200": { description: "The log text", content: { "text/plain": { schema: { type: "string" } } } }, ...errors(400, 404, 502) },
+        },
+      },
+      "/v1/specs": {
+        post: {
+          operationId: "publishSpec",
+          summary: "Publish a canonical spec blob to the store (needed when you submit the intent yourself)",
+          requestBody: { required: true, content: { "application/json": { schema: schemaOf(publishSpecRequestSchema, "input") } } },
+          responses: { "201": { description: "Stored", content: { "application/json": { schema: { type: "object", properties: { specHash: { type: "string" } } } } } }, ...errors(400, 502) },
         },
       },
       "/v1/nodes": { get: { operationId: "listNodes", summary: "Registered nodes", responses: { "200": json(r.nodesSchema, "Nodes"), ...errors(502) } } },

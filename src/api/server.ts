@@ -15,7 +15,7 @@
  *   GET  /v1/eip712                        the EIP-712 domain and types (and the token's permit domain)
  *   GET  /openapi.json, /docs              OpenAPI 3.1 document and its rendered reference
  *   GET  /metrics                          Prometheus metrics
- *   GET  /                                 a small dashboard over the endpoints above
+ *   GET  /                                 the web console (dist/console; else a small dashboard, also at /dashboard)
  *
  * Errors are JSON `{ "error": { "field"?, "message", "contractError"? } }`: 400 bad input (the
  * field named), 403 a deployer this relayer does not relay for, 404 unknown, 429 too many intents
@@ -33,6 +33,7 @@ import { readIntent } from "../chain/intents";
 import { listNodes, readNode } from "../chain/nodes";
 import { domainFor } from "../chain/signing";
 import { auditDeployment } from "./audit";
+import { mountConsole } from "./consoleFiles";
 import { DASHBOARD_HTML } from "./dashboard";
 import { createDeploymentIndex } from "./deploymentIndex";
 import { mountDeveloperRoutes } from "./developerRoutes";
@@ -104,9 +105,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   app.disable("x-powered-by");
   app.use(metrics.middleware);
 
-  app.get("/", (_req, res) => {
-    res.type("text/html").send(DASHBOARD_HTML);
-  });
+  mountConsole(app, DASHBOARD_HTML);
 
   app.get("/healthz", async (_req, res) => {
     const block = await publicClient.getBlockNumber();

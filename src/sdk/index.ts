@@ -12,7 +12,7 @@ export { computeDeploymentId, signIntent, recoverIntentSigner, compactSignature,
 export { HyphaError } from "../errors";
 export { prepareDeployment, DEFAULT_SERVICE_RETRIES, type PrepareDeploymentInput, type PreparedDeployment } from "./prepareDeployment";
 export { permitTypes, permitTypedData, readEip712Domain, readPermitNonce, recoverPermitSigner, type PermitMessage } from "./permit";
-export { toWire, intentToWire, typedDataForWallet, type WireIntent, type WalletTypedData } from "./wire";
+export { toWire, intentToWire, intentFromWire, typedDataForWallet, type WireIntent, type WalletTypedData } from "./wire";
 export { connectWallet, walletChainId, switchChain, signTypedDataWithWallet, WalletError, type Eip1193Provider } from "./wallet";
 export { parseHypha, formatHypha, formatCpu, formatMiB, HYPHA_DECIMALS } from "./units";
 export { createApiClient, parseSseMessage, HyphaApiError, type HyphaApiClient, type PrepareRequest, type PrepareResponse, type SubmitIntentRequest, type PermitSubmission, type StreamMessage } from "./apiClient";

@@ -3,7 +3,7 @@
  * integers), and typed data exactly as `eth_signTypedData_v4` takes it (with its EIP712Domain type).
  */
 import { getTypesForEIP712Domain, type TypedDataDomain } from "viem";
-import type { DeploymentIntent } from "../chain/eip712";
+import { hyphaTypes, type DeploymentIntent } from "../chain/eip712";
 
 /** Replaces every bigint in a value by its decimal string. */
 export function toWire<T>(value: T): unknown {
@@ -37,4 +37,20 @@ export function typedDataForWallet(td: { domain: TypedDataDomain; types: Record<
   const types: WalletTypedData["types"] = { EIP712Domain: getTypesForEIP712Domain({ domain: td.domain }) };
   for (const [name, fields] of Object.entries(td.types)) if (name !== "EIP712Domain") types[name] = fields.map((f) => ({ name: f.name, type: f.type }));
   return toWire({ types, primaryType: td.primaryType, domain: td.domain, message: td.message }) as WalletTypedData;
+}
+
+/**
+ * The intent back from its JSON form (as GET /v1/deployments/{id} answers it), for contract calls
+ * such as scale and terminate that take the intent.
+ * @example encodeFunctionData({ abi, functionName: "terminate", args: [intentFromWire(d.intent)] })
+ */
+export function intentFromWire(w: Record<string, unknown>): DeploymentIntent {
+  // Field by field from the one EIP-712 definition: ints wider than 53 bits become bigint.
+  const out: Record<string, unknown> = {};
+  for (const { name, type } of hyphaTypes.DeploymentIntent) {
+    const v = w[name];
+    const bits = /^uint(\d+)$/.exec(type)?.[1];
+    out[name] = bits === undefined ? v : Number(bits) > 53 ? BigInt(v as string) : Number(v);
+  }
+  return out as unknown as DeploymentIntent;
 }

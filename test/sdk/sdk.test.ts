@@ -111,3 +111,11 @@ describe("hypha/sdk", () => {
     expect(parseSseMessage(": keep-alive")).toBeUndefined();
   });
 });
+
+describe("intentFromWire", () => {
+  it("is the inverse of intentToWire, field by field from hyphaTypes", async () => {
+    const { intentFromWire, intentToWire } = await import("hypha/sdk");
+    const p = prepareDeployment({ ...base, manifest: fs.readFileSync(path.join(EXAMPLES, "job.yaml"), "utf8") });
+    expect(intentFromWire(intentToWire(p.intent) as never)).toEqual(p.intent);
+  });
+});
