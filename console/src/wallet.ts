@@ -57,6 +57,14 @@ export function useWallet(info: ChainInfo | undefined) {
     if (state.account) refresh();
   }, [info]);
 
+  // A wallet that already trusts this site answers eth_accounts without a prompt: reconnect on load.
+  useEffect(() => {
+    provider
+      ?.request({ method: "eth_accounts" })
+      .then((a) => (a as string[])?.length && refresh(getAddress((a as string[])[0])))
+      .catch(() => undefined);
+  }, [provider]);
+
   return {
     ...state,
     connect: async () => {

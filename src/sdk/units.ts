@@ -19,14 +19,15 @@ export function parseHypha(field: string, text: string): bigint {
 }
 
 /**
- * @example formatHypha(1500000000000000000n) // "1.5 HYPHA"
+ * Decimal HYPHA, cut to `maxDecimals` places; an amount that would show as 0 is shown exactly.
+ * @example formatHypha(1500000000000000000n) // "1.5 HYPHA"; formatHypha(1000n) // "0.000000000000001 HYPHA"
  */
 export function formatHypha(wei: bigint | string, maxDecimals = 6): string {
   const s = formatUnits(BigInt(wei), HYPHA_DECIMALS);
   const [whole, frac = ""] = s.split(".");
   const cut = frac.slice(0, maxDecimals).replace(/0+$/, "");
   const shown = cut ? `${whole}.${cut}` : whole;
-  return `${shown === "0" && BigInt(wei) > 0n ? `<0.${"0".repeat(maxDecimals - 1)}1` : shown} HYPHA`;
+  return `${shown === "0" && BigInt(wei) > 0n ? s : shown} HYPHA`;
 }
 
 /** @example formatCpu(1500) // "1.5 CPU" */

@@ -106,7 +106,8 @@ describe("hypha/sdk", () => {
     expect(parseHypha("budget", "12wei")).toBe(12n);
     expect(() => parseHypha("budget", "ten")).toThrow(/budget: not a token amount/);
     expect(formatHypha(1_500_000_000_000_000_000n)).toBe("1.5 HYPHA");
-    expect(formatHypha(1n)).toBe("<0.000001 HYPHA");
+    expect(formatHypha(1n)).toBe("0.000000000000000001 HYPHA");
+    expect(formatHypha(1_234_567_000_000_000_000n)).toBe("1.234567 HYPHA");
     expect(parseSseMessage('event: status\nid: 7\ndata: {"status":"Running"}')).toEqual({ event: "status", id: "7", data: { status: "Running" } });
     expect(parseSseMessage(": keep-alive")).toBeUndefined();
   });
