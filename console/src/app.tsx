@@ -33,7 +33,8 @@ function WalletBar({ wallet, info }: { wallet: Wallet; info?: ChainInfo }) {
         <span class="who">
           <span id="account" title={wallet.account}>{short(wallet.account, 4)}</span>
           <span id="chain" class={wrongChain ? "bad" : "ok"}>chain {wallet.chainId}</span>
-          {wallet.balance !== undefined && <span id="balance">{formatHypha(wallet.balance, 4)}</span>}
+          {wallet.balance !== undefined && <span id="balance" title="in your wallet">{formatHypha(wallet.balance, 4)}</span>}
+          {!!wallet.deposit && <span id="deposit" title="deposited in the DeploymentRegistry (refunds land here)">+ {formatHypha(wallet.deposit, 4)} deposited</span>}
         </span>
       )}
       {wrongChain && (

@@ -19,6 +19,8 @@ export interface WalletState {
   account?: Address;
   chainId?: number;
   balance?: bigint;
+  /** Tokens deposited in the DeploymentRegistry (refunds land here; budgets are taken from it first). */
+  deposit?: bigint;
   error?: string;
 }
 
@@ -32,10 +34,15 @@ export function useWallet(info: ChainInfo | undefined) {
       const chainId = await walletChainId(provider);
       const acct = account ?? state.account;
       let balance: bigint | undefined;
+      let deposit: bigint | undefined;
       if (acct && info && chainId === info.chainId) {
-        balance = await readClient(provider).readContract({ address: info.token, abi: erc20Abi, functionName: "balanceOf", args: [acct] });
+        const client = readClient(provider);
+        [balance, deposit] = await Promise.all([
+          client.readContract({ address: info.token, abi: erc20Abi, functionName: "balanceOf", args: [acct] }),
+          client.readContract({ address: info.registry, abi: erc20Abi, functionName: "balanceOf", args: [acct] }),
+        ]);
       }
-      setState((s) => ({ ...s, account: acct, chainId, balance, error: undefined }));
+      setState((s) => ({ ...s, account: acct, chainId, balance, deposit, error: undefined }));
     } catch (err) {
       setState((s) => ({ ...s, error: (err as Error).message }));
     }
@@ -61,7 +68,9 @@ export function useWallet(info: ChainInfo | undefined) {
   useEffect(() => {
     provider
       ?.request({ method: "eth_accounts" })
-      .then((a) => (a as string[])?.length && refresh(getAddress((a as string[])[0])))
+      .then((a) => {
+        if ((a as string[])?.length) void refresh(getAddress((a as string[])[0]));
+      })
       .catch(() => undefined);
   }, [provider]);
 

@@ -188,6 +188,8 @@ describe("web console in Chromium", () => {
     await waitText("#status", /^Terminated$/, 30_000);
     await waitText("#refund", /^[1-9][\d.,]* HYPHA$/, 10_000);
     await waitText("#events", /terminated: .* paid to nodes, .* refunded/);
+    // The refund lands in the deployer's deposit, shown beside the wallet's balance.
+    await waitText("#deposit", /^\+ 9\.9\d* HYPHA deposited$/, 10_000);
     await shot("deleted-desktop");
 
     // Nodes and the list, with names from metadata.name.
