@@ -59,6 +59,7 @@ export const wireIntentSchema = z
     kind: z.union([z.literal(0), z.literal(1), z.literal("service"), z.literal("job")]),
     quorum: integer,
     maxRetries: integer,
+    maxRunSeconds: integer.optional(),
   }, { error: "required: the signed DeploymentIntent" })
   .meta({ description: "The DeploymentIntent exactly as signed: EIP-712 field names; uint64/uint96 as decimal strings (numbers up to 2^53 also accepted); kind 0 service, 1 job." });
 
@@ -109,6 +110,7 @@ export function parseIntentSubmission(input: unknown): IntentSubmission {
       nonce: big(i.nonce),
       deadline: big(i.deadline),
       maxRetries: num(i.maxRetries),
+      maxRunSeconds: i.maxRunSeconds === undefined ? undefined : num(i.maxRunSeconds),
     });
   } catch (err) {
     if (err instanceof IntentError) throw new ApiInputError(`intent.${err.field}`, err.shortMessage.replace(/^intent field \S+: /, ""));

@@ -35,6 +35,7 @@ export const prepareRequestSchema = z.object({
   deadline: z.string().regex(/^\d+$/, "unix seconds").optional().meta({ description: "Unix seconds until which the intent can be submitted (default: the chain's time + 1 hour)." }),
   nonce: z.string().regex(/^\d+$/, "a decimal uint64").optional().meta({ description: "Intent nonce (default random 64-bit)." }),
   maxRetries: z.number().int().min(0).max(255).optional().meta({ description: "Re-placements allowed after failures (default: a job's backoffLimit, else 3)." }),
+  maxRunSeconds: z.number().int().min(0).max(2 ** 32 - 1).optional().meta({ description: "Most seconds one replica placement is paid for (jobs: default 3600; services: 0, no cap)." }),
 });
 
 export interface PrepareRouteOptions {
@@ -94,6 +95,7 @@ export function createPrepareHandler(opts: PrepareRouteOptions) {
         deadline: b.deadline === undefined ? now + DEFAULT_DEADLINE_SECONDS : BigInt(b.deadline),
         nonce: b.nonce === undefined ? undefined : BigInt(b.nonce),
         maxRetries: b.maxRetries,
+        maxRunSeconds: b.maxRunSeconds,
       });
     } catch (err) {
       if (err instanceof SpecError) throw new ApiInputError("manifest", err.issues.map((i) => formatSpecIssue(i)).join("; "));
@@ -138,5 +140,5 @@ export function createPrepareHandler(opts: PrepareRouteOptions) {
 
 /** Intent fields the caller chose keep their name; the others come from the manifest. */
 function fieldOfIntent(field: string): string {
-  return ["budget", "maxPricePerSecond", "deadline", "nonce", "maxRetries", "deployer"].includes(field) ? field : `manifest (intent field ${field})`;
+  return ["budget", "maxPricePerSecond", "deadline", "nonce", "maxRetries", "maxRunSeconds", "deployer"].includes(field) ? field : `manifest (intent field ${field})`;
 }

@@ -32,6 +32,7 @@ export interface PrepareRequest {
   deadline?: string;
   nonce?: string;
   maxRetries?: number;
+  maxRunSeconds?: number;
 }
 
 export interface PrepareResponse {

@@ -30,6 +30,8 @@ export interface PrepareDeploymentInput {
   nonce?: bigint;
   /** Default: a job's backoffLimit (at most 255), else 3. */
   maxRetries?: number;
+  /** Most seconds one replica placement is paid for (jobs: default 3600; services: default 0, no cap). */
+  maxRunSeconds?: number;
 }
 
 export interface PreparedDeployment {
@@ -78,6 +80,7 @@ export function prepareDeployment(input: PrepareDeploymentInput): PreparedDeploy
     nonce: input.nonce ?? randomNonce(),
     deadline: input.deadline,
     maxRetries: input.maxRetries ?? (spec.job ? Math.min(255, spec.job.backoffLimit) : DEFAULT_SERVICE_RETRIES),
+    maxRunSeconds: input.maxRunSeconds,
   });
   const domain = hyphaDomain(input.chainId, input.deploymentRegistry);
   return {

@@ -153,6 +153,7 @@ describe("developer API", () => {
       nonce: "77",
       deadline: String(head.timestamp + 3600n),
       kind: 0, quorum: 0, maxRetries: 3,
+      maxRunSeconds: 0, // a service: no cap on one placement's paid run time
     };
     const types = published.types as Record<string, TypedDataField[]>;
     const signature = await wallet.signTypedData(published.domain, types, intent);

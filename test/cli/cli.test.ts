@@ -81,7 +81,8 @@ async function chainState() {
 /** Places replica `index` on node 1 and has the node's agent attest it Running. */
 async function placeAndAttest(id: Hex, index: number) {
   const { intent } = await readIntent(pc, addresses, id);
-  await send(wallet(1), { address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "schedule", args: [intent, [{ replicaIndex: index, nodeId: 1 }]] });
+  const node = await pc.readContract({ address: addresses.nodeRegistry, abi: nodeRegistryAbi, functionName: "getNode", args: [1] });
+  await send(wallet(1), { address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "schedule", args: [intent, [{ replicaIndex: index, nodeId: 1, pricePerSecond: node.pricePerSecond }]] });
   const replica = (await pc.readContract({ address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "getReplica", args: [id, index] })) as { attempt: number };
   const attestation = { deploymentId: id, replicaIndex: index, nodeId: 1, attempt: replica.attempt, status: AttestedStatus.Running, measurement: MEASUREMENT, outputHash: `0x${"00".repeat(32)}` as Hex, timestamp: BigInt(Math.floor(Date.now() / 1000)) };
   const signature = await signAttestation(agent, domainFor(addresses), attestation);

@@ -16,6 +16,7 @@ import {
   innerBalance,
   makeIntent,
   registerNode,
+  schedule,
   send,
   submit,
   tokenBalance,
@@ -45,7 +46,7 @@ describe("service lifecycle", () => {
     expect(d.status).toBe(1);
     expect(d.escrow).toBe(intent.budget);
 
-    await send(c, ORCH, { ...dr(c), functionName: "schedule", args: [intent, [{ replicaIndex: 0, nodeId: node }]] });
+    await schedule(c, intent, [{ replicaIndex: 0, nodeId: node }]);
     d = await getDeployment(c, id);
     expect(d.status).toBe(2);
     const n = await getNode(c, node);

@@ -113,6 +113,7 @@ export function DeployPage({ wallet, info }: { wallet: Wallet; info?: ChainInfo 
       ["Estimated cost at most", `${formatHypha(p.maxCostPerHour)} per hour`],
       ["Deadline to submit", new Date(Number(i.deadline) * 1000).toLocaleString()],
       ["Retries after failures", String(i.maxRetries)],
+      ...((i as any).maxRunSeconds ? [["Paid run time per placement, at most", `${(i as any).maxRunSeconds} s`] as [string, string]] : []),
       ["Deployment id", p.deploymentId],
       ["Token allowance", p.permit.needed ? "you will also sign an ERC-2612 permit for the budget (no approve transaction)" : "covered by your deposit or allowance"],
     ];

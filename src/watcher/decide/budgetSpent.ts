@@ -4,7 +4,8 @@
  * reached the escrow left. Then anyone may terminate it, and the watcher does, so the nodes are paid
  * and stop running what nobody pays for. Pure: the caller reads the views at one block.
  */
-const REPLICA_RUNNING = 2;
+import { replicaStatusNumber } from "../../chain/lifecycle";
+const REPLICA_RUNNING = replicaStatusNumber("Running");
 
 /**
  * @example isBudgetSpent(1_000n, [{ status: 2, pricePerSecond: 10n, since: 0n }], 100n) // true
