@@ -136,18 +136,21 @@ describe("developer API", () => {
     const token = new Contract(c.addresses.token, hyphaTokenAbi as never, wallet);
     const [, tName, tVersion, tChain, tContract] = await token.eip712Domain();
     const permitDomain = { name: tName, version: tVersion, chainId: tChain, verifyingContract: tContract };
-    // The registry's domain: from eip712Domain() where the contract has it (EIP-5267), else as published.
-    const hasDomainFn = (deploymentRegistryAbi as readonly { name?: string }[]).some((f) => f.name === "eip712Domain");
-    if (hasDomainFn) {
-      const [, name, version, chainId, verifyingContract] = await new Contract(c.addresses.deploymentRegistry, deploymentRegistryAbi as never, wallet).eip712Domain();
-      expect({ name, version, chainId: Number(chainId), verifyingContract }).toEqual(published.domain);
-    }
+    // The registry's own EIP-5267 eip712Domain() says what /openapi.json publishes.
+    const [, name, version, chainId, verifyingContract] = await new Contract(c.addresses.deploymentRegistry, deploymentRegistryAbi as never, wallet).eip712Domain();
+    expect({ name, version, chainId: Number(chainId), verifyingContract }).toEqual(published.domain);
+    // The workload's facts (canonical spec, its hash, resources) from POST /v1/prepare; the types
+    // and the domain to sign with from /openapi.json and eip712Domain(), not from the SDK.
+    const prepared = (await call("POST", "/v1/prepare", { manifest: manifest("deployment.yaml"), deployer: wallet.address, imageRoot: IMAGE_ROOT })).json;
+    const spec = prepared.canonicalSpec as string;
+    expect(prepared.specHash).toBe(computeSpecHash(parseManifests(manifest("deployment.yaml"))[0].spec));
     const head = await c.publicClient.getBlock();
     const intent = {
       deployer: wallet.address,
-      specHash: computeSpecHash(parseManifests(manifest("deployment.yaml"))[0].spec),
+      specHash: prepared.specHash,
       imageRoot: IMAGE_ROOT,
-      replicas: 3, cpuMillis: 100, memoryMiB: 128, diskMiB: 256,
+      replicas: 3,
+      ...prepared.resources,
       maxPricePerSecond: "1000000000000000",
       budget: "4000000000000000000",
       nonce: "77",
@@ -162,9 +165,6 @@ describe("developer API", () => {
     const permitTypes = { Permit: [{ name: "owner", type: "address" }, { name: "spender", type: "address" }, { name: "value", type: "uint256" }, { name: "nonce", type: "uint256" }, { name: "deadline", type: "uint256" }] };
     const permitSig = await wallet.signTypedData(permitDomain, permitTypes, permit);
 
-    // The spec is what the spec part's canonical JSON says (the specHash above checks it).
-    const spec = (await call("POST", "/v1/prepare", { manifest: manifest("deployment.yaml"), deployer: wallet.address, imageRoot: IMAGE_ROOT })).json.canonicalSpec;
-    expect(spec).toBeTypeOf("string");
 
     // A permit by someone else, or for another value, is refused before anything is sent.
     const before = await world();
