@@ -78,7 +78,7 @@ export function createDeploymentStreamHandler(opts: DeploymentStreamOptions) {
     let closed = false;
     let timer: NodeJS.Timeout | undefined;
     let lastWrite = Date.now();
-    req.on("close", () => {
+    res.on("close", () => {
       closed = true;
       if (timer) clearTimeout(timer);
       open--;
