@@ -99,7 +99,7 @@ contract DeploymentRegistry is IDeploymentRegistry, IERC5267, AccessControl, Ree
 
     /// @inheritdoc IDeploymentRegistry
     function submitIntent(DeploymentIntent calldata intent, bytes calldata signature) external returns (bytes32) {
-        return _submit(intent, signature, true);
+        return _submit(intent, signature, true, 0);
     }
 
     /// @inheritdoc IDeploymentRegistry
@@ -110,15 +110,20 @@ contract DeploymentRegistry is IDeploymentRegistry, IERC5267, AccessControl, Ree
         if (intents.length != signatures.length) revert LengthMismatch(intents.length, signatures.length);
         ids = new bytes32[](intents.length);
         for (uint256 i; i < intents.length; ++i) {
-            ids[i] = _submit(intents[i], signatures[i], false);
+            ids[i] = _submit(intents[i], signatures[i], false, i);
         }
     }
 
     /// @dev Records one intent. In a batch (`strict` false) an intent already submitted or cancelled
     /// is skipped, since another relayer may have sent it first.
-    function _submit(DeploymentIntent calldata intent, bytes calldata signature, bool strict) private returns (bytes32 id) {
+    function _submit(DeploymentIntent calldata intent, bytes calldata signature, bool strict, uint256 entry) private returns (bytes32 id) {
         (uint256 packed, bool bad, address deployer, uint96 budget, uint64 deadline) = _checkAndPack(intent);
-        if (bad) IntentRules.explainInvalid(intent);
+        if (bad) {
+            // A dirty calldata struct cannot be handed to a library (the ABI re-encoding reverts
+            // with no reason), so that one is told here.
+            if (IntentRules.dirty(intent)) revert InvalidIntent("intent", "a field exceeds its type");
+            IntentRules.explainInvalid(intent);
+        }
         if (block.timestamp > deadline) revert IntentExpired(deadline, uint64(block.timestamp));
         id = _intentId(intent);
         Deployment storage slot = _deployments[id];
@@ -130,7 +135,7 @@ contract DeploymentRegistry is IDeploymentRegistry, IERC5267, AccessControl, Ree
             bytes memory err = uint8(existing) == L.D_CANCELLED
                 ? abi.encodeWithSelector(IntentCancelledAlready.selector, id)
                 : abi.encodeWithSelector(AlreadySubmitted.selector, id);
-            _refuse(strict, id, 0, err);
+            _refuse(strict, id, entry, err);
             return id;
         }
         if (!_isValidSignature(deployer, id, signature)) revert InvalidSignature(deployer);
@@ -166,7 +171,7 @@ contract DeploymentRegistry is IDeploymentRegistry, IERC5267, AccessControl, Ree
         emit IntentCancelled(id, msg.sender);
     }
 
-    /// @dev emit IntentSubmitted(id, deployer, msg.sender, intent, signature), encoded straight
+    /// @dev emit IntentSubmitted(id, deployer, intent, signature), encoded straight
     /// from calldata (the ABI encoding of a static struct is its calldata words, already checked
     /// clean by _checkAndPack): 15 intent words, the signature's offset (0x200), length, bytes.
     function _emitIntentSubmitted(bytes32 id, address deployer, DeploymentIntent calldata intent, bytes calldata signature) private {
@@ -180,18 +185,18 @@ contract DeploymentRegistry is IDeploymentRegistry, IERC5267, AccessControl, Ree
             let padded := and(add(len, 31), not(31))
             if padded { mstore(add(p, add(0x200, padded)), 0) }
             calldatacopy(add(p, 0x220), signature.offset, len)
-            log4(p, add(0x220, padded), topic, id, deployer, caller())
+            log3(p, add(0x220, padded), topic, id, deployer)
         }
     }
 
-    /// @dev Reads the intent's words once and returns the packed Deployment slot and whether any
-    /// check fails (the cold path _explainInvalid says which).
+    /// @dev Reads the intent's words once and returns the packed Deployment slot (DeploymentSlot's
+    /// layout: status Requested, kind, replicas, quorum, retriesLeft, escrow, cpu, memory, disk) and
+    /// whether any rule of IntentRules fails (its cold path says which), in one pass of assembly.
     function _checkAndPack(DeploymentIntent calldata intent)
         private
         pure
         returns (uint256 packed, bool bad, address deployer, uint96 budget, uint64 deadline)
     {
-        bool dirty = IntentRules.dirty(intent);
         assembly ("memory-safe") {
             deployer := calldataload(intent)
             budget := calldataload(add(intent, 0x100))
@@ -201,27 +206,33 @@ contract DeploymentRegistry is IDeploymentRegistry, IERC5267, AccessControl, Ree
             let mem := calldataload(add(intent, 0xa0))
             let kind := calldataload(add(intent, 0x160))
             let quorum := calldataload(add(intent, 0x180))
-            // service: quorum 0; job: a strict majority (replicas < 2 * quorum <= 2 * replicas) and a
-            // maximum run time
-            let kindOk := or(
-                and(iszero(kind), iszero(quorum)),
-                and(
-                    and(eq(kind, 1), iszero(iszero(calldataload(add(intent, 0x1c0))))),
-                    and(lt(replicas, shl(1, quorum)), iszero(gt(quorum, replicas)))
+            // a field exceeds its declared type (an ABI decoder would reject it)
+            let dirty := or(
+                or(or(shr(160, deployer), shr(16, replicas)), or(shr(32, cpu), shr(32, mem))),
+                or(
+                    or(or(shr(32, calldataload(add(intent, 0xc0))), shr(96, calldataload(add(intent, 0xe0)))), or(shr(96, budget), shr(64, calldataload(add(intent, 0x120))))),
+                    or(or(or(shr(64, deadline), shr(8, kind)), or(shr(8, quorum), shr(8, calldataload(add(intent, 0x1a0))))), shr(32, calldataload(add(intent, 0x1c0))))
                 )
             )
-            // replicas, cpu, memory, budget all non-zero, and the budget pays every replica
-            // MIN_RUN_SECONDS (60) at the price limit (no overflow when the fields are clean)
+            // service: quorum 0; job: a strict majority (replicas < 2 * quorum <= 2 * replicas) and
+            // a maximum run time
+            let kindOk := or(
+                and(iszero(kind), iszero(quorum)),
+                and(and(eq(kind, 1), iszero(iszero(calldataload(add(intent, 0x1c0))))), and(lt(replicas, shl(1, quorum)), iszero(gt(quorum, replicas))))
+            )
+            // replicas, cpu, memory, budget non-zero, at most 255 replicas, and the budget pays every
+            // replica MIN_RUN_SECONDS (60) at the price limit (no overflow when the fields are clean)
             bad := or(
-                or(dirty, iszero(kindOk)),
+                or(iszero(iszero(dirty)), iszero(kindOk)),
                 or(
                     or(or(iszero(deployer), iszero(calldataload(add(intent, 0x20)))), or(iszero(mul(mul(replicas, cpu), mul(mem, budget))), gt(replicas, 255))),
                     lt(budget, mul(mul(replicas, calldataload(add(intent, 0xe0))), 60))
                 )
             )
-        }
-        if (!bad) {
-            packed = DeploymentSlot.initial(intent);
+            packed := or(
+                or(or(1, shl(8, kind)), or(shl(16, replicas), shl(40, quorum))),
+                or(or(shl(48, calldataload(add(intent, 0x1a0))), shl(56, budget)), or(or(shl(152, cpu), shl(184, mem)), shl(216, calldataload(add(intent, 0xc0)))))
+            )
         }
     }
 
@@ -232,7 +243,7 @@ contract DeploymentRegistry is IDeploymentRegistry, IERC5267, AccessControl, Ree
         external
         onlyRole(ORCHESTRATOR_ROLE)
     {
-        _schedule(intent, placements, true);
+        _schedule(intent, placements, true, 0);
     }
 
     /// @inheritdoc IDeploymentRegistry
@@ -242,11 +253,11 @@ contract DeploymentRegistry is IDeploymentRegistry, IERC5267, AccessControl, Ree
     {
         if (intents.length != placements.length) revert LengthMismatch(intents.length, placements.length);
         for (uint256 i; i < intents.length; ++i) {
-            _schedule(intents[i], placements[i], false);
+            _schedule(intents[i], placements[i], false, i);
         }
     }
 
-    function _schedule(DeploymentIntent calldata intent, Placement[] calldata placements, bool strict) private {
+    function _schedule(DeploymentIntent calldata intent, Placement[] calldata placements, bool strict, uint256 entry) private {
         bytes32 id = _intentId(intent);
         Deployment storage slot = _deployments[id];
         Deployment memory d = slot.load();
@@ -254,12 +265,12 @@ contract DeploymentRegistry is IDeploymentRegistry, IERC5267, AccessControl, Ree
             bytes memory err = d.status == L.D_NONE
                 ? abi.encodeWithSelector(UnknownDeployment.selector, id)
                 : abi.encodeWithSelector(DeploymentNotActive.selector, id, d.status);
-            _refuse(strict, id, 0, err);
+            _refuse(strict, id, entry << 16, err);
             return;
         }
         bool distinctOperators = d.kind == KIND_JOB && d.replicas > 1;
         for (uint256 i; i < placements.length; ++i) {
-            _place(id, d, intent, placements[i], distinctOperators, strict, i);
+            _place(id, d, intent, placements[i], distinctOperators, strict, (entry << 16) | i);
         }
         _advance(id, d);
         slot.store(d);
@@ -275,8 +286,13 @@ contract DeploymentRegistry is IDeploymentRegistry, IERC5267, AccessControl, Ree
         bool strict,
         uint256 entry
     ) private {
+        if (p.replicaIndex >= d.replicas) {
+            _refuse(strict, id, entry, abi.encodeWithSelector(BadReplicaIndex.selector, id, p.replicaIndex, d.replicas));
+            return;
+        }
         Replica storage rs = _replicas[id][p.replicaIndex];
-        (bytes memory err, Replica memory r) = _placementProblem(id, d, intent, p, rs);
+        Replica memory r = rs.load();
+        bytes memory err = _placementProblem(id, intent, p, r);
         if (err.length == 0 && distinctOperators) err = JobQuorum.claimOperator(_votes, nodes, id, p.nodeId);
         if (err.length == 0) {
             err = _reserve(d, p, strict);
@@ -296,33 +312,29 @@ contract DeploymentRegistry is IDeploymentRegistry, IERC5267, AccessControl, Ree
         }
     }
 
-    /// @dev Why a placement cannot go through (empty when it can), and the replica as stored.
-    function _placementProblem(bytes32 id, Deployment memory d, DeploymentIntent calldata intent, Placement calldata p, Replica storage rs)
+    /// @dev Why a placement of a replica (as stored) cannot go through; empty when it can.
+    function _placementProblem(bytes32 id, DeploymentIntent calldata intent, Placement calldata p, Replica memory r)
         private
-        view
-        returns (bytes memory, Replica memory r)
+        pure
+        returns (bytes memory err)
     {
-        if (p.replicaIndex >= d.replicas) return (abi.encodeWithSelector(BadReplicaIndex.selector, id, p.replicaIndex, d.replicas), r);
-        r = rs.load();
-        if (r.status != L.R_PENDING) return (abi.encodeWithSelector(ReplicaNotPending.selector, id, p.replicaIndex, r.status), r);
+        if (r.status != L.R_PENDING) return abi.encodeWithSelector(ReplicaNotPending.selector, id, p.replicaIndex, r.status);
         if (p.pricePerSecond > intent.maxPricePerSecond) {
-            return (abi.encodeWithSelector(PriceTooHigh.selector, p.nodeId, p.pricePerSecond, intent.maxPricePerSecond), r);
+            return abi.encodeWithSelector(PriceTooHigh.selector, p.nodeId, p.pricePerSecond, intent.maxPricePerSecond);
         }
-        return ("", r);
     }
 
     /// @dev Reserves the replica's resources on its node at the expected price; in a batch a failed
     /// reservation (node full, ineligible, repriced) is returned instead of reverting.
-    function _reserve(Deployment memory d, Placement calldata p, bool strict) private returns (bytes memory) {
+    function _reserve(Deployment memory d, Placement calldata p, bool strict) private returns (bytes memory err) {
         Resources memory res = Resources(d.cpuMillis, d.memoryMiB, d.diskMiB);
         if (strict) {
             nodes.reserve(p.nodeId, res, p.pricePerSecond);
-            return "";
-        }
-        try nodes.reserve(p.nodeId, res, p.pricePerSecond) {
-            return "";
-        } catch (bytes memory err) {
-            return err;
+        } else {
+            try nodes.reserve(p.nodeId, res, p.pricePerSecond) {}
+            catch (bytes memory reason) {
+                err = reason;
+            }
         }
     }
 
@@ -370,13 +382,14 @@ contract DeploymentRegistry is IDeploymentRegistry, IERC5267, AccessControl, Ree
     function _attest(Attestation calldata a, bytes calldata signature, bool strict, uint256 entry) private {
         Deployment storage slot = _deployments[a.deploymentId];
         Deployment memory d = slot.load();
-        Replica storage rs = _replicas[a.deploymentId][a.replicaIndex];
-        Replica memory r;
         bytes memory err = _attestationProblem(a, d);
-        if (err.length == 0) {
-            r = rs.load();
-            err = _replicaProblem(a, d, r);
+        if (err.length != 0) {
+            _refuse(strict, a.deploymentId, entry, err);
+            return;
         }
+        Replica storage rs = _replicas[a.deploymentId][a.replicaIndex];
+        Replica memory r = rs.load();
+        err = _replicaProblem(a, d, r);
         if (err.length == 0) err = _signatureProblem(a, r.nodeId, signature);
         if (err.length != 0) {
             _refuse(strict, a.deploymentId, entry, err);
@@ -408,16 +421,15 @@ contract DeploymentRegistry is IDeploymentRegistry, IERC5267, AccessControl, Ree
     }
 
     /// @dev Why an attestation cannot apply to its deployment (empty when it can).
-    function _attestationProblem(Attestation calldata a, Deployment memory d) private pure returns (bytes memory) {
+    function _attestationProblem(Attestation calldata a, Deployment memory d) private pure returns (bytes memory err) {
         if (d.status == L.D_NONE) return abi.encodeWithSelector(UnknownDeployment.selector, a.deploymentId);
         // A final job (Completed) takes no more attestations: its other replicas were stopped.
         if (d.status > L.D_RUNNING) return abi.encodeWithSelector(DeploymentNotActive.selector, a.deploymentId, d.status);
         if (a.replicaIndex >= d.replicas) return abi.encodeWithSelector(BadReplicaIndex.selector, a.deploymentId, a.replicaIndex, d.replicas);
-        return "";
     }
 
     /// @dev Why an attestation cannot apply to the replica's current placement (empty when it can).
-    function _replicaProblem(Attestation calldata a, Deployment memory d, Replica memory r) private pure returns (bytes memory) {
+    function _replicaProblem(Attestation calldata a, Deployment memory d, Replica memory r) private pure returns (bytes memory err) {
         bytes32 id = a.deploymentId;
         if (a.nodeId != r.nodeId) return abi.encodeWithSelector(WrongNode.selector, id, a.replicaIndex, a.nodeId, r.nodeId);
         if (a.attempt != r.attempt) return abi.encodeWithSelector(StaleAttempt.selector, id, a.replicaIndex, a.attempt, r.attempt);
@@ -428,17 +440,16 @@ contract DeploymentRegistry is IDeploymentRegistry, IERC5267, AccessControl, Ree
             return abi.encodeWithSelector(IllegalTransition.selector, id, a.replicaIndex, r.status, to);
         }
         if (to == L.R_COMPLETED && a.outputHash == bytes32(0)) return abi.encodeWithSelector(ZeroOutputHash.selector, id, a.replicaIndex);
-        return "";
     }
 
     /// @dev Checks the node's agent signed the attestation and its agent build is still approved;
     /// emits Attested when it did (empty return), else returns the error.
-    function _signatureProblem(Attestation calldata a, uint32 nodeId, bytes calldata signature) private returns (bytes memory) {
+    function _signatureProblem(Attestation calldata a, uint32 nodeId, bytes calldata signature) private returns (bytes memory err) {
         address agent;
         try nodes.attesterOf(nodeId) returns (address who) {
             agent = who;
-        } catch (bytes memory err) {
-            return err;
+        } catch (bytes memory reason) {
+            return reason;
         }
         bytes32 digest = _attestationDigest(a);
         address recovered = _recover(digest, signature);
@@ -447,7 +458,6 @@ contract DeploymentRegistry is IDeploymentRegistry, IERC5267, AccessControl, Ree
                 && !(agent.code.length != 0 && SignatureChecker.isValidERC1271SignatureNowCalldata(agent, digest, signature))
         ) return abi.encodeWithSelector(InvalidAttester.selector, nodeId, recovered, agent);
         _emitAttested(a, agent);
-        return "";
     }
 
     function _emitAttested(Attestation calldata a, address signer) private {
@@ -546,12 +556,13 @@ contract DeploymentRegistry is IDeploymentRegistry, IERC5267, AccessControl, Ree
     }
 
     /// @dev Credits `operator` for the replica's time Running (capped by its maxRunSeconds), at most
-    /// an equal share of the escrow among the replicas still placed (pro rata when it runs short).
+    /// an equal share of the escrow among the replicas still Running, this one included (pro rata
+    /// when it runs short; completed job replicas were paid already, Scheduled ones are owed nothing).
     function _pay(bytes32 id, Deployment memory d, Replica memory r, address operator) private {
         uint256 ran = block.timestamp - r.since;
         if (r.maxRunSeconds != 0 && ran > r.maxRunSeconds) ran = r.maxRunSeconds;
         uint256 owed = uint256(r.pricePerSecond) * ran;
-        uint256 share = d.escrow / d.placed; // d.placed >= 1: this replica is placed
+        uint256 share = d.escrow / d.running; // d.running >= 1: this replica is Running (callers decrement after)
         uint96 pay = uint96(owed < share ? owed : share);
         if (pay == 0) return;
         unchecked {

@@ -42,7 +42,8 @@ interface IDeploymentRegistry is IHyphaTypes {
         uint64 blockNumber;
     }
 
-    event IntentSubmitted(bytes32 indexed id, address indexed deployer, address indexed relayer, DeploymentIntent intent, bytes signature);
+    /// @notice The relayer is the transaction's sender (not a topic: a topic costs every submission 375 gas).
+    event IntentSubmitted(bytes32 indexed id, address indexed deployer, DeploymentIntent intent, bytes signature);
     event DeploymentStatusChanged(bytes32 indexed id, uint8 from, uint8 to);
     event ReplicaScheduled(bytes32 indexed id, uint16 replicaIndex, uint32 indexed nodeId, uint16 attempt, uint96 pricePerSecond);
     event ReplicaStatusChanged(bytes32 indexed id, uint16 replicaIndex, uint32 indexed nodeId, uint8 from, uint8 to);
@@ -62,7 +63,8 @@ interface IDeploymentRegistry is IHyphaTypes {
     event JobUndecided(bytes32 indexed id);
     event IntentCancelled(bytes32 indexed id, address indexed deployer);
     /// @notice A batch call left one entry out and went on; `reason` is the selector of the custom
-    /// error the single call would have reverted with.
+    /// error the single call would have reverted with. `entry` is the index in the call's array;
+    /// in scheduleMany it is (intent index << 16) | placement index.
     event BatchEntrySkipped(bytes32 indexed id, uint256 entry, bytes4 reason);
     event Scaled(bytes32 indexed id, uint16 from, uint16 to);
     event Terminated(bytes32 indexed id, address indexed by, uint96 paidToNodes, uint96 refunded);

@@ -2,7 +2,6 @@
 pragma solidity ^0.8.28;
 
 import {IDeploymentRegistry} from "../interfaces/IDeploymentRegistry.sol";
-import {IHyphaTypes} from "../interfaces/IHyphaTypes.sol";
 
 /// @title DeploymentSlot
 /// @notice The packed storage word of one Deployment, read and written whole (one SLOAD, one
@@ -50,14 +49,6 @@ library DeploymentSlot {
         assembly ("memory-safe") {
             sstore(s.slot, w)
         }
-    }
-
-    /// @notice The word a newly submitted (checked) intent stores: Requested, nothing placed.
-    function initial(IHyphaTypes.DeploymentIntent calldata intent) internal pure returns (uint256) {
-        return 1 | (uint256(intent.kind) << KIND) | (uint256(intent.replicas) << REPLICAS)
-            | (uint256(intent.quorum) << QUORUM) | (uint256(intent.maxRetries) << RETRIES_LEFT)
-            | (uint256(intent.budget) << ESCROW) | (uint256(intent.cpuMillis) << CPU)
-            | (uint256(intent.memoryMiB) << MEMORY) | (uint256(intent.diskMiB) << DISK);
     }
 }
 

@@ -3159,12 +3159,6 @@ export const deploymentRegistryAbi = [
         "type": "address"
       },
       {
-        "indexed": true,
-        "internalType": "address",
-        "name": "relayer",
-        "type": "address"
-      },
-      {
         "components": [
           {
             "internalType": "address",

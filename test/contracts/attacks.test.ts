@@ -398,11 +398,9 @@ describe("(h) smaller ones", () => {
     await send(c, 13, { ...dr(c), functionName: "submitIntent", args: [i0, sigs[0]] });
     await send(c, DEPLOYER, { ...dr(c), functionName: "cancelIntent", args: [i2] });
     const sub = await send(c, 12, { ...dr(c), functionName: "submitIntents", args: [[i0, i1, i2], sigs] });
-    // (the event's `entry` is not checked here: the contract reports 0 for every skipped
-    // submitIntents entry, a bug reported to the lead; the id names the intent)
-    expect(ev(sub.logs, "BatchEntrySkipped").map((e) => [e.args.id, e.args.reason])).toEqual([
-      [await intentId(c, i0), selector("AlreadySubmitted(bytes32)")],
-      [await intentId(c, i2), selector("IntentCancelledAlready(bytes32)")],
+    expect(ev(sub.logs, "BatchEntrySkipped").map((e) => [e.args.id, e.args.entry, e.args.reason])).toEqual([
+      [await intentId(c, i0), 0n, selector("AlreadySubmitted(bytes32)")],
+      [await intentId(c, i2), 2n, selector("IntentCancelledAlready(bytes32)")],
     ]);
     expect(ev(sub.logs, "IntentSubmitted").map((e) => e.args.id)).toEqual([await intentId(c, i1)]);
     const [id0, id1] = [await intentId(c, i0), await intentId(c, i1)];
@@ -413,9 +411,10 @@ describe("(h) smaller ones", () => {
     const i3 = makeIntent(c, { nonce: 63n });
     const { id: id3 } = await submit(c, i3);
     const sch = await send(c, ORCH, { ...dr(c), functionName: "scheduleMany", args: [[i0, i1, i3], [await priced(c, [{ replicaIndex: 0, nodeId: 3 }]), stale, await priced(c, [{ replicaIndex: 0, nodeId: 3 }])]] });
-    expect(ev(sch.logs, "BatchEntrySkipped").map((e) => [e.args.id, e.args.reason])).toEqual([
-      [id0, selector("ReplicaNotPending(bytes32,uint16,uint8)")],
-      [id1, selector("PriceChanged(uint32,uint96,uint96)")],
+    // entry = intent index << 16 | placement index
+    expect(ev(sch.logs, "BatchEntrySkipped").map((e) => [e.args.id, e.args.entry, e.args.reason])).toEqual([
+      [id0, 0n, selector("ReplicaNotPending(bytes32,uint16,uint8)")],
+      [id1, 1n << 16n, selector("PriceChanged(uint32,uint96,uint96)")],
     ]);
     expect((await getReplica(c, id3, 0)).nodeId).toBe(3);
     // attestMany: someone relayed the first Running attestation already
@@ -428,7 +427,7 @@ describe("(h) smaller ones", () => {
     // terminateMany: the deployer terminated id0 itself first
     await send(c, DEPLOYER, { ...dr(c), functionName: "terminate", args: [i0] });
     const term = await send(c, DEPLOYER, { ...dr(c), functionName: "terminateMany", args: [[i0, i3]] });
-    expect(ev(term.logs, "BatchEntrySkipped").map((e) => [e.args.id, e.args.reason])).toEqual([[id0, selector("NotTerminable(bytes32,uint8)")]]);
+    expect(ev(term.logs, "BatchEntrySkipped").map((e) => [e.args.id, e.args.entry, e.args.reason])).toEqual([[id0, 0n, selector("NotTerminable(bytes32,uint8)")]]);
     expect((await getDeployment(c, id3)).status).toBe(5);
   });
 
@@ -531,12 +530,9 @@ describe("(h) smaller ones", () => {
     expect([paidTo(logs, 1), paidTo(logs, 2)]).toEqual([PRICE * 60n, PRICE * 60n]);
   });
 
-  // CONTRACT BUG (reported in /work/contract-bugs.md): _pay divides the escrow by d.placed, which
-  // still counts job replicas that completed (and were paid) but keep their reservation until the
-  // vote: the second voter gets (180-60)/3 = 40 s of pay instead of 60, and the rest is refunded to
-  // the deployer. `it.fails` keeps the suite green while the bug stands and turns red once it is
-  // fixed: then drop `.fails`.
-  it.fails("pro rata: a job's replicas that completed first do not shrink a later replica's share below an equal split", async () => {
+  // (found by this test: the share was escrow / placed, which counted completed, already-paid job
+  // replicas still holding their reservation; fixed in 4be8e31 to escrow / running)
+  it("pro rata: a job's replicas that completed first do not shrink a later replica's share below an equal split", async () => {
     // three replicas, budget for 60 s each, all run 200 s: replica 1 completes first, then 2 and 0 agree
     const { id } = await runningJob([1, 2, 3], { budget: PRICE * 180n, nonce: 74n });
     await c.increaseTime(200);

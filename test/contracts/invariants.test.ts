@@ -88,8 +88,8 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 /** Legal deployment moves (Lifecycle.DEPLOYMENT_MOVES, written out independently), and the job-only ones. */
 const DEPLOYMENT_MOVES: Record<number, number[]> = { 0: [1, 7], 1: [2, 5, 6], 2: [3, 5, 6], 3: [5, 6], 4: [5], 5: [], 6: [5], 7: [] };
 const JOB_EXTRA: Record<number, number[]> = { 1: [3], 2: [], 3: [4] };
-/** Legal replica moves (ReplicaStatusChanged; Pending -> Scheduled is ReplicaScheduled). */
-const REPLICA_MOVES: Record<number, number[]> = { 0: [1], 1: [2, 4, 5, 6], 2: [3, 4, 5, 6], 3: [], 4: [0], 5: [0], 6: [0] };
+/** Legal replica moves in ReplicaStatusChanged (Pending -> Scheduled is told by ReplicaScheduled alone). */
+const REPLICA_MOVES: Record<number, number[]> = { 0: [], 1: [2, 4, 5, 6], 2: [3, 4, 5, 6], 3: [], 4: [0], 5: [0], 6: [0] };
 const JOB_DISSENT = toHex("job-dissent", { size: 32 });
 
 interface Tracked {
@@ -210,9 +210,11 @@ async function run(c: InProcessChain, ops: Op[], honestNodes: number[]) {
         expect(allowed, `deployment ${from} -> ${to}`).toContain(to);
         d!.status = to;
       } else if (e.eventName === "ReplicaScheduled") {
-        // follows the replica's Pending -> Scheduled move, at the price the placement asked for
-        expect(d!.replicas.get(Number(a.replicaIndex)), "ReplicaScheduled after the move to Scheduled").toBe(1);
+        // the replica's Pending -> Scheduled move (told by this event alone), at the node's registered price
+        const i = Number(a.replicaIndex);
+        expect(d!.replicas.get(i) ?? 0, "ReplicaScheduled from Pending").toBe(0);
         expect(a.pricePerSecond).toBe(pre.nodes[Number(a.nodeId) - 1].pricePerSecond);
+        d!.replicas.set(i, 1);
       } else if (e.eventName === "ReplicaStatusChanged") {
         const i = Number(a.replicaIndex);
         const cur = d!.replicas.get(i) ?? 0;
