@@ -18,7 +18,7 @@ const REPLICA_STATUS = ["Pending", "Scheduled", "Running", "Completed", "Failed"
 function describe(e: any): string {
   const a = e.args ?? {};
   switch (e.eventName) {
-    case "IntentSubmitted": return `submitted by ${short(a.deployer, 4)} (relayer ${short(a.relayer, 4)})`;
+    case "IntentSubmitted": return `submitted by ${short(a.deployer, 4)}${a.relayer ? ` (relayer ${short(a.relayer, 4)})` : ""}`;
     case "DeploymentStatusChanged": return `deployment ${DEPLOYMENT_STATUS[a.from]} → ${DEPLOYMENT_STATUS[a.to]}`;
     case "ReplicaScheduled": return `replica ${a.replicaIndex} scheduled on node ${a.nodeId} (attempt ${a.attempt}) at ${formatHypha(a.pricePerSecond)}/s`;
     case "ReplicaStatusChanged": return `replica ${a.replicaIndex} on node ${a.nodeId}: ${REPLICA_STATUS[a.from]} → ${REPLICA_STATUS[a.to]}`;
