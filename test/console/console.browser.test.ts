@@ -177,6 +177,7 @@ describe("web console in Chromium", () => {
     await page.setViewport({ width: 390, height: 844, isMobile: true, hasTouch: true });
     await waitText("#status", /^Running$/);
     await page.waitForSelector("#delete");
+    await page.waitForSelector("#balance");
     await shot("deployment-phone");
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     await page.setViewport({ width: 1280, height: 900 });
@@ -199,6 +200,8 @@ describe("web console in Chromium", () => {
     await page.goto(`${sys.state.apiUrl}/#/`, { waitUntil: "networkidle0" });
     await waitText("#deployments", /deterministic-app/);
     await page.setViewport({ width: 390, height: 844, isMobile: true, hasTouch: true });
+    await waitText("#deployments", /deterministic-app/);
+    await page.waitForSelector("#balance");
     await shot("deployments-phone");
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
 
