@@ -64,15 +64,17 @@ export function useWallet(info: ChainInfo | undefined) {
     if (state.account) refresh();
   }, [info]);
 
-  // A wallet that already trusts this site answers eth_accounts without a prompt: reconnect on load.
+  // A wallet that already trusts this site answers eth_accounts without a prompt: reconnect on
+  // load, once the chain info is known (refresh reads the balance with it).
   useEffect(() => {
+    if (!info || state.account) return;
     provider
       ?.request({ method: "eth_accounts" })
       .then((a) => {
         if ((a as string[])?.length) void refresh(getAddress((a as string[])[0]));
       })
       .catch(() => undefined);
-  }, [provider]);
+  }, [provider, info]);
 
   return {
     ...state,
