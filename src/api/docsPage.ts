@@ -14,7 +14,7 @@ function outline(schema: any, depth = 0): string {
     const req = new Set<string>(schema.required ?? []);
     return Object.entries<any>(schema.properties)
       .map(([name, p]) => {
-        const type = p.type ?? (p.anyOf ? p.anyOf.map((a: any) => a.type ?? (a.const !== undefined ? JSON.stringify(a.const) : "?")).join(" | ") : p.const !== undefined ? JSON.stringify(p.const) : p.enum ? p.enum.join(" | ") : "any");
+        const type = p.type ?? (p.anyOf ? p.anyOf.map((a: any) => (a.const !== undefined ? JSON.stringify(a.const) : (a.type ?? "?"))).join(" | ") : p.const !== undefined ? JSON.stringify(p.const) : p.enum ? p.enum.join(" | ") : "any");
         const line = `${pad}${name}${req.has(name) ? "" : "?"}: ${type === "array" ? `${p.items?.type ?? "any"}[]` : type}${p.description ? `  — ${p.description}` : ""}\n`;
         const inner = p.type === "object" ? outline(p, depth + 1) : p.type === "array" && p.items?.type === "object" ? outline(p.items, depth + 1) : p.anyOf?.find((a: any) => a.type === "object") ? outline(p.anyOf.find((a: any) => a.type === "object"), depth + 1) : "";
         return line + inner;
