@@ -19,7 +19,7 @@ import { startApiServer, type ApiServer } from "../../src/api/server";
 import { deploymentRegistryAbi, hyphaTokenAbi } from "../../src/chain/abi";
 import { startStoreServer, type StoreServer } from "../../src/image/storeServer";
 import { computeSpecHash, parseManifests } from "../../src/spec";
-import { createApiClient, type StreamMessage } from "../../src/sdk";
+import { createApiClient, parseSseMessage, type StreamMessage } from "../../src/sdk";
 import { inProcessChain, type InProcessChain } from "../helpers/chain";
 
 const DEPLOYER = 14; // funded with tokens; no deposit, no allowance: the permit is what lets it deploy
@@ -234,6 +234,28 @@ describe("developer API", () => {
     for (let i = 1; i < ids.length; i++) expect(ids[i][0] > ids[i - 1][0] || (ids[i][0] === ids[i - 1][0] && ids[i][1] > ids[i - 1][1])).toBe(true);
     abort.abort();
     await following;
+
+    // A reconnect with Last-Event-ID gets only what came after it.
+    const resumed: StreamMessage[] = [];
+    const again = new AbortController();
+    const res = await fetch(client.streamUrl(id), { headers: { "last-event-id": seen.find((m) => m.event === "chain-event")!.id! }, signal: again.signal });
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = "";
+    while (!resumed.some((m) => m.event === "deployment")) {
+      buffer += (await reader.read()).value;
+      for (let cut; (cut = buffer.indexOf("\n\n")) >= 0; buffer = buffer.slice(cut + 2)) {
+        const m = parseSseMessage(buffer.slice(0, cut));
+        if (m) resumed.push(m);
+      }
+    }
+    again.abort();
+    const resumedNames = resumed.filter((m) => m.event === "chain-event").map((m) => m.data.eventName);
+    expect(resumedNames).not.toContain("IntentSubmitted");
+    expect(resumedNames.length).toBe(names.length - 1);
+    // POST /v1/specs: only a canonical workload spec is stored.
+    expect(await call("POST", "/v1/specs", { spec: spec + " " })).toMatchObject({ status: 400, json: { error: { field: "spec" } } });
+    expect(await call("POST", "/v1/specs", {})).toMatchObject({ status: 400, json: { error: { field: "spec" } } });
+    expect(await call("POST", "/v1/specs", { spec })).toMatchObject({ status: 201, json: { specHash: prepared.specHash } });
     const unknown = await fetch(`${api.url}/v1/deployments/0x${"00".repeat(32)}/stream`);
     expect(unknown.status).toBe(404);
     expect((await unknown.json()).error.field).toBe("id");
