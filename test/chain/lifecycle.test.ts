@@ -45,6 +45,13 @@ describe("lifecycle module mirrors the contracts", () => {
     expect(movesOf("REPLICA_MOVES").length).toBeGreaterThan(5);
   });
 
+  it("the literal bit sets the contract evaluates equal the move-table expressions", () => {
+    const bits = (constant: string) => movesOf(constant).reduce((v, [from, to]) => v | (1n << BigInt(from * 8 + to)), 0n);
+    const literal = (name: string) => BigInt(new RegExp(`${name} = (0x[0-9a-f]+);`).exec(lifecycle)![1]);
+    expect(literal("REPLICA_MOVES_BITS")).toBe(bits("REPLICA_MOVES"));
+    expect(literal("DEPLOYMENT_MOVES_BITS")).toBe(bits("DEPLOYMENT_MOVES"));
+  });
+
   it("answers by number; a job result is never reopened and nothing leaves Cancelled", () => {
     expect(isLegalReplicaMove(0, 1)).toBe(true); // Pending -> Scheduled
     expect(isLegalReplicaMove(1, 3)).toBe(false); // Scheduled -> Completed: a job must attest Running first

@@ -151,6 +151,31 @@ describe("(a) a deployer farming honest nodes' stake with a job quorum", () => {
   });
 });
 
+describe("(a') residual: a deployer with a majority of operator accounts", () => {
+  it("can finalize a wrong result and get an honest node slashed, but gains nothing: the slash goes to the treasury", async () => {
+    // Two operator accounts of the deployer's (distinct operators, as the rule asks) and one honest
+    // node: stake and the orchestrator's choice of nodes are the only defence; what this test
+    // shows is that the attack pays the attacker nothing.
+    const sybils = [await freshNode(), await freshNode()];
+    const coalition = async () => (await worth(DEPLOYER)) + (await worth(sybils[0].operator)) + (await worth(sybils[1].operator)) + (await getNode(c, sybils[0].nodeId)).stake + (await getNode(c, sybils[1].nodeId)).stake;
+    const start = await coalition();
+    const treasuryStart = await tokenBalance(c, await treasury());
+    const { intent, id } = await runningJob([sybils[0].nodeId, sybils[1].nodeId, 1]);
+    await attest(id, 2, 1, { outputHash: GOOD });
+    await attest(id, 0, 1, { outputHash: BAD });
+    const { logs } = await attest(id, 1, 1, { outputHash: BAD });
+    expect(await jobResult(id)).toBe(BAD);
+    const slashed = ev(logs, "Slashed").map((e) => [e.args.nodeId, e.args.beneficiary, e.args.amount]);
+    expect(slashed.map((x) => x.slice(0, 2))).toEqual([[1, await treasury()]]);
+    expect(await tokenBalance(c, await treasury())).toBe(treasuryStart + (slashed[0][2] as bigint));
+    await send(c, DEPLOYER, { ...dr(c), functionName: "terminate", args: [intent] });
+    // the coalition paid the honest node for its run time and got nothing of its stake
+    const honestEarned = await innerBalance(c, c.accounts[OPERATORS[0]].address);
+    expect(honestEarned).toBeGreaterThan(0n);
+    expect(await coalition()).toBe(start - honestEarned);
+  });
+});
+
 describe("(b) self-reported Tampered", () => {
   it("is never slashed nor jailed, uses no retry of the deployer, and only the node's agent can say it", async () => {
     const { intent, id } = await runningJob([1, 2, 3], { maxRetries: 0 });

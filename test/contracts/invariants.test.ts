@@ -530,6 +530,34 @@ const SCRIPTED: Op[] = [
   { t: "reclaim", dep: 0, index: 0 }, // Running past maxRunSeconds: anyone takes it back, paid 30 s
 ];
 
+/**
+ * A second scripted sequence: a 2-replica job where the adversary's lie meets the truth (every
+ * replica voted, no quorum: undecided, Failed, nobody slashed); a service its deployer terminates
+ * early while it runs; a job that Fails (the workload failed, no retry left) while the adversary's
+ * lie is an open vote (released, never counted, not slashed).
+ */
+const SCRIPTED_2: Op[] = [
+  { t: "submit", who: 12, replicas: 2, job: true, quorum: -1, retries: 0, budget: 1000, maxRun: 3600 },
+  { t: "advance", dep: 0, k: 0, output: 0 }, // nodes 4 (adversary), 1
+  { t: "advance", dep: 0, k: 0, output: 0 },
+  { t: "advance", dep: 0, k: 0, output: 0 },
+  { t: "time", s: 50 },
+  { t: "advance", dep: 0, k: 0, output: 2 }, // the adversary votes a random hash
+  { t: "advance", dep: 0, k: 0, output: 2 }, // the honest node votes the truth: undecided
+  { t: "submit", who: 13, replicas: 1, job: false, quorum: 0, retries: 0, budget: 1000, maxRun: 0 },
+  { t: "advance", dep: 0, k: 2, output: 0 },
+  { t: "advance", dep: 0, k: 2, output: 0 },
+  { t: "time", s: 100 },
+  { t: "terminate", dep: 0, byDeployer: true },
+  { t: "submit", who: 11, replicas: 3, job: true, quorum: -1, retries: 0, budget: 1000, maxRun: 3600 },
+  { t: "advance", dep: 0, k: 0, output: 0 },
+  { t: "advance", dep: 0, k: 0, output: 0 },
+  { t: "advance", dep: 0, k: 0, output: 0 },
+  { t: "advance", dep: 0, k: 0, output: 0 },
+  { t: "advance", dep: 0, k: 0, output: 1 }, // the adversary's lie, an open vote
+  { t: "attest", dep: 0, index: 0, status: 2, output: 0 }, // an honest replica: the workload failed
+];
+
 describe("contract invariants under random operation sequences", () => {
   it("conservation, capacity, legal moves, pay only for work done, honest stake safe, results final, reverts change nothing", async () => {
     const c = await inProcessChain();
@@ -561,7 +589,7 @@ describe("contract invariants under random operation sequences", () => {
             await c.revert(s);
           }
         }),
-        { numRuns: Number(process.env.HYPHA_FC_RUNS ?? 20), seed: Number(process.env.HYPHA_FC_SEED ?? 20261129), endOnFailure: true, examples: [[SCRIPTED]] },
+        { numRuns: Number(process.env.HYPHA_FC_RUNS ?? 20), seed: Number(process.env.HYPHA_FC_SEED ?? 20261129), endOnFailure: true, examples: [[SCRIPTED], [SCRIPTED_2]] },
       );
     } finally {
       await c.revert(start);
@@ -571,6 +599,6 @@ describe("contract invariants under random operation sequences", () => {
     // the generated sequences really exercise the contracts (fixed seed by default, so this is
     // deterministic; set HYPHA_FC_SEED to explore other sequences)
     for (const t of ["submit", "schedule", "attest0", "attest1", "attest2", "attest3", "terminate", "terminateMany", "scale", "lost", "unbond", "withdrawStake"]) expect(stats[t]?.[0] ?? 0, `successful ${t} steps`).toBeGreaterThan(0);
-    for (const k of ["slashed", "paid", "finalized", "skipped", "reclaimed"] as const) expect(seen[k], `${k} seen`).toBeGreaterThan(0);
+    for (const k of ["slashed", "paid", "finalized", "undecided", "skipped", "reclaimed"] as const) expect(seen[k], `${k} seen`).toBeGreaterThan(0);
   }, 180_000);
 });
