@@ -12,8 +12,12 @@
  *   GET  /v1/deployments/:id/audit         the audit report (as `hypha audit`)
  *   GET  /v1/nodes, /v1/nodes/:id          registered nodes
  *   POST /v1/intents                       relay a signed intent (needs a relayer key)
+ *   POST /v1/prepare                       manifest -> canonical spec, specHash, typed data to sign
+ *   GET  /v1/deployments/:id/stream        server-sent events of one deployment
+ *   GET  /v1/eip712                        the EIP-712 domain and types (and the token's permit domain)
+ *   GET  /openapi.json, /docs              OpenAPI 3.1 document and its rendered reference
  *   GET  /metrics                          Prometheus metrics
- *   GET  /                                 a small dashboard over the endpoints above
+ *   GET  /                                 the web console (dist/console; else a small dashboard, also at /dashboard)
  *
  * Errors are JSON `{ "error": { "field"?, "message", "contractError"? } }`: 400 bad input (the
  * field named), 403 a deployer this relayer does not relay for, 404 unknown, 429 too many intents
@@ -32,8 +36,10 @@ import { readIntent } from "../chain/intents";
 import { listNodes, readNode } from "../chain/nodes";
 import { domainFor } from "../chain/signing";
 import { auditDeployment } from "./audit";
+import { mountConsole } from "./consoleFiles";
 import { DASHBOARD_HTML } from "./dashboard";
 import { createDeploymentIndex } from "./deploymentIndex";
+import { mountDeveloperRoutes } from "./developerRoutes";
 import { ApiInputError, parseIntentSubmission } from "./intentBody";
 import { createApiMetrics } from "./metrics";
 import { createRelayer, relayErrorStatus } from "./relayIntent";
@@ -48,6 +54,8 @@ export interface ApiServerOptions {
   relayer?: WalletClient;
   /** Deployers whose intents the relayer submits (403 for others); absent: any deployer. */
   relayFor?: Address[];
+  /** How often a deployment's event stream checks the head (ms; default 500). */
+  streamPollMs?: number;
   /** Most POST /v1/intents per client address per minute (429 past it; default 60). */
   relayPerMinute?: number;
   host?: string;
@@ -104,9 +112,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   app.disable("x-powered-by");
   app.use(metrics.middleware);
 
-  app.get("/", (_req, res) => {
-    res.type("text/html").send(DASHBOARD_HTML);
-  });
+  mountConsole(app, DASHBOARD_HTML);
 
   // Never waits on a dependency: answers from the background probes (503 with the reason when one is down).
   const deps = await DependencyMonitor.start(publicClient, { rpcUrl: (publicClient.transport as { url?: string }).url ?? "(rpc)", storeUrl }, { intervalMs: opts.healthIntervalMs, timeoutMs: opts.dependencyTimeoutMs });
@@ -115,6 +121,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     const facts = { chainId: addresses.chainId, block: deps.state.chain.block ?? null, contracts: { nodeRegistry: addresses.nodeRegistry, deploymentRegistry: addresses.deploymentRegistry }, relayer: opts.relayer?.account?.address ?? null };
     sendJson(res, h.ok ? 200 : 503, { ...h, ...facts });
   });
+
+  mountDeveloperRoutes(app, { publicClient, addresses, storeUrl, index, streamPollMs: opts.streamPollMs });
 
   app.get("/metrics", async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
@@ -126,8 +134,11 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     const limitText = req.query.limit ?? "100";
     const limit = Number(limitText);
     if (typeof limitText !== "string" || !/^\d+$/.test(limitText) || limit < 1 || limit > 1000) throw new ApiInputError("limit", `must be an integer from 1 to 1000, got ${JSON.stringify(limitText)}`);
+    const offsetText = req.query.offset ?? "0";
+    if (typeof offsetText !== "string" || !/^\d+$/.test(offsetText)) throw new ApiInputError("offset", `must be an integer from 0, got ${JSON.stringify(offsetText)}`);
+    const offset = Number(offsetText);
     const all = await index.list(deployer as Address | undefined);
-    const newest = [...all].reverse().slice(0, limit);
+    const newest = [...all].reverse().slice(offset, offset + limit);
     const views = await Promise.all(newest.map((e) => readDeployment(publicClient, addresses, e.id)));
     sendJson(res, 200, {
       total: all.length,

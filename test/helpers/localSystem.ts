@@ -78,7 +78,7 @@ export async function startLocalSystem(opts: { nodes?: number; extraArgs?: strin
       clearTimeout(timer);
       // A test may have SIGKILLed an agent and then `hypha up` itself: stop what that agent left running.
       for (const node of state.nodes) await stopRecordedReplicas(path.join(node.dataDir, "runtime"));
-      fs.rmSync(hyphaDir, { recursive: true, force: true });
+      if (!process.env.KEEP_E2E) fs.rmSync(hyphaDir, { recursive: true, force: true });
     },
   };
 }

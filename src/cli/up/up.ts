@@ -166,7 +166,7 @@ export async function startUp(config: UpConfig, print: (line: string) => void, l
     });
     children.push(api);
     await waitUntilReady(api, () => httpOk(`${apiUrl}/healthz`));
-    print(`REST API and dashboard on ${apiUrl}`);
+    print(`REST API and web console on ${apiUrl}`);
 
     const state: UpState = {
       pid: process.pid,
