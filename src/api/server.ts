@@ -5,7 +5,7 @@
  *
  *   GET  /healthz                          chain id, head block, relayer address
  *   GET  /v1/deployments[?deployer=0x..]   deployments, newest first (limit, default 100)
- *   GET  /v1/deployments/:id               intent, signature, status, replicas
+ *   GET  /v1/deployments/:id               one deployment (deploymentResource.ts: the shape `hypha get -o json` prints)
  *   GET  /v1/deployments/:id/events        every event of the deployment, in chain order
  *   GET  /v1/deployments/:id/audit         the audit report (as `hypha audit`)
  *   GET  /v1/nodes, /v1/nodes/:id          registered nodes
@@ -24,13 +24,13 @@ import express, { type NextFunction, type Request, type Response } from "express
 import { isAddress, isHex, type Address, type Hex, type PublicClient, type WalletClient } from "viem";
 import type { HyphaAddresses } from "../chain/addresses";
 import { ChainError } from "../chain/chainError";
-import { deploymentStatusName, readDeployment, readDeploymentEvents, readReplicas, replicaStatusName } from "../chain/deployments";
-import { readIntent } from "../chain/intents";
+import { readDeploymentEvents } from "../chain/deployments";
 import { listNodes, readNode } from "../chain/nodes";
 import { domainFor } from "../chain/signing";
 import { auditDeployment } from "./audit";
 import { DASHBOARD_HTML } from "./dashboard";
 import { createDeploymentIndex } from "./deploymentIndex";
+import { readDeploymentResources, specNameLookup } from "./deploymentResource";
 import { ApiInputError, parseIntentSubmission } from "./intentBody";
 import { createApiMetrics } from "./metrics";
 import { createRelayer, relayErrorStatus } from "./relayIntent";
@@ -92,6 +92,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const domain = domainFor(addresses);
   const metrics = createApiMetrics();
   const index = createDeploymentIndex(publicClient, addresses);
+  const specNames = specNameLookup(storeUrl);
   const relayer = opts.relayer ? createRelayer({ publicClient, walletClient: opts.relayer, addresses, domain, storeUrl }) : undefined;
   const app = express();
   app.disable("x-powered-by");
@@ -118,42 +119,14 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     if (typeof limitText !== "string" || !/^\d+$/.test(limitText) || limit < 1 || limit > 1000) throw new ApiInputError("limit", `must be an integer from 1 to 1000, got ${JSON.stringify(limitText)}`);
     const all = await index.list(deployer as Address | undefined);
     const newest = [...all].reverse().slice(0, limit);
-    const views = await Promise.all(newest.map((e) => readDeployment(publicClient, addresses, e.id)));
-    sendJson(res, 200, {
-      total: all.length,
-      deployments: newest.map((e, i) => ({
-        id: e.id,
-        deployer: e.deployer,
-        status: deploymentStatusName(views[i].status),
-        kind: e.intent.kind === 1 ? "job" : "service",
-        replicas: views[i].replicas,
-        running: views[i].running,
-        escrow: views[i].escrow,
-        submitted: { block: e.blockNumber, transactionHash: e.transactionHash },
-      })),
-    });
+    sendJson(res, 200, { total: all.length, deployments: await readDeploymentResources(publicClient, addresses, newest, specNames) });
   });
 
   app.get("/v1/deployments/:id", async (req, res) => {
     const id = deploymentIdParam(req);
     const entry = await index.get(id);
     if (!entry) return fail(res, 404, `unknown deployment ${id}: no IntentSubmitted event on this chain`, "id");
-    // the index knows the block: the intent's log (with its signature) is one small read away
-    const submitted = await readIntent(publicClient, addresses, id, { before: entry.blockNumber });
-    const [view, replicas] = await Promise.all([readDeployment(publicClient, addresses, id), readReplicas(publicClient, addresses, id)]);
-    sendJson(res, 200, {
-      id,
-      status: deploymentStatusName(view.status),
-      intent: submitted.intent,
-      signature: submitted.signature,
-      relayer: submitted.relayer,
-      submitted: { block: submitted.blockNumber, transactionHash: submitted.transactionHash },
-      escrow: view.escrow,
-      placed: view.placed,
-      running: view.running,
-      retriesLeft: view.retriesLeft,
-      replicas: replicas.map((r) => ({ ...r, status: replicaStatusName(r.status) })),
-    });
+    sendJson(res, 200, (await readDeploymentResources(publicClient, addresses, [entry], specNames))[0]);
   });
 
   /** The addresses with the scan starting at the deployment's submission block (nothing of it is older). */

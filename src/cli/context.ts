@@ -15,6 +15,7 @@ import { loadKey } from "../chain/keystore";
 import type { TxClients } from "../chain/tx";
 import { HyphaError } from "../errors";
 import { readPassphrase } from "./passphrase";
+import { specNameLookup, type SpecNameLookup } from "../api/deploymentResource";
 
 export const DEFAULT_RPC = "http://127.0.0.1:8545";
 export const DEFAULT_STORE = "http://127.0.0.1:7700";
@@ -68,6 +69,7 @@ export class CliContext {
   private _pc?: PublicClient;
   private _addresses?: Promise<HyphaAddresses>;
   private _account?: Promise<LocalAccount>;
+  private _names?: SpecNameLookup;
 
   constructor(
     private readonly program: Command,
@@ -90,6 +92,12 @@ export class CliContext {
   addresses(): Promise<HyphaAddresses> {
     if (!this._addresses) this._addresses = loadContracts(this.publicClient, this.config.deploymentFile);
     return this._addresses;
+  }
+
+  /** Looks up deployments' manifest names in the store (cached for this command). */
+  specNames(): SpecNameLookup {
+    if (!this._names) this._names = specNameLookup(this.config.storeUrl);
+    return this._names;
   }
 
   /** The passphrase for keystore files: --passphrase-file, HYPHA_PASSPHRASE, or a prompt on a terminal. */

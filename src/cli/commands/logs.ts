@@ -10,11 +10,8 @@ import { deploymentStatusName, readDeployment, readReplicas, replicaStatusName }
 import { HyphaError } from "../../errors";
 import type { CliContext } from "../context";
 import { parseIntIn } from "../amounts";
+import { resolveDeploymentRef } from "../deploymentRef";
 
-function parseId(text: string): Hex {
-  if (!/^0x[0-9a-fA-F]{64}$/.test(text)) throw new HyphaError(`ID: must be a deployment id (0x + 64 hex digits), got ${text}`);
-  return text.toLowerCase() as Hex;
-}
 
 /** Where one replica's log is read from, and how far it has been read. */
 interface Follower {
@@ -30,14 +27,14 @@ interface Follower {
 /** Registers `hypha logs`. */
 export function registerLogs(program: Command, ctx: CliContext): void {
   program
-    .command("logs <id>")
+    .command("logs <ref>")
     .description("print a deployment's replica output, from the agents running it")
     .option("--replica <n>", "only this replica index")
     .option("--stderr", "print stderr instead of stdout")
     .option("-f, --follow", "keep printing new output (and follow replicas to new nodes) until Ctrl-C or the deployment ends")
-    .addHelpText("after", "\nExample:\n  $ hypha logs 0x3f…c2 --replica 0\n  $ hypha logs 0x3f…c2 -f")
-    .action(async (idText: string, o: Record<string, string | boolean>) => {
-      const id = parseId(idText);
+    .addHelpText("after", "\nExample:\n  $ hypha logs deterministic-app --replica 0\n  $ hypha logs 0x3f2ac1 -f")
+    .action(async (ref: string, o: Record<string, string | boolean>) => {
+      const id = (await resolveDeploymentRef(ctx, ref)).id;
       const only = o.replica === undefined ? undefined : parseIntIn("--replica", String(o.replica), 0, 65535);
       const stream = o.stderr ? "stderr" : "stdout";
       const addresses = await ctx.addresses();
