@@ -91,9 +91,11 @@ describe("the whole system", () => {
     expect((await readNode(pc, addresses, 1)).measurement).toBe(printed);
 
     // The REST API that `hypha up` serves tells the same: Running on 3 nodes, audit PASS.
-    const viaApi = (await (await fetch(`${sys.state.apiUrl}/v1/deployments/${id}`)).json()) as { status: string; replicas: { status: string }[] };
-    expect(viaApi.status).toBe("Running");
-    expect(viaApi.replicas.map((r) => r.status)).toEqual(["Running", "Running", "Running"]);
+    const viaApi = (await (await fetch(`${sys.state.apiUrl}/v1/deployments/${id}`)).json()) as { status: string; phase: string; name: string; replicaSet: { status: string }[] };
+    expect(viaApi).toMatchObject({ status: "Running", phase: "Running", name: "deterministic-app" });
+    expect(viaApi.replicaSet.map((r) => r.status)).toEqual(["Running", "Running", "Running"]);
+    // ... and the CLI prints the same JSON for it, found by its name
+    expect(JSON.parse(sys.hypha(["get", "deployment", "deterministic-app", "-o", "json"]).stdout)).toEqual(viaApi);
     expect(((await (await fetch(`${sys.state.apiUrl}/v1/deployments/${id}/audit`)).json()) as { verdict: string }).verdict).toBe("PASS");
 
     // Auditing against a manifest that says something else fails.
@@ -103,8 +105,14 @@ describe("the whole system", () => {
   });
 
   it("finalizes a job when 2 of 3 replicas attest the same output hash", async () => {
-    const id = applyFile("examples/job.yaml");
-    await waitForStatus(id, ["Completed", "Terminated"]);
+    // `apply --wait` judges each event in order: the watcher finalizes and settles the job in one
+    // batch (Completed, then Terminated), and that is a success, exit 0.
+    const res = sys.hypha(["apply", "-f", "examples/job.yaml", "--wait", "--timeout", "120"]);
+    expect(res.status, res.stdout + res.stderr).toBe(0);
+    const id = /deployment (0x[0-9a-f]{64})/.exec(res.stdout)![1] as Hex;
+    expect(res.stdout).toContain(`deployment sum-of-squares (${id}) is Succeeded: job result`);
+    await waitForStatus(id, ["Terminated"]);
+    expect(JSON.parse(sys.hypha(["get", "deployment", id, "-o", "json"]).stdout)).toMatchObject({ phase: "Succeeded", status: "Terminated", reason: "QuorumReached" });
     const finalized = await pc.getLogs({
       address: addresses.deploymentRegistry,
       event: parseAbiItem("event JobFinalized(bytes32 indexed id, bytes32 outputHash, uint8 agreeing)"),
