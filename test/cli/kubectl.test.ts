@@ -7,7 +7,7 @@
  * API. Placement and attestation are done here directly (orchestrator dev account #1 schedules,
  * agent key #8 signs, #1 settles as the watcher does), since the watcher and agents are other parts.
  */
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -46,9 +46,9 @@ interface Run {
   stderr: string;
 }
 
-function hypha(args: string[], extraEnv: NodeJS.ProcessEnv = {}, cwd = tmp): Promise<Run> {
+function hypha(args: string[], extraEnv: NodeJS.ProcessEnv = {}, cwd = tmp, baseEnv = env): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(ROOT, "bin/hypha.js"), ...args], { cwd, env: { ...env, ...extraEnv }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [path.join(ROOT, "bin/hypha.js"), ...args], { cwd, env: { ...baseEnv, ...extraEnv }, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d));
@@ -297,5 +297,70 @@ describe("names, declarative apply, dry-run, diff, one JSON shape", () => {
     const bad = await hypha(["get", "deployments", "-o", "xml"]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toBe("error: -o: must be one of table, wide, json, yaml, name, got xml\n");
+  });
+});
+
+describe("runs from anywhere: npm install -g, config contexts, --version, completion", () => {
+  it("`npm install -g` from the clone gives a `hypha` that works from any folder, with --version", async () => {
+    const prefix = path.join(tmp, "global");
+    const install = spawnSync("npm", ["install", "-g", "--prefix", prefix, ROOT, "--no-audit", "--no-fund"], { encoding: "utf8", env: { ...process.env, npm_config_loglevel: "error" } });
+    expect(install.status, install.stderr).toBe(0);
+    const elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), "hypha-elsewhere-"));
+    const v = spawnSync(path.join(prefix, "bin", "hypha"), ["--version"], { cwd: elsewhere, encoding: "utf8" });
+    expect(v.status).toBe(0);
+    expect(v.stdout).toMatch(/^hypha 0\.1\.0( \([0-9a-f]+\))?, node v\d+/);
+    const nodes = spawnSync(path.join(prefix, "bin", "hypha"), ["get", "nodes", "-o", "name"], { cwd: elsewhere, encoding: "utf8", env: { ...env } });
+    expect(nodes.stdout + nodes.stderr).toBe("node/1\n");
+  });
+
+  it("contexts in the config file name the chain, store and addresses; flags still win; bad files are named", async () => {
+    const configFile = path.join(tmp, "cfg", "config.yaml");
+    const bare = { PATH: process.env.PATH, HOME: tmp, HYPHA_CONFIG: configFile }; // no HYPHA_RPC/STORE/DEPLOYMENT
+    const elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), "hypha-ctx-"));
+    const run = (args: string[]) => hypha(args, {}, elsewhere, bare);
+    const set = await run(["config", "set-context", "test", "--rpc", node.rpcUrl, "--store", store.url, "--deployment", path.join(tmp, "deployments")]);
+    expect(set.stdout).toBe(`Context "test" created in ${configFile}.\n`);
+    expect(await run(["config", "set-context", "other", "--rpc", "http://127.0.0.1:1"])).toMatchObject({ code: 0 });
+    expect((await run(["config", "current-context"])).stdout).toBe("test\n");
+    const list = await run(["get", "deployments", "-o", "name"]);
+    expect(list.stderr).toBe("");
+    expect(list.stdout).toContain("deployment/web\n");
+    expect((await run(["config", "use-context", "other"])).stdout).toBe('Switched to context "other".\n');
+    expect((await run(["get", "nodes"])).code).toBe(2); // nothing listens there
+    expect((await run(["--context", "test", "get", "nodes", "-o", "name"])).stdout).toBe("node/1\n");
+    expect((await run(["get", "nodes", "-o", "name", "--rpc", node.rpcUrl, "--deployment", path.join(tmp, "deployments")])).stdout).toBe("node/1\n");
+    const ctxs = await run(["config", "get-contexts"]);
+    expect(ctxs.stdout).toMatch(/^CURRENT\s+NAME\s+RPC\s+STORE\s+KEY\n\s+test\s+http:\/\/127\.0\.0\.1:\d+\s+http.*\n\*\s+other\s+http:\/\/127\.0\.0\.1:1\n$/);
+    const missing = await run(["config", "use-context", "nope"]);
+    expect(missing).toMatchObject({ code: 1, stderr: `error: context "nope": not in ${configFile} (contexts: test, other)\n` });
+
+    const before = fs.readFileSync(configFile, "utf8");
+    fs.writeFileSync(configFile, "contexts:\n  test:\n    rpc: 42\n");
+    const bad = await run(["get", "nodes"]);
+    expect(bad).toMatchObject({ code: 1, stderr: `error: config file ${configFile}, contexts.test.rpc: must be a non-empty string, got 42\n` });
+    fs.writeFileSync(configFile, before);
+  });
+
+  it("completion bash completes commands, subcommands, flags and deployment names", async () => {
+    const script = await hypha(["completion", "bash"]);
+    expect(script.code).toBe(0);
+    expect(script.stdout).toContain("complete -F _hypha hypha");
+    const file = path.join(tmp, "completion.bash");
+    fs.writeFileSync(file, script.stdout);
+    const shim = path.join(tmp, "shim");
+    fs.mkdirSync(shim, { recursive: true });
+    fs.writeFileSync(path.join(shim, "hypha"), `#!/bin/sh\nexec "${process.execPath}" "${path.join(ROOT, "bin/hypha.js")}" "$@"\n`, { mode: 0o755 });
+    const complete = (words: string[]) =>
+      spawnSync("bash", ["-c", `source ${file}; COMP_WORDS=(${words.map((w) => `'${w}'`).join(" ")}); COMP_CWORD=${words.length - 1}; _hypha; echo "\${COMPREPLY[@]}"`], {
+        encoding: "utf8",
+        env: { ...env, PATH: `${shim}:${process.env.PATH}` },
+        cwd: tmp,
+      }).stdout.trim();
+    expect(complete(["hypha", "ap"])).toBe("apply api");
+    expect(complete(["hypha", "app"])).toBe("apply");
+    expect(complete(["hypha", "get", "no"])).toBe("nodes");
+    expect(complete(["hypha", "apply", "--dr"])).toBe("--dry-run");
+    expect(complete(["hypha", "describe", "deployment", "we"])).toBe("web");
+    expect((await hypha(["completion", "fish"])).stderr).toBe('error: SHELL: bash or zsh, got "fish"\n');
   });
 });

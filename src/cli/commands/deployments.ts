@@ -88,7 +88,7 @@ export async function printNodes(ctx: CliContext, output: string | undefined): P
         ...(format === "wide" ? { OPERATOR: n.operator, AGENT: n.agent, DISK: `${n.freeDiskMiB}Mi/${n.diskMiB}Mi`, ENDPOINT: n.endpoint } : {}),
       })),
     );
-  });
+  }, () => nodes.map((n) => `node/${n.id}`));
 }
 
 /** Registers get / describe / delete / scale. */
