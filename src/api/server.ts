@@ -25,7 +25,8 @@ import { isAddress, isHex, type Address, type Hex, type PublicClient, type Walle
 import type { HyphaAddresses } from "../chain/addresses";
 import { ChainError } from "../chain/chainError";
 import { readDeploymentEvents } from "../chain/deployments";
-import { listNodes, readNode } from "../chain/nodes";
+import { readNode } from "../chain/nodes";
+import { probeAgent, readNodeResources, toNodeResource } from "./nodeResource";
 import { domainFor } from "../chain/signing";
 import { auditDeployment } from "./audit";
 import { DASHBOARD_HTML } from "./dashboard";
@@ -150,13 +151,14 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   });
 
   app.get("/v1/nodes", async (_req, res) => {
-    sendJson(res, 200, { nodes: await listNodes(publicClient, addresses) });
+    sendJson(res, 200, { nodes: await readNodeResources(publicClient, addresses) });
   });
 
   app.get("/v1/nodes/:id", async (req, res) => {
     const text = String(req.params.id);
     if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > 2 ** 32 - 1) throw new ApiInputError("id", `must be a node id (1 or more), got ${JSON.stringify(text)}`);
-    sendJson(res, 200, await readNode(publicClient, addresses, Number(text)));
+    const n = await readNode(publicClient, addresses, Number(text));
+    sendJson(res, 200, toNodeResource(n, await probeAgent(n.endpoint), new Date()));
   });
 
   // Each client address gets relayPerMinute submissions a minute (a token bucket): the relayer

@@ -183,7 +183,7 @@ describe("REST API", () => {
   it("nodes, health, metrics, the dashboard, and a read-only API", async () => {
     const nodes = await get("/v1/nodes");
     expect(nodes.json.nodes).toHaveLength(1);
-    expect(nodes.json.nodes[0]).toMatchObject({ id: 1, operator: c.accounts[5].address, jailed: false });
+    expect(nodes.json.nodes[0]).toMatchObject({ id: 1, operator: c.accounts[5].address, state: "Active", liveness: { reachable: false } });
     expect((await get("/v1/nodes/1")).json.id).toBe(1);
     expect((await get("/v1/nodes/99")).status).toBe(404);
     expect(await get("/v1/nodes/abc")).toMatchObject({ status: 400, json: { error: { field: "id" } } });

@@ -294,6 +294,12 @@ describe("names, declarative apply, dry-run, diff, one JSON shape", () => {
     expect(list.deployments).toEqual([...apiList.deployments].reverse()); // the API lists newest first
     const yaml = await hypha(["get", "deployment", id, "-o", "yaml"]);
     expect(yaml.stdout).toContain("phase: Requested");
+    const nodesCli = JSON.parse((await hypha(["get", "nodes", "-o", "json"])).stdout) as { nodes: Array<Record<string, unknown>> };
+    const nodesApi = (await (await fetch(`${api.url}/v1/nodes`)).json()) as { nodes: Array<Record<string, unknown>> };
+    const withoutTime = (n: Record<string, unknown>) => ({ ...n, liveness: { reachable: (n.liveness as { reachable: boolean }).reachable } });
+    expect(nodesCli.nodes.map(withoutTime)).toEqual(nodesApi.nodes.map(withoutTime));
+    expect(nodesCli.nodes[0]).toMatchObject({ id: 1, state: "Active", liveness: { reachable: false }, pricePerSecond: "1000" });
+    expect((await hypha(["get", "nodes"])).stdout).toMatch(/^ID\s+STATE\s+AGENT\s+CPU FREE\/TOTAL.*\n1\s+Active\s+Unreachable\s/);
     const bad = await hypha(["get", "deployments", "-o", "xml"]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toBe("error: -o: must be one of table, wide, json, yaml, name, got xml\n");

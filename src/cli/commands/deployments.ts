@@ -12,7 +12,8 @@ import { listDeployments, readDeploymentEvents, readReplicas, replicaStatusName,
 import { readIntent } from "../../chain/intents";
 import { readDeploymentResources, type DeploymentResource } from "../../api/deploymentResource";
 import { resolveDeploymentRef } from "../deploymentRef";
-import { listNodes, type NodeView } from "../../chain/nodes";
+import { listNodes } from "../../chain/nodes";
+import { readNodeResources } from "../../api/nodeResource";
 import { sendContractTx } from "../../chain/tx";
 import { HyphaError } from "../../errors";
 import { formatTokens, parseIntIn } from "../amounts";
@@ -63,32 +64,32 @@ export function deploymentTable(list: DeploymentResource[], format: OutputFormat
 /** `-o name` lines. */
 export const deploymentNames = (list: DeploymentResource[]) => list.map((r) => `deployment/${r.name ?? r.id}`);
 
-/** Node state word for tables. */
-export function nodeState(n: NodeView): string {
-  if (n.jailed) return "Jailed";
-  if (n.unbondingSince > 0n) return "Unbonding";
-  return "Active";
-}
-
-/** Prints nodes (shared by `get nodes` and `node list`). */
+/** Prints nodes (shared by `get nodes` and `node list`): the API's shape, with the agents' liveness. */
 export async function printNodes(ctx: CliContext, output: string | undefined): Promise<void> {
   const format = parseOutputFormat(output);
-  const nodes = await listNodes(ctx.publicClient, await ctx.addresses());
-  emit(ctx, format, nodes, () => {
-    if (nodes.length === 0) return "No nodes registered.";
-    return renderTable(
-      nodes.map((n) => ({
-        ID: n.id,
-        STATE: nodeState(n),
-        "CPU FREE/TOTAL": `${n.freeCpuMillis}m/${n.cpuMillis}m`,
-        "MEM FREE/TOTAL": `${n.freeMemoryMiB}Mi/${n.memoryMiB}Mi`,
-        SLOTS: `${n.freeSlots}/${n.slots}`,
-        PRICE: formatTokens(n.pricePerSecond) + "/s",
-        STAKE: formatTokens(n.stake),
-        ...(format === "wide" ? { OPERATOR: n.operator, AGENT: n.agent, DISK: `${n.freeDiskMiB}Mi/${n.diskMiB}Mi`, ENDPOINT: n.endpoint } : {}),
-      })),
-    );
-  }, () => nodes.map((n) => `node/${n.id}`));
+  const nodes = await readNodeResources(ctx.publicClient, await ctx.addresses());
+  emit(
+    ctx,
+    format,
+    { nodes },
+    () => {
+      if (nodes.length === 0) return "No nodes registered.";
+      return renderTable(
+        nodes.map((n) => ({
+          ID: n.id,
+          STATE: n.state,
+          AGENT: n.liveness.reachable ? "Reachable" : "Unreachable",
+          "CPU FREE/TOTAL": `${n.free.cpuMillis}m/${n.capacity.cpuMillis}m`,
+          "MEM FREE/TOTAL": `${n.free.memoryMiB}Mi/${n.capacity.memoryMiB}Mi`,
+          SLOTS: `${n.free.slots}/${n.capacity.slots}`,
+          PRICE: formatTokens(BigInt(n.pricePerSecond)) + "/s",
+          STAKE: formatTokens(BigInt(n.stake)),
+          ...(format === "wide" ? { OPERATOR: n.operator, "AGENT KEY": n.agent, DISK: `${n.free.diskMiB}Mi/${n.capacity.diskMiB}Mi`, ENDPOINT: n.endpoint } : {}),
+        })),
+      );
+    },
+    () => nodes.map((n) => `node/${n.id}`),
+  );
 }
 
 /** Registers get / describe / delete / scale. */
