@@ -79,9 +79,19 @@ export async function followDeployment(
   publicClient: PublicClient,
   addresses: HyphaAddresses,
   id: Hex,
-  opts: { print: (line: string) => void; timeoutMs: number; pollMs?: number; /** phases that end the wait successfully */ until?: string[]; label?: string },
+  opts: {
+    print: (line: string) => void;
+    timeoutMs: number;
+    pollMs?: number;
+    /** phases that end the wait successfully */
+    until?: string[];
+    label?: string;
+    /** Asked (at most every 3 s) while replicas wait for a node: a reason ends the wait (FailedScheduling, exit 3). */
+    unschedulable?: () => Promise<string | undefined>;
+  },
 ): Promise<DeploymentOutcome> {
   const deadline = Date.now() + opts.timeoutMs;
+  let nextFitCheck = 0;
   const label = opts.label ? `${opts.label} (${id})` : id;
   let seen = 0;
   let last: DeploymentOutcome | undefined;
@@ -104,6 +114,16 @@ export async function followDeployment(
       const statuses = (await readReplicas(publicClient, addresses, id)).map((r) => r.status);
       const now = outcomeAt(events, events.length - 1, statuses);
       if (waitVerdict(now, until) === "failure") throw endedError(label, now, until);
+    }
+    if (opts.unschedulable && (last?.phase ?? "Requested") === "Requested" && Date.now() >= nextFitCheck) {
+      nextFitCheck = Date.now() + 3_000;
+      const why = await opts.unschedulable();
+      if (why) {
+        throw new HyphaError(`deployment ${label} cannot be placed (FailedScheduling): ${why}`, {
+          exitCode: 3,
+          details: "no registered node has the capacity, price and approved measurement it needs, even when empty; it stays Requested (its escrow is refunded when you delete it: hypha delete deployment NAME)",
+        });
+      }
     }
     if (Date.now() > deadline) {
       throw new ChainError(`deployment ${label} is still ${last?.phase ?? "not submitted"} after ${Math.round(opts.timeoutMs / 1000)} s`, {

@@ -192,8 +192,8 @@ describe("hypha CLI against a real hardhat node", () => {
     expect(d.stdout).toContain(`ImageRoot:    ${intent.imageRoot}`);
     expect(d.stdout).toMatch(/Status:\s+Running/);
     expect(d.stdout).toMatch(/Name:\s+deterministic-app/);
-    expect(d.stdout).toMatch(/block \d+\s+replica 0 scheduled on node 1 \(attempt 1\)\s+tx 0x[0-9a-f]{64}/);
-    expect(d.stdout).toMatch(/replica 0 attested Running by node 1/);
+    expect(d.stdout).toMatch(/Normal\s+Scheduled\s+block \d+\s+orchestrator\s+replica 0 placed on node 1 \(attempt 1\)/);
+    expect(d.stdout).toMatch(/Normal\s+AttestedRunning\s+block \d+\s+node 1\s+replica 0 attempt 1 attested Running by agent 0x/);
 
     const audit = await hypha(["audit", id, "-f", appFile]);
     expect(audit.stdout).toMatch(/PASS\s+spec hash/);

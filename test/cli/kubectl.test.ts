@@ -11,7 +11,7 @@ import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { erc20Abi, parseEther, type Hex, type PublicClient, type WalletClient } from "viem";
 import { deploymentRegistryAbi } from "../../src/chain/abi";
 import { writeAddresses, type HyphaAddresses } from "../../src/chain/addresses";
@@ -26,6 +26,8 @@ import { startApiServer, type ApiServer } from "../../src/api/server";
 import { startHardhatNode } from "../helpers/chain";
 
 const ROOT = path.join(__dirname, "..", "..");
+// Each test runs the CLI binary several times (about 1 s each on a quiet machine; the shared CI machine is slower).
+vi.setConfig({ testTimeout: 240_000 });
 const MEASUREMENT = `0x${"5a".repeat(32)}` as Hex;
 const deployer = devAccount(11);
 const operator = devAccount(5);
@@ -175,6 +177,21 @@ describe("outcomes: apply --wait and every status a user sees", () => {
     const d = await hypha(["describe", "deployment", "failing-job"]);
     expect(d.stdout).toMatch(/Status:\s+Failed/);
     expect(d.stdout).toMatch(/Reason:\s+ReplicaFailed: replica 0 failed on node 1/);
+    expect(d.stdout).toMatch(/Warning\s+AttestedFailed\s+block \d+\s+node 1\s+replica 0 attempt 1 attested Failed by agent 0x/);
+    expect(d.stdout).toMatch(/Warning\s+Failed\s+block \d+\s+contract\s+deployment Running -> Failed/);
+  });
+
+  it("nothing can ever fit: apply --wait stops early with FailedScheduling; describe shows the reason as an event", async () => {
+    const file = path.join(tmp, "huge.yaml");
+    fs.writeFileSync(file, "apiVersion: v1\nkind: Pod\nmetadata:\n  name: huge\nspec:\n  containers:\n  - name: c\n    image: ubuntu:latest\n    command: [echo, hi]\n    resources:\n      requests: {cpu: '64', memory: 64Mi}\n");
+    const started = Date.now();
+    const r = await hypha(["apply", "-f", file, "--wait", "--timeout", "200"]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/^error: deployment huge \(0x[0-9a-f]{64}\) cannot be placed \(FailedScheduling\): no node fits: 1 not enough cpu\n/);
+    expect(Date.now() - started).toBeLessThan(150_000); // long before the 200 s timeout
+    const d = await hypha(["describe", "deployment", "huge"]);
+    expect(d.stdout).toMatch(/Warning\s+FailedScheduling\s+now\s+scheduler\s+replica 0: no node fits: 1 not enough cpu/);
+    expect(d.stdout).toMatch(/Normal\s+Submitted\s+block \d+\s+deployer\s+intent signed by 0x71bE63f3384f5fb98995898A86B02Fb2426c5788/);
   });
 
   it("deleted by the deployer and out of budget are told apart", async () => {
@@ -366,6 +383,8 @@ describe("runs from anywhere: npm install -g, config contexts, --version, comple
     expect(complete(["hypha", "app"])).toBe("apply");
     expect(complete(["hypha", "get", "no"])).toBe("nodes");
     expect(complete(["hypha", "apply", "--dr"])).toBe("--dry-run");
+    const names = spawnSync("bash", ["-c", "hypha get deployments -o name"], { encoding: "utf8", env: { ...env, PATH: `${shim}:${process.env.PATH}` }, cwd: tmp });
+    expect(names.stdout, names.stderr).toContain("deployment/web\n");
     expect(complete(["hypha", "describe", "deployment", "we"])).toBe("web");
     expect((await hypha(["completion", "fish"])).stderr).toBe('error: SHELL: bash or zsh, got "fish"\n');
   });

@@ -27,6 +27,7 @@ import { estimateCost, formatDuration, type CostEstimate } from "../costEstimate
 import { addIntentOptions, applySpecOverrides, imageRootFor, intentForSpec, signedIntentOf, type IntentFlags } from "../intentOptions";
 import { OUTPUT_HELP, parseOutputFormat, plain, toJson, toYaml } from "../output";
 import { followDeployment } from "../progress";
+import { approvedNodes, neverFits } from "../schedulingReason";
 import { publishSpecBlob, resolveImageRoot } from "../storeAccess";
 import { canonicalSpecJson, computeSpecHash, readWorkloads } from "../workloads";
 
@@ -88,7 +89,12 @@ export function registerApply(program: Command, ctx: CliContext): void {
         const addresses = await ctx.addresses();
         for (const r of results) {
           const print = (l: string) => (human ? ctx.print(`${r.name}: ${l}`) : ctx.err(`${r.name}: ${l}`));
-          const outcome = await followDeployment(ctx.publicClient, addresses, r.id, { print, timeoutMs: timeoutS * 1000, label: r.name });
+          const needs = planned.find((p) => p.name === r.name)!.intent;
+          const unschedulable = async () => {
+            const nodes = await listNodes(ctx.publicClient, addresses);
+            return neverFits(needs, nodes, await approvedNodes(ctx.publicClient, addresses, nodes));
+          };
+          const outcome = await followDeployment(ctx.publicClient, addresses, r.id, { print, timeoutMs: timeoutS * 1000, label: r.name, unschedulable });
           if (human) ctx.print(`deployment ${r.name} (${r.id}) is ${outcome.phase}: ${outcome.message}`);
         }
       }

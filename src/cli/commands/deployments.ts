@@ -19,7 +19,8 @@ import { HyphaError } from "../../errors";
 import { formatTokens, parseIntIn } from "../amounts";
 import type { CliContext } from "../context";
 import { emitAs, OUTPUT_HELP, parseOutputFormat, renderTable, type OutputFormat } from "../output";
-import { describeEvent } from "../progress";
+import { chainEventRows, nowRows } from "../describeEvents";
+import { approvedNodes, pendingReasons } from "../schedulingReason";
 import { agentReplicaStatus } from "../agentStatus";
 
 /** Parses a deployment id argument. */
@@ -142,10 +143,13 @@ export function registerDeploymentCommands(program: Command, ctx: CliContext): v
         listNodes(ctx.publicClient, addresses),
       ]);
       const onNodes = await agentReplicaStatus(id, replicas, new Map(nodes.map((n) => [n.id, n.endpoint])));
+      const pendingIdx = d.phase === "Requested" || d.phase === "Scheduled" || d.phase === "Running" ? replicas.filter((r) => replicaStatusName(r.status) === "Pending").map((r) => r.index) : [];
+      const pending = pendingIdx.length ? pendingReasons(id, { ...d.intent, maxPricePerSecond: BigInt(d.intent.maxPricePerSecond) }, pendingIdx, nodes, await approvedNodes(ctx.publicClient, addresses, nodes)) : new Map<number, string>();
+      const rows = [...chainEventRows(events), ...nowRows(pending, onNodes, new Map(replicas.map((r) => [r.index, r.nodeId])))];
       const data = {
         ...d,
         agents: Object.fromEntries(onNodes),
-        events: events.map((e) => ({ event: e.eventName, block: String(e.blockNumber), transactionHash: e.transactionHash, args: e.args })),
+        events: rows,
       };
       emit(
         ctx,
@@ -194,7 +198,12 @@ export function registerDeploymentCommands(program: Command, ctx: CliContext): v
               : "  (none)",
             "",
             "Events:",
-            ...events.map((e) => `  ${describeEvent(e) ?? `block ${e.blockNumber}  ${e.eventName}`}  tx ${e.transactionHash}`),
+            rows.length
+              ? renderTable(rows.map((r) => ({ TYPE: r.type, REASON: r.reason, AT: r.at, FROM: r.from, MESSAGE: r.message })))
+                  .split("\n")
+                  .map((l) => `  ${l}`)
+                  .join("\n")
+              : "  (none)",
           ];
           return lines.join("\n");
         },
