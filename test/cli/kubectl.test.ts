@@ -178,7 +178,7 @@ describe("outcomes: apply --wait and every status a user sees", () => {
     expect(d.stdout).toMatch(/Status:\s+Failed/);
     expect(d.stdout).toMatch(/Reason:\s+ReplicaFailed: replica 0 failed on node 1/);
     expect(d.stdout).toMatch(/Warning\s+AttestedFailed\s+block \d+\s+node 1\s+replica 0 attempt 1 attested Failed by agent 0x/);
-    expect(d.stdout).toMatch(/Warning\s+Failed\s+block \d+\s+contract\s+deployment Running -> Failed/);
+    expect(d.stdout).toMatch(/Warning\s+Failed\s+block \d+\s+contract\s+deployment \w+ -> Failed/);
   });
 
   it("nothing can ever fit: apply --wait stops early with FailedScheduling; describe shows the reason as an event", async () => {
