@@ -1,6 +1,7 @@
 /**
  * The agent's HTTP API (express 5), served on the endpoint registered on-chain:
  *   GET /healthz                                   liveness (the watcher's node-lost check)
+ *   GET /metrics                                   Prometheus metrics (metrics.ts)
  *   GET /v1/node                                   nodeId, agent address, measurement, driver, sandbox
  *   GET /v1/replicas                               every local run: status, restarts, bytes fetched, measurement
  *   GET /v1/replicas/:deploymentId/:index/logs     stdout (or ?stream=stderr) of the latest run, text/plain;
@@ -11,6 +12,7 @@
 import express, { type Request, type Response, type NextFunction } from "express";
 import { promises as fs } from "node:fs";
 import type { Hex } from "viem";
+import type { Registry } from "prom-client";
 import type { ReplicaRunInfo } from "./replicaRun";
 
 /** What the API reads from the running agent. */
@@ -19,6 +21,8 @@ export interface AgentApiSource {
   replicas(): ReplicaRunInfo[];
   /** Log files of the latest run of a replica, or null if unknown. */
   logFiles(deploymentId: Hex, index: number): { stdout: string; stderr: string } | null;
+  /** Prometheus metrics served at GET /metrics (metrics.ts). */
+  metrics?: Registry;
 }
 
 /** A request-parameter problem, answered with 400. */
@@ -55,6 +59,12 @@ export function createAgentApi(source: AgentApiSource): express.Express {
   app.get("/healthz", (_req, res) => {
     res.json({ ok: true, nodeId: source.node().nodeId });
   });
+  if (source.metrics) {
+    const registry = source.metrics;
+    app.get("/metrics", async (_req, res) => {
+      res.type(registry.contentType).send(await registry.metrics());
+    });
+  }
   app.get("/v1/node", (_req, res) => {
     res.json(source.node());
   });

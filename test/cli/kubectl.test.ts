@@ -373,19 +373,21 @@ describe("runs from anywhere: npm install -g, config contexts, --version, comple
     const shim = path.join(tmp, "shim");
     fs.mkdirSync(shim, { recursive: true });
     fs.writeFileSync(path.join(shim, "hypha"), `#!/bin/sh\nexec "${process.execPath}" "${path.join(ROOT, "bin/hypha.js")}" "$@"\n`, { mode: 0o755 });
-    const complete = (words: string[]) =>
-      spawnSync("bash", ["-c", `source ${file}; COMP_WORDS=(${words.map((w) => `'${w}'`).join(" ")}); COMP_CWORD=${words.length - 1}; _hypha; echo "\${COMPREPLY[@]}"`], {
-        encoding: "utf8",
-        env: { ...env, PATH: `${shim}:${process.env.PATH}` },
-        cwd: tmp,
-      }).stdout.trim();
-    expect(complete(["hypha", "ap"])).toBe("apply api");
-    expect(complete(["hypha", "app"])).toBe("apply");
-    expect(complete(["hypha", "get", "no"])).toBe("nodes");
-    expect(complete(["hypha", "apply", "--dr"])).toBe("--dry-run");
-    const names = spawnSync("bash", ["-c", "hypha get deployments -o name"], { encoding: "utf8", env: { ...env, PATH: `${shim}:${process.env.PATH}` }, cwd: tmp });
-    expect(names.stdout, names.stderr).toContain("deployment/web\n");
-    expect(complete(["hypha", "describe", "deployment", "we"])).toBe("web");
+    // bash runs asynchronously: the store it asks for names lives in this process.
+    const bash = (cmd: string) =>
+      new Promise<string>((resolve) => {
+        const child = spawn("bash", ["-c", cmd], { env: { ...env, PATH: `${shim}:${process.env.PATH}` }, cwd: tmp, stdio: ["ignore", "pipe", "pipe"] });
+        let out = "";
+        child.stdout.on("data", (d: Buffer) => (out += d));
+        child.on("close", () => resolve(out));
+      });
+    const complete = async (words: string[]) => (await bash(`source ${file}; COMP_WORDS=(${words.map((w) => `'${w}'`).join(" ")}); COMP_CWORD=${words.length - 1}; _hypha; echo "\${COMPREPLY[@]}"`)).trim();
+    expect(await complete(["hypha", "ap"])).toBe("apply api");
+    expect(await complete(["hypha", "app"])).toBe("apply");
+    expect(await complete(["hypha", "get", "no"])).toBe("nodes");
+    expect(await complete(["hypha", "apply", "--dr"])).toBe("--dry-run");
+    expect(await bash("hypha get deployments -o name")).toContain("deployment/web\n");
+    expect(await complete(["hypha", "describe", "deployment", "we"])).toBe("web");
     expect((await hypha(["completion", "fish"])).stderr).toBe('error: SHELL: bash or zsh, got "fish"\n');
   });
 });

@@ -52,7 +52,7 @@ ${cases}
     *) words="" ;;
   esac
   case "$path" in
-    ${refs}) [[ "$cur" != -* ]] && words="$words $(hypha get deployments -o name 2>/dev/null | sed 's|^deployment/||')" ;;
+    ${refs}) [[ "$cur" != -* ]] && words="$words $(hypha get deployments -o name 2>/dev/null | sed 's|^deployment/||' | sort -u)" ;;
   esac
   COMPREPLY=($(compgen -W "$words" -- "$cur"))
 }
