@@ -14,6 +14,8 @@ export function createAgentMetrics(runs: () => ReplicaRunInfo[], nodeId: number)
   const registry = new Registry();
   registry.setDefaultLabels({ node: String(nodeId) });
   collectDefaultMetrics({ register: registry, prefix: "hypha_agent_" });
+  // promtool: "non-counter metrics should not have _total suffix" (prom-client's handle/request gauges)
+  for (const m of registry.getMetricsAsArray()) if (m.name.endsWith("_total")) registry.removeSingleMetric(m.name);
   new Gauge({
     name: "hypha_agent_replicas",
     help: "Replica runs on this node by local status (every attempt it still remembers)",

@@ -34,6 +34,7 @@ import { createDeploymentIndex } from "./deploymentIndex";
 import { readDeploymentResources, specNameLookup } from "./deploymentResource";
 import { ApiInputError, parseIntentSubmission } from "./intentBody";
 import { createApiMetrics } from "./metrics";
+import { registerDomainMetrics } from "./domainMetrics";
 import { createRelayer, relayErrorStatus } from "./relayIntent";
 
 export interface ApiServerOptions {
@@ -94,6 +95,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const metrics = createApiMetrics();
   const index = createDeploymentIndex(publicClient, addresses);
   const specNames = specNameLookup(storeUrl);
+  registerDomainMetrics(metrics.registry, {
+    deployments: async () => readDeploymentResources(publicClient, addresses, (await index.list()).slice(-1000), specNames),
+    nodes: () => readNodeResources(publicClient, addresses),
+  });
   const relayer = opts.relayer ? createRelayer({ publicClient, walletClient: opts.relayer, addresses, domain, storeUrl }) : undefined;
   const app = express();
   app.disable("x-powered-by");

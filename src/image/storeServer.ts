@@ -3,6 +3,7 @@
  * these can run as mirrors; clients verify everything, so a mirror is trusted for availability only.
  *
  *   GET  /health
+ *   GET  /metrics                    Prometheus metrics (storeMetrics.ts)
  *   GET|HEAD /chunks/:cid            one object (chunk or manifest)
  *   GET  /chunks?cid=a&cid=b         several objects in one response (see chunkBatch.ts)
  *   POST /chunks/missing {cids}      which of these the store lacks -> {missing}
@@ -20,6 +21,7 @@ import { CHUNK_BATCH_CONTENT_TYPE, MAX_BATCH_CIDS, encodeChunkBatch } from "./ch
 import { ChunkStore } from "./chunkStore";
 import { type CID, JSON_CODEC, cidForBytes, parseCid } from "./cid";
 import { ImageError } from "./imageError";
+import { createStoreMetrics } from "./storeMetrics";
 
 export interface StoreServerOptions {
   dir: string;
@@ -60,8 +62,15 @@ export async function startStoreServer(opts: StoreServerOptions): Promise<StoreS
   const raw = express.raw({ type: () => true, limit: opts.maxUploadBytes ?? 64 * 1024 * 1024 });
   const json = express.json({ limit: "4mb" });
 
+  const metrics = createStoreMetrics(async () => Object.keys(await catalog.list()).length);
+  app.use(metrics.middleware);
+
   app.get("/health", (_req, res) => {
     res.json({ ok: true });
+  });
+
+  app.get("/metrics", async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 
   app.get("/catalog", async (_req, res) => {

@@ -39,6 +39,8 @@ export function reasonLabels(reason: string): string[] {
 export function createWatcherMetrics(source: WatcherMetricsSource): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "hypha_watcher_" });
+  // promtool: "non-counter metrics should not have _total suffix" (prom-client's handle/request gauges)
+  for (const m of registry.getMetricsAsArray()) if (m.name.endsWith("_total")) registry.removeSingleMetric(m.name);
   const count = (names: readonly string[], values: number[]) => {
     const out = new Map<string, number>(names.map((n) => [n, 0]));
     for (const v of values) out.set(names[v] ?? `Unknown${v}`, (out.get(names[v] ?? `Unknown${v}`) ?? 0) + 1);
@@ -108,18 +110,20 @@ export function createWatcherMetrics(source: WatcherMetricsSource): Registry {
     },
   });
   new Gauge({ name: "hypha_watcher_outbox_oldest_age_seconds", help: "Age of the oldest transaction sent but not yet mined", registers: [registry], collect() { this.set(source.outboxAgeSeconds()); } });
-  const counterFrom = (name: string, help: string, read: () => number) =>
-    new Counter({
+  const counterFrom = (name: string, help: string, read: () => number) => {
+    let had = 0;
+    return new Counter({
       name,
       help,
       registers: [registry],
       // The watcher keeps the running total; the counter catches up with it at each scrape.
-      async collect() {
+      collect() {
         const now = read();
-        const had = (await this.get()).values[0]?.value ?? 0;
         if (now > had) this.inc(now - had);
+        had = Math.max(had, now);
       },
     });
+  };
   counterFrom("hypha_watcher_transactions_sent_total", "Transactions the watcher signed and sent", source.txsSent);
   counterFrom("hypha_watcher_transactions_reverted_total", "Transactions the watcher sent that were mined reverted", source.txsReverted);
   counterFrom("hypha_watcher_reorgs_total", "Chain reorganisations the watcher followed", source.reorgs);
