@@ -9,6 +9,7 @@ import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { checkMetrics } from "../helpers/promtool";
 import { parseAbiItem, type Hex } from "viem";
 import { makePublicClient, loadContracts } from "../../src/chain/clients";
 import { readDeployment, readReplicas, deploymentStatusName, replicaStatusName } from "../../src/chain/deployments";
@@ -102,6 +103,30 @@ describe("the whole system", () => {
     const altered = sys.hypha(["audit", id, "-f", "examples/zero-image-pod.yaml"]);
     expect(altered.status).not.toBe(0);
     expect(altered.stdout).toMatch(/FAIL/);
+  });
+
+  it("every service serves Prometheus /metrics with domain gauges that promtool accepts", async () => {
+    const scrape = async (url: string) => {
+      const res = await fetch(`${url}/metrics`);
+      expect(res.status, url).toBe(200);
+      const text = await res.text();
+      const check = checkMetrics(text);
+      expect(check.problems, `${url}/metrics (${check.tool})`).toBe("");
+      return text;
+    };
+    const watcher = await scrape(sys.state.watcherUrl);
+    expect(watcher).toMatch(/^hypha_watcher_nodes\{state="Active"\} 3$/m);
+    expect(watcher).toMatch(/^hypha_watcher_deployments\{status="Running"\} [1-9]/m);
+    expect(watcher).toMatch(/^hypha_watcher_transactions_sent_total [1-9]/m);
+    expect(watcher).toMatch(/^hypha_watcher_sender_balance_wei\{address="0x[0-9a-fA-F]{40}"\} [1-9]/m);
+    const agent = await scrape(sys.state.nodes[0].url);
+    expect(agent).toMatch(/^hypha_agent_attestations\{status="Running",node="1"\} [1-9]/m);
+    expect(agent).toMatch(/^hypha_agent_image_bytes_fetched\{node="1"\} \d+/m);
+    const storeText = await scrape(sys.state.storeUrl);
+    expect(storeText).toMatch(/^hypha_store_bytes_served_total [1-9]/m);
+    const apiText = await scrape(sys.state.apiUrl);
+    expect(apiText).toMatch(/^hypha_deployments\{phase="Running",kind="service"\} [1-9]/m);
+    expect(apiText).toMatch(/^hypha_nodes\{state="Active",agent="reachable"\} 3$/m);
   });
 
   it("finalizes a job when 2 of 3 replicas attest the same output hash", async () => {

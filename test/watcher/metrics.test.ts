@@ -65,3 +65,21 @@ describe("agent metrics", () => {
     expect(check.problems, check.tool).toBe("");
   }, 180_000);
 });
+
+describe("the Grafana dashboard (docs/grafana/hypha-dashboard.json)", () => {
+  it("uses only metrics the services export", async () => {
+    const fs = await import("node:fs");
+    const path = await import("node:path");
+    const dash = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "..", "docs", "grafana", "hypha-dashboard.json"), "utf8")) as { panels: Array<{ targets: Array<{ expr: string }> }> };
+    const used = new Set(dash.panels.flatMap((p) => p.targets.flatMap((t) => t.expr.match(/hypha_[a-z_]+/g) ?? [])));
+    expect(used.size).toBeGreaterThan(15);
+    const { createApiMetrics } = await import("../../src/api/metrics");
+    const { registerDomainMetrics } = await import("../../src/api/domainMetrics");
+    const { createStoreMetrics } = await import("../../src/image/storeMetrics");
+    const api = createApiMetrics();
+    registerDomainMetrics(api.registry, { deployments: async () => [], nodes: async () => [] });
+    const watcher = createWatcherMetrics({ deploymentStatuses: () => [], replicaStatuses: () => [], nodes: () => [], unplacedReasons: () => [], head: () => null, cursor: () => null, outbox: () => ({ queued: 0, inProgress: 0, sent: 0, mined: 0, failed: 0, txs: 0 }), outboxAgeSeconds: () => 0, txsSent: () => 0, txsReverted: () => 0, reorgs: () => 0, senderBalances: async () => [] });
+    const exported = new Set([api.registry, watcher, createAgentMetrics(() => [], 1), createStoreMetrics(async () => 0).registry].flatMap((r) => r.getMetricsAsArray().map((m) => m.name)));
+    expect([...used].filter((m) => !exported.has(m))).toEqual([]);
+  });
+});
