@@ -3,7 +3,12 @@
  * in an exposition `promtool check metrics` accepts (promtool from PATH or Debian's package; see
  * test/helpers/promtool.ts).
  */
+import fs from "node:fs";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { createApiMetrics } from "../../src/api/metrics";
+import { registerDomainMetrics } from "../../src/api/domainMetrics";
+import { createStoreMetrics } from "../../src/image/storeMetrics";
 import { createWatcherMetrics, reasonLabels } from "../../src/watcher/status/metrics";
 import { createAgentMetrics } from "../../src/agent/metrics";
 import type { ReplicaRunInfo } from "../../src/agent/replicaRun";
@@ -68,14 +73,9 @@ describe("agent metrics", () => {
 
 describe("the Grafana dashboard (docs/grafana/hypha-dashboard.json)", () => {
   it("uses only metrics the services export", async () => {
-    const fs = await import("node:fs");
-    const path = await import("node:path");
     const dash = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "..", "docs", "grafana", "hypha-dashboard.json"), "utf8")) as { panels: Array<{ targets: Array<{ expr: string }> }> };
     const used = new Set(dash.panels.flatMap((p) => p.targets.flatMap((t) => t.expr.match(/hypha_[a-z_]+/g) ?? [])));
     expect(used.size).toBeGreaterThan(15);
-    const { createApiMetrics } = await import("../../src/api/metrics");
-    const { registerDomainMetrics } = await import("../../src/api/domainMetrics");
-    const { createStoreMetrics } = await import("../../src/image/storeMetrics");
     const api = createApiMetrics();
     registerDomainMetrics(api.registry, { deployments: async () => [], nodes: async () => [] });
     const watcher = createWatcherMetrics({ deploymentStatuses: () => [], replicaStatuses: () => [], nodes: () => [], unplacedReasons: () => [], head: () => null, cursor: () => null, outbox: () => ({ queued: 0, inProgress: 0, sent: 0, mined: 0, failed: 0, txs: 0 }), outboxAgeSeconds: () => 0, txsSent: () => 0, txsReverted: () => 0, reorgs: () => 0, senderBalances: async () => [] });
