@@ -53,15 +53,20 @@ export function outcomeAt(events: DeploymentEvent[], upTo: number, replicaStatus
   const submitted = prefix.find((e) => e.eventName === "IntentSubmitted");
   const intent = (submitted?.args.intent ?? {}) as { kind?: number; quorum?: number; replicas?: number };
   let status = submitted ? 1 : 0;
-  for (const e of prefix) if (e.eventName === "DeploymentStatusChanged") status = Number(e.args.to);
+  const replicaNow = new Map<number, string>();
+  for (const e of prefix) {
+    if (e.eventName === "DeploymentStatusChanged") status = Number(e.args.to);
+    if (e.eventName === "ReplicaStatusChanged") replicaNow.set(Number(e.args.replicaIndex), replicaStatusName(Number(e.args.to)));
+  }
+  const states = [...replicaNow.values()];
   return deploymentOutcome({
     status,
     kind: Number(intent.kind ?? 0),
     deployer: (submitted?.args.deployer ?? "0x0000000000000000000000000000000000000000") as Hex,
     quorum: Number(intent.quorum ?? 1),
     replicas: Number(intent.replicas ?? 0),
-    placed: 0,
-    running: 0,
+    placed: states.filter((x) => x === "Scheduled" || x === "Running").length,
+    running: states.filter((x) => x === "Running").length,
     replicaStatuses,
     events: prefix,
   });
