@@ -24,6 +24,8 @@ contract NodeRegistry is INodeRegistry, AccessControl, ReentrancyGuardTransient 
     uint8 private constant UNBONDING = 2;
     uint8 private constant JAILED = 4;
     uint8 private constant EXITED = 8;
+    /// @dev Slashed below `minStake`: not placed until topped up (addStake clears it).
+    uint8 private constant UNDERSTAKED = 16;
 
     struct NodeData {
         // slot 0: placement-hot
@@ -66,6 +68,8 @@ contract NodeRegistry is INodeRegistry, AccessControl, ReentrancyGuardTransient 
     uint32 public nodeCount;
     /// @inheritdoc INodeRegistry
     mapping(bytes32 measurement => bool) public measurementApproved;
+    /// @inheritdoc INodeRegistry
+    mapping(address agent => uint32 nodeId) public nodeOfAgent;
 
     /// @param token_ stake token
     /// @param admin DEFAULT_ADMIN_ROLE holder (measurements, unjail, granting DEPLOYMENTS_ROLE)
@@ -120,6 +124,7 @@ contract NodeRegistry is INodeRegistry, AccessControl, ReentrancyGuardTransient 
         if (bytes(reg.endpoint).length == 0) revert EmptyEndpoint();
         if (stake < minStake || stake == 0) revert StakeTooLow(stake, minStake);
         nodeId = ++nodeCount;
+        _bindAgent(reg.agent, nodeId);
         NodeData storage n = _nodes[nodeId];
         n.freeCpuMillis = reg.cpuMillis;
         n.freeMemoryMiB = reg.memoryMiB;
@@ -191,6 +196,8 @@ contract NodeRegistry is INodeRegistry, AccessControl, ReentrancyGuardTransient 
         NodeData storage n = _operatorNode(nodeId);
         if (agent == address(0)) revert ZeroAddress("agent");
         address previous = n.agent;
+        if (agent == previous) return;
+        _bindAgent(agent, nodeId);
         n.agent = agent;
         emit AgentUpdated(nodeId, previous, agent);
     }
@@ -210,6 +217,7 @@ contract NodeRegistry is INodeRegistry, AccessControl, ReentrancyGuardTransient 
         uint96 stake = n.stake + amount;
         n.stake = stake;
         emit StakeAdded(nodeId, amount, stake);
+        if (n.flags & UNDERSTAKED != 0 && stake >= minStake) n.flags &= ~UNDERSTAKED;
         token.safeTransferFrom(msg.sender, address(this), amount);
     }
 
@@ -229,6 +237,9 @@ contract NodeRegistry is INodeRegistry, AccessControl, ReentrancyGuardTransient 
         if (n.flags & UNBONDING == 0) revert NotUnbonding(nodeId);
         uint64 unlockAt = n.unbondingSince + unbondingDelay;
         if (block.timestamp < unlockAt) revert StillBonded(nodeId, unlockAt, uint64(block.timestamp));
+        // A jailed node's stake answers for its fault until the admin has looked at it.
+        if (n.flags & JAILED != 0) revert NodeNotEligible(nodeId, "jailed");
+        // A placed replica includes a completed job replica whose vote is not resolved yet.
         if (n.placed != 0) revert ReplicasStillPlaced(nodeId, n.placed);
         uint96 amount = n.stake;
         n.stake = 0;
@@ -257,10 +268,16 @@ contract NodeRegistry is INodeRegistry, AccessControl, ReentrancyGuardTransient 
     // ------------------------------------------------------------------ DeploymentRegistry
 
     /// @inheritdoc INodeRegistry
-    function reserve(uint32 nodeId, Resources calldata r) external onlyRole(DEPLOYMENTS_ROLE) returns (uint96) {
+    function reserve(uint32 nodeId, Resources calldata r, uint96 expectedPrice)
+        external
+        onlyRole(DEPLOYMENTS_ROLE)
+        returns (uint96)
+    {
         NodeData storage n = _existing(nodeId);
         uint8 flags = n.flags;
         if (flags != REGISTERED) revert NodeNotEligible(nodeId, _ineligibleReason(flags));
+        uint96 price = n.pricePerSecond;
+        if (price != expectedPrice) revert PriceChanged(nodeId, price, expectedPrice);
         if (!measurementApproved[n.measurement]) revert NodeNotEligible(nodeId, "measurement not approved");
         uint32 cpu = n.freeCpuMillis;
         uint32 mem = n.freeMemoryMiB;
@@ -275,7 +292,7 @@ contract NodeRegistry is INodeRegistry, AccessControl, ReentrancyGuardTransient 
             _putFree(n, cpu - r.cpuMillis, mem - r.memoryMiB, disk - r.diskMiB, slots - 1, n.placed + 1);
         }
         emit CapacityReserved(nodeId, r.cpuMillis, r.memoryMiB, r.diskMiB);
-        return n.pricePerSecond;
+        return price;
     }
 
     /// @inheritdoc INodeRegistry
@@ -305,6 +322,7 @@ contract NodeRegistry is INodeRegistry, AccessControl, ReentrancyGuardTransient 
         uint96 stake = n.stake;
         amount = uint96((uint256(stake) * slashBps) / 10_000);
         n.stake = stake - amount;
+        if (stake - amount < minStake) n.flags |= UNDERSTAKED;
         address to = beneficiary == address(0) ? treasury : beneficiary;
         emit Slashed(nodeId, amount, to, reason);
         if (n.flags & JAILED == 0) {
@@ -334,6 +352,7 @@ contract NodeRegistry is INodeRegistry, AccessControl, ReentrancyGuardTransient 
         node.stake = n.stake;
         node.unbondingSince = n.unbondingSince;
         node.jailed = n.flags & JAILED != 0;
+        node.understaked = n.flags & UNDERSTAKED != 0;
         node.measurement = n.measurement;
         node.endpoint = n.endpoint;
     }
@@ -342,6 +361,14 @@ contract NodeRegistry is INodeRegistry, AccessControl, ReentrancyGuardTransient 
     function agentOf(uint32 nodeId) external view returns (address agent) {
         agent = _nodes[nodeId].agent; // never zero once registered
         if (agent == address(0)) revert UnknownNode(nodeId);
+    }
+
+    /// @inheritdoc INodeRegistry
+    function attesterOf(uint32 nodeId) external view returns (address agent) {
+        NodeData storage n = _nodes[nodeId];
+        agent = n.agent; // never zero once registered
+        if (agent == address(0)) revert UnknownNode(nodeId);
+        if (!measurementApproved[n.measurement]) revert NodeNotEligible(nodeId, "measurement not approved");
     }
 
     /// @inheritdoc INodeRegistry
@@ -394,9 +421,18 @@ contract NodeRegistry is INodeRegistry, AccessControl, ReentrancyGuardTransient 
         }
     }
 
+    /// @dev One agent key, one node: a key shared by several nodes would let one operator's
+    /// signer vote for several replicas of a job.
+    function _bindAgent(address agent, uint32 nodeId) private {
+        uint32 holder = nodeOfAgent[agent];
+        if (holder != 0) revert AgentKeyInUse(agent, holder);
+        nodeOfAgent[agent] = nodeId;
+    }
+
     function _ineligibleReason(uint8 flags) private pure returns (string memory) {
         if (flags & EXITED != 0) return "exited";
         if (flags & JAILED != 0) return "jailed";
+        if (flags & UNDERSTAKED != 0) return "stake below minimum";
         return "unbonding";
     }
 }

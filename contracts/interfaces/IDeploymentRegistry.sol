@@ -24,6 +24,7 @@ interface IDeploymentRegistry is IHyphaTypes {
         uint32 cpuMillis; // per replica, from the intent (capacity released without the intent)
         uint32 memoryMiB;
         uint32 diskMiB;
+        uint8 nodeFaults; // re-placements caused by nodes (lost, tampered copy, placement timeout): free up to MAX_NODE_FAULTS
     }
 
     struct Replica {
@@ -32,6 +33,7 @@ interface IDeploymentRegistry is IHyphaTypes {
         uint16 attempt; // placement generation, starts at 1 on first placement
         uint96 pricePerSecond; // node's price when placed
         uint64 since; // when it entered its current status (Running: start of paid time)
+        uint32 maxRunSeconds; // from the intent: the most run time this placement is paid for (0: no cap)
     }
 
     struct AttestationRecord {
@@ -40,7 +42,8 @@ interface IDeploymentRegistry is IHyphaTypes {
         uint64 blockNumber;
     }
 
-    event IntentSubmitted(bytes32 indexed id, address indexed deployer, address indexed relayer, DeploymentIntent intent, bytes signature);
+    /// @notice The relayer is the transaction's sender (not a topic: a topic costs every submission 375 gas).
+    event IntentSubmitted(bytes32 indexed id, address indexed deployer, DeploymentIntent intent, bytes signature);
     event DeploymentStatusChanged(bytes32 indexed id, uint8 from, uint8 to);
     event ReplicaScheduled(bytes32 indexed id, uint16 replicaIndex, uint32 indexed nodeId, uint16 attempt, uint96 pricePerSecond);
     event ReplicaStatusChanged(bytes32 indexed id, uint16 replicaIndex, uint32 indexed nodeId, uint8 from, uint8 to);
@@ -56,6 +59,13 @@ interface IDeploymentRegistry is IHyphaTypes {
         uint64 timestamp
     );
     event JobFinalized(bytes32 indexed id, bytes32 outputHash, uint8 agreeing);
+    /// @notice Every replica of a job voted and no output hash reached the quorum: nobody is slashed.
+    event JobUndecided(bytes32 indexed id);
+    event IntentCancelled(bytes32 indexed id, address indexed deployer);
+    /// @notice A batch call left one entry out and went on; `reason` is the selector of the custom
+    /// error the single call would have reverted with. `entry` is the index in the call's array;
+    /// in scheduleMany it is (intent index << 16) | placement index.
+    event BatchEntrySkipped(bytes32 indexed id, uint256 entry, bytes4 reason);
     event Scaled(bytes32 indexed id, uint16 from, uint16 to);
     event Terminated(bytes32 indexed id, address indexed by, uint96 paidToNodes, uint96 refunded);
     event Deposited(address indexed account, uint256 amount);
@@ -80,31 +90,47 @@ interface IDeploymentRegistry is IHyphaTypes {
     error InsufficientDeposit(address account, uint256 balance, uint256 needed);
     error LengthMismatch(uint256 a, uint256 b);
     error NothingToClaim(address account);
+    error IntentCancelledAlready(bytes32 id);
+    error ZeroOutputHash(bytes32 id, uint16 replicaIndex);
+    error NotReclaimable(bytes32 id, uint16 replicaIndex, uint8 status, uint64 reclaimableAt);
+    error OperatorAlreadyInJob(bytes32 id, uint32 nodeId, address operator);
 
     /// @notice Record a signed intent and escrow its budget. Anyone may relay it. The budget comes
     /// from the deployer's deposit in this contract when it covers it, else by transferFrom.
     function submitIntent(DeploymentIntent calldata intent, bytes calldata signature) external returns (bytes32 id);
-    /// @notice Several intents in one transaction (relayers, benchmarks).
+    /// @notice Several intents in one transaction (relayers, benchmarks). An intent already submitted
+    /// or cancelled is skipped (BatchEntrySkipped); any other bad entry reverts the call.
     function submitIntents(DeploymentIntent[] calldata intents, bytes[] calldata signatures) external returns (bytes32[] memory ids);
 
     /// @notice Orchestrator: place pending replicas of one deployment on nodes.
     function schedule(DeploymentIntent calldata intent, Placement[] calldata placements) external;
-    /// @notice Orchestrator: place replicas of several deployments in one transaction.
+    /// @notice Orchestrator: place replicas of several deployments in one transaction. A placement
+    /// that lost a race (deployment no longer active, replica no longer Pending, node no longer
+    /// eligible, full, or repriced) is skipped (BatchEntrySkipped); the others go through.
     function scheduleMany(DeploymentIntent[] calldata intents, Placement[][] calldata placements) external;
 
     /// @notice Record an agent's signed attestation. Anyone may submit it.
     function attest(Attestation calldata attestation, bytes calldata signature) external;
-    /// @notice Several attestations in one transaction.
+    /// @notice Several attestations in one transaction (any account may relay several agents'
+    /// attestations); one that cannot apply (stale, already applied, bad signature) is skipped.
     function attestMany(Attestation[] calldata attestations, bytes[] calldata signatures) external;
 
-    /// @notice Orchestrator: a replica's node stopped answering; the replica is Failed (and re-placeable while retries remain).
+    /// @notice Orchestrator: a replica's node stopped answering. The replica is Failed and re-placed
+    /// without using the deployer's retries (up to MAX_NODE_FAULTS per deployment); its node is paid
+    /// for the time it was Running.
     function reportLost(DeploymentIntent calldata intent, uint16 replicaIndex) external;
+    /// @notice Anyone: a replica Scheduled for longer than PLACEMENT_TIMEOUT without reaching Running,
+    /// or a job replica Running past its maxRunSeconds, is taken back from its node (a node fault:
+    /// re-placed without using the deployer's retries) so nobody can pin capacity for free.
+    function reclaim(bytes32 id, uint16 replicaIndex) external;
+    /// @notice Deployer: cancel a signed intent before anyone submits it (it can never be submitted).
+    function cancelIntent(DeploymentIntent calldata intent) external;
 
     /// @notice Deployer at any time; anyone once the budget is spent, a job is final or the deployment Failed.
     /// Releases capacity, credits nodes for replica-time run, refunds the rest to the deployer's deposit.
     function terminate(DeploymentIntent calldata intent) external;
     /// @notice Several terminations in one transaction (the watcher settles finished jobs in batches);
-    /// each follows terminate's rules, and one that may not be terminated reverts the whole call.
+    /// each follows terminate's rules, and one that may not be terminated is skipped (BatchEntrySkipped).
     function terminateMany(DeploymentIntent[] calldata intents) external;
     /// @notice Deployer: change the replica count.
     function scale(DeploymentIntent calldata intent, uint16 replicas) external;

@@ -13,7 +13,8 @@ interface IHyphaTypes {
     }
 
     /// @notice Deployment lifecycle (DESIGN.md): Requested -> Scheduled -> Running -> Terminated, or Failed.
-    /// Jobs go Running -> Completed when a quorum of replicas agrees on the output hash.
+    /// Jobs go Running -> Completed when a strict majority of replicas agrees on the output hash.
+    /// Cancelled: the deployer cancelled the signed intent before anyone submitted it.
     enum DeploymentStatus {
         None,
         Requested,
@@ -21,11 +22,12 @@ interface IHyphaTypes {
         Running,
         Completed,
         Terminated,
-        Failed
+        Failed,
+        Cancelled
     }
 
-    /// @notice Replica lifecycle: Pending -> Scheduled -> Running -> Stopped, or Completed (jobs),
-    /// Failed, Tampered. Failed/Tampered replicas go back to Pending while retries remain.
+    /// @notice Replica lifecycle: Pending -> Scheduled -> Running -> Stopped, or Running -> Completed
+    /// (jobs), Failed, Tampered. Failed/Tampered replicas go back to Pending while retries remain.
     enum ReplicaStatus {
         Pending,
         Scheduled,
@@ -67,7 +69,8 @@ interface IHyphaTypes {
         uint64 deadline; // unix seconds; the intent cannot be submitted after it
         uint8 kind; // Kind
         uint8 quorum; // jobs: replicas that must agree on the output hash; services: 0
-        uint8 maxRetries; // re-placements allowed after Failed/Tampered/lost replicas
+        uint8 maxRetries; // re-placements allowed after replicas the deployment's own workload failed
+        uint32 maxRunSeconds; // most seconds one replica placement is paid for (jobs: >= 1; services: 0 = no cap)
     }
 
     /// @notice A node agent's signed statement about one placement of one replica
@@ -84,9 +87,11 @@ interface IHyphaTypes {
         uint64 timestamp;
     }
 
-    /// @notice One replica placed on one node, as sent by the orchestrator.
+    /// @notice One replica placed on one node, as sent by the orchestrator, at the node price the
+    /// orchestrator saw (the placement reverts if the operator changed it since).
     struct Placement {
         uint16 replicaIndex;
         uint32 nodeId;
+        uint96 pricePerSecond;
     }
 }

@@ -24,6 +24,7 @@ interface INodeRegistry is IHyphaTypes {
         uint96 stake;
         uint64 unbondingSince; // 0 when not unbonding
         bool jailed;
+        bool understaked; // slashed below minStake: not placed until topped up
         bytes32 measurement;
         string endpoint;
     }
@@ -71,6 +72,8 @@ interface INodeRegistry is IHyphaTypes {
     error CapacityBelowReserved(uint32 nodeId, string resource, uint256 reserved, uint256 requested);
     error NodeExited(uint32 nodeId);
     error InvalidParameter(string field, string reason);
+    error AgentKeyInUse(address agent, uint32 nodeId);
+    error PriceChanged(uint32 nodeId, uint96 price, uint96 expected);
 
     /// @notice Register a node, pulling `stake` tokens from the caller (approve first).
     function register(Registration calldata registration, uint96 stake) external returns (uint32 nodeId);
@@ -107,9 +110,10 @@ interface INodeRegistry is IHyphaTypes {
     /// @notice Admin: release a jailed node.
     function unjail(uint32 nodeId) external;
 
-    /// @notice DeploymentRegistry only: check the node is eligible, reserve one replica's resources
-    /// and one slot. Returns the node's current price per replica-second (recorded in the replica).
-    function reserve(uint32 nodeId, Resources calldata resources) external returns (uint96 pricePerSecond);
+    /// @notice DeploymentRegistry only: check the node is eligible and still asks `expectedPrice`
+    /// (the price the orchestrator decided on), reserve one replica's resources and one slot.
+    /// Returns the price per replica-second (recorded in the replica).
+    function reserve(uint32 nodeId, Resources calldata resources, uint96 expectedPrice) external returns (uint96 pricePerSecond);
     /// @notice DeploymentRegistry only: release what `reserve` took. Returns the node's operator
     /// (who is credited for the replica's run time).
     function release(uint32 nodeId, Resources calldata resources) external returns (address operator);
@@ -123,6 +127,11 @@ interface INodeRegistry is IHyphaTypes {
     function nodeCount() external view returns (uint32);
     /// @notice The node's agent signing address (reverts UnknownNode).
     function agentOf(uint32 nodeId) external view returns (address);
+    /// @notice The node's agent signing address, when its registered agent measurement is still
+    /// approved (reverts UnknownNode, or NodeNotEligible when the build was revoked).
+    function attesterOf(uint32 nodeId) external view returns (address);
+    /// @notice The node an agent key is bound to (0 when none); a key belongs to one node, for ever.
+    function nodeOfAgent(address agent) external view returns (uint32);
     /// @notice Registered, not unbonding, jailed or exited, and its measurement approved.
     function isEligible(uint32 nodeId) external view returns (bool);
     /// @notice Whether the node is jailed (slashed, and not yet unjailed by the admin).

@@ -5,6 +5,7 @@
  * tick), and their current on-chain state (getReplica + getDeployment). Logs only nominate
  * candidates and say which to re-read; the agent acts on the current state it read.
  */
+import { replicaStatusNumber } from "../chain/lifecycle";
 import { encodeEventTopics, numberToHex, pad, parseEventLogs, type Hex, type PublicClient } from "viem";
 import { deploymentRegistryAbi } from "../chain/abi";
 import { DeploymentStatus, ReplicaStatus } from "../chain/eip712";
@@ -118,7 +119,7 @@ export async function readReplicaStates(
       publicClient
         .readContract({ address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "getReplica", args: [r.deploymentId, r.replicaIndex] })
         .catch((err: { name?: string; shortMessage?: string }) => {
-          if (err?.name === "ContractFunctionExecutionError") return { nodeId: 0, status: 6, attempt: 0 };
+          if (err?.name === "ContractFunctionExecutionError") return { nodeId: 0, status: replicaStatusNumber("Stopped"), attempt: 0 };
           throw err;
         }),
     ),

@@ -11,6 +11,8 @@ import type { Logger } from "pino";
 import type { DeploymentIntent } from "../chain/eip712";
 import { Kind } from "../chain/eip712";
 import { specFromCanonicalJson } from "../spec/canonicalSpec";
+import { intentSpecMismatches } from "../spec/intentResources";
+import { FAILURE_CAUSE } from "../chain/lifecycle";
 import type { WorkloadSpec } from "../spec/workloadSpec";
 import type { LaunchRequest, RunningProcess, RuntimeDriver } from "./runtime/driver";
 import type { ImageProvider, MaterializedImage } from "./imageProvider";
@@ -61,6 +63,8 @@ export interface ReplicaRunDeps {
   attest(att: QueuedAttestation): void;
   /** Delay between retries while the spec or image is unavailable. */
   retryMs?: number;
+  /** How long an image the stores answer "not found" for is waited for before the replica is attested Failed (ms, default 60 s). */
+  imageMissingMs?: number;
   /** Spec blobs already verified against their specHash (key: lower-case specHash). */
   specCache?: Map<string, Buffer>;
 }
@@ -125,7 +129,7 @@ export class ReplicaRun {
       await this.prepareAndLaunch();
     } catch (err) {
       this.deps.logger.error({ err, replica: this.label() }, "replica run failed unexpectedly");
-      if (!this.stopped) this.finish("Failed", `agent error: ${(err as Error).message}`, true);
+      if (!this.stopped) this.finish("Failed", `agent error: ${(err as Error).message}`, true, FAILURE_CAUSE.node);
     }
   }
 
@@ -147,7 +151,7 @@ export class ReplicaRun {
         if (this.deps.specCache && this.deps.specCache.size >= 1000) this.deps.specCache.clear();
         this.deps.specCache?.set(intent.specHash.toLowerCase(), r.bytes);
       }
-      else if (r.reason === "tampered") return this.finish("Tampered", `spec refused: ${r.message}`, true);
+      else if (r.reason === "invalid") return this.finish("Failed", `spec refused: ${r.message}`, true);
       else {
         this.info.message = `waiting for the spec blob: ${r.message}`;
         await sleep(this.deps.retryMs ?? 1000);
@@ -163,10 +167,15 @@ export class ReplicaRun {
     if ((spec.kind === "job") !== (intent.kind === Kind.Job)) {
       return this.finish("Failed", `intent kind ${intent.kind} contradicts spec kind ${spec.kind}`, true);
     }
+    // The intent the deployer signed must describe the spec its specHash names (replicas of a
+    // service may have been scaled since): else it is the deployer's fault, attested Failed.
+    const mismatch = intentSpecMismatches(intent, spec, false);
+    if (mismatch.length > 0) return this.finish("Failed", `intent contradicts its spec: ${mismatch.map((m) => m.message).join("; ")}`, true);
     const badOutput = spec.job?.outputs.find((o) => path.posix.dirname(o) === "/");
     if (badOutput) return this.finish("Failed", `output ${badOutput}: must be inside a directory (e.g. /out${badOutput}); the image root is read-only`, true);
     // 2. The image, by its on-chain root; every chunk verified on arrival.
     let image: MaterializedImage | null = null;
+    const imageWaitStart = Date.now();
     while (!this.stopped && !image) {
       try {
         // Services start lazily once their entrypoint is present; a job waits for the whole image,
@@ -178,11 +187,17 @@ export class ReplicaRun {
         });
       } catch (err) {
         const code = (err as { code?: string }).code;
+        // A chunk that does not match its address is this node's copy or its store's: the node
+        // reports it (never slashed for it) and the replica is re-placed without a retry.
         if (code === "TAMPERED") return this.finish("Tampered", `image refused: ${(err as Error).message}`, true);
+        if (code === "NOT_FOUND" && Date.now() - imageWaitStart > (this.deps.imageMissingMs ?? 60_000)) {
+          // Nobody has the image the deployer named: the deployer's fault, Failed with the reason.
+          return this.finish("Failed", `image ${intent.imageRoot} not found in any store: ${(err as Error).message}`, true);
+        }
         if (code === "NOT_FOUND" || code === "UNAVAILABLE") {
           this.info.message = `waiting for the image: ${(err as Error).message}`;
           await sleep(this.deps.retryMs ?? 1000);
-        } else return this.finish("Failed", `image cannot be materialized: ${(err as Error).message}`, true);
+        } else return this.finish("Failed", `image cannot be materialized on this node: ${(err as Error).message}`, true, FAILURE_CAUSE.node);
       }
     }
     if (!image) return;
@@ -228,7 +243,9 @@ export class ReplicaRun {
       stderrFile: this.stderrFile,
     };
     await this.launch();
-    if (this.info.kind === "service" && this.info.status === "Running") this.attest("Running", ZERO32);
+    // Services and jobs alike: paid run time starts at the Running attestation, and a job may
+    // attest Completed only after it.
+    if (this.info.status === "Running") this.attest("Running", ZERO32);
   }
 
   private async launch(): Promise<void> {
@@ -237,7 +254,7 @@ export class ReplicaRun {
     try {
       this.proc = await this.deps.driver.launch(this.request);
     } catch (err) {
-      return this.finish("Failed", `launch failed: ${(err as Error).message}`, true);
+      return this.finish("Failed", `launch failed: ${(err as Error).message}`, true, FAILURE_CAUSE.node);
     }
     this.info.status = "Running";
     this.info.message = null;

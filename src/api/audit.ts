@@ -38,7 +38,7 @@ export function specHashFromWorkloads(workloads: ParsedWorkload[], label: string
   if (workloads.length === 0) return { error: "holds no workload", source: label };
   const hashes = workloads.map((w) => ({ w, hash: computeSpecHash(w.spec) }));
   const match = hashes.find((h) => h.hash.toLowerCase() === onChain.toLowerCase()) ?? hashes[0];
-  return { hash: match.hash, source: workloads.length > 1 ? `${label} (document ${match.w.document}, ${match.w.spec.name})` : label };
+  return { hash: match.hash, spec: match.w.spec, source: workloads.length > 1 ? `${label} (document ${match.w.document}, ${match.w.spec.name})` : label };
 }
 
 /**
@@ -57,7 +57,8 @@ export async function specHashFromStore(storeUrl: string, onChain: Hex): Promise
   }
   if (json === undefined) return undefined;
   try {
-    return { hash: computeSpecHash(specFromCanonicalJson(json)), source: `${source} (re-parsed and re-canonicalized)` };
+    const spec = specFromCanonicalJson(json);
+    return { hash: computeSpecHash(spec), spec, source: `${source} (re-parsed and re-canonicalized)` };
   } catch (err) {
     return { error: `not a valid workload spec: ${(err as HyphaError).shortMessage ?? (err as Error).message}`, source };
   }

@@ -47,6 +47,7 @@ const body = z.object({
     kind: z.union([z.literal(0), z.literal(1), z.literal("service"), z.literal("job")]),
     quorum: integer,
     maxRetries: integer,
+    maxRunSeconds: integer.optional(),
   }, { error: "required: the signed DeploymentIntent" }),
   signature: z.string({ error: "required: the deployer's EIP-712 signature (0x...)" }),
   spec: z.string().optional(),
@@ -81,6 +82,7 @@ export function parseIntentSubmission(input: unknown): IntentSubmission {
       nonce: big(i.nonce),
       deadline: big(i.deadline),
       maxRetries: num(i.maxRetries),
+      maxRunSeconds: i.maxRunSeconds === undefined ? undefined : num(i.maxRunSeconds),
     });
   } catch (err) {
     if (err instanceof IntentError) throw new ApiInputError(`intent.${err.field}`, err.shortMessage.replace(/^intent field \S+: /, ""));

@@ -4,6 +4,10 @@
  * and a simulation that decodes any contract error), then one submitIntent from the relayer key.
  * Submissions from one relayer go one at a time (one account, sequential nonces).
  */
+import { deploymentStatusNumber } from "../chain/lifecycle";
+import { specFromCanonicalJson } from "../spec/canonicalSpec";
+import { intentSpecMismatches } from "../spec/intentResources";
+import type { WorkloadSpec } from "../spec/workloadSpec";
 import { createHash } from "node:crypto";
 import type { Hex, PublicClient, TypedDataDomain, WalletClient } from "viem";
 import { deploymentRegistryAbi } from "../chain/abi";
@@ -45,17 +49,31 @@ export function createRelayer(opts: { publicClient: PublicClient; walletClient: 
     const head = await publicClient.getBlock();
     if (intent.deadline < head.timestamp) throw new ApiInputError("intent.deadline", `expired: ${intent.deadline} is before the chain's time ${head.timestamp}`);
     let publish = false;
+    let specJson: string | undefined;
     if (s.spec !== undefined) {
       const digest = `0x${createHash("sha256").update(s.spec, "utf8").digest("hex")}`;
       if (digest !== intent.specHash.toLowerCase()) throw new ApiInputError("spec", `its sha256 is ${digest}, the intent's specHash is ${intent.specHash}`);
       publish = true;
-    } else if ((await fetchSpecBlob(storeUrl, intent.specHash)) === undefined) {
-      throw new ApiInputError("spec", `the store at ${storeUrl} has no spec blob for specHash ${intent.specHash}: send the canonical spec JSON as "spec" (hypha spec canonical -f FILE)`);
+      specJson = s.spec;
+    } else {
+      specJson = await fetchSpecBlob(storeUrl, intent.specHash);
+      if (specJson === undefined) {
+        throw new ApiInputError("spec", `the store at ${storeUrl} has no spec blob for specHash ${intent.specHash}: send the canonical spec JSON as "spec" (hypha spec hash -f FILE prints its hash)`);
+      }
     }
+    // The intent must describe the workload its specHash names: an agent would refuse it anyway.
+    let spec: WorkloadSpec;
+    try {
+      spec = specFromCanonicalJson(specJson);
+    } catch (err) {
+      throw new ApiInputError("spec", `not a valid canonical workload spec: ${(err as Error).message}`);
+    }
+    const mismatch = intentSpecMismatches(intent, spec, true);
+    if (mismatch.length > 0) throw new ApiInputError(`intent.${mismatch[0].field}`, `is ${mismatch[0].intent}, but the spec says ${mismatch[0].spec}`);
     const valid = await publicClient.verifyTypedData({ address: intent.deployer, ...intentTypedData(domain, intent), signature: expandSignature(signature) } as never);
     if (!valid) throw new ApiInputError("signature", `not a signature of this intent by the deployer ${intent.deployer} (EOA or ERC-1271 wallet)`);
     const d = (await publicClient.readContract({ address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "getDeployment", args: [id] })) as { status: number };
-    if (d.status !== 0) throw new AlreadySubmittedError("intent", `deployment ${id} was submitted already`);
+    if (d.status !== deploymentStatusNumber("None")) throw new AlreadySubmittedError("intent", `deployment ${id} was submitted already`);
     return { id, publish };
   }
 

@@ -849,6 +849,22 @@ export const nodeRegistryAbi = [
   {
     "inputs": [
       {
+        "internalType": "address",
+        "name": "agent",
+        "type": "address"
+      },
+      {
+        "internalType": "uint32",
+        "name": "nodeId",
+        "type": "uint32"
+      }
+    ],
+    "name": "AgentKeyInUse",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint32",
         "name": "nodeId",
         "type": "uint32"
@@ -992,6 +1008,27 @@ export const nodeRegistryAbi = [
       }
     ],
     "name": "NotUnbonding",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint32",
+        "name": "nodeId",
+        "type": "uint32"
+      },
+      {
+        "internalType": "uint96",
+        "name": "price",
+        "type": "uint96"
+      },
+      {
+        "internalType": "uint96",
+        "name": "expected",
+        "type": "uint96"
+      }
+    ],
+    "name": "PriceChanged",
     "type": "error"
   },
   {
@@ -1647,6 +1684,25 @@ export const nodeRegistryAbi = [
         "type": "uint32"
       }
     ],
+    "name": "attesterOf",
+    "outputs": [
+      {
+        "internalType": "address",
+        "name": "agent",
+        "type": "address"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint32",
+        "name": "nodeId",
+        "type": "uint32"
+      }
+    ],
     "name": "beginUnbonding",
     "outputs": [],
     "stateMutability": "nonpayable",
@@ -1737,6 +1793,11 @@ export const nodeRegistryAbi = [
           {
             "internalType": "bool",
             "name": "jailed",
+            "type": "bool"
+          },
+          {
+            "internalType": "bool",
+            "name": "understaked",
             "type": "bool"
           },
           {
@@ -1896,6 +1957,25 @@ export const nodeRegistryAbi = [
       {
         "internalType": "uint32",
         "name": "",
+        "type": "uint32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "agent",
+        "type": "address"
+      }
+    ],
+    "name": "nodeOfAgent",
+    "outputs": [
+      {
+        "internalType": "uint32",
+        "name": "nodeId",
         "type": "uint32"
       }
     ],
@@ -2160,6 +2240,11 @@ export const nodeRegistryAbi = [
         "internalType": "struct IHyphaTypes.Resources",
         "name": "r",
         "type": "tuple"
+      },
+      {
+        "internalType": "uint96",
+        "name": "expectedPrice",
+        "type": "uint96"
       }
     ],
     "name": "reserve",
@@ -2583,6 +2668,17 @@ export const deploymentRegistryAbi = [
   {
     "inputs": [
       {
+        "internalType": "bytes32",
+        "name": "id",
+        "type": "bytes32"
+      }
+    ],
+    "name": "IntentCancelledAlready",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint64",
         "name": "deadline",
         "type": "uint64"
@@ -2689,6 +2785,32 @@ export const deploymentRegistryAbi = [
         "type": "bytes32"
       },
       {
+        "internalType": "uint16",
+        "name": "replicaIndex",
+        "type": "uint16"
+      },
+      {
+        "internalType": "uint8",
+        "name": "status",
+        "type": "uint8"
+      },
+      {
+        "internalType": "uint64",
+        "name": "reclaimableAt",
+        "type": "uint64"
+      }
+    ],
+    "name": "NotReclaimable",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "id",
+        "type": "bytes32"
+      },
+      {
         "internalType": "uint8",
         "name": "status",
         "type": "uint8"
@@ -2706,6 +2828,27 @@ export const deploymentRegistryAbi = [
       }
     ],
     "name": "NothingToClaim",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "id",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint32",
+        "name": "nodeId",
+        "type": "uint32"
+      },
+      {
+        "internalType": "address",
+        "name": "operator",
+        "type": "address"
+      }
+    ],
+    "name": "OperatorAlreadyInJob",
     "type": "error"
   },
   {
@@ -2830,6 +2973,22 @@ export const deploymentRegistryAbi = [
     "type": "error"
   },
   {
+    "inputs": [
+      {
+        "internalType": "bytes32",
+        "name": "id",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint16",
+        "name": "replicaIndex",
+        "type": "uint16"
+      }
+    ],
+    "name": "ZeroOutputHash",
+    "type": "error"
+  },
+  {
     "anonymous": false,
     "inputs": [
       {
@@ -2901,6 +3060,31 @@ export const deploymentRegistryAbi = [
       },
       {
         "indexed": false,
+        "internalType": "uint256",
+        "name": "entry",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "bytes4",
+        "name": "reason",
+        "type": "bytes4"
+      }
+    ],
+    "name": "BatchEntrySkipped",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "bytes32",
+        "name": "id",
+        "type": "bytes32"
+      },
+      {
+        "indexed": false,
         "internalType": "uint8",
         "name": "from",
         "type": "uint8"
@@ -2936,6 +3120,12 @@ export const deploymentRegistryAbi = [
   },
   {
     "anonymous": false,
+    "inputs": [],
+    "name": "EIP712DomainChanged",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
     "inputs": [
       {
         "indexed": true,
@@ -2948,11 +3138,24 @@ export const deploymentRegistryAbi = [
         "internalType": "address",
         "name": "deployer",
         "type": "address"
+      }
+    ],
+    "name": "IntentCancelled",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "bytes32",
+        "name": "id",
+        "type": "bytes32"
       },
       {
         "indexed": true,
         "internalType": "address",
-        "name": "relayer",
+        "name": "deployer",
         "type": "address"
       },
       {
@@ -3026,6 +3229,11 @@ export const deploymentRegistryAbi = [
             "internalType": "uint8",
             "name": "maxRetries",
             "type": "uint8"
+          },
+          {
+            "internalType": "uint32",
+            "name": "maxRunSeconds",
+            "type": "uint32"
           }
         ],
         "indexed": false,
@@ -3066,6 +3274,19 @@ export const deploymentRegistryAbi = [
       }
     ],
     "name": "JobFinalized",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "bytes32",
+        "name": "id",
+        "type": "bytes32"
+      }
+    ],
+    "name": "JobUndecided",
     "type": "event"
   },
   {
@@ -3364,12 +3585,38 @@ export const deploymentRegistryAbi = [
   },
   {
     "inputs": [],
+    "name": "MAX_NODE_FAULTS",
+    "outputs": [
+      {
+        "internalType": "uint8",
+        "name": "",
+        "type": "uint8"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
     "name": "MAX_REPLICAS",
     "outputs": [
       {
         "internalType": "uint16",
         "name": "",
         "type": "uint16"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "MIN_RUN_SECONDS",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
       }
     ],
     "stateMutability": "view",
@@ -3390,25 +3637,12 @@ export const deploymentRegistryAbi = [
   },
   {
     "inputs": [],
-    "name": "REASON_JOB_DISSENT",
+    "name": "PLACEMENT_TIMEOUT",
     "outputs": [
       {
-        "internalType": "bytes32",
+        "internalType": "uint64",
         "name": "",
-        "type": "bytes32"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
-  },
-  {
-    "inputs": [],
-    "name": "REASON_TAMPERED",
-    "outputs": [
-      {
-        "internalType": "bytes32",
-        "name": "",
-        "type": "bytes32"
+        "type": "uint64"
       }
     ],
     "stateMutability": "view",
@@ -3687,6 +3921,101 @@ export const deploymentRegistryAbi = [
             "internalType": "uint8",
             "name": "maxRetries",
             "type": "uint8"
+          },
+          {
+            "internalType": "uint32",
+            "name": "maxRunSeconds",
+            "type": "uint32"
+          }
+        ],
+        "internalType": "struct IHyphaTypes.DeploymentIntent",
+        "name": "intent",
+        "type": "tuple"
+      }
+    ],
+    "name": "cancelIntent",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "components": [
+          {
+            "internalType": "address",
+            "name": "deployer",
+            "type": "address"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "specHash",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "bytes32",
+            "name": "imageRoot",
+            "type": "bytes32"
+          },
+          {
+            "internalType": "uint16",
+            "name": "replicas",
+            "type": "uint16"
+          },
+          {
+            "internalType": "uint32",
+            "name": "cpuMillis",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "memoryMiB",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "diskMiB",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint96",
+            "name": "maxPricePerSecond",
+            "type": "uint96"
+          },
+          {
+            "internalType": "uint96",
+            "name": "budget",
+            "type": "uint96"
+          },
+          {
+            "internalType": "uint64",
+            "name": "nonce",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "deadline",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint8",
+            "name": "kind",
+            "type": "uint8"
+          },
+          {
+            "internalType": "uint8",
+            "name": "quorum",
+            "type": "uint8"
+          },
+          {
+            "internalType": "uint8",
+            "name": "maxRetries",
+            "type": "uint8"
+          },
+          {
+            "internalType": "uint32",
+            "name": "maxRunSeconds",
+            "type": "uint32"
           }
         ],
         "internalType": "struct IHyphaTypes.DeploymentIntent",
@@ -3716,6 +4045,49 @@ export const deploymentRegistryAbi = [
     "name": "deposit",
     "outputs": [],
     "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "eip712Domain",
+    "outputs": [
+      {
+        "internalType": "bytes1",
+        "name": "",
+        "type": "bytes1"
+      },
+      {
+        "internalType": "string",
+        "name": "",
+        "type": "string"
+      },
+      {
+        "internalType": "string",
+        "name": "",
+        "type": "string"
+      },
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      },
+      {
+        "internalType": "address",
+        "name": "",
+        "type": "address"
+      },
+      {
+        "internalType": "bytes32",
+        "name": "",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint256[]",
+        "name": "",
+        "type": "uint256[]"
+      }
+    ],
+    "stateMutability": "view",
     "type": "function"
   },
   {
@@ -3784,6 +4156,11 @@ export const deploymentRegistryAbi = [
             "internalType": "uint32",
             "name": "diskMiB",
             "type": "uint32"
+          },
+          {
+            "internalType": "uint8",
+            "name": "nodeFaults",
+            "type": "uint8"
           }
         ],
         "internalType": "struct IDeploymentRegistry.Deployment",
@@ -3835,6 +4212,11 @@ export const deploymentRegistryAbi = [
             "internalType": "uint64",
             "name": "since",
             "type": "uint64"
+          },
+          {
+            "internalType": "uint32",
+            "name": "maxRunSeconds",
+            "type": "uint32"
           }
         ],
         "internalType": "struct IDeploymentRegistry.Replica",
@@ -3881,6 +4263,11 @@ export const deploymentRegistryAbi = [
             "internalType": "uint64",
             "name": "since",
             "type": "uint64"
+          },
+          {
+            "internalType": "uint32",
+            "name": "maxRunSeconds",
+            "type": "uint32"
           }
         ],
         "internalType": "struct IDeploymentRegistry.Replica[]",
@@ -3988,6 +4375,24 @@ export const deploymentRegistryAbi = [
     "inputs": [
       {
         "internalType": "bytes32",
+        "name": "id",
+        "type": "bytes32"
+      },
+      {
+        "internalType": "uint16",
+        "name": "replicaIndex",
+        "type": "uint16"
+      }
+    ],
+    "name": "reclaim",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "bytes32",
         "name": "role",
         "type": "bytes32"
       },
@@ -4075,6 +4480,11 @@ export const deploymentRegistryAbi = [
             "internalType": "uint8",
             "name": "maxRetries",
             "type": "uint8"
+          },
+          {
+            "internalType": "uint32",
+            "name": "maxRunSeconds",
+            "type": "uint32"
           }
         ],
         "internalType": "struct IHyphaTypes.DeploymentIntent",
@@ -4183,6 +4593,11 @@ export const deploymentRegistryAbi = [
             "internalType": "uint8",
             "name": "maxRetries",
             "type": "uint8"
+          },
+          {
+            "internalType": "uint32",
+            "name": "maxRunSeconds",
+            "type": "uint32"
           }
         ],
         "internalType": "struct IHyphaTypes.DeploymentIntent",
@@ -4273,6 +4688,11 @@ export const deploymentRegistryAbi = [
             "internalType": "uint8",
             "name": "maxRetries",
             "type": "uint8"
+          },
+          {
+            "internalType": "uint32",
+            "name": "maxRunSeconds",
+            "type": "uint32"
           }
         ],
         "internalType": "struct IHyphaTypes.DeploymentIntent",
@@ -4290,6 +4710,11 @@ export const deploymentRegistryAbi = [
             "internalType": "uint32",
             "name": "nodeId",
             "type": "uint32"
+          },
+          {
+            "internalType": "uint96",
+            "name": "pricePerSecond",
+            "type": "uint96"
           }
         ],
         "internalType": "struct IHyphaTypes.Placement[]",
@@ -4375,6 +4800,11 @@ export const deploymentRegistryAbi = [
             "internalType": "uint8",
             "name": "maxRetries",
             "type": "uint8"
+          },
+          {
+            "internalType": "uint32",
+            "name": "maxRunSeconds",
+            "type": "uint32"
           }
         ],
         "internalType": "struct IHyphaTypes.DeploymentIntent[]",
@@ -4392,6 +4822,11 @@ export const deploymentRegistryAbi = [
             "internalType": "uint32",
             "name": "nodeId",
             "type": "uint32"
+          },
+          {
+            "internalType": "uint96",
+            "name": "pricePerSecond",
+            "type": "uint96"
           }
         ],
         "internalType": "struct IHyphaTypes.Placement[][]",
@@ -4477,6 +4912,11 @@ export const deploymentRegistryAbi = [
             "internalType": "uint8",
             "name": "maxRetries",
             "type": "uint8"
+          },
+          {
+            "internalType": "uint32",
+            "name": "maxRunSeconds",
+            "type": "uint32"
           }
         ],
         "internalType": "struct IHyphaTypes.DeploymentIntent",
@@ -4573,6 +5013,11 @@ export const deploymentRegistryAbi = [
             "internalType": "uint8",
             "name": "maxRetries",
             "type": "uint8"
+          },
+          {
+            "internalType": "uint32",
+            "name": "maxRunSeconds",
+            "type": "uint32"
           }
         ],
         "internalType": "struct IHyphaTypes.DeploymentIntent[]",
@@ -4688,6 +5133,11 @@ export const deploymentRegistryAbi = [
             "internalType": "uint8",
             "name": "maxRetries",
             "type": "uint8"
+          },
+          {
+            "internalType": "uint32",
+            "name": "maxRunSeconds",
+            "type": "uint32"
           }
         ],
         "internalType": "struct IHyphaTypes.DeploymentIntent",
@@ -4773,6 +5223,11 @@ export const deploymentRegistryAbi = [
             "internalType": "uint8",
             "name": "maxRetries",
             "type": "uint8"
+          },
+          {
+            "internalType": "uint32",
+            "name": "maxRunSeconds",
+            "type": "uint32"
           }
         ],
         "internalType": "struct IHyphaTypes.DeploymentIntent[]",

@@ -96,6 +96,11 @@ const sentences: Record<string, Formatter> = {
   InsufficientDeposit: ([account, balance, needed]) => `${account} has ${tokens(balance)} deposited, needs ${tokens(needed)}`,
   LengthMismatch: ([a, b]) => `array lengths differ: ${a} and ${b}`,
   NothingToClaim: ([account]) => `${account} has nothing to withdraw`,
+  IntentCancelledAlready: ([id]) => `the intent of deployment ${short(id)} was cancelled by its deployer and can never be submitted`,
+  ZeroOutputHash: ([id, i]) => `replica ${i} of ${short(id)}: a Completed attestation needs a non-zero output hash`,
+  NotReclaimable: ([id, i, s, at]) =>
+    `replica ${i} of ${short(id)} is ${replicaStatus(s)} and cannot be reclaimed${BigInt(at as bigint) < 2n ** 63n ? ` before ${new Date(Number(at) * 1000).toISOString()}` : ""}`,
+  OperatorAlreadyInJob: ([id, node, operator]) => `node ${node}'s operator ${operator} already runs a replica of job ${short(id)}: a job's replicas need distinct operators`,
   // NodeRegistry
   UnknownNode: ([node]) => `unknown node ${node}`,
   NotOperator: ([node, caller, operator]) => `only node ${node}'s operator ${operator} may do this; sender is ${caller}`,
@@ -114,6 +119,8 @@ const sentences: Record<string, Formatter> = {
     `node ${node}: ${resourceAmount(res, requested)} is below the ${unitOnly(res, reserved)} already reserved`,
   NodeExited: ([node]) => `node ${node} has withdrawn its stake and left the registry`,
   InvalidParameter: ([field, reason]) => `${field}: ${reason}`,
+  AgentKeyInUse: ([agent, node]) => `agent key ${agent} already belongs to node ${node}: each node needs its own agent key (hypha key new)`,
+  PriceChanged: ([node, price, expected]) => `node ${node} now asks ${tokens(price)}/s, not the ${tokens(expected)}/s the placement was decided at`,
   SlashTooLarge: ([node, amount, cap]) => `slash of ${tokens(amount)} on node ${node} exceeds the cap ${tokens(cap)}`,
   // OpenZeppelin
   ERC20InsufficientBalance: ([who, balance, needed]) => `${who} holds ${tokens(balance)}, needs ${tokens(needed)}`,

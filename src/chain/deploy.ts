@@ -56,6 +56,39 @@ export function loadBytecode(contract: "HyphaToken" | "NodeRegistry" | "Deployme
   return json.bytecode as Hex;
 }
 
+/** The linked libraries DeploymentRegistry needs (source path inside contracts/, library name). */
+const REGISTRY_LIBRARIES = [
+  ["libraries", "JobQuorum"],
+  ["libraries", "IntentRules"],
+] as const;
+
+/**
+ * Replaces the link placeholders of `contract`'s bytecode with the given library addresses, at the
+ * offsets its artifact's `linkReferences` lists (Solidity's `__$<hash>$__` markers).
+ * @example linkBytecode(loadBytecode("DeploymentRegistry"), readLinkReferences("DeploymentRegistry"), { JobQuorum: "0x…" })
+ */
+export function linkBytecode(bytecode: Hex, linkReferences: Record<string, Record<string, { start: number; length: number }[]>>, libraries: Record<string, Address>): Hex {
+  let hex = bytecode.slice(2);
+  for (const refs of Object.values(linkReferences)) {
+    for (const [name, places] of Object.entries(refs)) {
+      const address = libraries[name];
+      if (!address) throw new DeployError(`linking: no address for library ${name}`);
+      for (const { start, length } of places) {
+        hex = hex.slice(0, start * 2) + address.slice(2).toLowerCase() + hex.slice((start + length) * 2);
+      }
+    }
+  }
+  if (hex.includes("__$")) throw new DeployError("linking: a library placeholder is left in the bytecode");
+  return `0x${hex}`;
+}
+
+/** A contract artifact's linkReferences (empty when it links nothing). */
+export function readLinkReferences(contract: string, artifactsDir = DEFAULT_ARTIFACTS, sourceDir = "contracts") {
+  const file = path.join(artifactsDir, sourceDir, `${contract}.sol`, `${contract}.json`);
+  const json = JSON.parse(fs.readFileSync(file, "utf8")) as { linkReferences?: Record<string, Record<string, { start: number; length: number }[]>> };
+  return json.linkReferences ?? {};
+}
+
 function sender(walletClient: WalletClient) {
   const account = walletClient.account;
   if (!account) throw new DeployError("walletClient: has no account (create it with an account to deploy from)");
@@ -124,6 +157,11 @@ export async function deployHypha(opts: { walletClient: WalletClient; publicClie
     nodes: loadBytecode("NodeRegistry", dir),
     deployments: loadBytecode("DeploymentRegistry", dir),
   };
+  const libraries: Record<string, Address> = {};
+  for (const [folder, name] of REGISTRY_LIBRARIES) {
+    libraries[name] = (await deployOne(walletClient, publicClient, name, [], loadBytecode(name, dir, `contracts/${folder}`), [])).address;
+  }
+  bytecode.deployments = linkBytecode(bytecode.deployments, readLinkReferences("DeploymentRegistry", dir), libraries);
   const chainId = await publicClient.getChainId();
   const token = await deployOne(walletClient, publicClient, "HyphaToken", hyphaTokenAbi, bytecode.token, [admin]);
   const nodes = await deployOne(walletClient, publicClient, "NodeRegistry", nodeRegistryAbi, bytecode.nodes, [

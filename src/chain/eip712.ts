@@ -12,10 +12,7 @@ export const EIP712_VERSION = "1";
 export const Kind = { Service: 0, Job: 1 } as const;
 export type KindName = keyof typeof Kind;
 
-export const DeploymentStatus = ["None", "Requested", "Scheduled", "Running", "Completed", "Terminated", "Failed"] as const;
-export const ReplicaStatus = ["Pending", "Scheduled", "Running", "Completed", "Failed", "Tampered", "Stopped"] as const;
-export const AttestedStatus = { Running: 0, Completed: 1, Failed: 2, Tampered: 3 } as const;
-export type AttestedStatusName = keyof typeof AttestedStatus;
+export { DeploymentStatus, ReplicaStatus, AttestedStatus, type AttestedStatusName } from "./lifecycle";
 
 export const hyphaTypes = {
   DeploymentIntent: [
@@ -33,6 +30,7 @@ export const hyphaTypes = {
     { name: "kind", type: "uint8" },
     { name: "quorum", type: "uint8" },
     { name: "maxRetries", type: "uint8" },
+    { name: "maxRunSeconds", type: "uint32" },
   ],
   Attestation: [
     { name: "deploymentId", type: "bytes32" },
@@ -62,6 +60,8 @@ export interface DeploymentIntent {
   kind: number;
   quorum: number;
   maxRetries: number;
+  /** Most seconds one replica placement is paid for: jobs >= 1, services 0 (no cap). */
+  maxRunSeconds: number;
 }
 
 /** An agent's statement about one placement (attempt) of one replica. */

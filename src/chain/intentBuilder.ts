@@ -21,7 +21,14 @@ export interface IntentInput {
   nonce: bigint;
   deadline: bigint;
   maxRetries: number;
+  /** Most seconds one replica placement is paid for: jobs need >= 1 (default 3600), services 0 = no cap. */
+  maxRunSeconds?: number;
 }
+
+/** A job's default maximum paid run time per replica placement, in seconds. */
+export const DEFAULT_JOB_MAX_RUN_SECONDS = 3600;
+/** An intent's budget must pay every replica this long at its price limit (the contract's MIN_RUN_SECONDS). */
+export const MIN_RUN_SECONDS = 60n;
 
 const MAX = { u8: 2 ** 8 - 1, u16: 2 ** 16 - 1, u32: 2 ** 32 - 1, u64: 2n ** 64n - 1n, u96: 2n ** 96n - 1n };
 
@@ -66,8 +73,17 @@ export function buildIntent(input: IntentInput): DeploymentIntent {
     if (input.quorum !== 0) throw new IntentError("quorum", `a service has no quorum (must be 0), got ${input.quorum}`);
   } else if (input.kind === "job") {
     intIn("quorum", input.quorum, 1, Math.min(MAX.u8, input.replicas));
+    if (2 * input.quorum <= input.replicas) {
+      throw new IntentError("quorum", `must be a strict majority of the ${input.replicas} replicas (at least ${Math.floor(input.replicas / 2) + 1}), got ${input.quorum}`);
+    }
   } else {
     throw new IntentError("kind", `must be service or job, got ${input.kind}`);
+  }
+  const maxRunSeconds = input.maxRunSeconds ?? (input.kind === "job" ? DEFAULT_JOB_MAX_RUN_SECONDS : 0);
+  intIn("maxRunSeconds", maxRunSeconds, input.kind === "job" ? 1 : 0, MAX.u32);
+  const minimum = BigInt(input.replicas) * input.maxPricePerSecond * MIN_RUN_SECONDS;
+  if (input.budget < minimum) {
+    throw new IntentError("budget", `must pay every replica ${MIN_RUN_SECONDS} s at maxPricePerSecond (at least ${minimum} wei), got ${input.budget}`);
   }
   return {
     deployer: input.deployer,
@@ -84,6 +100,7 @@ export function buildIntent(input: IntentInput): DeploymentIntent {
     kind: input.kind === "job" ? Kind.Job : Kind.Service,
     quorum: input.quorum,
     maxRetries: input.maxRetries,
+    maxRunSeconds,
   };
 }
 

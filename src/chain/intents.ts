@@ -29,7 +29,7 @@ const FIRST_WINDOW = 2048n;
  * eth_getLogs however long the chain is; without it, the whole range from the contracts' block.
  * @example const { intent } = await readIntent(pc, addresses, id);
  */
-export async function readIntent(publicClient: PublicClient, addresses: HyphaAddresses, id: Hex, opts: { before?: bigint } = {}): Promise<SubmittedIntent> {
+export async function readIntent(publicClient: PublicClient, addresses: HyphaAddresses, id: Hex, opts: { before?: bigint; relayer?: boolean } = {}): Promise<SubmittedIntent> {
   let logs;
   try {
     const [topic] = encodeEventTopics({ abi: deploymentRegistryAbi, eventName: "IntentSubmitted" });
@@ -52,10 +52,19 @@ export async function readIntent(publicClient: PublicClient, addresses: HyphaAdd
   const log = logs[0];
   if (!log) throw new ChainError(`unknown deployment ${id}: no IntentSubmitted event on this chain`, { exitCode: 1 });
   const raw = log.args.intent!;
+  // The relayer is the submitting transaction's sender (one more read; callers on a hot path skip it).
+  let relayer: Hex = "0x0000000000000000000000000000000000000000";
+  if (opts.relayer !== false) {
+    try {
+      relayer = (await publicClient.getTransaction({ hash: log.transactionHash! })).from;
+    } catch (err) {
+      throw toChainError(err, `reading the transaction that submitted deployment ${id}`);
+    }
+  }
   return {
     intent: { ...raw } as DeploymentIntent,
     signature: log.args.signature as Hex,
-    relayer: log.args.relayer as Hex,
+    relayer,
     blockNumber: log.blockNumber!,
     transactionHash: log.transactionHash!,
   };

@@ -19,6 +19,7 @@ export interface IntentFlags {
   maxPrice?: string;
   quorum?: string;
   maxRetries?: string;
+  maxRun?: string;
   nonce?: string;
   deadline?: string;
   imageRoot?: string;
@@ -36,6 +37,7 @@ export function addIntentOptions(cmd: Command): Command {
     .option("--budget <amount>", `tokens escrowed for the deployment, HYPHA or NNNwei (default ${DEFAULT_BUDGET})`)
     .option("--max-price <amount>", `highest price per replica-second accepted (default ${DEFAULT_MAX_PRICE})`)
     .option("--quorum <n>", "jobs: replicas that must agree on the output (default from the manifest)")
+    .option("--max-run <seconds>", "most seconds one replica placement is paid for (default: 3600 for a job, no cap for a service)")
     .option("--max-retries <n>", `re-placements allowed after failures (default: a job's backoffLimit, else ${DEFAULT_SERVICE_RETRIES})`)
     .option("--nonce <n>", "intent nonce (default random 64-bit)")
     .option("--deadline <seconds>", `seconds from now the intent stays submittable (default ${DEFAULT_DEADLINE_SECONDS})`)
@@ -76,6 +78,7 @@ export function intentForSpec(spec: WorkloadSpec, flags: IntentFlags, ctx: { dep
     budget: parseTokenAmount("--budget", flags.budget ?? DEFAULT_BUDGET),
     nonce: flags.nonce === undefined ? randomNonce() : parseUint("--nonce", flags.nonce, 64),
     deadline: ctx.now + BigInt(deadlineSeconds),
+    maxRunSeconds: flags.maxRun === undefined ? undefined : parseIntIn("--max-run", flags.maxRun, spec.kind === "job" ? 1 : 0, 2 ** 32 - 1),
     maxRetries:
       flags.maxRetries !== undefined ? parseIntIn("--max-retries", flags.maxRetries, 0, 255) : spec.job ? Math.min(255, spec.job.backoffLimit) : DEFAULT_SERVICE_RETRIES,
   });
@@ -134,6 +137,7 @@ export async function signedIntentOf(w: ParsedWorkload, domain: TypedDataDomain,
       nonce: BigInt(f.nonce),
       deadline: BigInt(f.deadline),
       maxRetries: Number(f.maxRetries),
+      maxRunSeconds: f.maxRunSeconds === undefined ? undefined : Number(f.maxRunSeconds),
     });
   } catch (err) {
     if (err instanceof IntentError) throw new HyphaError(`${where}, smart_contract: ${err.shortMessage}`);

@@ -14,6 +14,7 @@ import { registerDeploymentCommands } from "./commands/deployments";
 import { registerKey } from "./commands/key";
 import { registerNode } from "./commands/node";
 import { registerSign } from "./commands/sign";
+import { registerCancel } from "./commands/cancel";
 import { registerSpec } from "./commands/spec";
 import { registerImage } from "./commands/image";
 import { registerLogs } from "./commands/logs";
@@ -30,6 +31,7 @@ export type RegisterCommands = (program: Command, ctx: CliContext) => void;
 export const commands: RegisterCommands[] = [
   registerSpec,
   registerSign,
+  registerCancel,
   registerApply,
   registerDeploymentCommands, // get, describe, delete, scale
   registerNode,

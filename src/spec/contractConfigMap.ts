@@ -46,6 +46,8 @@ export interface SignedIntentFields {
   budget: string;
   maxPricePerSecond: string;
   maxRetries: string;
+  /** Optional: the job default (3600 s) or 0 for services when absent. */
+  maxRunSeconds?: string;
   chainId?: string;
   verifyingContract?: string;
 }
@@ -133,6 +135,7 @@ const contractSchema = strictMapping({
     budget: uintString(96).optional(),
     max_price_per_second: uintString(96).optional(),
     max_retries: uintString(8).optional(),
+    max_run_seconds: uintString(32).optional(),
     chain_id: uintString(64).optional(),
     verifying_contract: hex(ADDRESS_RE, "an address (0x + 40 hex digits)").optional(),
     workload_spec: workloadSpecSchema,
@@ -220,6 +223,7 @@ export function normalizeContractConfigMap(data: unknown, document: number): { s
         budget: sc.budget!,
         maxPricePerSecond: sc.max_price_per_second!,
         maxRetries: sc.max_retries!,
+        ...(sc.max_run_seconds !== undefined ? { maxRunSeconds: sc.max_run_seconds } : {}),
         ...(sc.chain_id !== undefined ? { chainId: sc.chain_id } : {}),
         ...(sc.verifying_contract !== undefined ? { verifyingContract: sc.verifying_contract } : {}),
       };

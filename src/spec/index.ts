@@ -4,7 +4,7 @@
  */
 export { parseManifests, SUPPORTED_KINDS, type ParsedWorkload } from "./parseManifests";
 export { canonicalSpecJson, computeSpecHash, specFromCanonicalJson } from "./canonicalSpec";
-export { intentResources, intentWorkloadFields } from "./intentResources";
+export { intentResources, intentWorkloadFields, intentSpecMismatches, type IntentWorkloadFields } from "./intentResources";
 export { SpecError, formatSpecIssue, type SpecIssue } from "./specError";
 export type { SignedContract, SignedIntentFields } from "./contractConfigMap";
 export {

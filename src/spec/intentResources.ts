@@ -39,3 +39,34 @@ export function intentWorkloadFields(spec: WorkloadSpec): {
     ...intentResources(spec),
   };
 }
+
+/** The intent fields a spec decides, as the chain holds them (numbers). */
+export interface IntentWorkloadFields {
+  replicas: number;
+  kind: number;
+  quorum: number;
+  cpuMillis: number;
+  memoryMiB: number;
+  diskMiB: number;
+}
+
+/**
+ * Where an intent disagrees with the spec its specHash names (pure): one entry per field, naming
+ * the field, what the intent says and what the spec says. Empty when they agree. The API refuses
+ * such an intent, the agent attests it Failed, `hypha audit` FAILs it. A service's replica count may
+ * differ (it is scaled on-chain after submission), so replicas are compared at submission only
+ * (`atSubmission`).
+ * @example intentSpecMismatches({ replicas: 3, kind: 0, quorum: 0, cpuMillis: 100, memoryMiB: 64, diskMiB: 0 }, spec, true) // [{ field: "cpuMillis", ... }]
+ */
+export function intentSpecMismatches(
+  intent: IntentWorkloadFields,
+  spec: WorkloadSpec,
+  atSubmission: boolean,
+): { field: keyof IntentWorkloadFields; intent: number; spec: number; message: string }[] {
+  const want = intentWorkloadFields(spec);
+  const fields: (keyof IntentWorkloadFields)[] = ["kind", "quorum", "cpuMillis", "memoryMiB", "diskMiB"];
+  if (atSubmission || spec.kind === "job") fields.unshift("replicas");
+  return fields
+    .filter((f) => Number(intent[f]) !== want[f])
+    .map((f) => ({ field: f, intent: Number(intent[f]), spec: want[f], message: `intent.${f} is ${intent[f]} but the spec (specHash) says ${want[f]}` }));
+}

@@ -25,6 +25,7 @@ export interface SignedConfigMapInput {
     budget: Uint;
     maxPricePerSecond: Uint;
     maxRetries: Uint;
+    maxRunSeconds: Uint;
     chainId?: Uint;
     verifyingContract?: string;
   };
@@ -78,6 +79,7 @@ export function renderSignedConfigMap(spec: WorkloadSpec, signed: SignedConfigMa
           budget: String(i.budget),
           max_price_per_second: String(i.maxPricePerSecond),
           max_retries: String(i.maxRetries),
+          max_run_seconds: String(i.maxRunSeconds),
           ...(i.chainId !== undefined ? { chain_id: String(i.chainId) } : {}),
           ...(i.verifyingContract !== undefined ? { verifying_contract: i.verifyingContract } : {}),
         }

@@ -189,6 +189,9 @@ export function specInvariantProblems(spec: WorkloadSpec): { path: (string | num
     else {
       if (spec.replicas > LIMITS.maxJobReplicas) out.push({ path: ["replicas"], message: `a job may have at most ${LIMITS.maxJobReplicas} replicas` });
       if (spec.job.quorum > spec.replicas) out.push({ path: ["job", "quorum"], message: "quorum exceeds replicas" });
+      else if (spec.job.quorum * 2 <= spec.replicas) {
+        out.push({ path: ["job", "quorum"], message: `must be a strict majority of the ${spec.replicas} replicas (at least ${Math.floor(spec.replicas / 2) + 1}): a result stands only when most replicas agree` });
+      }
       spec.job.outputs.forEach((o, i) => {
         const problem = outputPathProblem(o);
         if (problem) out.push({ path: ["job", "outputs", i], message: problem });

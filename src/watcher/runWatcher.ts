@@ -4,6 +4,7 @@
  * reconcile, a periodic re-read of on-chain replica views, and an optional status API. `hypha
  * watcher` calls runWatcher with a config read at the edge.
  */
+import { deploymentStatusNumber } from "../chain/lifecycle";
 import { mkdir } from "node:fs/promises";
 import { Level } from "level";
 import pino from "pino";
@@ -171,7 +172,7 @@ export async function runWatcher(config: WatcherConfig, logger: WatcherLogger = 
     lostNodes = prober.lost();
     const deployments = store
       .deployments()
-      .filter((d) => !d.terminated && d.status !== 5)
+      .filter((d) => !d.terminated && d.status !== deploymentStatusNumber("Terminated"))
       .map((d) => ({ deployment: d, replicas: store.replicasOf(d.id) }));
     const nodes = store.nodes().map((n) => ({ ...n, measurementApproved: store.isMeasurementApproved(n.measurement) }));
     const result = reconcile({ deployments, nodes, lostNodeIds: lostNodes, inFlightKeys: dispatcher.inFlightKeys(), inFlightReservations: dispatcher.reservations(), budgetSpentIds: budgetSpent });

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AssignmentScanner } from "../../src/agent/chainView";
 import { replicaKey } from "../../src/agent/reconcile";
 import { inProcessChain, type InProcessChain } from "../helpers/chain";
-import { ORCH, approve, approveMeasurementOnChain, attestAs, dr, makeIntent, registerNode, send, submit, DEPLOYER } from "../contracts/fixtures";
+import { ORCH, approve, approveMeasurementOnChain, attestAs, dr, makeIntent, registerNode, schedule, send, submit, DEPLOYER } from "../contracts/fixtures";
 
 let c: InProcessChain;
 let base: string;
@@ -32,7 +32,7 @@ describe("AssignmentScanner", () => {
 
     const intent = makeIntent(c, { replicas: 2, nonce: 4242n });
     const { id } = await submit(c, intent);
-    await send(c, ORCH, { ...dr(c), functionName: "schedule", args: [intent, [{ replicaIndex: 0, nodeId: 1 }, { replicaIndex: 1, nodeId: 2 }]] });
+    await schedule(c, intent, [{ replicaIndex: 0, nodeId: 1 }, { replicaIndex: 1, nodeId: 2 }]);
     const mine = replicaKey(id, 0);
     expect(await scanner.scan()).toEqual({ added: 1, touched: new Set([mine]), statusNow: new Map() });
     expect([...scanner.candidates.keys()]).toEqual([mine]);
@@ -59,7 +59,7 @@ describe("AssignmentScanner", () => {
     const scanner = new AssignmentScanner(c.publicClient, { ...c.addresses, deployBlock: from }, 1);
     const intent = makeIntent(c, { nonce: 4343n, maxRetries: 2 });
     const { id } = await submit(c, intent);
-    const place = () => send(c, ORCH, { ...dr(c), functionName: "schedule", args: [intent, [{ replicaIndex: 0, nodeId: 1 }]] });
+    const place = () => schedule(c, intent, [{ replicaIndex: 0, nodeId: 1 }]);
     await place();
     const mine = replicaKey(id, 0);
     expect((await scanner.scan()).added).toBe(1);

@@ -53,6 +53,7 @@ async function setup(yaml: string, verify: () => Promise<string[]>) {
     kind: spec.kind === "job" ? 1 : 0,
     quorum: spec.kind === "job" ? 1 : 0,
     maxRetries: 0,
+    maxRunSeconds: 0,
   };
   const images: ImageProvider = {
     async materialize() {

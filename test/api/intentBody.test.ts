@@ -53,6 +53,7 @@ describe("parseIntentSubmission", () => {
       kind: 1,
       quorum: 2,
       maxRetries: 1,
+      maxRunSeconds: 3600, // a job's default: not on the wire here
     });
     expect(sig).toBe(signature);
     expect(spec).toBe("{}");

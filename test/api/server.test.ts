@@ -4,6 +4,7 @@
  * field named and nothing changed (no transaction, no blob), reads of deployments, nodes and an
  * audit, metrics, and the dashboard page.
  */
+import { createHash } from "node:crypto";
 import { promises as fs } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -15,7 +16,7 @@ import type { DeploymentIntent } from "../../src/chain/eip712";
 import { computeDeploymentId, domainFor } from "../../src/chain/signing";
 import { bytes32ToRoot, RAW_CODEC } from "../../src/image/cid";
 import { startStoreServer, type StoreServer } from "../../src/image/storeServer";
-import { canonicalSpecJson, computeSpecHash, parseManifests } from "../../src/spec";
+import { canonicalSpecJson, computeSpecHash, intentWorkloadFields, parseManifests } from "../../src/spec";
 import { inProcessChain, type InProcessChain } from "../helpers/chain";
 import { approve, approveMeasurementOnChain, makeIntent, registerNode, signIntent } from "../contracts/fixtures";
 
@@ -67,7 +68,10 @@ afterAll(async () => {
 
 /** A valid intent for the API test's spec (the contract fixtures' intent, a fresh nonce each). */
 const intentFor = (deployer: number, over: Partial<DeploymentIntent> = {}): DeploymentIntent =>
-  makeIntent(c, { deployer: c.accounts[deployer].address, specHash: computeSpecHash(SPEC), nonce: ++nonce, ...over });
+  makeIntent(c, { deployer: c.accounts[deployer].address, specHash: computeSpecHash(SPEC), nonce: ++nonce, ...specFields, ...over });
+/** The intent fields the spec decides (the API refuses an intent that contradicts its spec). */
+const { replicas, cpuMillis, memoryMiB, diskMiB } = intentWorkloadFields(SPEC);
+const specFields = { replicas, cpuMillis, memoryMiB, diskMiB };
 const sign = (signer: number, intent: DeploymentIntent) => signIntent(c, intent, signer);
 /** The intent as a wallet app would send it: JSON, amounts as decimal strings. */
 const wire = (intent: DeploymentIntent) => JSON.parse(JSON.stringify(intent, (_k, v) => (typeof v === "bigint" ? v.toString() : v)));
@@ -104,7 +108,9 @@ describe("REST API", () => {
       ["quorum on a service", { intent: { ...wire(good), quorum: 1 }, signature: sig, spec: specJson }, "intent.quorum", /service has no quorum/],
       ["malformed signature", { intent: wire(good), signature: "0x1234", spec: specJson }, "signature", /128 .* or 130 hex/],
       ["signed by someone else", { intent: wire(good), signature: await sign(12, good), spec: specJson }, "signature", /not a signature of this intent by the deployer/],
-      ["signature of another intent", { intent: { ...wire(good), budget: "2" }, signature: sig, spec: specJson }, "signature", /not a signature/],
+      ["signature of another intent", { intent: { ...wire(good), budget: String(good.budget + 1n) }, signature: sig, spec: specJson }, "signature", /not a signature/],
+      ["intent that contradicts its spec", { intent: { ...wire(good), cpuMillis: good.cpuMillis + 1 }, signature: sig, spec: specJson }, "intent.cpuMillis", /but the spec says/],
+      ["spec that is not a workload", { intent: { ...wire(good), specHash: `0x${createHash("sha256").update("{}").digest("hex")}` }, signature: sig, spec: "{}" }, "spec", /not a valid canonical workload spec/],
       ["spec that is not the specHash's", { intent: wire(good), signature: sig, spec: specJson + " " }, "spec", /its sha256 is 0x[0-9a-f]{64}, the intent's specHash is/],
       ["no spec, none in the store", { intent: wire(good), signature: sig }, "spec", /has no spec blob/],
       ["not JSON", "{intent:", "body", /not valid JSON/],

@@ -74,6 +74,7 @@ async function serviceIntent(deployer: Address, budget: bigint): Promise<Deploym
     kind: 0,
     quorum: 0,
     maxRetries: 1,
+    maxRunSeconds: 0,
   };
 }
 
@@ -95,7 +96,7 @@ describe("audit on chain data", () => {
     const intent = await serviceIntent(walletAddress, budget);
     const id = computeDeploymentId(domain, intent);
     await send(w[12], { address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "submitIntent", args: [intent, await signIntent(accounts[11], domain, intent)] });
-    await send(w[1], { address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "schedule", args: [intent, [{ replicaIndex: 0, nodeId: 1 }]] });
+    await send(w[1], { address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "schedule", args: [intent, [{ replicaIndex: 0, nodeId: 1, pricePerSecond: 1000n }]] });
     const attestation = { deploymentId: id, replicaIndex: 0, nodeId: 1, attempt: 1, status: AttestedStatus.Running, measurement: MEASUREMENT, outputHash: `0x${"00".repeat(32)}` as Hex, timestamp: await chain.now() };
     await send(w[3], { address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "attest", args: [attestation, await signAttestation(accounts[8], domain, attestation)] });
     // The operator rotates the agent key afterwards.
@@ -134,7 +135,7 @@ describe("audit on chain data", () => {
     const id = computeDeploymentId(domain, intent);
     await send(w[11], { address: addresses.token, abi: hyphaTokenAbi, functionName: "approve", args: [addresses.deploymentRegistry, budget] });
     await send(w[11], { address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "submitIntent", args: [intent, await signIntent(accounts[11], domain, intent)] });
-    await send(w[1], { address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "schedule", args: [intent, [{ replicaIndex: 0, nodeId: 1 }]] });
+    await send(w[1], { address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "schedule", args: [intent, [{ replicaIndex: 0, nodeId: 1, pricePerSecond: 1000n }]] });
     const running: Attestation = { deploymentId: id, replicaIndex: 0, nodeId: 1, attempt: 1, status: AttestedStatus.Running, measurement: MEASUREMENT, outputHash: `0x${"00".repeat(32)}`, timestamp: await chain.now() };
 
     // The contract rejects a signature the wallet does not accept (here by another EOA)...

@@ -34,6 +34,7 @@ const intent: DeploymentIntent = {
   kind: 0,
   quorum: 0,
   maxRetries: 1,
+  maxRunSeconds: 0,
 };
 const id = computeDeploymentId(domain, intent);
 const tx = `0x${"ee".repeat(32)}` as Hex;

@@ -27,6 +27,7 @@ const intent: DeploymentIntent = {
   kind: 0,
   quorum: 0,
   maxRetries: 3,
+  maxRunSeconds: 0,
 };
 
 describe("compact (EIP-2098) intent signatures", () => {

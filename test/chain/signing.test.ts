@@ -27,6 +27,7 @@ const intent: DeploymentIntent = {
   kind: 0,
   quorum: 0,
   maxRetries: 3,
+  maxRunSeconds: 0,
 };
 const attestation: Attestation = {
   deploymentId: `0x${"11".repeat(32)}`,

@@ -81,7 +81,8 @@ async function chainState() {
 /** Places replica `index` on node 1 and has the node's agent attest it Running. */
 async function placeAndAttest(id: Hex, index: number) {
   const { intent } = await readIntent(pc, addresses, id);
-  await send(wallet(1), { address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "schedule", args: [intent, [{ replicaIndex: index, nodeId: 1 }]] });
+  const node = await pc.readContract({ address: addresses.nodeRegistry, abi: nodeRegistryAbi, functionName: "getNode", args: [1] });
+  await send(wallet(1), { address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "schedule", args: [intent, [{ replicaIndex: index, nodeId: 1, pricePerSecond: node.pricePerSecond }]] });
   const replica = (await pc.readContract({ address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "getReplica", args: [id, index] })) as { attempt: number };
   const attestation = { deploymentId: id, replicaIndex: index, nodeId: 1, attempt: replica.attempt, status: AttestedStatus.Running, measurement: MEASUREMENT, outputHash: `0x${"00".repeat(32)}` as Hex, timestamp: BigInt(Math.floor(Date.now() / 1000)) };
   const signature = await signAttestation(agent, domainFor(addresses), attestation);
@@ -278,6 +279,31 @@ describe("hypha CLI against a real hardhat node", () => {
     const sid = (JSON.parse(ok.stdout) as { id: Hex }).id;
     const { signature } = await readIntent(pc, addresses, sid);
     expect(signature).toBe(sig);
+  });
+
+  it("cancel: only the deployer may cancel a signed intent; once cancelled it can never be applied", async () => {
+    const signedFile = path.join(tmp, "to-cancel.yaml");
+    const sign = await hypha(["sign", "-f", path.join(ROOT, "examples/deployment.yaml"), "-o", signedFile, "--budget", "1", "--nonce", "77"]);
+    expect(sign.code).toBe(0);
+    const before = await chainState();
+    const other = await hypha(["cancel", "-f", signedFile, "--dev-account", "12"]);
+    expect(other.code).toBe(1);
+    expect(other.stderr).toMatch(/only its deployer 0x[0-9a-fA-F]{40} may cancel it; the key in use is 0x[0-9a-fA-F]{40}/);
+    expect(await chainState()).toEqual(before);
+    const unsigned = await hypha(["cancel", "-f", path.join(ROOT, "examples/deployment.yaml")]);
+    expect(unsigned.code).toBe(1);
+    expect(unsigned.stderr).toContain("not a signed intent");
+    expect(await chainState()).toEqual(before);
+
+    const ok = await hypha(["cancel", "-f", signedFile]);
+    expect(ok.stderr).toBe("");
+    expect(ok.code).toBe(0);
+    const id = /^cancelled (0x[0-9a-f]{64}) \(deterministic-app\)/.exec(ok.stdout)![1] as Hex;
+    const d = await pc.readContract({ address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "getDeployment", args: [id] });
+    expect(d.status).toBe(7); // Cancelled
+    const apply = await hypha(["apply", "-f", signedFile]);
+    expect(apply.code).toBe(1);
+    expect(apply.stderr).toContain("was cancelled by its deployer and can never be submitted");
   });
 
   it("scale and delete the deployment; the audit still passes afterwards", async () => {

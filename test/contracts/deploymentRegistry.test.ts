@@ -4,7 +4,7 @@
  * deployments, replicas, nodes) is compared before and after.
  */
 import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from "vitest";
-import { parseEther, parseEventLogs, zeroAddress, type Hex } from "viem";
+import { parseEther, parseEventLogs, toFunctionSelector, zeroAddress, type Hex } from "viem";
 import { deploymentRegistryAbi } from "../../src/chain/abi";
 import type { Attestation } from "../../src/chain/eip712";
 import { inProcessChain, type InProcessChain } from "../helpers/chain";
@@ -28,6 +28,9 @@ import {
   makeIntent,
   nr,
   registerNode,
+  H,
+  priced,
+  schedule as scheduleOn,
   send,
   signAttestation,
   signIntent,
@@ -64,8 +67,7 @@ afterEach(async () => {
 });
 
 const state = () => stateReader(c, () => ids, () => NODES);
-const schedule = (intent: ReturnType<typeof makeIntent>, placements: { replicaIndex: number; nodeId: number }[]) =>
-  send(c, ORCH, { ...dr(c), functionName: "schedule", args: [intent, placements] });
+const schedule = (intent: ReturnType<typeof makeIntent>, placements: { replicaIndex: number; nodeId: number }[]) => scheduleOn(c, intent, placements);
 
 async function running(over: Partial<ReturnType<typeof makeIntent>> = {}) {
   const intent = makeIntent(c, over);
@@ -77,19 +79,20 @@ async function running(over: Partial<ReturnType<typeof makeIntent>> = {}) {
 }
 
 describe("submitIntent", () => {
-  it("records the deployment, emits the full intent and signature, escrows by transferFrom", async () => {
+  it("records the deployment, emits the full intent and signature (relayed by its sender), escrows by transferFrom", async () => {
     const intent = makeIntent(c, { replicas: 2, maxRetries: 3 });
     const before = await tokenBalance(c, c.accounts[DEPLOYER].address);
     const { id, sig, logs } = await submit(c, intent);
     const ev = parseEventLogs({ abi: deploymentRegistryAbi, logs: logs as never, eventName: "IntentSubmitted" })[0];
     expect(ev.args.id).toBe(id);
     expect(ev.args.deployer).toBe(intent.deployer);
-    expect(ev.args.relayer).toBe(c.accounts[12].address);
+    // the relayer is the transaction's sender (no longer an event topic)
+    expect((await c.publicClient.getTransaction({ hash: ev.transactionHash })).from.toLowerCase()).toBe(c.accounts[12].address.toLowerCase());
     expect(ev.args.intent).toEqual(intent);
     expect(ev.args.signature).toBe(sig);
     expect(await getDeployment(c, id)).toEqual({
       status: 1, kind: 0, replicas: 2, placed: 0, running: 0, quorum: 0, retriesLeft: 3, escrow: intent.budget,
-      cpuMillis: intent.cpuMillis, memoryMiB: intent.memoryMiB, diskMiB: intent.diskMiB,
+      cpuMillis: intent.cpuMillis, memoryMiB: intent.memoryMiB, diskMiB: intent.diskMiB, nodeFaults: 0,
     });
     expect(await tokenBalance(c, c.accounts[DEPLOYER].address)).toBe(before - intent.budget);
   });
@@ -120,8 +123,13 @@ describe("submitIntent", () => {
       [{ memoryMiB: 0 }, "memoryMiB", "must be at least 1"],
       [{ budget: 0n }, "budget", "must be at least 1"],
       [{ quorum: 1 }, "quorum", "must be 0 for a service"],
-      [{ kind: 1, quorum: 0 }, "quorum", "must be at least 1 for a job"],
+      [{ kind: 1, quorum: 0 }, "quorum", "must be a strict majority of replicas"],
       [{ kind: 1, quorum: 2, replicas: 1 }, "quorum", "more than replicas"],
+      [{ kind: 1, quorum: 1, replicas: 2 }, "quorum", "must be a strict majority of replicas"],
+      [{ kind: 1, quorum: 2, replicas: 4 }, "quorum", "must be a strict majority of replicas"],
+      [{ kind: 1, quorum: 1, maxRunSeconds: 0 }, "maxRunSeconds", "must be at least 1"],
+      [{ budget: 1n }, "budget", "must pay every replica 60 s at maxPricePerSecond"],
+      [{ replicas: 3, budget: parseEther("0.001") * 180n - 1n }, "budget", "must pay every replica 60 s at maxPricePerSecond"],
       [{ kind: 2 }, "kind", "unknown (0 service, 1 job)"],
     ];
     const read = state();
@@ -198,7 +206,7 @@ describe("schedule", () => {
     const b = makeIntent(c, { nonce: 21n });
     const ia = (await submit(c, a)).id;
     const ib = (await submit(c, b)).id;
-    await send(c, ORCH, { ...dr(c), functionName: "scheduleMany", args: [[a, b], [[{ replicaIndex: 0, nodeId: 1 }], [{ replicaIndex: 0, nodeId: 2 }]]] });
+    await send(c, ORCH, { ...dr(c), functionName: "scheduleMany", args: [[a, b], [await priced(c, [{ replicaIndex: 0, nodeId: 1 }]), await priced(c, [{ replicaIndex: 0, nodeId: 2 }])]] });
     expect((await getDeployment(c, ia)).status).toBe(2);
     expect((await getReplica(c, ib, 0)).nodeId).toBe(2);
   });
@@ -208,27 +216,27 @@ describe("schedule", () => {
     const { id } = await submit(c, intent);
     ids.push(id);
     const read = state();
-    const call = (placements: { replicaIndex: number; nodeId: number }[], i = intent) => ({ ...dr(c), functionName: "schedule", args: [i, placements] }) as const;
-    await expectRevert(c, DEPLOYER, call([{ replicaIndex: 0, nodeId: 1 }]), "AccessControlUnauthorizedAccount", undefined, read);
+    const call = async (placements: { replicaIndex: number; nodeId: number }[], i = intent) => ({ ...dr(c), functionName: "schedule", args: [i, await priced(c, placements)] }) as const;
+    await expectRevert(c, DEPLOYER, await call([{ replicaIndex: 0, nodeId: 1 }]), "AccessControlUnauthorizedAccount", undefined, read);
     const unknown = makeIntent(c, { nonce: 99n });
-    await expectRevert(c, ORCH, call([{ replicaIndex: 0, nodeId: 1 }], unknown), "UnknownDeployment", [await intentId(c, unknown)], read);
-    await expectRevert(c, ORCH, call([{ replicaIndex: 2, nodeId: 1 }]), "BadReplicaIndex", [id, 2, 2], read);
-    await expectRevert(c, ORCH, call([{ replicaIndex: 0, nodeId: 2 }]), "PriceTooHigh", [2, PRICE * 2n, PRICE], read);
-    await expectRevert(c, ORCH, call([{ replicaIndex: 0, nodeId: 1 }, { replicaIndex: 0, nodeId: 1 }]), "ReplicaNotPending", [id, 0, 1], read);
-    await expectRevert(c, ORCH, call([{ replicaIndex: 0, nodeId: 9 }]), "UnknownNode", [9], read);
+    await expectRevert(c, ORCH, await call([{ replicaIndex: 0, nodeId: 1 }], unknown), "UnknownDeployment", [await intentId(c, unknown)], read);
+    await expectRevert(c, ORCH, await call([{ replicaIndex: 2, nodeId: 1 }]), "BadReplicaIndex", [id, 2, 2], read);
+    await expectRevert(c, ORCH, await call([{ replicaIndex: 0, nodeId: 2 }]), "PriceTooHigh", [2, PRICE * 2n, PRICE], read);
+    await expectRevert(c, ORCH, await call([{ replicaIndex: 0, nodeId: 1 }, { replicaIndex: 0, nodeId: 1 }]), "ReplicaNotPending", [id, 0, 1], read);
+    await expectRevert(c, ORCH, await call([{ replicaIndex: 0, nodeId: 9 }]), "UnknownNode", [9], read);
     await expectRevert(c, ORCH, { ...dr(c), functionName: "scheduleMany", args: [[intent], []] }, "LengthMismatch", [1n, 0n], read);
     // capacity: a replica bigger than the node
     const big = makeIntent(c, { nonce: 30n, cpuMillis: 5000 });
     const bigId = (await submit(c, big)).id;
     ids.push(bigId);
-    await expectRevert(c, ORCH, call([{ replicaIndex: 0, nodeId: 1 }], big), "InsufficientCapacity", [1, "cpuMillis", 4000n, 5000n], read);
+    await expectRevert(c, ORCH, await call([{ replicaIndex: 0, nodeId: 1 }], big), "InsufficientCapacity", [1, "cpuMillis", 4000n, 5000n], read);
     // eligibility: revoked measurement
     await approveMeasurementOnChain(c, MEASUREMENT, false);
-    await expectRevert(c, ORCH, call([{ replicaIndex: 0, nodeId: 1 }]), "NodeNotEligible", [1, "measurement not approved"], read);
+    await expectRevert(c, ORCH, await call([{ replicaIndex: 0, nodeId: 1 }]), "NodeNotEligible", [1, "measurement not approved"], read);
     await approveMeasurementOnChain(c, MEASUREMENT, true);
     // inactive: terminated
     await send(c, DEPLOYER, { ...dr(c), functionName: "terminate", args: [intent] });
-    await expectRevert(c, ORCH, call([{ replicaIndex: 0, nodeId: 1 }]), "DeploymentNotActive", [id, 5], read);
+    await expectRevert(c, ORCH, await call([{ replicaIndex: 0, nodeId: 1 }]), "DeploymentNotActive", [id, 5], read);
   });
 });
 
@@ -277,7 +285,7 @@ describe("attest", () => {
 });
 
 describe("failure and self-healing", () => {
-  it("Failed returns the replica to Pending (capacity released, run time paid) until retries run out, then Failed", async () => {
+  it("Failed (zero output hash: the workload's fault) returns the replica to Pending, paid for its run time, using a retry; none left: Failed", async () => {
     const { intent, id } = await running({ maxRetries: 1 });
     await c.increaseTime(50);
     await attestAs(c, 0, id, 0, 2); // Failed
@@ -289,7 +297,7 @@ describe("failure and self-healing", () => {
     const paid = await innerBalance(c, c.accounts[OPERATORS[0]].address);
     expect(paid).toBeGreaterThanOrEqual(PRICE * 50n);
     let d = await getDeployment(c, id);
-    expect(d.retriesLeft).toBe(0);
+    expect([d.retriesLeft, d.nodeFaults]).toEqual([0, 0]);
     expect(d.escrow).toBe(intent.budget - paid);
     expect(d.status).toBe(3); // stays Running while it heals
     // self-heal on node 2
@@ -297,106 +305,121 @@ describe("failure and self-healing", () => {
     await schedule(intent, [{ replicaIndex: 0, nodeId: 2 }]);
     r = await getReplica(c, id, 0);
     expect([r.nodeId, r.attempt, r.status, r.pricePerSecond]).toEqual([2, 2, 1, PRICE]);
-    await send(c, ORCH, { ...dr(c), functionName: "reportLost", args: [intent, 0] });
+    await c.increaseTime(30);
+    await attestAs(c, 1, id, 0, 2); // Failed again, straight from Scheduled: no retry left
     d = await getDeployment(c, id);
     expect(d.status).toBe(6);
     expect((await getReplica(c, id, 0)).status).toBe(4);
+    expect((await getNode(c, 2)).placed).toBe(0);
+    expect(await innerBalance(c, c.accounts[OPERATORS[1]].address)).toBe(0n); // Scheduled-only time is not paid
     // anyone may terminate a Failed deployment; the deployer gets the rest
     await send(c, 16, { ...dr(c), functionName: "terminate", args: [intent] });
     expect(await innerBalance(c, intent.deployer)).toBe(intent.budget - paid);
   });
 
-  it("Tampered slashes the node into the deployment's escrow and jails it", async () => {
+  it("Tampered is not slashed (honest self-report) and is re-placed without using a retry (a node fault)", async () => {
     const { intent, id } = await running({ maxRetries: 0 });
     const stake = (await getNode(c, 1)).stake;
+    await c.increaseTime(20);
     await attestAs(c, 0, id, 0, 3);
     const n = await getNode(c, 1);
-    const slashed = (stake * BigInt(c.params.slashBps)) / 10_000n;
-    expect(n.stake).toBe(stake - slashed);
-    expect(n.jailed).toBe(true);
+    expect([n.stake, n.jailed, n.placed]).toEqual([stake, false, 0]);
     const d = await getDeployment(c, id);
-    expect(d.status).toBe(6);
-    expect((await getReplica(c, id, 0)).status).toBe(5);
-    await send(c, 17, { ...dr(c), functionName: "terminate", args: [intent] });
-    expect(await innerBalance(c, intent.deployer)).toBe(d.escrow);
-    expect(d.escrow).toBeGreaterThan(intent.budget - PRICE * 100n);
+    expect([d.status, d.retriesLeft, d.nodeFaults, d.placed, d.running]).toEqual([3, 0, 1, 0, 0]);
+    const r = await getReplica(c, id, 0);
+    expect([r.status, r.nodeId, r.attempt]).toEqual([0, 0, 1]);
+    // paid for the 20+ s it ran, like any other exit
+    const paid = await innerBalance(c, c.accounts[OPERATORS[0]].address);
+    expect(paid).toBeGreaterThanOrEqual(PRICE * 20n);
+    expect(d.escrow).toBe(intent.budget - paid);
+    await schedule(intent, [{ replicaIndex: 0, nodeId: 1 }]);
+    expect((await getReplica(c, id, 0)).attempt).toBe(2);
   });
-});
 
-describe("one slash per Tampered incident", () => {
-  it("a jailed node's further Tampered reports cost no more stake, until it is unjailed", async () => {
-    // two replicas of one image on node 1: a corrupted shared image tree makes both report Tampered
-    const a = await running({ maxRetries: 0 });
-    const b = await running({ maxRetries: 0, nonce: 902n });
-    const stake = (await getNode(c, 1)).stake;
-    await attestAs(c, 0, a.id, 0, 3);
-    const once = stake - (stake * BigInt(c.params.slashBps)) / 10_000n;
-    expect((await getNode(c, 1)).stake).toBe(once);
-    await attestAs(c, 0, b.id, 0, 3);
-    expect((await getNode(c, 1)).stake).toBe(once); // same incident: jailed, not slashed again
-    expect((await getReplica(c, b.id, 0)).status).toBe(5);
-    // the slashed stake went to the first harmed deployment's escrow; the second got none
-    expect((await getDeployment(c, a.id)).escrow).toBeGreaterThan(a.intent.budget);
-    expect((await getDeployment(c, b.id)).escrow).toBeLessThanOrEqual(b.intent.budget);
-    // after the admin unjails it, a new Tampered report is a new incident
-    await send(c, 0, { ...nr(c), functionName: "unjail", args: [1] });
-    const d = await running({ maxRetries: 0, nonce: 903n });
-    await attestAs(c, 0, d.id, 0, 3);
-    expect((await getNode(c, 1)).stake).toBe(once - (once * BigInt(c.params.slashBps)) / 10_000n);
+  it("Failed with a non-zero output hash (a node cause: image fetch, disk) is a node fault: no retry used", async () => {
+    const { id } = await running({ maxRetries: 0 });
+    await attestAs(c, 0, id, 0, 2, { outputHash: H("0f") });
+    const d = await getDeployment(c, id);
+    expect([d.status, d.retriesLeft, d.nodeFaults]).toEqual([3, 0, 1]);
+    expect((await getReplica(c, id, 0)).status).toBe(0);
+    expect((await getNode(c, 1)).jailed).toBe(false);
   });
 });
 
 describe("jobs", () => {
-  it("quorum finalizes the result, dissenters are slashed before and after finalization", async () => {
-    // three nodes, job with 3 replicas, quorum 2
+  it("a strict-majority quorum finalizes the result once; only then is the dissenter slashed, to the treasury", async () => {
+    // three nodes of three operators, job with 3 replicas, quorum 2
     await registerNode(c, 2, { pricePerSecond: PRICE });
     await send(c, OPERATORS[1], { ...nr(c), functionName: "updatePrice", args: [2, PRICE] });
     await send(c, OPERATORS[1], { ...nr(c), functionName: "updateCapacity", args: [2, 4000, 8192, 10_000, 4] });
     const intent = makeIntent(c, { kind: 1, quorum: 2, replicas: 3 });
     const { id } = await submit(c, intent);
     await schedule(intent, [{ replicaIndex: 0, nodeId: 1 }, { replicaIndex: 1, nodeId: 2 }, { replicaIndex: 2, nodeId: 3 }]);
-    const good = `0x${"aa".repeat(32)}` as Hex;
-    const bad = `0x${"bb".repeat(32)}` as Hex;
+    const good = H("aa");
+    const bad = H("bb");
     await attestAs(c, 0, id, 0, 0); // first Running -> job Running
     expect((await getDeployment(c, id)).status).toBe(3);
+    // Completed straight from Scheduled is refused: its paid time starts at Running
+    const read = state();
+    ids.push(id);
+    const early: Attestation = { deploymentId: id, replicaIndex: 1, nodeId: 2, attempt: 1, status: 1, measurement: MEASUREMENT, outputHash: bad, timestamp: 1n };
+    await expectRevert(c, ORCH, { ...dr(c), functionName: "attest", args: [early, await signAttestation(c, early, AGENTS[1])] }, "IllegalTransition", [id, 1, 1, 3], read);
+    await attestAs(c, 1, id, 1, 0);
+    await attestAs(c, 2, id, 2, 0);
     const stake2 = (await getNode(c, 2)).stake;
     const stake3 = (await getNode(c, 3)).stake;
-    await attestAs(c, 1, id, 1, 1, { outputHash: bad }); // dissenter before finalization
+    const treasury = await c.publicClient.readContract({ ...nr(c), functionName: "treasury" });
+    const treasuryBefore = await tokenBalance(c, treasury);
+    await attestAs(c, 1, id, 1, 1, { outputHash: bad }); // dissenter before finalization: not slashed yet
     await attestAs(c, 0, id, 0, 1, { outputHash: good });
     expect(await c.publicClient.readContract({ ...dr(c), functionName: "jobResult", args: [id] })).toBe(`0x${"00".repeat(32)}`);
     expect((await getNode(c, 2)).jailed).toBe(false);
+    expect((await getNode(c, 2)).placed).toBe(1); // its completed replica keeps the reservation until the vote
+    const escrowBefore = (await getDeployment(c, id)).escrow;
     const { logs } = await attestAs(c, 2, id, 2, 1, { outputHash: good }); // quorum
     const fin = parseEventLogs({ abi: deploymentRegistryAbi, logs: logs as never, eventName: "JobFinalized" })[0];
     expect(fin.args).toMatchObject({ id, outputHash: good, agreeing: 2 });
     expect(await c.publicClient.readContract({ ...dr(c), functionName: "jobResult", args: [id] })).toBe(good);
     expect((await getDeployment(c, id)).status).toBe(4);
+    const slashed = (stake2 * 1000n) / 10_000n;
     expect((await getNode(c, 2)).jailed).toBe(true);
-    expect((await getNode(c, 2)).stake).toBe(stake2 - (stake2 * 1000n) / 10_000n);
+    expect((await getNode(c, 2)).stake).toBe(stake2 - slashed);
     expect((await getNode(c, 3)).stake).toBe(stake3);
+    expect(await tokenBalance(c, treasury)).toBe(treasuryBefore + slashed); // to the treasury...
+    // ...not into the escrow (the deployer never gains from a slash): the escrow only paid node 3
+    expect((await getDeployment(c, id)).escrow).toBe(escrowBefore - (await innerBalance(c, c.accounts[OPERATORS[2]].address)));
     // capacity of completed replicas is released
     for (const n of [1, 2, 3]) expect((await getNode(c, n)).placed).toBe(0);
-    // anyone may terminate a completed job; all escrow (incl. the slash) goes back to the deployer
+    // anyone may terminate a completed job; the escrow left goes back to the deployer
     const esc = (await getDeployment(c, id)).escrow;
     await send(c, 18, { ...dr(c), functionName: "terminate", args: [intent] });
     expect((await getDeployment(c, id)).status).toBe(5);
     expect(await innerBalance(c, intent.deployer)).toBe(esc);
   });
 
-  it("a late dissenting Completed after finalization is slashed at once", async () => {
-    const intent = makeIntent(c, { kind: 1, quorum: 1, replicas: 2 });
+  it("a final job takes no more attestations; its replicas still Running were stopped and paid when it finalized", async () => {
+    await registerNode(c, 2, { pricePerSecond: PRICE });
+    const intent = makeIntent(c, { kind: 1, quorum: 2, replicas: 3, maxPricePerSecond: PRICE * 2n });
     const { id } = await submit(c, intent);
-    await schedule(intent, [{ replicaIndex: 0, nodeId: 1 }, { replicaIndex: 1, nodeId: 2 }]);
-    await attestAs(c, 0, id, 0, 1, { outputHash: `0x${"aa".repeat(32)}` });
-    expect((await getDeployment(c, id)).status).toBe(4);
-    await attestAs(c, 1, id, 1, 1, { outputHash: `0x${"cc".repeat(32)}` });
-    expect((await getNode(c, 2)).jailed).toBe(true);
-    expect((await getNode(c, 1)).jailed).toBe(false);
+    await schedule(intent, [{ replicaIndex: 0, nodeId: 1 }, { replicaIndex: 1, nodeId: 2 }, { replicaIndex: 2, nodeId: 3 }]);
+    for (const k of [0, 1, 2]) await attestAs(c, k, id, k, 0);
+    await c.increaseTime(30);
+    await attestAs(c, 0, id, 0, 1, { outputHash: H("aa") });
+    const { logs } = await attestAs(c, 1, id, 1, 1, { outputHash: H("aa") });
+    const stopped = parseEventLogs({ abi: deploymentRegistryAbi, logs: logs as never, eventName: "ReplicaStatusChanged" }).filter((e) => e.args.replicaIndex === 2);
+    expect(stopped.map((e) => [e.args.from, e.args.to])).toEqual([[2, 6]]);
+    const credited = parseEventLogs({ abi: deploymentRegistryAbi, logs: logs as never, eventName: "PaymentCredited" }).map((e) => e.args.nodeId);
+    expect(credited).toEqual([2, 3]); // node 2 for its Completed replica, node 3 stopped in the same transaction
+    ids.push(id);
+    const late: Attestation = { deploymentId: id, replicaIndex: 2, nodeId: 3, attempt: 1, status: 1, measurement: MEASUREMENT, outputHash: H("cc"), timestamp: 1n };
+    await expectRevert(c, ORCH, { ...dr(c), functionName: "attest", args: [late, await signAttestation(c, late, AGENTS[2])] }, "DeploymentNotActive", [id, 4], state());
+    expect((await getNode(c, 3)).jailed).toBe(false);
   });
 });
 
 describe("terminate, scale, deposits", () => {
   it("NotDeployer / NotTerminable / UnknownDeployment, and anyone may terminate once the budget is spent", async () => {
-    const { intent, id } = await running({ budget: PRICE * 100n });
+    const { intent, id } = await running({ budget: PRICE * 100n, maxPricePerSecond: PRICE });
     ids.push(id);
     const read = state();
     await expectRevert(c, 16, { ...dr(c), functionName: "terminate", args: [intent] }, "NotTerminable", [id, 3], read);
@@ -421,25 +444,31 @@ describe("terminate, scale, deposits", () => {
     await expectRevert(c, DEPLOYER, { ...dr(c), functionName: "terminate", args: [intent] }, "NotTerminable", [id, 5], read);
   });
 
-  it("terminateMany settles several deployments in one transaction; one it may not terminate reverts all", async () => {
-    const a = await running({ budget: PRICE * 5n });
+  it("terminateMany settles several deployments in one transaction; one the caller may not terminate is skipped", async () => {
+    const a = await running({ budget: PRICE * 60n, maxPricePerSecond: PRICE });
     const b = await running({ budget: PRICE * 1000n, nonce: 901n });
-    await c.increaseTime(10);
+    await c.increaseTime(70);
     await c.mine();
-    const read = state();
-    // an outsider may terminate a (its budget is spent) but not b: the whole batch reverts, a included
-    await expectRevert(c, 16, { ...dr(c), functionName: "terminateMany", args: [[a.intent, b.intent]] }, "NotTerminable", [b.id, 3], read);
-    const { logs } = await send(c, DEPLOYER, { ...dr(c), functionName: "terminateMany", args: [[a.intent, b.intent]] });
-    const terminated = parseEventLogs({ abi: deploymentRegistryAbi, logs: logs as never, eventName: "Terminated" });
+    // an outsider may terminate a (its budget is spent) but not b: b is skipped, a goes through
+    const { logs: l1 } = await send(c, 16, { ...dr(c), functionName: "terminateMany", args: [[a.intent, b.intent]] });
+    const skipped = parseEventLogs({ abi: deploymentRegistryAbi, logs: l1 as never, eventName: "BatchEntrySkipped" });
+    expect(skipped.map((e) => [e.args.id, e.args.entry, e.args.reason])).toEqual([[b.id, 1n, toFunctionSelector("error NotTerminable(bytes32,uint8)")]]);
+    expect((await getDeployment(c, a.id)).status).toBe(5);
+    expect((await getDeployment(c, b.id)).status).toBe(3);
+    const { logs } = await send(c, DEPLOYER, { ...dr(c), functionName: "terminateMany", args: [[b.intent]] });
+    const terminated = [...parseEventLogs({ abi: deploymentRegistryAbi, logs: l1 as never, eventName: "Terminated" }), ...parseEventLogs({ abi: deploymentRegistryAbi, logs: logs as never, eventName: "Terminated" })];
     expect(terminated.map((e) => e.args.id)).toEqual([a.id, b.id]);
     for (const { id } of [a, b]) expect((await getDeployment(c, id)).status).toBe(5);
     // each paid its own run time to node 1's operator and refunded the rest: paid + refund = budget
-    expect(terminated.map((e) => e.args.paidToNodes + e.args.refunded)).toEqual([PRICE * 5n, PRICE * 1000n]);
-    expect(terminated[0].args.paidToNodes).toBe(PRICE * 5n); // capped by its escrow
+    expect(terminated.map((e) => e.args.paidToNodes + e.args.refunded)).toEqual([PRICE * 60n, PRICE * 1000n]);
+    expect(terminated[0].args.paidToNodes).toBe(PRICE * 60n); // capped by its escrow
     expect(await innerBalance(c, c.accounts[OPERATORS[0]].address)).toBe(terminated[0].args.paidToNodes + terminated[1].args.paidToNodes);
     expect((await getNode(c, 1)).placed).toBe(0);
-    // a repeated id inside one batch: the second sees it Terminated
-    await expectRevert(c, DEPLOYER, { ...dr(c), functionName: "terminateMany", args: [[a.intent]] }, "NotTerminable", [a.id, 5], state());
+    // terminating again: skipped in a batch, refused alone
+    const { logs: l3 } = await send(c, DEPLOYER, { ...dr(c), functionName: "terminateMany", args: [[a.intent]] });
+    expect(parseEventLogs({ abi: deploymentRegistryAbi, logs: l3 as never, eventName: "BatchEntrySkipped" })).toHaveLength(1);
+    ids.push(a.id);
+    await expectRevert(c, DEPLOYER, { ...dr(c), functionName: "terminate", args: [a.intent] }, "NotTerminable", [a.id, 5], state());
   });
 
   it("scale up adds Pending replicas, scale down stops the highest indexes and pays them", async () => {

@@ -42,6 +42,7 @@ import {
   intentId,
   makeIntent,
   registerNode,
+  schedule,
   send,
   stateReader,
   tok,
@@ -93,7 +94,8 @@ describe("EIP-712 against @metamask/eth-sig-util", () => {
   });
 
   it("an intent: same digest (viem, eth-sig-util, contract id), same signature, accepted on-chain", async () => {
-    const intent = makeIntent(c, { replicas: 3, kind: 1, quorum: 2, nonce: 2n ** 63n + 5n, budget: parseEther("12.5"), maxPricePerSecond: 2n ** 95n });
+    // extreme values: nonce above 2^63, maxRunSeconds at the top of uint32, a price limit near what the budget allows
+    const intent = makeIntent(c, { replicas: 3, kind: 1, quorum: 2, nonce: 2n ** 63n + 5n, budget: parseEther("12.5"), maxPricePerSecond: 2n ** 55n + 7n, maxRunSeconds: 2 ** 32 - 1 });
     const data = metamaskData("DeploymentIntent", intent);
     const mmDigest = `0x${TypedDataUtils.eip712Hash(data as never, SignTypedDataVersion.V4).toString("hex")}`;
     const viemDigest = hashTypedData(intentTypedData(domain(c), intent));
@@ -114,7 +116,7 @@ describe("EIP-712 against @metamask/eth-sig-util", () => {
     const intent = makeIntent(c);
     const id = await intentId(c, intent);
     await send(c, 12, { ...dr(c), functionName: "submitIntent", args: [intent, await c.accounts[DEPLOYER].signTypedData(intentTypedData(domain(c), intent))] });
-    await send(c, ORCH, { ...dr(c), functionName: "schedule", args: [intent, [{ replicaIndex: 0, nodeId: 1 }]] });
+    await schedule(c, intent, [{ replicaIndex: 0, nodeId: 1 }]);
     const att: Attestation = { deploymentId: id, replicaIndex: 0, nodeId: 1, attempt: 1, status: 0, measurement: MEASUREMENT, outputHash: keccak256(toHex("out")), timestamp: 1_700_000_123n };
     const data = metamaskData("Attestation", att);
     const mmDigest = `0x${TypedDataUtils.eip712Hash(data as never, SignTypedDataVersion.V4).toString("hex")}`;

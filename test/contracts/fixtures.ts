@@ -6,6 +6,8 @@ import { expect } from "vitest";
 import {
   BaseError,
   ContractFunctionRevertedError,
+  createWalletClient,
+  custom,
   decodeErrorResult,
   keccak256,
   parseEther,
@@ -15,6 +17,8 @@ import {
   type Hex,
   type WalletClient,
 } from "viem";
+import { privateKeyToAccount } from "viem/accounts";
+import { hardhat } from "viem/chains";
 import { deploymentRegistryAbi, hyphaTokenAbi, nodeRegistryAbi } from "../../src/chain/abi";
 import { attestationTypedData, hyphaDomain, intentTypedData, type Attestation, type DeploymentIntent } from "../../src/chain/eip712";
 import type { InProcessChain } from "../helpers/chain";
@@ -168,8 +172,33 @@ export function makeIntent(c: InProcessChain, over: Partial<DeploymentIntent> = 
     kind: 0,
     quorum: 0,
     maxRetries: 2,
+    maxRunSeconds: over.kind === 1 ? 3600 : 0,
     ...over,
   };
+}
+
+/** A placement as the orchestrator sends it: at the node's current registered price (0 for an unknown node). */
+export interface Placement {
+  replicaIndex: number;
+  nodeId: number;
+  pricePerSecond: bigint;
+}
+
+/** Fills in each placement's pricePerSecond with its node's registered price (unless given). */
+export async function priced(c: InProcessChain, placements: { replicaIndex: number; nodeId: number; pricePerSecond?: bigint }[]): Promise<Placement[]> {
+  return Promise.all(
+    placements.map(async (p) => {
+      if (p.pricePerSecond !== undefined) return p as Placement;
+      const count = await c.publicClient.readContract({ ...nr(c), functionName: "nodeCount" });
+      const price = p.nodeId >= 1 && p.nodeId <= count ? (await getNode(c, p.nodeId)).pricePerSecond : 0n;
+      return { ...p, pricePerSecond: price };
+    }),
+  );
+}
+
+/** Orchestrator ORCH schedules `placements` (priced at each node's registered price). */
+export async function schedule(c: InProcessChain, intent: DeploymentIntent, placements: { replicaIndex: number; nodeId: number; pricePerSecond?: bigint }[], from = ORCH) {
+  return send(c, from, { ...dr(c), functionName: "schedule", args: [intent, await priced(c, placements)] });
 }
 
 /** viem signature of an intent by dev account `signer`. */
@@ -246,6 +275,10 @@ export async function innerBalance(c: InProcessChain, who: Address) {
 }
 
 /** Agent of node k attests `status` for replica `index` of `id` at its current attempt. */
+export const ZERO32 = `0x${"00".repeat(32)}` as Hex;
+/** A non-zero 32-byte value made of one repeated byte, e.g. H("aa"). */
+export const H = (b: string) => `0x${b.repeat(32)}` as Hex;
+
 export async function attestAs(
   c: InProcessChain,
   k: number,
@@ -255,6 +288,11 @@ export async function attestAs(
   over: Partial<Attestation> = {},
   submitter = ORCH,
 ) {
+  return attestBy(c, AGENTS[k], id, index, status, over, submitter);
+}
+
+/** The attestation agent account `agent` would sign for replica `index` at its current placement, and its signature. */
+export async function signedAttestation(c: InProcessChain, agent: number, id: Hex, index: number, status: number, over: Partial<Attestation> = {}) {
   const r = await getReplica(c, id, index);
   const att: Attestation = {
     deploymentId: id,
@@ -263,12 +301,60 @@ export async function attestAs(
     attempt: r.attempt,
     status,
     measurement: MEASUREMENT,
-    outputHash: `0x${"00".repeat(32)}`,
+    outputHash: ZERO32,
     timestamp: 1n,
     ...over,
   };
-  const sig = await signAttestation(c, att, AGENTS[k]);
+  return { att, sig: await signAttestation(c, att, agent) };
+}
+
+/** Dev (or added) account `agent` attests `status` for replica `index` of `id` at its current attempt. */
+export async function attestBy(
+  c: InProcessChain,
+  agent: number,
+  id: Hex,
+  index: number,
+  status: number,
+  over: Partial<Attestation> = {},
+  submitter = ORCH,
+) {
+  const { att, sig } = await signedAttestation(c, agent, id, index, status, over);
   return send(c, submitter, { ...dr(c), functionName: "attest", args: [att, sig] });
+}
+
+let addedAccounts = 0;
+
+/**
+ * A fresh account beyond the 20 dev accounts (deterministic key), appended to c.accounts and
+ * c.walletClients; returns its index. It gets 10 ETH for gas (hardhat_setBalance) and `tokens`
+ * minted by the admin. Added inside a test's snapshot, its funds go away with the revert.
+ */
+export async function addAccount(c: InProcessChain, tokens = 0n): Promise<number> {
+  const key = keccak256(toHex(`hypha-test-account-${addedAccounts++}`));
+  const account = privateKeyToAccount(key);
+  const transport = custom(c.provider, { retryCount: 0 });
+  c.accounts.push(account as never);
+  c.walletClients.push(createWalletClient({ account, chain: hardhat, transport, pollingInterval: 10 }) as WalletClient);
+  await c.provider.request({ method: "hardhat_setBalance", params: [account.address, toHex(parseEther("10"))] } as never);
+  if (tokens > 0n) await send(c, 0, { ...tok(c), functionName: "mint", args: [account.address, tokens] });
+  return c.accounts.length - 1;
+}
+
+/** Registers a node for account `operator` with agent account `agent` (any indexes); returns its nodeId. */
+export async function registerNodeAs(c: InProcessChain, operator: number, agent: number, o: NodeOpts = {}): Promise<number> {
+  await approve(c, operator, c.addresses.nodeRegistry);
+  const reg = {
+    agent: c.accounts[agent].address,
+    cpuMillis: o.cpuMillis ?? 4000,
+    memoryMiB: o.memoryMiB ?? 8192,
+    diskMiB: o.diskMiB ?? 10_000,
+    slots: o.slots ?? 16,
+    pricePerSecond: o.pricePerSecond ?? parseEther("0.0001"),
+    measurement: o.measurement ?? MEASUREMENT,
+    endpoint: `http://127.0.0.1:7800/${agent}`,
+  };
+  await send(c, operator, { ...nr(c), functionName: "register", args: [reg, o.stake ?? c.params.minStake * 10n] });
+  return Number(await c.publicClient.readContract({ ...nr(c), functionName: "nodeCount" }));
 }
 
 /**

@@ -16,6 +16,7 @@ import {
   innerBalance,
   makeIntent,
   registerNode,
+  schedule,
   send,
   submit,
   tokenBalance,
@@ -45,7 +46,7 @@ describe("service lifecycle", () => {
     expect(d.status).toBe(1);
     expect(d.escrow).toBe(intent.budget);
 
-    await send(c, ORCH, { ...dr(c), functionName: "schedule", args: [intent, [{ replicaIndex: 0, nodeId: node }]] });
+    await schedule(c, intent, [{ replicaIndex: 0, nodeId: node }]);
     d = await getDeployment(c, id);
     expect(d.status).toBe(2);
     const n = await getNode(c, node);
@@ -70,5 +71,32 @@ describe("service lifecycle", () => {
     expect(d.status).toBe(5);
     expect(d.escrow).toBe(0n);
     expect((await getNode(c, node)).freeCpuMillis).toBe(4000);
+  });
+});
+
+describe("job lifecycle", () => {
+  it("3 replicas on three operators' nodes: Running, a strict majority agrees, all paid for their run time, the rest refunded", async () => {
+    const price = parseEther("0.0001");
+    for (const k of [0, 1, 2]) await registerNode(c, k, { pricePerSecond: price });
+    await approveMeasurementOnChain(c);
+    await approve(c, DEPLOYER, c.addresses.deploymentRegistry);
+    const intent = makeIntent(c, { kind: 1, replicas: 3, quorum: 2, maxRunSeconds: 3600 });
+    const { id } = await submit(c, intent);
+    await schedule(c, intent, [0, 1, 2].map((i) => ({ replicaIndex: i, nodeId: i + 1 })));
+    for (const k of [0, 1, 2]) await attestAs(c, k, id, k, 0);
+    expect((await getDeployment(c, id)).status).toBe(3);
+    await c.increaseTime(120);
+    const output = `0x${"5a".repeat(32)}` as const;
+    await attestAs(c, 0, id, 0, 1, { outputHash: output });
+    await attestAs(c, 1, id, 1, 1, { outputHash: output });
+    expect(await c.publicClient.readContract({ ...dr(c), functionName: "jobResult", args: [id] })).toBe(output);
+    const d = await getDeployment(c, id);
+    expect([d.status, d.placed, d.running]).toEqual([4, 0, 0]);
+    expect((await getReplica(c, id, 2)).status).toBe(6); // stopped when the job became final
+    const paid = await Promise.all(OPERATORS.map((o) => innerBalance(c, c.accounts[o].address)));
+    for (const p of paid) expect(p).toBeGreaterThanOrEqual(price * 120n);
+    for (const n of [1, 2, 3]) expect((await getNode(c, n)).jailed).toBe(false);
+    await send(c, 16, { ...dr(c), functionName: "terminate", args: [intent] }); // anyone, once final
+    expect(await innerBalance(c, intent.deployer)).toBe(intent.budget - paid.reduce((x, y) => x + y, 0n));
   });
 });

@@ -10,6 +10,7 @@ import { inProcessChain, type InProcessChain } from "../helpers/chain";
 import {
   AGENTS,
   DEPLOYER,
+  H,
   MEASUREMENT,
   OPERATORS,
   ORCH,
@@ -20,9 +21,12 @@ import {
   dr,
   expectRevert,
   getNode,
+  getReplica,
   makeIntent,
   nr,
   registerNode,
+  priced,
+  schedule,
   send,
   stateReader,
   submit,
@@ -52,6 +56,27 @@ afterEach(async () => {
 });
 
 const state = () => stateReader(c, () => [], () => NODES);
+
+/**
+ * Node 1 dissents in a 3-replica job (quorum 2) on nodes 1, 2, 3 of three operators: slashed to
+ * the treasury and jailed when the majority finalizes. Returns a fresh 1-replica service intent
+ * (submitted, nothing placed) to try placements with.
+ */
+async function jailNode1(stakes: bigint[] = []) {
+  await registerNode(c, 1, { stake: stakes[1] });
+  await registerNode(c, 2, { stake: stakes[2] });
+  await approve(c, DEPLOYER, c.addresses.deploymentRegistry);
+  const job = makeIntent(c, { kind: 1, replicas: 3, quorum: 2, nonce: 500n });
+  const { id } = await submit(c, job);
+  await schedule(c, job, [{ replicaIndex: 0, nodeId: 1 }, { replicaIndex: 1, nodeId: 2 }, { replicaIndex: 2, nodeId: 3 }]);
+  for (const k of [0, 1, 2]) await attestAs(c, k, id, k, 0);
+  const dissenter = stakes.length ? 1 : 0; // with stakes given, node 2 dissents instead
+  for (const k of [0, 1, 2]) await attestAs(c, k, id, k, 1, { outputHash: k === dissenter ? H("bb") : H("aa") });
+  expect((await getNode(c, dissenter + 1)).jailed).toBe(true);
+  const intent = makeIntent(c, { maxRetries: 2 });
+  await submit(c, intent);
+  return { intent, jobId: id };
+}
 const op = OPERATORS[0];
 const reg = (over: Record<string, unknown> = {}) => ({
   agent: c.accounts[AGENTS[1]].address,
@@ -136,7 +161,7 @@ describe("operator updates", () => {
     await approve(c, DEPLOYER, c.addresses.deploymentRegistry);
     const intent = makeIntent(c, { cpuMillis: 1500, memoryMiB: 3000, diskMiB: 50 });
     await submit(c, intent);
-    await send(c, ORCH, { ...dr(c), functionName: "schedule", args: [intent, [{ replicaIndex: 0, nodeId: 1 }]] });
+    await schedule(c, intent, [{ replicaIndex: 0, nodeId: 1 }]);
     const read = state();
     const upd = (cpu: number, mem: number, disk: number, slots: number) => ({ ...nr(c), functionName: "updateCapacity", args: [1, cpu, mem, disk, slots] }) as const;
     await expectRevert(c, op, upd(1000, 8192, 10_000, 16), "CapacityBelowReserved", [1, "cpuMillis", 1500n, 1000n], read);
@@ -146,7 +171,7 @@ describe("operator updates", () => {
     await send(c, op, { ...upd(4000, 8192, 10_000, 16) });
     const second = makeIntent(c, { nonce: 2n, cpuMillis: 1 });
     await submit(c, second);
-    await send(c, ORCH, { ...dr(c), functionName: "schedule", args: [second, [{ replicaIndex: 0, nodeId: 1 }]] });
+    await schedule(c, second, [{ replicaIndex: 0, nodeId: 1 }]);
     await expectRevert(c, op, upd(4000, 8192, 10_000, 1), "CapacityBelowReserved", [1, "slots", 2n, 1n], state());
     await send(c, DEPLOYER, { ...dr(c), functionName: "terminate", args: [second] });
     await send(c, op, { ...upd(1500, 3000, 50, 1) });
@@ -181,7 +206,7 @@ describe("unbonding and withdraw", () => {
     await approve(c, DEPLOYER, c.addresses.deploymentRegistry);
     const intent = makeIntent(c);
     await submit(c, intent);
-    await expectRevert(c, ORCH, { ...dr(c), functionName: "schedule", args: [intent, [{ replicaIndex: 0, nodeId: 1 }]] }, "NodeNotEligible", [1, "unbonding"]);
+    await expectRevert(c, ORCH, { ...dr(c), functionName: "schedule", args: [intent, await priced(c, [{ replicaIndex: 0, nodeId: 1 }])] }, "NodeNotEligible", [1, "unbonding"]);
     await c.increaseTime(Number(c.params.unbondingDelaySeconds));
     const before = await tokenBalance(c, c.accounts[op].address);
     const stake = (await getNode(c, 1)).stake;
@@ -191,14 +216,14 @@ describe("unbonding and withdraw", () => {
     await expectRevert(c, op, { ...nr(c), functionName: "withdraw", args: [1] }, "NodeExited", [1]);
     await expectRevert(c, op, { ...nr(c), functionName: "updatePrice", args: [1, 1n] }, "NodeExited", [1]);
     await expectRevert(c, DEPLOYER, { ...nr(c), functionName: "addStake", args: [1, 1n] }, "NodeExited", [1]);
-    await expectRevert(c, ORCH, { ...dr(c), functionName: "schedule", args: [intent, [{ replicaIndex: 0, nodeId: 1 }]] }, "NodeNotEligible", [1, "exited"]);
+    await expectRevert(c, ORCH, { ...dr(c), functionName: "schedule", args: [intent, await priced(c, [{ replicaIndex: 0, nodeId: 1 }])] }, "NodeNotEligible", [1, "exited"]);
   });
 
   it("withdraw waits until nothing is placed on the node", async () => {
     await approve(c, DEPLOYER, c.addresses.deploymentRegistry);
     const intent = makeIntent(c);
     await submit(c, intent);
-    await send(c, ORCH, { ...dr(c), functionName: "schedule", args: [intent, [{ replicaIndex: 0, nodeId: 1 }]] });
+    await schedule(c, intent, [{ replicaIndex: 0, nodeId: 1 }]);
     await send(c, op, { ...nr(c), functionName: "beginUnbonding", args: [1] });
     await c.increaseTime(Number(c.params.unbondingDelaySeconds) + 1);
     await c.mine();
@@ -214,27 +239,22 @@ describe("admin and DeploymentRegistry-only functions", () => {
     await expectRevert(c, 16, { ...nr(c), functionName: "setMeasurementApproved", args: [MEASUREMENT, false] }, "AccessControlUnauthorizedAccount", undefined, read);
     await expectRevert(c, 16, { ...nr(c), functionName: "unjail", args: [1] }, "AccessControlUnauthorizedAccount", undefined, read);
     await expectRevert(c, 0, { ...nr(c), functionName: "unjail", args: [1] }, "NodeNotEligible", [1, "not jailed"], read);
-    // jail node 1 through a Tampered attestation
-    await approve(c, DEPLOYER, c.addresses.deploymentRegistry);
-    const intent = makeIntent(c, { maxRetries: 2 });
-    const { id } = await submit(c, intent);
-    await send(c, ORCH, { ...dr(c), functionName: "schedule", args: [intent, [{ replicaIndex: 0, nodeId: 1 }]] });
-    await attestAs(c, 0, id, 0, 3);
-    expect((await getNode(c, 1)).jailed).toBe(true);
+    // jail node 1: it votes against the majority of a 3-replica job (nodes of three operators)
+    const { intent } = await jailNode1();
     const isJailed = (id: number) => c.publicClient.readContract({ ...nr(c), functionName: "isJailed", args: [id] });
     expect(await isJailed(1)).toBe(true);
-    await expectRevert(c, ORCH, { ...dr(c), functionName: "schedule", args: [intent, [{ replicaIndex: 0, nodeId: 1 }]] }, "NodeNotEligible", [1, "jailed"]);
+    await expectRevert(c, ORCH, { ...dr(c), functionName: "schedule", args: [intent, await priced(c, [{ replicaIndex: 0, nodeId: 1 }])] }, "NodeNotEligible", [1, "jailed"]);
     await send(c, 0, { ...nr(c), functionName: "unjail", args: [1] });
     expect((await getNode(c, 1)).jailed).toBe(false);
     expect(await isJailed(1)).toBe(false);
     expect(await isJailed(99)).toBe(false); // an unknown node is not jailed
-    await send(c, ORCH, { ...dr(c), functionName: "schedule", args: [intent, [{ replicaIndex: 0, nodeId: 1 }]] });
+    await schedule(c, intent, [{ replicaIndex: 0, nodeId: 1 }]);
   });
 
   it("reserve, release and slash only from the DeploymentRegistry; InsufficientCapacity per resource", async () => {
     const read = state();
     const res = { cpuMillis: 1, memoryMiB: 1, diskMiB: 1 };
-    await expectRevert(c, 0, { ...nr(c), functionName: "reserve", args: [1, res] }, "AccessControlUnauthorizedAccount", undefined, read);
+    await expectRevert(c, 0, { ...nr(c), functionName: "reserve", args: [1, res, 7n] }, "AccessControlUnauthorizedAccount", undefined, read);
     await expectRevert(c, 0, { ...nr(c), functionName: "release", args: [1, res] }, "AccessControlUnauthorizedAccount", undefined, read);
     await expectRevert(c, 0, { ...nr(c), functionName: "slash", args: [1, zeroAddress, `0x${"00".repeat(32)}`] }, "AccessControlUnauthorizedAccount", undefined, read);
     await approve(c, DEPLOYER, c.addresses.deploymentRegistry);
@@ -244,12 +264,71 @@ describe("admin and DeploymentRegistry-only functions", () => {
     ] as const) {
       const intent = makeIntent(c, { ...over, nonce: BigInt(need) });
       await submit(c, intent);
-      await expectRevert(c, ORCH, { ...dr(c), functionName: "schedule", args: [intent, [{ replicaIndex: 0, nodeId: 1 }]] }, "InsufficientCapacity", [1, resource, free, need], read);
+      await expectRevert(c, ORCH, { ...dr(c), functionName: "schedule", args: [intent, await priced(c, [{ replicaIndex: 0, nodeId: 1 }])] }, "InsufficientCapacity", [1, resource, free, need], read);
     }
     await send(c, op, { ...nr(c), functionName: "updateCapacity", args: [1, 4000, 8192, 10_000, 1] });
     const two = makeIntent(c, { replicas: 2, nonce: 3n });
     await submit(c, two);
-    await expectRevert(c, ORCH, { ...dr(c), functionName: "schedule", args: [two, [{ replicaIndex: 0, nodeId: 1 }, { replicaIndex: 1, nodeId: 1 }]] }, "InsufficientCapacity", [1, "slots", 0n, 1n], read);
+    await expectRevert(c, ORCH, { ...dr(c), functionName: "schedule", args: [two, await priced(c, [{ replicaIndex: 0, nodeId: 1 }, { replicaIndex: 1, nodeId: 1 }])] }, "InsufficientCapacity", [1, "slots", 0n, 1n], read);
+  });
+
+  it("withdraw is refused while jailed (the stake answers for the fault), allowed once unjailed", async () => {
+    await jailNode1();
+    await send(c, op, { ...nr(c), functionName: "beginUnbonding", args: [1] });
+    await c.increaseTime(Number(c.params.unbondingDelaySeconds) + 1);
+    await c.mine();
+    await expectRevert(c, op, { ...nr(c), functionName: "withdraw", args: [1] }, "NodeNotEligible", [1, "jailed"], state());
+    await send(c, 0, { ...nr(c), functionName: "unjail", args: [1] });
+    const stake = (await getNode(c, 1)).stake;
+    const before = await tokenBalance(c, c.accounts[op].address);
+    await send(c, op, { ...nr(c), functionName: "withdraw", args: [1] });
+    expect(await tokenBalance(c, c.accounts[op].address)).toBe(before + stake);
+  });
+
+  it("a node slashed below minStake is understaked: not placed (even unjailed) until addStake tops it up", async () => {
+    const min = c.params.minStake;
+    const { intent } = await jailNode1([min * 10n, min, min]); // node 2 (stake = minStake) dissents
+    const n2 = await getNode(c, 2);
+    expect(n2.stake).toBe(min - (min * BigInt(c.params.slashBps)) / 10_000n);
+    expect(n2.understaked).toBe(true);
+    await send(c, 0, { ...nr(c), functionName: "unjail", args: [2] });
+    expect(await c.publicClient.readContract({ ...nr(c), functionName: "isEligible", args: [2] })).toBe(false);
+    await expectRevert(c, ORCH, { ...dr(c), functionName: "schedule", args: [intent, await priced(c, [{ replicaIndex: 0, nodeId: 2 }])] }, "NodeNotEligible", [2, "stake below minimum"], stateReader(c, () => [], () => [2]));
+    // topping up by less than the shortfall keeps it understaked; reaching minStake clears it
+    await approve(c, OPERATORS[1], c.addresses.nodeRegistry);
+    await send(c, OPERATORS[1], { ...nr(c), functionName: "addStake", args: [2, 1n] });
+    expect((await getNode(c, 2)).understaked).toBe(true);
+    await send(c, OPERATORS[1], { ...nr(c), functionName: "addStake", args: [2, min - n2.stake - 1n] });
+    expect((await getNode(c, 2)).understaked).toBe(false);
+    await schedule(c, intent, [{ replicaIndex: 0, nodeId: 2 }]);
+  });
+
+  it("an agent key belongs to one node for ever: AgentKeyInUse on register and updateAgent, even after rotating away", async () => {
+    await approve(c, OPERATORS[1], c.addresses.nodeRegistry);
+    const agent0 = c.accounts[AGENTS[0]].address;
+    const read = state();
+    await expectRevert(c, OPERATORS[1], { ...nr(c), functionName: "register", args: [reg({ agent: agent0 }), c.params.minStake] }, "AgentKeyInUse", [agent0, 1], read);
+    expect(await c.publicClient.readContract({ ...nr(c), functionName: "nodeOfAgent", args: [agent0] })).toBe(1);
+    await send(c, OPERATORS[1], { ...nr(c), functionName: "register", args: [reg(), c.params.minStake] }); // node 2, agent AGENTS[1]
+    await expectRevert(c, op, { ...nr(c), functionName: "updateAgent", args: [1, reg().agent] }, "AgentKeyInUse", [reg().agent, 2], state());
+    // node 1 rotates to a new key; its old key still may not go to another node
+    await send(c, op, { ...nr(c), functionName: "updateAgent", args: [1, c.accounts[AGENTS[2]].address] });
+    await expectRevert(c, OPERATORS[1], { ...nr(c), functionName: "updateAgent", args: [2, agent0] }, "AgentKeyInUse", [agent0, 1], state());
+  });
+
+  it("a placement at a stale price reverts PriceChanged(node, price, expected); attesterOf refuses a revoked build", async () => {
+    await approve(c, DEPLOYER, c.addresses.deploymentRegistry);
+    const intent = makeIntent(c);
+    const { id } = await submit(c, intent);
+    const price = (await getNode(c, 1)).pricePerSecond;
+    await send(c, op, { ...nr(c), functionName: "updatePrice", args: [1, price + 1n] });
+    await expectRevert(c, ORCH, { ...dr(c), functionName: "schedule", args: [intent, [{ replicaIndex: 0, nodeId: 1, pricePerSecond: price }]] }, "PriceChanged", [1, price + 1n, price], stateReader(c, () => [id], () => NODES));
+    await schedule(c, intent, [{ replicaIndex: 0, nodeId: 1 }]);
+    expect((await getReplica(c, id, 0)).pricePerSecond).toBe(price + 1n);
+    expect(await c.publicClient.readContract({ ...nr(c), functionName: "attesterOf", args: [1] })).toBe(c.accounts[AGENTS[0]].address);
+    await approveMeasurementOnChain(c, MEASUREMENT, false);
+    await expectRevert(c, 0, { ...nr(c), functionName: "attesterOf", args: [1] }, "NodeNotEligible", [1, "measurement not approved"]);
+    await expectRevert(c, 0, { ...nr(c), functionName: "attesterOf", args: [9] }, "UnknownNode", [9]);
   });
 
   it("constructor parameters are checked", async () => {

@@ -29,6 +29,7 @@ const intent = {
   budget: 10n ** 24n,
   maxPricePerSecond: 1000n,
   maxRetries: 3,
+  maxRunSeconds: 0,
   chainId: 31337,
   verifyingContract: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
 };
@@ -54,6 +55,7 @@ describe("renderSignedConfigMap", () => {
         budget: "1000000000000000000000000",
         maxPricePerSecond: "1000",
         maxRetries: "3",
+        maxRunSeconds: "0",
         chainId: "31337",
         verifyingContract: intent.verifyingContract.toLowerCase(),
       },
@@ -122,6 +124,7 @@ describe("renderSignedConfigMap", () => {
       nonce: 7n,
       deadline: 1_900_000_000n,
       maxRetries: 3,
+      maxRunSeconds: 0,
     };
     const signature = await account.signTypedData(intentTypedData(domain, message));
     const yaml = renderSignedConfigMap(
@@ -141,6 +144,7 @@ describe("renderSignedConfigMap", () => {
       nonce: BigInt(i.nonce),
       deadline: BigInt(i.deadline),
       maxRetries: Number(i.maxRetries),
+      maxRunSeconds: Number(i.maxRunSeconds ?? 0),
     };
     expect(rebuilt.kind).toBe(Kind.Service);
     const recovered = await recoverTypedDataAddress({ ...intentTypedData(domain, rebuilt), signature: back.signed!.signature as `0x${string}` });

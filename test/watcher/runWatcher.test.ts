@@ -87,6 +87,7 @@ describe("runWatcher", () => {
     const id = ids[0]!;
     await waitFor("job replica scheduled", async () => (await replicas(id))[0]!.status === 1, 20_000);
     const r = (await replicas(id))[0]!;
+    await fx.attest(id, 0, r.nodeId, r.attempt, 0, `0x${"00".repeat(32)}`); // Running: paid time starts
     await fx.attest(id, 0, r.nodeId, r.attempt, 1, `0x${"77".repeat(32)}`); // Completed
     const status = () => fx.publicClient.readContract({ address: fx.addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "getDeployment", args: [id] }).then((d) => d.status);
     await waitFor("job terminated by the watcher", async () => (await status()) === 5, 20_000);
@@ -110,6 +111,7 @@ describe("runWatcher", () => {
     const { ids } = await fx.submitIntents(4, { replicas: 1, kind: 1, quorum: 1, nonceBase: 60n });
     await waitFor("job replicas scheduled", async () => (await Promise.all(ids.map(replicas))).every((r) => r[0]!.status === 1), 20_000);
     const placed = await Promise.all(ids.map(async (id) => ({ id, r: (await replicas(id))[0]! })));
+    await fx.attestMany(placed.map(({ id, r }) => ({ id, replicaIndex: 0, nodeId: r.nodeId, attempt: r.attempt, status: 0, outputHash: `0x${"00".repeat(32)}` as const })));
     await fx.attestMany(placed.map(({ id, r }) => ({ id, replicaIndex: 0, nodeId: r.nodeId, attempt: r.attempt, status: 1, outputHash: `0x${"66".repeat(32)}` as const })));
     const status = (id: `0x${string}`) => fx.publicClient.readContract({ address: fx.addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "getDeployment", args: [id] }).then((d) => d.status);
     await waitFor("jobs terminated by the watcher", async () => (await Promise.all(ids.map(status))).every((s) => s === 5), 20_000);

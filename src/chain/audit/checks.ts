@@ -5,6 +5,8 @@
  * current placement, placements respected the price limit, a job's result had its quorum, and
  * every status moved legally.
  */
+import { intentSpecMismatches } from "../../spec/intentResources";
+import type { WorkloadSpec } from "../../spec/workloadSpec";
 import type { Address, Hex, TypedDataDomain } from "viem";
 import type { DeploymentEvent } from "../deployments";
 import type { DeploymentIntent, Attestation } from "../eip712";
@@ -55,7 +57,7 @@ export interface AuditInput {
   events: DeploymentEvent[];
   attestations: AttestationEvidence[];
   /** The specHash re-derived off-chain, and from what; undefined when nothing was available. */
-  derivedSpecHash?: { hash: Hex; source: string } | { error: string; source: string };
+  derivedSpecHash?: { hash: Hex; source: string; spec?: WorkloadSpec } | { error: string; source: string };
 }
 
 const same = (a?: string, b?: string) => !!a && !!b && a.toLowerCase() === b.toLowerCase();
@@ -68,6 +70,7 @@ export async function runAuditChecks(input: AuditInput): Promise<AuditReport> {
   const checks: AuditCheck[] = [];
   checks.push(checkId(input));
   checks.push(checkSpecHash(input));
+  checks.push(checkIntentMatchesSpec(input));
   checks.push(checkIntentSignature(input));
   checks.push(...(await checkAttestations(input)));
   checks.push(checkPlacements(input));
@@ -92,6 +95,18 @@ function checkSpecHash(input: AuditInput): AuditCheck {
   return same(d.hash, input.intent.specHash)
     ? { name, status: "PASS", detail: `${d.source} hashes to the on-chain specHash ${input.intent.specHash}` }
     : { name, status: "FAIL", detail: `on-chain specHash ${input.intent.specHash}, ${d.source} hashes to ${d.hash}` };
+}
+
+/** The intent's replicas, kind, quorum and resources are those of the spec its specHash names. */
+function checkIntentMatchesSpec(input: AuditInput): AuditCheck {
+  const name = "intent matches spec";
+  const d = input.derivedSpecHash;
+  if (!d || "error" in d || !d.spec) return { name, status: "SKIP", detail: "no spec to compare with" };
+  if (!same(d.hash, input.intent.specHash)) return { name, status: "SKIP", detail: "the spec does not hash to the specHash" };
+  const mismatch = intentSpecMismatches(input.intent, d.spec, true);
+  return mismatch.length === 0
+    ? { name, status: "PASS", detail: "replicas, kind, quorum, cpu, memory and disk are the spec's" }
+    : { name, status: "FAIL", detail: mismatch.map((m) => m.message).join("; ") };
 }
 
 function checkIntentSignature(input: AuditInput): AuditCheck {

@@ -2,32 +2,9 @@
  * The legal lifecycle moves of deployments and replicas (DESIGN.md "Lifecycle"), and a pure check
  * that a sequence of status-change events follows them without gaps.
  */
-import { DeploymentStatus, ReplicaStatus } from "../eip712";
+import { DeploymentStatus, ReplicaStatus, deploymentMoves, replicaMoves } from "../lifecycle";
 
-type DName = (typeof DeploymentStatus)[number];
-type RName = (typeof ReplicaStatus)[number];
-
-/** Deployment: Requested -> Scheduled -> Running -> Terminated, or Failed; jobs reach Completed. A lost replica can send it back. */
-export const deploymentMoves: Record<DName, readonly DName[]> = {
-  None: ["Requested"],
-  Requested: ["Scheduled", "Running", "Completed", "Terminated", "Failed"],
-  Scheduled: ["Requested", "Running", "Completed", "Terminated", "Failed"],
-  Running: ["Requested", "Scheduled", "Completed", "Terminated", "Failed"],
-  Completed: ["Terminated"],
-  Failed: ["Terminated"],
-  Terminated: [],
-};
-
-/** Replica: Pending -> Scheduled -> Running -> Stopped, or Completed/Failed/Tampered; failed ones go back to Pending (and stopped ones on scale-up). */
-export const replicaMoves: Record<RName, readonly RName[]> = {
-  Pending: ["Scheduled", "Stopped"],
-  Scheduled: ["Running", "Completed", "Failed", "Tampered", "Pending", "Stopped"],
-  Running: ["Completed", "Failed", "Tampered", "Pending", "Stopped"],
-  Completed: ["Stopped", "Tampered", "Failed"],
-  Failed: ["Pending", "Stopped"],
-  Tampered: ["Pending", "Stopped"],
-  Stopped: ["Pending"], // scale-up brings a replica stopped by an earlier scale-down back
-};
+export { deploymentMoves, replicaMoves };
 
 export interface StatusChange {
   from: number;

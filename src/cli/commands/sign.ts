@@ -58,6 +58,7 @@ export function registerSign(program: Command, ctx: CliContext): void {
               budget: intent.budget,
               maxPricePerSecond: intent.maxPricePerSecond,
               maxRetries: intent.maxRetries,
+              maxRunSeconds: intent.maxRunSeconds,
               chainId: addresses.chainId,
               verifyingContract: addresses.deploymentRegistry,
             },

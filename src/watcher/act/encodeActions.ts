@@ -15,11 +15,11 @@ import type { ScheduleAction, TerminateAction, WatcherAction } from "../decide/r
 export function encodeActions(actions: readonly WatcherAction[]): Hex {
   if (actions.length === 0) throw new RangeError("encodeActions: empty batch");
   if (actions.every((a) => a.type === "schedule")) {
-    const byDeployment = new Map<string, { intent: DeploymentIntent; placements: { replicaIndex: number; nodeId: number }[] }>();
+    const byDeployment = new Map<string, { intent: DeploymentIntent; placements: { replicaIndex: number; nodeId: number; pricePerSecond: bigint }[] }>();
     for (const a of actions as ScheduleAction[]) {
       const id = a.deploymentId.toLowerCase();
       if (!byDeployment.has(id)) byDeployment.set(id, { intent: a.intent, placements: [] });
-      byDeployment.get(id)!.placements.push({ replicaIndex: a.replicaIndex, nodeId: a.nodeId });
+      byDeployment.get(id)!.placements.push({ replicaIndex: a.replicaIndex, nodeId: a.nodeId, pricePerSecond: a.pricePerSecond });
     }
     const groups = [...byDeployment.values()];
     return encodeFunctionData({

@@ -5,6 +5,7 @@
  * reported, deployment terminated); those stay in flight until ingest sees them, the rest are
  * forgotten so reconcile decides them again. Nothing is resent blindly.
  */
+import { deploymentStatusNumber, replicaStatusNumber } from "../../chain/lifecycle";
 import type { Address, Hex, PublicClient } from "viem";
 import { deploymentRegistryAbi } from "../../chain/abi";
 import type { WatcherAction } from "../decide/reconcile";
@@ -15,11 +16,11 @@ import type { SenderLogger } from "./senderWorker";
 export async function actionTookEffect(client: PublicClient, deploymentRegistry: Address, action: WatcherAction): Promise<boolean> {
   if (action.type === "terminate") {
     const dep = await client.readContract({ address: deploymentRegistry, abi: deploymentRegistryAbi, functionName: "getDeployment", args: [action.deploymentId] });
-    return dep.status === 5;
+    return dep.status === deploymentStatusNumber("Terminated");
   }
   const r = await client.readContract({ address: deploymentRegistry, abi: deploymentRegistryAbi, functionName: "getReplica", args: [action.deploymentId, action.replicaIndex] });
   if (action.type === "schedule") return r.attempt >= action.attempt;
-  return r.attempt > action.attempt || !(r.status === 1 || r.status === 2);
+  return r.attempt > action.attempt || !(r.status === replicaStatusNumber("Scheduled") || r.status === replicaStatusNumber("Running"));
 }
 
 /**

@@ -8,7 +8,9 @@
  * eligible (not jailed, not unbonding, approved measurement, not lost), have a free slot and the
  * free cpu/memory/disk, and ask at most the intent's maxPricePerSecond, take the one with the
  * fewest replicas of the same deployment (spread), then not the node this replica last failed on,
- * then the lowest price, then the most free slots, then the lowest node id.
+ * then the lowest price, then the most free slots, then the lowest node id. A job with more than one
+ * replica never gets two replicas on nodes of one operator (the contract refuses it: one operator
+ * must not be able to make a job's quorum alone).
  */
 
 /** A node as placement sees it. */
@@ -21,6 +23,8 @@ export interface PlacementNode {
   pricePerSecond: bigint;
   /** Active on-chain (not jailed, not unbonding, measurement approved) and answering probes. */
   eligible: boolean;
+  /** The node's operator (lowercase address); replicas of one job need distinct operators. */
+  operator?: string;
 }
 
 /** One replica that needs a node. */
@@ -37,12 +41,16 @@ export interface ReplicaRequest {
   siblingNodeIds: number[];
   /** The node this replica's previous attempt ran on (placed last among equals), 0 if none. */
   previousNodeId: number;
+  /** A job with several replicas: each on a node of a different operator. */
+  distinctOperators?: boolean;
 }
 
 export interface Placement {
   deploymentId: string;
   replicaIndex: number;
   nodeId: number;
+  /** The node's price when decided; the contract refuses the placement if the operator changed it. */
+  pricePerSecond: bigint;
 }
 
 export interface Unplaced {
@@ -78,7 +86,7 @@ function whyNot(node: PlacementNode, r: ReplicaRequest): string | undefined {
  * placeReplicas(
  *   [{ nodeId: 1, freeCpuMillis: 1000, freeMemoryMiB: 512, freeDiskMiB: 1024, freeSlots: 4, pricePerSecond: 1n, eligible: true }],
  *   [{ deploymentId: "0xab", replicaIndex: 0, seq: "1", cpuMillis: 100, memoryMiB: 64, diskMiB: 0, maxPricePerSecond: 5n, siblingNodeIds: [], previousNodeId: 0 }],
- * ) // { placements: [{ deploymentId: "0xab", replicaIndex: 0, nodeId: 1 }], unplaced: [] }
+ * ) // { placements: [{ deploymentId: "0xab", replicaIndex: 0, nodeId: 1, pricePerSecond: 1n }], unplaced: [] }
  */
 export function placeReplicas(nodes: readonly PlacementNode[], requests: readonly ReplicaRequest[]): PlacementResult {
   const free = [...nodes].map((n) => ({ ...n })).sort((a, b) => a.nodeId - b.nodeId);
@@ -88,11 +96,12 @@ export function placeReplicas(nodes: readonly PlacementNode[], requests: readonl
   for (const r of [...requests].sort(compareRequests)) {
     const siblings = [...r.siblingNodeIds, ...(placedThisRound.get(r.deploymentId) ?? [])];
     const count = (nodeId: number) => siblings.reduce((c, id) => c + (id === nodeId ? 1 : 0), 0);
+    const takenOperators = r.distinctOperators ? new Set(siblings.map((id) => free.find((n) => n.nodeId === id)?.operator?.toLowerCase())) : undefined;
     let best: (typeof free)[number] | undefined;
     let bestKey: [number, number, bigint, number, number] | undefined;
     const reasons = new Map<string, number>();
     for (const node of free) {
-      const reason = whyNot(node, r);
+      const reason = takenOperators?.has(node.operator?.toLowerCase()) ? "operator already runs a replica of this job" : whyNot(node, r);
       if (reason) {
         reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
         continue;
@@ -113,7 +122,7 @@ export function placeReplicas(nodes: readonly PlacementNode[], requests: readonl
     best.freeDiskMiB -= r.diskMiB;
     best.freeSlots -= 1;
     placedThisRound.set(r.deploymentId, [...(placedThisRound.get(r.deploymentId) ?? []), best.nodeId]);
-    placements.push({ deploymentId: r.deploymentId, replicaIndex: r.replicaIndex, nodeId: best.nodeId });
+    placements.push({ deploymentId: r.deploymentId, replicaIndex: r.replicaIndex, nodeId: best.nodeId, pricePerSecond: best.pricePerSecond });
   }
   return { placements, unplaced };
 }

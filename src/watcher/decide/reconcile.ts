@@ -4,17 +4,20 @@
  * close the gap. Pure: same input, same actions, and repeating it after a missed or repeated event
  * does no harm, because every action carries an idempotency key the outbox deduplicates on.
  */
+import { deploymentStatusNumber, replicaStatusNumber } from "../../chain/lifecycle";
 import type { Hex } from "viem";
 import type { DeploymentIntent } from "../../chain/eip712";
 import type { ObservedDeployment, ObservedNode, ObservedReplica } from "../store/observedState";
 import { placeReplicas, type PlacementNode, type ReplicaRequest, type Unplaced } from "./placeReplicas";
 
-const DEP_ACTIVE = new Set([1, 2, 3]); // Requested, Scheduled, Running
-const DEP_SETTLE = new Set([4, 6]); // Completed (job final), Failed: terminate to settle payment
-const DEP_TERMINATED = 5;
-const REPLICA_PENDING = 0;
-const REPLICA_LIVE = new Set([1, 2]); // Scheduled, Running: occupying a node
-const REPLICA_COMPLETED = 3;
+const DEP_ACTIVE = new Set((["Requested", "Scheduled", "Running"] as const).map(deploymentStatusNumber));
+/** Completed (job final), Failed: terminate to refund what is left of the escrow. */
+const DEP_SETTLE = new Set((["Completed", "Failed"] as const).map(deploymentStatusNumber));
+const DEP_TERMINATED = deploymentStatusNumber("Terminated");
+const REPLICA_PENDING = replicaStatusNumber("Pending");
+/** Scheduled, Running: occupying a node. */
+const REPLICA_LIVE = new Set((["Scheduled", "Running"] as const).map(replicaStatusNumber));
+const REPLICA_COMPLETED = replicaStatusNumber("Completed");
 
 /** Place one replica on a node (sent batched in scheduleMany). attempt = the attempt it will get. */
 export interface ScheduleAction {
@@ -24,6 +27,8 @@ export interface ScheduleAction {
   intent: DeploymentIntent;
   replicaIndex: number;
   nodeId: number;
+  /** The node price placement decided on (Placement.pricePerSecond on-chain). */
+  pricePerSecond: bigint;
   attempt: number;
 }
 
@@ -96,6 +101,7 @@ export function placementNodes(
       freeSlots: n.slots - n.usedSlots - mine.length,
       pricePerSecond: n.pricePerSecond,
       eligible: !n.jailed && !n.unbonding && n.measurementApproved && !lostNodeIds.has(n.nodeId),
+      operator: n.operator?.toLowerCase(),
     };
   });
 }
@@ -139,6 +145,7 @@ export function reconcile(input: ReconcileInput): ReconcileResult {
         maxPricePerSecond: dep.intent.maxPricePerSecond,
         siblingNodeIds: wanted.filter((s) => s.index !== r.index && (REPLICA_LIVE.has(s.status) || s.status === REPLICA_COMPLETED) && s.nodeId !== 0).map((s) => s.nodeId),
         previousNodeId: r.nodeId,
+        distinctOperators: dep.intent.kind === 1 && dep.replicas > 1,
       });
     }
   }
@@ -153,6 +160,7 @@ export function reconcile(input: ReconcileInput): ReconcileResult {
       intent: dep.intent,
       replicaIndex: p.replicaIndex,
       nodeId: p.nodeId,
+      pricePerSecond: p.pricePerSecond,
       attempt,
     });
   }

@@ -3,6 +3,7 @@
  * StateAccess it is handed (the store wraps that to record undo entries), so a fresh replay from
  * block 0 and an incremental follow produce the same records.
  */
+import { deploymentStatusNumber, replicaStatusNumber } from "../../chain/lifecycle";
 import type { Hex } from "viem";
 import type { HyphaEvent } from "../ingest/decodeLogs";
 import {
@@ -16,10 +17,10 @@ import {
   type StateAccess,
 } from "./observedState";
 
-const DEPLOYMENT_REQUESTED = 1;
-const DEPLOYMENT_TERMINATED = 5;
-const REPLICA_PENDING = 0;
-const REPLICA_SCHEDULED = 1;
+const DEPLOYMENT_REQUESTED = deploymentStatusNumber("Requested");
+const DEPLOYMENT_TERMINATED = deploymentStatusNumber("Terminated");
+const REPLICA_PENDING = replicaStatusNumber("Pending");
+const REPLICA_SCHEDULED = replicaStatusNumber("Scheduled");
 
 /** Submission order key: older deployments sort first. */
 export function eventSeq(blockNumber: bigint, logIndex: number): string {
@@ -142,6 +143,7 @@ export function applyHyphaEvent(state: StateAccess, event: HyphaEvent): void {
           kind: i.kind,
           quorum: i.quorum,
           maxRetries: i.maxRetries,
+          maxRunSeconds: i.maxRunSeconds,
         },
         status: Math.max(DEPLOYMENT_REQUESTED, state.get<ObservedDeployment>(deploymentKey(id))?.status ?? 0),
         replicas: i.replicas,

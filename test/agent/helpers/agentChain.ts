@@ -116,7 +116,7 @@ export async function startAgentFixture(endpoints: string[]): Promise<AgentFixtu
       });
       const signature = await signIntent(devAccount(11), domain, intent);
       await send(wallets[11], { address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "submitIntent", args: [intent, signature] });
-      await send(wallets[1], { address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "schedule", args: [intent, placements] });
+      await send(wallets[1], { address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "schedule", args: [intent, placements.map((p) => ({ ...p, pricePerSecond: 1n }))] });
       return { id: computeDeploymentId(domain, intent), intent };
     },
     async unjail(nodeId) {

@@ -21,6 +21,7 @@ const intent = (replicas: number, extra: Partial<DeploymentIntent> = {}): Deploy
   kind: 0,
   quorum: 0,
   maxRetries: 2,
+  maxRunSeconds: 0,
   ...extra,
 });
 

@@ -108,6 +108,7 @@ export async function setupHypha(rpcUrl: string): Promise<HyphaFixture> {
         kind: opts.kind ?? 0,
         quorum: opts.quorum ?? 0,
         maxRetries: opts.maxRetries ?? 3,
+        maxRunSeconds: (opts.kind ?? 0) === 1 ? 3600 : 0,
       }));
       const signatures = await Promise.all(intents.map((intent) => signIntent(devAccount(deployer), domain, intent)));
       for (let i = 0; i < intents.length; i += 50) {
