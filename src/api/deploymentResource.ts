@@ -47,6 +47,8 @@ export interface IntentResource {
   kind: number;
   quorum: number;
   maxRetries: number;
+  /** Most seconds one placement is paid for (0: no cap). */
+  maxRunSeconds: number;
 }
 
 export interface DeploymentResource {
@@ -68,7 +70,8 @@ export interface DeploymentResource {
   /** The signed DeploymentIntent, field for field, amounts as decimal strings and kind as a number as signed. */
   intent: IntentResource;
   signature: Hex;
-  submitted: { block: string; transactionHash: Hex; relayer: Address };
+  /** Where the intent went on-chain (whoever sent that transaction relayed it). */
+  submitted: { block: string; transactionHash: Hex };
   terminated: { by: Address; paidToNodes: string; refunded: string; block: string; transactionHash: Hex } | null;
   replicaSet: ReplicaResource[];
 }
@@ -133,9 +136,10 @@ export function toDeploymentResource(s: DeploymentSources): DeploymentResource {
       kind: i.kind,
       quorum: i.quorum,
       maxRetries: i.maxRetries,
+      maxRunSeconds: i.maxRunSeconds,
     },
     signature: entry.signature,
-    submitted: { block: String(entry.blockNumber), transactionHash: entry.transactionHash, relayer: entry.relayer },
+    submitted: { block: String(entry.blockNumber), transactionHash: entry.transactionHash },
     terminated: t ? { by: t.by, paidToNodes: String(t.paidToNodes), refunded: String(t.refunded), block: String(t.block), transactionHash: t.transactionHash } : null,
     replicaSet: s.replicas.map((r) => ({
       index: r.index,
@@ -149,7 +153,7 @@ export function toDeploymentResource(s: DeploymentSources): DeploymentResource {
 }
 
 /** Events the outcome reads. */
-export const OUTCOME_EVENTS = ["DeploymentStatusChanged", "Terminated", "JobFinalized", "ReplicaStatusChanged"];
+export const OUTCOME_EVENTS = ["DeploymentStatusChanged", "Terminated", "JobFinalized", "JobUndecided", "ReplicaStatusChanged"];
 
 /** Looks up a spec's metadata.name in the store by specHash, caching the names found (a specHash's name never changes). */
 export type SpecNameLookup = (specHash: Hex) => Promise<string | null>;

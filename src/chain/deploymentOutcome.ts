@@ -6,7 +6,7 @@
  * the events and views (see src/api/deploymentResource.ts); CLI, API and console print the result.
  */
 import type { Address, Hex } from "viem";
-import { DeploymentStatus, ReplicaStatus } from "./eip712";
+import { DeploymentStatus, ReplicaStatus } from "./lifecycle";
 
 /**
  * The phase a user sees. In progress: Requested, Scheduled, Running. Ended: Succeeded (a job's
@@ -70,7 +70,7 @@ export interface OutcomeInput {
   jobResult?: Hex;
   /** Replica status numbers now (for a job without a majority). */
   replicaStatuses?: number[];
-  /** The deployment's events in chain order (only DeploymentStatusChanged, Terminated, JobFinalized and ReplicaStatusChanged are read). */
+  /** The deployment's events in chain order (only DeploymentStatusChanged, Terminated, JobFinalized, JobUndecided and ReplicaStatusChanged are read). */
   events: OutcomeEvent[];
 }
 
@@ -98,6 +98,9 @@ export function deploymentOutcome(input: OutcomeInput): DeploymentOutcome {
     const agreeing = finalized ? ` by ${finalized.args.agreeing} replica(s)` : "";
     return { ...base, phase: "Succeeded", reason: "QuorumReached", message: `job result ${result} agreed${agreeing} (quorum ${input.quorum})${settled(terminated)}` };
   }
+  if (endedFrom === "Failed" && lastEvent(input.events, "JobUndecided")) {
+    return { ...base, phase: "Failed", reason: "NoMajority", message: `the replicas' outputs reached no strict majority (quorum ${input.quorum})${settled(terminated)}` };
+  }
   if (endedFrom === "Failed") {
     const failed = lastReplicaFailure(input.events);
     const tampered = failed?.to === "Tampered";
@@ -112,7 +115,7 @@ export function deploymentOutcome(input: OutcomeInput): DeploymentOutcome {
     if (by && by.toLowerCase() === input.deployer.toLowerCase()) {
       return { ...base, phase: "Deleted", reason: "DeletedByDeployer", message: `deleted by its deployer while ${endedFrom}${settled(terminated)}` };
     }
-    // The contract lets anyone but the deployer terminate an active deployment only once its budget is spent.
+    // The contract lets anyone but the deployer terminate an active deployment only once its budget is spent (run time owed reached the escrow).
     return { ...base, phase: "OutOfBudget", reason: "BudgetExhausted", message: `the budget was spent while ${endedFrom}; settled by ${by ?? "someone"}${settled(terminated)}` };
   }
   if (chainStatus === "Requested") return { ...base, phase: "Requested", reason: input.placed > 0 ? "Placing" : "Submitted", message: `${input.placed}/${input.replicas} replica(s) placed` };

@@ -46,9 +46,8 @@ export interface DeploymentListEntry {
   id: Hex;
   deployer: Address;
   intent: DeploymentIntent;
-  /** The deployer's signature and who relayed it (the IntentSubmitted log carries both). */
+  /** The deployer's signature (the IntentSubmitted log carries it). */
   signature: Hex;
-  relayer: Address;
   blockNumber: bigint;
   transactionHash: Hex;
 }
@@ -144,7 +143,6 @@ export async function listDeployments(publicClient: PublicClient, addresses: Hyp
       deployer: l.args.deployer as Address,
       intent: { ...(l.args.intent as DeploymentIntent) },
       signature: l.args.signature as Hex,
-      relayer: l.args.relayer as Address,
       blockNumber: l.blockNumber!,
       transactionHash: l.transactionHash!,
     }));

@@ -5,7 +5,7 @@
  * node's agent says of its replica (image missing, exit code, OOM, a Tampered file). Pure.
  */
 import { deploymentStatusName, replicaStatusName, type DeploymentEvent } from "../chain/deployments";
-import { AttestedStatus } from "../chain/eip712";
+import { AttestedStatus } from "../chain/lifecycle";
 import type { AgentReplicaStatus } from "./agentStatus";
 import { formatTokens } from "./amounts";
 
@@ -29,7 +29,7 @@ export function chainEventRows(events: DeploymentEvent[]): EventRow[] {
     const row = (type: EventRow["type"], reason: string, from: string, message: string) => rows.push({ type, reason, at, from, message });
     switch (e.eventName) {
       case "IntentSubmitted":
-        row("Normal", "Submitted", "deployer", `intent signed by ${a.deployer}, relayed by ${a.relayer}`);
+        row("Normal", "Submitted", "deployer", `intent signed by ${a.deployer}`);
         break;
       case "ReplicaScheduled":
         row("Normal", "Scheduled", "orchestrator", `replica ${a.replicaIndex} placed on node ${a.nodeId} (attempt ${a.attempt})`);
@@ -54,6 +54,9 @@ export function chainEventRows(events: DeploymentEvent[]): EventRow[] {
       }
       case "JobFinalized":
         row("Normal", "QuorumReached", "contract", `job result ${a.outputHash} agreed by ${a.agreeing} replica(s)`);
+        break;
+      case "JobUndecided":
+        row("Warning", "NoMajority", "contract", "the replicas' outputs reached no strict majority");
         break;
       case "Scaled":
         row("Normal", "Scaled", "deployer", `${a.from} -> ${a.to} replicas`);

@@ -8,7 +8,7 @@ import type { HyphaAddresses } from "../chain/addresses";
 import { ChainError } from "../chain/chainError";
 import { deploymentOutcome, waitVerdict, type DeploymentOutcome } from "../chain/deploymentOutcome";
 import { deploymentStatusName, readDeploymentEvents, readReplicas, replicaStatusName, type DeploymentEvent } from "../chain/deployments";
-import { AttestedStatus } from "../chain/eip712";
+import { AttestedStatus } from "../chain/lifecycle";
 import { HyphaError } from "../errors";
 import { formatTokens } from "./amounts";
 

@@ -54,6 +54,11 @@ describe("deploymentOutcome", () => {
     expect(deploymentOutcome(input({ status: 3, kind: 1, quorum: 2, replicas: 2, replicaStatuses: [3, 2], events: [status(1, 3)] })).phase).toBe("Running");
   });
 
+  it("a job whose outputs reached no strict majority (JobUndecided) is Failed (NoMajority)", () => {
+    const events = [status(1, 3), ev("JobUndecided", {}), status(3, 6), status(6, 5), terminated(watcher)];
+    expect(deploymentOutcome(input({ status: 5, kind: 1, quorum: 2, replicas: 3, events }))).toMatchObject({ phase: "Failed", reason: "NoMajority", chainStatus: "Terminated" });
+  });
+
   it("in progress and unknown", () => {
     expect(deploymentOutcome(input({ status: 1, placed: 1, replicas: 3 }))).toMatchObject({ phase: "Requested", reason: "Placing", message: "1/3 replica(s) placed" });
     expect(deploymentOutcome(input({ status: 3, running: 1 }))).toMatchObject({ phase: "Running", reason: "AllReplicasRunning" });

@@ -33,6 +33,7 @@ const deployer = devAccount(11);
 const operator = devAccount(5);
 const agent = devAccount(8);
 const orchestrator = devAccount(1);
+const NODE_PRICE = 1000n; // wei per replica-second (node register --price 1000wei)
 
 let node: Awaited<ReturnType<typeof startHardhatNode>>;
 let store: StoreServer;
@@ -86,13 +87,15 @@ async function send(w: WalletClient, functionName: string, args: readonly unknow
   expect(receipt.status).toBe("success");
 }
 
-/** Places replica `index` on node 1 and has its agent attest `status`. */
-async function placeAndAttest(id: Hex, index: number, status: number, outputHash: Hex = `0x${"00".repeat(32)}`) {
+/** Places replica `index` on node 1 (at its price) and has its agent attest each of `statuses` in turn. */
+async function placeAndAttest(id: Hex, index: number, statuses: number[], outputHash: Hex = `0x${"00".repeat(32)}`) {
   const { intent } = await readIntent(pc, addresses, id);
-  await send(wallet(1), "schedule", [intent, [{ replicaIndex: index, nodeId: 1 }]]);
+  await send(wallet(1), "schedule", [intent, [{ replicaIndex: index, nodeId: 1, pricePerSecond: NODE_PRICE }]]);
   const replica = (await pc.readContract({ address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "getReplica", args: [id, index] })) as { attempt: number };
-  const attestation = { deploymentId: id, replicaIndex: index, nodeId: 1, attempt: replica.attempt, status, measurement: MEASUREMENT, outputHash, timestamp: BigInt(Math.floor(Date.now() / 1000)) };
-  await send(wallet(1), "attest", [attestation, await signAttestation(agent, domainFor(addresses), attestation)]);
+  for (const status of statuses) {
+    const attestation = { deploymentId: id, replicaIndex: index, nodeId: 1, attempt: replica.attempt, status, measurement: MEASUREMENT, outputHash: status === AttestedStatus.Completed ? outputHash : (`0x${"00".repeat(32)}` as Hex), timestamp: BigInt(Math.floor(Date.now() / 1000)) };
+    await send(wallet(1), "attest", [attestation, await signAttestation(agent, domainFor(addresses), attestation)]);
+  }
 }
 
 async function chainState() {
@@ -153,7 +156,7 @@ describe("outcomes: apply --wait and every status a user sees", () => {
     const run = hyphaBackground(["apply", "-f", jobManifest("quorum-job"), "--wait", "--timeout", "120"]);
     const id = await run.id;
     // The watcher's way: the replica attests Completed (quorum 1: final), then terminateMany settles it.
-    await placeAndAttest(id, 0, AttestedStatus.Completed, `0x${"b7".repeat(32)}`);
+    await placeAndAttest(id, 0, [AttestedStatus.Running, AttestedStatus.Completed], `0x${"b7".repeat(32)}`);
     const { intent } = await readIntent(pc, addresses, id);
     await send(wallet(1), "terminateMany", [[intent]]);
     const r = await run.done;
@@ -170,7 +173,7 @@ describe("outcomes: apply --wait and every status a user sees", () => {
   it("a job whose replica fails with no retries left: apply --wait exits 3 with the reason", async () => {
     const run = hyphaBackground(["apply", "-f", jobManifest("failing-job"), "--wait", "--timeout", "120"]);
     const id = await run.id;
-    await placeAndAttest(id, 0, AttestedStatus.Failed);
+    await placeAndAttest(id, 0, [AttestedStatus.Running, AttestedStatus.Failed]);
     const r = await run.done;
     expect(r.code).toBe(3);
     expect(r.stderr).toContain(`error: deployment failing-job (${id}) ended Failed (ReplicaFailed): replica 0 failed on node 1 with no retries left`);
@@ -202,10 +205,12 @@ describe("outcomes: apply --wait and every status a user sees", () => {
     expect(gone.code).toBe(0);
     expect(gone.stdout).toContain(`deployment to-delete (${delId}) deleted: deleted by its deployer while Requested`);
 
-    const broke = await hypha(["apply", "-f", manifest("short-budget"), "--budget", "2000wei", "-o", "json"]);
+    // the smallest budget the contract takes: 60 s at the price limit, which is the node's price
+    const broke = await hypha(["apply", "-f", manifest("short-budget"), "--budget", "60000wei", "--max-price", "1000wei", "-o", "json"]);
+    expect(broke.stderr).toBe("");
     const brokeId = (JSON.parse(broke.stdout) as { id: Hex }).id;
-    await placeAndAttest(brokeId, 0, AttestedStatus.Running);
-    await pc.request({ method: "evm_increaseTime" as never, params: [10] as never });
+    await placeAndAttest(brokeId, 0, [AttestedStatus.Running]);
+    await pc.request({ method: "evm_increaseTime" as never, params: [120] as never });
     await pc.request({ method: "evm_mine" as never, params: [] as never });
     const { intent } = await readIntent(pc, addresses, brokeId);
     await send(wallet(1), "terminate", [intent]); // not the deployer: allowed only because the budget is spent
@@ -224,7 +229,7 @@ describe("names, declarative apply, dry-run, diff, one JSON shape", () => {
     expect(r.code).toBe(0);
     id = (JSON.parse(r.stdout) as { id: Hex; action: string }).id;
     expect(JSON.parse(r.stdout)).toMatchObject({ action: "create", name: "web", kind: "service" });
-    await placeAndAttest(id, 0, AttestedStatus.Running);
+    await placeAndAttest(id, 0, [AttestedStatus.Running]);
     for (const ref of ["web", id, id.slice(0, 12), `${id.slice(0, 12)}…`]) {
       const g = await hypha(["get", "deployment", ref, "-o", "name"]);
       expect({ ref, code: g.code, out: g.stdout }).toEqual({ ref, code: 0, out: "deployment/web\n" });

@@ -278,5 +278,5 @@ async function execute(ctx: CliContext, p: Planned, publish: boolean, human: boo
 }
 
 function hasIntentFlags(f: IntentFlags): boolean {
-  return [f.replicas, f.budget, f.maxPrice, f.quorum, f.maxRetries, f.nonce, f.deadline, f.imageRoot].some((v) => v !== undefined);
+  return [f.replicas, f.budget, f.maxPrice, f.quorum, f.maxRetries, f.maxRun, f.nonce, f.deadline, f.imageRoot].some((v) => v !== undefined);
 }

@@ -265,7 +265,7 @@ export function registerDeploymentCommands(program: Command, ctx: CliContext): v
 async function entryOf(ctx: CliContext, id: Hex): Promise<DeploymentListEntry> {
   const addresses = await ctx.addresses();
   const s = await readIntent(ctx.publicClient, addresses, id);
-  return { id, deployer: s.intent.deployer, intent: s.intent, signature: s.signature, relayer: s.relayer as Address, blockNumber: s.blockNumber, transactionHash: s.transactionHash };
+  return { id, deployer: s.intent.deployer, intent: s.intent, signature: s.signature, blockNumber: s.blockNumber, transactionHash: s.transactionHash };
 }
 
 /**

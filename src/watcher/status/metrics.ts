@@ -6,7 +6,7 @@
  * state at scrape time, so a scrape costs no chain read except the balances.
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
-import { DeploymentStatus, ReplicaStatus } from "../../chain/eip712";
+import { DeploymentStatus, ReplicaStatus } from "../../chain/lifecycle";
 
 /** What the metrics read at scrape time. */
 export interface WatcherMetricsSource {
