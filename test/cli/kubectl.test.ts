@@ -396,3 +396,35 @@ describe("runs from anywhere: npm install -g, config contexts, --version, comple
     expect((await hypha(["completion", "fish"])).stderr).toBe('error: SHELL: bash or zsh, got "fish"\n');
   });
 });
+
+describe("operators: funding a new key, and which key signs", () => {
+  it("account faucet (local chains) and account transfer move tokens to a new key; bad input changes nothing", async () => {
+    const fresh = devAccount(17).address; // holds no tokens on this chain
+    const balance = () => pc.readContract({ address: addresses.token, abi: erc20Abi, functionName: "balanceOf", args: [fresh] });
+    expect(await balance()).toBe(0n);
+    const f = await hypha(["account", "faucet", fresh, "--amount", "250"]);
+    expect(f.stderr).toBe("");
+    expect(f.stdout).toMatch(new RegExp(`^minted 250 HYPHA to ${fresh} \\(signed by local dev account #0, 0x[0-9a-fA-F]{40}\\)  tx 0x[0-9a-f]{64}\\n$`));
+    const t = await hypha(["account", "transfer", fresh, "1.5"]);
+    expect(t.stdout).toMatch(new RegExp(`^sent 1.5 HYPHA from ${deployer.address} to ${fresh}`));
+    expect(await balance()).toBe(parseEther("251.5"));
+    const before = await chainState();
+    expect(await hypha(["account", "transfer", "nobody", "1"])).toMatchObject({ code: 1, stderr: "error: TO: not an address: nobody\n" });
+    expect(await hypha(["account", "faucet", fresh, "--amount", "0"])).toMatchObject({ code: 1, stderr: "error: --amount: must be more than 0\n" });
+    expect(await chainState()).toEqual(before);
+  });
+
+  it("with keys in the keystore but none chosen, the CLI says which dev account signs", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hypha-ks-"));
+    const imp = await hypha(["key", "import", "--keystore", path.join(dir, ".hypha", "keystore"), "--key-file", "/dev/stdin"], { HYPHA_PASSPHRASE: "pw", HYPHA_KEYSTORE_LIGHT: "1" }, dir).catch(() => undefined);
+    // key import reads a file: write one instead of stdin
+    if (!imp || imp.code !== 0) {
+      const pk = path.join(dir, "pk.txt");
+      fs.writeFileSync(pk, `0x${"11".repeat(32)}`);
+      expect((await hypha(["key", "import", "--keystore", path.join(dir, ".hypha", "keystore"), "--key-file", pk], { HYPHA_PASSPHRASE: "pw", HYPHA_KEYSTORE_LIGHT: "1" }, dir)).code).toBe(0);
+    }
+    const r = await hypha(["apply", "-f", manifest("note-app"), "--dry-run"], {}, dir);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe(`note: signing with local dev account #11 (${deployer.address}), not with the key(s) in .hypha/keystore; pass --from ADDRESS (or --keystore DIR) to sign with yours\n`);
+  });
+});
