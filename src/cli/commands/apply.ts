@@ -3,7 +3,7 @@
  * manifest, resolve the image, build and sign the intent (or take a signed ConfigMap as is), find
  * the deployer's active deployment of the same name, and decide (applyPlan.ts): nothing when it
  * already runs this spec, a scale when only a service's replicas differ, else a new deployment
- * that replaces it. The plan is printed before any token moves; `--dry-run` prints it with the
+ * that replaces it (a signed ConfigMap is submitted as signed unless that very intent is active). The plan is printed before any token moves; `--dry-run` prints it with the
  * intent, specHash and estimated cost and sends nothing; `--wait` follows the result.
  */
 import type { Command } from "commander";
@@ -157,14 +157,20 @@ async function planManifest(ctx: CliContext, flags: ApplyFlags, opts: { needsIma
       if (intent.specHash !== computeSpecHash(spec)) throw new Error("specHash changed while building the intent");
     }
     const existing = await activeOfName(ctx, intent.deployer, spec.name);
+    const id = computeDeploymentId(domain, intent);
+    // A signed intent is applied exactly as signed: it exists already (unchanged) or it is submitted.
+    const signedPlan = (): ApplyAction => {
+      const same = existing.find((e) => e.resource.id.toLowerCase() === id.toLowerCase());
+      return same ? { action: "unchanged", name: spec.name, existing: same.resource } : { action: "create", name: spec.name };
+    };
     out.push({
       name: spec.name,
       spec,
       intent,
       signature,
       specJson: canonicalSpecJson(spec),
-      id: computeDeploymentId(domain, intent),
-      plan: planApply(spec, intent.specHash, existing),
+      id,
+      plan: signature ? signedPlan() : planApply(spec, intent.specHash, existing),
       cost: estimateCost(intent, nodes),
     });
   }
