@@ -22,6 +22,7 @@ import { registerServices } from "./commands/services";
 import { registerUp } from "./commands/up";
 import { registerConfig } from "./commands/config";
 import { registerCompletion } from "./commands/completion";
+import { registerWait } from "./commands/wait";
 import { cliVersion } from "./version";
 
 /** A command group: adds its subcommands to the program. */
@@ -45,6 +46,7 @@ export const commands: RegisterCommands[] = [
   registerUp,
   registerConfig, // view, get-contexts, current-context, use-context, set-context, delete-context
   registerCompletion,
+  registerWait,
 ];
 
 /**

@@ -182,6 +182,14 @@ describe("outcomes: apply --wait and every status a user sees", () => {
     expect(d.stdout).toMatch(/Reason:\s+ReplicaFailed: replica 0 failed on node 1/);
     expect(d.stdout).toMatch(/Warning\s+AttestedFailed\s+block \d+\s+node 1\s+replica 0 attempt 1 attested Failed by agent 0x/);
     expect(d.stdout).toMatch(/Warning\s+Failed\s+block \d+\s+contract\s+deployment \w+ -> Failed/);
+
+    // hypha wait: the phase reached, another phase ended in (exit 3), a bad --for (exit 1)
+    const ok = await hypha(["wait", "deployment", "failing-job", "--for=phase=Failed"]);
+    expect(ok).toMatchObject({ code: 0, stdout: `deployment failing-job (${id}) is Failed: replica 0 failed on node 1 with no retries left\n` });
+    const other = await hypha(["wait", "deployment", "failing-job", "--for=phase=Succeeded", "--timeout", "30"]);
+    expect(other.code).toBe(3);
+    expect(other.stderr).toContain(`error: deployment failing-job (${id}) ended Failed (ReplicaFailed)`);
+    expect(await hypha(["wait", "deployment", "failing-job", "--for=phase=Done"])).toMatchObject({ code: 1, stderr: expect.stringMatching(/^error: --for: phase=NAME with NAME one of Requested, Scheduled, Running, Succeeded/) });
   });
 
   it("nothing can ever fit: apply --wait stops early with FailedScheduling; describe shows the reason as an event", async () => {
