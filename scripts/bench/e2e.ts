@@ -190,6 +190,7 @@ async function main(): Promise<void> {
           deployments: N,
           verified,
           nodes: sys.state.nodes.length,
+          runtime: sys.state.runtime,
           sandbox: sys.state.sandbox,
           workload: "Job, 1 replica, quorum 1, command true, under the agent's runtime",
           deploymentsPerSecond: Math.round((verified / ((t1 - t0) / 1000)) * 100) / 100,

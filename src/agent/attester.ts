@@ -11,7 +11,7 @@ import { deploymentRegistryAbi } from "../chain/abi";
 import { AttestedStatus, type Attestation } from "../chain/eip712";
 import { signAttestation } from "../chain/signing";
 import type { ChainError } from "../chain/chainError";
-import { sendContractTx } from "../chain/tx";
+import { sendSizedContractTx } from "../chain/sizedTx";
 import type { AgentAddresses } from "./config";
 import { readReplicaStates } from "./chainView";
 import { attestationStillNeeded, replicaKey, type ChainReplica, type WantedAttestation } from "./reconcile";
@@ -137,6 +137,6 @@ export class Attester {
   private async sendAttestMany(atts: Attestation[], sigs: Hex[]): Promise<Hex> {
     const clients = { publicClient: this.publicClient, walletClient: this.walletClient };
     const call = { address: this.addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "attestMany", args: [atts, sigs] };
-    return (await sendContractTx(clients, call, `attesting ${atts.length} replica(s)`)).hash;
+    return (await sendSizedContractTx(clients, call, `attesting ${atts.length} replica(s)`, this.logger)).hash;
   }
 }

@@ -5,6 +5,7 @@
 import { z } from "zod";
 import type { Address } from "viem";
 import { AgentError } from "./errors";
+import { RUNTIME_CHOICES, type RuntimeChoice } from "./runtime/registry";
 
 /** Contract addresses the agent needs (structurally a subset of src/chain/addresses HyphaAddresses). */
 export interface AgentAddresses {
@@ -32,8 +33,8 @@ export interface AgentConfig {
   storeMirrors: string[];
   /** Agent state: materialized images, replica logs, chunk cache. */
   dataDir: string;
-  /** Run workloads without bubblewrap (unsandboxed, loud warning). */
-  noSandbox?: boolean;
+  /** Runtime driver: `auto` (default: the strongest sandbox here), `bwrap`, `unshare`, or `process` (unisolated, development only). */
+  runtime?: RuntimeChoice;
   /** Chain poll interval (default 500 ms). */
   pollIntervalMs?: number;
   /** Re-read of every assigned replica's on-chain view, changed or not (default 30 s; logs trigger the others). */
@@ -49,10 +50,14 @@ export interface AgentConfig {
   cacheMaxBytes?: number;
   /** cgroup v1 mount root (default /sys/fs/cgroup); null: rlimits only. */
   cgroupRoot?: string | null;
+  /** Free bytes under which the node is under DiskPressure (default: 5% of its disk, at most 1 GiB). */
+  minFreeBytes?: number;
+  /** No successful read of the chain for this long: the ChainUnreachable condition (default 10 s). */
+  chainStaleAfterMs?: number;
 }
 
 /** AgentConfig with defaults filled in. */
-export type ResolvedAgentConfig = Required<Omit<AgentConfig, "deploymentFile" | "addresses">> & Pick<AgentConfig, "deploymentFile" | "addresses">;
+export type ResolvedAgentConfig = Required<Omit<AgentConfig, "deploymentFile" | "addresses" | "minFreeBytes">> & Pick<AgentConfig, "deploymentFile" | "addresses" | "minFreeBytes">;
 
 const url = z.string().refine((s) => /^https?:\/\/[^\s]+$/.test(s), "must be an http(s) URL");
 const addr = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "must be a 0x-prefixed 20-byte address");
@@ -72,7 +77,7 @@ const schema = z.strictObject({
   listen: z.strictObject({ host: z.string().min(1), port: z.number().int().min(0).max(65535) }),
   storeMirrors: z.array(url).min(1, "at least one store mirror is needed"),
   dataDir: z.string().min(1),
-  noSandbox: z.boolean().optional(),
+  runtime: z.enum(RUNTIME_CHOICES, { error: `must be one of ${RUNTIME_CHOICES.join(", ")}` }).optional(),
   pollIntervalMs: z.number().int().min(10).max(600_000).optional(),
   fullReadIntervalMs: z.number().int().min(100).max(3_600_000).optional(),
   reverifyIntervalMs: z.number().int().min(10).max(86_400_000).optional(),
@@ -81,6 +86,8 @@ const schema = z.strictObject({
   pidsLimit: z.number().int().min(0).max(4_194_304).optional(),
   cacheMaxBytes: z.number().int().min(0).optional(),
   cgroupRoot: z.string().min(1).nullable().optional(),
+  minFreeBytes: z.number().int().min(0).optional(),
+  chainStaleAfterMs: z.number().int().min(100).max(3_600_000).optional(),
 });
 
 /**
@@ -100,7 +107,7 @@ export function resolveAgentConfig(config: AgentConfig): ResolvedAgentConfig {
   if (!config.addresses && !config.deploymentFile) throw new AgentError("agent config: deploymentFile: give deploymentFile or addresses", { field: "deploymentFile" });
   return {
     ...config,
-    noSandbox: config.noSandbox ?? false,
+    runtime: config.runtime ?? "auto",
     pollIntervalMs: config.pollIntervalMs ?? 500,
     fullReadIntervalMs: config.fullReadIntervalMs ?? 30_000,
     reverifyIntervalMs: config.reverifyIntervalMs ?? 10_000,
@@ -109,5 +116,6 @@ export function resolveAgentConfig(config: AgentConfig): ResolvedAgentConfig {
     pidsLimit: config.pidsLimit ?? 512,
     cacheMaxBytes: config.cacheMaxBytes ?? 4 * 2 ** 30,
     cgroupRoot: config.cgroupRoot === undefined ? "/sys/fs/cgroup" : config.cgroupRoot,
+    chainStaleAfterMs: config.chainStaleAfterMs ?? 10_000,
   };
 }

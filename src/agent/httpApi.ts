@@ -2,6 +2,10 @@
  * The agent's HTTP API (express 5), served on the endpoint registered on-chain:
  *   GET /healthz                                   liveness (the watcher's node-lost check)
  *   GET /metrics                                   Prometheus metrics (metrics.ts)
+ *   GET /healthz                                   liveness (the watcher's node-lost check): 200, or 503 with
+ *                                                  the reason while a condition holds (DiskPressure,
+ *                                                  ChainUnreachable); either way the agent is alive
+ *                                                  and its body lists its conditions
  *   GET /v1/node                                   nodeId, agent address, measurement, driver, sandbox
  *   GET /v1/replicas                               every local run: status, restarts, bytes fetched, measurement
  *   GET /v1/replicas/:deploymentId/:index/logs     stdout (or ?stream=stderr) of the latest run, text/plain;
@@ -14,6 +18,7 @@ import { promises as fs } from "node:fs";
 import type { Hex } from "viem";
 import type { Registry } from "prom-client";
 import type { ReplicaRunInfo } from "./replicaRun";
+import type { NodeCondition } from "./diskPressure";
 
 /** What the API reads from the running agent. */
 export interface AgentApiSource {
@@ -23,6 +28,8 @@ export interface AgentApiSource {
   logFiles(deploymentId: Hex, index: number): { stdout: string; stderr: string } | null;
   /** Prometheus metrics served at GET /metrics (metrics.ts). */
   metrics?: Registry;
+  /** The node's conditions (absent: none). While one holds, the watcher places nothing new here. */
+  conditions?(): NodeCondition[];
 }
 
 /** A request-parameter problem, answered with 400. */
@@ -57,7 +64,10 @@ export function createAgentApi(source: AgentApiSource): express.Express {
   const app = express();
   app.disable("x-powered-by");
   app.get("/healthz", (_req, res) => {
-    res.json({ ok: true, nodeId: source.node().nodeId });
+    const conditions = source.conditions?.() ?? [];
+    const holding = conditions.filter((c) => c.status);
+    if (holding.length === 0) res.json({ ok: true, nodeId: source.node().nodeId, conditions });
+    else res.status(503).json({ ok: false, nodeId: source.node().nodeId, reason: holding.map((c) => `${c.type}: ${c.reason}`).join("; "), conditions });
   });
   if (source.metrics) {
     const registry = source.metrics;
@@ -66,7 +76,7 @@ export function createAgentApi(source: AgentApiSource): express.Express {
     });
   }
   app.get("/v1/node", (_req, res) => {
-    res.json(source.node());
+    res.json({ ...source.node(), conditions: source.conditions?.() ?? [] });
   });
   app.get("/v1/replicas", (_req, res) => {
     res.json({ replicas: source.replicas() });

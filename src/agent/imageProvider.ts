@@ -20,6 +20,8 @@ export interface MaterializedImage {
   verify(): Promise<string[]>;
   /** Remove the materialized tree. */
   remove(): Promise<void>;
+  /** Why the background fetch of a lazily materialized image failed, once `complete` has resolved (undefined: it did not). */
+  fetchError?(): Error | undefined;
 }
 
 /**
@@ -35,4 +37,6 @@ export interface MaterializeOptions {
 /** Materializes images. Errors: ImageError with code TAMPERED (mismatch) or NOT_FOUND/UNAVAILABLE (retry). */
 export interface ImageProvider {
   materialize(imageRoot: Hex, targetDir: string, opts?: MaterializeOptions): Promise<MaterializedImage>;
+  /** Remove every tree no run uses (under disk pressure). Returns how many. */
+  evictIdle?(): Promise<number>;
 }

@@ -116,6 +116,11 @@ export class ReplicaRun {
     return !this.stopped && ["Preparing", "Running", "CrashLoopBackOff"].includes(this.info.status);
   }
 
+  /** The replica's name at the runtime (stable across agent restarts, so a restarted agent can adopt it). */
+  get runtimeName(): string {
+    return `${this.info.deploymentId.slice(2, 18)}-${this.info.replicaIndex}-${this.info.attempt}`;
+  }
+
   get stdoutFile(): string {
     return path.join(this.deps.runDir, "stdout.log");
   }
@@ -231,8 +236,8 @@ export class ReplicaRun {
     });
     const outputsDir = path.join(this.deps.runDir, "outputs");
     this.request = {
-      name: `${this.info.deploymentId.slice(2, 18)}-${this.info.replicaIndex}-${this.info.attempt}`,
-      rootfs: image.dir,
+      name: this.runtimeName,
+      image: { root: intent.imageRoot, rootfs: image.dir },
       argv: plan.argv,
       env: plan.env,
       workingDir: plan.workingDir,
@@ -252,7 +257,10 @@ export class ReplicaRun {
     if (this.stopped || !this.request) return;
     const started = Date.now();
     try {
-      this.proc = await this.deps.driver.launch(this.request);
+      // Still running from an earlier agent process (restarted within the node-lost window): take it over, never start it twice.
+      const adopted = this.info.restarts === 0 ? await this.deps.driver.adopt(this.request.name) : null;
+      if (adopted) this.deps.logger.info({ replica: this.label(), pid: adopted.pid }, "replica adopted: still running from an earlier agent process");
+      this.proc = adopted ?? (await this.deps.driver.launch(this.request));
     } catch (err) {
       return this.finish("Failed", `launch failed: ${(err as Error).message}`, true, FAILURE_CAUSE.node);
     }
@@ -296,7 +304,9 @@ export class ReplicaRun {
     if (status !== "Completed") this.deps.logger.warn({ replica: this.label(), status, message }, "replica ended");
     else this.deps.logger.info({ replica: this.label(), outputHash }, "replica completed");
     if (attest) this.attest(status, outputHash);
-    // The run is over: its rootfs is no longer needed (logs and outputs stay).
+    // The run is over: the runtime forgets it (a leftover of an earlier agent process is stopped), and its rootfs
+    // is no longer needed (logs and outputs stay).
+    void this.deps.driver.remove(this.runtimeName).catch(() => undefined);
     const image = this.image;
     this.image = null;
     void image?.remove().catch(() => undefined);
@@ -359,6 +369,7 @@ export class ReplicaRun {
       this.info.message = reason;
       this.deps.logger.info({ replica: this.label(), reason }, "replica stopped");
     }
+    await this.deps.driver.remove(this.runtimeName).catch(() => undefined);
     await this.image?.remove().catch(() => undefined);
   }
 }

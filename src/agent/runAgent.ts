@@ -1,11 +1,12 @@
 /**
- * The node agent's entry point: validates the config, picks the runtime driver (bubblewrap, or
- * the unsandboxed process driver only with noSandbox), serves the HTTP API, and runs the
+ * The node agent's entry point: validates the config, picks the runtime driver (runtime/registry.ts),
+ * adopts the replicas an earlier agent process left running, serves the HTTP API, and runs the
  * level-triggered loop: scan the chain for this node's placements, read their current state,
  * decide (reconcile.ts) what to start and stop, apply it, and flush attestations; plus the
  * periodic re-verification of running replicas' files.
  */
 import path from "node:path";
+import { promises as fs } from "node:fs";
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import pino, { type Logger } from "pino";
@@ -18,10 +19,9 @@ import { readIntent } from "../chain/intents";
 import type { HyphaAddresses } from "../chain/addresses";
 import { resolveAgentConfig, type AgentAddresses, type AgentConfig } from "./config";
 import { AgentError } from "./errors";
-import { createBwrapDriver, findBwrap } from "./runtime/bwrapDriver";
 import { cgroupsAvailable, removeStaleCgroups } from "./runtime/cgroup";
-import { createProcessDriver } from "./runtime/processDriver";
 import type { RuntimeDriver } from "./runtime/driver";
+import { selectRuntime, type RuntimeChoice } from "./runtime/registry";
 import { AssignmentScanner, readReplicaStates } from "./chainView";
 import { Attester } from "./attester";
 import { decideReconcile, isAssignedToMe, replicaKey, type ChainReplica } from "./reconcile";
@@ -33,6 +33,8 @@ import { pruneChunkCache } from "../image/pruneChunkCache";
 import { createSharedImageProvider } from "./sharedImages";
 import { createZeroImageProvider } from "./zeroImageProvider";
 import type { ImageProvider } from "./imageProvider";
+import { DiskPressureMonitor, type NodeCondition } from "./diskPressure";
+import { evictForSpace } from "./evictForSpace";
 
 /** A running agent. */
 export interface AgentHandle {
@@ -40,21 +42,19 @@ export interface AgentHandle {
   close(): Promise<void>;
 }
 
-/** Choose the runtime driver; refuse to run unsandboxed unless asked to. */
-export function chooseDriver(noSandbox: boolean, cgroupRoot: string | null, logger: Logger, bwrapPath = findBwrap()): RuntimeDriver {
-  if (!noSandbox) {
-    if (!bwrapPath) {
-      throw new AgentError("bubblewrap (bwrap) is not installed: workloads cannot be sandboxed", {
-        field: "noSandbox",
-        details: "install it (apt-get install bubblewrap), or start the agent with --no-sandbox to run workloads UNSANDBOXED",
-      });
-    }
-    return createBwrapDriver({ bwrapPath, cgroupRoot });
+/**
+ * Create the runtime driver the config names (`auto`: the strongest sandbox here) and say which
+ * one runs; the unisolated process driver only when named, with a loud warning.
+ */
+export function chooseDriver(cfg: { runtime: RuntimeChoice; cgroupRoot: string | null; dataDir: string }, logger: Logger): RuntimeDriver {
+  const { driver, why } = selectRuntime(cfg.runtime, { stateDir: path.join(cfg.dataDir, "runtime"), cgroupRoot: cfg.cgroupRoot });
+  logger.info({ runtime: driver.name, sandbox: driver.sandboxed }, `runtime ${why}`);
+  if (!driver.sandboxed) {
+    logger.warn(
+      "!!! --runtime process: workloads run UNISOLATED as ordinary host processes of this user, with full access to this machine's files and network. Use only for development. !!!",
+    );
   }
-  logger.warn(
-    "!!! --no-sandbox: workloads run UNSANDBOXED as ordinary host processes of this user, with full access to this machine's files and network. Use only for development. !!!",
-  );
-  return createProcessDriver({ cgroupRoot });
+  return driver;
 }
 
 /**
@@ -64,11 +64,18 @@ export function chooseDriver(noSandbox: boolean, cgroupRoot: string | null, logg
 export async function runAgent(config: AgentConfig, logger: Logger = pino({ name: "hypha-agent" }), images?: ImageProvider): Promise<AgentHandle> {
   const cfg = resolveAgentConfig(config);
   const log = logger.child({ nodeId: cfg.nodeId });
-  const driver = chooseDriver(cfg.noSandbox, cfg.cgroupRoot, log);
+  const driver = chooseDriver(cfg, log);
   if (cfg.cgroupRoot && cgroupsAvailable(cfg.cgroupRoot)) {
     const stale = await removeStaleCgroups({ root: cfg.cgroupRoot });
     if (stale > 0) log.info({ groups: stale }, "removed empty replica cgroups left by an earlier agent");
   }
+  // Replicas an earlier agent process on this data directory left running (it was killed or
+  // crashed): the runs the chain still assigns here adopt theirs when they launch; the first tick
+  // stops the rest, so nothing runs twice and nothing is orphaned.
+  const recorded = await driver.list();
+  for (const r of recorded.filter((x) => x.state === "exited")) await driver.remove(r.name).catch(() => undefined);
+  const leftovers = recorded.filter((r) => r.state === "running").map((r) => r.name);
+  if (leftovers.length > 0) log.info({ replicas: leftovers }, `${leftovers.length} replica(s) still running from an earlier agent process: adopting those still assigned here`);
   const account = privateKeyToAccount(cfg.agentPrivateKey);
   const publicClient = makePublicClient(cfg.rpcUrl, { pollingIntervalMs: 50 });
   const walletClient = makeWalletClient(cfg.rpcUrl, account, { pollingIntervalMs: 50 });
@@ -77,9 +84,28 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
   const measurement = agentMeasurement();
   const agentVersion = agentVersionString();
   const cacheDir = path.join(cfg.dataDir, "cache");
+  let diskPressure: DiskPressureMonitor | undefined;
   const imageProvider = createSharedImageProvider(images ?? createZeroImageProvider({ mirrors: cfg.storeMirrors, cacheDir }), {
     dir: path.join(cfg.dataDir, "images"),
+    onError: (err) => diskPressure?.report(err),
   });
+  await fs.mkdir(cfg.dataDir, { recursive: true });
+  diskPressure = await DiskPressureMonitor.start({
+    dir: cfg.dataDir,
+    minFreeBytes: cfg.minFreeBytes,
+    evict: () => evictForSpace(imageProvider, cacheDir),
+    onChange: (c) => (c.status ? log.error({ condition: c }, `DiskPressure: ${c.reason}; no new replicas until it clears`) : log.info({ condition: c }, "DiskPressure cleared")),
+  });
+  // Ticks that read the chain: the ChainUnreachable condition when none succeeded for a while.
+  let lastTickOkAt = Date.now();
+  let lastTickError = "";
+  const conditions = (): NodeCondition[] => {
+    const chainDown = Date.now() - lastTickOkAt > cfg.chainStaleAfterMs;
+    return [
+      diskPressure!.condition(),
+      { type: "ChainUnreachable", status: chainDown, reason: chainDown ? `no successful read of the chain for ${Math.round((Date.now() - lastTickOkAt) / 1000)} s (${lastTickError})` : "ok", since: lastTickOkAt },
+    ];
+  };
 
   // The key must be the node's registered agent, or every attestation would be rejected; and the
   // registered measurement should be this agent's, or the registration misdescribes what runs here.
@@ -155,6 +181,7 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
       const run = latest(replicaKey(id, index));
       return run ? { stdout: run.stdoutFile, stderr: run.stderrFile } : null;
     },
+    conditions,
   });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(cfg.listen.port, cfg.listen.host, () => resolve(s));
@@ -235,13 +262,27 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
         known.delete(key);
       }
     }
+    if (leftovers.length > 0) {
+      const claimed = new Set([...runs.values()].flat().filter((r) => r.active).map((r) => r.runtimeName));
+      for (const name of leftovers.splice(0)) {
+        if (claimed.has(name)) continue;
+        log.info({ replica: name }, "stopping a replica left running by an earlier agent process: no longer assigned here");
+        await driver.remove(name).catch((err) => log.warn({ replica: name, err: (err as Error).message }, "cannot stop a leftover replica"));
+      }
+    }
     await attester.flush();
   };
 
   const loop = () => {
     if (closed) return;
     tickRunning = tick()
-      .catch((err) => log.warn({ err: (err as Error).message }, "reconcile tick failed; retrying"))
+      .then(() => {
+        lastTickOkAt = Date.now();
+      })
+      .catch((err) => {
+        lastTickError = (err as Error).message?.split("\n")[0] ?? String(err);
+        log.warn({ err: (err as Error).message }, "reconcile tick failed; retrying");
+      })
       .finally(() => {
         if (!closed) tickTimer = setTimeout(loop, cfg.pollIntervalMs);
       });
@@ -273,6 +314,7 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
       if (tickTimer) clearTimeout(tickTimer);
       if (verifyTimer) clearTimeout(verifyTimer);
       if (pruneTimer) clearInterval(pruneTimer);
+      diskPressure?.stop();
       await tickRunning;
       await Promise.all([...runs.values()].flat().map((r) => r.stop("agent shutting down")));
       // Attestations already queued (e.g. a job that just completed) still go out.

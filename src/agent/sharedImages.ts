@@ -1,7 +1,7 @@
 /**
  * One verified image tree per image root on a node, shared by every replica run of that image,
- * as container runtimes share read-only layers. The runtime never writes to it (bwrap binds each
- * top-level entry read-only, see runtime/bwrapArgs.ts), so a second replica of an image starts
+ * as container runtimes share read-only layers. The runtime never writes to it (the sandboxes bind each
+ * top-level entry read-only, see runtime/bwrapArgs.ts and unshareArgs.ts), so a second replica of an image starts
  * without materializing anything: on 2 cores a per-replica tree of the 74-entry demo image cost
  * about 86 ms of agent time per replica, the largest share of a trivial job's cost.
  *
@@ -10,6 +10,9 @@
  *   the tree: every run on it reports the drift (they all run on changed files and are Tampered),
  *   and the next run of that image gets a fresh tree, materialized and verified again.
  * - A tree no run uses is kept for reuse (the `keepIdle` most recently used), then removed.
+ * - A tree whose fetch failed part way (a full disk, a mirror gone) is never handed out again:
+ *   the next run of that image fetches a fresh one, so one bad fetch does not fail every later
+ *   replica of the image. `onError` hears of each failure (the agent's disk-pressure check).
  */
 import { promises as fs } from "node:fs";
 import path from "node:path";
@@ -33,6 +36,8 @@ export interface SharedImageOptions {
   dir: string;
   /** Unused trees kept for the next run of the same image (default 4). */
   keepIdle?: number;
+  /** Called with every materialization or background-fetch error. */
+  onError?: (err: unknown) => void;
 }
 
 /**
@@ -53,11 +58,22 @@ export function createSharedImageProvider(inner: ImageProvider, opts: SharedImag
     await (image ? image.remove() : fs.rm(tree.dir, { recursive: true, force: true }));
   };
 
-  const evictIdle = async () => {
+  const evictIdle = async (keep = keepIdle): Promise<number> => {
     const idle = [...all].filter((t) => t.refs === 0).sort((a, b) => b.lastUsed - a.lastUsed);
-    for (const t of idle.filter((t) => t.drift).concat(idle.filter((t) => !t.drift).slice(keepIdle))) {
-      if (t.refs === 0 && all.has(t)) await removeTree(t); // a run may have taken it meanwhile
+    let removed = 0;
+    for (const t of idle.filter((t) => t.drift).concat(idle.filter((t) => !t.drift).slice(keep))) {
+      if (t.refs === 0 && all.has(t)) {
+        await removeTree(t); // a run may have taken it meanwhile
+        removed++;
+      }
     }
+    return removed;
+  };
+
+  /** A tree whose fetch failed is tainted: no new run gets it, and it goes when its last run does. */
+  const taint = (tree: Tree, why: string) => {
+    tree.drift ??= [why];
+    if (live.get(tree.key) === tree) live.delete(tree.key);
   };
 
   const verifyTree = (tree: Tree): Promise<string[]> => {
@@ -79,7 +95,8 @@ export function createSharedImageProvider(inner: ImageProvider, opts: SharedImag
     return tree.verifying;
   };
 
-  return {
+  const provider: ImageProvider = {
+    evictIdle: () => evictIdle(0),
     async materialize(imageRoot: Hex, targetDir: string, how: MaterializeOptions = {}): Promise<MaterializedImage> {
       // Trees left by an earlier agent process are not trusted: start from an empty directory.
       cleaned ??= fs.rm(opts.dir, { recursive: true, force: true }).then(() => fs.mkdir(opts.dir, { recursive: true }).then(() => undefined));
@@ -89,9 +106,22 @@ export function createSharedImageProvider(inner: ImageProvider, opts: SharedImag
       const created = !tree;
       if (!tree) {
         const dir = path.join(opts.dir, `${key}-${++generation}`);
-        tree = { key, dir, image: inner.materialize(imageRoot, dir, how), refs: 0, lastUsed: Date.now(), drift: null, verifying: null };
-        live.set(key, tree);
-        all.add(tree);
+        const t: Tree = { key, dir, image: inner.materialize(imageRoot, dir, how), refs: 0, lastUsed: Date.now(), drift: null, verifying: null };
+        tree = t;
+        live.set(key, t);
+        all.add(t);
+        // A lazy tree's background fetch may fail after the first run started on it.
+        void t.image.then(
+          (image) =>
+            image.complete.then(() => {
+              const err = image.fetchError?.();
+              if (err) {
+                taint(t, `background fetch: ${err.message}`);
+                opts.onError?.(err);
+              }
+            }),
+          (err: unknown) => opts.onError?.(err),
+        );
       }
       const mine = tree;
       mine.refs++;
@@ -100,7 +130,15 @@ export function createSharedImageProvider(inner: ImageProvider, opts: SharedImag
       try {
         image = await mine.image;
         // The first run chose what to fetch first; any other run waits for the whole image.
-        if (!created) await image.complete;
+        if (!created) {
+          await image.complete;
+          if (image.fetchError?.()) {
+            // Someone else's fetch of this tree failed: this run gets a fresh tree instead.
+            mine.refs--;
+            taint(mine, `background fetch: ${image.fetchError()!.message}`);
+            return provider.materialize(imageRoot, targetDir, how);
+          }
+        }
       } catch (err) {
         mine.refs--;
         if (created || live.get(key) === mine) await removeTree(mine).catch(() => undefined);
@@ -128,4 +166,5 @@ export function createSharedImageProvider(inner: ImageProvider, opts: SharedImag
       };
     },
   };
+  return provider;
 }

@@ -60,6 +60,7 @@ export function createZeroImageProvider(opts: { mirrors: string[]; cacheDir: str
         async remove() {
           await fs.rm(result.dir, { recursive: true, force: true });
         },
+        fetchError: () => backgroundError,
       };
     },
   };

@@ -2,6 +2,8 @@
  * Relays a deployer's signed intent: every check that can fail is made before a transaction is
  * sent (deadline, spec blob, signature by the deployer or its ERC-1271 wallet, not yet submitted,
  * and a simulation that decodes any contract error), then one submitIntent from the relayer key.
+ * With an ERC-2612 permit, and only when the simulation's one complaint is the missing allowance,
+ * the relayer first sends token.permit (the deployer needs no approve transaction, nor ETH).
  * Submissions from one relayer go one at a time (one account, sequential nonces).
  */
 import { deploymentStatusNumber } from "../chain/lifecycle";
@@ -9,14 +11,15 @@ import { specFromCanonicalJson } from "../spec/canonicalSpec";
 import { intentSpecMismatches } from "../spec/intentResources";
 import type { WorkloadSpec } from "../spec/workloadSpec";
 import { createHash } from "node:crypto";
-import type { Hex, PublicClient, TypedDataDomain, WalletClient } from "viem";
-import { deploymentRegistryAbi } from "../chain/abi";
+import { parseSignature, type Hex, type PublicClient, type TypedDataDomain, type WalletClient } from "viem";
+import { deploymentRegistryAbi, hyphaTokenAbi } from "../chain/abi";
 import type { HyphaAddresses } from "../chain/addresses";
 import { ChainError, toChainError } from "../chain/chainError";
 import { intentTypedData } from "../chain/eip712";
 import { computeDeploymentId, expandSignature } from "../chain/signing";
 import { sendContractTx } from "../chain/tx";
 import { StoreClient } from "../image/storeClient";
+import { readEip712Domain, readPermitNonce, recoverPermitSigner } from "../sdk/permit";
 import { fetchSpecBlob } from "./audit";
 import { ApiInputError, type IntentSubmission } from "./intentBody";
 
@@ -25,6 +28,8 @@ export interface RelayResult {
   transactionHash: Hex;
   blockNumber: bigint;
   specPublished: boolean;
+  /** The token.permit transaction sent first, when the submission carried a permit that was needed. */
+  permitTx?: Hex;
 }
 
 /** The deployment exists already (HTTP 409). */
@@ -42,6 +47,44 @@ export interface Relayer {
 export function createRelayer(opts: { publicClient: PublicClient; walletClient: WalletClient; addresses: HyphaAddresses; domain: TypedDataDomain; storeUrl: string }): Relayer {
   const { publicClient, walletClient, addresses, domain, storeUrl } = opts;
   let queue: Promise<unknown> = Promise.resolve();
+  let tokenDomain: Promise<TypedDataDomain> | undefined;
+
+  /** The permit must be the deployer's, for the registry, unexpired, with the token's next nonce. */
+  async function checkPermit(s: IntentSubmission, now: bigint): Promise<void> {
+    const p = s.permit!;
+    if (p.deadline < now) throw new ApiInputError("permit.deadline", `expired: ${p.deadline} is before the chain's time ${now}`);
+    tokenDomain ??= readEip712Domain(publicClient, addresses.token).catch((err) => {
+      tokenDomain = undefined;
+      throw toChainError(err, "reading the token's EIP-712 domain");
+    });
+    const domain = await tokenDomain;
+    const nonce = await readPermitNonce(publicClient, addresses.token, s.intent.deployer);
+    const message = { owner: s.intent.deployer, spender: addresses.deploymentRegistry, value: p.value, nonce, deadline: p.deadline };
+    let signer: string;
+    try {
+      signer = await recoverPermitSigner(domain, message, p.signature);
+    } catch {
+      throw new ApiInputError("permit.signature", "not a valid ECDSA signature");
+    }
+    if (signer.toLowerCase() !== s.intent.deployer.toLowerCase()) {
+      throw new ApiInputError("permit.signature", `not a permit by the deployer ${s.intent.deployer} for spender ${addresses.deploymentRegistry}, value ${p.value}, nonce ${nonce}, deadline ${p.deadline} (it recovers to ${signer})`);
+    }
+  }
+
+  async function sendPermit(s: IntentSubmission, what: string): Promise<Hex> {
+    const p = s.permit!;
+    // transferFrom checks the allowance before the balance: a permit for tokens the deployer does
+    // not hold would be spent for nothing.
+    const balance = await publicClient.readContract({ address: addresses.token, abi: hyphaTokenAbi, functionName: "balanceOf", args: [s.intent.deployer] });
+    if (balance < s.intent.budget) throw new ApiInputError("intent.budget", `the deployer ${s.intent.deployer} holds ${balance} token wei, the budget is ${s.intent.budget}`);
+    const { v, r, s: sPart } = parseSignature(p.signature);
+    const sent = await sendContractTx(
+      { publicClient, walletClient },
+      { address: addresses.token, abi: hyphaTokenAbi, functionName: "permit", args: [s.intent.deployer, addresses.deploymentRegistry, p.value, p.deadline, Number(v), r, sPart] },
+      `${what}: sending the deployer's permit`,
+    );
+    return sent.hash;
+  }
 
   async function check(s: IntentSubmission): Promise<{ id: Hex; publish: boolean }> {
     const { intent, signature } = s;
@@ -58,7 +101,7 @@ export function createRelayer(opts: { publicClient: PublicClient; walletClient: 
     } else {
       specJson = await fetchSpecBlob(storeUrl, intent.specHash);
       if (specJson === undefined) {
-        throw new ApiInputError("spec", `the store at ${storeUrl} has no spec blob for specHash ${intent.specHash}: send the canonical spec JSON as "spec" (hypha spec hash -f FILE prints its hash)`);
+        throw new ApiInputError("spec", `the store at ${storeUrl} has no spec blob for specHash ${intent.specHash}: send the canonical spec JSON as "spec" (POST /v1/prepare gives it as canonicalSpec; hypha spec hash -f FILE -o json as canonicalJson)`);
       }
     }
     // The intent must describe the workload its specHash names: an agent would refuse it anyway.
@@ -70,6 +113,7 @@ export function createRelayer(opts: { publicClient: PublicClient; walletClient: 
     }
     const mismatch = intentSpecMismatches(intent, spec, true);
     if (mismatch.length > 0) throw new ApiInputError(`intent.${mismatch[0].field}`, `is ${mismatch[0].intent}, but the spec says ${mismatch[0].spec}`);
+    if (s.permit) await checkPermit(s, head.timestamp);
     const valid = await publicClient.verifyTypedData({ address: intent.deployer, ...intentTypedData(domain, intent), signature: expandSignature(signature) } as never);
     if (!valid) throw new ApiInputError("signature", `not a signature of this intent by the deployer ${intent.deployer} (EOA or ERC-1271 wallet)`);
     const d = (await publicClient.readContract({ address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "getDeployment", args: [id] })) as { status: number };
@@ -81,18 +125,29 @@ export function createRelayer(opts: { publicClient: PublicClient; walletClient: 
     const { id, publish } = await check(s);
     const call = { address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "submitIntent", args: [s.intent, s.signature] } as const;
     const what = `relaying the intent of ${id}`;
-    if (publish) {
-      // The contract's verdict first (escrow, replicas, ...): a refused intent publishes nothing.
+    const simulate = async () => {
       try {
         await publicClient.simulateContract({ ...call, account: walletClient.account! } as never);
       } catch (err) {
         throw toChainError(err, what);
       }
-      // Before the intent is on-chain, so no agent waits for a spec that is not there.
-      await new StoreClient([storeUrl]).putBlob(new TextEncoder().encode(s.spec!));
+    };
+    // The contract's verdict first (escrow, replicas, ...): a refused intent publishes nothing and
+    // spends no permit. The allowance is the contract's last check, so when it is the only
+    // complaint and a permit came along, the permit is what the intent needs.
+    let permitTx: Hex | undefined;
+    try {
+      await simulate();
+    } catch (err) {
+      if (!(s.permit && err instanceof ChainError && err.errorName === "ERC20InsufficientAllowance")) throw err;
+      permitTx = await sendPermit(s, what);
+      await simulate();
     }
+    // Before the intent is on-chain, so no agent waits for a spec that is not there.
+    // A stuck store fails the request (5 s), it does not hold it.
+    if (publish) await new StoreClient([storeUrl], { timeoutMs: 5000 }).putBlob(new TextEncoder().encode(s.spec!));
     const sent = await sendContractTx({ publicClient, walletClient }, call, what);
-    return { id, transactionHash: sent.hash, blockNumber: sent.receipt.blockNumber, specPublished: publish };
+    return { id, transactionHash: sent.hash, blockNumber: sent.receipt.blockNumber, specPublished: publish, ...(permitTx ? { permitTx } : {}) };
   }
 
   return {

@@ -3,20 +3,27 @@
  * auditors and for dashboards. Everything it says is read from the chain (and the public spec
  * blobs) at request time; it keeps no state of its own.
  *
- *   GET  /healthz                          chain id, head block, relayer address
+ *   GET  /healthz                          chain id, head block, relayer address; 503 with the reason
+ *                                          when the chain or the store is not answering (probed in the
+ *                                          background, so it never waits on them)
  *   GET  /v1/deployments[?deployer=0x..]   deployments, newest first (limit, default 100)
  *   GET  /v1/deployments/:id               one deployment (deploymentResource.ts: the shape `hypha get -o json` prints)
  *   GET  /v1/deployments/:id/events        every event of the deployment, in chain order
  *   GET  /v1/deployments/:id/audit         the audit report (as `hypha audit`)
  *   GET  /v1/nodes, /v1/nodes/:id          registered nodes
  *   POST /v1/intents                       relay a signed intent (needs a relayer key)
+ *   POST /v1/prepare                       manifest -> canonical spec, specHash, typed data to sign
+ *   GET  /v1/deployments/:id/stream        server-sent events of one deployment
+ *   GET  /v1/eip712                        the EIP-712 domain and types (and the token's permit domain)
+ *   GET  /openapi.json, /docs              OpenAPI 3.1 document and its rendered reference
  *   GET  /metrics                          Prometheus metrics
- *   GET  /                                 a small dashboard over the endpoints above
+ *   GET  /                                 the web console (dist/console; else a small dashboard, also at /dashboard)
  *
  * Errors are JSON `{ "error": { "field"?, "message", "contractError"? } }`: 400 bad input (the
  * field named), 403 a deployer this relayer does not relay for, 404 unknown, 429 too many intents
  * from one client, 409 already submitted, 422 refused by the contract (its custom error's
- * name in contractError), 502 chain or store unreachable.
+ * name in contractError), 502 chain or store unreachable, 503 (with Retry-After) an intent sent
+ * while the chain or the store is known to be down.
  */
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -29,13 +36,16 @@ import { readNode } from "../chain/nodes";
 import { probeAgent, readNodeResources, toNodeResource } from "./nodeResource";
 import { domainFor } from "../chain/signing";
 import { auditDeployment } from "./audit";
+import { mountConsole } from "./consoleFiles";
 import { DASHBOARD_HTML } from "./dashboard";
 import { createDeploymentIndex } from "./deploymentIndex";
 import { readDeploymentResources, specNameLookup } from "./deploymentResource";
+import { mountDeveloperRoutes } from "./developerRoutes";
 import { ApiInputError, parseIntentSubmission } from "./intentBody";
 import { createApiMetrics } from "./metrics";
 import { registerDomainMetrics } from "./domainMetrics";
 import { createRelayer, relayErrorStatus } from "./relayIntent";
+import { DependencyMonitor } from "./dependencyHealth";
 
 export interface ApiServerOptions {
   publicClient: PublicClient;
@@ -46,11 +56,16 @@ export interface ApiServerOptions {
   relayer?: WalletClient;
   /** Deployers whose intents the relayer submits (403 for others); absent: any deployer. */
   relayFor?: Address[];
+  /** How often a deployment's event stream checks the head (ms; default 500). */
+  streamPollMs?: number;
   /** Most POST /v1/intents per client address per minute (429 past it; default 60). */
   relayPerMinute?: number;
   host?: string;
   port?: number;
   logger?: { info(obj: object, msg?: string): void; warn(obj: object, msg?: string): void };
+  /** How often the chain and the store are probed, and how long a probe may take (default 2000 ms each). */
+  healthIntervalMs?: number;
+  dependencyTimeoutMs?: number;
 }
 
 export interface ApiServer {
@@ -104,14 +119,17 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   app.disable("x-powered-by");
   app.use(metrics.middleware);
 
-  app.get("/", (_req, res) => {
-    res.type("text/html").send(DASHBOARD_HTML);
+  mountConsole(app, DASHBOARD_HTML);
+
+  // Never waits on a dependency: answers from the background probes (503 with the reason when one is down).
+  const deps = await DependencyMonitor.start(publicClient, { rpcUrl: (publicClient.transport as { url?: string }).url ?? "(rpc)", storeUrl }, { intervalMs: opts.healthIntervalMs, timeoutMs: opts.dependencyTimeoutMs });
+  app.get("/healthz", (_req, res) => {
+    const h = deps.health();
+    const facts = { chainId: addresses.chainId, block: deps.state.chain.block ?? null, contracts: { nodeRegistry: addresses.nodeRegistry, deploymentRegistry: addresses.deploymentRegistry }, relayer: opts.relayer?.account?.address ?? null };
+    sendJson(res, h.ok ? 200 : 503, { ...h, ...facts });
   });
 
-  app.get("/healthz", async (_req, res) => {
-    const block = await publicClient.getBlockNumber();
-    sendJson(res, 200, { ok: true, chainId: addresses.chainId, block, contracts: { nodeRegistry: addresses.nodeRegistry, deploymentRegistry: addresses.deploymentRegistry }, relayer: opts.relayer?.account?.address ?? null });
-  });
+  mountDeveloperRoutes(app, { publicClient, addresses, storeUrl, index, streamPollMs: opts.streamPollMs });
 
   app.get("/metrics", async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
@@ -123,8 +141,11 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     const limitText = req.query.limit ?? "100";
     const limit = Number(limitText);
     if (typeof limitText !== "string" || !/^\d+$/.test(limitText) || limit < 1 || limit > 1000) throw new ApiInputError("limit", `must be an integer from 1 to 1000, got ${JSON.stringify(limitText)}`);
+    const offsetText = req.query.offset ?? "0";
+    if (typeof offsetText !== "string" || !/^\d+$/.test(offsetText)) throw new ApiInputError("offset", `must be an integer from 0, got ${JSON.stringify(offsetText)}`);
+    const offset = Number(offsetText);
     const all = await index.list(deployer as Address | undefined);
-    const newest = [...all].reverse().slice(0, limit);
+    const newest = [...all].reverse().slice(offset, offset + limit);
     sendJson(res, 200, { total: all.length, deployments: await readDeploymentResources(publicClient, addresses, newest, specNames) });
   });
 
@@ -184,6 +205,13 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
 
   app.post("/v1/intents", express.json({ limit: "1mb" }), async (req, res) => {
     if (!relayer) return fail(res, 503, "this API has no relayer key (start it with HYPHA_RELAYER_KEY) and cannot submit intents; submit with `hypha apply` or your own transaction");
+    const h = deps.health();
+    if (!h.ok) {
+      // A request would only hang on the dependency: say so now, and when to try again.
+      metrics.intents.inc({ outcome: "error" });
+      res.set("retry-after", "5");
+      return fail(res, 503, `cannot relay intents now: ${h.reason}`);
+    }
     const wait = takeToken(req.ip ?? "unknown");
     if (wait > 0) {
       metrics.intents.inc({ outcome: "refused" });
@@ -223,6 +251,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
     close: () =>
       new Promise<void>((resolve) => {
+        deps.stop();
         server.close(() => resolve());
         server.closeAllConnections(); // a dashboard's keep-alive connection would hold close() open
       }),

@@ -4,7 +4,8 @@
  */
 import fs from "node:fs";
 import { HyphaError } from "../errors";
-import { canonicalSpecJson, computeSpecHash, intentResources, parseManifests, type ParsedWorkload } from "../spec";
+// Through the SDK, so the CLI and third-party tools compute specs and hashes by the same entry point.
+import { canonicalSpecJson, computeSpecHash, intentResources, parseManifests, type ParsedWorkload } from "../sdk";
 
 export { canonicalSpecJson, computeSpecHash, intentResources };
 export type { ParsedWorkload };

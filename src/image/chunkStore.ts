@@ -4,10 +4,13 @@
  * crash never leaves a half-written object; reads can be re-verified against the CID. A staging
  * area lets an import add many objects and make them visible only if the whole import succeeds.
  */
-import { randomBytes } from "node:crypto";
-import { promises as fsp } from "node:fs";
+import { createHash, randomBytes } from "node:crypto";
+import { createWriteStream, promises as fsp } from "node:fs";
 import * as path from "node:path";
-import { CID, RAW_CODEC, bytesMatchCid, cidForBytes, parseCid } from "./cid";
+import { Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import * as Digest from "multiformats/hashes/digest";
+import { CID, RAW_CODEC, SHA2_256_CODE, bytesMatchCid, cidForBytes, parseCid } from "./cid";
 import { ImageError } from "./imageError";
 
 /** Anything that can take chunks: the store itself or a staging area of it. */
@@ -44,6 +47,20 @@ export class ChunkStore implements ChunkSink {
   async has(cid: CID | string): Promise<boolean> {
     try {
       await fsp.access(this.pathFor(cid));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Whether the object is here; if so, marks it as just used (its mtime), so a garbage collection
+   * that spares young objects does not remove it while an upload that relies on it is in progress.
+   */
+  async freshen(cid: CID | string): Promise<boolean> {
+    const now = new Date();
+    try {
+      await fsp.utimes(this.pathFor(cid), now, now);
       return true;
     } catch {
       return false;
@@ -100,6 +117,75 @@ export class ChunkStore implements ChunkSink {
   /** Store bytes the caller has just verified against `cid` (skips re-hashing). */
   async putKnown(cid: CID, bytes: Uint8Array): Promise<void> {
     await this.writeObject(cid, bytes);
+  }
+
+  /**
+   * Store an object from a stream without holding it in memory: the bytes go to a temp file as they
+   * arrive, hashed on the way, and the file is renamed into place only when the whole object is
+   * there and matches `opts.cid` (TAMPERED otherwise), or is named by its hash (raw codec) when no
+   * CID is given. More than `maxBytes` aborts with TOO_LARGE; `onBytes` sees each piece's length
+   * before it is written (a quota may throw from it). Whatever fails, no temp file is left.
+   * @example const { cid, size } = await store.putStream(req, { maxBytes: 64 * 2 ** 20 })
+   */
+  async putStream(
+    source: NodeJS.ReadableStream | AsyncIterable<Uint8Array>,
+    opts: { cid?: CID; codec?: number; maxBytes: number; onBytes?: (n: number) => void },
+  ): Promise<{ cid: CID; size: number; added: boolean }> {
+    await this.ensureDirs();
+    const tmp = path.join(this.tmpDir, `${randomBytes(8).toString("hex")}.part`);
+    const hash = createHash("sha256");
+    let size = 0;
+    const count = new Transform({
+      transform(piece: Buffer, _enc, done) {
+        size += piece.length;
+        if (size > opts.maxBytes) return done(new ImageError(`upload: more than ${opts.maxBytes} bytes (the store's upload limit)`, { code: "TOO_LARGE", cid: opts.cid?.toString() }));
+        try {
+          opts.onBytes?.(piece.length);
+        } catch (err) {
+          return done(err as Error);
+        }
+        hash.update(piece);
+        done(null, piece);
+      },
+    });
+    try {
+      await pipeline(source as NodeJS.ReadableStream, count, createWriteStream(tmp, { flags: "wx" }));
+      const digest = new Uint8Array(hash.digest());
+      const got = CID.createV1(opts.cid?.code ?? opts.codec ?? RAW_CODEC, Digest.create(SHA2_256_CODE, digest));
+      if (opts.cid && !got.equals(opts.cid)) throw new ImageError(`content for ${opts.cid} is tampered: sha256 does not match`, { code: "TAMPERED", cid: opts.cid.toString() });
+      if (await this.has(got)) {
+        await fsp.rm(tmp, { force: true });
+        return { cid: got, size, added: false };
+      }
+      await this.adopt(got, tmp);
+      return { cid: got, size, added: true };
+    } catch (err) {
+      await fsp.rm(tmp, { force: true });
+      throw err;
+    }
+  }
+
+  /**
+   * Removes temp files a crash left in the middle of a write (never objects). Only those older than
+   * `olderThanMs`: another process (an import) may be writing into the same directory right now.
+   */
+  async removeLeftovers(olderThanMs = 3_600_000): Promise<number> {
+    let names: string[];
+    try {
+      names = await fsp.readdir(this.tmpDir);
+    } catch {
+      return 0;
+    }
+    let removed = 0;
+    for (const n of names.filter((x) => x.endsWith(".part"))) {
+      const file = path.join(this.tmpDir, n);
+      const st = await fsp.stat(file).catch(() => undefined);
+      if (st && Date.now() - st.mtimeMs > olderThanMs) {
+        await fsp.rm(file, { force: true });
+        removed++;
+      }
+    }
+    return removed;
   }
 
   async delete(cid: CID | string): Promise<void> {

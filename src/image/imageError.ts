@@ -17,7 +17,8 @@ export type ImageErrorCode =
   | "TOO_LARGE" // a size limit was exceeded
   | "CONFLICT" // target exists, etc.
   | "UNAUTHORIZED" // the store wants its token for this (changing a catalog name)
-  | "STORE_FULL"; // the store is at its size limit
+  | "STORE_FULL" // the store is at its size limit (or its disk at its free-space reserve)
+  | "BUSY"; // the store has as many uploads in flight and waiting as it takes; try again
 
 export interface ImageErrorOptions extends HyphaErrorOptions {
   code: ImageErrorCode;

@@ -11,6 +11,7 @@ export { ChunkStore, type StagedChunks } from "./chunkStore";
 export { Catalog, normalizeImageName, ZERO_IMAGE_SCHEME } from "./catalog";
 export { startStoreServer, type StoreServer, type StoreServerOptions } from "./storeServer";
 export { StoreClient } from "./storeClient";
+export { collectGarbage, planGc, reachableObjects, type GcPlan, type GcReport, type StoredObject } from "./storeGc";
 export { importImage, type ImportOptions, type ImportResult, type ImportStats } from "./importImage";
 export { materializeImage, type MaterializeOptions, type MaterializeResult, type MaterializeProgress, type MaterializeSummary } from "./materialize";
 export { prefetchOrder } from "./prefetchOrder";

@@ -3,8 +3,8 @@
  * package, specHash = sha256 of those UTF-8 bytes as 0x + 64 hex. Also the agent-side inverse:
  * parse a fetched spec blob and re-validate it strictly (shape, rules, and that it is canonical).
  */
-import { createHash } from "node:crypto";
 import canonicalize from "canonicalize";
+import { sha256, stringToBytes } from "viem";
 import { zodToSpecIssues } from "./manifestFields";
 import { SpecError } from "./specError";
 import { workloadSpecSchema, type WorkloadSpec } from "./workloadSpec";
@@ -24,7 +24,8 @@ export function canonicalSpecJson(spec: WorkloadSpec): string {
  * @example computeSpecHash(parseManifests(text)[0].spec) // "0x3f2a…" (66 characters)
  */
 export function computeSpecHash(spec: WorkloadSpec): `0x${string}` {
-  return `0x${createHash("sha256").update(canonicalSpecJson(spec), "utf8").digest("hex")}`;
+  // viem's sha256 (noble) rather than node:crypto, so the SDK computes it in a browser too.
+  return sha256(stringToBytes(canonicalSpecJson(spec)));
 }
 
 /**

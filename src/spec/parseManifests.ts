@@ -34,7 +34,7 @@ export const SUPPORTED_KINDS: Record<ParsedWorkload["source"], string[]> = {
  */
 export function parseManifests(text: string, opts: { source?: string } = {}): ParsedWorkload[] {
   if (typeof text !== "string") throw new SpecError([{ document: -1, path: "", message: "manifest must be text" }], opts);
-  const size = Buffer.byteLength(text, "utf8");
+  const size = new TextEncoder().encode(text).length; // not Buffer: the SDK parses manifests in a browser too
   if (size > LIMITS.maxManifestBytes) {
     throw new SpecError([{ document: -1, path: "", message: `manifest is ${size} bytes, over the ${LIMITS.maxManifestBytes}-byte (256 KiB) limit` }], opts);
   }

@@ -42,6 +42,10 @@ export interface WatcherConfig {
   initialBlockRange?: number;
   /** Recent block hashes kept for reorg detection (default 256). */
   reorgDepth?: number;
+  /** /healthz turns 503 when the chain has not answered ingest for this long (default 10000 ms). */
+  staleAfterMs?: number;
+  /** After outbox records were lost, how long to wait for this watcher's pending transactions before sending (default 60000 ms). */
+  outboxLostWaitMs?: number;
 }
 
 export type ResolvedWatcherConfig = Required<Omit<WatcherConfig, "deploymentFile" | "addresses" | "statusPort">> & {
@@ -61,6 +65,8 @@ export const WATCHER_DEFAULTS = {
   maxBlockRange: 2000,
   initialBlockRange: 100,
   reorgDepth: 256,
+  outboxLostWaitMs: 60_000,
+  staleAfterMs: 10_000,
 } as const;
 
 function nonNegativeInt(field: string, value: number | undefined, fallback: number, min = 0): number {
@@ -117,5 +123,7 @@ export function resolveWatcherConfig(config: WatcherConfig & { addresses: Watche
     maxBlockRange,
     initialBlockRange,
     reorgDepth: nonNegativeInt("reorgDepth", config.reorgDepth, WATCHER_DEFAULTS.reorgDepth, 1),
+    staleAfterMs: nonNegativeInt("staleAfterMs", config.staleAfterMs, WATCHER_DEFAULTS.staleAfterMs, 1),
+    outboxLostWaitMs: nonNegativeInt("outboxLostWaitMs", config.outboxLostWaitMs, WATCHER_DEFAULTS.outboxLostWaitMs),
   };
 }

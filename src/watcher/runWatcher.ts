@@ -5,10 +5,9 @@
  * watcher` calls runWatcher with a config read at the edge.
  */
 import { deploymentStatusNumber } from "../chain/lifecycle";
-import { mkdir } from "node:fs/promises";
-import { Level } from "level";
+import type { Level } from "level";
 import pino from "pino";
-import type { PublicClient } from "viem";
+import type { Address, PublicClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { deploymentRegistryAbi } from "../chain/abi";
 import { loadContracts, makePublicClient } from "../chain/clients";
@@ -25,8 +24,12 @@ import { WatcherError } from "./errors";
 import { ChainFollower } from "./ingest/followChain";
 import { retryDelayMs } from "./ingest/rangeSize";
 import { NodeProber } from "./liveness/nodeProber";
+import { watcherHealth, type Health } from "./status/health";
 import { startStatusServer } from "./status/statusServer";
 import { StateStore } from "./store/stateStore";
+import type { StateProblem } from "./store/checkState";
+import { compareWithChain } from "./store/compareWithChain";
+import { openWatcherDb } from "./store/openWatcherDb";
 
 /** The logger the watcher writes to (pino's shape). */
 export interface WatcherLogger {
@@ -47,6 +50,8 @@ export interface WatcherStatus {
   resyncs: number;
   counts: { nodes: number; deployments: number; activeDeployments: number; replicas: Record<string, number> };
   lostNodes: number[];
+  /** Conditions nodes report (e.g. {"2": ["DiskPressure"]}): no new replicas go there meanwhile. */
+  nodeConditions: Record<string, string[]>;
   unplaced: number;
   /** Up to 5 replicas waiting for a node, with the reason. */
   unplacedSample: Unplaced[];
@@ -54,11 +59,15 @@ export interface WatcherStatus {
   txsSent: number;
   reconciles: number;
   lastError: string | null;
+  /** What the start-up check of the database found: ok, or the problem and what was done about it. */
+  stateCheck: { ok: boolean; problem?: StateProblem; rebuilt?: boolean; movedAside?: string; outboxRecordsLost?: number; skipped?: string };
 }
 
 export interface WatcherHandle {
   close(): Promise<void>;
   status(): WatcherStatus;
+  /** What GET /healthz answers: unhealthy when the chain has not answered for staleAfterMs. */
+  health(): Health;
   /** Status API URL, when statusPort was given. */
   statusUrl?: string;
   /** The observed state (read-only use: tests, the API). */
@@ -82,16 +91,39 @@ export async function runWatcher(config: WatcherConfig, logger: WatcherLogger = 
     throw new WatcherError(`cannot reach the chain at ${cfg.rpcUrl}`, { cause: err, exitCode: 2 });
   });
 
-  await mkdir(cfg.dataDir, { recursive: true });
-  const db = new Level<string, string>(cfg.dataDir, { valueEncoding: "utf8" });
-  try {
-    await db.open();
-  } catch (err) {
-    throw new WatcherError(`dataDir ${cfg.dataDir}: cannot open the watcher database (is another watcher using it?)`, { cause: err });
-  }
+  const opened = await openWatcherDb(cfg.dataDir, logger);
+  const db = opened.db;
   await forgetOtherChain(client, db, chainId, cfg, logger);
+  const stateCheck: WatcherStatus["stateCheck"] = { ok: opened.problems.length === 0 && opened.unreadableOutboxKeys.length === 0 };
+  if (opened.movedAside) Object.assign(stateCheck, { problem: opened.problems[0], rebuilt: true, movedAside: opened.movedAside });
+  else if (opened.problems.length) {
+    const problem = opened.problems[0]!;
+    logRebuild(logger, cfg.dataDir, problem, opened.problems.length, cfg.addresses.startBlock ?? 0n);
+    await StateStore.clear(db);
+    Object.assign(stateCheck, { problem, rebuilt: true });
+  }
+  if (opened.unreadableOutboxKeys.length && !opened.movedAside) {
+    logger.error(
+      { dataDir: cfg.dataDir, keys: opened.unreadableOutboxKeys.slice(0, 10), count: opened.unreadableOutboxKeys.length },
+      `watcher database ${cfg.dataDir}: ${opened.unreadableOutboxKeys.length} outbox record(s) unreadable (first ${opened.unreadableOutboxKeys[0]}): deleting them; no transaction is sent until this watcher's pending ones are mined`,
+    );
+    await db.batch(opened.unreadableOutboxKeys.map((key) => ({ type: "del" as const, key })));
+  }
+  const outboxLost = opened.movedAside !== undefined || opened.unreadableOutboxKeys.length > 0;
+  if (outboxLost) stateCheck.outboxRecordsLost = opened.movedAside ? -1 : opened.unreadableOutboxKeys.length;
 
   const store = await StateStore.open(db, cfg.reorgDepth);
+  if (!stateCheck.rebuilt) {
+    const found = await compareWithChain(client, cfg.addresses, store);
+    if (found && "skipped" in found) {
+      logger.warn({ dataDir: cfg.dataDir, reason: found.skipped }, "state check against the chain skipped");
+      stateCheck.skipped = found.skipped;
+    } else if (found) {
+      logRebuild(logger, cfg.dataDir, found, 1, cfg.addresses.startBlock ?? 0n);
+      await store.rollbackTo(undefined);
+      Object.assign(stateCheck, { ok: false, problem: found, rebuilt: true });
+    }
+  }
   const outbox = await Outbox.open(db);
   const workers = cfg.senderPrivateKeys.map(
     (key) =>
@@ -103,6 +135,9 @@ export async function runWatcher(config: WatcherConfig, logger: WatcherLogger = 
       }),
   );
   await resumeOutbox(client, outbox, cfg.addresses.deploymentRegistry, logger, { pollIntervalMs: cfg.pollIntervalMs });
+  // Outbox records lost: transactions this watcher sent may still be pending, and the actions they
+  // carry would look undone. Wait for them to be mined (ingest then sees their effects) first.
+  if (outboxLost) await waitForSendersIdle(client, workers.map((w) => w.address), logger, cfg.outboxLostWaitMs);
   await Promise.all(workers.map((w) => w.syncNonce()));
 
   const follower = new ChainFollower(client, store, {
@@ -121,6 +156,8 @@ export async function runWatcher(config: WatcherConfig, logger: WatcherLogger = 
   let stopped = false;
   let caughtUpOnce = false;
   let caughtUp = false;
+  let lastChainOkAt = Date.now();
+  let lastChainError: string | null = null;
   let head: bigint | null = null;
   let lastError: string | null = null;
   let unplaced = 0;
@@ -175,7 +212,7 @@ export async function runWatcher(config: WatcherConfig, logger: WatcherLogger = 
       .filter((d) => !d.terminated && d.status !== deploymentStatusNumber("Terminated"))
       .map((d) => ({ deployment: d, replicas: store.replicasOf(d.id) }));
     const nodes = store.nodes().map((n) => ({ ...n, measurementApproved: store.isMeasurementApproved(n.measurement) }));
-    const result = reconcile({ deployments, nodes, lostNodeIds: lostNodes, inFlightKeys: dispatcher.inFlightKeys(), inFlightReservations: dispatcher.reservations(), budgetSpentIds: budgetSpent });
+    const result = reconcile({ deployments, nodes, lostNodeIds: lostNodes, inFlightKeys: dispatcher.inFlightKeys(), inFlightReservations: dispatcher.reservations(), budgetSpentIds: budgetSpent, nodeConditions: prober.conditions() });
     reconciles++;
     if (result.unplaced.length && result.unplaced.length !== unplaced) logger.warn({ unplaced: result.unplaced.length, first: result.unplaced[0] }, "replicas waiting for a node");
     unplaced = result.unplaced.length;
@@ -196,6 +233,8 @@ export async function runWatcher(config: WatcherConfig, logger: WatcherLogger = 
         }
         const step = await follower.step();
         failures = 0;
+        lastChainOkAt = Date.now();
+        lastChainError = null;
         head = step.head;
         caughtUp = step.caughtUp;
         if (step.reorg) {
@@ -212,7 +251,9 @@ export async function runWatcher(config: WatcherConfig, logger: WatcherLogger = 
         if (!step.caughtUp) continue;
       } catch (err) {
         failures++;
+        caughtUp = false;
         lastError = errorLine(err);
+        lastChainError = lastError;
         logger.warn({ err: lastError, failures, range: follower.rangeSize() }, "ingest step failed; backing off");
         await sleep(retryDelayMs(failures));
         continue;
@@ -227,6 +268,15 @@ export async function runWatcher(config: WatcherConfig, logger: WatcherLogger = 
   async function rereadChain(): Promise<void> {
     const cursor = store.cursor();
     if (!cursor || !caughtUp || resyncRequested) return;
+    // Every node's free capacity against the chain's at the cursor (a state ahead of its cursor
+    // counts reservations twice); only a comparison the cursor did not move during counts.
+    const nodesDiffer = await compareWithChain(client, cfg.addresses, store, 0);
+    if (nodesDiffer && !("skipped" in nodesDiffer) && store.cursor()?.hash === cursor.hash) {
+      logger.error({ key: nodesDiffer.key ?? null, reason: nodesDiffer.reason }, `observed state differs from the chain's view (${nodesDiffer.reason}): replaying from the start block`);
+      resyncRequested = true;
+      wake?.();
+      return;
+    }
     const active = store.deployments().filter((d) => d.status >= 1 && d.status <= 3 && !d.terminated);
     if (active.length === 0) return;
     const slice = active.slice(rereadOffset % active.length).concat(active).slice(0, Math.min(100, active.length));
@@ -273,8 +323,10 @@ export async function runWatcher(config: WatcherConfig, logger: WatcherLogger = 
   const loop = ingestLoop();
   logger.info({ chainId, senders: workers.map((w) => w.address), dataDir: cfg.dataDir, cursor: store.cursor()?.number.toString() ?? null }, "watcher started");
 
+  const health = (): Health => watcherHealth({ now: Date.now(), lastChainOkAt, staleAfterMs: cfg.staleAfterMs, rpcUrl: cfg.rpcUrl, lastChainError });
   const status = (): WatcherStatus => {
     const cursor = store.cursor();
+    const h = health();
     const deployments = store.deployments();
     const replicas: Record<string, number> = {};
     let active = 0;
@@ -286,18 +338,20 @@ export async function runWatcher(config: WatcherConfig, logger: WatcherLogger = 
       chainId,
       cursor: cursor ? { number: cursor.number.toString(), hash: cursor.hash } : null,
       head: head === null ? null : head.toString(),
-      caughtUp,
+      caughtUp: caughtUp && h.ok, // a view the chain has not confirmed for staleAfterMs is not caught up
       rangeSize: follower.rangeSize(),
       reorgs: follower.reorgs,
       resyncs,
       counts: { nodes: store.nodes().length, deployments: deployments.length, activeDeployments: active, replicas },
       lostNodes: [...lostNodes].sort((a, b) => a - b),
+      nodeConditions: Object.fromEntries(prober.conditions()),
       unplaced,
       unplacedSample,
       outbox: { queued: dispatcher.queued(), inProgress: dispatcher.inProgressCount(), ...outbox.depth() },
       txsSent: outbox.sentCount,
       reconciles,
-      lastError: lastError ?? dispatcher.lastError ?? null,
+      lastError: (h.ok ? null : h.reason) ?? lastError ?? dispatcher.lastError ?? null,
+      stateCheck,
     };
   };
 
@@ -316,12 +370,13 @@ export async function runWatcher(config: WatcherConfig, logger: WatcherLogger = 
     reorgs: () => follower.reorgs,
     senderBalances: () => Promise.all(workers.map(async (w) => ({ address: w.address, wei: await client.getBalance({ address: w.address }) }))),
   });
-  if (cfg.statusPort !== undefined) server = await startStatusServer(status, cfg.statusPort, cfg.statusHost, metrics);
+  if (cfg.statusPort !== undefined) server = await startStatusServer(status, cfg.statusPort, cfg.statusHost, health, metrics);
 
   return {
     store,
     statusUrl: server?.url,
     status,
+    health,
     async close() {
       if (stopped) return;
       stopped = true;
@@ -354,6 +409,31 @@ async function forgetOtherChain(client: PublicClient, db: Level<string, string>,
     await db.clear();
   }
   await db.put(META, identity);
+}
+
+/** The one loud line for a state that failed its check: which directory, which key, why, and what happens now. */
+function logRebuild(logger: WatcherLogger, dataDir: string, problem: StateProblem, count: number, startBlock: bigint): void {
+  const what = problem.key ? `record ${JSON.stringify(problem.key)} is ${problem.kind}` : `the state is ${problem.kind}`;
+  logger.error(
+    { dataDir, key: problem.key ?? null, reason: problem.reason, problems: count, replayFrom: startBlock.toString() },
+    `watcher database ${dataDir}: ${what} (${problem.reason}): rebuilding the observed state from the chain, replaying from block ${startBlock}; the outbox is kept`,
+  );
+}
+
+/** Waits (up to `timeoutMs`) until no transaction of these senders is pending: their pending nonce equals their mined one. */
+async function waitForSendersIdle(client: PublicClient, senders: Address[], logger: WatcherLogger, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (const address of senders) {
+    for (;;) {
+      const [pending, mined] = await Promise.all([client.getTransactionCount({ address, blockTag: "pending" }), client.getTransactionCount({ address, blockTag: "latest" })]);
+      if (pending === mined) break;
+      if (Date.now() > deadline) {
+        logger.warn({ sender: address, pending, mined }, "transactions still pending after the outbox was lost: sending from the pending nonce; a repeated action is refused by the contract");
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
 }
 
 function errorLine(err: unknown): string {

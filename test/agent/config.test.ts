@@ -1,3 +1,4 @@
+import { autoRuntime } from "../../src/agent/runtime/registry";
 import { describe, expect, it } from "vitest";
 import pino from "pino";
 import { resolveAgentConfig, type AgentConfig } from "../../src/agent/config";
@@ -18,7 +19,7 @@ const good: AgentConfig = {
 
 describe("agent config", () => {
   it("fills defaults", () => {
-    expect(resolveAgentConfig(good)).toMatchObject({ noSandbox: false, pollIntervalMs: 500, restartBackoffMs: 10_000, pidsLimit: 512 });
+    expect(resolveAgentConfig(good)).toMatchObject({ runtime: "auto", pollIntervalMs: 500, restartBackoffMs: 10_000, pidsLimit: 512 });
   });
 
   it.each([
@@ -28,6 +29,7 @@ describe("agent config", () => {
     ["storeMirrors", { storeMirrors: [] }],
     ["listen.port", { listen: { host: "127.0.0.1", port: 70000 } }],
     ["deploymentFile", { deploymentFile: undefined }],
+    ["runtime", { runtime: "docker" }],
   ])("rejects a bad %s, naming it", (field, over) => {
     let err: unknown;
     try {
@@ -41,12 +43,14 @@ describe("agent config", () => {
   });
 });
 
-describe("sandbox choice", () => {
+describe("runtime choice", () => {
   const logger = pino({ level: "silent" });
-  it("refuses to start without bubblewrap unless noSandbox is set", () => {
-    expect(() => chooseDriver(false, null, logger, null)).toThrow(/bubblewrap/);
-    const d = chooseDriver(true, null, logger, null);
-    expect(d).toMatchObject({ name: "process", sandboxed: false });
+  it("auto takes a sandbox; the unisolated process driver only when named", () => {
+    const dataDir = "/tmp/hypha-config-test";
+    const auto = autoRuntime().name;
+    if (auto) expect(chooseDriver({ runtime: "auto", cgroupRoot: null, dataDir }, logger)).toMatchObject({ name: auto, sandboxed: true });
+    else expect(() => chooseDriver({ runtime: "auto", cgroupRoot: null, dataDir }, logger)).toThrow(/no sandbox can run/);
+    expect(chooseDriver({ runtime: "process", cgroupRoot: null, dataDir }, logger)).toMatchObject({ name: "process", sandboxed: false });
   });
 });
 

@@ -1,17 +1,22 @@
 /**
- * The runtime drivers against real bubblewrap processes and real cgroups on this machine.
+ * The runtime drivers against real sandboxes (bubblewrap where installed, util-linux namespaces),
+ * real processes and real cgroups on this machine.
  */
 import { describe, expect, it, beforeAll } from "vitest";
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, existsSync, writeFileSync, readdirSync, rmdirSync } from "node:fs";
+import { mkdtempSync, readFileSync, existsSync, writeFileSync, readdirSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { createBwrapDriver, findBwrap } from "../../src/agent/runtime/bwrapDriver";
+import { createUnshareDriver, findUnshareTools } from "../../src/agent/runtime/unshareDriver";
 import { createProcessDriver, resolveInRootfs } from "../../src/agent/runtime/processDriver";
 import { bwrapArgs } from "../../src/agent/runtime/bwrapArgs";
+import { unshareArgs } from "../../src/agent/runtime/unshareArgs";
 import { cgroupSettings, cgroupsAvailable, createReplicaCgroup, removeStaleCgroups } from "../../src/agent/runtime/cgroup";
+import { selectRuntime, autoRuntime, parseRuntimeChoice } from "../../src/agent/runtime/registry";
+import { readOutputHash } from "../../src/agent/outputHash";
 import type { LaunchRequest, RuntimeDriver } from "../../src/agent/runtime/driver";
-import { makeBusyboxRootfs } from "./helpers/busyboxRootfs";
+import { makeTestRootfs } from "./helpers/testRootfs";
 
 let dir: string;
 let rootfs: string;
@@ -19,14 +24,14 @@ let n = 0;
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), "hypha-rt-"));
-  rootfs = await makeBusyboxRootfs(path.join(dir, "rootfs"));
+  rootfs = await makeTestRootfs(path.join(dir, "rootfs"));
 });
 
 function request(script: string, over: Partial<LaunchRequest> = {}): LaunchRequest {
   const name = `rt-test-${process.pid}-${++n}`;
   return {
     name,
-    rootfs,
+    image: { root: "0xtest", rootfs },
     argv: ["sh", "-c", script],
     env: { PATH: "/bin", GREETING: "hello" },
     workingDir: "/",
@@ -42,12 +47,29 @@ function request(script: string, over: Partial<LaunchRequest> = {}): LaunchReque
 async function run(driver: RuntimeDriver, req: LaunchRequest) {
   const p = await driver.launch(req);
   const exit = await p.exited;
+  await driver.remove(req.name);
   return { exit, out: readFileSync(req.stdoutFile, "utf8"), err: readFileSync(req.stderrFile, "utf8") };
 }
 
+const stateDir = (name: string) => path.join(dir, `state-${name}`);
+const bwrap = findBwrap();
+const unshare = findUnshareTools();
+/** Why a sandbox cannot run here (then its tests are skipped, and say so), or null. */
+const missing: Record<string, string | null> = {
+  // bubblewrap is a Debian package a fresh machine lacks; .ci/run installs it, so CI runs these.
+  bwrap: bwrap ? null : "bubblewrap (bwrap) is not installed",
+  unshare: "reason" in unshare ? unshare.reason : null,
+};
+for (const [name, why] of Object.entries(missing)) if (why) console.warn(`runtime.test: SKIPPING the ${name} driver's sandbox tests: ${why}`);
+
+const SANDBOXES = [
+  { name: "bwrap", create: (o: { cgroupRoot?: string | null } = {}) => createBwrapDriver({ stateDir: stateDir("bwrap"), ...o }), pid1: /pid1=\S*bwrap / },
+  { name: "unshare", create: (o: { cgroupRoot?: string | null } = {}) => createUnshareDriver({ stateDir: stateDir("unshare"), ...o }), pid1: /pid1=\/bin\/sh -c / },
+];
+
 describe("bwrapArgs", () => {
   it("mounts image entries read-only into a read-only tmpfs root, with no network by default", () => {
-    const args = bwrapArgs(request("true", { rootfs: "/img" }), [
+    const args = bwrapArgs(request("true", { image: { root: "0x", rootfs: "/img" } }), [
       { name: "bin", type: "dir" },
       { name: "proc", type: "dir" },
       { name: "lib", type: "symlink", target: "usr/lib" },
@@ -76,12 +98,13 @@ describe("bwrapArgs", () => {
 
 // Skipped only where bubblewrap (a Debian package, installed by .ci/run) is missing: these run real
 // workloads in the real sandbox, which cannot be replaced by anything honest here.
-describe.skipIf(!findBwrap())("bwrap driver (real sandbox)", () => {
-  const driver = () => createBwrapDriver();
+for (const sb of SANDBOXES) describe.skipIf(missing[sb.name] !== null)(`${sb.name} driver (real sandbox)`, () => {
+  const driver = () => sb.create();
 
   it("isolates: own pid 1, no host files, read-only image, private /tmp, cleared env, no network", async () => {
     const secret = path.join(dir, "host-secret.txt");
     writeFileSync(secret, "TOP SECRET");
+    const imageBefore = readdirSync(rootfs).sort();
     const { exit, out } = await run(
       driver(),
       request(
@@ -108,16 +131,17 @@ describe.skipIf(!findBwrap())("bwrap driver (real sandbox)", () => {
     expect(out).toMatch(/env=GREETING=hello,PATH=\/bin,(PWD=\/,)?(SHLVL=\d,)?\n/);
     expect(out).toContain("ifaces=lo,\n");
     expect(out).toMatch(/host=rt-test-/);
-    // pid 1 inside is bwrap's init, not the host's init.
-    expect(out).toMatch(/pid1=\S*bwrap /);
-    expect(out).toMatch(/mypid=2 procs=[2-5]\n/); // a new PID namespace: only the sandbox's own processes
+    // pid 1 inside is the sandbox's init (bwrap's, or the unshare sandbox's shell), not the host's init.
+    expect(out).toMatch(sb.pid1);
+    expect(out).toMatch(/procs=[2-6]\n/); // a new PID namespace: only the sandbox's own processes
+    if (sb.name === "bwrap") expect(out).toMatch(/mypid=2 /);
 
     expect(existsSync(path.join(rootfs, "newfile"))).toBe(false);
-    expect(readdirSync(rootfs).sort()).toEqual(["bin", "etc", "home", "sbin"]);
+    expect(readdirSync(rootfs).sort()).toEqual(imageBefore); // not even mount points were made in the image
   });
 
   it("gives a writable bind for declared output dirs", async () => {
-    const host = path.join(dir, "out-bind");
+    const host = path.join(dir, `out-bind-${sb.name}`);
     const { exit } = await run(driver(), request("echo 42 > /out/result", { writableDirs: [{ inside: "/out", host }] }));
     expect(exit.code).toBe(0);
     expect(readFileSync(path.join(host, "result"), "utf8")).toBe("42\n");
@@ -182,7 +206,7 @@ describe.skipIf(!findBwrap())("bwrap driver (real sandbox)", () => {
   });
 
   it("falls back to an address-space rlimit where cgroups are missing", async () => {
-    const noCgroups = createBwrapDriver({ cgroupRoot: null });
+    const noCgroups = sb.create({ cgroupRoot: null });
     const script = "x=$(head -c 5000000 /dev/zero | tr '\\0' a); echo survived ${#x}";
     const small = await run(noCgroups, request(script, { limits: { cpuMillis: 0, memoryMiB: 4, pids: 0 } }));
     expect(small.out).not.toContain("survived");
@@ -190,30 +214,47 @@ describe.skipIf(!findBwrap())("bwrap driver (real sandbox)", () => {
     expect(big.out).toContain("survived 5000000");
   });
 
-  it("workloads die with the agent (SIGKILL of the agent process)", async () => {
-    const name = `rt-die-${process.pid}`;
-    const child = spawn(process.execPath, ["--import", "tsx", path.join(__dirname, "fixtures", "launchSleeper.ts"), rootfs, name, path.join(dir, name)], { stdio: ["ignore", "pipe", "inherit"] });
+  it("a replica outlives a SIGKILLed agent; a new driver instance lists it, adopts it (no second copy), and stop() ends it: nothing orphaned", async () => {
+    const name = `rt-adopt-${sb.name}-${process.pid}`;
+    const state = stateDir(`adopt-${sb.name}`);
+    const child = spawn(process.execPath, ["--import", "tsx", path.join(__dirname, "fixtures", "launchSleeper.ts"), sb.name, state, rootfs, name, path.join(dir, name)], { stdio: ["ignore", "pipe", "inherit"] });
     const pid = await new Promise<number>((resolve) => child.stdout.once("data", (d: Buffer) => resolve(Number(d.toString().trim()))));
-    const cmdline = (p: string) => {
-      try {
-        return readFileSync(`/proc/${p}/cmdline`, "utf8");
-      } catch {
-        return "";
-      }
-    };
-    const sandboxPids = () => readdirSync("/proc").filter((p) => /^\d+$/.test(p) && cmdline(p) === "sleep\u00006007\u0000");
-    const alive = (p: number) => existsSync(`/proc/${p}`);
-    for (let i = 0; i < 100 && sandboxPids().length === 0; i++) await new Promise((r) => setTimeout(r, 20));
-    const sleepers = sandboxPids();
-    expect(sleepers).toHaveLength(1);
-    expect(alive(pid)).toBe(true);
-    child.kill("SIGKILL");
+    const sleepers = () => sandboxSleepers("6007");
+    for (let i = 0; i < 200 && sleepers().length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(sleepers()).toHaveLength(1);
+    child.kill("SIGKILL"); // the agent dies; its replica must not
     await new Promise((r) => child.once("exit", r));
-    for (let i = 0; i < 100 && (alive(pid) || sleepers.some((p) => alive(Number(p)))); i++) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(sleepers()).toHaveLength(1);
+    expect(alive(pid)).toBe(true);
+
+    const restarted = sb.name === "bwrap" ? createBwrapDriver({ stateDir: state }) : createUnshareDriver({ stateDir: state });
+    expect(await restarted.list()).toEqual([expect.objectContaining({ name, driver: sb.name, state: "running", pid })]);
+    await expect(restarted.launch(request("sleep 1", { name }))).rejects.toThrow(/already running.*adopt it/);
+    const adopted = await restarted.adopt(name);
+    expect(adopted?.pid).toBe(pid);
+    expect(sleepers()).toHaveLength(1); // adopting starts nothing
+    const exit = await adopted!.stop(500);
+    expect(exit.code === 0).toBe(false);
+    expect(sleepers()).toEqual([]);
     expect(alive(pid)).toBe(false);
-    expect(sleepers.filter((p) => alive(Number(p)))).toEqual([]);
-    // The killed agent could not remove its (now empty) groups; a test cleans up after itself.
-    for (const c of ["memory", "cpu", "pids"]) if (existsSync(`/sys/fs/cgroup/${c}/hypha/${name}`)) rmdirSync(`/sys/fs/cgroup/${c}/hypha/${name}`);
+    expect((await restarted.status(name))?.state).toBe("exited");
+    await restarted.remove(name);
+    expect(await restarted.list()).toEqual([]);
+    for (const c of ["memory", "cpu", "pids"]) expect(existsSync(`/sys/fs/cgroup/${c}/hypha/${name}`)).toBe(false);
+  });
+
+  it("a replica that ends while no agent watches leaves its exit status for the next one", async () => {
+    const state = stateDir(`exit-${sb.name}`);
+    const d = sb.name === "bwrap" ? createBwrapDriver({ stateDir: state }) : createUnshareDriver({ stateDir: state });
+    const req = request("exit 5");
+    await (await d.launch(req)).exited;
+    const again = sb.name === "bwrap" ? createBwrapDriver({ stateDir: state }) : createUnshareDriver({ stateDir: state });
+    expect(await again.status(req.name)).toMatchObject({ state: "exited", exit: { code: 5, signal: null } });
+    expect(await again.adopt(req.name)).toBeNull();
+    expect(await again.logs(req.name)).toEqual({ stdoutFile: req.stdoutFile, stderrFile: req.stderrFile });
+    await again.remove(req.name);
+    expect(await again.status(req.name)).toBeNull();
   });
 
   it("stop() ends a long-running workload", async () => {
@@ -225,13 +266,82 @@ describe.skipIf(!findBwrap())("bwrap driver (real sandbox)", () => {
   });
 });
 
+function cmdline(p: string): string {
+  try {
+    return readFileSync(`/proc/${p}/cmdline`, "utf8");
+  } catch {
+    return "";
+  }
+}
+/** Host pids of sandboxed `sleep SECONDS` processes. */
+function sandboxSleepers(seconds: string): string[] {
+  return readdirSync("/proc").filter((p) => /^\d+$/.test(p) && cmdline(p) === `sleep\u0000${seconds}\u0000`);
+}
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return !/^\d+ \(.*\) [ZX]/.test(stat);
+  } catch {
+    return false;
+  }
+}
+
 describe("process driver (unsandboxed)", () => {
   it("resolves commands inside the rootfs and runs them with exactly the given env", async () => {
-    expect(await resolveInRootfs(rootfs, "echo", "/bin")).toBe(path.join(rootfs, "bin", "busybox"));
+    expect(await resolveInRootfs(rootfs, "echo", "/bin")).toBe(path.join(rootfs, "bin", "echo"));
     expect(await resolveInRootfs(rootfs, "nope", "/bin")).toBeNull();
-    const { exit, out } = await run(createProcessDriver(), request("echo $GREETING; env | sort | tr '\\n' ,"));
+    const { exit, out } = await run(createProcessDriver({ stateDir: stateDir("process") }), request("echo $GREETING; env | sort | tr '\\n' ,"));
     expect(exit.code).toBe(0);
     expect(out.split("\n")[0]).toBe("hello");
     expect(out).not.toContain("HOME=");
+  });
+});
+
+describe("unshareArgs", () => {
+  it("new mount, PID, IPC, UTS and network namespaces; image entries bound read-only; outputs bound; no capabilities; exact env", () => {
+    const req = request("true", { image: { root: "0x", rootfs: "/img" }, writableDirs: [{ inside: "/out", host: "/h/out" }], env: { PATH: "/bin", Q: "it's" } });
+    const args = unshareArgs(req, [{ name: "bin", type: "dir" }, { name: "proc", type: "dir" }, { name: "lib", type: "symlink", target: "usr/lib" }], "/s/r", { unshare: "/u/unshare", setpriv: "/u/setpriv", env: "/u/env" });
+    expect(args.slice(0, 10)).toEqual(["/u/unshare", "--mount", "--pid", "--fork", "--kill-child", "--ipc", "--uts", "--net", "--propagation", "private"]);
+    const script = args[args.indexOf("-c") + 1];
+    expect(script).toContain("mount --bind -o ro,nosuid,nodev '/img/bin' '/s/r/bin'");
+    expect(script).toContain("ln -s 'usr/lib' '/s/r/lib'");
+    expect(script).not.toContain("/img/proc");
+    expect(script).toContain("mount --bind '/h/out' '/s/r/out'");
+    expect(script).toContain("mount -o remount,ro,nosuid,nodev '/s/r'");
+    expect(script).toMatch(/'\/u\/setpriv' --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-set=-all --no-new-privs -- '\/u\/env' -i 'PATH=\/bin' 'Q=it'\\''s' '\/u\/unshare' --user --map-root-user --root=\/tmp --wd='\/' -- 'sh' '-c' 'true'/);
+    expect(unshareArgs(request("true", { network: true }), [], "/s/r", { unshare: "u", setpriv: "s", env: "e" })).not.toContain("--net");
+  });
+});
+
+describe("runtime registry", () => {
+  it("auto picks the strongest sandbox available and never the unisolated process driver; names are checked", () => {
+    const auto = autoRuntime();
+    expect(auto.name).toBe(bwrap ? "bwrap" : missing.unshare === null ? "unshare" : null);
+    if (auto.name) {
+      const { driver, why } = selectRuntime("auto", { stateDir: stateDir("registry"), cgroupRoot: null });
+      expect(driver.name).toBe(auto.name);
+      expect(driver.sandboxed).toBe(true);
+      expect(why).toMatch(new RegExp(`^auto: ${auto.name}`));
+    }
+    expect(selectRuntime("process", { stateDir: stateDir("registry"), cgroupRoot: null }).driver).toMatchObject({ name: "process", sandboxed: false });
+    expect(() => parseRuntimeChoice("docker", "--runtime")).toThrow(/--runtime: "docker" is not a runtime; choose one of auto, bwrap, unshare, process/);
+    if (!bwrap) expect(() => selectRuntime("bwrap", { stateDir: stateDir("registry"), cgroupRoot: null })).toThrow(/runtime bwrap: cannot run on this machine: bubblewrap/);
+  });
+});
+
+// Needs both sandboxes: bubblewrap is installed by .ci/run, util-linux is everywhere.
+describe.skipIf(missing.bwrap !== null || missing.unshare !== null)("the same job under bwrap and unshare", () => {
+  it("gives the same outputHash (stdout and the declared output file)", async () => {
+    const script = "cat /etc/os-release | sha256sum; ls / | tr '\\n' ' '; echo; id -u; pwd; env | sort; seq 1 500 | sha256sum > /out/result.txt; cat /out/result.txt";
+    const hashes: string[] = [];
+    for (const sb of SANDBOXES) {
+      const host = path.join(dir, `parity-${sb.name}`);
+      const req = request(script, { writableDirs: [{ inside: "/out", host }], workingDir: "/etc" });
+      const { exit } = await run(sb.create(), req);
+      expect(exit.code).toBe(0);
+      hashes.push(await readOutputHash(req.stdoutFile, { "/out/result.txt": path.join(host, "result.txt") }));
+    }
+    expect(hashes[0]).toMatch(/^0x[0-9a-f]{64}$/);
+    expect(hashes[1]).toBe(hashes[0]);
   });
 });

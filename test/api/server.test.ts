@@ -199,7 +199,7 @@ describe("REST API", () => {
     expect(metrics).toMatch(/hypha_api_intents_total\{outcome="submitted"\} 5/);
     expect(metrics).toMatch(/hypha_api_requests_total\{route="\/v1\/intents",method="POST",status="400"\} \d+/);
     expect(metrics).not.toMatch(/0x[0-9a-f]{64}/); // ids never become label values
-    const page = await (await fetch(`${api.url}/`)).text();
+    const page = await (await fetch(`${api.url}/dashboard`)).text();
     expect(page).toContain("<title>Hypha</title>");
     const r = await post({}, readOnly);
     expect(r.status).toBe(503);

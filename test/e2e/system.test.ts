@@ -219,6 +219,9 @@ spec:
     const running = children.filter(alive);
     expect(running.length).toBeGreaterThanOrEqual(children.length - 1); // one agent was killed above
     process.kill(sys.state.pid, "SIGKILL");
-    await waitFor("hypha up's children to stop", async () => (running.every((pid) => !alive(pid)) ? true : undefined), 20_000);
+    const left = () => running.filter(alive).map((pid) => `${pid} ${fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").slice(0, 4).join(" ")}`);
+    await waitFor("hypha up's children to stop", async () => (running.every((pid) => !alive(pid)) ? true : undefined), 20_000).catch((err: Error) => {
+      throw new Error(`${err.message}; still running: ${left().join("; ")}`);
+    });
   });
 });

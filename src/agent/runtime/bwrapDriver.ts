@@ -1,21 +1,23 @@
 /**
- * Runtime driver 1, `bwrap`: each replica runs in a bubblewrap sandbox (see bwrapArgs.ts for
- * what it isolates) inside its cgroup limits (limitsRunner.ts).
+ * Runtime driver `bwrap`: each replica runs in a bubblewrap sandbox (see bwrapArgs.ts for what it
+ * isolates) inside its cgroup limits, under the shared host-driver shell (hostDriver.ts).
  */
 import { existsSync, promises as fs } from "node:fs";
 import path from "node:path";
-import type { LaunchRequest, RunningProcess, RuntimeDriver } from "./driver";
+import type { RuntimeDriver } from "./driver";
 import { bwrapArgs, type RootEntry } from "./bwrapArgs";
-import { launchLimited, type LimitsOptions } from "./limitsRunner";
+import { createHostDriver, type HostDriverOptions, type HostSandbox } from "./hostDriver";
 import { RuntimeError } from "../errors";
 
 const BWRAP_CANDIDATES = ["/usr/bin/bwrap", "/usr/local/bin/bwrap", "/bin/bwrap"];
 
 /**
- * Path of the bubblewrap binary on this machine, or null.
+ * Path of the bubblewrap binary on this machine, or null. HYPHA_BWRAP names one elsewhere.
  * @example findBwrap() // "/usr/bin/bwrap"
  */
 export function findBwrap(candidates = BWRAP_CANDIDATES): string | null {
+  const given = process.env.HYPHA_BWRAP;
+  if (given) return existsSync(given) ? given : null;
   return candidates.find((p) => existsSync(p)) ?? null;
 }
 
@@ -32,22 +34,23 @@ export async function readRootEntries(rootfs: string): Promise<RootEntry[]> {
   return out;
 }
 
-/**
- * The bubblewrap driver.
- * @example const driver = createBwrapDriver(); const p = await driver.launch(request); await p.exited;
- */
-export function createBwrapDriver(opts: Partial<LimitsOptions> & { bwrapPath?: string } = {}): RuntimeDriver {
-  const bwrap = opts.bwrapPath ?? findBwrap();
-  if (!bwrap) throw new RuntimeError("bubblewrap (bwrap) not found: install it (apt-get install bubblewrap) or run the agent with --no-sandbox");
-  const limits: LimitsOptions = { cgroupRoot: opts.cgroupRoot === undefined ? "/sys/fs/cgroup" : opts.cgroupRoot };
+/** The bubblewrap sandbox as a host-driver command. */
+export function bwrapSandbox(bwrap: string): HostSandbox {
   return {
     name: "bwrap",
     sandboxed: true,
-    async launch(request: LaunchRequest): Promise<RunningProcess> {
-      if (request.argv.length === 0) throw new RuntimeError(`replica ${request.name}: argv is empty (no command and no image default)`);
-      const entries = await readRootEntries(request.rootfs);
-      for (const w of request.writableDirs) await fs.mkdir(w.host, { recursive: true });
-      return launchLimited([bwrap, ...bwrapArgs(request, entries)], request, limits, "/");
+    async command(request) {
+      return { argv: [bwrap, ...bwrapArgs(request, await readRootEntries(request.image.rootfs))], cwd: "/", env: {} };
     },
   };
+}
+
+/**
+ * The bubblewrap driver.
+ * @example const driver = createBwrapDriver({ stateDir: ".hypha/nodes/1/runtime" }); const p = await driver.launch(request); await p.exited;
+ */
+export function createBwrapDriver(opts: Partial<HostDriverOptions> & { stateDir: string; bwrapPath?: string }): RuntimeDriver {
+  const bwrap = opts.bwrapPath ?? findBwrap();
+  if (!bwrap) throw new RuntimeError("bubblewrap (bwrap) not found: install it (apt-get install bubblewrap) or choose another runtime (--runtime unshare)");
+  return createHostDriver(bwrapSandbox(bwrap), { stateDir: opts.stateDir, cgroupRoot: opts.cgroupRoot === undefined ? "/sys/fs/cgroup" : opts.cgroupRoot });
 }

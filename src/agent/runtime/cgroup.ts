@@ -111,6 +111,16 @@ export async function removeStaleCgroups(opts: { root?: string; minAgeMs?: numbe
   return removed;
 }
 
+/**
+ * Kill what is left in replica `name`'s groups and remove them, by name (for a replica an earlier
+ * agent process launched, whose ReplicaCgroup handle is gone). Missing groups are fine.
+ * @example await removeReplicaCgroup("dep-0-1")
+ */
+export async function removeReplicaCgroup(name: string, root = CGROUP_V1_ROOT): Promise<void> {
+  if (!/^[A-Za-z0-9_.-]+$/.test(name)) throw new RuntimeError(`cgroup name "${name}": only letters, digits, _ . - allowed`);
+  await removeDirs(["memory", "cpu", "pids"].map((c) => path.join(root, c, "hypha", name)).filter((d) => existsSync(d)));
+}
+
 async function removeDirs(dirs: string[]): Promise<void> {
   for (const dir of dirs) {
     for (let i = 0; i < 50; i++) {
@@ -134,17 +144,20 @@ async function removeDirs(dirs: string[]): Promise<void> {
 }
 
 /**
- * Prefix `command` with a /bin/sh wrapper that joins the given cgroups (and applies rlimits)
- * and then execs the command, so the workload starts inside its limits (pure).
- * @example wrapCommand(["bwrap", "..."], { procsFiles: ["/sys/fs/cgroup/memory/hypha/x/cgroup.procs"], rlimitMemoryKiB: 0 })
+ * Prefix `command` with a /bin/sh wrapper (the replica's shim, like containerd's) that joins the
+ * given cgroups (and applies rlimits), runs the command, and writes its exit status to `exitFile`,
+ * so an agent restarted after the launching one died can still learn how the replica ended. The
+ * shim's argv[0] is `hypha-replica:<label>`, which names the replica in `ps` and /proc (pure).
+ * @example wrapCommand(["bwrap", "..."], { label: "x", exitFile: "/s/x.exit", procsFiles: ["/sys/fs/cgroup/memory/hypha/x/cgroup.procs"], rlimitMemoryKiB: 0 })
  */
-export function wrapCommand(command: string[], opts: { procsFiles: string[]; rlimitMemoryKiB: number }): string[] {
+export function wrapCommand(command: string[], opts: { label: string; exitFile: string; procsFiles: string[]; rlimitMemoryKiB: number }): string[] {
   const script = [
+    'x="$1"; shift',
     'while [ "$1" != "--" ]; do echo $$ > "$1" || exit 125; shift; done; shift',
     opts.rlimitMemoryKiB > 0 ? `ulimit -v ${Math.floor(opts.rlimitMemoryKiB)} || exit 125` : "",
-    'exec "$@"',
+    '"$@"; s=$?; echo $s > "$x"; exit $s',
   ]
     .filter(Boolean)
     .join("; ");
-  return ["/bin/sh", "-c", script, "hypha-wrap", ...opts.procsFiles, "--", ...command];
+  return ["/bin/sh", "-c", script, `hypha-replica:${opts.label}`, opts.exitFile, ...opts.procsFiles, "--", ...command];
 }

@@ -1,6 +1,7 @@
 /**
- * Runtime driver 2, `process`: runs the image's binaries straight from the materialized rootfs
- * on the host, WITHOUT any isolation (only with --no-sandbox; the agent warns loudly). Limits
+ * Runtime driver `process`: runs the image's binaries straight from the materialized rootfs on
+ * the host, WITHOUT any isolation (only when chosen by name, `--runtime process`, for development;
+ * `auto` never picks it, and the agent warns loudly). Limits
  * still apply through cgroups when available. argv[0] is resolved inside the rootfs (symlinks
  * re-rooted), the working directory is the rootfs path of the spec's working dir, the
  * environment is exactly the spec's. Declared writable directories are not remapped (there is
@@ -8,8 +9,8 @@
  */
 import { promises as fs } from "node:fs";
 import path from "node:path";
-import type { LaunchRequest, RunningProcess, RuntimeDriver } from "./driver";
-import { launchLimited, type LimitsOptions } from "./limitsRunner";
+import type { RuntimeDriver } from "./driver";
+import { createHostDriver, type HostDriverOptions, type HostSandbox } from "./hostDriver";
 import { RuntimeError } from "../errors";
 
 /**
@@ -47,24 +48,26 @@ async function followInside(rootfs: string, inside: string, hops = 0): Promise<s
   return path.join(rootfs, cur);
 }
 
-/**
- * The unsandboxed process driver.
- * @example const driver = createProcessDriver({ cgroupRoot: null });
- */
-export function createProcessDriver(opts: Partial<LimitsOptions> = {}): RuntimeDriver {
-  const limits: LimitsOptions = { cgroupRoot: opts.cgroupRoot === undefined ? "/sys/fs/cgroup" : opts.cgroupRoot };
+/** Running the image's binaries on the host, as a host-driver command. */
+export function processSandbox(): HostSandbox {
   return {
     name: "process",
     sandboxed: false,
-    async launch(request: LaunchRequest): Promise<RunningProcess> {
-      if (request.argv.length === 0) throw new RuntimeError(`replica ${request.name}: argv is empty (no command and no image default)`);
-      const exe = await resolveInRootfs(request.rootfs, request.argv[0], request.env.PATH ?? "/usr/local/bin:/usr/bin:/bin");
+    async command(request) {
+      const rootfs = request.image.rootfs;
+      const exe = await resolveInRootfs(rootfs, request.argv[0], request.env.PATH ?? "/usr/local/bin:/usr/bin:/bin");
       if (!exe) throw new RuntimeError(`replica ${request.name}: command "${request.argv[0]}" not found in the image`);
-      const cwd = (await followInside(request.rootfs, path.posix.resolve("/", request.workingDir || "/"))) ?? request.rootfs;
-      for (const w of request.writableDirs) await fs.mkdir(w.host, { recursive: true });
+      const cwd = (await followInside(rootfs, path.posix.resolve("/", request.workingDir || "/"))) ?? rootfs;
       // bash's exec -a keeps argv[0] as the workload asked (multi-call binaries like busybox need it).
-      const command = ["/bin/bash", "-c", 'exe="$1"; shift; exec -a "$1" "$exe" "${@:2}"', "hypha-exec", exe, ...request.argv];
-      return launchLimited(command, request, limits, cwd, request.env);
+      return { argv: ["/bin/bash", "-c", 'exe="$1"; shift; exec -a "$1" "$exe" "${@:2}"', "hypha-exec", exe, ...request.argv], cwd, env: request.env };
     },
   };
+}
+
+/**
+ * The unsandboxed process driver.
+ * @example const driver = createProcessDriver({ stateDir: ".hypha/nodes/1/runtime", cgroupRoot: null });
+ */
+export function createProcessDriver(opts: Partial<HostDriverOptions> & { stateDir: string }): RuntimeDriver {
+  return createHostDriver(processSandbox(), { stateDir: opts.stateDir, cgroupRoot: opts.cgroupRoot === undefined ? "/sys/fs/cgroup" : opts.cgroupRoot });
 }

@@ -4,6 +4,7 @@
  * part's typed config (each part is imported only when its command runs, to keep `hypha` fast to start), runs until SIGINT/SIGTERM, and then closes cleanly. Services log JSON (pino)
  * to stdout for machines; secrets come from the environment, never from flags on a shared host.
  */
+import { parseRuntimeChoice } from "../../agent/runtime/registry";
 import path from "node:path";
 import type { Command } from "commander";
 import pino from "pino";
@@ -11,6 +12,7 @@ import { isHex, type Hex } from "viem";
 import { HyphaError } from "../../errors";
 import { parseAddress, type CliContext } from "../context";
 import { parseIntIn, parseMiB } from "../amounts";
+import { registerStoreGc } from "./storeGc";
 
 /** Resolves when the process receives SIGINT or SIGTERM. */
 function untilSignal(): Promise<NodeJS.Signals> {
@@ -48,6 +50,7 @@ export function registerServices(program: Command, ctx: CliContext): void {
     .option("--poll-interval-ms <ms>", "chain poll interval", "150")
     .option("--node-lost-after-ms <ms>", "a node not answering this long is lost", "5000")
     .option("--status-port <port>", "status API port (GET /healthz, /v1/status)", "7790")
+    .option("--stale-after-ms <ms>", "/healthz answers 503 when the chain has not answered for this long", "10000")
     .addHelpText("after", "\nOrchestrator keys come from HYPHA_ORCHESTRATOR_KEYS (comma-separated 0x keys).\n\nExample:\n  $ HYPHA_ORCHESTRATOR_KEYS=0x… hypha watcher --rpc http://127.0.0.1:8545")
     .action(async (o: Record<string, string>) => {
       const logger = pino({ name: "watcher" });
@@ -61,6 +64,7 @@ export function registerServices(program: Command, ctx: CliContext): void {
           pollIntervalMs: parseIntIn("--poll-interval-ms", o.pollIntervalMs, 10, 600_000),
           nodeLostAfterMs: parseIntIn("--node-lost-after-ms", o.nodeLostAfterMs, 0, 3_600_000),
           statusPort: parseIntIn("--status-port", o.statusPort, 0, 65535),
+          staleAfterMs: parseIntIn("--stale-after-ms", o.staleAfterMs, 1, 3_600_000),
         },
         logger,
       );
@@ -76,11 +80,12 @@ export function registerServices(program: Command, ctx: CliContext): void {
     .requiredOption("--node-id <id>", "this node's on-chain id")
     .option("--listen <host:port>", "HTTP API address (the endpoint registered on-chain)", "127.0.0.1:7801")
     .option("--data-dir <dir>", "images, replica files and logs", ".hypha/node")
-    .option("--no-sandbox", "run workloads WITHOUT bubblewrap (unsafe; development only)")
+    .option("--runtime <driver>", "auto (the strongest sandbox here: bwrap, else unshare), bwrap, unshare, or process (UNISOLATED, development only)", "auto")
     .option("--poll-interval-ms <ms>", "chain poll interval", "300")
     .option("--reverify-interval-ms <ms>", "re-verify running replicas' files every", "2000")
     .option("--restart-backoff-ms <ms>", "restart backoff base (Kubernetes: 10000)", "10000")
     .option("--cache-max <quantity>", "most the chunk cache may hold, e.g. 4Gi (0: no limit)", "4Gi")
+    .option("--min-free <quantity>", "under this much free disk the node reports DiskPressure and takes no new replicas (default: 5% of the disk, at most 1Gi)")
     .addHelpText("after", "\nThe agent key comes from HYPHA_AGENT_KEY (0x + 64 hex).\n\nExample:\n  $ HYPHA_AGENT_KEY=0x… hypha node run --node-id 1 --listen 127.0.0.1:7801 --store http://127.0.0.1:7700")
     .action(async (o: Record<string, string | boolean>) => {
       const logger = pino({ name: `agent-${o.nodeId}` });
@@ -95,11 +100,12 @@ export function registerServices(program: Command, ctx: CliContext): void {
           listen: parseListen(String(o.listen)),
           storeMirrors: ctx.config.storeUrl.split(","),
           dataDir: path.resolve(String(o.dataDir)),
-          noSandbox: o.sandbox === false,
+          runtime: parseRuntimeChoice(String(o.runtime), "--runtime"),
           pollIntervalMs: parseIntIn("--poll-interval-ms", String(o.pollIntervalMs), 10, 600_000),
           reverifyIntervalMs: parseIntIn("--reverify-interval-ms", String(o.reverifyIntervalMs), 10, 86_400_000),
           restartBackoffMs: parseIntIn("--restart-backoff-ms", String(o.restartBackoffMs), 1, 3_600_000),
           cacheMaxBytes: String(o.cacheMax) === "0" ? 0 : parseMiB("--cache-max", String(o.cacheMax)) * 2 ** 20,
+          minFreeBytes: o.minFree === undefined ? undefined : parseMiB("--min-free", String(o.minFree)) * 2 ** 20,
         },
         logger,
       );
@@ -154,7 +160,10 @@ export function registerServices(program: Command, ctx: CliContext): void {
     .option("--dir <dir>", "store directory", ".hypha/store")
     .option("--host <host>", "listen address", "127.0.0.1")
     .option("--port <port>", "listen port", "7700")
-    .option("--max <quantity>", "refuse uploads past this much stored, e.g. 50Gi (default: no limit)")
+    .option("--max <quantity>", "refuse uploads past this much stored, e.g. 50Gi (default: only the free-space reserve)")
+    .option("--min-free <quantity>", "free space the store's disk always keeps, e.g. 2Gi (default: 5% of the disk, at most 1Gi)")
+    .option("--max-upload <quantity>", "largest object accepted", "64Mi")
+    .option("--max-in-flight <n>", "uploads streamed to disk at once (more wait; past 64 waiting, 503)", "4")
     .addHelpText(
       "after",
       "\nWith HYPHA_STORE_TOKEN set, changing a catalog name needs that token (hypha image push sends it from the same variable);" +
@@ -166,9 +175,23 @@ export function registerServices(program: Command, ctx: CliContext): void {
       const token = ctx.env.HYPHA_STORE_TOKEN;
       if (token !== undefined && token.length < 16) throw new HyphaError("HYPHA_STORE_TOKEN: use at least 16 characters");
       const maxStoreBytes = o.max === undefined ? undefined : parseMiB("--max", o.max) * 2 ** 20;
-      const server = await startStoreServer({ dir: o.dir, host: o.host, port: parseIntIn("--port", o.port, 0, 65535), catalogToken: token, maxStoreBytes });
-      logger.info({ url: server.url, dir: o.dir, catalog: token ? "token required to change names" : "open" }, "store serving");
+      const minFreeBytes = o.minFree === undefined ? undefined : parseMiB("--min-free", o.minFree) * 2 ** 20;
+      const server = await startStoreServer({
+        dir: o.dir,
+        host: o.host,
+        port: parseIntIn("--port", o.port, 0, 65535),
+        catalogToken: token,
+        maxStoreBytes,
+        minFreeBytes,
+        maxUploadBytes: parseMiB("--max-upload", o.maxUpload) * 2 ** 20,
+        maxInFlight: parseIntIn("--max-in-flight", o.maxInFlight, 1, 1024),
+      });
+      logger.info(
+        { url: server.url, dir: o.dir, catalog: token ? "token required to change names" : "open", maxStoreBytes: maxStoreBytes ?? null, minFreeBytes: server.gate.minFreeBytes },
+        "store serving",
+      );
       await untilSignal();
       await server.close();
     });
+  registerStoreGc(store, ctx);
 }

@@ -4,7 +4,7 @@
  */
 import path from "node:path";
 import type { Command } from "commander";
-import { findBwrap } from "../../agent/runtime/bwrapDriver";
+import { autoRuntime, parseRuntimeChoice } from "../../agent/runtime/registry";
 import { HyphaError } from "../../errors";
 import type { CliContext } from "../context";
 import { parseIntIn } from "../amounts";
@@ -21,7 +21,7 @@ export function registerUp(program: Command, ctx: CliContext): void {
     .option("--watcher-port <port>", "watcher status API port", "7790")
     .option("--api-port <port>", "REST API and dashboard port", "7780")
     .option("--agent-ports <ports>", "agents' HTTP ports, comma-separated (default 7801,7802,…)")
-    .option("--no-sandbox", "run workloads without bubblewrap (forced, loudly, when bwrap is missing)")
+    .option("--runtime <driver>", "the agents' runtime: auto (the strongest sandbox here: bwrap, else unshare), bwrap, unshare, or process (UNISOLATED, development only)", "auto")
     .option("--restart-backoff-ms <ms>", "agents' restart backoff base (Kubernetes: 10000)", "10000")
     .option("--node-lost-after-ms <ms>", "watcher: a node not answering this long is lost", "3000")
     .addHelpText("after", "\nExample:\n  $ hypha up            # Ctrl-C stops everything\n  $ hypha up --nodes 2")
@@ -29,14 +29,14 @@ export function registerUp(program: Command, ctx: CliContext): void {
       const projectDir = path.resolve(__dirname, "../../..");
       // Whoever started us may be gone (a closed pipe): still stop every child cleanly on a signal.
       for (const stream of [process.stdout, process.stderr]) stream.on("error", () => undefined);
-      let noSandbox = o.sandbox === false;
-      if (!noSandbox && !findBwrap()) {
-        noSandbox = true;
-        ctx.err(
-          "\n!!! WARNING: bubblewrap (bwrap) is not installed: workloads will run UNSANDBOXED as plain host processes. !!!\n" +
-            "!!! Install it with `apt-get install bubblewrap` for the sandboxed runtime.                              !!!\n",
-        );
-      }
+      const runtime = parseRuntimeChoice(String(o.runtime), "--runtime");
+      if (runtime === "auto") {
+        const { name, skipped } = autoRuntime();
+        if (!name) throw new HyphaError(`--runtime auto: no sandbox can run on this machine (${skipped.join("; ")})`, { details: "install bubblewrap, or run as root (util-linux namespaces); --runtime process runs workloads UNISOLATED" });
+        ctx.out(`runtime: ${name} (auto: the strongest sandbox available here${skipped.length ? `; ${skipped.join("; ")}` : ""})`);
+      } else if (runtime === "process") {
+        ctx.err("\n!!! WARNING: --runtime process: workloads run UNISOLATED as plain host processes (development only). !!!\n");
+      } else ctx.out(`runtime: ${runtime}`);
       const nodes = parseIntIn("--nodes", String(o.nodes), 1, 3);
       const { startUp } = (require("../up/up") as typeof import("../up/up"));
       const handle = await startUp(
@@ -49,7 +49,7 @@ export function registerUp(program: Command, ctx: CliContext): void {
           watcherPort: parseIntIn("--watcher-port", String(o.watcherPort), 1, 65535),
           apiPort: parseIntIn("--api-port", String(o.apiPort), 1, 65535),
           agentPorts: parseAgentPorts(o.agentPorts === undefined ? undefined : String(o.agentPorts), nodes),
-          noSandbox,
+          runtime,
           restartBackoffMs: parseIntIn("--restart-backoff-ms", String(o.restartBackoffMs), 1, 3_600_000),
           nodeLostAfterMs: parseIntIn("--node-lost-after-ms", String(o.nodeLostAfterMs), 100, 3_600_000),
         },

@@ -70,7 +70,7 @@ export async function bootstrapLocalChain(
     const madeOf =
       demo.source === "busybox"
         ? "Debian's busybox-static"
-        : "THIS HOST'S OWN shell and core tools with their libraries (busybox-static is not installed: apt-get install busybox-static for the usual demo image)";
+        : "this host's own shell and core tools with their libraries (busybox-static is not installed here)";
     print(
       `demo image: no container registry is reachable here, so ${DEMO_IMAGE_NAMES.join(" and ")} name a small real ` +
         `root filesystem built from ${madeOf} (root ${imported.root}, ${imported.stats.files} files, ${imported.stats.bytes} bytes)`,

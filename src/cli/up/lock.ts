@@ -19,6 +19,8 @@ export interface UpState {
   apiPid: number;
   chainPid: number;
   storePid: number;
+  /** The agents' runtime driver (what `auto` chose). */
+  runtime: string;
   sandbox: boolean;
   ready: boolean;
 }

@@ -8,9 +8,12 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Logger } from "pino";
 import { HyphaError } from "../../errors";
+import { autoRuntime, type RuntimeChoice } from "../../agent/runtime/registry";
 import { readLiveUpState, removeUpState, writeUpState, type UpState } from "./lock";
 import { httpOk, rpcReady, startChild, stopChildren, waitUntilReady, type SupervisedChild } from "./supervisor";
 import { bootstrapLocalChain, type LocalNodePlan } from "./bootstrap";
+import { ensureCompiled } from "./ensureCompiled";
+import { stopRecordedReplicas } from "../../agent/runtime/hostDriver";
 
 export interface UpConfig {
   /** Repository root: where hardhat.config.ts and bin/hypha.js live. */
@@ -25,8 +28,8 @@ export interface UpConfig {
   apiPort: number;
   /** One HTTP port per node agent. */
   agentPorts: number[];
-  /** Run workloads without bubblewrap (forced when bubblewrap is missing, with a loud warning). */
-  noSandbox: boolean;
+  /** The agents' runtime driver (`auto`: the strongest sandbox here). */
+  runtime: RuntimeChoice;
   /** Agent restart backoff base, ms (Kubernetes uses 10 s; the demo shortens it). */
   restartBackoffMs: number;
   nodeLostAfterMs: number;
@@ -55,6 +58,12 @@ export async function startUp(config: UpConfig, print: (line: string) => void, l
   const stop = async () => {
     stopping = true;
     await stopChildren(children);
+    // An agent killed and never restarted leaves its replicas running (a restarted one would adopt them): stop them.
+    const nodesDir = path.join(config.hyphaDir, "nodes");
+    for (const node of fs.existsSync(nodesDir) ? fs.readdirSync(nodesDir) : []) {
+      const left = await stopRecordedReplicas(path.join(nodesDir, node, "runtime")).catch(() => 0);
+      if (left > 0) print(`node ${node}: stopped ${left} replica(s) its killed agent left running`);
+    }
     removeUpState(config.hyphaDir, process.pid);
   };
 
@@ -65,6 +74,7 @@ export async function startUp(config: UpConfig, print: (line: string) => void, l
         details: "another chain runs there; stop it or pass --chain-port",
       });
     }
+    ensureCompiled(config.projectDir, print);
     print(`starting local chain (hardhat node) on ${rpcUrl}`);
     const hardhatCli = require.resolve("hardhat/internal/cli/cli", { paths: [config.projectDir] });
     const chain = startChild({
@@ -110,7 +120,7 @@ export async function startUp(config: UpConfig, print: (line: string) => void, l
           "--store", storeUrl,
           "--data-dir", dataDir,
           "--restart-backoff-ms", String(config.restartBackoffMs),
-          ...(config.noSandbox ? ["--no-sandbox"] : []),
+          "--runtime", config.runtime,
         ],
         cwd: process.cwd(),
         env: { HYPHA_AGENT_KEY: node.agentPrivateKey },
@@ -156,7 +166,7 @@ export async function startUp(config: UpConfig, print: (line: string) => void, l
     });
     children.push(api);
     await waitUntilReady(api, () => httpOk(`${apiUrl}/healthz`));
-    print(`REST API and dashboard on ${apiUrl}`);
+    print(`REST API and web console on ${apiUrl}`);
 
     const state: UpState = {
       pid: process.pid,
@@ -171,7 +181,8 @@ export async function startUp(config: UpConfig, print: (line: string) => void, l
       apiPid: api.process.pid ?? -1,
       chainPid: chain.process.pid ?? -1,
       storePid: store.process.pid ?? -1,
-      sandbox: !config.noSandbox,
+      runtime: config.runtime === "auto" ? (autoRuntime().name ?? "none") : config.runtime,
+      sandbox: config.runtime !== "process",
       ready: true,
     };
     writeUpState(config.hyphaDir, state);

@@ -5,7 +5,8 @@
  * re-run it to check a placement.
  *
  * Rule, per replica in submission order (deployment seq, then replica index): among nodes that are
- * eligible (not jailed, not unbonding, approved measurement, not lost), have a free slot and the
+ * eligible (not jailed, not unbonding, approved measurement, not lost, no condition such as
+ * DiskPressure reported), have a free slot and the
  * free cpu/memory/disk, and ask at most the intent's maxPricePerSecond, take the one with the
  * fewest replicas of the same deployment (spread), then not the node this replica last failed on,
  * then the lowest price, then the most free slots, then the lowest node id. A job with more than one
@@ -23,6 +24,8 @@ export interface PlacementNode {
   pricePerSecond: bigint;
   /** Active on-chain (not jailed, not unbonding, measurement approved) and answering probes. */
   eligible: boolean;
+  /** Conditions the node reports (DiskPressure, …): while any holds it takes no new replica. */
+  conditions?: readonly string[];
   /** The node's operator (lowercase address); replicas of one job need distinct operators. */
   operator?: string;
 }
@@ -72,6 +75,7 @@ function compareRequests(a: ReplicaRequest, b: ReplicaRequest): number {
 
 function whyNot(node: PlacementNode, r: ReplicaRequest): string | undefined {
   if (!node.eligible) return "not eligible";
+  if (node.conditions?.length) return `node reports ${node.conditions.join(", ")}`;
   if (node.pricePerSecond > r.maxPricePerSecond) return "price above maxPricePerSecond";
   if (node.freeSlots < 1) return "no free slot";
   if (node.freeCpuMillis < r.cpuMillis) return "not enough cpu";

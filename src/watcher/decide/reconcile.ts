@@ -70,6 +70,8 @@ export interface ReconcileInput {
   inFlightReservations?: readonly InFlightReservation[];
   /** Deployments whose budget the chain shows spent (see budgetSpent.ts): terminate them to settle. */
   budgetSpentIds?: ReadonlySet<string>;
+  /** Conditions nodes report (DiskPressure, …): such a node takes no new replica until they clear. */
+  nodeConditions?: ReadonlyMap<number, readonly string[]>;
 }
 
 export interface ReconcileResult {
@@ -89,6 +91,7 @@ export function placementNodes(
   nodes: ReconcileInput["nodes"],
   lostNodeIds: ReadonlySet<number>,
   inFlight: readonly InFlightReservation[] = [],
+  conditions: ReadonlyMap<number, readonly string[]> = new Map(),
 ): PlacementNode[] {
   return nodes.map((n) => {
     const mine = inFlight.filter((r) => r.nodeId === n.nodeId);
@@ -101,6 +104,7 @@ export function placementNodes(
       freeSlots: n.slots - n.usedSlots - mine.length,
       pricePerSecond: n.pricePerSecond,
       eligible: !n.jailed && !n.unbonding && n.measurementApproved && !lostNodeIds.has(n.nodeId),
+      conditions: conditions.get(n.nodeId) ?? [],
       operator: n.operator?.toLowerCase(),
     };
   });
@@ -149,7 +153,7 @@ export function reconcile(input: ReconcileInput): ReconcileResult {
       });
     }
   }
-  const { placements, unplaced } = placeReplicas(placementNodes(input.nodes, input.lostNodeIds, input.inFlightReservations), requests);
+  const { placements, unplaced } = placeReplicas(placementNodes(input.nodes, input.lostNodeIds, input.inFlightReservations, input.nodeConditions), requests);
   for (const p of placements) {
     const { deployment: dep, replicas } = byId.get(p.deploymentId)!;
     const attempt = replicas.find((r) => r.index === p.replicaIndex)!.attempt + 1;

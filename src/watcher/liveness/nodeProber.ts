@@ -1,6 +1,8 @@
 /**
  * Probes each node's registered endpoint (GET <endpoint>/healthz) on an interval and remembers when
- * each last answered with a 2xx. The verdict itself is lostNodeIds (pure).
+ * each last answered, and the conditions it reported. An agent that answers 503 with its conditions
+ * (DiskPressure, ChainUnreachable) is alive, its replicas are not lost: it only takes no new ones.
+ * The verdict itself is lostNodeIds (pure).
  */
 import { lostNodeIds } from "./lostNodes";
 
@@ -15,6 +17,7 @@ export interface ProbeTarget {
  */
 export class NodeProber {
   private readonly lastSeen = new Map<number, number>();
+  private readonly reported = new Map<number, string[]>();
   private timer: NodeJS.Timeout | undefined;
   private running = false;
 
@@ -51,30 +54,43 @@ export class NodeProber {
     return lostNodeIds(this.lastSeen, now, this.opts.lostAfterMs);
   }
 
+  /** Conditions holding on each node that reports any (by its last answer). */
+  conditions(): Map<number, string[]> {
+    return new Map([...this.reported].filter(([, c]) => c.length > 0));
+  }
+
   /** Probe every target once. */
   async probeAll(): Promise<void> {
     const now = this.now();
     await Promise.all(
       this.targets().map(async (t) => {
         if (!this.lastSeen.has(t.nodeId)) this.lastSeen.set(t.nodeId, now);
-        if (await this.probe(t.endpoint)) this.lastSeen.set(t.nodeId, this.now());
+        const answer = await this.probe(t.endpoint);
+        if (answer) {
+          this.lastSeen.set(t.nodeId, this.now());
+          this.reported.set(t.nodeId, answer.conditions);
+        }
       }),
     );
   }
 
-  private async probe(endpoint: string): Promise<boolean> {
+  /** Alive: a 2xx, or a 503 whose body lists the node's conditions. Undefined: not alive. */
+  private async probe(endpoint: string): Promise<{ conditions: string[] } | undefined> {
     let url: URL;
     try {
       url = new URL("healthz", endpoint.endsWith("/") ? endpoint : `${endpoint}/`);
     } catch {
-      return false;
+      return undefined;
     }
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(this.opts.timeoutMs ?? Math.min(1000, this.opts.lostAfterMs)) });
-      await res.body?.cancel();
-      return res.ok;
+      const body = (await res.json().catch(() => undefined)) as { conditions?: { type?: unknown; status?: unknown }[] } | undefined;
+      const conditions = Array.isArray(body?.conditions) ? body.conditions.filter((c) => c?.status === true && typeof c.type === "string").map((c) => String(c.type)) : undefined;
+      if (res.ok) return { conditions: conditions ?? [] };
+      if (res.status === 503 && conditions) return { conditions };
+      return undefined;
     } catch {
-      return false;
+      return undefined;
     }
   }
 

@@ -64,6 +64,17 @@ export class StateStore implements StateSnapshot {
     return store;
   }
 
+  /**
+   * Deletes every state record, undo log, block hash and the cursor (not the outbox), so the next
+   * open replays from the start block. For a state that failed its checks (checkState.ts).
+   */
+  static async clear(db: Level<string, string>): Promise<number> {
+    const ops: BatchOp[] = [];
+    for await (const key of db.keys()) if ([STATE, UNDO, HASH].some((p) => key.startsWith(p)) || key === CURSOR) ops.push({ type: "del", key });
+    await db.batch(ops);
+    return ops.length;
+  }
+
   /** The last fully applied block, or undefined before the first range. */
   cursor(): Cursor | undefined {
     return this.currentCursor;

@@ -23,7 +23,7 @@ import { parseManifests } from "../../../src/spec/parseManifests";
 import type { WorkloadSpec } from "../../../src/spec/workloadSpec";
 import { agentMeasurement } from "../../../src/agent/measurement";
 import { startHardhatNode } from "../../helpers/chain";
-import { makeBusyboxRootfs } from "./busyboxRootfs";
+import { makeTestRootfs } from "./testRootfs";
 
 export interface AgentFixture {
   rpcUrl: string;
@@ -82,7 +82,7 @@ export async function startAgentFixture(endpoints: string[]): Promise<AgentFixtu
   }
   await send(wallets[11], { address: addresses.token, abi: hyphaTokenAbi, functionName: "approve", args: [addresses.deploymentRegistry, maxUint96] });
   const store = await startStoreServer({ dir: path.join(dir, "store") });
-  const rootfs = await makeBusyboxRootfs(path.join(dir, "image-src"));
+  const rootfs = await makeTestRootfs(path.join(dir, "image-src"));
   const { rootHex: imageRoot } = await importImage(rootfs, store.store);
   const domain = hyphaDomain(31337, addresses.deploymentRegistry);
   let nonce = 1n;

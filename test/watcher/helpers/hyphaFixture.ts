@@ -23,7 +23,7 @@ export interface HyphaFixture {
   addresses: HyphaAddresses;
   wallet(i: number): WalletClient;
   registerNode(opts: { endpoint: string; slots?: number; cpuMillis?: number; pricePerSecond?: bigint }): Promise<number>;
-  submitIntents(count: number, opts?: { replicas?: number; deployer?: number; nonceBase?: bigint; kind?: number; quorum?: number; maxRetries?: number; maxPricePerSecond?: bigint }): Promise<{ ids: Hex[]; intents: DeploymentIntent[] }>;
+  submitIntents(count: number, opts?: { cpuMillis?: number; replicas?: number; deployer?: number; nonceBase?: bigint; kind?: number; quorum?: number; maxRetries?: number; maxPricePerSecond?: bigint }): Promise<{ ids: Hex[]; intents: DeploymentIntent[] }>;
   attest(id: Hex, replicaIndex: number, nodeId: number, attempt: number, status: number, outputHash?: Hex): Promise<void>;
   /** Several attestations (each signed by its node's agent) in one attestMany transaction. */
   attestMany(list: { id: Hex; replicaIndex: number; nodeId: number; attempt: number; status: number; outputHash?: Hex }[]): Promise<void>;
@@ -98,7 +98,7 @@ export async function setupHypha(rpcUrl: string): Promise<HyphaFixture> {
         specHash: `0x${(BigInt(i) + 1n).toString(16).padStart(64, "0")}` as Hex,
         imageRoot: `0x${"22".repeat(32)}` as Hex,
         replicas: opts.replicas ?? 1,
-        cpuMillis: 100,
+        cpuMillis: opts.cpuMillis ?? 100,
         memoryMiB: 64,
         diskMiB: 10,
         maxPricePerSecond: opts.maxPricePerSecond ?? 10n,

@@ -1,0 +1,115 @@
+/**
+ * GET /v1/deployments/:id/stream: a deployment followed live over server-sent events, so a
+ * console or dapp need not poll. On each new block the stream sends the deployment's new chain
+ * events (`event: chain-event`, id `block:logIndex`, so a reconnecting EventSource resumes after
+ * its Last-Event-ID) and, when it changed, its state (`event: deployment`: status, escrow,
+ * replicas with their nodes). Comments keep idle connections open.
+ */
+import type { Request, Response } from "express";
+import type { Hex, PublicClient } from "viem";
+import type { HyphaAddresses } from "../chain/addresses";
+import { deploymentStatusName, readDeployment, readDeploymentEvents, readReplicas, replicaStatusName } from "../chain/deployments";
+import type { DeploymentIndex } from "./deploymentIndex";
+import { ApiInputError } from "./intentBody";
+import { toWire } from "../sdk/wire";
+
+export interface DeploymentStreamOptions {
+  publicClient: PublicClient;
+  addresses: HyphaAddresses;
+  index: DeploymentIndex;
+  /** How often the head is checked (ms; default 500). */
+  pollMs?: number;
+  /** Most open streams at once (503 past it; default 200). */
+  maxStreams?: number;
+}
+
+/** The deployment's state as the stream (and the console) shows it. */
+export async function deploymentState(publicClient: PublicClient, addresses: HyphaAddresses, id: Hex, blockNumber?: bigint) {
+  const [view, replicas] = await Promise.all([readDeployment(publicClient, addresses, id, blockNumber), readReplicas(publicClient, addresses, id, blockNumber)]);
+  return {
+    id,
+    status: deploymentStatusName(view.status),
+    escrow: view.escrow,
+    placed: view.placed,
+    running: view.running,
+    retriesLeft: view.retriesLeft,
+    replicas: replicas.map((r) => ({ ...r, status: replicaStatusName(r.status) })),
+  };
+}
+
+/** Parses a Last-Event-ID (`block:logIndex`). */
+function parseCursor(text: unknown): { block: bigint; logIndex: number } | undefined {
+  if (typeof text !== "string" || !/^\d+:\d+$/.test(text)) return undefined;
+  const [b, l] = text.split(":");
+  return { block: BigInt(b), logIndex: Number(l) };
+}
+
+/**
+ * The express handler.
+ * @example app.get("/v1/deployments/:id/stream", createDeploymentStreamHandler({ publicClient, addresses, index }))
+ */
+export function createDeploymentStreamHandler(opts: DeploymentStreamOptions) {
+  const { publicClient, addresses, index } = opts;
+  const pollMs = opts.pollMs ?? 500;
+  const maxStreams = opts.maxStreams ?? 200;
+  let open = 0;
+  return async (req: Request, res: Response): Promise<void> => {
+    const raw = String(req.params.id);
+    if (!/^0x[0-9a-fA-F]{64}$/.test(raw)) throw new ApiInputError("id", `must be a deployment id, 0x followed by 64 hex digits, got ${JSON.stringify(raw)}`);
+    const id = raw.toLowerCase() as Hex;
+    const entry = await index.get(id);
+    if (!entry) {
+      res.status(404).json({ error: { field: "id", message: `unknown deployment ${id}: no IntentSubmitted event on this chain` } });
+      return;
+    }
+    if (open >= maxStreams) {
+      res.status(503).set("retry-after", "5").json({ error: { message: `too many open streams (${maxStreams}); retry later` } });
+      return;
+    }
+    open++;
+    res.status(200).set({ "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive", "x-accel-buffering": "no" });
+    res.flushHeaders();
+    const send = (event: string, data: unknown, eventId?: string) => {
+      res.write(`${eventId ? `id: ${eventId}\n` : ""}event: ${event}\ndata: ${JSON.stringify(toWire(data))}\n\n`);
+    };
+    let cursor = parseCursor(req.get("last-event-id") ?? req.query.after);
+    let scannedTo = entry.blockNumber - 1n;
+    let lastState = "";
+    let closed = false;
+    let timer: NodeJS.Timeout | undefined;
+    let lastWrite = Date.now();
+    res.on("close", () => {
+      closed = true;
+      if (timer) clearTimeout(timer);
+      open--;
+    });
+    const tick = async () => {
+      try {
+        const head = await publicClient.getBlockNumber({ cacheTime: 0 });
+        if (head > scannedTo) {
+          const events = await readDeploymentEvents(publicClient, { ...addresses, deployBlock: scannedTo + 1n }, id, head);
+          for (const e of events) {
+            if (cursor && (e.blockNumber < cursor.block || (e.blockNumber === cursor.block && e.logIndex <= cursor.logIndex))) continue;
+            send("chain-event", e, `${e.blockNumber}:${e.logIndex}`);
+            cursor = { block: e.blockNumber, logIndex: e.logIndex };
+          }
+          const state = await deploymentState(publicClient, addresses, id, head);
+          const text = JSON.stringify(toWire(state));
+          if (text !== lastState) {
+            send("deployment", { ...state, block: head });
+            lastState = text;
+          }
+          scannedTo = head;
+          lastWrite = Date.now();
+        } else if (Date.now() - lastWrite > 15_000) {
+          res.write(": keep-alive\n\n");
+          lastWrite = Date.now();
+        }
+      } catch (err) {
+        send("error", { message: (err as Error).message?.split("\n")[0] ?? String(err) });
+      }
+      if (!closed) timer = setTimeout(tick, pollMs);
+    };
+    await tick();
+  };
+}

@@ -1,0 +1,112 @@
+/**
+ * Sends a contract transaction whose gas limit is sized from the state it will meet: estimated
+ * against the pending block (which holds what is queued ahead of it) plus a margin, because under
+ * concurrent senders the state at mining differs from the state at estimation (another agent's
+ * attestation mined first turns ours into the one that finalizes a job's quorum and pays out). The
+ * limit is given explicitly, so nothing estimates again at send time. A revert is counted
+ * (`hypha_tx_reverts_total{function,cause}` in prom-client's default registry) and logged with its
+ * decoded cause: the contract's custom error, or "ran out of gas: used X of limit Y" (a retryable
+ * ChainError, exit code 2: more gas will do), never an RPC's "Missing or invalid parameters".
+ */
+import { Counter, register } from "prom-client";
+import { encodeFunctionData, keccak256, type Abi, type Account, type Hex, type PublicClient, type TransactionReceipt } from "viem";
+import { ChainError, toChainError } from "./chainError";
+import type { ContractCall, SentTx, TxClients } from "./tx";
+
+/** How much above the pending-block estimate the limit goes: `estimate * (100 + percent) / 100 + extra`. */
+export interface GasMargin {
+  percent: number;
+  extra: bigint;
+}
+
+export const DEFAULT_GAS_MARGIN: GasMargin = { percent: 50, extra: 150_000n };
+
+/** Reverts of transactions sent here, by function and cause (out-of-gas, contract, unknown). */
+export const txReverts: Counter<"function" | "cause"> =
+  (register.getSingleMetric("hypha_tx_reverts_total") as Counter<"function" | "cause"> | undefined) ??
+  new Counter({ name: "hypha_tx_reverts_total", help: "Transactions that reverted on-chain, by function and cause", labelNames: ["function", "cause"] });
+
+export interface SizedTxLogger {
+  error(obj: object, msg?: string): void;
+}
+
+/**
+ * The limit for an estimate (pure).
+ * @example gasLimitWithMargin(100_000n, { percent: 50, extra: 150_000n }, 30_000_000n) // 300000n
+ */
+export function gasLimitWithMargin(estimate: bigint, margin: GasMargin, blockGasLimit: bigint): bigint {
+  const limit = (estimate * BigInt(100 + margin.percent)) / 100n + margin.extra;
+  return limit > blockGasLimit ? blockGasLimit : limit;
+}
+
+/**
+ * Why a mined transaction reverted, as one line (pure over the receipt and a replay's error).
+ * @example revertCause({ gasUsed: 300000n }, 300000n, undefined) // { outOfGas: true, line: "ran out of gas: used 300000 of limit 300000" }
+ */
+export function revertCause(receipt: Pick<TransactionReceipt, "gasUsed">, gasLimit: bigint, replayError: ChainError | undefined): { outOfGas: boolean; line: string } {
+  // Out of gas consumes the whole limit (a revert returns what is left); 63/64 of it at least.
+  if (receipt.gasUsed * 64n >= gasLimit * 63n) return { outOfGas: true, line: `ran out of gas: used ${receipt.gasUsed} of limit ${gasLimit}` };
+  if (replayError) return { outOfGas: false, line: replayError.shortMessage };
+  return { outOfGas: false, line: `reverted (used ${receipt.gasUsed} of limit ${gasLimit}; the replay at its block did not revert, so the state it met is gone)` };
+}
+
+/**
+ * Simulate (a refused call sends nothing), estimate against the pending block, send with the
+ * margin, wait for the receipt; a revert throws a ChainError naming its cause.
+ * @example const { hash } = await sendSizedContractTx(clients, call, "attesting 3 replica(s)", logger)
+ */
+export async function sendSizedContractTx<R = unknown>(clients: TxClients, call: ContractCall, what: string, logger?: SizedTxLogger, margin: GasMargin = DEFAULT_GAS_MARGIN): Promise<SentTx<R>> {
+  const { publicClient, walletClient } = clients;
+  const account = walletClient.account as Account | undefined;
+  if (!account) throw new ChainError(`${what}: no signing account given`, { exitCode: 1 });
+  let result: unknown;
+  let gas: bigint;
+  try {
+    result = (await publicClient.simulateContract({ ...call, account } as never)).result;
+    const [estimate, block] = await Promise.all([
+      publicClient.estimateContractGas({ ...call, account, blockTag: "pending" } as never),
+      publicClient.getBlock({ blockTag: "pending" }).catch(() => publicClient.getBlock()),
+    ]);
+    gas = gasLimitWithMargin(estimate, margin, block.gasLimit);
+  } catch (err) {
+    throw toChainError(err, what);
+  }
+  const data = encodeFunctionData({ abi: call.abi as Abi, functionName: call.functionName, args: call.args ?? [] } as never);
+  let hash: Hex | undefined;
+  try {
+    const request = await walletClient.prepareTransactionRequest({ account, to: call.address, data, gas, chain: null } as never);
+    const signed = await walletClient.signTransaction({ ...request, account, chain: null } as never);
+    hash = keccak256(signed);
+    await publicClient.sendRawTransaction({ serializedTransaction: signed });
+  } catch (err) {
+    // Some nodes (Hardhat's automine) mine at once and answer a failed execution with an RPC
+    // error: if the transaction is in a block, its receipt says what happened.
+    const mined = hash ? await publicClient.getTransactionReceipt({ hash }).catch(() => undefined) : undefined;
+    if (!mined) throw toChainError(err, what);
+  }
+  let receipt: TransactionReceipt;
+  try {
+    receipt = await publicClient.waitForTransactionReceipt({ hash: hash!, timeout: 120_000 });
+  } catch (err) {
+    throw toChainError(err, `${what} (waiting for ${hash})`);
+  }
+  if (receipt.status === "success") return { hash: hash!, receipt, result: result as R };
+  let replayError: ChainError | undefined;
+  try {
+    await publicClient.call({ account, to: call.address, data, gas, blockNumber: receipt.blockNumber - 1n });
+  } catch (err) {
+    replayError = toChainError(err);
+  }
+  const cause = revertCause(receipt, gas, replayError);
+  report(call.functionName, cause.outOfGas ? "out-of-gas" : replayError ? "contract" : "unknown", `${what}: transaction ${hash} ${cause.line}`, logger, { tx: hash, gasUsed: receipt.gasUsed.toString(), gasLimit: gas.toString() });
+  throw new ChainError(`${what}: transaction ${hash} ${cause.line}`, {
+    exitCode: cause.outOfGas ? 2 : 1,
+    errorName: replayError?.errorName,
+    errorArgs: replayError?.errorArgs,
+  });
+}
+
+function report(functionName: string, cause: string, line: string, logger: SizedTxLogger | undefined, extra: object): void {
+  txReverts.inc({ function: functionName, cause });
+  logger?.error({ function: functionName, cause, ...extra }, line);
+}
