@@ -1,6 +1,7 @@
 /**
  * What `hypha apply` does with one workload, decided before any token moves, the way kubectl
- * apply does: nothing when the deployer's active deployment of that name already runs this spec;
+ * apply does: nothing when the deployer's active deployment of that name already runs this spec
+ * and image root;
  * a scale when only a service's replica count differs; else a new deployment that replaces the
  * old one (submitted first, the old one deleted after, its escrow refunded). Pure; `diff` and
  * `--dry-run` print the same plan.
@@ -34,7 +35,7 @@ export interface ExistingDeployment {
  * carry the same name.
  * @example planApply(spec, hash, []) // { action: "create", name: spec.name }
  */
-export function planApply(spec: WorkloadSpec, specHash: Hex, existing: ExistingDeployment[]): ApplyAction {
+export function planApply(spec: WorkloadSpec, specHash: Hex, existing: ExistingDeployment[], imageRoot?: Hex): ApplyAction {
   const name = spec.name;
   if (existing.length === 0) return { action: "create", name };
   if (existing.length > 1) {
@@ -43,11 +44,14 @@ export function planApply(spec: WorkloadSpec, specHash: Hex, existing: ExistingD
     });
   }
   const [{ resource, spec: old }] = existing;
+  // The image name may point at other content now (a moved tag): the on-chain root is what runs.
+  const imageChange: FieldChange[] =
+    imageRoot !== undefined && resource.intent.imageRoot.toLowerCase() !== imageRoot.toLowerCase() ? [{ path: "imageRoot", from: resource.intent.imageRoot, to: imageRoot }] : [];
   if (!old) {
-    if (resource.intent.specHash.toLowerCase() === specHash.toLowerCase() && resource.replicas.desired === spec.replicas) return { action: "unchanged", name, existing: resource };
-    return { action: "replace", name, existing: resource, changes: [{ path: "specHash", from: resource.intent.specHash, to: specHash }] };
+    if (resource.intent.specHash.toLowerCase() === specHash.toLowerCase() && resource.replicas.desired === spec.replicas && imageChange.length === 0) return { action: "unchanged", name, existing: resource };
+    return { action: "replace", name, existing: resource, changes: [{ path: "specHash", from: resource.intent.specHash, to: specHash }, ...imageChange] };
   }
-  const changes = specChanges({ ...old, replicas: resource.replicas.desired }, spec);
+  const changes = [...specChanges({ ...old, replicas: resource.replicas.desired }, spec), ...imageChange];
   if (changes.length === 0) return { action: "unchanged", name, existing: resource };
   if (changes.every((c) => c.path === "replicas") && spec.kind === "service" && resource.kind === "service") {
     return { action: "scale", name, existing: resource, from: resource.replicas.desired, to: spec.replicas };

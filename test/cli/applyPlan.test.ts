@@ -42,6 +42,14 @@ describe("planApply", () => {
     expect(planApply(s, computeSpecHash(s), [{ resource: resource(s) }]).action).toBe("unchanged");
     expect(planApply(manifest(2), computeSpecHash(manifest(2)), [{ resource: resource(s) }]).action).toBe("replace");
   });
+  it("the same spec whose image name now resolves to another root: replace", () => {
+    const s = manifest(1);
+    const r = resource(s);
+    (r.intent as { imageRoot: string }).imageRoot = `0x${"aa".repeat(32)}`;
+    expect(planApply(s, computeSpecHash(s), [{ resource: r, spec: s }], `0x${"aa".repeat(32)}`).action).toBe("unchanged");
+    expect(planApply(s, computeSpecHash(s), [{ resource: r, spec: s }], `0x${"bb".repeat(32)}`)).toMatchObject({ action: "replace", changes: [{ path: "imageRoot" }] });
+  });
+
   it("two active deployments of one name: refused, listing both", () => {
     const s = manifest(1);
     expect(() => planApply(s, computeSpecHash(s), [{ resource: resource(s) }, { resource: resource(s) }])).toThrow(/web: 2 active deployments of yours carry this name/);

@@ -110,7 +110,7 @@ export function registerApply(program: Command, ctx: CliContext): void {
     .addHelpText("after", "\nExample:\n  $ hypha diff -f examples/deployment.yaml\n  deterministic-app: will scale deployment 0x2684… from 1 to 3 replicas (no new escrow)\n  -  replicas: 1\n  +  replicas: 3")
     .action(async (flags: ApplyFlags) => {
       const format = parseOutputFormat(flags.output, ["table", "json", "yaml"]);
-      const planned = await planManifest(ctx, { ...flags, publish: false }, { needsImage: false });
+      const planned = await planManifest(ctx, { ...flags, publish: false });
       if (format !== "table") return printData(ctx, format, planned.map((p) => ({ name: p.name, action: p.plan.action, existing: "existing" in p.plan ? p.plan.existing.id : null, changes: changesOf(p) })));
       for (const p of planned) {
         ctx.print(describeAction(p.plan));
@@ -170,7 +170,7 @@ async function planManifest(ctx: CliContext, flags: ApplyFlags, opts: { needsIma
       signature,
       specJson: canonicalSpecJson(spec),
       id,
-      plan: signature ? signedPlan() : planApply(spec, intent.specHash, existing),
+      plan: signature ? signedPlan() : planApply(spec, intent.specHash, existing, intent.imageRoot),
       cost: estimateCost(intent, nodes),
     });
   }
