@@ -8,15 +8,15 @@
 export interface HyphaErrorOptions {
   details?: string;
   cause?: unknown;
-  /** CLI exit code: 1 bad input (default), 2 chain or network failure. */
-  exitCode?: 1 | 2;
+  /** CLI exit code: 1 bad input (default), 2 chain or network failure, 3 the deployment waited for ended otherwise (failed, deleted, out of budget). */
+  exitCode?: 1 | 2 | 3;
 }
 
 export class HyphaError extends Error {
   override name = "HyphaError";
   readonly shortMessage: string;
   readonly details?: string;
-  readonly exitCode: 1 | 2;
+  readonly exitCode: 1 | 2 | 3;
 
   constructor(shortMessage: string, options: HyphaErrorOptions = {}) {
     super(options.details ? `${shortMessage}\n${options.details}` : shortMessage, { cause: options.cause });

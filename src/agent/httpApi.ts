@@ -1,5 +1,7 @@
 /**
  * The agent's HTTP API (express 5), served on the endpoint registered on-chain:
+ *   GET /healthz                                   liveness (the watcher's node-lost check)
+ *   GET /metrics                                   Prometheus metrics (metrics.ts)
  *   GET /healthz                                   liveness (the watcher's node-lost check): 200, or 503 with
  *                                                  the reason while a condition holds (DiskPressure,
  *                                                  ChainUnreachable); either way the agent is alive
@@ -14,6 +16,7 @@
 import express, { type Request, type Response, type NextFunction } from "express";
 import { promises as fs } from "node:fs";
 import type { Hex } from "viem";
+import type { Registry } from "prom-client";
 import type { ReplicaRunInfo } from "./replicaRun";
 import type { NodeCondition } from "./diskPressure";
 
@@ -23,6 +26,8 @@ export interface AgentApiSource {
   replicas(): ReplicaRunInfo[];
   /** Log files of the latest run of a replica, or null if unknown. */
   logFiles(deploymentId: Hex, index: number): { stdout: string; stderr: string } | null;
+  /** Prometheus metrics served at GET /metrics (metrics.ts). */
+  metrics?: Registry;
   /** The node's conditions (absent: none). While one holds, the watcher places nothing new here. */
   conditions?(): NodeCondition[];
 }
@@ -64,6 +69,12 @@ export function createAgentApi(source: AgentApiSource): express.Express {
     if (holding.length === 0) res.json({ ok: true, nodeId: source.node().nodeId, conditions });
     else res.status(503).json({ ok: false, nodeId: source.node().nodeId, reason: holding.map((c) => `${c.type}: ${c.reason}`).join("; "), conditions });
   });
+  if (source.metrics) {
+    const registry = source.metrics;
+    app.get("/metrics", async (_req, res) => {
+      res.type(registry.contentType).send(await registry.metrics());
+    });
+  }
   app.get("/v1/node", (_req, res) => {
     res.json({ ...source.node(), conditions: source.conditions?.() ?? [] });
   });

@@ -27,6 +27,7 @@ import { Attester } from "./attester";
 import { decideReconcile, isAssignedToMe, replicaKey, type ChainReplica } from "./reconcile";
 import { ReplicaRun } from "./replicaRun";
 import { createAgentApi } from "./httpApi";
+import { createAgentMetrics } from "./metrics";
 import { agentMeasurement, agentVersionString } from "./measurement";
 import { pruneChunkCache } from "../image/pruneChunkCache";
 import { createSharedImageProvider } from "./sharedImages";
@@ -175,6 +176,7 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
       deploymentRegistry: addresses.deploymentRegistry,
     }),
     replicas: () => [...runs.values()].flat().map((r) => ({ ...r.info })),
+    metrics: createAgentMetrics(() => [...runs.values()].flat().map((r) => r.info), cfg.nodeId),
     logFiles: (id, index) => {
       const run = latest(replicaKey(id, index));
       return run ? { stdout: run.stdoutFile, stderr: run.stderrFile } : null;

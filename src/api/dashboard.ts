@@ -12,7 +12,7 @@ export const DASHBOARD_HTML = `<!doctype html>
   h1 { font-size: 1.4em; } h2 { font-size: 1.1em; margin-top: 1.6em; }
   table { border-collapse: collapse; } td, th { padding: .25em .8em; border-bottom: 1px solid #ddd; text-align: left; }
   code, .id { font-family: ui-monospace, monospace; font-size: 12px; }
-  .PASS, .Running, .Completed { color: #176b2c; } .FAIL, .Failed, .Tampered { color: #b00020; }
+  .PASS, .Running, .Completed, .Succeeded { color: #176b2c; } .FAIL, .Failed, .Tampered, .OutOfBudget { color: #b00020; }
   a { cursor: pointer; color: #0b57d0; } #detail { white-space: pre-wrap; font-family: ui-monospace, monospace; font-size: 12px; }
 </style>
 </head>
@@ -20,9 +20,9 @@ export const DASHBOARD_HTML = `<!doctype html>
 <h1>Hypha</h1>
 <div id="health"></div>
 <h2>Nodes</h2>
-<table id="nodes"><tr><th>id</th><th>agent</th><th>free CPU</th><th>free memory</th><th>placed</th><th>stake</th><th>jailed</th><th>endpoint</th></tr></table>
+<table id="nodes"><tr><th>id</th><th>agent</th><th>free CPU</th><th>free memory</th><th>placed</th><th>stake</th><th>state</th><th>endpoint</th></tr></table>
 <h2>Deployments</h2>
-<table id="deployments"><tr><th>id</th><th>kind</th><th>status</th><th>running</th><th>deployer</th><th></th></tr></table>
+<table id="deployments"><tr><th>name</th><th>id</th><th>kind</th><th>status</th><th>running</th><th>deployer</th><th></th></tr></table>
 <h2 id="detail-title"></h2>
 <div id="detail"></div>
 <script>
@@ -47,9 +47,9 @@ async function refresh() {
     const h = await get("/healthz");
     document.getElementById("health").innerHTML = "chain " + h.chainId + ", block " + h.block + ", DeploymentRegistry <code>" + h.contracts.deploymentRegistry + "</code>";
     const n = await get("/v1/nodes");
-    rows("nodes", n.nodes, (x) => [x.id, '<span class="id">' + x.agent + "</span>", x.freeCpuMillis + " / " + x.cpuMillis + "m", x.freeMemoryMiB + " / " + x.memoryMiB + " MiB", x.placed, x.stake, x.jailed ? "yes" : "no", esc(x.endpoint)]);
+    rows("nodes", n.nodes, (x) => [x.id, '<span class="id">' + x.agent + "</span>", x.free.cpuMillis + " / " + x.capacity.cpuMillis + "m", x.free.memoryMiB + " / " + x.capacity.memoryMiB + " MiB", x.placed, x.stake, esc(x.state + (x.liveness.reachable ? "" : ", agent unreachable")), esc(x.endpoint)]);
     const d = await get("/v1/deployments?limit=50");
-    rows("deployments", d.deployments, (x) => ['<a class="id" onclick="show(\\'' + x.id + '\\')">' + x.id.slice(0, 18) + "…</a>", x.kind, '<span class="' + x.status + '">' + x.status + "</span>", x.running + " / " + x.replicas, '<span class="id">' + x.deployer + "</span>", '<a onclick="show(\\'' + x.id + "', 'audit')\\">audit</a>"]);
+    rows("deployments", d.deployments, (x) => [esc(x.name || "-"), '<a class="id" onclick="show(\\'' + x.id + '\\')">' + x.id.slice(0, 18) + "…</a>", x.kind, '<span class="' + x.phase + '" title="' + esc(x.reason + ": " + x.message) + '">' + x.phase + "</span>", x.replicas.running + " / " + x.replicas.desired, '<span class="id">' + x.deployer + "</span>", '<a onclick="show(\\'' + x.id + "', 'audit')\\">audit</a>"]);
   } catch (e) { document.getElementById("health").textContent = "API error: " + e; }
 }
 refresh(); setInterval(refresh, 3000);

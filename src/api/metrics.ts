@@ -16,6 +16,8 @@ export interface ApiMetrics {
 export function createApiMetrics(): ApiMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "hypha_api_" });
+  // promtool: "non-counter metrics should not have _total suffix" (prom-client's handle/request gauges)
+  for (const m of registry.getMetricsAsArray()) if (m.name.endsWith("_total")) registry.removeSingleMetric(m.name);
   const requests = new Counter({ name: "hypha_api_requests_total", help: "HTTP requests answered", labelNames: ["route", "method", "status"], registers: [registry] });
   const duration = new Histogram({
     name: "hypha_api_request_duration_seconds",

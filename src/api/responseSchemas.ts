@@ -31,39 +31,38 @@ export const healthSchema = z.object({
 
 export const replicaSchema = z.object({
   index: z.number().int(),
-  nodeId: z.number().int().meta({ description: "0 while not placed" }),
   status: z.string().meta({ description: "Pending, Scheduled, Running, Completed, Failed, Tampered or Stopped" }),
+  nodeId: z.number().int().nullable().meta({ description: "null while not placed" }),
   attempt: z.number().int(),
   pricePerSecond: decimal,
-  since: decimal,
+  since: z.string().nullable().meta({ description: "ISO time of the replica's last change" }),
 });
 
-export const deploymentSummarySchema = z.object({
-  id: bytes32,
-  deployer: address,
-  status: z.string().meta({ description: "Requested, Scheduled, Running, Completed, Terminated or Failed" }),
-  kind: z.enum(["service", "job"]),
-  replicas: z.number().int(),
-  running: z.number().int(),
-  escrow: decimal,
-  submitted: z.object({ block: decimal, transactionHash: bytes32 }),
-});
-
-export const deploymentListSchema = z.object({ total: z.number().int(), deployments: z.array(deploymentSummarySchema) });
-
+/** One deployment, as deploymentResource.ts builds it (the same JSON `hypha get deployment -o json` prints). */
 export const deploymentSchema = z.object({
   id: bytes32,
-  status: z.string(),
+  name: z.string().nullable().meta({ description: "metadata.name from the spec blob (null when the store lacks it)" }),
+  kind: z.enum(["service", "job"]),
+  deployer: address,
+  phase: z
+    .enum(["Unknown", "Requested", "Scheduled", "Running", "Succeeded", "Failed", "Deleted", "OutOfBudget", "Cancelled"])
+    .meta({ description: "What happened, from chain data: a job that reached its quorum is Succeeded even once settled (Terminated)" }),
+  reason: z.string().meta({ description: "CamelCase reason, e.g. QuorumReached, ReplicaFailed, NoMajority, DeletedByDeployer, BudgetExhausted" }),
+  message: z.string(),
+  status: z.string().meta({ description: "The contract's status: Requested, Scheduled, Running, Completed, Terminated, Failed or Cancelled" }),
+  replicas: z.object({ desired: z.number().int(), placed: z.number().int(), running: z.number().int() }),
+  escrow: decimal,
+  retriesLeft: z.number().int(),
+  jobResult: bytes32.nullable(),
   intent: wireIntentSchema,
   signature: hexData,
-  relayer: address,
   submitted: z.object({ block: decimal, transactionHash: bytes32 }),
-  escrow: decimal,
-  placed: z.number().int(),
-  running: z.number().int(),
-  retriesLeft: z.number().int(),
-  replicas: z.array(replicaSchema),
+  terminated: z.object({ by: address, paidToNodes: decimal, refunded: decimal, block: decimal, transactionHash: bytes32 }).nullable(),
+  replicaSet: z.array(replicaSchema),
 });
+
+/** A page of deployments: each one in the same shape as GET /v1/deployments/{id}. */
+export const deploymentListSchema = z.object({ total: z.number().int(), deployments: z.array(deploymentSchema) });
 
 export const chainEventSchema = z.object({
   eventName: z.string(),
@@ -81,20 +80,21 @@ export const auditSchema = z.object({
   checks: z.array(z.object({ name: z.string(), status: z.enum(["PASS", "FAIL", "SKIP"]), detail: z.string() })),
 });
 
-export const nodeSchema = z.looseObject({
+/** One node, as nodeResource.ts builds it (the same JSON `hypha get nodes -o json` prints). */
+export const nodeSchema = z.object({
   id: z.number().int(),
+  state: z.enum(["Active", "Unbonding", "Jailed"]),
   operator: address,
   agent: address,
-  cpuMillis: z.number().int(),
-  memoryMiB: z.number().int(),
-  diskMiB: z.number().int(),
-  freeCpuMillis: z.number().int(),
-  freeMemoryMiB: z.number().int(),
+  endpoint: z.string(),
+  liveness: z.object({ reachable: z.boolean(), checkedAt: z.string() }).meta({ description: "whether the agent's /healthz answered just now" }),
+  capacity: z.object({ cpuMillis: z.number().int(), memoryMiB: z.number().int(), diskMiB: z.number().int(), slots: z.number().int() }),
+  free: z.object({ cpuMillis: z.number().int(), memoryMiB: z.number().int(), diskMiB: z.number().int(), slots: z.number().int() }),
   placed: z.number().int(),
   pricePerSecond: decimal,
   stake: decimal,
-  jailed: z.boolean(),
-  endpoint: z.string(),
+  unbondingSince: decimal.nullable(),
+  measurement: bytes32,
 });
 
 export const nodesSchema = z.object({ nodes: z.array(nodeSchema) });

@@ -7,7 +7,7 @@
  *                                          when the chain or the store is not answering (probed in the
  *                                          background, so it never waits on them)
  *   GET  /v1/deployments[?deployer=0x..]   deployments, newest first (limit, default 100)
- *   GET  /v1/deployments/:id               intent, signature, status, replicas
+ *   GET  /v1/deployments/:id               one deployment (deploymentResource.ts: the shape `hypha get -o json` prints)
  *   GET  /v1/deployments/:id/events        every event of the deployment, in chain order
  *   GET  /v1/deployments/:id/audit         the audit report (as `hypha audit`)
  *   GET  /v1/nodes, /v1/nodes/:id          registered nodes
@@ -31,17 +31,19 @@ import express, { type NextFunction, type Request, type Response } from "express
 import { isAddress, isHex, type Address, type Hex, type PublicClient, type WalletClient } from "viem";
 import type { HyphaAddresses } from "../chain/addresses";
 import { ChainError } from "../chain/chainError";
-import { deploymentStatusName, readDeployment, readDeploymentEvents, readReplicas, replicaStatusName } from "../chain/deployments";
-import { readIntent } from "../chain/intents";
-import { listNodes, readNode } from "../chain/nodes";
+import { readDeploymentEvents } from "../chain/deployments";
+import { readNode } from "../chain/nodes";
+import { probeAgent, readNodeResources, toNodeResource } from "./nodeResource";
 import { domainFor } from "../chain/signing";
 import { auditDeployment } from "./audit";
 import { mountConsole } from "./consoleFiles";
 import { DASHBOARD_HTML } from "./dashboard";
 import { createDeploymentIndex } from "./deploymentIndex";
+import { readDeploymentResources, specNameLookup } from "./deploymentResource";
 import { mountDeveloperRoutes } from "./developerRoutes";
 import { ApiInputError, parseIntentSubmission } from "./intentBody";
 import { createApiMetrics } from "./metrics";
+import { registerDomainMetrics } from "./domainMetrics";
 import { createRelayer, relayErrorStatus } from "./relayIntent";
 import { DependencyMonitor } from "./dependencyHealth";
 
@@ -107,6 +109,11 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const domain = domainFor(addresses);
   const metrics = createApiMetrics();
   const index = createDeploymentIndex(publicClient, addresses);
+  const specNames = specNameLookup(storeUrl);
+  registerDomainMetrics(metrics.registry, {
+    deployments: async () => readDeploymentResources(publicClient, addresses, (await index.list()).slice(-1000), specNames),
+    nodes: () => readNodeResources(publicClient, addresses),
+  });
   const relayer = opts.relayer ? createRelayer({ publicClient, walletClient: opts.relayer, addresses, domain, storeUrl }) : undefined;
   const app = express();
   app.disable("x-powered-by");
@@ -139,42 +146,14 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     const offset = Number(offsetText);
     const all = await index.list(deployer as Address | undefined);
     const newest = [...all].reverse().slice(offset, offset + limit);
-    const views = await Promise.all(newest.map((e) => readDeployment(publicClient, addresses, e.id)));
-    sendJson(res, 200, {
-      total: all.length,
-      deployments: newest.map((e, i) => ({
-        id: e.id,
-        deployer: e.deployer,
-        status: deploymentStatusName(views[i].status),
-        kind: e.intent.kind === 1 ? "job" : "service",
-        replicas: views[i].replicas,
-        running: views[i].running,
-        escrow: views[i].escrow,
-        submitted: { block: e.blockNumber, transactionHash: e.transactionHash },
-      })),
-    });
+    sendJson(res, 200, { total: all.length, deployments: await readDeploymentResources(publicClient, addresses, newest, specNames) });
   });
 
   app.get("/v1/deployments/:id", async (req, res) => {
     const id = deploymentIdParam(req);
     const entry = await index.get(id);
     if (!entry) return fail(res, 404, `unknown deployment ${id}: no IntentSubmitted event on this chain`, "id");
-    // the index knows the block: the intent's log (with its signature) is one small read away
-    const submitted = await readIntent(publicClient, addresses, id, { before: entry.blockNumber });
-    const [view, replicas] = await Promise.all([readDeployment(publicClient, addresses, id), readReplicas(publicClient, addresses, id)]);
-    sendJson(res, 200, {
-      id,
-      status: deploymentStatusName(view.status),
-      intent: submitted.intent,
-      signature: submitted.signature,
-      relayer: submitted.relayer,
-      submitted: { block: submitted.blockNumber, transactionHash: submitted.transactionHash },
-      escrow: view.escrow,
-      placed: view.placed,
-      running: view.running,
-      retriesLeft: view.retriesLeft,
-      replicas: replicas.map((r) => ({ ...r, status: replicaStatusName(r.status) })),
-    });
+    sendJson(res, 200, (await readDeploymentResources(publicClient, addresses, [entry], specNames))[0]);
   });
 
   /** The addresses with the scan starting at the deployment's submission block (nothing of it is older). */
@@ -198,13 +177,14 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   });
 
   app.get("/v1/nodes", async (_req, res) => {
-    sendJson(res, 200, { nodes: await listNodes(publicClient, addresses) });
+    sendJson(res, 200, { nodes: await readNodeResources(publicClient, addresses) });
   });
 
   app.get("/v1/nodes/:id", async (req, res) => {
     const text = String(req.params.id);
     if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > 2 ** 32 - 1) throw new ApiInputError("id", `must be a node id (1 or more), got ${JSON.stringify(text)}`);
-    sendJson(res, 200, await readNode(publicClient, addresses, Number(text)));
+    const n = await readNode(publicClient, addresses, Number(text));
+    sendJson(res, 200, toNodeResource(n, await probeAgent(n.endpoint), new Date()));
   });
 
   // Each client address gets relayPerMinute submissions a minute (a token bucket): the relayer

@@ -46,6 +46,8 @@ export interface DeploymentListEntry {
   id: Hex;
   deployer: Address;
   intent: DeploymentIntent;
+  /** The deployer's signature (the IntentSubmitted log carries it). */
+  signature: Hex;
   blockNumber: bigint;
   transactionHash: Hex;
 }
@@ -140,10 +142,56 @@ export async function listDeployments(publicClient: PublicClient, addresses: Hyp
       id: l.args.id as Hex,
       deployer: l.args.deployer as Address,
       intent: { ...(l.args.intent as DeploymentIntent) },
+      signature: l.args.signature as Hex,
       blockNumber: l.blockNumber!,
       transactionHash: l.transactionHash!,
     }));
   } catch (err) {
     throw toChainError(err, "listing deployments");
+  }
+}
+
+/**
+ * The events of several deployments at once, grouped by lowercase id, each list in chain order:
+ * one eth_getLogs for the named events (all of them when `eventNames` is empty) from `fromBlock`.
+ * @example const byId = await readEventsOfDeployments(pc, addresses, ids, ["Terminated"], 12n)
+ */
+export async function readEventsOfDeployments(
+  publicClient: PublicClient,
+  addresses: HyphaAddresses,
+  ids: Hex[],
+  eventNames: string[],
+  fromBlock: bigint = addresses.deployBlock,
+): Promise<Map<string, DeploymentEvent[]>> {
+  const byId = new Map<string, DeploymentEvent[]>(ids.map((id) => [id.toLowerCase(), []]));
+  if (ids.length === 0) return byId;
+  let logs: Log[];
+  try {
+    const topic0 = eventNames.length ? eventNames.map((n) => encodeEventTopics({ abi: deploymentRegistryAbi, eventName: n as "Terminated" })[0]) : null;
+    // A long OR-list of ids is heavier for the node than filtering here.
+    const idTopic = ids.length <= 32 ? ids.map((id) => id.toLowerCase() as Hex) : null;
+    const head = await publicClient.getBlockNumber();
+    logs = await getLogsSplitting(publicClient, { address: addresses.deploymentRegistry, topics: [topic0, idTopic], fromBlock, toBlock: head });
+  } catch (err) {
+    throw toChainError(err, "reading deployment events");
+  }
+  for (const l of parseEventLogs({ abi: deploymentRegistryAbi, logs, strict: true })) {
+    const list = byId.get(String((l.args as { id?: Hex }).id ?? "").toLowerCase());
+    if (!list) continue;
+    list.push({ eventName: l.eventName as string, args: l.args as Record<string, unknown>, blockNumber: l.blockNumber!, logIndex: l.logIndex!, transactionHash: l.transactionHash! });
+  }
+  for (const list of byId.values()) list.sort((a, b) => (a.blockNumber === b.blockNumber ? a.logIndex - b.logIndex : a.blockNumber < b.blockNumber ? -1 : 1));
+  return byId;
+}
+
+/**
+ * A job's agreed output hash (zero until a quorum agreed).
+ * @example await readJobResult(pc, addresses, id) // "0xb7a5…" or 0x000…
+ */
+export async function readJobResult(publicClient: PublicClient, addresses: HyphaAddresses, id: Hex): Promise<Hex> {
+  try {
+    return (await publicClient.readContract({ address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "jobResult", args: [id] })) as Hex;
+  } catch (err) {
+    throw toChainError(err, `reading the job result of ${id}`);
   }
 }

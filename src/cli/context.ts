@@ -4,6 +4,7 @@
  * account and its wallet client.
  */
 import fs from "node:fs";
+import path from "node:path";
 import type { Command } from "commander";
 import { isHex, type Address, type LocalAccount, type PublicClient, type WalletClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
@@ -15,6 +16,8 @@ import { loadKey } from "../chain/keystore";
 import type { TxClients } from "../chain/tx";
 import { HyphaError } from "../errors";
 import { readPassphrase } from "./passphrase";
+import { activeContext, configPath, readConfigFile, type ConfigFile } from "./configFile";
+import { specNameLookup, type SpecNameLookup } from "../api/deploymentResource";
 
 export const DEFAULT_RPC = "http://127.0.0.1:8545";
 export const DEFAULT_STORE = "http://127.0.0.1:7700";
@@ -32,10 +35,19 @@ export interface CliConfig {
   from?: string;
   passphraseFile?: string;
   passphraseEnv?: string;
+  /** The config file's context in effect, if any. */
+  context?: string;
 }
 
-/** Reads the global flags (and HYPHA_* environment variables) into a CliConfig. */
-export function readConfig(opts: Record<string, unknown>, env: NodeJS.ProcessEnv): CliConfig {
+/** The repository this CLI runs from: its deployments/ folder is the default addresses file when the working directory has none. */
+export const PACKAGE_DIR = path.resolve(__dirname, "..", "..");
+
+/**
+ * Reads the global flags, HYPHA_* environment variables and the config file's context (in that
+ * order of precedence) into a CliConfig.
+ */
+export function readConfig(opts: Record<string, unknown>, env: NodeJS.ProcessEnv, file: { path: string; config: ConfigFile } = loadConfigFile(env)): CliConfig {
+  const { name: contextName, context } = activeContext(file.config, (opts.context as string | undefined) ?? env.HYPHA_CONTEXT, file.path);
   const pk = (opts.privateKey as string | undefined) ?? env.HYPHA_PRIVATE_KEY;
   if (pk !== undefined && (!isHex(pk) || pk.length !== 66)) throw new HyphaError("--private-key: must be 0x followed by 64 hex digits");
   let dev: number | undefined;
@@ -43,23 +55,40 @@ export function readConfig(opts: Record<string, unknown>, env: NodeJS.ProcessEnv
     dev = Number(opts.devAccount);
     if (!Number.isInteger(dev) || dev < 0 || dev > 19) throw new HyphaError(`--dev-account: must be an integer 0..19, got ${opts.devAccount}`);
   }
-  const rpcUrl = (opts.rpc as string | undefined) ?? env.HYPHA_RPC ?? DEFAULT_RPC;
-  const storeUrl = (opts.store as string | undefined) ?? env.HYPHA_STORE ?? DEFAULT_STORE;
+  // A context's key applies only when no flag or variable chose one.
+  const keyChosen = pk !== undefined || dev !== undefined || opts.keystore !== undefined || opts.from !== undefined || env.HYPHA_KEYSTORE !== undefined;
+  const rpcUrl = (opts.rpc as string | undefined) ?? env.HYPHA_RPC ?? context.rpc ?? DEFAULT_RPC;
+  const storeUrl = (opts.store as string | undefined) ?? env.HYPHA_STORE ?? context.store ?? DEFAULT_STORE;
   for (const [flag, url] of [["--rpc", rpcUrl], ["--store", storeUrl]] as const) {
-    if (!/^https?:\/\/[^\s]+$/.test(url)) throw new HyphaError(`${flag}: must be an http(s) URL, got ${url}`);
+    if (!/^https?:\/\/[^\s]+$/.test(url)) throw new HyphaError(`${flag}: must be an http(s) URL, got ${url}${contextName && (flag === "--rpc" ? context.rpc : context.store) === url ? ` (from context ${contextName})` : ""}`);
   }
+  const keystore = (opts.keystore as string | undefined) ?? env.HYPHA_KEYSTORE ?? (keyChosen ? undefined : context.keystore);
   return {
     rpcUrl,
-    deploymentFile: (opts.deployment as string | undefined) ?? env.HYPHA_DEPLOYMENT,
-    keystore: (opts.keystore as string | undefined) ?? env.HYPHA_KEYSTORE ?? DEFAULT_KEYSTORE,
-    keystoreGiven: opts.keystore !== undefined || env.HYPHA_KEYSTORE !== undefined,
+    deploymentFile: (opts.deployment as string | undefined) ?? env.HYPHA_DEPLOYMENT ?? context.deployment ?? defaultDeploymentFile(),
+    keystore: keystore ?? DEFAULT_KEYSTORE,
+    keystoreGiven: keystore !== undefined,
     storeUrl: storeUrl.replace(/\/+$/, ""),
     privateKey: pk as `0x${string}` | undefined,
-    devAccount: dev,
-    from: opts.from as string | undefined,
+    devAccount: dev ?? (keyChosen ? undefined : context["dev-account"]),
+    from: (opts.from as string | undefined) ?? (keyChosen ? undefined : context.from),
     passphraseFile: opts.passphraseFile as string | undefined,
     passphraseEnv: env.HYPHA_PASSPHRASE,
+    context: contextName,
   };
+}
+
+/** The config file at its usual place (see configFile.ts). */
+export function loadConfigFile(env: NodeJS.ProcessEnv): { path: string; config: ConfigFile } {
+  const file = configPath(env);
+  return { path: file, config: readConfigFile(file) };
+}
+
+/** deployments/ in the working directory, else the one in this CLI's repository (so `hypha` works from any folder). */
+function defaultDeploymentFile(): string | undefined {
+  if (fs.existsSync("deployments")) return undefined;
+  const own = path.join(PACKAGE_DIR, "deployments");
+  return fs.existsSync(own) ? own : undefined;
 }
 
 /** What commands get: the config and lazily made chain connections. */
@@ -68,6 +97,7 @@ export class CliContext {
   private _pc?: PublicClient;
   private _addresses?: Promise<HyphaAddresses>;
   private _account?: Promise<LocalAccount>;
+  private _names?: SpecNameLookup;
 
   constructor(
     private readonly program: Command,
@@ -90,6 +120,12 @@ export class CliContext {
   addresses(): Promise<HyphaAddresses> {
     if (!this._addresses) this._addresses = loadContracts(this.publicClient, this.config.deploymentFile);
     return this._addresses;
+  }
+
+  /** Looks up deployments' manifest names in the store (cached for this command). */
+  specNames(): SpecNameLookup {
+    if (!this._names) this._names = specNameLookup(this.config.storeUrl);
+    return this._names;
   }
 
   /** The passphrase for keystore files: --passphrase-file, HYPHA_PASSPHRASE, or a prompt on a terminal. */
@@ -129,7 +165,14 @@ export class CliContext {
     } catch (err) {
       throw toChainError(err, "reading the chain id");
     }
-    if (chainId === 31337) return devAccount(defaultDev);
+    if (chainId === 31337) {
+      const account = devAccount(defaultDev);
+      const keys = keystoreFiles(c.keystore);
+      if (keys.length > 0) {
+        this.err(`note: signing with local dev account #${defaultDev} (${account.address}), not with the key(s) in ${c.keystore}; pass --from ADDRESS (or --keystore DIR) to sign with yours`);
+      }
+      return account;
+    }
     throw new HyphaError("no signing key: pass --keystore DIR [--from ADDRESS], --private-key KEY or --dev-account N");
   }
 
@@ -144,6 +187,15 @@ export class CliContext {
   /** Prints machine or human output to stdout. */
   print(text: string): void {
     this.out(text);
+  }
+}
+
+/** Key files in a keystore folder (none when it does not exist). */
+function keystoreFiles(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir).filter((f) => f.endsWith(".json") || f.startsWith("UTC--"));
+  } catch {
+    return [];
   }
 }
 

@@ -20,6 +20,10 @@ import { registerImage } from "./commands/image";
 import { registerLogs } from "./commands/logs";
 import { registerServices } from "./commands/services";
 import { registerUp } from "./commands/up";
+import { registerConfig } from "./commands/config";
+import { registerCompletion } from "./commands/completion";
+import { registerWait } from "./commands/wait";
+import { cliVersion } from "./version";
 
 /** A command group: adds its subcommands to the program. */
 export type RegisterCommands = (program: Command, ctx: CliContext) => void;
@@ -40,6 +44,9 @@ export const commands: RegisterCommands[] = [
   registerServices, // watcher, node run, api, store serve
   registerAdmin, // approve-measurement, unjail, grant-orchestrator
   registerUp,
+  registerConfig, // view, get-contexts, current-context, use-context, set-context, delete-context
+  registerCompletion,
+  registerWait,
 ];
 
 /**
@@ -50,6 +57,8 @@ export function buildProgram(env: NodeJS.ProcessEnv = process.env, extra: Regist
   const program = new Command("hypha");
   program
     .description("Hypha: deterministic compute run by smart contracts")
+    .version(cliVersion(process.argv.includes("--version")), "--version", "print the version (and the git commit of a clone)")
+    .option("--context <name>", "use this context of the config file (env HYPHA_CONTEXT; see hypha config)")
     .option("--rpc <url>", "chain JSON-RPC URL (env HYPHA_RPC)", undefined)
     .option("--deployment <file>", "contract addresses file or folder (default deployments/<chainId>.json)")
     .option("--keystore <dir>", "encrypted key folder (default .hypha/keystore; env HYPHA_KEYSTORE)")
@@ -63,7 +72,7 @@ export function buildProgram(env: NodeJS.ProcessEnv = process.env, extra: Regist
     .configureOutput({ outputError: (str, write) => write(str) });
   program.addHelpText(
     "after",
-    "\n-o FORMAT (json, yaml, wide) belongs to the commands that print, and may also stand before the command.\n\nExample:\n  $ hypha apply -f examples/deployment.yaml --wait\n  $ hypha -o wide get deployments",
+    "\n-o FORMAT (json, yaml, wide, name) belongs to the commands that print, and may also stand before the command.\n\nExample:\n  $ hypha apply -f examples/deployment.yaml --wait\n  $ hypha -o wide get deployments",
   );
   const ctx = new CliContext(program, env);
   for (const register of [...commands, ...extra]) register(program, ctx);
@@ -80,7 +89,7 @@ function allCommands(cmd: Command): Command[] {
  * @example process.exitCode = await runCli(process.argv)
  */
 /** Global flags that take a value (so their value is not mistaken for the command name). */
-const GLOBAL_VALUE_FLAGS = new Set(["--rpc", "--deployment", "--keystore", "--from", "--passphrase-file", "--private-key", "--dev-account", "--store"]);
+const GLOBAL_VALUE_FLAGS = new Set(["--context", "--rpc", "--deployment", "--keystore", "--from", "--passphrase-file", "--private-key", "--dev-account", "--store"]);
 
 /**
  * Lets `-o FORMAT` stand before the command as a global flag (`hypha -o json get nodes`) by moving

@@ -5,14 +5,20 @@
 import YAML from "yaml";
 import { HyphaError } from "../errors";
 
-export type OutputFormat = "table" | "wide" | "json" | "yaml";
+export type OutputFormat = "table" | "wide" | "json" | "yaml" | "name";
+
+/** The -o values every command that prints a resource accepts. */
+export const OUTPUT_FORMATS: OutputFormat[] = ["table", "wide", "json", "yaml", "name"];
+
+/** Help text for the -o flag. */
+export const OUTPUT_HELP = "output format: table (default), wide, json, yaml or name";
 
 /**
  * Parses an `-o` value.
  * @example parseOutputFormat("json") // "json"
  */
-export function parseOutputFormat(value: string | undefined, allowed: OutputFormat[] = ["table", "wide", "json", "yaml"]): OutputFormat {
-  const v = (value ?? "table") as OutputFormat;
+export function parseOutputFormat(value: string | undefined, allowed: OutputFormat[] = OUTPUT_FORMATS): OutputFormat {
+  const v = (value === undefined || value === "text" ? "table" : value) as OutputFormat;
   if (!allowed.includes(v)) throw new HyphaError(`-o: must be one of ${allowed.join(", ")}, got ${value}`);
   return v;
 }
@@ -37,6 +43,19 @@ export function toJson(value: unknown): string {
 /** @example toYaml({ a: 1n }) // "a: \"1\"\n" */
 export function toYaml(value: unknown): string {
   return YAML.stringify(plain(value));
+}
+
+/**
+ * Prints `data` in a machine format, or `table()` for people; `name` prints `names()` one a line.
+ * @example emitAs(ctx.print, "json", data, () => renderTable(rows), () => ["deployment/0x12…"])
+ */
+export function emitAs(print: (text: string) => void, format: OutputFormat, data: unknown, table: () => string, names: () => string[] = () => []): void {
+  if (format === "json") print(toJson(data));
+  else if (format === "yaml") print(toYaml(data));
+  else if (format === "name") {
+    const lines = names();
+    if (lines.length) print(lines.join("\n"));
+  } else print(table());
 }
 
 /**

@@ -1,12 +1,16 @@
 /**
  * `--wait`: follows a deployment on-chain and prints one line per state change until it is
- * Running (services) or Completed (jobs), or Failed / Terminated / timed out (failure).
+ * Running (services) or Succeeded (jobs), or ended otherwise (Failed, Deleted, OutOfBudget: exit
+ * code 3 with the reason) or timed out (exit code 2).
  */
 import type { Hex, PublicClient } from "viem";
 import type { HyphaAddresses } from "../chain/addresses";
 import { ChainError } from "../chain/chainError";
-import { deploymentStatusName, readDeploymentEvents, replicaStatusName, type DeploymentEvent } from "../chain/deployments";
-import { AttestedStatus } from "../chain/eip712";
+import { deploymentOutcome, waitVerdict, type DeploymentOutcome } from "../chain/deploymentOutcome";
+import { deploymentStatusName, readDeploymentEvents, readReplicas, replicaStatusName, type DeploymentEvent } from "../chain/deployments";
+import { AttestedStatus } from "../chain/lifecycle";
+import { HyphaError } from "../errors";
+import { formatTokens } from "./amounts";
 
 /**
  * One progress line for an event, or undefined for events that are not state changes.
@@ -34,45 +38,108 @@ export function describeEvent(e: DeploymentEvent): string | undefined {
     case "Scaled":
       return `${at}  scaled ${a.from} -> ${a.to} replicas`;
     case "Terminated":
-      return `${at}  terminated by ${a.by}`;
+      return `${at}  terminated by ${a.by} (${formatTokens(BigInt(a.paidToNodes as bigint))} paid to nodes, ${formatTokens(BigInt(a.refunded as bigint))} refunded)`;
     default:
       return undefined;
   }
 }
 
-const SUCCESS = ["Running", "Completed"];
-const FAILURE = new Set(["Failed", "Terminated"]);
+/**
+ * What the events up to and including `upTo` say happened (the status at that point, the intent's
+ * kind, deployer and quorum from its IntentSubmitted event).
+ */
+export function outcomeAt(events: DeploymentEvent[], upTo: number, replicaStatuses?: number[]): DeploymentOutcome {
+  const prefix = events.slice(0, upTo + 1);
+  const submitted = prefix.find((e) => e.eventName === "IntentSubmitted");
+  const intent = (submitted?.args.intent ?? {}) as { kind?: number; quorum?: number; replicas?: number };
+  let status = submitted ? 1 : 0;
+  const replicaNow = new Map<number, string>();
+  for (const e of prefix) {
+    if (e.eventName === "DeploymentStatusChanged") status = Number(e.args.to);
+    if (e.eventName === "ReplicaStatusChanged") replicaNow.set(Number(e.args.replicaIndex), replicaStatusName(Number(e.args.to)));
+  }
+  const states = [...replicaNow.values()];
+  return deploymentOutcome({
+    status,
+    kind: Number(intent.kind ?? 0),
+    deployer: (submitted?.args.deployer ?? "0x0000000000000000000000000000000000000000") as Hex,
+    quorum: Number(intent.quorum ?? 1),
+    replicas: Number(intent.replicas ?? 0),
+    placed: states.filter((x) => x === "Scheduled" || x === "Running").length,
+    running: states.filter((x) => x === "Running").length,
+    replicaStatuses,
+    events: prefix,
+  });
+}
 
 /**
- * Polls the deployment's events and prints each new state change until a final state.
- * @example await followDeployment(pc, addresses, id, { print: console.log, timeoutMs: 300_000 })
+ * Polls the deployment's events and prints each new state change until the deployment reaches a
+ * phase in `until` (default Running for a service, Succeeded for a job) or ends otherwise. Each
+ * event is judged in order, so a job that reached its quorum and was settled in the same batch
+ * (Completed, then Terminated) is a success. An ended deployment that did not reach `until`
+ * throws with its reason (exit code 3); a timeout throws with exit code 2.
+ * @example const outcome = await followDeployment(pc, addresses, id, { print: console.log, timeoutMs: 300_000 })
  */
 export async function followDeployment(
   publicClient: PublicClient,
   addresses: HyphaAddresses,
   id: Hex,
-  opts: { print: (line: string) => void; timeoutMs: number; pollMs?: number; /** statuses that end the wait successfully (default Running, Completed) */ until?: string[] },
-): Promise<string> {
-  const success = new Set(opts.until ?? SUCCESS);
+  opts: {
+    print: (line: string) => void;
+    timeoutMs: number;
+    pollMs?: number;
+    /** phases that end the wait successfully */
+    until?: string[];
+    label?: string;
+    /** Asked (at most every 3 s) while replicas wait for a node: a reason ends the wait (FailedScheduling, exit 3). */
+    unschedulable?: () => Promise<string | undefined>;
+  },
+): Promise<DeploymentOutcome> {
   const deadline = Date.now() + opts.timeoutMs;
+  let nextFitCheck = 0;
+  const label = opts.label ? `${opts.label} (${id})` : id;
   let seen = 0;
-  let status = "Requested";
+  let last: DeploymentOutcome | undefined;
   for (;;) {
     const events = await readDeploymentEvents(publicClient, addresses, id);
-    for (const e of events.slice(seen)) {
-      const line = describeEvent(e);
+    const submitted = events.find((e) => e.eventName === "IntentSubmitted");
+    const isJob = Number((submitted?.args.intent as { kind?: number } | undefined)?.kind ?? 0) === 1;
+    const until = opts.until ?? (isJob ? ["Succeeded"] : ["Running"]);
+    for (let i = seen; i < events.length; i++) {
+      const line = describeEvent(events[i]);
       if (line) opts.print(line);
-      if (e.eventName === "DeploymentStatusChanged") status = deploymentStatusName(Number(e.args.to));
+      last = outcomeAt(events, i);
+      const verdict = waitVerdict(last, until);
+      if (verdict === "success") return last;
+      if (verdict === "failure") throw endedError(label, last, until);
     }
     seen = events.length;
-    if (success.has(status)) return status;
-    if (FAILURE.has(status)) throw new ChainError(`deployment ${id} ended ${status}`, { exitCode: 2 });
+    if (isJob && last?.phase === "Running") {
+      // A job whose replicas all finished without a majority ends without a further event.
+      const statuses = (await readReplicas(publicClient, addresses, id)).map((r) => r.status);
+      const now = outcomeAt(events, events.length - 1, statuses);
+      if (waitVerdict(now, until) === "failure") throw endedError(label, now, until);
+    }
+    if (opts.unschedulable && (last?.phase ?? "Requested") === "Requested" && Date.now() >= nextFitCheck) {
+      nextFitCheck = Date.now() + 3_000;
+      const why = await opts.unschedulable();
+      if (why) {
+        throw new HyphaError(`deployment ${label} cannot be placed (FailedScheduling): ${why}`, {
+          exitCode: 3,
+          details: "no registered node has the capacity, price and approved measurement it needs, even when empty; it stays Requested (its escrow is refunded when you delete it: hypha delete deployment NAME)",
+        });
+      }
+    }
     if (Date.now() > deadline) {
-      throw new ChainError(`deployment ${id} is still ${status} after ${Math.round(opts.timeoutMs / 1000)} s`, {
+      throw new ChainError(`deployment ${label} is still ${last?.phase ?? "not submitted"} after ${Math.round(opts.timeoutMs / 1000)} s`, {
         exitCode: 2,
         details: "is the watcher running (hypha up / hypha watcher)? follow it with: hypha describe deployment ID",
       });
     }
     await new Promise((r) => setTimeout(r, opts.pollMs ?? 500));
   }
+}
+
+function endedError(label: string, o: DeploymentOutcome, until: string[]): HyphaError {
+  return new HyphaError(`deployment ${label} ended ${o.phase} (${o.reason}): ${o.message}`, { exitCode: 3, details: `waited for ${until.join(" or ")}` });
 }

@@ -2,6 +2,7 @@
  * The blob/image store over HTTP: serves a ChunkStore directory and its Catalog. Any number of
  * these can run as mirrors; clients verify everything, so a mirror is trusted for availability only.
  *
+ *   GET  /metrics                    Prometheus metrics (storeMetrics.ts)
  *   GET  /health, /healthz           200 {ok: true}; 503 {ok: false, reason} when its disk is at the free-space reserve
  *   GET|HEAD /chunks/:cid            one object (chunk or manifest)
  *   GET  /chunks?cid=a&cid=b         several objects in one response (see chunkBatch.ts)
@@ -24,6 +25,7 @@ import { CHUNK_BATCH_CONTENT_TYPE, MAX_BATCH_CIDS, encodeChunkBatch } from "./ch
 import { ChunkStore } from "./chunkStore";
 import { type CID, JSON_CODEC, parseCid } from "./cid";
 import { ImageError } from "./imageError";
+import { createStoreMetrics } from "./storeMetrics";
 import { UploadGate } from "./uploadGate";
 
 export interface StoreServerOptions {
@@ -71,10 +73,17 @@ export async function startStoreServer(opts: StoreServerOptions): Promise<StoreS
   const maxUploadBytes = opts.maxUploadBytes ?? 64 * 1024 * 1024;
   const json = express.json({ limit: "4mb" });
 
+  const metrics = createStoreMetrics(async () => Object.keys(await catalog.list()).length);
+  app.use(metrics.middleware);
+
   app.get(["/health", "/healthz"], async (_req, res) => {
     const why = await gate.unhealthy();
     if (why) res.status(503).json({ ok: false, reason: why });
     else res.json({ ok: true });
+  });
+
+  app.get("/metrics", async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 
   app.get("/catalog", async (_req, res) => {

@@ -13,6 +13,7 @@ import { deploymentRegistryAbi } from "../chain/abi";
 import { loadContracts, makePublicClient } from "../chain/clients";
 import { ActionDispatcher } from "./act/dispatcher";
 import { Outbox } from "./act/outbox";
+import { createWatcherMetrics } from "./status/metrics";
 import { resumeOutbox } from "./act/resumeOutbox";
 import { SenderWorker } from "./act/senderWorker";
 import { resolveWatcherConfig, type ResolvedWatcherConfig, type WatcherAddresses, type WatcherConfig } from "./config";
@@ -161,6 +162,7 @@ export async function runWatcher(config: WatcherConfig, logger: WatcherLogger = 
   let lastError: string | null = null;
   let unplaced = 0;
   let unplacedSample: Unplaced[] = [];
+  let unplacedReasons: string[] = [];
   let reconciles = 0;
   let resyncs = 0;
   let resyncRequested = false;
@@ -215,6 +217,7 @@ export async function runWatcher(config: WatcherConfig, logger: WatcherLogger = 
     if (result.unplaced.length && result.unplaced.length !== unplaced) logger.warn({ unplaced: result.unplaced.length, first: result.unplaced[0] }, "replicas waiting for a node");
     unplaced = result.unplaced.length;
     unplacedSample = result.unplaced.slice(0, 5);
+    unplacedReasons = result.unplaced.map((u) => u.reason);
     dispatcher.replaceQueue(result.actions);
   }
 
@@ -353,7 +356,21 @@ export async function runWatcher(config: WatcherConfig, logger: WatcherLogger = 
   };
 
   let server: Awaited<ReturnType<typeof startStatusServer>> | undefined;
-  if (cfg.statusPort !== undefined) server = await startStatusServer(status, cfg.statusPort, cfg.statusHost, health);
+  const metrics = createWatcherMetrics({
+    deploymentStatuses: () => store.deployments().map((d) => d.status),
+    replicaStatuses: () => store.deployments().flatMap((d) => store.replicasOf(d.id).map((r) => r.status)),
+    nodes: () => store.nodes().map((n) => ({ jailed: n.jailed, unbonding: n.unbonding, lost: lostNodes.has(n.nodeId) })),
+    unplacedReasons: () => unplacedReasons,
+    head: () => head,
+    cursor: () => store.cursor()?.number ?? null,
+    outbox: () => ({ queued: dispatcher.queued(), inProgress: dispatcher.inProgressCount(), ...outbox.depth() }),
+    outboxAgeSeconds: () => outbox.oldestUnminedAgeSeconds(),
+    txsSent: () => outbox.sentCount,
+    txsReverted: () => outbox.revertedCount,
+    reorgs: () => follower.reorgs,
+    senderBalances: () => Promise.all(workers.map(async (w) => ({ address: w.address, wei: await client.getBalance({ address: w.address }) }))),
+  });
+  if (cfg.statusPort !== undefined) server = await startStatusServer(status, cfg.statusPort, cfg.statusHost, health, metrics);
 
   return {
     store,

@@ -167,13 +167,13 @@ describe("REST API", () => {
     // Reads.
     const list = await get("/v1/deployments");
     expect(list.status).toBe(200);
-    expect(list.json.deployments.find((x: { id: string }) => x.id === id)).toMatchObject({ status: "Requested", kind: "service", replicas: 1, deployer: c.accounts[DEPLOYER].address });
+    expect(list.json.deployments.find((x: { id: string }) => x.id === id)).toMatchObject({ status: "Requested", phase: "Requested", kind: "service", replicas: { desired: 1, placed: 0, running: 0 }, deployer: c.accounts[DEPLOYER].address });
     expect((await get(`/v1/deployments?deployer=${c.accounts[12].address}`)).json.deployments).toEqual([]);
     expect(await get("/v1/deployments?deployer=nobody")).toMatchObject({ status: 400, json: { error: { field: "deployer" } } });
     expect(await get("/v1/deployments?limit=0")).toMatchObject({ status: 400, json: { error: { field: "limit" } } });
     const one = await get(`/v1/deployments/${id}`);
     expect(one.status).toBe(200);
-    expect(one.json).toMatchObject({ id, status: "Requested", signature, intent: { budget: intent.budget.toString(), specHash: intent.specHash }, replicas: [{ index: 0, status: "Pending", nodeId: 0 }] });
+    expect(one.json).toMatchObject({ id, status: "Requested", phase: "Requested", signature, intent: { budget: intent.budget.toString(), specHash: intent.specHash }, replicaSet: [{ index: 0, status: "Pending", nodeId: null }] });
     expect(await get("/v1/deployments/0x1234")).toMatchObject({ status: 400, json: { error: { field: "id" } } });
     expect((await get(`/v1/deployments/0x${"ab".repeat(32)}`)).status).toBe(404);
     expect((await get(`/v1/deployments/0x${"ab".repeat(32)}/events`)).status).toBe(404);
@@ -189,7 +189,7 @@ describe("REST API", () => {
   it("nodes, health, metrics, the dashboard, and a read-only API", async () => {
     const nodes = await get("/v1/nodes");
     expect(nodes.json.nodes).toHaveLength(1);
-    expect(nodes.json.nodes[0]).toMatchObject({ id: 1, operator: c.accounts[5].address, jailed: false });
+    expect(nodes.json.nodes[0]).toMatchObject({ id: 1, operator: c.accounts[5].address, state: "Active", liveness: { reachable: false } });
     expect((await get("/v1/nodes/1")).json.id).toBe(1);
     expect((await get("/v1/nodes/99")).status).toBe(404);
     expect(await get("/v1/nodes/abc")).toMatchObject({ status: 400, json: { error: { field: "id" } } });

@@ -165,7 +165,9 @@ describe("hypha CLI against a real hardhat node", () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/spec\.replicas: must be at least 1/);
     expect(bad.stderr).not.toMatch(/\n\s+at /); // no stack trace
-    const broke = await hypha(["apply", "-f", appFile, "--budget", "50000"]);
+    const other = path.join(tmp, "other.yaml");
+    fs.writeFileSync(other, fs.readFileSync(appFile, "utf8").replace("name: deterministic-app", "name: other-app"));
+    const broke = await hypha(["apply", "-f", other, "--budget", "50000"]);
     expect(broke.code).toBe(1);
     expect(broke.stderr).toMatch(/^error: budget: 0x71bE63f3384f5fb98995898A86B02Fb2426c5788 holds \d+ token wei, needs 50000000000000000000000\n$/);
     const flag = await hypha(["apply", "-f", appFile, "--max-price", "cheap"]);
@@ -178,8 +180,8 @@ describe("hypha CLI against a real hardhat node", () => {
     await placeAndAttest(id, 0);
     const get = await hypha(["get", "deployments", "-o", "json"]);
     expect(get.code).toBe(0);
-    const list = JSON.parse(get.stdout) as Array<{ id: Hex; status: string }>;
-    expect(list.find((d) => d.id === id)?.status).toBe("Running");
+    const list = JSON.parse(get.stdout) as { total: number; deployments: Array<{ id: Hex; status: string; phase: string; name: string }> };
+    expect(list.deployments.find((d) => d.id === id)).toMatchObject({ status: "Running", phase: "Running", name: "deterministic-app" });
     const nodes = await hypha(["get", "nodes", "-o", "wide"]);
     expect(nodes.code).toBe(0);
     expect(nodes.stdout).toContain(agent.address);
@@ -190,8 +192,9 @@ describe("hypha CLI against a real hardhat node", () => {
     expect(d.stdout).toContain(`SpecHash:     ${intent.specHash}`);
     expect(d.stdout).toContain(`ImageRoot:    ${intent.imageRoot}`);
     expect(d.stdout).toMatch(/Status:\s+Running/);
-    expect(d.stdout).toMatch(/block \d+\s+replica 0 scheduled on node 1 \(attempt 1\)\s+tx 0x[0-9a-f]{64}/);
-    expect(d.stdout).toMatch(/replica 0 attested Running by node 1/);
+    expect(d.stdout).toMatch(/Name:\s+deterministic-app/);
+    expect(d.stdout).toMatch(/Normal\s+Scheduled\s+block \d+\s+orchestrator\s+replica 0 placed on node 1 \(attempt 1\)/);
+    expect(d.stdout).toMatch(/Normal\s+AttestedRunning\s+block \d+\s+node 1\s+replica 0 attempt 1 attested Running by agent 0x/);
 
     const audit = await hypha(["audit", id, "-f", appFile]);
     expect(audit.stdout).toMatch(/PASS\s+spec hash/);
@@ -210,7 +213,9 @@ describe("hypha CLI against a real hardhat node", () => {
   });
 
   it("apply --wait prints a progress line per on-chain change until Running", async () => {
-    const child = spawn(process.execPath, [path.join(ROOT, "bin/hypha.js"), "apply", "-f", appFile, "--wait", "--timeout", "120"], { cwd: tmp, env, stdio: ["ignore", "pipe", "pipe"] });
+    const waitFile = path.join(tmp, "wait.yaml");
+    fs.writeFileSync(waitFile, fs.readFileSync(appFile, "utf8").replace("name: deterministic-app", "name: wait-app"));
+    const child = spawn(process.execPath, [path.join(ROOT, "bin/hypha.js"), "apply", "-f", waitFile, "--wait", "--timeout", "120"], { cwd: tmp, env, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stderr.on("data", (d: Buffer) => (stderr += d));
@@ -229,7 +234,7 @@ describe("hypha CLI against a real hardhat node", () => {
     expect(stdout).toMatch(/deployment Requested -> Scheduled/);
     expect(stdout).toMatch(/replica 0 Scheduled -> Running \(node 1\)/);
     expect(stdout).toMatch(/deployment Scheduled -> Running/);
-    expect(stdout).toContain(`deployment ${waitId} is Running`);
+    expect(stdout).toContain(`deployment wait-app (${waitId}) is Running`);
   });
 
   it("audit FAILs for an altered manifest, naming both hashes", async () => {

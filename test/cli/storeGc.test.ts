@@ -11,6 +11,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseEther, type Hex, type PublicClient, type WalletClient } from "viem";
+import { deploymentRegistryAbi } from "../../src/chain/abi";
 import { writeAddresses, type HyphaAddresses } from "../../src/chain/addresses";
 import { makeChain, makePublicClient, makeWalletClient } from "../../src/chain/clients";
 import { deployHypha, fundAccounts } from "../../src/chain/deploy";
@@ -85,8 +86,10 @@ describe("hypha store gc against a real chain", () => {
     const endedId = await apply();
     const active = await imageOf("active");
     await store.catalog.set("ubuntu:latest", active);
+    // ubuntu:latest points at other content now: apply replaces the deployment (and deletes the old one)
     const activeId = await apply();
-    expect((await hypha(["delete", "deployment", endedId])).code).toBe(0);
+    expect(activeId).not.toBe(endedId);
+    expect((await pc.readContract({ address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "getDeployment", args: [endedId] })).status).toBe(5); // Terminated
     await store.catalog.delete("ubuntu:latest"); // no name points at the active image any more
     const named = await imageOf("named");
     await store.catalog.set("named:1", named);

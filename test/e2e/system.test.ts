@@ -9,6 +9,7 @@ import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { checkMetrics } from "../helpers/promtool";
 import { parseAbiItem, type Hex } from "viem";
 import { makePublicClient, loadContracts } from "../../src/chain/clients";
 import { readDeployment, readReplicas, deploymentStatusName, replicaStatusName } from "../../src/chain/deployments";
@@ -91,9 +92,11 @@ describe("the whole system", () => {
     expect((await readNode(pc, addresses, 1)).measurement).toBe(printed);
 
     // The REST API that `hypha up` serves tells the same: Running on 3 nodes, audit PASS.
-    const viaApi = (await (await fetch(`${sys.state.apiUrl}/v1/deployments/${id}`)).json()) as { status: string; replicas: { status: string }[] };
-    expect(viaApi.status).toBe("Running");
-    expect(viaApi.replicas.map((r) => r.status)).toEqual(["Running", "Running", "Running"]);
+    const viaApi = (await (await fetch(`${sys.state.apiUrl}/v1/deployments/${id}`)).json()) as { status: string; phase: string; name: string; replicaSet: { status: string }[] };
+    expect(viaApi).toMatchObject({ status: "Running", phase: "Running", name: "deterministic-app" });
+    expect(viaApi.replicaSet.map((r) => r.status)).toEqual(["Running", "Running", "Running"]);
+    // ... and the CLI prints the same JSON for it, found by its name
+    expect(JSON.parse(sys.hypha(["get", "deployment", "deterministic-app", "-o", "json"]).stdout)).toEqual(viaApi);
     expect(((await (await fetch(`${sys.state.apiUrl}/v1/deployments/${id}/audit`)).json()) as { verdict: string }).verdict).toBe("PASS");
 
     // Auditing against a manifest that says something else fails.
@@ -102,9 +105,46 @@ describe("the whole system", () => {
     expect(altered.stdout).toMatch(/FAIL/);
   });
 
+  it("every service serves Prometheus /metrics with domain gauges that promtool accepts", async () => {
+    const scrape = async (url: string) => {
+      const res = await fetch(`${url}/metrics`);
+      expect(res.status, url).toBe(200);
+      const text = await res.text();
+      const check = checkMetrics(text);
+      expect(check.problems, `${url}/metrics (${check.tool})`).toBe("");
+      return text;
+    };
+    const watcher = await scrape(sys.state.watcherUrl);
+    expect(watcher).toMatch(/^hypha_watcher_nodes\{state="Active"\} 3$/m);
+    expect(watcher).toMatch(/^hypha_watcher_deployments\{status="Running"\} [1-9]/m);
+    expect(watcher).toMatch(/^hypha_watcher_transactions_sent_total [1-9]/m);
+    expect(watcher).toMatch(/^hypha_watcher_sender_balance_wei\{address="0x[0-9a-fA-F]{40}"\} [1-9]/m);
+    const agent = await scrape(sys.state.nodes[0].url);
+    expect(agent).toMatch(/^hypha_agent_attestations\{status="Running",node="1"\} [1-9]/m);
+    expect(agent).toMatch(/^hypha_agent_image_bytes_fetched\{node="1"\} \d+/m);
+    const storeText = await scrape(sys.state.storeUrl);
+    expect(storeText).toMatch(/^hypha_store_bytes_served_total [1-9]/m);
+    const apiText = await scrape(sys.state.apiUrl);
+    expect(apiText).toMatch(/^hypha_deployments\{phase="Running",kind="service"\} [1-9]/m);
+    expect(apiText).toMatch(/^hypha_nodes\{state="Active",agent="reachable"\} 3$/m);
+  });
+
   it("finalizes a job when 2 of 3 replicas attest the same output hash", async () => {
-    const id = applyFile("examples/job.yaml");
-    await waitForStatus(id, ["Completed", "Terminated"]);
+    // `apply --wait` judges each event in order: the watcher finalizes and settles the job in one
+    // batch (Completed, then Terminated), and that is a success, exit 0.
+    const res = sys.hypha(["apply", "-f", "examples/job.yaml", "--wait", "--timeout", "120"]);
+    if (!sys.state.sandbox) {
+      // Without bubblewrap the replicas run unsandboxed and cannot write the declared /out/result.txt,
+      // so every attempt fails: then `apply --wait` must say so, with the reason, and exit 3.
+      expect(res.status, res.stdout + res.stderr).toBe(3);
+      expect(res.stderr).toMatch(/^error: deployment sum-of-squares \(0x[0-9a-f]{64}\) ended Failed \(ReplicaFailed\): replica \d failed on node \d with no retries left/);
+      return;
+    }
+    expect(res.status, res.stdout + res.stderr).toBe(0);
+    const id = /deployment (0x[0-9a-f]{64})/.exec(res.stdout)![1] as Hex;
+    expect(res.stdout).toContain(`deployment sum-of-squares (${id}) is Succeeded: job result`);
+    await waitForStatus(id, ["Terminated"]);
+    expect(JSON.parse(sys.hypha(["get", "deployment", id, "-o", "json"]).stdout)).toMatchObject({ phase: "Succeeded", status: "Terminated", reason: "QuorumReached" });
     const finalized = await pc.getLogs({
       address: addresses.deploymentRegistry,
       event: parseAbiItem("event JobFinalized(bytes32 indexed id, bytes32 outputHash, uint8 agreeing)"),

@@ -47,7 +47,9 @@ export function DeploymentPage({ id, wallet, info }: { id: `0x${string}`; wallet
   useEffect(() => {
     setEvents([]);
     setAudit(undefined);
-    api.deployment(id).then(setDetail, (e) => setError(e.message));
+    // GET /v1/deployments/ID is the one deployment shape (deploymentResource.ts); the stream's state
+    // keeps running and the replica list at the top: read the first through the same names.
+    api.deployment(id).then((d: any) => setDetail({ ...d, running: d.replicas.running, replicas: d.replicaSet.map((r: any) => ({ ...r, nodeId: r.nodeId ?? 0 })) }), (e) => setError(e.message));
     fetch(`/v1/deployments/${id}/spec`).then((r) => (r.ok ? r.json() : undefined)).then((s) => s && setName(s.spec.name));
     const source = new EventSource(api.streamUrl(id));
     source.addEventListener("open", () => setLive(true));

@@ -49,7 +49,7 @@ export function DeploymentsPage({ wallet }: { wallet: Wallet }) {
     };
   }, [offset, mine, wallet.account]);
 
-  const rows = (data?.deployments ?? []).filter((d) => (!status || d.status === status) && (!text || d.id.includes(text.toLowerCase()) || (names.get(d.id) ?? "").includes(text)));
+  const rows = (data?.deployments ?? []).filter((d) => (!status || d.phase === status) && (!text || d.id.includes(text.toLowerCase()) || (names.get(d.id) ?? "").includes(text)));
   return (
     <section>
       <h1>Deployments {data && <small>({data.total})</small>}</h1>
@@ -57,7 +57,7 @@ export function DeploymentsPage({ wallet }: { wallet: Wallet }) {
         <input placeholder="Filter by name or id" value={text} onInput={(e) => setText((e.target as HTMLInputElement).value)} />
         <select value={status} onChange={(e) => setStatus((e.target as HTMLSelectElement).value)} aria-label="status">
           <option value="">any status</option>
-          {["Requested", "Scheduled", "Running", "Completed", "Terminated", "Failed"].map((s) => <option value={s}>{s}</option>)}
+          {["Requested", "Scheduled", "Running", "Succeeded", "Failed", "Deleted", "OutOfBudget"].map((s) => <option value={s}>{s}</option>)}
         </select>
         <label><input type="checkbox" checked={mine} disabled={!wallet.account} onChange={(e) => { setMine((e.target as HTMLInputElement).checked); setOffset(0); }} /> mine only</label>
         <a class="button" href="#/deploy">New deployment</a>
@@ -70,10 +70,10 @@ export function DeploymentsPage({ wallet }: { wallet: Wallet }) {
             <tbody>
               {rows.map((d) => (
                 <tr key={d.id}>
-                  <td><a href={`#/d/${d.id}`}>{names.get(d.id) ?? short(d.id)}</a></td>
-                  <td><span class={`badge ${statusClass(d.status)}`}>{d.status}</span></td>
+                  <td><a href={`#/d/${d.id}`}>{d.name ?? names.get(d.id) ?? short(d.id)}</a></td>
+                  <td><span class={`badge ${statusClass(d.phase)}`} title={`${d.reason}: ${d.message}`}>{d.phase}</span></td>
                   <td>{d.kind}</td>
-                  <td>{d.running} / {d.replicas}</td>
+                  <td>{d.replicas.running} / {d.replicas.desired}</td>
                   <td>{formatHypha(d.escrow)}</td>
                   <td title={d.deployer}>{short(d.deployer, 4)}</td>
                   <td class="mono">{short(d.id)}</td>

@@ -24,12 +24,12 @@ export function NodesPage() {
             {nodes.map((n) => (
               <tr key={n.id}>
                 <td>#{n.id}</td>
-                <td>{formatCpu(n.freeCpuMillis)} / {formatCpu(n.cpuMillis)}</td>
-                <td>{formatMiB(n.freeMemoryMiB)} / {formatMiB(n.memoryMiB)}</td>
+                <td>{formatCpu(n.free.cpuMillis)} / {formatCpu(n.capacity.cpuMillis)}</td>
+                <td>{formatMiB(n.free.memoryMiB)} / {formatMiB(n.capacity.memoryMiB)}</td>
                 <td>{n.placed}</td>
                 <td>{formatHypha(n.pricePerSecond)}</td>
                 <td>{formatHypha(n.stake)}</td>
-                <td class={n.jailed ? "bad" : "ok"}>{n.jailed ? "jailed" : BigInt(n.unbondingSince ?? 0) > 0n ? "unbonding" : "active"}</td>
+                <td class={n.state === "Active" && n.liveness.reachable ? "ok" : "bad"}>{n.state}{n.liveness.reachable ? "" : ", agent unreachable"}</td>
                 <td title={n.agent}>{short(n.agent, 4)}</td>
                 <td>{n.endpoint}</td>
               </tr>

@@ -11,6 +11,8 @@ import { sendContractTx, sendContractTxWithAllowance } from "../../chain/tx";
 import { formatTokens, parseTokenAmount } from "../amounts";
 import { parseAddress, type CliContext } from "../context";
 import { parseOutputFormat, toJson } from "../output";
+import { devAccount, DEV_ROLES } from "../../chain/devAccounts";
+import { HyphaError } from "../../errors";
 
 /** Registers `hypha account ...`. */
 export function registerAccount(program: Command, ctx: CliContext): void {
@@ -71,5 +73,39 @@ export function registerAccount(program: Command, ctx: CliContext): void {
       const clients = await ctx.txClients();
       const { hash } = await sendContractTx(clients, { address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "withdraw", args: [amount] }, "withdrawing");
       ctx.print(`withdrew ${amount === 0n ? "the whole balance" : formatTokens(amount)}  tx ${hash}`);
+    });
+
+  account
+    .command("transfer")
+    .description("send tokens from the signing account to another address")
+    .argument("<to>", "the receiving address")
+    .argument("<amount>", "tokens (HYPHA, or NNNwei)")
+    .addHelpText("after", "\nExample:\n  $ hypha account transfer 0xNEW_KEY 150 --dev-account 11")
+    .action(async (toText: string, amountText: string) => {
+      const to = parseAddress("TO", toText);
+      const amount = parseTokenAmount("AMOUNT", amountText);
+      if (amount === 0n) throw new HyphaError("AMOUNT: must be more than 0");
+      const addresses = await ctx.addresses();
+      const clients = await ctx.txClients();
+      const { hash } = await sendContractTx(clients, { address: addresses.token, abi: hyphaTokenAbi, functionName: "transfer", args: [to, amount] }, `transferring to ${to}`);
+      ctx.print(`sent ${formatTokens(amount)} from ${clients.account.address} to ${to}  tx ${hash}`);
+    });
+
+  account
+    .command("faucet")
+    .description("local dev chains only: mint test tokens to an address (e.g. a key made with hypha key new)")
+    .argument("<to>", "the receiving address")
+    .option("--amount <amount>", "tokens to mint", "1000")
+    .addHelpText("after", "\nExample:\n  $ hypha account faucet 0xNEW_KEY --amount 500")
+    .action(async (toText: string, o: { amount: string }) => {
+      const to = parseAddress("TO", toText);
+      const amount = parseTokenAmount("--amount", o.amount);
+      if (amount === 0n) throw new HyphaError("--amount: must be more than 0");
+      const addresses = await ctx.addresses();
+      if (addresses.chainId !== 31337) throw new HyphaError(`faucet: only on a local dev chain (chain id 31337); this is chain ${addresses.chainId}: ask the token's owner, or hypha account transfer`);
+      // The token's owner on a local chain is the dev admin (account #0), who deployed it.
+      const clients = await ctx.txClients(devAccount(DEV_ROLES.admin));
+      const { hash } = await sendContractTx(clients, { address: addresses.token, abi: hyphaTokenAbi, functionName: "mint", args: [to, amount] }, `minting to ${to}`);
+      ctx.print(`minted ${formatTokens(amount)} to ${to} (signed by local dev account #${DEV_ROLES.admin}, ${clients.account.address})  tx ${hash}`);
     });
 }

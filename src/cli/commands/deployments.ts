@@ -1,20 +1,26 @@
 /**
- * kubectl-style verbs on deployments and nodes: `get deployments|nodes`, `describe deployment ID`,
- * `delete deployment ID` (terminate) and `scale deployment ID --replicas N`.
+ * kubectl-style verbs on deployments and nodes: `get deployments|nodes`, `get deployment REF`,
+ * `describe deployment REF`, `delete deployment REF` (terminate) and `scale deployment REF
+ * --replicas N`, where REF is a name, an id or a unique id prefix (see deploymentRef.ts). The JSON
+ * and YAML are the API's shape (src/api/deploymentResource.ts).
  */
 import type { Command } from "commander";
-import type { Hex } from "viem";
+import type { Address, Hex } from "viem";
 import { deploymentRegistryAbi } from "../../chain/abi";
 import type { HyphaAddresses } from "../../chain/addresses";
-import { deploymentStatusName, listDeployments, readDeployment, readDeploymentEvents, readReplicas, replicaStatusName } from "../../chain/deployments";
+import { listDeployments, readDeploymentEvents, readReplicas, replicaStatusName, type DeploymentListEntry } from "../../chain/deployments";
 import { readIntent } from "../../chain/intents";
-import { listNodes, type NodeView } from "../../chain/nodes";
+import { readDeploymentResources, type DeploymentResource } from "../../api/deploymentResource";
+import { resolveDeploymentRef } from "../deploymentRef";
+import { listNodes } from "../../chain/nodes";
+import { readNodeResources } from "../../api/nodeResource";
 import { sendContractTx } from "../../chain/tx";
 import { HyphaError } from "../../errors";
 import { formatTokens, parseIntIn } from "../amounts";
 import type { CliContext } from "../context";
-import { parseOutputFormat, renderTable, toJson, toYaml, type OutputFormat } from "../output";
-import { describeEvent } from "../progress";
+import { emitAs, OUTPUT_HELP, parseOutputFormat, renderTable, type OutputFormat } from "../output";
+import { chainEventRows, nowRows } from "../describeEvents";
+import { approvedNodes, pendingReasons } from "../schedulingReason";
 import { agentReplicaStatus } from "../agentStatus";
 
 /** Parses a deployment id argument. */
@@ -23,49 +29,68 @@ export function parseDeploymentId(text: string): Hex {
   return text.toLowerCase() as Hex;
 }
 
-function emit(ctx: CliContext, format: OutputFormat, data: unknown, table: () => string) {
-  if (format === "json") ctx.print(toJson(data));
-  else if (format === "yaml") ctx.print(toYaml(data));
-  else ctx.print(table());
+function emit(ctx: CliContext, format: OutputFormat, data: unknown, table: () => string, names: () => string[] = () => []) {
+  emitAs((t) => ctx.print(t), format, data, table, names);
 }
 
-/** Rows for `get deployments`. */
-async function deploymentRows(ctx: CliContext, addresses: HyphaAddresses) {
+/** Every deployment on the chain as resources, oldest first. */
+export async function allDeploymentResources(ctx: CliContext, addresses: HyphaAddresses): Promise<DeploymentResource[]> {
   const list = await listDeployments(ctx.publicClient, addresses);
-  return Promise.all(
-    list.map(async (d) => {
-      const view = await readDeployment(ctx.publicClient, addresses, d.id);
-      return { ...d, status: deploymentStatusName(view.status), view };
-    }),
+  return readDeploymentResources(ctx.publicClient, addresses, list, ctx.specNames());
+}
+
+/** The short id the tables print: accepted back as a unique prefix. */
+export function shortId(id: string): string {
+  return id.slice(0, 12);
+}
+
+/** `get deployments` table (wide adds columns). */
+export function deploymentTable(list: DeploymentResource[], format: OutputFormat): string {
+  if (list.length === 0) return "No deployments.";
+  return renderTable(
+    list.map((r) => ({
+      NAME: r.name ?? "-",
+      ID: format === "wide" ? r.id : shortId(r.id),
+      STATUS: r.phase,
+      KIND: r.kind,
+      READY: `${r.replicas.running}/${r.replicas.desired}`,
+      ...(format === "wide" ? { REASON: r.reason, "CHAIN STATUS": r.status } : {}),
+      DEPLOYER: format === "wide" ? r.deployer : `${r.deployer.slice(0, 10)}…`,
+      BLOCK: r.submitted.block,
+      ...(format === "wide" ? { SPEC: r.intent.specHash, IMAGE: r.intent.imageRoot, ESCROW: formatTokens(BigInt(r.escrow)), RETRIES: r.retriesLeft } : {}),
+    })),
   );
 }
 
-/** Node state word for tables. */
-export function nodeState(n: NodeView): string {
-  if (n.jailed) return "Jailed";
-  if (n.unbondingSince > 0n) return "Unbonding";
-  return "Active";
-}
+/** `-o name` lines. */
+export const deploymentNames = (list: DeploymentResource[]) => list.map((r) => `deployment/${r.name ?? r.id}`);
 
-/** Prints nodes (shared by `get nodes` and `node list`). */
+/** Prints nodes (shared by `get nodes` and `node list`): the API's shape, with the agents' liveness. */
 export async function printNodes(ctx: CliContext, output: string | undefined): Promise<void> {
   const format = parseOutputFormat(output);
-  const nodes = await listNodes(ctx.publicClient, await ctx.addresses());
-  emit(ctx, format, nodes, () => {
-    if (nodes.length === 0) return "No nodes registered.";
-    return renderTable(
-      nodes.map((n) => ({
-        ID: n.id,
-        STATE: nodeState(n),
-        "CPU FREE/TOTAL": `${n.freeCpuMillis}m/${n.cpuMillis}m`,
-        "MEM FREE/TOTAL": `${n.freeMemoryMiB}Mi/${n.memoryMiB}Mi`,
-        SLOTS: `${n.freeSlots}/${n.slots}`,
-        PRICE: formatTokens(n.pricePerSecond) + "/s",
-        STAKE: formatTokens(n.stake),
-        ...(format === "wide" ? { OPERATOR: n.operator, AGENT: n.agent, DISK: `${n.freeDiskMiB}Mi/${n.diskMiB}Mi`, ENDPOINT: n.endpoint } : {}),
-      })),
-    );
-  });
+  const nodes = await readNodeResources(ctx.publicClient, await ctx.addresses());
+  emit(
+    ctx,
+    format,
+    { nodes },
+    () => {
+      if (nodes.length === 0) return "No nodes registered.";
+      return renderTable(
+        nodes.map((n) => ({
+          ID: n.id,
+          STATE: n.state,
+          AGENT: n.liveness.reachable ? "Reachable" : "Unreachable",
+          "CPU FREE/TOTAL": `${n.free.cpuMillis}m/${n.capacity.cpuMillis}m`,
+          "MEM FREE/TOTAL": `${n.free.memoryMiB}Mi/${n.capacity.memoryMiB}Mi`,
+          SLOTS: `${n.free.slots}/${n.capacity.slots}`,
+          PRICE: formatTokens(BigInt(n.pricePerSecond)) + "/s",
+          STAKE: formatTokens(BigInt(n.stake)),
+          ...(format === "wide" ? { OPERATOR: n.operator, "AGENT KEY": n.agent, DISK: `${n.free.diskMiB}Mi/${n.capacity.diskMiB}Mi`, ENDPOINT: n.endpoint } : {}),
+        })),
+      );
+    },
+    () => nodes.map((n) => `node/${n.id}`),
+  );
 }
 
 /** Registers get / describe / delete / scale. */
@@ -77,33 +102,19 @@ export function registerDeploymentCommands(program: Command, ctx: CliContext): v
   get
     .command("deployments")
     .alias("deployment")
-    .description("list every deployment on the chain")
-    .option("-o, --output <format>", "table (default), wide, json or yaml")
-    .addHelpText("after", "\nExample:\n  $ hypha get deployments -o wide")
-    .action(async (opts: { output?: string }) => {
+    .argument("[ref]", "a deployment name, id or unique id prefix (default: all)")
+    .description("list deployments, or show one")
+    .option("-o, --output <format>", OUTPUT_HELP)
+    .option("-w, --watch", "keep printing a line whenever a deployment changes (Ctrl-C stops)")
+    .addHelpText("after", "\nExample:\n  $ hypha get deployments -o wide\n  $ hypha get deployment deterministic-app -o json\n  $ hypha get deployments -w")
+    .action(async (ref: string | undefined, opts: { output?: string; watch?: boolean }) => {
       const format = parseOutputFormat(opts.output);
-      const rows = await deploymentRows(ctx, await ctx.addresses());
-      emit(
-        ctx,
-        format,
-        rows.map((r) => ({ id: r.id, status: r.status, deployer: r.deployer, block: r.blockNumber, transactionHash: r.transactionHash, intent: r.intent, onChain: r.view })),
-        () =>
-          rows.length === 0
-            ? "No deployments."
-            : renderTable(
-                rows.map((r) => ({
-                  ID: format === "wide" ? r.id : `${r.id.slice(0, 18)}…`,
-                  STATUS: r.status,
-                  KIND: r.view.kind === 1 ? "job" : "service",
-                  READY: `${r.view.running}/${r.view.replicas}`,
-                  DEPLOYER: format === "wide" ? r.deployer : `${r.deployer.slice(0, 10)}…`,
-                  BLOCK: String(r.blockNumber),
-                  ...(format === "wide"
-                    ? { SPEC: r.intent.specHash, IMAGE: r.intent.imageRoot, ESCROW: formatTokens(r.view.escrow), RETRIES: r.view.retriesLeft }
-                    : {}),
-                })),
-              ),
-      );
+      const addresses = await ctx.addresses();
+      const read = async () => (ref ? [await resolveDeploymentRef(ctx, ref)] : await allDeploymentResources(ctx, addresses));
+      const list = await read();
+      const data = ref ? list[0] : { total: list.length, deployments: list };
+      emit(ctx, format, data, () => deploymentTable(list, format), () => deploymentNames(list));
+      if (opts.watch) await watchDeployments(ctx, read, list, format);
     });
   get
     .command("nodes")
@@ -115,122 +126,175 @@ export function registerDeploymentCommands(program: Command, ctx: CliContext): v
 
   program
     .command("describe")
-    .description("show everything the chain knows about a deployment")
+    .description("show everything the chain knows about a deployment, with its events")
     .argument("<type>", "deployment")
-    .argument("<id>", "deployment id (0x…)")
-    .option("-o, --output <format>", "text (default), json or yaml")
-    .addHelpText("after", "\nExample:\n  $ hypha describe deployment 0x5c0e…")
-    .action(async (type: string, idText: string, opts: { output?: string }) => {
+    .argument("<ref>", "deployment name, id or unique id prefix")
+    .option("-o, --output <format>", OUTPUT_HELP)
+    .addHelpText("after", "\nExample:\n  $ hypha describe deployment deterministic-app\n  $ hypha describe deployment 0x5c0e41a2")
+    .action(async (type: string, ref: string, opts: { output?: string }) => {
       requireDeploymentType(type);
-      const format = parseOutputFormat(opts.output === "text" ? undefined : opts.output, ["table", "json", "yaml"]);
-      const id = parseDeploymentId(idText);
+      const format = parseOutputFormat(opts.output);
+      const d = await resolveDeploymentRef(ctx, ref);
+      const id = d.id;
       const addresses = await ctx.addresses();
-      const submitted = await readIntent(ctx.publicClient, addresses, id);
-      const [view, replicas, events] = await Promise.all([
-        readDeployment(ctx.publicClient, addresses, id),
+      const [replicas, events, nodes] = await Promise.all([
         readReplicas(ctx.publicClient, addresses, id),
         readDeploymentEvents(ctx.publicClient, addresses, id),
+        listNodes(ctx.publicClient, addresses),
       ]);
-      const nodes = await listNodes(ctx.publicClient, addresses);
       const onNodes = await agentReplicaStatus(id, replicas, new Map(nodes.map((n) => [n.id, n.endpoint])));
+      const pendingIdx = d.phase === "Requested" || d.phase === "Scheduled" || d.phase === "Running" ? replicas.filter((r) => replicaStatusName(r.status) === "Pending").map((r) => r.index) : [];
+      const pending = pendingIdx.length ? pendingReasons(id, { ...d.intent, maxPricePerSecond: BigInt(d.intent.maxPricePerSecond) }, pendingIdx, nodes, await approvedNodes(ctx.publicClient, addresses, nodes)) : new Map<number, string>();
+      const rows = [...chainEventRows(events), ...nowRows(pending, onNodes, new Map(replicas.map((r) => [r.index, r.nodeId])))];
       const data = {
-        id,
-        status: deploymentStatusName(view.status),
+        ...d,
         agents: Object.fromEntries(onNodes),
-        intent: submitted.intent,
-        signature: submitted.signature,
-        submitted: { block: submitted.blockNumber, transactionHash: submitted.transactionHash, relayer: submitted.relayer },
-        onChain: view,
-        replicas: replicas.map((r) => ({ ...r, statusName: replicaStatusName(r.status) })),
-        events: events.map((e) => ({ event: e.eventName, block: e.blockNumber, transactionHash: e.transactionHash, args: e.args })),
+        events: rows,
       };
-      emit(ctx, format, data, () => {
-        const i = submitted.intent;
-        const lines = [
-          `Deployment:   ${id}`,
-          `Status:       ${data.status}`,
-          `Kind:         ${i.kind === 1 ? `job (quorum ${i.quorum})` : "service"}`,
-          `Deployer:     ${i.deployer}`,
-          `SpecHash:     ${i.specHash}`,
-          `ImageRoot:    ${i.imageRoot}`,
-          `Replicas:     ${view.running}/${view.replicas} ready (intent asked ${i.replicas})`,
-          `Resources:    ${i.cpuMillis}m CPU, ${i.memoryMiB}Mi memory, ${i.diskMiB}Mi disk per replica`,
-          `Budget:       ${formatTokens(i.budget)} (escrow left ${formatTokens(view.escrow)}), max ${formatTokens(i.maxPricePerSecond)}/s`,
-          `Nonce:        ${i.nonce}`,
-          `Deadline:     ${i.deadline} (${new Date(Number(i.deadline) * 1000).toISOString()})`,
-          `Retries left: ${view.retriesLeft} of ${i.maxRetries}`,
-          `Submitted:    block ${submitted.blockNumber}, tx ${submitted.transactionHash}`,
-          "",
-          "Replicas:",
-          replicas.length
-            ? renderTable(
-                replicas.map((r) => {
-                  const local = onNodes.get(r.index);
-                  return {
-                    INDEX: r.index,
-                    STATUS: replicaStatusName(r.status),
-                    NODE: r.nodeId || "-",
-                    ATTEMPT: r.attempt,
-                    PRICE: `${formatTokens(r.pricePerSecond)}/s`,
-                    SINCE: r.since > 0n ? new Date(Number(r.since) * 1000).toISOString() : "-",
-                    "AGENT SAYS": local === undefined ? "-" : local === "unreachable" ? "(agent unreachable)" : local.status,
-                    RESTARTS: local === undefined || local === "unreachable" ? "-" : local.restarts,
-                  };
-                }),
-              )
-                .split("\n")
-                .map((l) => `  ${l}`)
-                .join("\n")
-            : "  (none)",
-          "",
-          "Events:",
-          ...events.map((e) => `  ${describeEvent(e) ?? `block ${e.blockNumber}  ${e.eventName}`}  tx ${e.transactionHash}`),
-        ];
-        return lines.join("\n");
-      });
+      emit(
+        ctx,
+        format,
+        data,
+        () => {
+          const lines = [
+            `Name:         ${d.name ?? "(not in the store)"}`,
+            `Deployment:   ${id}`,
+            `Status:       ${d.phase}${d.phase === d.status ? "" : ` (on-chain ${d.status})`}`,
+            `Reason:       ${d.reason}: ${d.message}`,
+            `Kind:         ${d.kind === "job" ? `job (quorum ${d.intent.quorum})` : "service"}`,
+            `Deployer:     ${d.deployer}`,
+            `SpecHash:     ${d.intent.specHash}`,
+            `ImageRoot:    ${d.intent.imageRoot}`,
+            `Replicas:     ${d.replicas.running}/${d.replicas.desired} ready, ${d.replicas.placed} placed`,
+            `Resources:    ${d.intent.cpuMillis}m CPU, ${d.intent.memoryMiB}Mi memory, ${d.intent.diskMiB}Mi disk per replica`,
+            `Budget:       ${formatTokens(BigInt(d.intent.budget))} (escrow left ${formatTokens(BigInt(d.escrow))}), max ${formatTokens(BigInt(d.intent.maxPricePerSecond))}/s`,
+            ...(d.jobResult ? [`Job result:   ${d.jobResult}`] : []),
+            `Nonce:        ${d.intent.nonce}`,
+            `Deadline:     ${d.intent.deadline} (${new Date(Number(d.intent.deadline) * 1000).toISOString()})`,
+            `Retries left: ${d.retriesLeft} of ${d.intent.maxRetries}`,
+            `Submitted:    block ${d.submitted.block}, tx ${d.submitted.transactionHash}`,
+            ...(d.terminated ? [`Terminated:   block ${d.terminated.block} by ${d.terminated.by}, ${formatTokens(BigInt(d.terminated.paidToNodes))} paid to nodes, ${formatTokens(BigInt(d.terminated.refunded))} refunded`] : []),
+            "",
+            "Replicas:",
+            replicas.length
+              ? renderTable(
+                  replicas.map((r) => {
+                    const local = onNodes.get(r.index);
+                    return {
+                      INDEX: r.index,
+                      STATUS: replicaStatusName(r.status),
+                      NODE: r.nodeId || "-",
+                      ATTEMPT: r.attempt,
+                      PRICE: `${formatTokens(r.pricePerSecond)}/s`,
+                      SINCE: r.since > 0n ? new Date(Number(r.since) * 1000).toISOString() : "-",
+                      "AGENT SAYS": local === undefined ? "-" : local === "unreachable" ? "(agent unreachable)" : local.status,
+                      RESTARTS: local === undefined || local === "unreachable" ? "-" : local.restarts,
+                    };
+                  }),
+                )
+                  .split("\n")
+                  .map((l) => `  ${l}`)
+                  .join("\n")
+              : "  (none)",
+            "",
+            "Events:",
+            rows.length
+              ? renderTable(rows.map((r) => ({ TYPE: r.type, REASON: r.reason, AT: r.at, FROM: r.from, MESSAGE: r.message })))
+                  .split("\n")
+                  .map((l) => `  ${l}`)
+                  .join("\n")
+              : "  (none)",
+          ];
+          return lines.join("\n");
+        },
+        () => deploymentNames([d]),
+      );
     });
 
   program
     .command("delete")
     .description("terminate a deployment (the deployer, or anyone once it is finished or out of budget)")
     .argument("<type>", "deployment")
-    .argument("<id>", "deployment id (0x…)")
-    .addHelpText("after", "\nExample:\n  $ hypha delete deployment 0x5c0e…")
-    .action(async (type: string, idText: string) => {
+    .argument("<ref>", "deployment name, id or unique id prefix")
+    .option("-o, --output <format>", OUTPUT_HELP)
+    .addHelpText("after", "\nExample:\n  $ hypha delete deployment deterministic-app")
+    .action(async (type: string, ref: string, opts: { output?: string }) => {
       requireDeploymentType(type);
-      const id = parseDeploymentId(idText);
+      const format = parseOutputFormat(opts.output);
+      const d = await resolveDeploymentRef(ctx, ref);
       const addresses = await ctx.addresses();
-      const { intent } = await readIntent(ctx.publicClient, addresses, id);
+      const { intent } = await readIntent(ctx.publicClient, addresses, d.id, { before: BigInt(d.submitted.block) });
       const clients = await ctx.txClients();
       const { hash } = await sendContractTx(
         clients,
         { address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "terminate", args: [intent] },
-        `terminating ${id}`,
+        `terminating ${d.id}`,
       );
-      ctx.print(`deployment ${id} terminated  tx ${hash}`);
+      const [after] = await readDeploymentResources(ctx.publicClient, addresses, [await entryOf(ctx, d.id)], ctx.specNames());
+      emit(ctx, format, { ...after, transactionHash: hash }, () => `deployment ${d.name ?? d.id} (${d.id}) deleted: ${after.message}  tx ${hash}`, () => deploymentNames([after]));
     });
 
   program
     .command("scale")
     .description("change a deployment's replica count (deployer only)")
     .argument("<type>", "deployment")
-    .argument("<id>", "deployment id (0x…)")
+    .argument("<ref>", "deployment name, id or unique id prefix")
     .requiredOption("--replicas <n>", "new replica count")
-    .addHelpText("after", "\nExample:\n  $ hypha scale deployment 0x5c0e… --replicas 3")
-    .action(async (type: string, idText: string, opts: { replicas: string }) => {
+    .option("-o, --output <format>", OUTPUT_HELP)
+    .addHelpText("after", "\nExample:\n  $ hypha scale deployment deterministic-app --replicas 3")
+    .action(async (type: string, ref: string, opts: { replicas: string; output?: string }) => {
       requireDeploymentType(type);
-      const id = parseDeploymentId(idText);
+      const format = parseOutputFormat(opts.output);
       const replicas = parseIntIn("--replicas", opts.replicas, 1, 1000);
+      const d = await resolveDeploymentRef(ctx, ref);
+      const id = d.id;
       const addresses = await ctx.addresses();
-      const { intent } = await readIntent(ctx.publicClient, addresses, id);
+      const { intent } = await readIntent(ctx.publicClient, addresses, id, { before: BigInt(d.submitted.block) });
       const clients = await ctx.txClients();
       const { hash } = await sendContractTx(
         clients,
         { address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "scale", args: [intent, replicas] },
         `scaling ${id}`,
       );
-      ctx.print(`deployment ${id} scaled to ${replicas} replicas  tx ${hash}`);
+      const [after] = await readDeploymentResources(ctx.publicClient, addresses, [await entryOf(ctx, id)], ctx.specNames());
+      emit(ctx, format, { ...after, transactionHash: hash }, () => `deployment ${d.name ?? id} (${id}) scaled to ${replicas} replicas  tx ${hash}`, () => deploymentNames([after]));
     });
+}
+
+/** The IntentSubmitted entry of `id` (for re-reading a resource after a change). */
+async function entryOf(ctx: CliContext, id: Hex): Promise<DeploymentListEntry> {
+  const addresses = await ctx.addresses();
+  const s = await readIntent(ctx.publicClient, addresses, id);
+  return { id, deployer: s.intent.deployer, intent: s.intent, signature: s.signature, blockNumber: s.blockNumber, transactionHash: s.transactionHash };
+}
+
+/**
+ * `get deployments -w`: re-reads every second and prints a row (or a JSON/YAML document) for each
+ * deployment whose status, readiness or reason changed, until Ctrl-C.
+ */
+async function watchDeployments(ctx: CliContext, read: () => Promise<DeploymentResource[]>, first: DeploymentResource[], format: OutputFormat): Promise<void> {
+  const key = (r: DeploymentResource) => `${r.phase}|${r.status}|${r.replicas.running}/${r.replicas.desired}|${r.reason}`;
+  const last = new Map(first.map((r) => [r.id, key(r)]));
+  let stop = false;
+  const onSignal = () => {
+    stop = true;
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  try {
+    while (!stop) {
+      await new Promise((r) => setTimeout(r, 1_000));
+      if (stop) break;
+      const changed = (await read()).filter((r) => last.get(r.id) !== key(r));
+      for (const r of changed) last.set(r.id, key(r));
+      if (changed.length === 0) continue;
+      if (format === "json") for (const r of changed) ctx.print(JSON.stringify(r));
+      else emit(ctx, format, changed, () => deploymentTable(changed, format).split("\n").slice(1).join("\n"), () => deploymentNames(changed));
+    }
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
 }
 
 function requireDeploymentType(type: string): void {

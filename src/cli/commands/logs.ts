@@ -10,11 +10,9 @@ import { deploymentStatusName, readDeployment, readReplicas, replicaStatusName }
 import { HyphaError } from "../../errors";
 import type { CliContext } from "../context";
 import { parseIntIn } from "../amounts";
+import { parseOutputFormat, toJson } from "../output";
+import { resolveDeploymentRef } from "../deploymentRef";
 
-function parseId(text: string): Hex {
-  if (!/^0x[0-9a-fA-F]{64}$/.test(text)) throw new HyphaError(`ID: must be a deployment id (0x + 64 hex digits), got ${text}`);
-  return text.toLowerCase() as Hex;
-}
 
 /** Where one replica's log is read from, and how far it has been read. */
 interface Follower {
@@ -30,37 +28,67 @@ interface Follower {
 /** Registers `hypha logs`. */
 export function registerLogs(program: Command, ctx: CliContext): void {
   program
-    .command("logs <id>")
+    .command("logs <ref>")
     .description("print a deployment's replica output, from the agents running it")
     .option("--replica <n>", "only this replica index")
-    .option("--stderr", "print stderr instead of stdout")
-    .option("-f, --follow", "keep printing new output (and follow replicas to new nodes) until Ctrl-C or the deployment ends")
-    .addHelpText("after", "\nExample:\n  $ hypha logs 0x3f…c2 --replica 0\n  $ hypha logs 0x3f…c2 -f")
-    .action(async (idText: string, o: Record<string, string | boolean>) => {
-      const id = parseId(idText);
+    .option("--stdout", "only stdout (default: stdout, then stderr)")
+    .option("--stderr", "only stderr")
+    .option("--tail <n>", "only the last N lines of each stream")
+    .option("-f, --follow", "keep printing new output (and follow replicas to new nodes) until Ctrl-C or the deployment ends (stdout unless --stderr)")
+    .option("-o, --output <format>", "text (default) or json")
+    .addHelpText("after", "\nExample:\n  $ hypha logs deterministic-app --replica 0\n  $ hypha logs sum-of-squares --tail 5\n  $ hypha logs 0x3f2ac1 -f")
+    .action(async (ref: string, o: Record<string, string | boolean>) => {
+      const id = (await resolveDeploymentRef(ctx, ref)).id;
       const only = o.replica === undefined ? undefined : parseIntIn("--replica", String(o.replica), 0, 65535);
-      const stream = o.stderr ? "stderr" : "stdout";
+      const tail = o.tail === undefined ? undefined : parseIntIn("--tail", String(o.tail), 0, 1_000_000);
+      const json = parseOutputFormat(o.output as string | undefined, ["table", "json"]) === "json";
+      if (o.stdout && o.stderr) throw new HyphaError("--stdout, --stderr: give one of them (neither prints both)");
+      const streams = o.stderr ? ["stderr"] : o.stdout || o.follow ? ["stdout"] : ["stdout", "stderr"];
       const addresses = await ctx.addresses();
       const replicas = await readReplicas(ctx.publicClient, addresses, id);
       if (replicas.length === 0) throw new HyphaError(`deployment ${id}: not found on this chain`);
-      if (o.follow) return follow(ctx, id, only, stream);
+      if (o.follow) return follow(ctx, id, only, streams[0]);
+      const records: Array<{ replica: number; status: string; nodeId: number | null; stream: string; lines: string[] | null; error?: string }> = [];
       for (const r of replicas) {
         if (only !== undefined && r.index !== only) continue;
-        const header = `--- replica ${r.index} (${replicaStatusName(r.status)}) on node ${r.nodeId || "-"}`;
+        const status = replicaStatusName(r.status);
+        const header = `--- replica ${r.index} (${status}) on node ${r.nodeId || "-"}`;
         if (!r.nodeId) {
-          ctx.out(`${header}: not placed`);
+          records.push({ replica: r.index, status, nodeId: null, stream: streams[0], lines: null, error: "not placed" });
+          if (!json) ctx.out(`${header}: not placed`);
           continue;
         }
         const node = await readNode(ctx.publicClient, addresses, r.nodeId);
-        const url = `${node.endpoint.replace(/\/+$/, "")}/v1/replicas/${id}/${r.index}/logs?stream=${stream}`;
-        try {
-          const res = await fetch(url, { signal: AbortSignal.timeout(3_000) });
-          ctx.out(`${header} (${node.endpoint})`);
-          ctx.out(res.ok ? (await res.text()).trimEnd() || "(no output yet)" : `(agent answered ${res.status})`);
-        } catch {
-          ctx.out(`${header}: agent at ${node.endpoint} does not answer`);
+        let printedHeader = false;
+        for (const stream of streams) {
+          const url = `${node.endpoint.replace(/\/+$/, "")}/v1/replicas/${id}/${r.index}/logs?stream=${stream}`;
+          let lines: string[] | null = null;
+          let error: string | undefined;
+          try {
+            const res = await fetch(url, { signal: AbortSignal.timeout(3_000) });
+            if (res.ok) {
+              const text = (await res.text()).replace(/\n$/, "");
+              lines = text === "" ? [] : text.split("\n");
+              if (tail !== undefined) lines = tail === 0 ? [] : lines.slice(-tail);
+            } else error = `agent answered ${res.status}`;
+          } catch {
+            error = `agent at ${node.endpoint} does not answer`;
+          }
+          records.push({ replica: r.index, status, nodeId: r.nodeId, stream, lines, ...(error ? { error } : {}) });
+          if (json) continue;
+          if (!printedHeader) ctx.out(`${header} (${node.endpoint})`);
+          printedHeader = true;
+          if (error) {
+            ctx.out(`(${error})`);
+            break;
+          }
+          if (stream === "stderr" && streams.length > 1) {
+            if (lines!.length) ctx.out(`--- replica ${r.index} stderr`);
+            if (lines!.length) ctx.out(lines!.join("\n"));
+          } else ctx.out(lines!.length ? lines!.join("\n") : "(no output yet)");
         }
       }
+      if (json) ctx.out(toJson({ id, logs: records }));
     });
 }
 

@@ -51,6 +51,10 @@ export class Outbox {
   private readonly nonces = new Map<string, number>();
   /** Transactions ever recorded as sent by this process (for status). */
   sentCount = 0;
+  /** Transactions mined reverted since start (for metrics). */
+  revertedCount = 0;
+  /** When each unmined transaction was recorded here (this process's clock; for the outbox age metric). */
+  private readonly recordedAt = new Map<string, number>();
 
   private constructor(private readonly db: Level<string, string>) {}
 
@@ -118,6 +122,7 @@ export class Outbox {
     for (const op of records) this.ops.set(op.key, op);
     this.txs.set(txKey(tx.sender, tx.nonce), tx);
     this.nonces.set(tx.sender.toLowerCase(), tx.nonce + 1);
+    this.recordedAt.set(txKey(tx.sender, tx.nonce), Date.now());
     this.sentCount++;
   }
 
@@ -129,6 +134,8 @@ export class Outbox {
     await this.db.batch(batch);
     for (const op of updated) this.ops.set(op.key, op);
     this.txs.delete(txKey(tx.sender, tx.nonce));
+    this.recordedAt.delete(txKey(tx.sender, tx.nonce));
+    if (!success) this.revertedCount++;
   }
 
   /** The transaction never reached the chain: forget it and the actions it carried (reconcile decides again). */
@@ -147,6 +154,7 @@ export class Outbox {
     for (const op of this.opsOf(tx)) this.ops.delete(op.key);
     for (const op of kept) this.ops.set(op.key, op);
     this.txs.delete(txKey(tx.sender, tx.nonce));
+    this.recordedAt.delete(txKey(tx.sender, tx.nonce));
   }
 
   /** An action was rejected before any transaction (simulation reverted): block its key until `retryAfter`. */
@@ -180,6 +188,16 @@ export class Outbox {
     if (gone.length) await this.db.batch(gone.map((op) => ({ type: "del" as const, key: OP + op.key })));
     for (const op of gone) this.ops.delete(op.key);
     return gone.length;
+  }
+
+  /** Seconds the oldest unmined transaction has waited (0 when none; resumed ones count from start). */
+  oldestUnminedAgeSeconds(now = Date.now()): number {
+    let oldest = now;
+    for (const key of this.txs.keys()) {
+      if (!this.recordedAt.has(key)) this.recordedAt.set(key, now); // resumed from disk: counted from when first seen
+      oldest = Math.min(oldest, this.recordedAt.get(key)!);
+    }
+    return (now - oldest) / 1000;
   }
 
   /** Counts by state, for the status API. */
