@@ -3,7 +3,7 @@
  * auditors and for dashboards. Everything it says is read from the chain (and the public spec
  * blobs) at request time; it keeps no state of its own.
  *
- *   GET  /healthz                          chain id, head block, relayer address; 503 with the reason
+ *   GET  /healthz                          chain id, head block, token, store, relayer address; 503 with the reason
  *                                          when the chain or the store is not answering (probed in the
  *                                          background, so it never waits on them)
  *   GET  /v1/deployments[?deployer=0x..]   deployments, newest first (limit, default 100)
@@ -125,7 +125,16 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const deps = await DependencyMonitor.start(publicClient, { rpcUrl: (publicClient.transport as { url?: string }).url ?? "(rpc)", storeUrl }, { intervalMs: opts.healthIntervalMs, timeoutMs: opts.dependencyTimeoutMs });
   app.get("/healthz", (_req, res) => {
     const h = deps.health();
-    const facts = { chainId: addresses.chainId, block: deps.state.chain.block ?? null, contracts: { nodeRegistry: addresses.nodeRegistry, deploymentRegistry: addresses.deploymentRegistry }, relayer: opts.relayer?.account?.address ?? null };
+    // What a client needs to talk to this deployment: the chain, the contracts, the payment token,
+    // the store its blobs come from, and who relays.
+    const facts = {
+      chainId: addresses.chainId,
+      block: deps.state.chain.block ?? null,
+      contracts: { token: addresses.token, nodeRegistry: addresses.nodeRegistry, deploymentRegistry: addresses.deploymentRegistry },
+      token: addresses.token,
+      store: storeUrl,
+      relayer: opts.relayer?.account?.address ?? null,
+    };
     sendJson(res, h.ok ? 200 : 503, { ...h, ...facts });
   });
 

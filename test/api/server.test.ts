@@ -194,7 +194,7 @@ describe("REST API", () => {
     expect((await get("/v1/nodes/99")).status).toBe(404);
     expect(await get("/v1/nodes/abc")).toMatchObject({ status: 400, json: { error: { field: "id" } } });
     expect((await get("/nope")).status).toBe(404);
-    expect((await get("/healthz")).json).toMatchObject({ ok: true, chainId: 31337, relayer: c.accounts[RELAYER].address });
+    expect((await get("/healthz")).json).toMatchObject({ ok: true, chainId: 31337, relayer: c.accounts[RELAYER].address, token: c.addresses.token, store: store.url });
     const metrics = await (await fetch(`${api.url}/metrics`)).text();
     expect(metrics).toMatch(/hypha_api_intents_total\{outcome="submitted"\} 5/);
     expect(metrics).toMatch(/hypha_api_requests_total\{route="\/v1\/intents",method="POST",status="400"\} \d+/);
