@@ -129,7 +129,7 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
   const readIntentCached = async (id: Hex, before?: bigint) => {
     let intent = intents.get(id);
     if (!intent) {
-      intent = (await readIntent(publicClient, addresses as HyphaAddresses, id, { before, relayer: false })).intent;
+      intent = (await readIntent(publicClient, addresses as HyphaAddresses, id, { before })).intent;
       intents.set(id, intent);
     }
     return intent;

@@ -20,6 +20,7 @@ import {
   type ReplicaView,
 } from "../chain/deployments";
 import { specFromCanonicalJson } from "../spec";
+import { intentToWire, type WireIntent } from "../sdk/wire";
 import { fetchSpecBlob } from "./audit";
 
 export interface ReplicaResource {
@@ -32,24 +33,8 @@ export interface ReplicaResource {
   since: string | null;
 }
 
-export interface IntentResource {
-  deployer: Address;
-  specHash: Hex;
-  imageRoot: Hex;
-  replicas: number;
-  cpuMillis: number;
-  memoryMiB: number;
-  diskMiB: number;
-  maxPricePerSecond: string;
-  budget: string;
-  nonce: string;
-  deadline: string;
-  kind: number;
-  quorum: number;
-  maxRetries: number;
-  /** Most seconds one placement is paid for (0: no cap). */
-  maxRunSeconds: number;
-}
+/** The intent as JSON: the signed DeploymentIntent with its uint64/uint96 fields as decimal strings. */
+export type IntentResource = WireIntent;
 
 export interface DeploymentResource {
   id: Hex;
@@ -121,23 +106,7 @@ export function toDeploymentResource(s: DeploymentSources): DeploymentResource {
     escrow: String(view.escrow),
     retriesLeft: view.retriesLeft,
     jobResult: s.jobResult && s.jobResult !== ZERO32 ? s.jobResult : null,
-    intent: {
-      deployer: i.deployer,
-      specHash: i.specHash,
-      imageRoot: i.imageRoot,
-      replicas: i.replicas,
-      cpuMillis: i.cpuMillis,
-      memoryMiB: i.memoryMiB,
-      diskMiB: i.diskMiB,
-      maxPricePerSecond: String(i.maxPricePerSecond),
-      budget: String(i.budget),
-      nonce: String(i.nonce),
-      deadline: String(i.deadline),
-      kind: i.kind,
-      quorum: i.quorum,
-      maxRetries: i.maxRetries,
-      maxRunSeconds: i.maxRunSeconds,
-    },
+    intent: intentToWire(i),
     signature: entry.signature,
     submitted: { block: String(entry.blockNumber), transactionHash: entry.transactionHash },
     terminated: t ? { by: t.by, paidToNodes: String(t.paidToNodes), refunded: String(t.refunded), block: String(t.block), transactionHash: t.transactionHash } : null,

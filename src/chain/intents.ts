@@ -2,7 +2,7 @@
  * Reads a deployment's intent back from the chain. Storage keeps only a packed summary; the full
  * intent and its signature are in the IntentSubmitted log, indexed by the deployment id.
  */
-import { encodeEventTopics, parseEventLogs, type Hex, type PublicClient } from "viem";
+import { encodeEventTopics, getAddress, parseEventLogs, type Hex, type PublicClient } from "viem";
 import { deploymentRegistryAbi } from "./abi";
 import type { HyphaAddresses } from "./addresses";
 import { ChainError, toChainError } from "./chainError";
@@ -12,7 +12,8 @@ import type { DeploymentIntent } from "./eip712";
 export interface SubmittedIntent {
   intent: DeploymentIntent;
   signature: Hex;
-  relayer: Hex;
+  /** The account that sent the submitting transaction; only when asked for (`{ relayer: true }`). */
+  relayer?: Hex;
   blockNumber: bigint;
   transactionHash: Hex;
 }
@@ -52,11 +53,11 @@ export async function readIntent(publicClient: PublicClient, addresses: HyphaAdd
   const log = logs[0];
   if (!log) throw new ChainError(`unknown deployment ${id}: no IntentSubmitted event on this chain`, { exitCode: 1 });
   const raw = log.args.intent!;
-  // The relayer is the submitting transaction's sender (one more read; callers on a hot path skip it).
-  let relayer: Hex = "0x0000000000000000000000000000000000000000";
-  if (opts.relayer !== false) {
+  // The relayer is the submitting transaction's sender: one more read, done only when asked for.
+  let relayer: Hex | undefined;
+  if (opts.relayer) {
     try {
-      relayer = (await publicClient.getTransaction({ hash: log.transactionHash! })).from;
+      relayer = getAddress((await publicClient.getTransaction({ hash: log.transactionHash! })).from);
     } catch (err) {
       throw toChainError(err, `reading the transaction that submitted deployment ${id}`);
     }
@@ -64,7 +65,7 @@ export async function readIntent(publicClient: PublicClient, addresses: HyphaAdd
   return {
     intent: { ...raw } as DeploymentIntent,
     signature: log.args.signature as Hex,
-    relayer,
+    ...(relayer ? { relayer } : {}),
     blockNumber: log.blockNumber!,
     transactionHash: log.transactionHash!,
   };

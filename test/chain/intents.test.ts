@@ -48,6 +48,9 @@ describe("readIntent", () => {
     const found = await readIntent(near.pc, c.addresses, id, { before: submittedAt + 3n });
     expect(found.intent).toEqual(intent);
     expect(found.blockNumber).toBe(submittedAt);
+    // The relayer (account 12 in the fixtures) is the submitting transaction's sender, read only when asked for.
+    expect(found.relayer).toBeUndefined();
+    expect((await readIntent(c.publicClient, c.addresses, id, { relayer: true })).relayer).toBe(c.accounts[12].address);
     expect(near.calls).toHaveLength(1);
     expect(near.calls[0].to - near.calls[0].from).toBeLessThan(2048n);
 
