@@ -52,7 +52,7 @@ contract DeploymentRegistry is IDeploymentRegistry, IERC5267, AccessControl, Ree
         "Attestation(bytes32 deploymentId,uint16 replicaIndex,uint32 nodeId,uint16 attempt,uint8 status,bytes32 measurement,bytes32 outputHash,uint64 timestamp)"
     );
     /// @notice Most replicas one deployment may have (bounds every loop over replicas).
-    uint16 public constant MAX_REPLICAS = 255;
+    uint16 public constant MAX_REPLICAS = IntentRules.MAX_REPLICAS;
     /// @notice Node-caused re-placements per deployment that do not use the deployer's retries.
     uint8 public constant MAX_NODE_FAULTS = 255;
     /// @notice Seconds a replica may stay Scheduled without reaching Running before anyone may reclaim it.
