@@ -86,8 +86,10 @@ export class StateStore implements StateSnapshot {
   }
 
   /**
-   * Apply the events of blocks (cursor, to] and move the cursor to `to`, atomically. `blockHashes`
-   * holds the hash of every block the events came from (and any other block worth remembering).
+   * Apply the events of blocks (cursor, to] and move the cursor to `to`, atomically: on disk (one
+   * batch) and in memory (the records, hashes and cursor change together, after the batch is
+   * written, so a reader never sees a state ahead of its cursor). `blockHashes` holds the hash of
+   * every block the events came from (and any other block worth remembering).
    */
   async applyRange(events: HyphaEvent[], to: Cursor, blockHashes: Map<bigint, Hex> = new Map()): Promise<void> {
     const ops: BatchOp[] = [];
@@ -95,15 +97,15 @@ export class StateStore implements StateSnapshot {
     const undo = new Map<bigint, Array<[string, string | null]>>();
     let block: bigint | undefined;
     let seenInBlock = new Set<string>();
+    const current = (key: string) => (touched.has(key) ? touched.get(key) : this.records.get(key));
     const access: StateAccess = {
-      get: <T>(key: string) => this.records.get(key) as T | undefined,
+      get: <T>(key: string) => current(key) as T | undefined,
       put: (key: string, value: unknown) => {
         if (!seenInBlock.has(key)) {
           seenInBlock.add(key);
-          const prev = this.records.get(key);
+          const prev = current(key);
           undo.get(block!)!.push([key, prev === undefined ? null : encodeRecord(prev)]);
         }
-        this.setRecord(key, value);
         touched.set(key, value);
       },
     };
@@ -117,62 +119,61 @@ export class StateStore implements StateSnapshot {
       applyHyphaEvent(access, event);
     }
     for (const [key, value] of touched) ops.push({ type: "put", key: STATE + key, value: encodeRecord(value) });
-    for (const [n, entries] of undo) {
-      if (entries.length === 0) continue;
-      ops.push({ type: "put", key: UNDO + blockKey(n), value: JSON.stringify(entries) });
-      this.undoBlocks.add(n);
-    }
+    const undoneBlocks = [...undo].filter(([, entries]) => entries.length > 0).map(([n]) => n);
+    for (const n of undoneBlocks) ops.push({ type: "put", key: UNDO + blockKey(n), value: JSON.stringify(undo.get(n)) });
     blockHashes.set(to.number, to.hash);
-    for (const [n, hash] of blockHashes) {
-      ops.push({ type: "put", key: HASH + blockKey(n), value: hash });
-      this.hashes.set(n, hash);
-    }
-    ops.push(...this.pruneOps(to.number));
+    for (const [n, hash] of blockHashes) ops.push({ type: "put", key: HASH + blockKey(n), value: hash });
+    const pruned = this.prunable(to.number, undoneBlocks, [...blockHashes.keys()]);
+    ops.push(...pruned.ops);
     ops.push({ type: "put", key: CURSOR, value: encodeRecord(to) });
     await this.db.batch(ops);
+    // Written: now the in-memory state moves, all at once.
+    for (const [key, value] of touched) this.setRecord(key, value);
+    for (const n of undoneBlocks) this.undoBlocks.add(n);
+    for (const [n, hash] of blockHashes) this.hashes.set(n, hash);
+    pruned.apply();
     this.currentCursor = to;
   }
 
   /**
    * Undo every block after `ancestor` (a reorg removed them) and set the cursor there. With no
-   * ancestor, forget everything (the next range replays from the start block).
+   * ancestor, forget everything (the next range replays from the start block). Like applyRange,
+   * the in-memory state changes only once the batch is written.
    */
   async rollbackTo(ancestor: Cursor | undefined): Promise<{ blocksUndone: number }> {
     const ops: BatchOp[] = [];
     const blocks = [...this.undoBlocks].filter((n) => ancestor === undefined || n > ancestor.number).sort((a, b) => (a > b ? -1 : 1));
     if (ancestor === undefined) {
       for await (const key of this.db.keys()) if ([STATE, UNDO, HASH].some((p) => key.startsWith(p)) || key === CURSOR) ops.push({ type: "del", key });
+      await this.db.batch(ops);
       this.records.clear();
       this.nodeIds.clear();
       this.deploymentIds.clear();
       this.hashes.clear();
       this.undoBlocks.clear();
-      await this.db.batch(ops);
       this.currentCursor = undefined;
       return { blocksUndone: blocks.length };
     }
+    // Newest block first, each block's entries last-first: the oldest prior value of a key wins.
     const restored = new Map<string, string | null>();
     for (const n of blocks) {
-      const entries = JSON.parse(await this.db.get(UNDO + blockKey(n)) ?? "[]") as Array<[string, string | null]>;
-      for (const [key, prev] of entries.reverse()) {
-        restored.set(key, prev);
-        if (prev === null) this.deleteRecord(key);
-        else this.setRecord(key, decodeRecord(prev));
-      }
+      const entries = JSON.parse((await this.db.get(UNDO + blockKey(n))) ?? "[]") as Array<[string, string | null]>;
+      for (const [key, prev] of entries.reverse()) restored.set(key, prev);
       ops.push({ type: "del", key: UNDO + blockKey(n) });
-      this.undoBlocks.delete(n);
     }
     for (const [key, prev] of restored) ops.push(prev === null ? { type: "del", key: STATE + key } : { type: "put", key: STATE + key, value: prev });
-    for (const n of [...this.hashes.keys()]) {
-      if (n > ancestor.number) {
-        ops.push({ type: "del", key: HASH + blockKey(n) });
-        this.hashes.delete(n);
-      }
-    }
+    const droppedHashes = [...this.hashes.keys()].filter((n) => n > ancestor.number);
+    for (const n of droppedHashes) ops.push({ type: "del", key: HASH + blockKey(n) });
     ops.push({ type: "put", key: HASH + blockKey(ancestor.number), value: ancestor.hash });
-    this.hashes.set(ancestor.number, ancestor.hash);
     ops.push({ type: "put", key: CURSOR, value: encodeRecord(ancestor) });
     await this.db.batch(ops);
+    for (const [key, prev] of restored) {
+      if (prev === null) this.deleteRecord(key);
+      else this.setRecord(key, decodeRecord(prev));
+    }
+    for (const n of blocks) this.undoBlocks.delete(n);
+    for (const n of droppedHashes) this.hashes.delete(n);
+    this.hashes.set(ancestor.number, ancestor.hash);
     this.currentCursor = ancestor;
     return { blocksUndone: blocks.length };
   }
@@ -225,22 +226,20 @@ export class StateStore implements StateSnapshot {
     this.deploymentIds.delete(key);
   }
 
-  /** Undo logs and hashes older than the reorg window are no longer needed. */
-  private pruneOps(head: bigint): BatchOp[] {
+  /**
+   * Undo logs and hashes older than the reorg window are no longer needed: the deletes to write
+   * (`fresh*` are the ones this same batch adds) and the in-memory change to make once written.
+   */
+  private prunable(head: bigint, freshUndo: bigint[], freshHashes: bigint[]): { ops: BatchOp[]; apply: () => void } {
     const floor = head - BigInt(this.reorgDepth);
-    const ops: BatchOp[] = [];
-    for (const n of this.undoBlocks) {
-      if (n < floor) {
-        ops.push({ type: "del", key: UNDO + blockKey(n) });
-        this.undoBlocks.delete(n);
-      }
-    }
-    for (const n of [...this.hashes.keys()]) {
-      if (n < floor) {
-        ops.push({ type: "del", key: HASH + blockKey(n) });
-        this.hashes.delete(n);
-      }
-    }
-    return ops;
+    const undo = [...new Set([...this.undoBlocks, ...freshUndo])].filter((n) => n < floor);
+    const hashes = [...new Set([...this.hashes.keys(), ...freshHashes])].filter((n) => n < floor);
+    return {
+      ops: [...undo.map((n): BatchOp => ({ type: "del", key: UNDO + blockKey(n) })), ...hashes.map((n): BatchOp => ({ type: "del", key: HASH + blockKey(n) }))],
+      apply: () => {
+        for (const n of undo) this.undoBlocks.delete(n);
+        for (const n of hashes) this.hashes.delete(n);
+      },
+    };
   }
 }
