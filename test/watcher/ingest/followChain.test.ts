@@ -70,7 +70,7 @@ describe("ingest (ChainFollower + StateStore)", () => {
     expect(f.store.cursor()).toEqual(cursor);
     const steps = await followToHead(f.follower);
     expect(steps).toBeGreaterThan(1);
-    expect(f.store.dump()).toEqual(reference);
+    expect(await f.store.dump()).toEqual(reference);
     await f.db.close();
   });
 
@@ -93,7 +93,7 @@ describe("ingest (ChainFollower + StateStore)", () => {
     expect(a.ids.some((id) => f.store.deployment(id))).toBe(false);
     expect(b.ids.every((id) => f.store.deployment(id))).toBe(true);
     const reference = await freshReplay(fx.publicClient, fx.addresses, path.join(tmp, "ref-after-reorg"));
-    expect(f.store.dump()).toEqual(reference);
+    expect(await f.store.dump()).toEqual(reference);
     await checkAgainstChain(reference);
     await f.db.close();
   });
@@ -149,7 +149,7 @@ describe("ingest (ChainFollower + StateStore)", () => {
     // 64 -> 32 -> 16 -> 8 -> 4 costs 4 capped tries; after that at most one per successful range (grow x2, halve on error).
     expect(capped).toBeLessThanOrEqual(steps + 4);
     const reference = await freshReplay(fx.publicClient, fx.addresses, path.join(tmp, "ref-capped"));
-    expect(f.store.dump()).toEqual(reference);
+    expect(await f.store.dump()).toEqual(reference);
     await f.db.close();
     await new Promise((resolve) => proxy.close(resolve));
   });
