@@ -1,0 +1,155 @@
+/**
+ * `npm run bench:watcher`: a watcher's cold start over the history of BENCH_DEPLOYMENTS (10,000)
+ * deployments (issue 15: >= 20,000 events/s, peak RSS <= 200 MB during the catch-up and with the
+ * 10,000 deployments in its state, bounded eth_getLogs replies). Builds the history on a real
+ * `hardhat node`: services submitted 50 per transaction, placed by a real watcher (scheduleMany),
+ * each replica attested Running by its node's agent (attestMany), all left live, so every
+ * deployment stays in the state (the worst case for memory: terminated ones leave it). Then starts
+ * a fresh watcher in a child process on an empty store (LevelDB, or PostgreSQL with
+ * BENCH_DATABASE_URL), times its catch-up to the head, samples its RSS from /proc every 10 ms and
+ * reads its VmHWM (peak), and prints ONE JSON object.
+ */
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { Hex } from "viem";
+import { nodeRegistryAbi } from "../../src/chain/abi";
+import { DEV_ROLES, devAccount, devPrivateKey } from "../../src/chain/devAccounts";
+import { runWatcher } from "../../src/watcher/runWatcher";
+import { startHardhatNode } from "../../test/helpers/chain";
+import { setupHypha, startHealthServer, waitFor } from "../../test/watcher/helpers/hyphaFixture";
+
+const DEPLOYMENTS = Number(process.env.BENCH_DEPLOYMENTS ?? 10_000);
+const NODES = 3;
+const quiet = { debug() {}, info() {}, warn() {}, error(o: object, m?: string) { process.stderr.write(`${m} ${JSON.stringify(o)}\n`); } };
+const log = (msg: string) => process.stderr.write(`[bench:watcher] ${msg}\n`);
+
+function procStatus(pid: number, field: string): number {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+async function main(): Promise<void> {
+  const work = mkdtempSync(path.join(os.tmpdir(), "hypha-bench-watcher-"));
+  const node = await startHardhatNode();
+  const health = await startHealthServer();
+  try {
+    const fx = await setupHypha(node.rpcUrl);
+    const perNode = Math.ceil(DEPLOYMENTS / NODES) + 10;
+    for (let i = 0; i < NODES; i++) {
+      const nodeId = await fx.registerNode({ endpoint: health.url, slots: Math.min(65_000, perNode), cpuMillis: 100 * perNode });
+      const operator = DEV_ROLES.nodeOperators[i]!;
+      // Room for every replica (the fixture registers 64,000 MiB of memory, 1,000 of its 64 MiB jobs).
+      const hash = await fx.wallet(operator).writeContract({ address: fx.addresses.nodeRegistry, abi: nodeRegistryAbi, functionName: "updateCapacity", args: [nodeId, 100 * perNode, 64 * perNode, 10 * perNode + 1000, Math.min(65_000, perNode)], account: devAccount(operator), chain: null } as never);
+      await fx.publicClient.waitForTransactionReceipt({ hash });
+    }
+    // The history: submitted, placed by a real watcher, attested Running.
+    const genStart = Date.now();
+    const placer = await runWatcher(
+      { rpcUrl: node.rpcUrl, addresses: { ...fx.addresses, startBlock: 0n }, senderPrivateKeys: [devPrivateKey(1), devPrivateKey(2)], dataDir: path.join(work, "placer"), nodeLostAfterMs: 0, pollIntervalMs: 50, chainRereadIntervalMs: 0 },
+      quiet,
+    );
+    const ids: Hex[] = [];
+    for (let done = 0; done < DEPLOYMENTS; done += 1000) {
+      const n = Math.min(1000, DEPLOYMENTS - done);
+      ids.push(...(await fx.submitIntents(n, { replicas: 1, nonceBase: BigInt(done) })).ids);
+      log(`submitted ${ids.length}`);
+    }
+    await waitFor("every replica placed", () => ids.every((id) => placer.store.replicasOf(id)[0]?.status === 1), 900_000, 500);
+    log(`placed ${ids.length} in ${Date.now() - genStart} ms`);
+    for (let i = 0; i < ids.length; i += 100) {
+      const list = ids.slice(i, i + 100).map((id) => {
+        const r = placer.store.replicasOf(id)[0]!;
+        return { id, replicaIndex: 0, nodeId: r.nodeId, attempt: r.attempt, status: 0 };
+      });
+      await fx.attestMany(list);
+    }
+    await waitFor("every replica running", () => ids.every((id) => placer.store.replicasOf(id)[0]?.status === 2), 300_000, 500);
+    await placer.close();
+    const head = await fx.publicClient.getBlockNumber();
+    let events = 0;
+    for (let from = 0n; from <= head; from += 200n) {
+      const to = from + 199n > head ? head : from + 199n;
+      events += (await fx.publicClient.getLogs({ address: [fx.addresses.nodeRegistry, fx.addresses.deploymentRegistry], fromBlock: from, toBlock: to })).length;
+    }
+    log(`history: ${ids.length} deployments, ${events} events in ${head} blocks, built in ${Date.now() - genStart} ms`);
+
+    // The cold start, measured.
+    const config = {
+      rpcUrl: node.rpcUrl,
+      addresses: { nodeRegistry: fx.addresses.nodeRegistry, deploymentRegistry: fx.addresses.deploymentRegistry, startBlock: "0" },
+      senderPrivateKeys: [devPrivateKey(3)],
+      dataDir: path.join(work, "cold"),
+      databaseUrl: process.env.BENCH_DATABASE_URL,
+      nodeLostAfterMs: 0,
+      chainRereadIntervalMs: 0,
+      pollIntervalMs: 50,
+    };
+    const child = spawn(process.execPath, ["--expose-gc", "--require", "tsx/cjs", path.join(__dirname, "watcherChild.ts"), JSON.stringify(config)], { stdio: ["ignore", "pipe", "inherit"] });
+    let maxRss = 0;
+    const sampler = setInterval(() => {
+      try {
+        maxRss = Math.max(maxRss, procStatus(child.pid!, "VmRSS"));
+      } catch {
+        /* exited */
+      }
+    }, 10);
+    const lines: string[] = [];
+    const next = (prefix: string) =>
+      new Promise<string>((resolve, reject) => {
+        const check = () => {
+          const i = lines.findIndex((l) => l.startsWith(prefix));
+          if (i >= 0) return resolve(lines.splice(i, 1)[0]!.slice(prefix.length));
+          setTimeout(check, 5);
+        };
+        check();
+        child.once("exit", (code) => reject(new Error(`watcher child exited (${code})`)));
+      });
+    let buf = "";
+    child.stdout!.on("data", (d: Buffer) => {
+      buf += d.toString();
+      const parts = buf.split("\n");
+      buf = parts.pop()!;
+      lines.push(...parts);
+    });
+    const catchUpMs = Number(await next("caughtUp "));
+    const peakDuringCatchUp = procStatus(child.pid!, "VmHWM");
+    // Settled with the whole state in memory: a few reconciles over 10,000 live deployments.
+    await new Promise((r) => setTimeout(r, 3000));
+    child.kill("SIGUSR2");
+    const status = JSON.parse(await next("status ")) as { counts: { deployments: number; activeDeployments: number }; rangeSize: number };
+    const rssWithState = procStatus(child.pid!, "VmRSS");
+    const peakOverall = procStatus(child.pid!, "VmHWM");
+    clearInterval(sampler);
+    child.kill("SIGTERM");
+    await new Promise((r) => child.once("exit", r));
+    const result = {
+      bench: "watcher",
+      node: process.version,
+      cores: os.cpus().length,
+      loadavg1: Number(os.loadavg()[0]!.toFixed(2)),
+      store: config.databaseUrl ? "postgres" : "leveldb",
+      deployments: ids.length,
+      events,
+      blocks: Number(head),
+      catchUp: { ms: catchUpMs, eventsPerSecond: Math.round((events / catchUpMs) * 1000), target: ">= 20000" },
+      rssMiB: { peakDuringCatchUp: Math.round(peakDuringCatchUp), withStateAfterGc: Math.round(rssWithState), peakOverall: Math.round(Math.max(peakOverall, maxRss)), target: "<= 200 (MB)" },
+      stateCounts: status.counts,
+      lastGetLogsRangeBlocks: status.rangeSize,
+    };
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+  } finally {
+    await health.close();
+    await node.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    process.stderr.write(`${err?.stack ?? err}\n`);
+    process.exit(1);
+  },
+);
