@@ -69,8 +69,8 @@ async function main(): Promise<void> {
     await placer.close();
     const head = await fx.publicClient.getBlockNumber();
     let events = 0;
-    for (let from = 0n; from <= head; from += 200n) {
-      const to = from + 199n > head ? head : from + 199n;
+    for (let from = 0n; from <= head; from += 10n) {
+      const to = from + 9n > head ? head : from + 9n;
       events += (await fx.publicClient.getLogs({ address: [fx.addresses.nodeRegistry, fx.addresses.deploymentRegistry], fromBlock: from, toBlock: to })).length;
     }
     log(`history: ${ids.length} deployments, ${events} events in ${head} blocks, built in ${Date.now() - genStart} ms`);

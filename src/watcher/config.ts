@@ -44,7 +44,7 @@ export interface WatcherConfig {
   statusHost?: string;
   /** Most placements per scheduleMany transaction (default 100, ~5M gas). */
   maxBatchSize?: number;
-  /** Largest getLogs block range (default 2000); ingest starts at `initialRange` (default 100). */
+  /** Largest getLogs block range (default 2000); ingest starts at `initialBlockRange` (default 10) and sizes replies to ~2000 logs. */
   maxBlockRange?: number;
   initialBlockRange?: number;
   /** Recent block hashes kept for reorg detection (default 256). */
@@ -71,7 +71,7 @@ export const WATCHER_DEFAULTS = {
   statusHost: "127.0.0.1",
   maxBatchSize: 100,
   maxBlockRange: 2000,
-  initialBlockRange: 100,
+  initialBlockRange: 10, // grows fast on a quiet chain; a busy history's first reply stays small
   reorgDepth: 256,
   outboxLostWaitMs: 60_000,
   staleAfterMs: 10_000,

@@ -51,7 +51,7 @@ export interface WatcherStatus {
   resyncs: number;
   counts: { nodes: number; deployments: number; activeDeployments: number; replicas: Record<string, number> };
   /** Where state and outbox live: leveldb (a directory) or postgres (shared; this watcher holds the lock). */
-  store: { kind: "leveldb" | "postgres"; location: string; waitedForLockMs: number };
+  store: { kind: KvStore["kind"]; location: string; waitedForLockMs: number };
   lostNodes: number[];
   /** Conditions nodes report (e.g. {"2": ["DiskPressure"]}): no new replicas go there meanwhile. */
   nodeConditions: Record<string, string[]>;

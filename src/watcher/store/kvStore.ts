@@ -20,8 +20,8 @@ export interface KvRange {
  * @example await kv.batch([{ type: "put", key: "s:a", value: "1" }]); for await (const [k, v] of kv.entries({ gte: "s:", lt: "s;" })) ...
  */
 export interface KvStore {
-  /** "leveldb" or "postgres" (for status and logs). */
-  readonly kind: "leveldb" | "postgres";
+  /** "leveldb", "postgres" or "memory" (for status and logs). */
+  readonly kind: "leveldb" | "postgres" | "memory";
   /** Where it lives: a directory, or the URL without its password. */
   readonly location: string;
   get(key: string): Promise<string | undefined>;
