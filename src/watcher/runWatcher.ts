@@ -75,6 +75,8 @@ export interface WatcherHandle {
   statusUrl?: string;
   /** The observed state (read-only use: tests, the API). */
   store: StateStore;
+  /** Settles once the watcher stopped: by close(), or by itself after losing the watcher lock (then with that reason). */
+  stopped: Promise<string | undefined>;
 }
 
 const REPLICA_NAMES = ["Pending", "Scheduled", "Running", "Completed", "Failed", "Tampered", "Stopped"];
@@ -376,8 +378,12 @@ export async function runWatcher(config: WatcherConfig, logger: WatcherLogger = 
   });
   if (cfg.statusPort !== undefined) server = await startStatusServer(status, cfg.statusPort, cfg.statusHost, health, metrics);
 
+  let markStopped: (reason: string | undefined) => void = () => undefined;
+  let stopReason: string | undefined;
+  const stoppedPromise = new Promise<string | undefined>((resolve) => (markStopped = resolve));
   const handle: WatcherHandle = {
     store,
+    stopped: stoppedPromise,
     statusUrl: server?.url,
     status,
     health,
@@ -393,6 +399,7 @@ export async function runWatcher(config: WatcherConfig, logger: WatcherLogger = 
       await server?.close();
       await db.close();
       logger.info({}, "watcher stopped");
+      markStopped(stopReason);
     },
   };
   // The lock went with the connection: another watcher may be active now. Stop at once (every
@@ -400,6 +407,7 @@ export async function runWatcher(config: WatcherConfig, logger: WatcherLogger = 
   if (db instanceof PostgresKv)
     db.onLost((err) => {
       lastError = `lost the database connection and with it the watcher lock: ${err.message}`;
+      stopReason = lastError;
       logger.error({ err: err.message }, "lost the watcher lock: stopping");
       void handle.close().catch(() => undefined);
     });
