@@ -11,6 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deploymentRegistryAbi, nodeRegistryAbi } from "../../../src/chain/abi";
 import { devPrivateKey } from "../../../src/chain/devAccounts";
 import { runWatcher } from "../../../src/watcher/runWatcher";
+import { decodeHyphaLogs } from "../../../src/watcher/ingest/decodeLogs";
+import { parseEventLogs } from "viem";
 import { startHardhatNode } from "../../helpers/chain";
 import { setupHypha, startHealthServer, waitFor, type HyphaFixture } from "../helpers/hyphaFixture";
 import { followToHead, freshReplay, openFollower } from "../helpers/replay";
@@ -152,5 +154,17 @@ describe("ingest (ChainFollower + StateStore)", () => {
     expect(await f.store.dump()).toEqual(reference);
     await f.db.close();
     await new Promise((resolve) => proxy.close(resolve));
+  });
+  it("decodes every log of the history exactly as viem's parseEventLogs does, in chain order", async () => {
+    const logs = await fx.publicClient.getLogs({ address: [fx.addresses.nodeRegistry, fx.addresses.deploymentRegistry], fromBlock: 0n });
+    const ours = decodeHyphaLogs(logs, fx.addresses);
+    const nr = fx.addresses.nodeRegistry.toLowerCase();
+    const viems = [
+      ...parseEventLogs({ abi: nodeRegistryAbi, logs: logs.filter((l) => l.address.toLowerCase() === nr), strict: true }),
+      ...parseEventLogs({ abi: deploymentRegistryAbi, logs: logs.filter((l) => l.address.toLowerCase() !== nr), strict: true }),
+    ].sort((a, b) => (a.blockNumber === b.blockNumber ? a.logIndex - b.logIndex : a.blockNumber < b.blockNumber ? -1 : 1));
+    expect(new Set(ours.map((e) => e.eventName)).size).toBeGreaterThanOrEqual(4);
+    expect(ours.length).toBeGreaterThan(10);
+    expect(ours).toEqual(viems);
   });
 });
