@@ -363,7 +363,11 @@ export async function runWatcher(config: WatcherConfig, logger: WatcherLogger = 
 
   let server: Awaited<ReturnType<typeof startStatusServer>> | undefined;
   const metrics = createWatcherMetrics({
-    deploymentStatuses: () => store.deployments().map((d) => d.status),
+    // Terminated deployments are out of memory: counted, not read back.
+    deploymentStatuses: () => {
+      const live = store.deployments().map((d) => d.status);
+      return live.concat(new Array<number>(store.deploymentCount() - live.length).fill(deploymentStatusNumber("Terminated")));
+    },
     replicaStatuses: () => store.deployments().flatMap((d) => store.replicasOf(d.id).map((r) => r.status)),
     nodes: () => store.nodes().map((n) => ({ jailed: n.jailed, unbonding: n.unbonding, lost: lostNodes.has(n.nodeId) })),
     unplacedReasons: () => unplacedReasons,
