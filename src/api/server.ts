@@ -39,6 +39,7 @@ import { auditDeployment } from "./audit";
 import { mountConsole } from "./consoleFiles";
 import { DASHBOARD_HTML } from "./dashboard";
 import { createDeploymentIndex } from "./deploymentIndex";
+import { PostgresKv } from "../watcher/store/postgresKv";
 import { readDeploymentResources, specNameLookup } from "./deploymentResource";
 import { mountDeveloperRoutes } from "./developerRoutes";
 import { ApiInputError, parseIntentSubmission } from "./intentBody";
@@ -65,6 +66,8 @@ export interface ApiServerOptions {
   logger?: { info(obj: object, msg?: string): void; warn(obj: object, msg?: string): void };
   /** How often the chain and the store are probed, and how long a probe may take (default 2000 ms each). */
   healthIntervalMs?: number;
+  /** A PostgreSQL URL: the deployment index lives there, shared by every API replica using it (default: in memory). */
+  indexDatabaseUrl?: string;
   dependencyTimeoutMs?: number;
 }
 
@@ -108,7 +111,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const { publicClient, addresses, storeUrl } = opts;
   const domain = domainFor(addresses);
   const metrics = createApiMetrics();
-  const index = createDeploymentIndex(publicClient, addresses);
+  const indexKv = opts.indexDatabaseUrl ? await PostgresKv.open(opts.indexDatabaseUrl, { table: "hypha_api_index", applicationName: "hypha-api" }) : undefined;
+  const index = createDeploymentIndex(publicClient, addresses, indexKv);
   const specNames = specNameLookup(storeUrl);
   registerDomainMetrics(metrics.registry, {
     deployments: async () => readDeploymentResources(publicClient, addresses, (await index.list()).slice(-1000), specNames),
@@ -261,7 +265,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     close: () =>
       new Promise<void>((resolve) => {
         deps.stop();
-        server.close(() => resolve());
+        server.close(() => void (indexKv ? indexKv.close() : Promise.resolve()).then(resolve));
         server.closeAllConnections(); // a dashboard's keep-alive connection would hold close() open
       }),
   };

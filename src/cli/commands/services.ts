@@ -47,6 +47,7 @@ export function registerServices(program: Command, ctx: CliContext): void {
     .command("watcher")
     .description("run the orchestrator: follow the chain, place replicas, report lost nodes, settle finished jobs")
     .option("--data-dir <dir>", "LevelDB state (cursor, observed state, outbox)", ".hypha/watcher")
+    .option("--db <url>", "keep state, outbox and nonces in PostgreSQL instead (postgres://…; or HYPHA_DATABASE_URL); watchers sharing it elect one active, the others stand by")
     .option("--poll-interval-ms <ms>", "chain poll interval", "150")
     .option("--node-lost-after-ms <ms>", "a node not answering this long is lost", "5000")
     .option("--status-port <port>", "status API port (GET /healthz, /v1/status)", "7790")
@@ -61,6 +62,7 @@ export function registerServices(program: Command, ctx: CliContext): void {
           deploymentFile: ctx.config.deploymentFile,
           senderPrivateKeys: privateKeys("HYPHA_ORCHESTRATOR_KEYS", ctx.env.HYPHA_ORCHESTRATOR_KEYS),
           dataDir: o.dataDir,
+          databaseUrl: o.db ?? ctx.env.HYPHA_DATABASE_URL,
           pollIntervalMs: parseIntIn("--poll-interval-ms", o.pollIntervalMs, 10, 600_000),
           nodeLostAfterMs: parseIntIn("--node-lost-after-ms", o.nodeLostAfterMs, 0, 3_600_000),
           statusPort: parseIntIn("--status-port", o.statusPort, 0, 65535),
@@ -69,8 +71,9 @@ export function registerServices(program: Command, ctx: CliContext): void {
         logger,
       );
       logger.info({ status: handle.statusUrl }, "watcher running");
-      await untilSignal();
+      const lost = await Promise.race([untilSignal().then(() => undefined), handle.stopped]);
       await handle.close();
+      if (lost) process.exitCode = 1; // lost the watcher lock: a supervisor restarts it as a standby
     });
 
   const node = program.commands.find((c) => c.name() === "node") ?? program.command("node").description("node operator actions");
@@ -120,6 +123,7 @@ export function registerServices(program: Command, ctx: CliContext): void {
     .option("--listen <host:port>", "HTTP address", "127.0.0.1:7780")
     .option("--relay-for <addresses>", "relay intents only for these deployers (comma-separated), or `any`", "any")
     .option("--relay-per-minute <n>", "most intents one client address may submit a minute", "60")
+    .option("--db <url>", "keep the deployment index in PostgreSQL (postgres://…; or HYPHA_DATABASE_URL), shared by API replicas")
     .addHelpText(
       "after",
       "\nWith HYPHA_RELAYER_KEY (0x + 64 hex) set, POST /v1/intents relays deployers' signed intents and that key pays the gas;" +
@@ -144,6 +148,7 @@ export function registerServices(program: Command, ctx: CliContext): void {
         relayer: relayer ? makeWalletClient(ctx.config.rpcUrl, relayer) : undefined,
         relayFor,
         relayPerMinute: parseIntIn("--relay-per-minute", o.relayPerMinute, 1, 1_000_000),
+        indexDatabaseUrl: o.db ?? ctx.env.HYPHA_DATABASE_URL,
         host: listen.host,
         port: listen.port,
         logger,
