@@ -120,7 +120,7 @@ export function registerDeploymentCommands(program: Command, ctx: CliContext): v
     .command("nodes")
     .alias("node")
     .description("list registered nodes")
-    .option("-o, --output <format>", "table (default), wide, json or yaml")
+    .option("-o, --output <format>", OUTPUT_HELP)
     .addHelpText("after", "\nExample:\n  $ hypha get nodes -o wide")
     .action(async (opts: { output?: string }) => printNodes(ctx, opts.output));
 

@@ -10,7 +10,7 @@ import type { Command } from "commander";
 import pino from "pino";
 import { isHex, type Hex } from "viem";
 import { HyphaError } from "../../errors";
-import { parseAddress, type CliContext } from "../context";
+import { existingDeploymentFile, parseAddress, type CliContext } from "../context";
 import { parseIntIn, parseMiB } from "../amounts";
 import { registerStoreGc } from "./storeGc";
 
@@ -58,7 +58,7 @@ export function registerServices(program: Command, ctx: CliContext): void {
       const handle = await runWatcher(
         {
           rpcUrl: ctx.config.rpcUrl,
-          deploymentFile: ctx.config.deploymentFile,
+          deploymentFile: existingDeploymentFile(ctx.config.deploymentFile),
           senderPrivateKeys: privateKeys("HYPHA_ORCHESTRATOR_KEYS", ctx.env.HYPHA_ORCHESTRATOR_KEYS),
           dataDir: o.dataDir,
           pollIntervalMs: parseIntIn("--poll-interval-ms", o.pollIntervalMs, 10, 600_000),
@@ -94,7 +94,7 @@ export function registerServices(program: Command, ctx: CliContext): void {
       const handle = await runAgent(
         {
           rpcUrl: ctx.config.rpcUrl,
-          deploymentFile: ctx.config.deploymentFile,
+          deploymentFile: existingDeploymentFile(ctx.config.deploymentFile),
           nodeId: parseIntIn("--node-id", String(o.nodeId), 1, 2 ** 32 - 1),
           agentPrivateKey,
           listen: parseListen(String(o.listen)),
@@ -131,7 +131,7 @@ export function registerServices(program: Command, ctx: CliContext): void {
       const { loadContracts, makePublicClient, makeWalletClient } = (require("../../chain/clients") as typeof import("../../chain/clients"));
       const { privateKeyToAccount } = (require("viem/accounts") as typeof import("viem/accounts"));
       const publicClient = makePublicClient(ctx.config.rpcUrl);
-      const addresses = await loadContracts(publicClient, ctx.config.deploymentFile);
+      const addresses = await loadContracts(publicClient, existingDeploymentFile(ctx.config.deploymentFile));
       const relayerKey = ctx.env.HYPHA_RELAYER_KEY ? privateKeys("HYPHA_RELAYER_KEY", ctx.env.HYPHA_RELAYER_KEY)[0] : undefined;
       const relayer = relayerKey ? privateKeyToAccount(relayerKey) : undefined;
       const listen = parseListen(o.listen);
