@@ -422,6 +422,35 @@ describe("operators: funding a new key, and which key signs", () => {
     expect(await chainState()).toEqual(before);
   });
 
+  it("a second node with an agent key already in use is refused, saying what it means and what to do; nothing changes", async () => {
+    const other = devAccount(6); // another operator, with tokens, wanting node 1's agent key
+    await fundAccounts({ walletClient: wallet(0), publicClient: pc, addresses, accounts: [other.address], amount: parseEther("500") });
+    const tokens = () => pc.readContract({ address: addresses.token, abi: erc20Abi, functionName: "balanceOf", args: [other.address] });
+    const before = { tokens: await tokens(), nodes: (await hypha(["get", "nodes", "-o", "name"])).stdout };
+    const r = await hypha(["node", "register", "--dev-account", "6", "--stake", "100", "--cpu", "4", "--mem", "8Gi", "--endpoint", "http://127.0.0.1:9", "--agent", agent.address, "--measurement", MEASUREMENT]);
+    expect(r.code).toBe(1);
+    // what it means (the key is node 1's) and what to do (a key of its own), in one line
+    expect(r.stderr).toMatch(new RegExp(`^error: registering the node: agent key ${agent.address} already belongs to node 1: each node needs its own agent key \\(hypha key new\\)\n$`));
+    expect(r.stdout).toBe("");
+    expect({ tokens: await tokens(), nodes: (await hypha(["get", "nodes", "-o", "name"])).stdout }).toEqual(before);
+    expect(before.nodes).toBe("node/1\n");
+  });
+
+  it("`hypha node run` with no contract addresses file names --deployment and the remedy (not an internal error)", async () => {
+    const elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), "hypha-nodeploy-"));
+    const bare = { PATH: process.env.PATH, HOME: elsewhere, HYPHA_RPC: node.rpcUrl, HYPHA_AGENT_KEY: `0x${"ab".repeat(32)}`, HYPHA_CONFIG: path.join(elsewhere, "none.yaml") };
+    const remedy = "pass --deployment FILE (the deployments/<chainId>.json that `hypha up` or scripts/deploy.ts wrote, or its folder), set HYPHA_DEPLOYMENT, or name it in a context (hypha config set-context NAME --deployment FILE)\n";
+    const args = ["node", "run", "--node-id", "1", "--listen", "127.0.0.1:0", "--data-dir", path.join(elsewhere, "node")];
+    const missing = await hypha([...args, "--deployment", path.join(elsewhere, "31337.json")], {}, elsewhere, bare);
+    expect(missing).toEqual({ code: 1, stdout: "", stderr: `error: --deployment: ${path.join(elsewhere, "31337.json")} not found\n${remedy}` });
+    // Without the flag, the default is ./deployments, else the clone's own: only when the clone has none is nothing found.
+    if (!fs.existsSync(path.join(ROOT, "deployments"))) {
+      const none = await hypha(args, {}, elsewhere, bare);
+      expect(none).toEqual({ code: 1, stdout: "", stderr: `error: --deployment: not given, and there is no deployments/ folder here or in ${ROOT}\n${remedy}` });
+    }
+    expect(fs.existsSync(path.join(elsewhere, "node"))).toBe(false); // nothing started, nothing written
+  });
+
   it("with keys in the keystore but none chosen, the CLI says which dev account signs", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hypha-ks-"));
     const pk = path.join(dir, "pk.txt");
