@@ -334,6 +334,37 @@ describe("names, declarative apply, dry-run, diff, one JSON shape", () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr).toBe("error: -o: must be one of table, wide, json, yaml, name, got xml\n");
   });
+
+  it("-o json|yaml|name on audit, spec hash, key and image commands, from the same output module; a bad -o changes nothing", async () => {
+    const auditJson = JSON.parse((await hypha(["audit", id, "-o", "json"])).stdout) as { id: string; verdict: string; checks: unknown[] };
+    expect(auditJson).toMatchObject({ id, verdict: "PASS" });
+    const auditYaml = await hypha(["audit", id, "-o", "yaml"]);
+    expect(auditYaml.code).toBe(0);
+    expect(auditYaml.stdout).toContain(`id: "${id}"\nverdict: PASS\nchecks:\n`);
+    expect((await hypha(["audit", id, "-o", "name"])).stderr).toBe("error: -o: must be one of table, json, yaml, got name\n");
+
+    const file = manifest("web", 2, "changed");
+    const hash = (await hypha(["spec", "hash", "-f", file])).stdout.trim();
+    expect((await hypha(["spec", "hash", "-f", file, "-o", "name"])).stdout).toBe("spec/web\n");
+    expect((await hypha(["spec", "hash", "-f", file, "-o", "yaml"])).stdout).toContain(`name: web\nspecHash: "${hash}"\n`);
+
+    const keystore = path.join(tmp, "ks-output");
+    const keyEnv = { HYPHA_PASSPHRASE: "pw", HYPHA_KEYSTORE_LIGHT: "1" };
+    expect(await hypha(["key", "new", "--keystore", keystore, "-o", "xml"], keyEnv)).toMatchObject({ code: 1, stderr: "error: -o: must be one of table, json, yaml, name, got xml\n" });
+    expect(fs.existsSync(keystore)).toBe(false); // refused before any key was made
+    const made = JSON.parse((await hypha(["key", "new", "--keystore", keystore, "-o", "json"], keyEnv)).stdout) as { address: string; file: string };
+    expect(made.address).toMatch(/^0x[0-9a-fA-F]{40}$/);
+    expect(fs.existsSync(made.file)).toBe(true);
+    expect((await hypha(["key", "list", "--keystore", keystore, "-o", "name"])).stdout).toBe(`key/${made.address}\n`);
+    expect((await hypha(["key", "list", "--keystore", keystore, "-o", "yaml"])).stdout).toContain(`- address: "${made.address}"`);
+
+    const storeDir = path.join(tmp, "store");
+    expect((await hypha(["image", "ls", "--store-dir", storeDir, "-o", "name"])).stdout).toBe("image/ubuntu:latest\n");
+    const images = JSON.parse((await hypha(["image", "ls", "--store-dir", storeDir, "-o", "json"])).stdout) as Array<{ names: string[]; root: string }>;
+    expect(images).toEqual([expect.objectContaining({ names: ["ubuntu:latest"] })]);
+    const imported = await hypha(["image", "import", path.join(tmp, "rootfs"), "--store-dir", storeDir, "-o", "name"]);
+    expect(imported.stdout).toBe(`image/${images[0].root}\n`); // the same tree: the same root
+  });
 });
 
 describe("runs from anywhere: npm install -g, config contexts, --version, completion", () => {
