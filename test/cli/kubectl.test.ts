@@ -326,10 +326,17 @@ describe("names, declarative apply, dry-run, diff, one JSON shape", () => {
     expect(yaml.stdout).toContain("phase: Requested");
     const nodesCli = JSON.parse((await hypha(["get", "nodes", "-o", "json"])).stdout) as { nodes: Array<Record<string, unknown>> };
     const nodesApi = (await (await fetch(`${api.url}/v1/nodes`)).json()) as { nodes: Array<Record<string, unknown>> };
-    const withoutTime = (n: Record<string, unknown>) => ({ ...n, liveness: { reachable: (n.liveness as { reachable: boolean }).reachable } });
+    // the probe's time differs between the two reads; reachability and the last attestation (chain data) do not
+    const withoutTime = (n: Record<string, unknown>) => {
+      const { reachable, lastAttestation } = n.liveness as { reachable: boolean; lastAttestation: string | null };
+      return { ...n, liveness: { reachable, lastAttestation } };
+    };
     expect(nodesCli.nodes.map(withoutTime)).toEqual(nodesApi.nodes.map(withoutTime));
     expect(nodesCli.nodes[0]).toMatchObject({ id: 1, state: "Active", liveness: { reachable: false }, pricePerSecond: "1000" });
-    expect((await hypha(["get", "nodes"])).stdout).toMatch(/^ID\s+STATE\s+AGENT\s+CPU FREE\/TOTAL.*\n1\s+Active\s+Unreachable\s/);
+    // node 1's agent (key #8) has attested: last seen on-chain then, though nothing answers at its endpoint now
+    const attestedAt = (nodesCli.nodes[0].liveness as { lastAttestation: string }).lastAttestation;
+    expect(Date.parse(attestedAt)).toBeGreaterThan(Date.now() - 3_600_000);
+    expect((await hypha(["get", "nodes"])).stdout).toMatch(/^ID\s+STATE\s+AGENT\s+LAST ATTESTED\s+CPU FREE\/TOTAL.*\n1\s+Active\s+Unreachable\s+\d+[smhd]\S* ago\s/);
     const bad = await hypha(["get", "deployments", "-o", "xml"]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toBe("error: -o: must be one of table, wide, json, yaml, name, got xml\n");
