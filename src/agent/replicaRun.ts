@@ -22,6 +22,7 @@ import { launchPlan, type LaunchPlan } from "./launchPlan";
 import { computeMeasurement } from "./measurement";
 import { decideOnExit, type BackoffConfig } from "./restartPolicy";
 import { readOutputHash } from "./outputHash";
+import { LogClock } from "./logClock";
 
 /** Local status of a replica run, as the HTTP API shows it. */
 export type LocalStatus = "Preparing" | "Running" | "CrashLoopBackOff" | "Completed" | "Failed" | "Tampered" | "Stopped";
@@ -84,6 +85,7 @@ export class ReplicaRun {
   private plan: LaunchPlan | null = null;
   private request: LaunchRequest | null = null;
   private verifying = false;
+  private clocks: LogClock[] = [];
 
   constructor(
     deploymentId: Hex,
@@ -268,6 +270,7 @@ export class ReplicaRun {
     this.info.status = "Running";
     this.info.message = null;
     this.info.startedAt = new Date(started).toISOString();
+    this.startLogClocks();
     this.deps.logger.info({ replica: this.label(), pid: this.proc.pid, argv: this.request.argv, restarts: this.info.restarts }, "replica started");
     const proc = this.proc;
     void proc.exited.then((exit) => this.onExit(proc, exit, Date.now() - started));
@@ -305,6 +308,7 @@ export class ReplicaRun {
     if (status !== "Completed") this.deps.logger.warn({ replica: this.label(), status, message }, "replica ended");
     else this.deps.logger.info({ replica: this.label(), outputHash }, "replica completed");
     if (attest) this.attest(status, outputHash);
+    void this.stopLogClocks();
     // The run is over: the runtime forgets it (a leftover of an earlier agent process is stopped), and its rootfs
     // is no longer needed (logs and outputs stay).
     void this.deps.driver.remove(this.runtimeName).catch(() => undefined);
@@ -328,6 +332,22 @@ export class ReplicaRun {
         agentVersion: this.deps.agentVersion,
       });
     this.deps.attest({ deploymentId: this.info.deploymentId, replicaIndex: this.info.replicaIndex, attempt: this.info.attempt, status, measurement, outputHash });
+  }
+
+  /** Notes when the logs grow (logClock.ts), from the first launch until the run ends. */
+  private startLogClocks(): void {
+    if (this.clocks.length > 0) return;
+    this.clocks = [new LogClock(this.stdoutFile), new LogClock(this.stderrFile)];
+    for (const c of this.clocks) c.start();
+  }
+
+  private async stopLogClocks(): Promise<void> {
+    await Promise.all(this.clocks.map((c) => c.stop()));
+  }
+
+  /** Stamps what the logs hold now (before the HTTP API reads them). */
+  async sampleLogs(): Promise<void> {
+    await Promise.all(this.clocks.map((c) => c.sample()));
   }
 
   /** Re-verify the running replica's files; on drift stop it and attest Tampered. Returns the drift. */
@@ -365,6 +385,7 @@ export class ReplicaRun {
     if (this.stopped) return;
     this.stopped = true;
     await this.halt();
+    await this.stopLogClocks();
     if (["Preparing", "Running", "CrashLoopBackOff"].includes(this.info.status)) {
       this.info.status = "Stopped";
       this.info.message = reason;

@@ -6,7 +6,7 @@
  * periodic re-verification of running replicas' files.
  */
 import path from "node:path";
-import { promises as fs } from "node:fs";
+import { existsSync, promises as fs } from "node:fs";
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import pino, { type Logger } from "pino";
@@ -122,7 +122,6 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
   }
 
   const runs = new Map<string, ReplicaRun[]>();
-  const latest = (key: string) => runs.get(key)?.at(-1);
   const intents = new Map<string, DeploymentIntent>();
   const specCache = new Map<string, Buffer>();
   // `before`: the block it was placed here in; the intent was submitted at or before it.
@@ -177,9 +176,14 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
     }),
     replicas: () => [...runs.values()].flat().map((r) => ({ ...r.info })),
     metrics: createAgentMetrics(() => [...runs.values()].flat().map((r) => r.info), cfg.nodeId),
-    logFiles: (id, index) => {
-      const run = latest(replicaKey(id, index));
-      return run ? { stdout: run.stdoutFile, stderr: run.stderrFile } : null;
+    logFiles: (id, index, attempt) => {
+      const list = runs.get(replicaKey(id, index)) ?? [];
+      const run = attempt === undefined ? list.at(-1) : list.find((r) => r.info.attempt === attempt);
+      if (run) return { stdout: run.stdoutFile, stderr: run.stderrFile, ended: !run.active, sample: () => run.sampleLogs() };
+      if (attempt === undefined) return null;
+      // An older placement here, no longer in memory (or from an earlier agent process): its files stay on disk.
+      const dir = path.join(cfg.dataDir, "replicas", `${id}-${index}-${attempt}`);
+      return existsSync(dir) ? { stdout: path.join(dir, "stdout.log"), stderr: path.join(dir, "stderr.log"), ended: true } : null;
     },
     conditions,
   });

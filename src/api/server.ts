@@ -33,7 +33,7 @@ import type { HyphaAddresses } from "../chain/addresses";
 import { ChainError } from "../chain/chainError";
 import { readDeploymentEvents } from "../chain/deployments";
 import { readNode } from "../chain/nodes";
-import { probeAgent, readNodeResources, toNodeResource } from "./nodeResource";
+import { probeAgent, readLastAttestations, readNodeResources, toNodeResource } from "./nodeResource";
 import { domainFor } from "../chain/signing";
 import { auditDeployment } from "./audit";
 import { mountConsole } from "./consoleFiles";
@@ -197,7 +197,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     const text = String(req.params.id);
     if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > 2 ** 32 - 1) throw new ApiInputError("id", `must be a node id (1 or more), got ${JSON.stringify(text)}`);
     const n = await readNode(publicClient, addresses, Number(text));
-    sendJson(res, 200, toNodeResource(n, await probeAgent(n.endpoint), new Date()));
+    const [reachable, lastSeen] = await Promise.all([probeAgent(n.endpoint), readLastAttestations(publicClient, addresses)]);
+    sendJson(res, 200, toNodeResource(n, reachable, new Date(), lastSeen.get(n.id)));
   });
 
   // Each client address gets relayPerMinute submissions a minute (a token bucket): the relayer

@@ -1,18 +1,19 @@
 /**
  * The long-running services behind the CLI: `hypha watcher` (the orchestrator), `hypha node run`
  * (a node agent), `hypha api` (REST API and dashboard) and `hypha store serve` (the blob/image store). Each reads its flags once into the
- * part's typed config (each part is imported only when its command runs, to keep `hypha` fast to start), runs until SIGINT/SIGTERM, and then closes cleanly. Services log JSON (pino)
- * to stdout for machines; secrets come from the environment, never from flags on a shared host.
+ * part's typed config (each part is imported only when its command runs, to keep `hypha` fast to start), runs until SIGINT/SIGTERM, and then closes cleanly. Services log
+ * to stdout with pino: JSON lines for machines, human lines on a terminal (serviceLogger.ts);
+ * secrets come from the environment, never from flags on a shared host.
  */
 import { parseRuntimeChoice } from "../../agent/runtime/registry";
 import path from "node:path";
 import type { Command } from "commander";
-import pino from "pino";
 import { isHex, type Hex } from "viem";
 import { HyphaError } from "../../errors";
-import { parseAddress, type CliContext } from "../context";
+import { existingDeploymentFile, parseAddress, type CliContext } from "../context";
 import { parseIntIn, parseMiB } from "../amounts";
 import { registerStoreGc } from "./storeGc";
+import { chooseLogFormat, LOG_FORMAT_HELP, serviceLogger } from "../serviceLogger";
 
 /** Resolves when the process receives SIGINT or SIGTERM. */
 function untilSignal(): Promise<NodeJS.Signals> {
@@ -46,6 +47,7 @@ export function registerServices(program: Command, ctx: CliContext): void {
   program
     .command("watcher")
     .description("run the orchestrator: follow the chain, place replicas, report lost nodes, settle finished jobs")
+    .option("--log-format <format>", LOG_FORMAT_HELP)
     .option("--data-dir <dir>", "LevelDB state (cursor, observed state, outbox)", ".hypha/watcher")
     .option("--db <url>", "keep state, outbox and nonces in PostgreSQL instead (postgres://…; or HYPHA_DATABASE_URL); watchers sharing it elect one active, the others stand by")
     .option("--poll-interval-ms <ms>", "chain poll interval", "150")
@@ -54,12 +56,12 @@ export function registerServices(program: Command, ctx: CliContext): void {
     .option("--stale-after-ms <ms>", "/healthz answers 503 when the chain has not answered for this long", "10000")
     .addHelpText("after", "\nOrchestrator keys come from HYPHA_ORCHESTRATOR_KEYS (comma-separated 0x keys).\n\nExample:\n  $ HYPHA_ORCHESTRATOR_KEYS=0x… hypha watcher --rpc http://127.0.0.1:8545")
     .action(async (o: Record<string, string>) => {
-      const logger = pino({ name: "watcher" });
+      const logger = serviceLogger("watcher", chooseLogFormat(o.logFormat as string | undefined, ctx.env.HYPHA_LOG_FORMAT, process.stdout.isTTY === true));
       const { runWatcher } = (require("../../watcher") as typeof import("../../watcher"));
       const handle = await runWatcher(
         {
           rpcUrl: ctx.config.rpcUrl,
-          deploymentFile: ctx.config.deploymentFile,
+          deploymentFile: existingDeploymentFile(ctx.config.deploymentFile),
           senderPrivateKeys: privateKeys("HYPHA_ORCHESTRATOR_KEYS", ctx.env.HYPHA_ORCHESTRATOR_KEYS),
           dataDir: o.dataDir,
           databaseUrl: o.db ?? ctx.env.HYPHA_DATABASE_URL,
@@ -80,6 +82,7 @@ export function registerServices(program: Command, ctx: CliContext): void {
   node
     .command("run")
     .description("run this node's agent: run what the chain assigned to it, verified, and attest on-chain")
+    .option("--log-format <format>", LOG_FORMAT_HELP)
     .requiredOption("--node-id <id>", "this node's on-chain id")
     .option("--listen <host:port>", "HTTP API address (the endpoint registered on-chain)", "127.0.0.1:7801")
     .option("--data-dir <dir>", "images, replica files and logs", ".hypha/node")
@@ -91,13 +94,13 @@ export function registerServices(program: Command, ctx: CliContext): void {
     .option("--min-free <quantity>", "under this much free disk the node reports DiskPressure and takes no new replicas (default: 5% of the disk, at most 1Gi)")
     .addHelpText("after", "\nThe agent key comes from HYPHA_AGENT_KEY (0x + 64 hex).\n\nExample:\n  $ HYPHA_AGENT_KEY=0x… hypha node run --node-id 1 --listen 127.0.0.1:7801 --store http://127.0.0.1:7700")
     .action(async (o: Record<string, string | boolean>) => {
-      const logger = pino({ name: `agent-${o.nodeId}` });
+      const logger = serviceLogger(`agent-${o.nodeId}`, chooseLogFormat(o.logFormat as string | undefined, ctx.env.HYPHA_LOG_FORMAT, process.stdout.isTTY === true));
       const [agentPrivateKey] = privateKeys("HYPHA_AGENT_KEY", ctx.env.HYPHA_AGENT_KEY);
       const { runAgent } = (require("../../agent/runAgent") as typeof import("../../agent/runAgent"));
       const handle = await runAgent(
         {
           rpcUrl: ctx.config.rpcUrl,
-          deploymentFile: ctx.config.deploymentFile,
+          deploymentFile: existingDeploymentFile(ctx.config.deploymentFile),
           nodeId: parseIntIn("--node-id", String(o.nodeId), 1, 2 ** 32 - 1),
           agentPrivateKey,
           listen: parseListen(String(o.listen)),
@@ -120,6 +123,7 @@ export function registerServices(program: Command, ctx: CliContext): void {
   program
     .command("api")
     .description("serve the REST API and dashboard: deployments, nodes, audits, metrics, and relaying signed intents")
+    .option("--log-format <format>", LOG_FORMAT_HELP)
     .option("--listen <host:port>", "HTTP address", "127.0.0.1:7780")
     .option("--relay-for <addresses>", "relay intents only for these deployers (comma-separated), or `any`", "any")
     .option("--relay-per-minute <n>", "most intents one client address may submit a minute", "60")
@@ -130,12 +134,12 @@ export function registerServices(program: Command, ctx: CliContext): void {
         " without it the API is read-only.\n\nExample:\n  $ hypha api --rpc http://127.0.0.1:8545 --store http://127.0.0.1:7700 --listen 127.0.0.1:7780",
     )
     .action(async (o: Record<string, string>) => {
-      const logger = pino({ name: "api" });
+      const logger = serviceLogger("api", chooseLogFormat(o.logFormat as string | undefined, ctx.env.HYPHA_LOG_FORMAT, process.stdout.isTTY === true));
       const { startApiServer } = (require("../../api/server") as typeof import("../../api/server"));
       const { loadContracts, makePublicClient, makeWalletClient } = (require("../../chain/clients") as typeof import("../../chain/clients"));
       const { privateKeyToAccount } = (require("viem/accounts") as typeof import("viem/accounts"));
       const publicClient = makePublicClient(ctx.config.rpcUrl);
-      const addresses = await loadContracts(publicClient, ctx.config.deploymentFile);
+      const addresses = await loadContracts(publicClient, existingDeploymentFile(ctx.config.deploymentFile));
       const relayerKey = ctx.env.HYPHA_RELAYER_KEY ? privateKeys("HYPHA_RELAYER_KEY", ctx.env.HYPHA_RELAYER_KEY)[0] : undefined;
       const relayer = relayerKey ? privateKeyToAccount(relayerKey) : undefined;
       const listen = parseListen(o.listen);
@@ -162,6 +166,7 @@ export function registerServices(program: Command, ctx: CliContext): void {
   store
     .command("serve")
     .description("serve chunks, blobs and the image catalog over HTTP")
+    .option("--log-format <format>", LOG_FORMAT_HELP)
     .option("--dir <dir>", "store directory", ".hypha/store")
     .option("--host <host>", "listen address", "127.0.0.1")
     .option("--port <port>", "listen port", "7700")
@@ -175,7 +180,7 @@ export function registerServices(program: Command, ctx: CliContext): void {
         " reads and content-addressed uploads stay open.\n\nExample:\n  $ hypha store serve --dir .hypha/store --port 7700",
     )
     .action(async (o: Record<string, string>) => {
-      const logger = pino({ name: "store" });
+      const logger = serviceLogger("store", chooseLogFormat(o.logFormat as string | undefined, ctx.env.HYPHA_LOG_FORMAT, process.stdout.isTTY === true));
       const { startStoreServer } = (require("../../image") as typeof import("../../image"));
       const token = ctx.env.HYPHA_STORE_TOKEN;
       if (token !== undefined && token.length < 16) throw new HyphaError("HYPHA_STORE_TOKEN: use at least 16 characters");
