@@ -80,7 +80,7 @@ export class ChainFollower {
     if (after.hash !== before.hash || (cursor && cursorNow?.hash !== cursor.hash)) return { events: [], caughtUp: false, head: head.number };
     if (logs.some((l) => l.blockNumber === to && l.blockHash !== after.hash)) return { events: [], caughtUp: false, head: head.number };
     const events = decodeHyphaLogs(logs, this.opts);
-    await this.store.applyRange(events, { number: to, hash: after.hash as Hex });
+    await this.store.applyRange(events, { number: to, hash: after.hash as Hex }, new Map(), head.number);
     this.range = nextRangeSize(this.range, "ok", this.opts.maxBlockRange, { logs: logs.length, targetLogs: this.opts.targetLogsPerRange ?? 2000 });
     return { events, caughtUp: to === head.number, head: head.number };
   }

@@ -98,20 +98,24 @@ export class StateStore implements StateSnapshot {
    * Apply the events of blocks (cursor, to] and move the cursor to `to`, atomically: on disk (one
    * batch) and in memory (the records, hashes and cursor change together, after the batch is
    * written, so a reader never sees a state ahead of its cursor). `blockHashes` holds the hash of
-   * every block the events came from (and any other block worth remembering).
+   * every block the events came from (and any other block worth remembering). `head`, the chain's
+   * head when known: blocks deeper than the reorg window below it can no longer be replaced, so a
+   * catch-up through old history writes no undo log and no block hash for them.
    */
-  async applyRange(events: HyphaEvent[], to: Cursor, blockHashes: Map<bigint, Hex> = new Map()): Promise<void> {
+  async applyRange(events: HyphaEvent[], to: Cursor, blockHashes: Map<bigint, Hex> = new Map(), head: bigint = to.number): Promise<void> {
     const ops: BatchOp[] = [];
     const touched = new Map<string, unknown>();
     const undo = new Map<bigint, Array<[string, string | null]>>();
+    const reorgFloor = head - BigInt(this.reorgDepth);
     let block: bigint | undefined;
+    let recordUndo = true;
     let seenInBlock = new Set<string>();
     const fetched = await this.fetchEvicted(events);
     const current = (key: string) => (touched.has(key) ? touched.get(key) : this.records.has(key) ? this.records.get(key) : fetched.get(key));
     const access: StateAccess = {
       get: <T>(key: string) => current(key) as T | undefined,
       put: (key: string, value: unknown) => {
-        if (!seenInBlock.has(key)) {
+        if (recordUndo && !seenInBlock.has(key)) {
           seenInBlock.add(key);
           const prev = current(key);
           undo.get(block!)!.push([key, prev === undefined ? null : encodeRecord(prev)]);
@@ -123,8 +127,11 @@ export class StateStore implements StateSnapshot {
       if (event.blockNumber !== block) {
         block = event.blockNumber;
         seenInBlock = new Set();
-        if (!undo.has(block)) undo.set(block, []);
-        blockHashes.set(block, event.blockHash);
+        recordUndo = block >= reorgFloor;
+        if (recordUndo) {
+          if (!undo.has(block)) undo.set(block, []);
+          blockHashes.set(block, event.blockHash);
+        }
       }
       applyHyphaEvent(access, event);
     }

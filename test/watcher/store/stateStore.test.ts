@@ -130,4 +130,16 @@ describe.each(backends)("StateStore on $name", ({ skip, open }) => {
     expect(reopened.replicasOf(ID).map((r) => r.status)).toEqual([0, 0]);
     expect(reopened.deploymentCount()).toBe(1);
   });
+
+  it("a catch-up through blocks deeper than the reorg window below the head writes no undo log for them; recent blocks keep theirs", async () => {
+    const store = await StateStore.open(db, 4);
+    // Head 20, window 4: block 2 is final, block 18 may still be replaced.
+    await store.applyRange([registered(2, 1, "http://a"), endpointUpdated(18, 1, "http://b")], { number: 18n, hash: hash(18) }, new Map(), 20n);
+    const undoKeys: string[] = [];
+    for await (const [key] of db.entries({ gte: "u:", lt: "u;" })) undoKeys.push(key);
+    expect(undoKeys).toEqual([`u:${"18".padStart(16, "0")}`]);
+    expect(store.node(1)?.endpoint).toBe("http://b");
+    await store.rollbackTo({ number: 17n, hash: hash(17) });
+    expect(store.node(1)?.endpoint).toBe("http://a");
+  });
 });
