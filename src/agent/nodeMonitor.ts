@@ -52,7 +52,7 @@ fence() {
     p=""; read p < "$f" 2>/dev/null || true
     case "$p" in ''|*[!0-9]*) continue;; esac
     if grep -qaF "hypha-replica:$name" /proc/"$p"/cmdline 2>/dev/null; then
-      kill -9 -- -"$p" 2>/dev/null || true; kill -9 "$p" 2>/dev/null || true
+      kill -9 -"$p" 2>/dev/null || true; kill -9 "$p" 2>/dev/null || true
       alive=$((alive + 1)); log "fenced replica $name (shim pid $p): $why"
     fi
     if [ -n "$CG" ]; then

@@ -23,21 +23,28 @@ export interface ShimProcess {
  * Shims among `processes` (pid + argv) that belong to `stateDir` (pure).
  * @example shimsOf([{ pid: 7, argv: ["/bin/sh", "-c", "…", "hypha-replica:a-0-1", "/d/runtime/a-0-1.exit"] }], "/d/runtime") // [{ pid: 7, name: "a-0-1", exitFile: "/d/runtime/a-0-1.exit" }]
  */
-export function shimsOf(processes: { pid: number; argv: string[] }[], stateDir: string): ShimProcess[] {
+export function shimsOf(processes: { pid: number; ppid?: number; argv: string[] }[], stateDir: string): ShimProcess[] {
   const dir = path.resolve(stateDir);
-  return processes
-    .filter((p) => p.argv[0] === "/bin/sh" && p.argv[1] === "-c" && p.argv[3]?.startsWith("hypha-replica:") && typeof p.argv[4] === "string")
-    .map((p) => ({ pid: p.pid, name: p.argv[3].slice("hypha-replica:".length), exitFile: p.argv[4] }))
-    .filter((s) => path.dirname(path.resolve(s.exitFile)) === dir && path.basename(s.exitFile) === `${s.name}.exit`);
+  const marked = processes.filter((p) => p.argv[0] === "/bin/sh" && p.argv[1] === "-c" && p.argv[3]?.startsWith("hypha-replica:") && typeof p.argv[4] === "string");
+  const markedPids = new Set(marked.map((p) => p.pid));
+  return (
+    marked
+      // A shim's child between fork and exec still shows the shim's argv: the shim is its parent.
+      .filter((p) => p.ppid === undefined || !markedPids.has(p.ppid))
+      .map((p) => ({ pid: p.pid, name: p.argv[3].slice("hypha-replica:".length), exitFile: p.argv[4] }))
+      .filter((s) => path.dirname(path.resolve(s.exitFile)) === dir && path.basename(s.exitFile) === `${s.name}.exit`)
+  );
 }
 
-/** Every live process's pid and argv (zombies left out). */
-export function listProcesses(): { pid: number; argv: string[] }[] {
-  const out: { pid: number; argv: string[] }[] = [];
+/** Every live process's pid, parent pid and argv (zombies left out). */
+export function listProcesses(): { pid: number; ppid: number; argv: string[] }[] {
+  const out: { pid: number; ppid: number; argv: string[] }[] = [];
   for (const p of readdirSync("/proc").filter((x) => /^\d+$/.test(x))) {
     try {
-      if (/^\d+ \(.*\) [ZX]/.test(readFileSync(`/proc/${p}/stat`, "utf8"))) continue;
-      out.push({ pid: Number(p), argv: readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0").filter(Boolean) });
+      const stat = readFileSync(`/proc/${p}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (fields[0] === "Z" || fields[0] === "X") continue;
+      out.push({ pid: Number(p), ppid: Number(fields[1]), argv: readFileSync(`/proc/${p}/cmdline`, "utf8").split("\0").filter(Boolean) });
     } catch {
       /* gone meanwhile */
     }
