@@ -70,6 +70,8 @@ export class CopySampler {
   samples = 0;
   /** Samples in which some replica ran more than once. */
   duplicateSamples = 0;
+  /** Sum over samples of the copies beyond one (times everyMs: replica-time run twice). */
+  excessCopySamples = 0;
 
   constructor(private readonly tags: () => number[], private readonly everyMs = 100) {}
 
@@ -85,15 +87,22 @@ export class CopySampler {
     for (const [tag, n] of now) {
       this.max.set(tag, Math.max(this.max.get(tag) ?? 0, n));
       if (n > 1) dup = true;
+      this.excessCopySamples += Math.max(0, n - 1);
     }
     if (dup) this.duplicateSamples++;
     return now;
   }
 
-  stop(): { samples: number; duplicateSamples: number; maxCopies: number } {
+  stop(): { samples: number; duplicateSamples: number; maxCopies: number; duplicateReplicaSeconds: number } {
     if (this.timer) clearInterval(this.timer);
+    this.timer = null;
     this.sample();
-    return { samples: this.samples, duplicateSamples: this.duplicateSamples, maxCopies: Math.max(0, ...this.max.values()) };
+    return {
+      samples: this.samples,
+      duplicateSamples: this.duplicateSamples,
+      maxCopies: Math.max(0, ...this.max.values()),
+      duplicateReplicaSeconds: Math.round((this.excessCopySamples * this.everyMs) / 100) / 10,
+    };
   }
 }
 
