@@ -248,10 +248,10 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
     // A fenced run is over: the attempt starts again if the chain still places it here.
     const local = [...runs.values()].flat().filter((r) => !r.fenced).map((r) => ({ deploymentId: r.info.deploymentId, replicaIndex: r.info.replicaIndex, attempt: r.info.attempt, active: r.active }));
     const { start, stop } = decideReconcile(cfg.nodeId, states, local);
-    for (const { run, reason } of stop) {
-      const r = runs.get(replicaKey(run.deploymentId, run.replicaIndex))?.find((x) => x.info.attempt === run.attempt);
-      if (r) await r.stop(reason);
-    }
+    // All at once: a replica placed elsewhere must not wait for another's stop grace (its new copy may be starting).
+    await Promise.all(
+      stop.map(({ run, reason }) => runs.get(replicaKey(run.deploymentId, run.replicaIndex))?.find((x) => x.info.attempt === run.attempt)?.stop(reason)),
+    );
     // Every replica still running here is confirmed placed here at its attempt: renew the lease.
     const wasValid = lease.valid();
     await lease.renew(confirmedAt);
