@@ -81,14 +81,16 @@ export class Lease {
   /**
    * Open the lease of the agent whose data directory is `dataDir`. An earlier agent process's
    * unexpired lease is kept in the file (its replicas may run until then, so a restarted agent can
-   * adopt them), but this process holds nothing until it has confirmed from the chain itself.
+   * adopt them), now in this process's name (so the monitor sees a live agent), but this process
+   * holds nothing until it has confirmed from the chain itself.
    * @example const lease = await Lease.open(".hypha/nodes/1", 3000);
    */
   static async open(dataDir: string, leaseMs: number, now: () => number = uptimeMs): Promise<Lease> {
     if (!Number.isInteger(leaseMs) || leaseMs < 0) throw new AgentError(`leaseMs: ${leaseMs} is not a whole number of milliseconds >= 0`, { field: "leaseMs" });
     const lease = new Lease(path.join(dataDir, LEASE_FILE), leaseMs, now);
     const earlier = parseLease(await fs.readFile(lease.file, "utf8").catch(() => ""));
-    if (!earlier || earlier.state === "released") await lease.write({ expiresAtMs: 0, agentPid: process.pid, state: "held" });
+    const expiresAtMs = earlier?.state === "held" ? earlier.expiresAtMs : 0;
+    await lease.write({ expiresAtMs, agentPid: process.pid, state: "held" });
     return lease;
   }
 

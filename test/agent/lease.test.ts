@@ -62,10 +62,10 @@ describe("Lease", () => {
     expect(parseLease(await readFile(path.join(dir, "lease"), "utf8"))!.state).toBe("released");
   });
 
-  it("keeps an earlier process's unexpired lease in the file (its replicas may still be adopted), but holds none itself", async () => {
+  it("keeps an earlier process's unexpired lease in the file, in its own name (its replicas may still be adopted), but holds none itself", async () => {
     await writeFile(path.join(dir, "lease"), "99999 1234 held\n");
     const lease = await Lease.open(dir, 3000, () => 50_000);
-    expect(await readFile(path.join(dir, "lease"), "utf8")).toBe("99999 1234 held\n");
+    expect(await readFile(path.join(dir, "lease"), "utf8")).toBe(`99999 ${process.pid} held\n`);
     expect(lease.valid()).toBe(false);
   });
 
