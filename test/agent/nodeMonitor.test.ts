@@ -76,6 +76,8 @@ describe("node monitor", () => {
     expect(exits).toEqual([{ code: null, signal: "SIGKILL" }, { code: null, signal: "SIGKILL" }]);
     expect(fenceLatencyMs).toBeLessThan(1000); // 50 ms checks; a loaded machine may add some
     await until("the workloads gone too", () => workloads.every((w) => !alive(w)), 2000);
+    // Each line is written just after its kill: wait for the second.
+    await until("both fences logged", async () => /fenced replica bbbb-3-2/.test(await readFile(path.join(dir, "monitor.log"), "utf8")), 2000).catch(() => undefined);
     const log = await readFile(path.join(dir, "monitor.log"), "utf8");
     expect(log).toMatch(/fenced replica aaaa-0-1 \(shim pid \d+\): the agent's lease lapsed/);
     expect(log).toMatch(/fenced replica bbbb-3-2/);
