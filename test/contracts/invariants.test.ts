@@ -11,7 +11,8 @@
  * - tokens are conserved: the token supply is constant and every token is in an account or a
  *   registry, each registry holding exactly what its books say (balances + escrows; stakes);
  * - capacity: each node's reservations equal its Scheduled/Running replicas plus the Completed job
- *   replicas whose vote is still open; deployment counters match their replicas;
+ *   replicas whose vote is still open, and equal what the watcher's reducer derives from the events
+ *   alone (the NodeRegistry emits no reservation events); deployment counters match their replicas;
  * - only legal lifecycle moves appear in the events;
  * - nobody but the node that did the work is paid for it: every payment goes to the operator of the
  *   node a replica was Running on and leaves that placement in the same transaction, at most price x
@@ -27,6 +28,9 @@ import fc from "fast-check";
 import { keccak256, parseEther, parseEventLogs, toHex, type Hex } from "viem";
 import { deploymentRegistryAbi, nodeRegistryAbi } from "../../src/chain/abi";
 import type { DeploymentIntent } from "../../src/chain/eip712";
+import { decodeHyphaLogs } from "../../src/watcher/ingest/decodeLogs";
+import { applyHyphaEvent } from "../../src/watcher/store/applyEvent";
+import { nodeKey, type ObservedNode } from "../../src/watcher/store/observedState";
 import { inProcessChain, type InProcessChain } from "../helpers/chain";
 import { AGENTS, MEASUREMENT, OPERATORS, ORCH, approve, approveMeasurementOnChain, dr, getNode, nr, signAttestation, signIntent, stable, tok } from "./fixtures";
 
@@ -143,6 +147,18 @@ async function run(c: InProcessChain, ops: Op[], honestNodes: number[]) {
   };
   type Books = Awaited<ReturnType<typeof books>>;
 
+  // The watcher's reducer, fed every event so far (this run's chain starts at block 0).
+  const observed = new Map<string, unknown>();
+  const access = { get: <T,>(k: string) => observed.get(k) as T | undefined, put: (k: string, v: unknown) => void observed.set(k, v) };
+  let followed = -1n;
+  const followLikeTheWatcher = async () => {
+    const to = await c.publicClient.getBlockNumber({ cacheTime: 0 });
+    if (to <= followed) return;
+    const logs = await c.publicClient.getLogs({ address: [c.addresses.nodeRegistry, c.addresses.deploymentRegistry], fromBlock: followed + 1n, toBlock: to });
+    for (const e of decodeHyphaLogs(logs, c.addresses)) applyHyphaEvent(access, e);
+    followed = to;
+  };
+
   const supply = await c.publicClient.readContract({ ...tok(c), functionName: "totalSupply" });
 
   const check = async () => {
@@ -168,6 +184,13 @@ async function run(c: InProcessChain, ops: Op[], honestNodes: number[]) {
       );
       expect(n.freeCpuMillis).toBeLessThanOrEqual(n.cpuMillis);
       expect([n.cpuMillis - n.freeCpuMillis, n.memoryMiB - n.freeMemoryMiB, n.diskMiB - n.freeDiskMiB, n.slots - n.freeSlots, n.placed]).toEqual([cpu, mem, disk, count, count]);
+    });
+    await followLikeTheWatcher();
+    b.nodes.forEach((n, i) => {
+      const o = observed.get(nodeKey(i + 1)) as ObservedNode;
+      expect([o.reservedCpuMillis, o.reservedMemoryMiB, o.reservedDiskMiB, o.usedSlots], `node ${i + 1} reservations derived from events`).toEqual([
+        n.cpuMillis - n.freeCpuMillis, n.memoryMiB - n.freeMemoryMiB, n.diskMiB - n.freeDiskMiB, n.slots - n.freeSlots,
+      ]);
     });
     // deployment counters match their replicas; a job's result, once set, never changes
     b.ds.forEach((d, di) => {
