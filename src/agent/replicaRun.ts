@@ -68,6 +68,8 @@ export interface ReplicaRunDeps {
   imageMissingMs?: number;
   /** Spec blobs already verified against their specHash (key: lower-case specHash). */
   specCache?: Map<string, Buffer>;
+  /** The node's lease (lease.ts): nothing launches while it has lapsed, and a kill while it has lapsed is the fence, not a crash. */
+  leaseValid?: () => boolean;
 }
 
 const ZERO32 = `0x${"0".repeat(64)}` as Hex;
@@ -86,6 +88,7 @@ export class ReplicaRun {
   private request: LaunchRequest | null = null;
   private verifying = false;
   private clocks: LogClock[] = [];
+  private fenceState: "no" | "fencing" | "fenced" = "no";
 
   constructor(
     deploymentId: Hex,
@@ -116,6 +119,11 @@ export class ReplicaRun {
   /** Process starting, running, or waiting to restart. */
   get active(): boolean {
     return !this.stopped && ["Preparing", "Running", "CrashLoopBackOff"].includes(this.info.status);
+  }
+
+  /** Stopped by the node's fence (its lease lapsed), and done stopping: once the lease is back, the agent starts this attempt again if it is still placed here. */
+  get fenced(): boolean {
+    return this.fenceState === "fenced";
   }
 
   /** The replica's name at the runtime (stable across agent restarts, so a restarted agent can adopt it). */
@@ -258,6 +266,7 @@ export class ReplicaRun {
 
   private async launch(): Promise<void> {
     if (this.stopped || !this.request) return;
+    if (this.deps.leaseValid && !this.deps.leaseValid()) return void this.fence("the node's lease has lapsed: not launched");
     const started = Date.now();
     try {
       // Still running from an earlier agent process (restarted within the node-lost window): take it over, never start it twice.
@@ -281,6 +290,10 @@ export class ReplicaRun {
     this.proc = null;
     this.info.lastExit = { ...exit, at: new Date().toISOString() };
     if (this.stopped || this.info.status === "Tampered") return;
+    // Killed while the lease had lapsed: the node monitor fenced it (the agent was frozen or cut off
+    // from the chain). Not the workload's fault: no attestation, no restart; the agent starts the
+    // attempt again once the chain confirms it is still placed here.
+    if (exit.code === null && this.deps.leaseValid && !this.deps.leaseValid()) return void this.fence("killed while the node's lease had lapsed");
     const verdict = decideOnExit({ kind: this.info.kind ?? "service", policy: this.plan!.restartPolicy, exit, restarts: this.info.restarts, ranForMs, backoff: this.deps.backoff });
     if (verdict.action === "restart") {
       this.info.status = "CrashLoopBackOff";
@@ -378,6 +391,27 @@ export class ReplicaRun {
       const exit = await p.stop();
       this.info.lastExit = { ...exit, at: new Date().toISOString() };
     }
+  }
+
+  /**
+   * Stop the run because the node's lease lapsed (fencing): it may not run until the chain confirms
+   * its placement again. A run that is not active is left as it is.
+   */
+  async fence(reason: string): Promise<void> {
+    if (this.fenceState !== "no" || !this.active) return;
+    this.fenceState = "fencing";
+    this.deps.logger.warn({ replica: this.label(), reason }, "replica fenced");
+    await this.stop(`fenced: ${reason}`);
+    this.fenceState = "fenced";
+  }
+
+  /**
+   * Refuse this placement without trying it (the node cannot run it now, e.g. under DiskPressure):
+   * attested Failed as the node's fault, so the watcher re-places it without using the deployer's retries.
+   */
+  refuse(reason: string): void {
+    if (this.stopped || !this.active) return;
+    this.finish("Failed", reason, true, FAILURE_CAUSE.node);
   }
 
   /** Stop the run (no longer assigned, or the agent shuts down). */
