@@ -5,7 +5,7 @@
  * attestation is checked against the replica's current on-chain state and dropped if the chain
  * already reflects it or the placement moved on.
  */
-import type { Hex, LocalAccount, PublicClient, TypedDataDomain, WalletClient } from "viem";
+import { zeroHash, type Hex, type LocalAccount, type PublicClient, type TypedDataDomain, type WalletClient } from "viem";
 import type { Logger } from "pino";
 import { deploymentRegistryAbi } from "../chain/abi";
 import { AttestedStatus, type Attestation } from "../chain/eip712";
@@ -28,8 +28,6 @@ export interface AttestationSent {
   transactionHash: Hex;
 }
 
-const ZERO32 = `0x${"0".repeat(64)}` as Hex;
-
 /** Build the EIP-712 Attestation struct (pure). */
 export function toAttestation(q: QueuedAttestation, nodeId: number, timestamp: bigint): Attestation {
   return {
@@ -39,7 +37,7 @@ export function toAttestation(q: QueuedAttestation, nodeId: number, timestamp: b
     attempt: q.attempt,
     status: AttestedStatus[q.status],
     measurement: q.measurement,
-    outputHash: q.outputHash ?? ZERO32,
+    outputHash: q.outputHash ?? zeroHash,
     timestamp,
   };
 }

@@ -6,7 +6,7 @@
  */
 import { promises as fs } from "node:fs";
 import path from "node:path";
-import type { Hex } from "viem";
+import { zeroHash, type Hex } from "viem";
 import type { Logger } from "pino";
 import type { DeploymentIntent } from "../chain/eip712";
 import { Kind } from "../chain/eip712";
@@ -69,7 +69,6 @@ export interface ReplicaRunDeps {
   specCache?: Map<string, Buffer>;
 }
 
-const ZERO32 = `0x${"0".repeat(64)}` as Hex;
 /** Used when neither the spec nor the image names a command (like a base image's default shell). */
 export const FALLBACK_COMMAND = ["sh"];
 
@@ -250,7 +249,7 @@ export class ReplicaRun {
     await this.launch();
     // Services and jobs alike: paid run time starts at the Running attestation, and a job may
     // attest Completed only after it.
-    if (this.info.status === "Running") this.attest("Running", ZERO32);
+    if (this.info.status === "Running") this.attest("Running", zeroHash);
   }
 
   private async launch(): Promise<void> {
@@ -298,7 +297,7 @@ export class ReplicaRun {
     return this.finish("Completed", `exited with 0 under restartPolicy ${this.plan!.restartPolicy}`, false);
   }
 
-  private finish(status: "Completed" | "Failed" | "Tampered", message: string | null, attest: boolean, outputHash: Hex = ZERO32): void {
+  private finish(status: "Completed" | "Failed" | "Tampered", message: string | null, attest: boolean, outputHash: Hex = zeroHash): void {
     this.info.status = status;
     this.info.message = message;
     if (status !== "Completed") this.deps.logger.warn({ replica: this.label(), status, message }, "replica ended");
@@ -318,8 +317,8 @@ export class ReplicaRun {
       this.info.measurement ??
       // Refused before a launch existed: measure what was to be launched (nothing) under this agent.
       computeMeasurement({
-        specHash: intent?.specHash ?? ZERO32,
-        imageRoot: intent?.imageRoot ?? ZERO32,
+        specHash: intent?.specHash ?? zeroHash,
+        imageRoot: intent?.imageRoot ?? zeroHash,
         argv: [],
         env: {},
         limits: { cpuMillis: intent?.cpuMillis ?? 0, memoryMiB: intent?.memoryMiB ?? 0, pids: this.deps.pidsLimit },

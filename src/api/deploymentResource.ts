@@ -4,7 +4,7 @@
  * strings, the manifest's name from the public spec blob, and what happened (deploymentOutcome).
  * `toDeploymentResource` is pure; `readDeploymentResources` does the chain and store reads.
  */
-import type { Address, Hex, PublicClient } from "viem";
+import { zeroHash, type Address, type Hex, type PublicClient } from "viem";
 import type { HyphaAddresses } from "../chain/addresses";
 import { deploymentOutcome, type DeploymentPhase } from "../chain/deploymentOutcome";
 import {
@@ -71,8 +71,6 @@ export interface DeploymentSources {
   name: string | null;
 }
 
-const ZERO32 = `0x${"0".repeat(64)}`;
-
 /**
  * Builds the resource (JSON-ready: no bigints).
  * @example toDeploymentResource({ entry, view, replicas, events, name: "deterministic-app" }).phase // "Running"
@@ -105,7 +103,7 @@ export function toDeploymentResource(s: DeploymentSources): DeploymentResource {
     replicas: { desired: view.replicas, placed: view.placed, running: view.running },
     escrow: String(view.escrow),
     retriesLeft: view.retriesLeft,
-    jobResult: s.jobResult && s.jobResult !== ZERO32 ? s.jobResult : null,
+    jobResult: s.jobResult && s.jobResult !== zeroHash ? s.jobResult : null,
     intent: intentToWire(i),
     signature: entry.signature,
     submitted: { block: String(entry.blockNumber), transactionHash: entry.transactionHash },

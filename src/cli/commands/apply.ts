@@ -7,7 +7,7 @@
  * intent, specHash and estimated cost and sends nothing; `--wait` follows the result.
  */
 import type { Command } from "commander";
-import type { Address, Hex } from "viem";
+import { zeroHash, type Address, type Hex } from "viem";
 import type { DeploymentIntent } from "../../chain/eip712";
 import { deploymentRegistryAbi } from "../../chain/abi";
 import { ENDED_PHASES } from "../../chain/deploymentOutcome";
@@ -151,8 +151,7 @@ async function planManifest(ctx: CliContext, flags: ApplyFlags, opts: { needsIma
     } else {
       spec = applySpecOverrides(w.spec, flags);
       const account = await ctx.account();
-      const zero = `0x${"0".repeat(64)}` as Hex;
-      const imageRoot = opts.needsImage === false ? zero : await imageRootFor(spec, flags, (image) => resolveImageRoot(ctx.config.storeUrl, image));
+      const imageRoot = opts.needsImage === false ? zeroHash : await imageRootFor(spec, flags, (image) => resolveImageRoot(ctx.config.storeUrl, image));
       intent = intentForSpec(spec, flags, { deployer: account.address, imageRoot, now });
       if (intent.specHash !== computeSpecHash(spec)) throw new Error("specHash changed while building the intent");
     }
