@@ -14,10 +14,11 @@ import { specFromCanonicalJson } from "../spec/canonicalSpec";
 import { intentSpecMismatches } from "../spec/intentResources";
 import { FAILURE_CAUSE } from "../chain/lifecycle";
 import type { WorkloadSpec } from "../spec/workloadSpec";
+import { ImageError } from "../image/imageError";
+import { StoreClient } from "../image/storeClient";
 import type { LaunchRequest, RunningProcess, RuntimeDriver } from "./runtime/driver";
 import type { ImageProvider, MaterializedImage } from "./imageProvider";
 import type { QueuedAttestation } from "./attester";
-import { fetchSpecBlob } from "./specFetch";
 import { launchPlan, type LaunchPlan } from "./launchPlan";
 import { computeMeasurement } from "./measurement";
 import { decideOnExit, type BackoffConfig } from "./restartPolicy";
@@ -149,15 +150,15 @@ export class ReplicaRun {
     // 1. The spec, by its on-chain hash.
     let specBytes: Buffer | null = this.deps.specCache?.get(intent.specHash.toLowerCase()) ?? null;
     while (!this.stopped && !specBytes) {
-      const r = await fetchSpecBlob(this.deps.storeMirrors, intent.specHash);
-      if (r.ok) {
-        specBytes = r.bytes;
+      try {
+        specBytes = Buffer.from(await new StoreClient(this.deps.storeMirrors, { timeoutMs: 10_000 }).getSpecBlob(intent.specHash));
         if (this.deps.specCache && this.deps.specCache.size >= 1000) this.deps.specCache.clear();
-        this.deps.specCache?.set(intent.specHash.toLowerCase(), r.bytes);
-      }
-      else if (r.reason === "invalid") return this.finish("Failed", `spec refused: ${r.message}`, true);
-      else {
-        this.info.message = `waiting for the spec blob: ${r.message}`;
+        this.deps.specCache?.set(intent.specHash.toLowerCase(), specBytes);
+      } catch (err) {
+        // The right bytes, too large: the deployer published and signed them, attested Failed. Any
+        // other failure is the stores' (missing, tampered, unreachable): wait for a good copy.
+        if (err instanceof ImageError && err.code === "TOO_LARGE") return this.finish("Failed", `spec refused: ${err.shortMessage}`, true);
+        this.info.message = `waiting for the spec blob: ${err instanceof ImageError ? `${err.shortMessage} (${err.details})` : (err as Error).message}`;
         await sleep(this.deps.retryMs ?? 1000);
       }
     }
@@ -190,7 +191,7 @@ export class ReplicaRun {
           priority: [entry],
         });
       } catch (err) {
-        const code = (err as { code?: string }).code;
+        const code = err instanceof ImageError ? err.code : undefined;
         // A chunk that does not match its address is this node's copy or its store's: the node
         // reports it (never slashed for it) and the replica is re-placed without a retry.
         if (code === "TAMPERED") return this.finish("Tampered", `image refused: ${(err as Error).message}`, true);

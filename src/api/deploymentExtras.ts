@@ -14,7 +14,6 @@ import { readReplicas } from "../chain/deployments";
 import { readNode } from "../chain/nodes";
 import { StoreClient } from "../image/storeClient";
 import { computeSpecHash, formatSpecIssue, SpecError, specFromCanonicalJson } from "../spec";
-import { fetchSpecBlob } from "./audit";
 import type { DeploymentIndex } from "./deploymentIndex";
 import { ApiInputError } from "./intentBody";
 
@@ -42,7 +41,7 @@ export function specHandler(opts: DeploymentExtrasOptions) {
     if (!entry) return void unknown(res, id);
     const specHash = entry.intent.specHash.toLowerCase() as Hex;
     if (!cache.has(specHash)) {
-      const blob = await fetchSpecBlob(opts.storeUrl, specHash);
+      const blob = await new StoreClient([opts.storeUrl]).findSpecJson(specHash);
       if (blob === undefined) return void res.status(404).json({ error: { field: "specHash", message: `the store has no spec blob for ${specHash}` } });
       if (cache.size > 5000) cache.clear();
       cache.set(specHash, JSON.parse(blob));

@@ -19,9 +19,9 @@ import {
   type DeploymentView,
   type ReplicaView,
 } from "../chain/deployments";
+import { StoreClient } from "../image/storeClient";
 import { specFromCanonicalJson } from "../spec";
 import { intentToWire, type WireIntent } from "../sdk/wire";
-import { fetchSpecBlob } from "./audit";
 
 export interface ReplicaResource {
   index: number;
@@ -135,10 +135,10 @@ export function specNameLookup(storeUrl: string): SpecNameLookup {
     const key = specHash.toLowerCase();
     let hit = cache.get(key);
     if (!hit) {
-      hit = fetchSpecBlob(storeUrl, specHash).then(
-        (json) => (json === undefined ? null : specFromCanonicalJson(json).name),
-        () => null,
-      );
+      hit = (async () => {
+        const json = await new StoreClient([storeUrl]).findSpecJson(specHash);
+        return json === undefined ? null : specFromCanonicalJson(json).name;
+      })().catch(() => null);
       cache.set(key, hit);
       // A blob the store lacks now may be published later: forget misses.
       void hit.then((name) => {

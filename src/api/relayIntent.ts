@@ -20,7 +20,6 @@ import { computeDeploymentId, expandSignature } from "../chain/signing";
 import { sendContractTx } from "../chain/tx";
 import { StoreClient } from "../image/storeClient";
 import { readEip712Domain, readPermitNonce, recoverPermitSigner } from "../sdk/permit";
-import { fetchSpecBlob } from "./audit";
 import { ApiInputError, type IntentSubmission } from "./intentBody";
 
 export interface RelayResult {
@@ -99,7 +98,7 @@ export function createRelayer(opts: { publicClient: PublicClient; walletClient: 
       publish = true;
       specJson = s.spec;
     } else {
-      specJson = await fetchSpecBlob(storeUrl, intent.specHash);
+      specJson = await new StoreClient([storeUrl]).findSpecJson(intent.specHash);
       if (specJson === undefined) {
         throw new ApiInputError("spec", `the store at ${storeUrl} has no spec blob for specHash ${intent.specHash}: send the canonical spec JSON as "spec" (POST /v1/prepare gives it as canonicalSpec; hypha spec hash -f FILE -o json as canonicalJson)`);
       }

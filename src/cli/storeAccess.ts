@@ -1,7 +1,7 @@
 /**
  * What the CLI needs from the blob/image store over HTTP: resolve an image name to its on-chain
- * root, and publish a spec's canonical JSON as a raw blob (CID digest = specHash). The audit's
- * fetch of that blob is in src/api/audit.ts.
+ * root, and publish a spec's canonical JSON as a raw blob (CID digest = specHash). The verified
+ * fetch of that blob is StoreClient.getSpecBlob.
  */
 import type { Hex } from "viem";
 import { HyphaError } from "../errors";

@@ -17,8 +17,8 @@ import { compactSignature, computeDeploymentId, domainFor, signIntent } from "..
 import { sendContractTx, sendContractTxWithAllowance } from "../../chain/tx";
 import { readIntent } from "../../chain/intents";
 import { readDeploymentResources } from "../../api/deploymentResource";
-import { fetchSpecBlob } from "../../api/audit";
 import { HyphaError } from "../../errors";
+import { StoreClient } from "../../image/storeClient";
 import { specFromCanonicalJson, type WorkloadSpec } from "../../spec";
 import { formatTokens, parseIntIn } from "../amounts";
 import { describeAction, diffLines, planApply, type ApplyAction, type ExistingDeployment } from "../applyPlan";
@@ -189,7 +189,7 @@ async function activeOfName(ctx: CliContext, deployer: Address, name: string): P
   const resources = (await readDeploymentResources(ctx.publicClient, addresses, same, nameOf)).filter((r) => !ENDED_PHASES.has(r.phase));
   return Promise.all(
     resources.map(async (resource) => {
-      const json = await fetchSpecBlob(ctx.config.storeUrl, resource.intent.specHash).catch(() => undefined);
+      const json = await (async () => new StoreClient([ctx.config.storeUrl]).findSpecJson(resource.intent.specHash))().catch(() => undefined);
       return { resource, spec: json === undefined ? undefined : specFromCanonicalJson(json) };
     }),
   );
