@@ -35,7 +35,7 @@ import { readDeploymentEvents } from "../chain/deployments";
 import { readNode } from "../chain/nodes";
 import { probeAgent, readNodeResources, toNodeResource } from "./nodeResource";
 import { domainFor } from "../chain/signing";
-import { auditDeployment } from "./audit";
+import { auditDeployment } from "../audit";
 import { mountConsole } from "./consoleFiles";
 import { DASHBOARD_HTML } from "./dashboard";
 import { createDeploymentIndex } from "./deploymentIndex";

@@ -4,8 +4,7 @@
  * transitions. Prints PASS/FAIL per check; exits 1 when any check fails.
  */
 import type { Command } from "commander";
-import { auditDeployment } from "../../api/audit";
-import type { AuditReport } from "../../chain/audit/checks";
+import { auditDeployment, type AuditReport } from "../../audit";
 import { HyphaError, type HyphaErrorOptions } from "../../errors";
 import type { CliContext } from "../context";
 import { parseOutputFormat, renderTable, toJson } from "../output";

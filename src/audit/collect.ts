@@ -5,14 +5,14 @@
  * when that agent is a contract wallet, its ERC-1271 verdict on the signature at that block.
  */
 import { decodeFunctionData, type Address, type Hex, type PublicClient } from "viem";
-import { deploymentRegistryAbi } from "../abi";
-import type { HyphaAddresses } from "../addresses";
-import { toChainError } from "../chainError";
-import { readDeploymentEvents } from "../deployments";
-import { attestationTypedData, intentTypedData, type Attestation } from "../eip712";
-import { readIntent } from "../intents";
-import { agentAt } from "../nodes";
-import { domainFor, expandSignature } from "../signing";
+import { deploymentRegistryAbi } from "../chain/abi";
+import type { HyphaAddresses } from "../chain/addresses";
+import { toChainError } from "../chain/chainError";
+import { readDeploymentEvents } from "../chain/deployments";
+import { attestationTypedData, intentTypedData, type Attestation } from "../chain/eip712";
+import { readIntent } from "../chain/intents";
+import { agentAt } from "../chain/nodes";
+import { domainFor, expandSignature } from "../chain/signing";
 import type { AttestationEvidence, AuditInput } from "./checks";
 
 /**

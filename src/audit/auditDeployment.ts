@@ -5,8 +5,8 @@
  */
 import type { Hex, PublicClient } from "viem";
 import type { HyphaAddresses } from "../chain/addresses";
-import { runAuditChecks, type AuditInput, type AuditReport } from "../chain/audit/checks";
-import { collectAuditInput } from "../chain/audit/collect";
+import { runAuditChecks, type AuditInput, type AuditReport } from "./checks";
+import { collectAuditInput } from "./collect";
 import { HyphaError } from "../errors";
 import { ImageError } from "../image/imageError";
 import { StoreClient } from "../image/storeClient";
