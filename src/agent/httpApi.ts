@@ -17,6 +17,8 @@ import express, { type Request, type Response, type NextFunction } from "express
 import { promises as fs } from "node:fs";
 import type { Hex } from "viem";
 import type { Registry } from "prom-client";
+import { InputError } from "../errors";
+import { AgentError } from "./errors";
 import type { ReplicaRunInfo } from "./replicaRun";
 import type { NodeCondition } from "./diskPressure";
 
@@ -32,25 +34,15 @@ export interface AgentApiSource {
   conditions?(): NodeCondition[];
 }
 
-/** A request-parameter problem, answered with 400. */
-export class BadParam extends Error {
-  constructor(
-    readonly field: string,
-    readonly reason: string,
-  ) {
-    super(`${field}: ${reason}`);
-  }
-}
-
 /** Validate a deployment id path parameter (pure). @example parseDeploymentId("0x" + "ab".repeat(32)) */
 export function parseDeploymentId(v: unknown): Hex {
-  if (typeof v !== "string" || !/^0x[0-9a-fA-F]{64}$/.test(v)) throw new BadParam("deploymentId", "must be 0x followed by 64 hex digits");
+  if (typeof v !== "string" || !/^0x[0-9a-fA-F]{64}$/.test(v)) throw new AgentError("deploymentId", "must be 0x followed by 64 hex digits");
   return v.toLowerCase() as Hex;
 }
 
 /** Validate a replica index path parameter (pure). @example parseReplicaIndex("2") // 2 */
 export function parseReplicaIndex(v: unknown): number {
-  if (typeof v !== "string" || !/^(0|[1-9][0-9]{0,4})$/.test(v) || Number(v) > 65535) throw new BadParam("index", "must be an integer 0..65535");
+  if (typeof v !== "string" || !/^(0|[1-9][0-9]{0,4})$/.test(v) || Number(v) > 65535) throw new AgentError("index", "must be an integer 0..65535");
   return Number(v);
 }
 
@@ -85,14 +77,14 @@ export function createAgentApi(source: AgentApiSource): express.Express {
     const id = parseDeploymentId(req.params.deploymentId);
     const index = parseReplicaIndex(req.params.index);
     const streamParam = req.query.stream ?? "stdout";
-    if (streamParam !== "stdout" && streamParam !== "stderr") throw new BadParam("stream", "must be stdout or stderr");
+    if (streamParam !== "stdout" && streamParam !== "stderr") throw new AgentError("stream", "must be stdout or stderr");
     const files = source.logFiles(id, index);
     if (!files) {
       res.status(404).json({ error: { field: "deploymentId", reason: `replica ${id}/${index} has never run on this node` } });
       return;
     }
     const fromParam = req.query.from;
-    if (fromParam !== undefined && (typeof fromParam !== "string" || !/^\d{1,15}$/.test(fromParam))) throw new BadParam("from", "must be a byte offset (a non-negative integer)");
+    if (fromParam !== undefined && (typeof fromParam !== "string" || !/^\d{1,15}$/.test(fromParam))) throw new AgentError("from", "must be a byte offset (a non-negative integer)");
     const file = streamParam === "stdout" ? files.stdout : files.stderr;
     const handle = await fs.open(file, "r").catch(() => null);
     let bytes = Buffer.alloc(0);
@@ -118,7 +110,7 @@ export function createAgentApi(source: AgentApiSource): express.Express {
     res.status(404).json({ error: { field: "path", reason: "no such endpoint" } });
   });
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    if (err instanceof BadParam) res.status(400).json({ error: { field: err.field, reason: err.reason } });
+    if (err instanceof InputError) res.status(400).json({ error: { field: err.field, reason: err.reason } });
     else res.status(500).json({ error: { field: "server", reason: (err as Error).message ?? String(err) } });
   });
   return app;

@@ -7,7 +7,7 @@
 import { decodeFunctionData, type Address, type Hex, type PublicClient } from "viem";
 import { deploymentRegistryAbi } from "../chain/abi";
 import type { HyphaAddresses } from "../chain/addresses";
-import { toChainError } from "../chain/chainError";
+import { ChainUnavailableError, toChainError } from "../chain/chainError";
 import { readDeploymentEvents } from "../chain/deployments";
 import { attestationTypedData, intentTypedData, type Attestation } from "../chain/eip712";
 import { readIntent } from "../chain/intents";
@@ -103,7 +103,7 @@ async function hasCodeAt(publicClient: PublicClient, address: Address, blockNumb
     return !!code && code !== "0x";
   } catch (err) {
     const e = toChainError(err, `reading the code of ${address} at block ${blockNumber}`);
-    if (e.exitCode === 2) throw e;
+    if (e instanceof ChainUnavailableError) throw e;
     return false;
   }
 }
@@ -136,7 +136,7 @@ async function verifySignatureAt(
     } as never);
   } catch (err) {
     const e = toChainError(err, req.what);
-    if (e.exitCode === 2) throw e;
+    if (e instanceof ChainUnavailableError) throw e;
     return false;
   }
 }

@@ -4,7 +4,7 @@
  * own (the caller passes nonce and deadline).
  */
 import { isAddress, isHex, zeroHash, type Address, type Hex } from "viem";
-import { HyphaError } from "../errors";
+import { InputError } from "../errors";
 import { CONTRACT_LIMITS } from "../spec/limits";
 import { Kind, type DeploymentIntent } from "./eip712";
 
@@ -34,13 +34,10 @@ const MIN_RUN_SECONDS = BigInt(CONTRACT_LIMITS.minRunSeconds);
 const MAX = { u8: 2 ** 8 - 1, u32: 2 ** 32 - 1, u64: 2n ** 64n - 1n, u96: 2n ** 96n - 1n };
 
 /** A bad intent field, named, with the reason. */
-export class IntentError extends HyphaError {
+export class IntentError extends InputError {
   override name = "IntentError";
-  constructor(
-    readonly field: string,
-    reason: string,
-  ) {
-    super(`intent field ${field}: ${reason}`, { exitCode: 1 });
+  constructor(field: string, reason: string) {
+    super(field, reason, { label: "intent field " });
   }
 }
 

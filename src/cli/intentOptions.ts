@@ -5,7 +5,7 @@
  */
 import type { Command } from "commander";
 import { getAddress, isAddress, type Address, type Hex, type PublicClient, type TypedDataDomain } from "viem";
-import { toChainError } from "../chain/chainError";
+import { ChainUnavailableError, toChainError } from "../chain/chainError";
 import { intentTypedData, type DeploymentIntent } from "../chain/eip712";
 import { buildIntent, IntentError, randomNonce } from "../chain/intentBuilder";
 import { HyphaError } from "../errors";
@@ -148,7 +148,7 @@ export async function signedIntentOf(w: ParsedWorkload, domain: TypedDataDomain,
     valid = await publicClient.verifyTypedData({ address: intent.deployer, ...intentTypedData(domain, intent), signature: signed.signature as Hex } as never);
   } catch (err) {
     const e = toChainError(err, "verifying the signature");
-    if (e.exitCode === 2) throw e;
+    if (e instanceof ChainUnavailableError) throw e;
     valid = false;
   }
   if (!valid) {

@@ -29,7 +29,6 @@ export class SpecError extends HyphaError {
     super(short, {
       details: issues.length > 1 ? issues.map((i) => `  - ${formatSpecIssue(i)}`).join("\n") : undefined,
       cause: options.cause,
-      exitCode: 1,
     });
     this.issues = issues;
   }

@@ -18,7 +18,7 @@ export class AuditFailed extends HyphaError {
     readonly report: AuditReport,
     options: HyphaErrorOptions = {},
   ) {
-    super(`audit FAILED: ${report.checks.filter((c) => c.status === "FAIL").length} check(s) failed for ${report.id}`, { ...options, exitCode: 1 });
+    super(`audit FAILED: ${report.checks.filter((c) => c.status === "FAIL").length} check(s) failed for ${report.id}`, options);
   }
 }
 
