@@ -12,6 +12,7 @@ import { intentSpecMismatches } from "../spec/intentResources";
 import type { WorkloadSpec } from "../spec/workloadSpec";
 import { createHash } from "node:crypto";
 import { parseSignature, type Hex, type PublicClient, type TypedDataDomain, type WalletClient } from "viem";
+import { verifyTypedData } from "viem/actions";
 import { deploymentRegistryAbi, hyphaTokenAbi } from "../chain/abi";
 import type { HyphaAddresses } from "../chain/addresses";
 import { ChainError, toChainError } from "../chain/chainError";
@@ -114,7 +115,7 @@ export function createRelayer(opts: { publicClient: PublicClient; walletClient: 
     const mismatch = intentSpecMismatches(intent, spec, true);
     if (mismatch.length > 0) throw new InputError(`intent.${mismatch[0].field}`, `is ${mismatch[0].intent}, but the spec says ${mismatch[0].spec}`);
     if (s.permit) await checkPermit(s, head.timestamp);
-    const valid = await publicClient.verifyTypedData({ address: intent.deployer, ...intentTypedData(domain, intent), signature: expandSignature(signature) } as never);
+    const valid = await verifyTypedData(publicClient, { address: intent.deployer, ...intentTypedData(domain, intent), signature: expandSignature(signature) });
     if (!valid) throw new InputError("signature", `not a signature of this intent by the deployer ${intent.deployer} (EOA or ERC-1271 wallet)`);
     const d = (await publicClient.readContract({ address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "getDeployment", args: [id] })) as { status: number };
     if (d.status !== deploymentStatusNumber("None")) throw new AlreadySubmittedError("intent", `deployment ${id} was submitted already`);
@@ -127,7 +128,7 @@ export function createRelayer(opts: { publicClient: PublicClient; walletClient: 
     const what = `relaying the intent of ${id}`;
     const simulate = async () => {
       try {
-        await publicClient.simulateContract({ ...call, account: walletClient.account! } as never);
+        await publicClient.simulateContract({ ...call, account: walletClient.account! });
       } catch (err) {
         throw toChainError(err, what);
       }

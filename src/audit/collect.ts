@@ -5,6 +5,7 @@
  * when that agent is a contract wallet, its ERC-1271 verdict on the signature at that block.
  */
 import { decodeFunctionData, type Address, type Hex, type PublicClient } from "viem";
+import { verifyTypedData } from "viem/actions";
 import { deploymentRegistryAbi } from "../chain/abi";
 import type { HyphaAddresses } from "../chain/addresses";
 import { ChainUnavailableError, toChainError } from "../chain/chainError";
@@ -127,13 +128,13 @@ async function verifySignatureAt(
   },
 ): Promise<boolean> {
   try {
-    return await publicClient.verifyTypedData({
+    return await verifyTypedData(publicClient, {
       address: req.signer,
       ...req.typedData,
       // An EOA's signature may be recorded in its 64-byte EIP-2098 form; a wallet's is passed as it is.
       signature: req.signerIsContract ? req.signature : expandSignature(req.signature),
       blockNumber: req.blockNumber,
-    } as never);
+    });
   } catch (err) {
     const e = toChainError(err, req.what);
     if (e instanceof ChainUnavailableError) throw e;
@@ -154,10 +155,10 @@ export function findAttestationSignature(calldata: Hex, attestation: Attestation
   }
   const pairs: Array<[Attestation, Hex]> = [];
   if (decoded.functionName === "attest") {
-    const [att, sig] = decoded.args as unknown as [Attestation, Hex];
+    const [att, sig] = decoded.args;
     pairs.push([att, sig]);
   } else if (decoded.functionName === "attestMany") {
-    const [atts, sigs] = decoded.args as unknown as [Attestation[], Hex[]];
+    const [atts, sigs] = decoded.args;
     atts.forEach((att, i) => pairs.push([att, sigs[i]]));
   }
   const match = pairs.find(([att]) => sameAttestation(att, attestation));

@@ -117,7 +117,7 @@ async function deployOne(
 ): Promise<{ address: Address; blockNumber: bigint }> {
   let hash: Hash;
   try {
-    hash = await walletClient.deployContract({ abi, bytecode, args, account: sender(walletClient), chain: walletClient.chain ?? null } as never);
+    hash = await walletClient.deployContract({ abi, bytecode, args, account: sender(walletClient), chain: walletClient.chain ?? null });
   } catch (cause) {
     throw new ChainUnavailableError(`deploying ${name}: ${(cause as Error).message.split("\n")[0]}`, { cause });
   }
@@ -129,7 +129,7 @@ async function deployOne(
 async function write(walletClient: WalletClient, publicClient: PublicClient, what: string, call: { address: Address; abi: Abi; functionName: string; args: readonly unknown[] }) {
   let hash: Hash;
   try {
-    hash = await walletClient.writeContract({ ...call, account: sender(walletClient), chain: walletClient.chain ?? null } as never);
+    hash = await walletClient.writeContract({ ...call, account: sender(walletClient), chain: walletClient.chain ?? null });
   } catch (cause) {
     throw new ChainUnavailableError(`${what}: ${(cause as Error).message.split("\n")[0]}`, { cause });
   }

@@ -5,6 +5,7 @@
  */
 import type { Command } from "commander";
 import { getAddress, isAddress, type Address, type Hex, type PublicClient, type TypedDataDomain } from "viem";
+import { verifyTypedData } from "viem/actions";
 import { ChainUnavailableError, toChainError } from "../chain/chainError";
 import { intentTypedData, type DeploymentIntent } from "../chain/eip712";
 import { buildIntent, IntentError, randomNonce } from "../chain/intentBuilder";
@@ -145,7 +146,7 @@ export async function signedIntentOf(w: ParsedWorkload, domain: TypedDataDomain,
   }
   let valid: boolean;
   try {
-    valid = await publicClient.verifyTypedData({ address: intent.deployer, ...intentTypedData(domain, intent), signature: signed.signature as Hex } as never);
+    valid = await verifyTypedData(publicClient, { address: intent.deployer, ...intentTypedData(domain, intent), signature: signed.signature as Hex });
   } catch (err) {
     const e = toChainError(err, "verifying the signature");
     if (e instanceof ChainUnavailableError) throw e;
