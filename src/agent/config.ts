@@ -110,12 +110,12 @@ export function resolveAgentConfig(config: AgentConfig): ResolvedAgentConfig {
   if (!parsed.success) {
     const issues = parsed.error.issues;
     const field = issues[0].path.join(".") || "config";
-    throw new AgentError(`agent config: ${field}: ${issues[0].message}`, {
-      field,
+    throw new AgentError(field, issues[0].message, {
+      label: "agent config: ",
       details: issues.length > 1 ? issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("\n") : undefined,
     });
   }
-  if (!config.addresses && !config.deploymentFile) throw new AgentError("agent config: deploymentFile: give deploymentFile or addresses", { field: "deploymentFile" });
+  if (!config.addresses && !config.deploymentFile) throw new AgentError("deploymentFile", "give deploymentFile or addresses", { label: "agent config: " });
   return {
     ...config,
     runtime: config.runtime ?? "auto",

@@ -86,7 +86,7 @@ export class Lease {
    * @example const lease = await Lease.open(".hypha/nodes/1", 3000);
    */
   static async open(dataDir: string, leaseMs: number, now: () => number = uptimeMs): Promise<Lease> {
-    if (!Number.isInteger(leaseMs) || leaseMs < 0) throw new AgentError(`leaseMs: ${leaseMs} is not a whole number of milliseconds >= 0`, { field: "leaseMs" });
+    if (!Number.isInteger(leaseMs) || leaseMs < 0) throw new AgentError("leaseMs", `${leaseMs} is not a whole number of milliseconds >= 0`);
     const lease = new Lease(path.join(dataDir, LEASE_FILE), leaseMs, now);
     const earlier = parseLease(await fs.readFile(lease.file, "utf8").catch(() => ""));
     const expiresAtMs = earlier?.state === "held" ? earlier.expiresAtMs : 0;

@@ -206,7 +206,7 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
   });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(cfg.listen.port, cfg.listen.host, () => resolve(s));
-    s.once("error", (err) => reject(new AgentError(`listen ${cfg.listen.host}:${cfg.listen.port}: ${err.message}`, { field: "listen", cause: err })));
+    s.once("error", (err) => reject(new AgentError("listen", `${cfg.listen.host}:${cfg.listen.port}: ${err.message}`, { cause: err })));
   });
   const port = (server.address() as AddressInfo).port;
   const url = `http://${cfg.listen.host.includes(":") ? `[${cfg.listen.host}]` : cfg.listen.host}:${port}`;
