@@ -19,7 +19,7 @@ import { resolveWatcherConfig, type ResolvedWatcherConfig, type WatcherAddresses
 import type { Unplaced } from "./decide/placeReplicas";
 import { isBudgetSpent } from "./decide/budgetSpent";
 import { reconcile } from "./decide/reconcile";
-import { WatcherError } from "./errors";
+import { ChainUnavailableError } from "../chain/chainError";
 import { ChainFollower } from "./ingest/followChain";
 import { retryDelayMs } from "./ingest/rangeSize";
 import { NodeProber } from "./liveness/nodeProber";
@@ -93,7 +93,7 @@ export async function runWatcher(config: WatcherConfig, logger: WatcherLogger = 
   const addresses: WatcherAddresses = config.addresses ?? (await addressesFromFile(client, config.deploymentFile));
   const cfg = resolveWatcherConfig({ ...config, addresses });
   const chainId = await client.getChainId().catch((err: unknown) => {
-    throw new WatcherError(`cannot reach the chain at ${cfg.rpcUrl}`, { cause: err, exitCode: 2 });
+    throw new ChainUnavailableError(`cannot reach the chain at ${cfg.rpcUrl}`, { cause: err });
   });
 
   const opened = await openWatcherStore(cfg, cfg.addresses.deploymentRegistry, logger);

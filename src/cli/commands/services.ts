@@ -92,6 +92,7 @@ export function registerServices(program: Command, ctx: CliContext): void {
     .option("--restart-backoff-ms <ms>", "restart backoff base (Kubernetes: 10000)", "10000")
     .option("--cache-max <quantity>", "most the chunk cache may hold, e.g. 4Gi (0: no limit)", "4Gi")
     .option("--min-free <quantity>", "under this much free disk the node reports DiskPressure and takes no new replicas (default: 5% of the disk, at most 1Gi)")
+    .option("--lease-ms <ms>", "replicas stop when the chain has not confirmed them for this long; keep it under the watcher's --node-lost-after-ms minus its probe interval (0: fencing off)", "2500")
     .addHelpText("after", "\nThe agent key comes from HYPHA_AGENT_KEY (0x + 64 hex).\n\nExample:\n  $ HYPHA_AGENT_KEY=0x… hypha node run --node-id 1 --listen 127.0.0.1:7801 --store http://127.0.0.1:7700")
     .action(async (o: Record<string, string | boolean>) => {
       const logger = serviceLogger(`agent-${o.nodeId}`, chooseLogFormat(o.logFormat as string | undefined, ctx.env.HYPHA_LOG_FORMAT, process.stdout.isTTY === true));
@@ -112,6 +113,7 @@ export function registerServices(program: Command, ctx: CliContext): void {
           restartBackoffMs: parseIntIn("--restart-backoff-ms", String(o.restartBackoffMs), 1, 3_600_000),
           cacheMaxBytes: String(o.cacheMax) === "0" ? 0 : parseMiB("--cache-max", String(o.cacheMax)) * 2 ** 20,
           minFreeBytes: o.minFree === undefined ? undefined : parseMiB("--min-free", String(o.minFree)) * 2 ** 20,
+          leaseMs: String(o.leaseMs) === "0" ? 0 : parseIntIn("--lease-ms", String(o.leaseMs), 200, 3_600_000),
         },
         logger,
       );
