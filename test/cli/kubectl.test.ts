@@ -394,7 +394,7 @@ describe("runs from anywhere: npm install -g, config contexts, --version, comple
     const run = (args: string[]) => hypha(args, {}, elsewhere, bare);
     const set = await run(["config", "set-context", "test", "--rpc", node.rpcUrl, "--store", store.url, "--deployment", path.join(tmp, "deployments")]);
     expect(set.stdout).toBe(`Context "test" created in ${configFile}.\n`);
-    expect(await run(["config", "set-context", "other", "--rpc", "http://127.0.0.1:1"])).toMatchObject({ code: 0 });
+    expect(await run(["config", "set-context", "other", "--rpc", "http://127.0.0.1:1", "--deployment", path.join(tmp, "deployments")])).toMatchObject({ code: 0 });
     expect((await run(["config", "current-context"])).stdout).toBe("test\n");
     const list = await run(["get", "deployments", "-o", "name"]);
     expect(list.stderr).toBe("");
