@@ -20,6 +20,8 @@ import express, { type Request, type Response, type NextFunction } from "express
 import { promises as fs } from "node:fs";
 import type { Hex } from "viem";
 import type { Registry } from "prom-client";
+import { InputError } from "../errors";
+import { AgentError } from "./errors";
 import type { ReplicaRunInfo } from "./replicaRun";
 import type { NodeCondition } from "./diskPressure";
 import { readMarks, stampLines } from "./logClock";
@@ -39,31 +41,21 @@ export interface AgentApiSource {
   conditions?(): NodeCondition[];
 }
 
-/** A request-parameter problem, answered with 400. */
-export class BadParam extends Error {
-  constructor(
-    readonly field: string,
-    readonly reason: string,
-  ) {
-    super(`${field}: ${reason}`);
-  }
-}
-
 /** Validate a deployment id path parameter (pure). @example parseDeploymentId("0x" + "ab".repeat(32)) */
 export function parseDeploymentId(v: unknown): Hex {
-  if (typeof v !== "string" || !/^0x[0-9a-fA-F]{64}$/.test(v)) throw new BadParam("deploymentId", "must be 0x followed by 64 hex digits");
+  if (typeof v !== "string" || !/^0x[0-9a-fA-F]{64}$/.test(v)) throw new AgentError("deploymentId", "must be 0x followed by 64 hex digits");
   return v.toLowerCase() as Hex;
 }
 
 /** Validate a replica index path parameter (pure). @example parseReplicaIndex("2") // 2 */
 export function parseReplicaIndex(v: unknown): number {
-  if (typeof v !== "string" || !/^(0|[1-9][0-9]{0,4})$/.test(v) || Number(v) > 65535) throw new BadParam("index", "must be an integer 0..65535");
+  if (typeof v !== "string" || !/^(0|[1-9][0-9]{0,4})$/.test(v) || Number(v) > 65535) throw new AgentError("index", "must be an integer 0..65535");
   return Number(v);
 }
 
 /** Validate an attempt query parameter (pure). @example parseAttempt("2") // 2 */
 export function parseAttempt(v: unknown): number {
-  if (typeof v !== "string" || !/^[1-9][0-9]{0,9}$/.test(v) || Number(v) > 2 ** 32 - 1) throw new BadParam("attempt", "must be an attempt number, 1 or more");
+  if (typeof v !== "string" || !/^[1-9][0-9]{0,9}$/.test(v) || Number(v) > 2 ** 32 - 1) throw new AgentError("attempt", "must be an attempt number, 1 or more");
   return Number(v);
 }
 
@@ -71,13 +63,13 @@ export function parseAttempt(v: unknown): number {
 export function parseFlag(field: string, v: unknown): boolean {
   if (v === undefined || v === "false" || v === "0") return false;
   if (v === "true" || v === "1" || v === "") return true;
-  throw new BadParam(field, "must be true or false");
+  throw new AgentError(field, "must be true or false");
 }
 
 /** Validate an RFC 3339 time query parameter into epoch ms (pure). @example parseTime("since", "2026-01-01T00:00:00Z") */
 export function parseTime(field: string, v: unknown): number {
   const ms = typeof v === "string" && /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)$/.test(v) ? Date.parse(v) : NaN;
-  if (Number.isNaN(ms)) throw new BadParam(field, "must be an RFC 3339 time, e.g. 2026-01-01T12:00:00Z");
+  if (Number.isNaN(ms)) throw new AgentError(field, "must be an RFC 3339 time, e.g. 2026-01-01T12:00:00Z");
   return ms;
 }
 
@@ -112,9 +104,9 @@ export function createAgentApi(source: AgentApiSource): express.Express {
     const id = parseDeploymentId(req.params.deploymentId);
     const index = parseReplicaIndex(req.params.index);
     const streamParam = req.query.stream ?? "stdout";
-    if (streamParam !== "stdout" && streamParam !== "stderr") throw new BadParam("stream", "must be stdout or stderr");
+    if (streamParam !== "stdout" && streamParam !== "stderr") throw new AgentError("stream", "must be stdout or stderr");
     const fromParam = req.query.from;
-    if (fromParam !== undefined && (typeof fromParam !== "string" || !/^\d{1,15}$/.test(fromParam))) throw new BadParam("from", "must be a byte offset (a non-negative integer)");
+    if (fromParam !== undefined && (typeof fromParam !== "string" || !/^\d{1,15}$/.test(fromParam))) throw new AgentError("from", "must be a byte offset (a non-negative integer)");
     const attempt = req.query.attempt === undefined ? undefined : parseAttempt(req.query.attempt);
     const timestamps = parseFlag("timestamps", req.query.timestamps);
     const since = req.query.since === undefined ? undefined : parseTime("since", req.query.since);
@@ -162,7 +154,7 @@ export function createAgentApi(source: AgentApiSource): express.Express {
     res.status(404).json({ error: { field: "path", reason: "no such endpoint" } });
   });
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    if (err instanceof BadParam) res.status(400).json({ error: { field: err.field, reason: err.reason } });
+    if (err instanceof InputError) res.status(400).json({ error: { field: err.field, reason: err.reason } });
     else res.status(500).json({ error: { field: "server", reason: (err as Error).message ?? String(err) } });
   });
   return app;

@@ -35,6 +35,9 @@ import { createZeroImageProvider } from "./zeroImageProvider";
 import type { ImageProvider } from "./imageProvider";
 import { DiskPressureMonitor, type NodeCondition } from "./diskPressure";
 import { evictForSpace } from "./evictForSpace";
+import { Lease } from "./lease";
+import { ensureNodeMonitor } from "./nodeMonitor";
+import { killOrphans } from "./orphans";
 
 /** A running agent. */
 export interface AgentHandle {
@@ -65,6 +68,20 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
   const cfg = resolveAgentConfig(config);
   const log = logger.child({ nodeId: cfg.nodeId });
   const driver = chooseDriver(cfg, log);
+  // Fencing first: the lease this process will hold (an earlier process's unexpired one stays in
+  // force, so its replicas may still be adopted), shims nobody recorded stopped, and the node
+  // monitor that stops the replicas from outside whenever the lease lapses.
+  const stateDir = path.join(cfg.dataDir, "runtime");
+  await fs.mkdir(stateDir, { recursive: true });
+  const lease = await Lease.open(cfg.dataDir, cfg.leaseMs);
+  const orphans = await killOrphans(stateDir);
+  if (orphans.length > 0) log.warn({ replicas: orphans.map((o) => o.name) }, `stopped ${orphans.length} replica(s) an earlier agent process launched without recording them`);
+  const ensureMonitor = async () => {
+    if (cfg.leaseMs === 0) return;
+    const m = await ensureNodeMonitor({ dataDir: cfg.dataDir, stateDir, cgroupRoot: cfg.cgroupRoot });
+    if (m.started) log.info({ pid: m.pid, leaseMs: cfg.leaseMs }, "node monitor started: it stops this node's replicas whenever the agent's lease lapses");
+  };
+  await ensureMonitor();
   if (cfg.cgroupRoot && cgroupsAvailable(cfg.cgroupRoot)) {
     const stale = await removeStaleCgroups({ root: cfg.cgroupRoot });
     if (stale > 0) log.info({ groups: stale }, "removed empty replica cgroups left by an earlier agent");
@@ -189,7 +206,7 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
   });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(cfg.listen.port, cfg.listen.host, () => resolve(s));
-    s.once("error", (err) => reject(new AgentError(`listen ${cfg.listen.host}:${cfg.listen.port}: ${err.message}`, { field: "listen", cause: err })));
+    s.once("error", (err) => reject(new AgentError("listen", `${cfg.listen.host}:${cfg.listen.port}: ${err.message}`, { cause: err })));
   });
   const port = (server.address() as AddressInfo).port;
   const url = `http://${cfg.listen.host.includes(":") ? `[${cfg.listen.host}]` : cfg.listen.host}:${port}`;
@@ -198,6 +215,7 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
   let tickTimer: NodeJS.Timeout | null = null;
   let verifyTimer: NodeJS.Timeout | null = null;
   let tickRunning: Promise<void> = Promise.resolve();
+  let flushing: Promise<void> = Promise.resolve();
 
   // A tick reads the on-chain view of the candidates it has never read and of those placed here
   // again, and applies this node's status logs to the views it holds; every FULL_READ_MS it
@@ -207,6 +225,8 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
   const FULL_READ_MS = Math.max(cfg.pollIntervalMs, cfg.fullReadIntervalMs);
   let lastFullRead = 0;
   const tick = async () => {
+    // The moment before this tick's chain reads: if they succeed, the placements are confirmed as of then.
+    const confirmedAt = lease.mark();
     const { touched, statusNow } = await scanner.scan();
     // A status change of a replica already read needs no read: the log says where it went.
     for (const [key, status] of statusNow) {
@@ -229,12 +249,19 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
     }
     for (const st of fresh) known.set(replicaKey(st.deploymentId, st.replicaIndex), st);
     const states = candidates.map((c) => known.get(replicaKey(c.deploymentId, c.replicaIndex))).filter((x): x is ChainReplica => x !== undefined);
-    const local = [...runs.values()].flat().map((r) => ({ deploymentId: r.info.deploymentId, replicaIndex: r.info.replicaIndex, attempt: r.info.attempt, active: r.active }));
+    // A fenced run is over: the attempt starts again if the chain still places it here.
+    const local = [...runs.values()].flat().filter((r) => !r.fenced).map((r) => ({ deploymentId: r.info.deploymentId, replicaIndex: r.info.replicaIndex, attempt: r.info.attempt, active: r.active }));
     const { start, stop } = decideReconcile(cfg.nodeId, states, local);
-    for (const { run, reason } of stop) {
-      const r = runs.get(replicaKey(run.deploymentId, run.replicaIndex))?.find((x) => x.info.attempt === run.attempt);
-      if (r) await r.stop(reason);
-    }
+    // All at once: a replica placed elsewhere must not wait for another's stop grace (its new copy may be starting).
+    await Promise.all(
+      stop.map(({ run, reason }) => runs.get(replicaKey(run.deploymentId, run.replicaIndex))?.find((x) => x.info.attempt === run.attempt)?.stop(reason)),
+    );
+    // Every replica still running here is confirmed placed here at its attempt: renew the lease.
+    const wasValid = lease.valid();
+    await lease.renew(confirmedAt);
+    if (!wasValid && lease.valid() && cfg.leaseMs > 0) log.info({ leaseMs: cfg.leaseMs }, "lease held: this node's placements confirmed from the chain");
+    await ensureMonitor();
+    const pressure = diskPressure!.condition();
     for (const s of start) {
       if (closed) break;
       const key = replicaKey(s.deploymentId, s.replicaIndex);
@@ -250,8 +277,16 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
         readIntent: (id) => readIntentCached(id, scanner.candidates.get(key)?.placedAt),
         specCache,
         attest: (a) => attester.enqueue(a),
+        leaseValid: () => lease.valid(),
       });
       runs.set(key, [...(runs.get(key) ?? []).slice(-4), run]);
+      // A node short of disk cannot run what it is given: it says so, and the replica is re-placed
+      // (as the node's fault, without the deployer's retries) instead of failing here later.
+      if (pressure.status) {
+        log.warn({ deploymentId: s.deploymentId, replicaIndex: s.replicaIndex, attempt: s.attempt, reason: pressure.reason }, "replica assigned to this node under DiskPressure: refused");
+        run.refuse(`node under DiskPressure: ${pressure.reason}`);
+        continue;
+      }
       log.info({ deploymentId: s.deploymentId, replicaIndex: s.replicaIndex, attempt: s.attempt }, "replica assigned to this node: starting");
       void run.start();
     }
@@ -274,7 +309,11 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
         await driver.remove(name).catch((err) => log.warn({ replica: name, err: (err as Error).message }, "cannot stop a leftover replica"));
       }
     }
-    await attester.flush();
+    // Not awaited: a receipt may take a block time, and the next tick (which renews the lease) must not wait for it.
+    flushing = attester.flush().then(
+      () => undefined,
+      (err: unknown) => log.warn({ err: (err as Error).message }, "sending attestations failed; retrying next tick"),
+    );
   };
 
   const loop = () => {
@@ -298,7 +337,21 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
       if (!closed) verifyTimer = setTimeout(verifyLoop, cfg.reverifyIntervalMs);
     });
   };
-  log.info({ url, agent: account.address, driver: driver.name, sandbox: driver.sandboxed, measurement }, "node agent started");
+  // The lease lapsed (chain unreachable, or this process was frozen): stop every replica here
+  // until the chain confirms them again (the node monitor does the same from outside).
+  const fenceTimer =
+    cfg.leaseMs > 0
+      ? setInterval(() => {
+          if (lease.valid()) return;
+          const active = [...runs.values()].flat().filter((r) => r.active);
+          if (active.length === 0) return;
+          const reason = `no confirmation from the chain for ${lease.lapsedForMs() + cfg.leaseMs} ms (lease ${cfg.leaseMs} ms)`;
+          log.warn({ replicas: active.length, reason }, "lease lapsed: stopping this node's replicas");
+          for (const r of active) void r.fence(reason);
+        }, 100)
+      : null;
+  fenceTimer?.unref();
+  log.info({ url, agent: account.address, driver: driver.name, sandbox: driver.sandboxed, measurement, leaseMs: cfg.leaseMs }, "node agent started");
   loop();
   verifyTimer = setTimeout(verifyLoop, cfg.reverifyIntervalMs);
   // The chunk cache only saves refetching: keep it under its limit, oldest objects first.
@@ -318,10 +371,14 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
       if (tickTimer) clearTimeout(tickTimer);
       if (verifyTimer) clearTimeout(verifyTimer);
       if (pruneTimer) clearInterval(pruneTimer);
+      if (fenceTimer) clearInterval(fenceTimer);
       diskPressure?.stop();
       await tickRunning;
       await Promise.all([...runs.values()].flat().map((r) => r.stop("agent shutting down")));
+      // Nothing runs any more: the node monitor may go.
+      await lease.release().catch((err: unknown) => log.warn({ err: (err as Error).message }, "cannot release the lease"));
       // Attestations already queued (e.g. a job that just completed) still go out.
+      await flushing;
       await attester.flush().catch(() => undefined);
       const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();

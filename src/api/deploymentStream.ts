@@ -12,7 +12,7 @@ import type { HyphaAddresses } from "../chain/addresses";
 import { readDeploymentEvents } from "../chain/deployments";
 import { readDeploymentResources, specNameLookup, type SpecNameLookup } from "./deploymentResource";
 import type { DeploymentIndex } from "./deploymentIndex";
-import { ApiInputError } from "./intentBody";
+import { InputError } from "../errors";
 import { toWire } from "../sdk/wire";
 
 export interface DeploymentStreamOptions {
@@ -48,7 +48,7 @@ export function createDeploymentStreamHandler(opts: DeploymentStreamOptions) {
   let open = 0;
   return async (req: Request, res: Response): Promise<void> => {
     const raw = String(req.params.id);
-    if (!/^0x[0-9a-fA-F]{64}$/.test(raw)) throw new ApiInputError("id", `must be a deployment id, 0x followed by 64 hex digits, got ${JSON.stringify(raw)}`);
+    if (!/^0x[0-9a-fA-F]{64}$/.test(raw)) throw new InputError("id", `must be a deployment id, 0x followed by 64 hex digits, got ${JSON.stringify(raw)}`);
     const id = raw.toLowerCase() as Hex;
     const entry = await index.get(id);
     if (!entry) {

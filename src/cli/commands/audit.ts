@@ -4,8 +4,7 @@
  * transitions. Prints PASS/FAIL per check; exits 1 when any check fails.
  */
 import type { Command } from "commander";
-import { auditDeployment } from "../../api/audit";
-import type { AuditReport } from "../../chain/audit/checks";
+import { auditDeployment, type AuditReport } from "../../audit";
 import { HyphaError, type HyphaErrorOptions } from "../../errors";
 import type { CliContext } from "../context";
 import { emitAs, parseOutputFormat, renderTable } from "../output";
@@ -19,7 +18,7 @@ export class AuditFailed extends HyphaError {
     readonly report: AuditReport,
     options: HyphaErrorOptions = {},
   ) {
-    super(`audit FAILED: ${report.checks.filter((c) => c.status === "FAIL").length} check(s) failed for ${report.id}`, { ...options, exitCode: 1 });
+    super(`audit FAILED: ${report.checks.filter((c) => c.status === "FAIL").length} check(s) failed for ${report.id}`, options);
   }
 }
 

@@ -16,6 +16,7 @@ import { listNodes } from "../../chain/nodes";
 import { readNodeResources } from "../../api/nodeResource";
 import { sendContractTx } from "../../chain/tx";
 import { HyphaError } from "../../errors";
+import { LIMITS } from "../../spec/limits";
 import { formatTokens, parseIntIn } from "../amounts";
 import type { CliContext } from "../context";
 import { emitAs, OUTPUT_HELP, parseOutputFormat, renderTable, type OutputFormat } from "../output";
@@ -258,7 +259,7 @@ export function registerDeploymentCommands(program: Command, ctx: CliContext): v
     .action(async (type: string, ref: string, opts: { replicas: string; output?: string }) => {
       requireDeploymentType(type);
       const format = parseOutputFormat(opts.output);
-      const replicas = parseIntIn("--replicas", opts.replicas, 1, 1000);
+      const replicas = parseIntIn("--replicas", opts.replicas, 1, LIMITS.maxReplicas);
       const d = await resolveDeploymentRef(ctx, ref);
       const id = d.id;
       const addresses = await ctx.addresses();

@@ -49,6 +49,7 @@ export function registerServices(program: Command, ctx: CliContext): void {
     .description("run the orchestrator: follow the chain, place replicas, report lost nodes, settle finished jobs")
     .option("--log-format <format>", LOG_FORMAT_HELP)
     .option("--data-dir <dir>", "LevelDB state (cursor, observed state, outbox)", ".hypha/watcher")
+    .option("--db <url>", "keep state, outbox and nonces in PostgreSQL instead (postgres://…; or HYPHA_DATABASE_URL); watchers sharing it elect one active, the others stand by")
     .option("--poll-interval-ms <ms>", "chain poll interval", "150")
     .option("--node-lost-after-ms <ms>", "a node not answering this long is lost", "5000")
     .option("--status-port <port>", "status API port (GET /healthz, /v1/status)", "7790")
@@ -63,6 +64,7 @@ export function registerServices(program: Command, ctx: CliContext): void {
           deploymentFile: existingDeploymentFile(ctx.config.deploymentFile),
           senderPrivateKeys: privateKeys("HYPHA_ORCHESTRATOR_KEYS", ctx.env.HYPHA_ORCHESTRATOR_KEYS),
           dataDir: o.dataDir,
+          databaseUrl: o.db ?? ctx.env.HYPHA_DATABASE_URL,
           pollIntervalMs: parseIntIn("--poll-interval-ms", o.pollIntervalMs, 10, 600_000),
           nodeLostAfterMs: parseIntIn("--node-lost-after-ms", o.nodeLostAfterMs, 0, 3_600_000),
           statusPort: parseIntIn("--status-port", o.statusPort, 0, 65535),
@@ -71,8 +73,9 @@ export function registerServices(program: Command, ctx: CliContext): void {
         logger,
       );
       logger.info({ status: handle.statusUrl }, "watcher running");
-      await untilSignal();
+      const lost = await Promise.race([untilSignal().then(() => undefined), handle.stopped]);
       await handle.close();
+      if (lost) process.exitCode = 1; // lost the watcher lock: a supervisor restarts it as a standby
     });
 
   const node = program.commands.find((c) => c.name() === "node") ?? program.command("node").description("node operator actions");
@@ -89,6 +92,7 @@ export function registerServices(program: Command, ctx: CliContext): void {
     .option("--restart-backoff-ms <ms>", "restart backoff base (Kubernetes: 10000)", "10000")
     .option("--cache-max <quantity>", "most the chunk cache may hold, e.g. 4Gi (0: no limit)", "4Gi")
     .option("--min-free <quantity>", "under this much free disk the node reports DiskPressure and takes no new replicas (default: 5% of the disk, at most 1Gi)")
+    .option("--lease-ms <ms>", "replicas stop when the chain has not confirmed them for this long; keep it under the watcher's --node-lost-after-ms minus its probe interval (0: fencing off)", "2500")
     .addHelpText("after", "\nThe agent key comes from HYPHA_AGENT_KEY (0x + 64 hex).\n\nExample:\n  $ HYPHA_AGENT_KEY=0x… hypha node run --node-id 1 --listen 127.0.0.1:7801 --store http://127.0.0.1:7700")
     .action(async (o: Record<string, string | boolean>) => {
       const logger = serviceLogger(`agent-${o.nodeId}`, chooseLogFormat(o.logFormat as string | undefined, ctx.env.HYPHA_LOG_FORMAT, process.stdout.isTTY === true));
@@ -109,6 +113,7 @@ export function registerServices(program: Command, ctx: CliContext): void {
           restartBackoffMs: parseIntIn("--restart-backoff-ms", String(o.restartBackoffMs), 1, 3_600_000),
           cacheMaxBytes: String(o.cacheMax) === "0" ? 0 : parseMiB("--cache-max", String(o.cacheMax)) * 2 ** 20,
           minFreeBytes: o.minFree === undefined ? undefined : parseMiB("--min-free", String(o.minFree)) * 2 ** 20,
+          leaseMs: String(o.leaseMs) === "0" ? 0 : parseIntIn("--lease-ms", String(o.leaseMs), 200, 3_600_000),
         },
         logger,
       );
@@ -124,6 +129,7 @@ export function registerServices(program: Command, ctx: CliContext): void {
     .option("--listen <host:port>", "HTTP address", "127.0.0.1:7780")
     .option("--relay-for <addresses>", "relay intents only for these deployers (comma-separated), or `any`", "any")
     .option("--relay-per-minute <n>", "most intents one client address may submit a minute", "60")
+    .option("--db <url>", "keep the deployment index in PostgreSQL (postgres://…; or HYPHA_DATABASE_URL), shared by API replicas")
     .addHelpText(
       "after",
       "\nWith HYPHA_RELAYER_KEY (0x + 64 hex) set, POST /v1/intents relays deployers' signed intents and that key pays the gas;" +
@@ -148,6 +154,7 @@ export function registerServices(program: Command, ctx: CliContext): void {
         relayer: relayer ? makeWalletClient(ctx.config.rpcUrl, relayer) : undefined,
         relayFor,
         relayPerMinute: parseIntIn("--relay-per-minute", o.relayPerMinute, 1, 1_000_000),
+        indexDatabaseUrl: o.db ?? ctx.env.HYPHA_DATABASE_URL,
         host: listen.host,
         port: listen.port,
         logger,
