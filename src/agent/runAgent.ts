@@ -68,6 +68,30 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
   const cfg = resolveAgentConfig(config);
   const log = logger.child({ nodeId: cfg.nodeId });
   const driver = chooseDriver(cfg, log);
+  const account = privateKeyToAccount(cfg.agentPrivateKey);
+  const publicClient = makePublicClient(cfg.rpcUrl, { pollingIntervalMs: 50 });
+  const walletClient = makeWalletClient(cfg.rpcUrl, account, { pollingIntervalMs: 50 });
+  const addresses: AgentAddresses = cfg.addresses ?? (await loadContracts(publicClient, cfg.deploymentFile));
+  const measurement = agentMeasurement();
+  // The key must be the node's registered agent: an agent with another key could attest nothing,
+  // and would run a second live copy of every replica the real agent runs. Refused before anything
+  // starts. The registered measurement should be this agent's, or the registration misdescribes
+  // what runs here.
+  let node: { agent: string; measurement: string } | undefined;
+  try {
+    node = (await publicClient.readContract({ address: addresses.nodeRegistry, abi: nodeRegistryAbi, functionName: "getNode", args: [cfg.nodeId] })) as { agent: string; measurement: string };
+  } catch (err) {
+    log.warn({ err: (err as Error).message }, "cannot read this node's registration (not registered yet?)");
+  }
+  if (node && node.agent.toLowerCase() !== account.address.toLowerCase()) {
+    throw new AgentError(
+      "agentPrivateKey",
+      `its address ${account.address} is not the agent registered for node ${cfg.nodeId} (${node.agent}): refusing to run that node's replicas (start the agent with the registered key, or register this key with hypha node update --agent)`,
+    );
+  }
+  if (node && node.measurement.toLowerCase() !== measurement) {
+    log.warn({ registered: node.measurement, measurement }, "the measurement registered for this node is not this agent's (update it with hypha node update)");
+  }
   // Fencing first: the lease this process will hold (an earlier process's unexpired one stays in
   // force, so its replicas may still be adopted), shims nobody recorded stopped, and the node
   // monitor that stops the replicas from outside whenever the lease lapses.
@@ -93,12 +117,7 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
   for (const r of recorded.filter((x) => x.state === "exited")) await driver.remove(r.name).catch(() => undefined);
   const leftovers = recorded.filter((r) => r.state === "running").map((r) => r.name);
   if (leftovers.length > 0) log.info({ replicas: leftovers }, `${leftovers.length} replica(s) still running from an earlier agent process: adopting those still assigned here`);
-  const account = privateKeyToAccount(cfg.agentPrivateKey);
-  const publicClient = makePublicClient(cfg.rpcUrl, { pollingIntervalMs: 50 });
-  const walletClient = makeWalletClient(cfg.rpcUrl, account, { pollingIntervalMs: 50 });
-  const addresses: AgentAddresses = cfg.addresses ?? (await loadContracts(publicClient, cfg.deploymentFile));
   const domain = hyphaDomain(addresses.chainId, addresses.deploymentRegistry);
-  const measurement = agentMeasurement();
   const agentVersion = agentVersionString();
   const cacheDir = path.join(cfg.dataDir, "cache");
   let diskPressure: DiskPressureMonitor | undefined;
@@ -124,19 +143,6 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
     ];
   };
 
-  // The key must be the node's registered agent, or every attestation would be rejected; and the
-  // registered measurement should be this agent's, or the registration misdescribes what runs here.
-  try {
-    const node = (await publicClient.readContract({ address: addresses.nodeRegistry, abi: nodeRegistryAbi, functionName: "getNode", args: [cfg.nodeId] })) as { agent: string; measurement: string };
-    if (node.agent.toLowerCase() !== account.address.toLowerCase()) {
-      log.error({ registered: node.agent, agent: account.address }, "agentPrivateKey is not the agent registered for this node: attestations will be rejected until it is");
-    }
-    if (node.measurement.toLowerCase() !== measurement) {
-      log.warn({ registered: node.measurement, measurement }, "the measurement registered for this node is not this agent's (update it with hypha node update)");
-    }
-  } catch (err) {
-    log.warn({ err: (err as Error).message }, "cannot read this node's registration (not registered yet?)");
-  }
 
   const runs = new Map<string, ReplicaRun[]>();
   const intents = new Map<string, DeploymentIntent>();

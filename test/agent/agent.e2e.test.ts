@@ -146,6 +146,17 @@ describe.skipIf(autoRuntime().name === null)("node agent on a real chain", () =>
     await fx?.stop();
   });
 
+  it("refuses to start with a key that is not the node's registered agent, starting nothing (a second live copy of every replica otherwise)", async () => {
+    const dataDir = path.join(fx.dir, "impostor");
+    const err = await runAgent({ ...agentConfig, agentPrivateKey: devPrivateKey(9), listen: { host: "127.0.0.1", port: 0 }, dataDir }, pino({ level: "silent" })).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toMatchObject({ name: "AgentError", field: "agentPrivateKey" });
+    expect((err as Error).message).toContain(`not the agent registered for node 1 (${devAccount(8).address})`);
+    expect(existsSync(dataDir)).toBe(false); // no lease, no monitor, no replica
+  });
+
   it("serves its identity and validates API parameters", async () => {
     const node = (await (await fetch(`${agent.url}/v1/node`)).json()) as Record<string, unknown>;
     expect(node).toMatchObject({ nodeId: 1, agent: devAccount(8).address, driver: autoRuntime().name, sandbox: true });

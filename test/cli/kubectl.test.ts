@@ -186,6 +186,9 @@ describe("outcomes: apply --wait and every status a user sees", () => {
     // hypha wait: the phase reached, another phase ended in (exit 3), a bad --for (exit 1)
     const ok = await hypha(["wait", "deployment", "failing-job", "--for=phase=Failed"]);
     expect(ok).toMatchObject({ code: 0, stdout: `deployment failing-job (${id}) is Failed: replica 0 failed on node 1 with no retries left\n` });
+    const asJson = await hypha(["wait", "deployment", "failing-job", "--for=phase=Failed", "-o", "json"]);
+    expect(JSON.parse(asJson.stdout)).toEqual(JSON.parse((await hypha(["get", "deployment", "failing-job", "-o", "json"])).stdout));
+    expect((await hypha(["wait", "deployment", "failing-job", "--for=phase=Failed", "-o", "name"])).stdout).toBe("deployment/failing-job\n");
     const other = await hypha(["wait", "deployment", "failing-job", "--for=phase=Succeeded", "--timeout", "30"]);
     expect(other.code).toBe(3);
     expect(other.stderr).toContain(`error: deployment failing-job (${id}) ended Failed (ReplicaFailed)`);
@@ -394,7 +397,7 @@ describe("runs from anywhere: npm install -g, config contexts, --version, comple
     const run = (args: string[]) => hypha(args, {}, elsewhere, bare);
     const set = await run(["config", "set-context", "test", "--rpc", node.rpcUrl, "--store", store.url, "--deployment", path.join(tmp, "deployments")]);
     expect(set.stdout).toBe(`Context "test" created in ${configFile}.\n`);
-    expect(await run(["config", "set-context", "other", "--rpc", "http://127.0.0.1:1"])).toMatchObject({ code: 0 });
+    expect(await run(["config", "set-context", "other", "--rpc", "http://127.0.0.1:1", "--deployment", path.join(tmp, "deployments")])).toMatchObject({ code: 0 });
     expect((await run(["config", "current-context"])).stdout).toBe("test\n");
     const list = await run(["get", "deployments", "-o", "name"]);
     expect(list.stderr).toBe("");

@@ -85,7 +85,7 @@ export function registerLogs(program: Command, ctx: CliContext): void {
       // --previous: the attempt before the current one, on the node the chain placed it on then.
       const placements = o.previous ? await previousPlacements(ctx, resource.submitted.block, id) : undefined;
       if (placements && chosen.every((r) => r.attempt <= 1)) {
-        throw new HyphaError(`--previous: ${only === undefined ? "no replica" : `replica ${only}`} of ${resource.name ?? id} has a previous attempt`, {
+        throw new HyphaError(`--previous: ${only === undefined ? `no replica of ${resource.name ?? id} has a` : `replica ${only} of ${resource.name ?? id} has no`} previous attempt`, {
           details: "each replica is on its first placement; `hypha logs` without --previous shows it",
         });
       }
