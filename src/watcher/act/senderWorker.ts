@@ -7,6 +7,7 @@
  */
 import { keccak256, type Address, type Hex, type PrivateKeyAccount, type PublicClient } from "viem";
 import { toChainError } from "../../chain/chainError";
+import { batchGasLimit, type GasItem } from "../../chain/gasCosts";
 import type { WatcherAction } from "../decide/reconcile";
 import { encodeActions } from "./encodeActions";
 import type { Outbox, OutboxTx } from "./outbox";
@@ -28,15 +29,24 @@ export interface SenderOptions {
 }
 
 /**
- * Gas limit for a batch: generous per-action bounds (only gas used is paid; the eth_call
- * simulation runs with the same limit, so a too-small bound shows up before sending). Measured on
- * Hardhat: ~50k gas per placement in a 40-placement scheduleMany.
- * @example gasLimitFor([schedule, schedule]) // 400000n
+ * What one action costs at most (src/chain/gasCosts.ts holds the measured bounds).
+ * @example actionGasItem(terminateAction) // { kind: "terminate", replicas: 1 }
+ */
+export function actionGasItem(a: WatcherAction): GasItem {
+  if (a.type === "schedule") return { kind: "placement" };
+  if (a.type === "reportLost") return { kind: "reportLost" };
+  return { kind: "terminate", replicas: a.intent.replicas };
+}
+
+/**
+ * Explicit gas limit for a batch, from the measured per-item bounds (no eth_estimateGas: it would
+ * re-execute the batch many times over; only gas used is paid; the eth_call simulation runs with
+ * the same limit, so a too-small bound shows up before sending). The dispatcher keeps batches
+ * under the per-transaction cap.
+ * @example gasLimitFor([schedule, schedule]) // 260000n
  */
 export function gasLimitFor(actions: readonly WatcherAction[]): bigint {
-  let gas = 100_000n;
-  for (const a of actions) gas += a.type === "schedule" ? 150_000n : a.type === "reportLost" ? 250_000n : 150_000n + 80_000n * BigInt(a.intent.replicas);
-  return gas > 29_000_000n ? 29_000_000n : gas;
+  return batchGasLimit(actions.map(actionGasItem));
 }
 
 /**
