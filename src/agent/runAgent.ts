@@ -127,10 +127,10 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
   const specCache = new Map<string, Buffer>();
   // `before`: the block it was placed here in; the intent was submitted at or before it.
   const readIntentCached = async (id: Hex, before?: bigint) => {
-    let intent = intents.get(id);
+    let intent = intents.get(id.toLowerCase());
     if (!intent) {
       intent = (await readIntent(publicClient, addresses as HyphaAddresses, id, { before })).intent;
-      intents.set(id, intent);
+      intents.set(id.toLowerCase(), intent);
     }
     return intent;
   };
@@ -159,6 +159,7 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
       if (run) run.info.attested[att.status] = transactionHash;
     },
     knownOrRead,
+    (id) => intents.get(id.toLowerCase())?.replicas,
   );
   const scanner = new AssignmentScanner(publicClient, addresses, cfg.nodeId);
   const backoff = { baseMs: cfg.restartBackoffMs, capMs: cfg.restartBackoffCapMs, resetAfterMs: 600_000 };
