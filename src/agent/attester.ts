@@ -32,6 +32,8 @@ export interface AttestationSent {
 }
 
 const ZERO32 = `0x${"0".repeat(64)}` as Hex;
+/** A queue shorter than this is flushed as soon as something is queued (see flushSoon). */
+export const FLUSH_AT_ONCE_BELOW = 8;
 
 /** Build the EIP-712 Attestation struct (pure). */
 export function toAttestation(q: QueuedAttestation, nodeId: number, timestamp: bigint): Attestation {
@@ -51,6 +53,7 @@ export function toAttestation(q: QueuedAttestation, nodeId: number, timestamp: b
 export class Attester {
   private queue = new Map<string, QueuedAttestation>();
   private flushing = false;
+  private flushAgain = false;
 
   constructor(
     private readonly publicClient: PublicClient,
@@ -89,6 +92,27 @@ export class Attester {
   /** Attestations not yet on-chain. */
   pending(): QueuedAttestation[] {
     return [...this.queue.values()];
+  }
+
+  /**
+   * Flush now when the queue is short and nothing is being sent (one deployment's attestation is
+   * on-chain a block later instead of at the next tick); while a send is in flight, what queues
+   * meanwhile goes out together right after it. A long queue waits for the tick (batched by size).
+   * @example attester.enqueue(att); attester.flushSoon();
+   */
+  flushSoon(shortQueue = FLUSH_AT_ONCE_BELOW): void {
+    if (this.queue.size === 0 || this.queue.size >= shortQueue) return;
+    if (this.flushing) {
+      this.flushAgain = true;
+      return;
+    }
+    void this.flush()
+      .catch((err: unknown) => this.logger.warn({ err: (err as Error).message }, "attestation flush failed; the next tick retries"))
+      .finally(() => {
+        if (!this.flushAgain) return;
+        this.flushAgain = false;
+        this.flushSoon(Number.MAX_SAFE_INTEGER);
+      });
   }
 
   /** Send what is still needed in one attestMany. Network failures keep the queue for the next tick. */

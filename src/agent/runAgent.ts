@@ -14,6 +14,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import type { Hex } from "viem";
 import { nodeRegistryAbi } from "../chain/abi";
 import { makePublicClient, makeWalletClient, loadContracts } from "../chain/clients";
+import { NewHeads } from "../chain/newHeads";
 import { hyphaDomain, type DeploymentIntent } from "../chain/eip712";
 import { readIntent } from "../chain/intents";
 import type { HyphaAddresses } from "../chain/addresses";
@@ -246,7 +247,10 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
         agentVersion,
         readIntent: (id) => readIntentCached(id, scanner.candidates.get(key)?.placedAt),
         specCache,
-        attest: (a) => attester.enqueue(a),
+        attest: (a) => {
+          attester.enqueue(a);
+          attester.flushSoon();
+        },
       });
       runs.set(key, [...(runs.get(key) ?? []).slice(-4), run]);
       log.info({ deploymentId: s.deploymentId, replicaIndex: s.replicaIndex, attempt: s.attempt }, "replica assigned to this node: starting");
@@ -274,8 +278,14 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
     await attester.flush();
   };
 
+  // A new block (pushed over WebSocket where the RPC offers it) starts a tick at once; ticks never
+  // overlap, and one that a block asked for while another ran follows it after MIN_TICK_GAP_MS.
+  let tickInFlight = false;
+  let tickAgain = false;
+  const MIN_TICK_GAP_MS = 20;
   const loop = () => {
     if (closed) return;
+    tickInFlight = true;
     tickRunning = tick()
       .then(() => {
         lastTickOkAt = Date.now();
@@ -285,9 +295,24 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
         log.warn({ err: (err as Error).message }, "reconcile tick failed; retrying");
       })
       .finally(() => {
-        if (!closed) tickTimer = setTimeout(loop, cfg.pollIntervalMs);
+        tickInFlight = false;
+        const again = tickAgain;
+        tickAgain = false;
+        if (!closed) tickTimer = setTimeout(loop, again ? MIN_TICK_GAP_MS : cfg.pollIntervalMs);
       });
   };
+  const heads = NewHeads.start(cfg.rpcUrl, {
+    logger: log,
+    onHead: () => {
+      if (closed) return true;
+      if (tickInFlight) tickAgain = true;
+      else {
+        if (tickTimer) clearTimeout(tickTimer);
+        loop();
+      }
+      return true;
+    },
+  });
   const verifyLoop = () => {
     if (closed) return;
     const active = [...runs.values()].flat().filter((r) => r.active);
@@ -316,6 +341,7 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
       if (verifyTimer) clearTimeout(verifyTimer);
       if (pruneTimer) clearInterval(pruneTimer);
       diskPressure?.stop();
+      await heads.close();
       await tickRunning;
       await Promise.all([...runs.values()].flat().map((r) => r.stop("agent shutting down")));
       // Attestations already queued (e.g. a job that just completed) still go out.
