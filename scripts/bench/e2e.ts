@@ -14,7 +14,7 @@
  */
 import fs from "node:fs";
 import os from "node:os";
-import { parseAbiItem, parseEther, type Hex, type Log, type PublicClient, type WalletClient } from "viem";
+import { decodeFunctionData, parseAbiItem, parseEther, type Hex, type Log, type PublicClient, type WalletClient } from "viem";
 import { startLocalSystem } from "../../test/helpers/localSystem";
 import { loadContracts, makePublicClient, makeWalletClient } from "../../src/chain/clients";
 import { devAccount, DEV_ROLES } from "../../src/chain/devAccounts";
@@ -148,15 +148,35 @@ function latencies(ids: Hex[], from: Map<Hex, number>, to: Map<Hex, number>): nu
 const cpuDelta = (before: Cpu, after: Cpu) => Object.fromEntries(Object.entries(after).map(([k, v]) => [k, Math.round((v - before[k as keyof Cpu]) * 100) / 100])) as Cpu;
 const cpuTotal = (c: Cpu) => Object.values(c).reduce((a, b) => a + b, 0);
 
-async function gasBetween(pc: PublicClient, from: bigint, to: bigint): Promise<{ txs: number; gas: bigint }> {
+/** JSON-RPC requests the agents sent so far, by method, summed over nodes (their /metrics). */
+async function agentRpc(nodes: { url: string }[]): Promise<Record<string, number>> {
+  const sum: Record<string, number> = {};
+  for (const n of nodes) {
+    const text = await fetch(`${n.url}/metrics`).then((r) => r.text()).catch(() => "");
+    for (const m of text.matchAll(/^hypha_agent_rpc_requests_total\{[^}]*method="([^"]+)"[^}]*\} (\d+)/gm)) sum[m[1]!] = (sum[m[1]!] ?? 0) + Number(m[2]);
+  }
+  return sum;
+}
+
+async function gasBetween(pc: PublicClient, from: bigint, to: bigint): Promise<{ txs: number; gas: bigint; byFunction: Record<string, number> }> {
   let txs = 0;
   let gas = 0n;
+  const byFunction: Record<string, number> = {};
   for (let b = from + 1n; b <= to; b++) {
-    const block = await pc.getBlock({ blockNumber: b });
+    const block = await pc.getBlock({ blockNumber: b, includeTransactions: true });
     txs += block.transactions.length;
     gas += block.gasUsed;
+    for (const tx of block.transactions) {
+      let fn = tx.input.slice(0, 10);
+      try {
+        fn = decodeFunctionData({ abi: deploymentRegistryAbi, data: tx.input }).functionName;
+      } catch {
+        // not a DeploymentRegistry call
+      }
+      byFunction[fn] = (byFunction[fn] ?? 0) + 1;
+    }
   }
-  return { txs, gas };
+  return { txs, gas, byFunction };
 }
 
 async function main(): Promise<void> {
@@ -236,6 +256,7 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 300));
     }
     const idle = latencies(idleSet.map((s) => s.id), submittedAt, tracker.verifiedAt);
+    console.error(`bench: idle done (p50 ${percentile(idle, 50)} ms)`);
     await waitQuiet();
 
     // Steady: RATE per second, relayed every 100 ms by whichever relayer is free.
@@ -249,8 +270,8 @@ async function main(): Promise<void> {
         const due = Math.min(steadySet.length, Math.floor(((Date.now() - steadyT0) / 1000) * RATE));
         const r = busy.indexOf(false);
         if (due > next && r >= 0) {
-          const batch = steadySet.slice(next, due);
-          next = due;
+          const batch = steadySet.slice(next, Math.min(due, next + BATCH));
+          next += batch.length;
           busy[r] = true;
           sends.push(submit(relayers[r]!, batch).finally(() => (busy[r] = false)));
         }
@@ -263,11 +284,13 @@ async function main(): Promise<void> {
     const steadyCpu = cpuDelta(steadyCpu0, cpuSplit(sys.state));
     const steady = latencies(steadySet.map((s) => s.id), submittedAt, tracker.verifiedAt);
     const steadyVerified = steadySet.filter((s) => tracker.verifiedAt.has(s.id)).length;
+    console.error(`bench: steady done (p50 ${percentile(steady, 50)} ms)`);
     await waitQuiet();
 
     // Burst: everything at once, in batches of BATCH from two relayers in parallel.
     const startBlock = await pc.getBlockNumber();
     const cpuBefore = cpuSplit(sys.state);
+    const rpcBefore = await agentRpc(sys.state.nodes);
     const t0 = Date.now();
     const batches: Signed[][] = [];
     for (let i = 0; i < burstSet.length; i += BATCH) batches.push(burstSet.slice(i, i + BATCH));
@@ -278,6 +301,8 @@ async function main(): Promise<void> {
     await tracker.until("burst deployments", () => burstSet.every((s) => tracker.verifiedAt.has(s.id)), Math.max(120_000, N * 600));
     await relaying;
     const cpuDuringRun = cpuDelta(cpuBefore, cpuSplit(sys.state));
+    const rpcAfter = await agentRpc(sys.state.nodes);
+    const agentRequests = Object.fromEntries(Object.entries(rpcAfter).map(([m, n]) => [m, n - (rpcBefore[m] ?? 0)]).filter(([, n]) => (n as number) > 0));
     const wallMs = Date.now() - t0;
     const burstIds = burstSet.map((s) => s.id);
     const verified = burstIds.filter((id) => tracker.verifiedAt.has(id)).length;
@@ -287,7 +312,7 @@ async function main(): Promise<void> {
     await tracker.until("burst terminations", () => burstIds.every((id) => tracker.terminatedAt.has(id)), 60_000);
     await tracker.stop();
     const endBlock = await pc.getBlockNumber();
-    const { txs, gas } = await gasBetween(pc, startBlock, endBlock);
+    const { txs, gas, byFunction } = await gasBetween(pc, startBlock, endBlock);
     const burst = latencies(burstIds, submittedAt, tracker.verifiedAt);
     const toPlaced = latencies(burstIds, submittedAt, tracker.scheduledAt);
     const toVerified = latencies(burstIds, tracker.scheduledAt, tracker.verifiedAt);
@@ -321,7 +346,8 @@ async function main(): Promise<void> {
             lastPlacedSeconds: Math.round((Math.max(...burstIds.map((id) => tracker.scheduledAt.get(id) ?? t0)) - t0) / 10) / 100,
             cpuSecondsDuringRun: { ...cpuDuringRun, available: Math.round((wallMs / 1000) * os.cpus().length * 10) / 10 },
           },
-          perDeployment: { transactions: Math.round((txs / Math.max(1, verified)) * 100) / 100, gas: Number(gas / BigInt(Math.max(1, verified))) },
+          agentRpcRequestsDuringBurst: { ...agentRequests, viewCallsPer500Deployments: Math.round((((agentRequests.eth_call as number) ?? 0) * 500) / Math.max(1, verified)) },
+          perDeployment: { transactions: Math.round((txs / Math.max(1, verified)) * 100) / 100, gas: Number(gas / BigInt(Math.max(1, verified))), transactionsByFunction: byFunction },
           blocks: Number(endBlock - startBlock),
           watcherPeakRssMiB: peakRssMiB(sys.state.watcherPid),
           goals: { throughputPerSecond: 100, cpuMsPerDeployment: 15, idleP50Ms: 150, steadyP50Ms: 1000, gasPerDeployment: 160_000 },
@@ -339,6 +365,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  console.error((err as { shortMessage?: string }).shortMessage ?? (err as Error).message ?? err);
+  console.error((err as Error).stack ?? err);
   process.exit(1);
 });

@@ -34,6 +34,8 @@ export interface AttestationSent {
 const ZERO32 = `0x${"0".repeat(64)}` as Hex;
 /** A queue shorter than this is flushed as soon as something is queued (see flushSoon). */
 export const FLUSH_AT_ONCE_BELOW = 8;
+/** A queue this long is a full batch: sent at the next tick without waiting. */
+export const FULL_BATCH = 64;
 
 /** Build the EIP-712 Attestation struct (pure). */
 export function toAttestation(q: QueuedAttestation, nodeId: number, timestamp: bigint): Attestation {
@@ -54,6 +56,7 @@ export class Attester {
   private queue = new Map<string, QueuedAttestation>();
   private flushing = false;
   private flushAgain = false;
+  private lastFlushAt = 0;
 
   constructor(
     private readonly publicClient: PublicClient,
@@ -96,12 +99,12 @@ export class Attester {
 
   /**
    * Flush now when the queue is short and nothing is being sent (one deployment's attestation is
-   * on-chain a block later instead of at the next tick); while a send is in flight, what queues
-   * meanwhile goes out together right after it. A long queue waits for the tick (batched by size).
+   * on-chain a block later instead of at the next tick); what queues while a send is in flight
+   * goes out right after it, if the queue is still short. A long queue is left to `flushDue`.
    * @example attester.enqueue(att); attester.flushSoon();
    */
-  flushSoon(shortQueue = FLUSH_AT_ONCE_BELOW): void {
-    if (this.queue.size === 0 || this.queue.size >= shortQueue) return;
+  flushSoon(): void {
+    if (this.queue.size === 0 || this.queue.size >= FLUSH_AT_ONCE_BELOW) return;
     if (this.flushing) {
       this.flushAgain = true;
       return;
@@ -111,14 +114,27 @@ export class Attester {
       .finally(() => {
         if (!this.flushAgain) return;
         this.flushAgain = false;
-        this.flushSoon(Number.MAX_SAFE_INTEGER);
+        this.flushSoon();
       });
+  }
+
+  /**
+   * The tick's flush, adaptive: a short queue or a full batch goes at once; a queue in between
+   * waits until `maxWaitMs` after the last flush began, so a busy agent sends few large batches.
+   * @example await attester.flushDue(cfg.pollIntervalMs)
+   */
+  async flushDue(maxWaitMs: number): Promise<number> {
+    const n = this.queue.size;
+    if (n === 0) return 0;
+    if (n < FLUSH_AT_ONCE_BELOW || n >= FULL_BATCH || Date.now() - this.lastFlushAt >= maxWaitMs) return this.flush();
+    return 0;
   }
 
   /** Send what is still needed in one attestMany. Network failures keep the queue for the next tick. */
   async flush(): Promise<number> {
     if (this.flushing || this.queue.size === 0) return 0;
     this.flushing = true;
+    this.lastFlushAt = Date.now();
     try {
       const entries = [...this.queue.entries()];
       const states = await this.readStates(entries.map(([, a]) => a));

@@ -205,19 +205,21 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
   const FULL_READ_MS = Math.max(cfg.pollIntervalMs, cfg.fullReadIntervalMs);
   let lastFullRead = 0;
   const tick = async () => {
-    const { touched, statusNow } = await scanner.scan();
-    // A status change of a replica already read needs no read: the log says where it went.
+    const { touched, statusNow, placed } = await scanner.scan();
+    // A status change of a replica already read needs no read: the log says where it went; nor
+    // does a new placement: its log is its view.
     for (const [key, status] of statusNow) {
       const view = known.get(key);
       if (view) known.set(key, { ...view, status });
     }
+    for (const [key, view] of placed) known.set(key, view);
     const candidates = [...scanner.candidates.values()];
     const full = Date.now() - lastFullRead >= FULL_READ_MS;
     const toRead = full
       ? candidates
       : candidates.filter((c) => {
           const key = replicaKey(c.deploymentId, c.replicaIndex);
-          return !known.has(key) || (touched.has(key) && !statusNow.has(key));
+          return !known.has(key) || (touched.has(key) && !statusNow.has(key) && !placed.has(key));
         });
     const readAt = Date.now();
     const fresh = toRead.length ? await readReplicaStates(publicClient, addresses, toRead) : [];
@@ -275,7 +277,7 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
         await driver.remove(name).catch((err) => log.warn({ replica: name, err: (err as Error).message }, "cannot stop a leftover replica"));
       }
     }
-    await attester.flush();
+    await attester.flushDue(cfg.pollIntervalMs);
   };
 
   // A new block (pushed over WebSocket where the RPC offers it) starts a tick at once; ticks never

@@ -23,6 +23,17 @@ export interface KeepAliveHttpOptions {
   maxSockets?: number;
 }
 
+/** JSON-RPC requests sent through this transport in this process, by method (for metrics). */
+const requestCounts = new Map<string, number>();
+
+/**
+ * How many JSON-RPC requests this process sent, by method, since it started.
+ * @example rpcRequestCounts().get("eth_call") // 42
+ */
+export function rpcRequestCounts(): ReadonlyMap<string, number> {
+  return requestCounts;
+}
+
 interface RpcMessage {
   jsonrpc: "2.0";
   id: number;
@@ -117,6 +128,7 @@ export function keepAliveHttp(url: string, opts: KeepAliveHttpOptions = {}): Tra
 
   const send = (method: string, params: unknown): Promise<RpcReply> =>
     new Promise((resolve, reject) => {
+      requestCounts.set(method, (requestCounts.get(method) ?? 0) + 1);
       queue.push({ message: { jsonrpc: "2.0", id: nextId++, method, params }, resolve, reject });
       if (opts.batch === false) return flush();
       if (!scheduled) {
