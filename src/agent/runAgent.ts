@@ -206,6 +206,7 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
   let lastFullRead = 0;
   const tick = async () => {
     const { touched, statusNow, placed } = await scanner.scan();
+    lastTickBusy = touched.size > 0;
     // A status change of a replica already read needs no read: the log says where it went; nor
     // does a new placement: its log is its view.
     for (const [key, status] of statusNow) {
@@ -282,12 +283,19 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
 
   // A new block (pushed over WebSocket where the RPC offers it) starts a tick at once; ticks never
   // overlap, and one that a block asked for while another ran follows it after MIN_TICK_GAP_MS.
+  // Adaptive: a tick that found new placements or status changes (a busy node) spaces the next
+  // block-triggered one by BUSY_TICK_GAP_MS, so a burst of blocks does not become a burst of ticks.
   let tickInFlight = false;
   let tickAgain = false;
+  let tickStartedAt = 0;
+  let lastTickBusy = false;
   const MIN_TICK_GAP_MS = 20;
+  const BUSY_TICK_GAP_MS = 100;
+  const gapAfterTick = () => (lastTickBusy ? BUSY_TICK_GAP_MS : MIN_TICK_GAP_MS);
   const loop = () => {
     if (closed) return;
     tickInFlight = true;
+    tickStartedAt = Date.now();
     tickRunning = tick()
       .then(() => {
         lastTickOkAt = Date.now();
@@ -300,7 +308,7 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
         tickInFlight = false;
         const again = tickAgain;
         tickAgain = false;
-        if (!closed) tickTimer = setTimeout(loop, again ? MIN_TICK_GAP_MS : cfg.pollIntervalMs);
+        if (!closed) tickTimer = setTimeout(loop, again ? gapAfterTick() : cfg.pollIntervalMs);
       });
   };
   const heads = NewHeads.start(cfg.rpcUrl, {
@@ -310,7 +318,7 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
       if (tickInFlight) tickAgain = true;
       else {
         if (tickTimer) clearTimeout(tickTimer);
-        loop();
+        tickTimer = setTimeout(loop, Math.max(0, tickStartedAt + gapAfterTick() - Date.now()));
       }
       return true;
     },

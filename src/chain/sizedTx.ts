@@ -75,8 +75,12 @@ export async function sendSizedContractTx<R = unknown>(clients: TxClients, call:
   const data = encodeFunctionData({ abi: call.abi as Abi, functionName: call.functionName, args: call.args ?? [] } as never);
   let hash: Hex | undefined;
   try {
-    const request = await walletClient.prepareTransactionRequest({ account, to: call.address, data, gas, chain: null } as never);
-    const signed = await walletClient.signTransaction({ ...request, account, chain: null } as never);
+    const chainId = await chainIdOf(publicClient);
+    const request = await walletClient.prepareTransactionRequest({ account, to: call.address, data, gas, chainId, chain: null } as never);
+    // A local account signs here (viem's signTransaction would ask the node for the chain id again).
+    const signed = account.signTransaction
+      ? await account.signTransaction({ ...(request as object), chainId } as never)
+      : await walletClient.signTransaction({ ...request, account, chain: null } as never);
     hash = keccak256(signed);
     await publicClient.sendRawTransaction({ serializedTransaction: signed });
   } catch (err) {
@@ -105,6 +109,17 @@ export async function sendSizedContractTx<R = unknown>(clients: TxClients, call:
     errorName: replayError?.errorName,
     errorArgs: replayError?.errorArgs,
   });
+}
+
+/** The chain id per client, asked once (it does not change under a running client). */
+const chainIds = new WeakMap<PublicClient, number>();
+async function chainIdOf(publicClient: PublicClient): Promise<number> {
+  let id = chainIds.get(publicClient);
+  if (id === undefined) {
+    id = await publicClient.getChainId();
+    chainIds.set(publicClient, id);
+  }
+  return id;
 }
 
 /** The simulated result and the pending-block estimate plus the margin, capped at the block's limit. */

@@ -259,8 +259,8 @@ export async function runWatcher(config: WatcherConfig, logger: WatcherLogger = 
         await sleep(retryDelayMs(failures));
         continue;
       }
-      // A block pushed while this step ran: the next step at once (spaced a little under a burst).
-      await sleep(heads.takeHead() ? 20 : cfg.pollIntervalMs);
+      // A block pushed while this step ran: the next step at once, unless transactions are in flight.
+      await sleep(heads.takeHead() && dispatcher.inProgressCount() === 0 ? 20 : cfg.pollIntervalMs);
     }
   }
 
@@ -322,7 +322,8 @@ export async function runWatcher(config: WatcherConfig, logger: WatcherLogger = 
       }, cfg.chainRereadIntervalMs),
     );
   prober.start();
-  const heads = NewHeads.start(cfg.rpcUrl, { logger, onHead: () => (wake ? (wake(), true) : false) });
+  // A block wakes ingest when no transaction is being sent; a busy watcher batches by its poll.
+  const heads = NewHeads.start(cfg.rpcUrl, { logger, onHead: () => (wake && dispatcher.inProgressCount() === 0 ? (wake(), true) : false) });
   const loop = ingestLoop();
   logger.info({ chainId, senders: workers.map((w) => w.address), dataDir: cfg.dataDir, cursor: store.cursor()?.number.toString() ?? null }, "watcher started");
 

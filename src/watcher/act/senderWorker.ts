@@ -1,9 +1,9 @@
 /**
  * One orchestrator account sending transactions strictly one after another (one sender =
- * sequential nonces; Hardhat's automine cannot queue future nonces). For each batch: simulate
- * (eth_call; a reverting batch is split in halves to isolate the bad action), take the next
- * nonce, sign locally, persist the signed transaction in the outbox, broadcast, wait for the
- * receipt, record the outcome.
+ * sequential nonces; Hardhat's automine cannot queue future nonces). For each batch: simulate it
+ * when it is a single strict call (eth_call; a refused action backs off; batch calls skip what
+ * cannot apply, so they are not simulated), take the next nonce, sign locally, persist the signed
+ * transaction in the outbox, broadcast, wait for the receipt, record the outcome.
  */
 import { keccak256, type Address, type Hex, type PrivateKeyAccount, type PublicClient } from "viem";
 import { toChainError } from "../../chain/chainError";
@@ -96,9 +96,12 @@ export class SenderWorker {
     const gas = gasLimitFor(actions);
     let fees: { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint };
     try {
-      // One eth_call is the simulation (estimateGas would re-execute the batch many times over).
+      // A batch call (scheduleMany, terminateMany) skips an entry that cannot apply instead of
+      // reverting, so simulating it would only make the node run it twice; a single strict call
+      // (terminate, reportLost) is simulated with one eth_call, so a refusal costs no transaction.
+      const strict = actions.length === 1 && actions[0]!.type !== "schedule";
       [, fees] = await Promise.all([
-        this.client.call({ account: this.address, to: this.opts.deploymentRegistry, data, gas }),
+        strict ? this.client.call({ account: this.address, to: this.opts.deploymentRegistry, data, gas }) : undefined,
         this.client.estimateFeesPerGas() as Promise<{ maxFeePerGas: bigint; maxPriorityFeePerGas: bigint }>,
       ]);
     } catch (err) {
