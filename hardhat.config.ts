@@ -24,14 +24,16 @@ subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, async (args: { solcVersion: string
 
 const config: HardhatUserConfig = {
   solidity: {
-    compilers: [{ version: SOLC_VERSION, settings: { optimizer: { enabled: true, runs: 10_000 }, evmVersion: "cancun" } }],
+    compilers: [{ version: SOLC_VERSION, settings: { viaIR: true, optimizer: { enabled: true, runs: 10_000 }, evmVersion: "cancun" } }],
+    // The IR pipeline (viaIR) costs less gas per call here (bench:gas: about 4.6k less per batched
+    // lifecycle, 500 less per submitIntent) at the price of a slower compile.
     // DeploymentRegistry carries every protocol rule and sits near the 24 KB code-size limit even
     // with its quorum and intent-explanation logic in linked libraries: fewer optimizer runs keep
     // it deployable (bench:gas measures what that costs).
     overrides: {
       "contracts/DeploymentRegistry.sol": {
         version: SOLC_VERSION,
-        settings: { optimizer: { enabled: true, runs: 1_000 }, evmVersion: "cancun" },
+        settings: { viaIR: true, optimizer: { enabled: true, runs: 1_000 }, evmVersion: "cancun" },
       },
     },
   },

@@ -435,7 +435,8 @@ contract DeploymentRegistry is IDeploymentRegistry, IERC5267, AccessControl, Ree
         if (a.attempt != r.attempt) return abi.encodeWithSelector(StaleAttempt.selector, id, a.replicaIndex, a.attempt, r.attempt);
         uint8 s = a.status;
         uint8 to = s == A_RUNNING ? L.R_RUNNING : s == A_COMPLETED ? L.R_COMPLETED : s == A_FAILED ? L.R_FAILED : s == A_TAMPERED ? L.R_TAMPERED : type(uint8).max;
-        // Completed only for a job, and only after Running (its paid time starts there).
+        // Completed only for a job (from Running, or from Scheduled when it finished before its
+        // Running attestation was sent: then its paid time starts at its placement).
         if (to == type(uint8).max || !L.replicaMoveLegal(r.status, to) || (to == L.R_COMPLETED && d.kind != KIND_JOB)) {
             return abi.encodeWithSelector(IllegalTransition.selector, id, a.replicaIndex, r.status, to);
         }
@@ -464,10 +465,15 @@ contract DeploymentRegistry is IDeploymentRegistry, IERC5267, AccessControl, Ree
         emit Attested(a.deploymentId, a.replicaIndex, a.nodeId, a.attempt, a.status, a.measurement, a.outputHash, signer, a.timestamp);
     }
 
-    /// @dev A job replica finished: pay its run time, keep its reservation until the vote resolves,
-    /// count its vote; finalize when a quorum agrees, or fail the job when every replica voted and
-    /// none did.
+    /// @dev A job replica finished: pay its run time (since Running, or since its placement when it
+    /// completes straight from Scheduled), keep its reservation until the vote resolves, count its
+    /// vote; finalize when a quorum agrees, or fail the job when every replica voted and none did.
     function _complete(bytes32 id, Deployment memory d, uint16 index, Replica storage rs, Replica memory r, bytes32 outputHash) private {
+        if (r.status == L.R_SCHEDULED) {
+            unchecked {
+                d.running += 1; // paid as a Running replica for its time since placement
+            }
+        }
         _pay(id, d, r, nodes.operatorOf(r.nodeId));
         unchecked {
             d.running -= 1;

@@ -291,7 +291,6 @@ contract NodeRegistry is INodeRegistry, AccessControl, ReentrancyGuardTransient 
             // placed <= slots <= type(uint16).max
             _putFree(n, cpu - r.cpuMillis, mem - r.memoryMiB, disk - r.diskMiB, slots - 1, n.placed + 1);
         }
-        emit CapacityReserved(nodeId, r.cpuMillis, r.memoryMiB, r.diskMiB);
         return price;
     }
 
@@ -307,7 +306,6 @@ contract NodeRegistry is INodeRegistry, AccessControl, ReentrancyGuardTransient 
             // freeSlots < slots <= type(uint16).max while a replica is placed, and placed > 0
             _putFree(n, cpu, mem, disk, n.freeSlots + 1, placed - 1);
         }
-        emit CapacityReleased(nodeId, r.cpuMillis, r.memoryMiB, r.diskMiB);
         return n.operator;
     }
 

@@ -6,6 +6,11 @@ import {IHyphaTypes} from "./IHyphaTypes.sol";
 /// @title NodeRegistry interface
 /// @notice Node operators stake, register capacity, an agent signing key, an endpoint, a price and
 /// the agent's measurement. DeploymentRegistry reserves and releases capacity and slashes faults.
+/// Reservations emit no event of their own: each follows from a DeploymentRegistry event that
+/// already says which node and which deployment's resources (ReplicaScheduled reserves; a replica
+/// leaving Scheduled or Running for Failed, Tampered or Stopped releases; a job leaving Running for
+/// Completed keeps its reservation until the deployment moves to Completed, Failed or Terminated,
+/// which releases every Completed replica's). src/watcher/store/applyEvent.ts derives them so.
 interface INodeRegistry is IHyphaTypes {
     /// @notice A node as stored. `free` never exceeds `total`; both count per-resource units.
     struct Node {
@@ -54,8 +59,6 @@ interface INodeRegistry is IHyphaTypes {
     event Slashed(uint32 indexed nodeId, uint96 amount, address indexed beneficiary, bytes32 indexed reason);
     event Jailed(uint32 indexed nodeId);
     event Unjailed(uint32 indexed nodeId);
-    event CapacityReserved(uint32 indexed nodeId, uint32 cpuMillis, uint32 memoryMiB, uint32 diskMiB);
-    event CapacityReleased(uint32 indexed nodeId, uint32 cpuMillis, uint32 memoryMiB, uint32 diskMiB);
 
     error UnknownNode(uint32 nodeId);
     error NotOperator(uint32 nodeId, address caller, address operator);

@@ -48,6 +48,12 @@ export interface GasReport {
   lifecycleBatchedOf10: { submitIntents: number; scheduleMany: number; attestMany: number; terminateMany: number; perDeployment: number };
   /** Where the batched lifecycle's gas goes, per deployment (each batch transaction's trace / 10, rounded). */
   lifecycleBatchedBreakdownPerDeployment: Record<"submitIntents" | "scheduleMany" | "attestMany" | "terminateMany" | "total", TxGas>;
+  /** Per deployment, for 10 single-replica jobs (quorum 1) in batches, as the watcher and an agent
+   * send them: submitIntents, scheduleMany, attestMany Completed straight from Scheduled (a short job
+   * is done before its Running attestation goes out; final at once), terminateMany by the
+   * orchestrator (settles and refunds). bench:e2e's unit of work. `perDeploymentWithRunning`: the
+   * same for 10 more jobs that each attest Running first (a long job). */
+  jobBatchedOf10: { submitIntents: number; scheduleMany: number; attestCompleted: number; terminateMany: number; perDeployment: number; attestRunning: number; perDeploymentWithRunning: number };
   /** A 3-replica job (quorum 2) on nodes of three operators: placement, Running, the first vote,
    * the finalizing vote (which stops and pays the third replica), terminate. */
   job3: { submitIntent: number; schedule: number; attestRunning: number; firstVote: number; finalizingVote: number; terminate: number; total: number };
@@ -213,6 +219,38 @@ async function run(c: InProcessChain): Promise<GasReport> {
     perDeployment: perDeployment(batchSubmit + batchSchedule + batchAttest + batchTerminate),
   };
 
+  // The same for 10 single-replica jobs, final at once with quorum 1, settled by the orchestrator
+  // (anyone may terminate a final job): short ones attest Completed straight from Scheduled, long
+  // ones attest Running first.
+  const jobLifecycle = async (withRunning: boolean) => {
+    const jobs = Array.from({ length: 10 }, () => intent({ kind: 1, quorum: 1 }));
+    const jobSigs = await Promise.all(jobs.map((i) => c.accounts[DEPLOYER].signTypedData(intentTypedData(domain, i))));
+    const submitted = await send(RELAYER, { ...dr, functionName: "submitIntents", args: [jobs, jobSigs] });
+    const scheduled = await send(ORCH, { ...dr, functionName: "scheduleMany", args: [jobs, jobs.map(() => [{ replicaIndex: 0, nodeId: 1, pricePerSecond: NODE_PRICE }])] });
+    const ids = await Promise.all(jobs.map((i) => c.publicClient.readContract({ ...dr, functionName: "deploymentId", args: [i] })));
+    const attestAll = async (status: number, outputHash: Hex) => {
+      const atts: Attestation[] = ids.map((id) => ({ deploymentId: id, replicaIndex: 0, nodeId: 1, attempt: 1, status, measurement: MEASUREMENT, outputHash, timestamp: 1_700_000_000n }));
+      const sigs = await Promise.all(atts.map((att) => c.accounts[8].signTypedData(attestationTypedData(domain, att))));
+      return send(ORCH, { ...dr, functionName: "attestMany", args: [atts, sigs] });
+    };
+    const running = withRunning ? await attestAll(0, ("0x" + "00".repeat(32)) as Hex) : 0;
+    await c.increaseTime(2);
+    const completed = await attestAll(1, ("0x" + "cc".repeat(32)) as Hex);
+    const terminated = await send(ORCH, { ...dr, functionName: "terminateMany", args: [jobs] });
+    return { submitted, scheduled, running, completed, terminated, total: submitted + scheduled + running + completed + terminated };
+  };
+  const shortJobs = await jobLifecycle(false);
+  const longJobs = await jobLifecycle(true);
+  const jobBatchedOf10 = {
+    submitIntents: perDeployment(shortJobs.submitted),
+    scheduleMany: perDeployment(shortJobs.scheduled),
+    attestCompleted: perDeployment(shortJobs.completed),
+    terminateMany: perDeployment(shortJobs.terminated),
+    perDeployment: perDeployment(shortJobs.total),
+    attestRunning: perDeployment(longJobs.running),
+    perDeploymentWithRunning: perDeployment(longJobs.total),
+  };
+
   // Ten replicas in one schedule call, spread over the three nodes.
   const ten = intent({ replicas: 10 });
   await submit(ten);
@@ -271,6 +309,7 @@ async function run(c: InProcessChain): Promise<GasReport> {
     lifecycleBreakdown: breakdown,
     lifecycleBatchedOf10,
     lifecycleBatchedBreakdownPerDeployment,
+    jobBatchedOf10,
     job3,
     firstTime: { terminateFirstOperatorCredit: terminateFirstCredit },
     targets: GAS_TARGETS,

@@ -248,8 +248,9 @@ export class ReplicaRun {
       stderrFile: this.stderrFile,
     };
     await this.launch();
-    // Services and jobs alike: paid run time starts at the Running attestation, and a job may
-    // attest Completed only after it.
+    // Services and jobs alike: paid run time starts at the Running attestation. A job that ends
+    // before it went out completes straight from Scheduled, paid from its placement (the
+    // attester replaces the unsent Running with the Completed).
     if (this.info.status === "Running") this.attest("Running", ZERO32);
   }
 

@@ -26,13 +26,14 @@ export function replicaStatusNumber(name: ReplicaStatusName): number {
 
 /**
  * Deployment moves (Lifecycle.DEPLOYMENT_MOVES): forward only through Requested -> Scheduled ->
- * Running (a job is Running from its first Running replica); a job's result makes it Completed;
- * any active status may Fail or be Terminated; Completed and Failed end Terminated.
+ * Running (a job is Running from its first Running replica); a job's result makes it Completed
+ * from any active status (its replicas may complete before any attested Running); any active
+ * status may Fail or be Terminated; Completed and Failed end Terminated.
  */
 export const deploymentMoves: Record<DeploymentStatusName, readonly DeploymentStatusName[]> = {
   None: ["Requested", "Cancelled"],
-  Requested: ["Scheduled", "Running", "Terminated", "Failed"],
-  Scheduled: ["Running", "Terminated", "Failed"],
+  Requested: ["Scheduled", "Running", "Completed", "Terminated", "Failed"],
+  Scheduled: ["Running", "Completed", "Terminated", "Failed"],
   Running: ["Completed", "Terminated", "Failed"],
   Completed: ["Terminated"],
   Terminated: [],
@@ -42,12 +43,13 @@ export const deploymentMoves: Record<DeploymentStatusName, readonly DeploymentSt
 
 /**
  * Replica moves (Lifecycle.REPLICA_MOVES): Pending -> Scheduled -> Running -> Stopped; a job
- * replica Completes only after Running; Failed/Tampered go back to Pending while it is re-placed,
- * and a replica stopped by a scale-down comes back Pending on scale-up.
+ * replica Completes from Running, or straight from Scheduled when it finished before its Running
+ * attestation was sent (paid from its placement); Failed/Tampered go back to Pending while it is
+ * re-placed, and a replica stopped by a scale-down comes back Pending on scale-up.
  */
 export const replicaMoves: Record<ReplicaStatusName, readonly ReplicaStatusName[]> = {
   Pending: ["Scheduled"],
-  Scheduled: ["Running", "Failed", "Tampered", "Stopped"],
+  Scheduled: ["Running", "Completed", "Failed", "Tampered", "Stopped"],
   Running: ["Completed", "Failed", "Tampered", "Stopped"],
   Completed: [],
   Failed: ["Pending"],

@@ -192,8 +192,10 @@ describe.skipIf(autoRuntime().name === null)("node agent on a real chain", () =>
     const text = "sum of squares 1..1000 = 333833500\n";
     const expected = `0x${sha(`{"files":{"/out/result.txt":"${sha(text)}"},"stdout":"${sha(text)}"}`)}`;
     const events = await attestedEvents(id);
-    expect(events.map((e) => e.args.status)).toEqual([0, 1]); // Running, then Completed with the result
-    expect(events[1].args).toMatchObject({ status: 1, outputHash: expected, signer: devAccount(8).address });
+    // Running, then Completed with the result; or Completed alone, straight from Scheduled, when the
+    // job ended before the Running attestation went out (the attester replaces it)
+    expect([[0, 1], [1]]).toContainEqual(events.map((e) => e.args.status));
+    expect(events.at(-1)!.args).toMatchObject({ status: 1, outputHash: expected, signer: devAccount(8).address });
     expect(await fx.publicClient.readContract({ address: fx.addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "jobResult", args: [id] })).toBe(expected);
     expect((await runOf(id))?.status).toBe("Completed");
   });

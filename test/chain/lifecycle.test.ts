@@ -54,7 +54,8 @@ describe("lifecycle module mirrors the contracts", () => {
 
   it("answers by number; a job result is never reopened and nothing leaves Cancelled", () => {
     expect(isLegalReplicaMove(0, 1)).toBe(true); // Pending -> Scheduled
-    expect(isLegalReplicaMove(1, 3)).toBe(false); // Scheduled -> Completed: a job must attest Running first
+    expect(isLegalReplicaMove(1, 3)).toBe(true); // Scheduled -> Completed: a job done before its Running attestation went out
+    expect(isLegalReplicaMove(0, 3)).toBe(false); // Pending -> Completed: never placed, never done
     expect(isLegalReplicaMove(3, 6)).toBe(false); // Completed -> Stopped
     expect(isLegalDeploymentMove(4, 3)).toBe(false); // Completed -> Running
     expect(isLegalDeploymentMove(7, 1)).toBe(false); // Cancelled -> Requested

@@ -352,6 +352,32 @@ describe("(f) free compute", () => {
     expect((await getDeployment(c, id)).retriesLeft).toBe(0); // the two losses were node faults
   });
 
+  it("a job replica done before its Running attestation went out completes straight from Scheduled, paid from its placement and capped by maxRunSeconds; a service replica cannot", async () => {
+    const { intent, id } = await submitJob({ replicas: 1, quorum: 1, maxRunSeconds: 100 });
+    await schedule(c, intent, [{ replicaIndex: 0, nodeId: 1 }]);
+    const placedAt = (await getReplica(c, id, 0)).since;
+    await c.increaseTime(40);
+    const done = await attest(id, 0, 1, { outputHash: GOOD });
+    expect(ev(done.logs, "ReplicaStatusChanged").map((e) => [e.args.from, e.args.to])).toEqual([[1, 3]]); // Scheduled -> Completed
+    expect(paidTo(done.logs, 1)).toBe(PRICE * (await ranUntil(done.hash, placedAt)));
+    expect(ev(done.logs, "DeploymentStatusChanged").map((e) => [e.args.from, e.args.to])).toEqual([[2, 4]]); // Scheduled -> Completed: final at once
+    expect(await jobResult(id)).toBe(GOOD);
+    expect((await getDeployment(c, id)).running).toBe(0);
+
+    // the cap holds from the placement too
+    const slow = await submitJob({ replicas: 1, quorum: 1, maxRunSeconds: 100, nonce: 991n });
+    await schedule(c, slow.intent, [{ replicaIndex: 0, nodeId: 1 }]);
+    await c.increaseTime(500);
+    expect(paidTo((await attest(slow.id, 0, 1, { outputHash: GOOD })).logs, 1)).toBe(PRICE * 100n);
+
+    // a service's replica never completes, from Scheduled or otherwise
+    const svc = makeIntent(c, { replicas: 1, maxPricePerSecond: PRICE, nonce: 992n });
+    const { id: svcId } = await submit(c, svc);
+    await schedule(c, svc, [{ replicaIndex: 0, nodeId: 1 }]);
+    const early = await signedAttestation(c, await agentIndex(1), svcId, 0, 1, { outputHash: GOOD });
+    await expectRevert(c, ORCH, { ...dr(c), functionName: "attest", args: [early.att, early.sig] }, "IllegalTransition", [svcId, 0, 1, 3], stateReader(c, () => [svcId]));
+  });
+
   it("maxRunSeconds caps a slow node's pay", async () => {
     const { id } = await runningJob([1, 2, 3], { maxRunSeconds: 100 });
     await c.increaseTime(1000);

@@ -359,11 +359,6 @@ describe("jobs", () => {
     const bad = H("bb");
     await attestAs(c, 0, id, 0, 0); // first Running -> job Running
     expect((await getDeployment(c, id)).status).toBe(3);
-    // Completed straight from Scheduled is refused: its paid time starts at Running
-    const read = state();
-    ids.push(id);
-    const early: Attestation = { deploymentId: id, replicaIndex: 1, nodeId: 2, attempt: 1, status: 1, measurement: MEASUREMENT, outputHash: bad, timestamp: 1n };
-    await expectRevert(c, ORCH, { ...dr(c), functionName: "attest", args: [early, await signAttestation(c, early, AGENTS[1])] }, "IllegalTransition", [id, 1, 1, 3], read);
     await attestAs(c, 1, id, 1, 0);
     await attestAs(c, 2, id, 2, 0);
     const stake2 = (await getNode(c, 2)).stake;

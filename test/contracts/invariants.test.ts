@@ -11,7 +11,8 @@
  * - tokens are conserved: the token supply is constant and every token is in an account or a
  *   registry, each registry holding exactly what its books say (balances + escrows; stakes);
  * - capacity: each node's reservations equal its Scheduled/Running replicas plus the Completed job
- *   replicas whose vote is still open; deployment counters match their replicas;
+ *   replicas whose vote is still open, and equal what the watcher's reducer derives from the events
+ *   alone (the NodeRegistry emits no reservation events); deployment counters match their replicas;
  * - only legal lifecycle moves appear in the events;
  * - nobody but the node that did the work is paid for it: every payment goes to the operator of the
  *   node a replica was Running on and leaves that placement in the same transaction, at most price x
@@ -27,6 +28,9 @@ import fc from "fast-check";
 import { keccak256, parseEther, parseEventLogs, toHex, type Hex } from "viem";
 import { deploymentRegistryAbi, nodeRegistryAbi } from "../../src/chain/abi";
 import type { DeploymentIntent } from "../../src/chain/eip712";
+import { decodeHyphaLogs } from "../../src/watcher/ingest/decodeLogs";
+import { applyHyphaEvent } from "../../src/watcher/store/applyEvent";
+import { nodeKey, type ObservedNode } from "../../src/watcher/store/observedState";
 import { inProcessChain, type InProcessChain } from "../helpers/chain";
 import { AGENTS, MEASUREMENT, OPERATORS, ORCH, approve, approveMeasurementOnChain, dr, getNode, nr, signAttestation, signIntent, stable, tok } from "./fixtures";
 
@@ -87,9 +91,9 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 
 /** Legal deployment moves (Lifecycle.DEPLOYMENT_MOVES, written out independently), and the job-only ones. */
 const DEPLOYMENT_MOVES: Record<number, number[]> = { 0: [1, 7], 1: [2, 5, 6], 2: [3, 5, 6], 3: [5, 6], 4: [5], 5: [], 6: [5], 7: [] };
-const JOB_EXTRA: Record<number, number[]> = { 1: [3], 2: [], 3: [4] };
+const JOB_EXTRA: Record<number, number[]> = { 1: [3, 4], 2: [4], 3: [4] };
 /** Legal replica moves in ReplicaStatusChanged (Pending -> Scheduled is told by ReplicaScheduled alone). */
-const REPLICA_MOVES: Record<number, number[]> = { 0: [], 1: [2, 4, 5, 6], 2: [3, 4, 5, 6], 3: [], 4: [0], 5: [0], 6: [0] };
+const REPLICA_MOVES: Record<number, number[]> = { 0: [], 1: [2, 3, 4, 5, 6], 2: [3, 4, 5, 6], 3: [], 4: [0], 5: [0], 6: [0] };
 const JOB_DISSENT = toHex("job-dissent", { size: 32 });
 
 interface Tracked {
@@ -105,7 +109,7 @@ interface Tracked {
 }
 
 const stats: Record<string, [ok: number, rejected: number]> = {};
-const seen = { slashed: 0, paid: 0, finalized: 0, undecided: 0, skipped: 0, cancelled: 0, reclaimed: 0 };
+const seen = { slashed: 0, paid: 0, finalized: 0, undecided: 0, skipped: 0, cancelled: 0, reclaimed: 0, completedFromScheduled: 0 };
 
 async function run(c: InProcessChain, ops: Op[], honestNodes: number[]) {
   const deps: Tracked[] = [];
@@ -143,6 +147,18 @@ async function run(c: InProcessChain, ops: Op[], honestNodes: number[]) {
   };
   type Books = Awaited<ReturnType<typeof books>>;
 
+  // The watcher's reducer, fed every event so far (this run's chain starts at block 0).
+  const observed = new Map<string, unknown>();
+  const access = { get: <T,>(k: string) => observed.get(k) as T | undefined, put: (k: string, v: unknown) => void observed.set(k, v) };
+  let followed = -1n;
+  const followLikeTheWatcher = async () => {
+    const to = await c.publicClient.getBlockNumber({ cacheTime: 0 });
+    if (to <= followed) return;
+    const logs = await c.publicClient.getLogs({ address: [c.addresses.nodeRegistry, c.addresses.deploymentRegistry], fromBlock: followed + 1n, toBlock: to });
+    for (const e of decodeHyphaLogs(logs, c.addresses)) applyHyphaEvent(access, e);
+    followed = to;
+  };
+
   const supply = await c.publicClient.readContract({ ...tok(c), functionName: "totalSupply" });
 
   const check = async () => {
@@ -168,6 +184,13 @@ async function run(c: InProcessChain, ops: Op[], honestNodes: number[]) {
       );
       expect(n.freeCpuMillis).toBeLessThanOrEqual(n.cpuMillis);
       expect([n.cpuMillis - n.freeCpuMillis, n.memoryMiB - n.freeMemoryMiB, n.diskMiB - n.freeDiskMiB, n.slots - n.freeSlots, n.placed]).toEqual([cpu, mem, disk, count, count]);
+    });
+    await followLikeTheWatcher();
+    b.nodes.forEach((n, i) => {
+      const o = observed.get(nodeKey(i + 1)) as ObservedNode;
+      expect([o.reservedCpuMillis, o.reservedMemoryMiB, o.reservedDiskMiB, o.usedSlots], `node ${i + 1} reservations derived from events`).toEqual([
+        n.cpuMillis - n.freeCpuMillis, n.memoryMiB - n.freeMemoryMiB, n.diskMiB - n.freeDiskMiB, n.slots - n.freeSlots,
+      ]);
     });
     // deployment counters match their replicas; a job's result, once set, never changes
     b.ds.forEach((d, di) => {
@@ -196,6 +219,7 @@ async function run(c: InProcessChain, ops: Op[], honestNodes: number[]) {
     const paid = new Map<string, bigint>();
     const payments = new Map<string, number>();
     const leftRunning = new Map<string, number>();
+    const completedFromScheduled = new Set<string>();
     const innerDelta = new Map<number, bigint>();
     const credit = (who: number, x: bigint) => innerDelta.set(who, (innerDelta.get(who) ?? 0n) + x);
     const finalizedNow = new Map<Hex, Hex>();
@@ -223,7 +247,13 @@ async function run(c: InProcessChain, ops: Op[], honestNodes: number[]) {
         expect(cur, "replica event from = tracked").toBe(from);
         expect(REPLICA_MOVES[from], `replica ${from} -> ${to}`).toContain(to);
         d!.replicas.set(i, to);
-        if (from === 2) leftRunning.set(`${a.id}:${a.nodeId}`, (leftRunning.get(`${a.id}:${a.nodeId}`) ?? 0) + 1);
+        if (from === 1 && to === 3) {
+          expect(d!.intent.kind, "only a job replica completes").toBe(1);
+          seen.completedFromScheduled++;
+          completedFromScheduled.add(`${a.id}:${i}`);
+        }
+        // a replica is paid when it leaves Running, or when it completes straight from Scheduled
+        if (from === 2 || (from === 1 && to === 3)) leftRunning.set(`${a.id}:${a.nodeId}`, (leftRunning.get(`${a.id}:${a.nodeId}`) ?? 0) + 1);
       } else if (e.eventName === "Attested") {
         if (Number(a.status) === 1) d!.votes.set(Number(a.nodeId), a.outputHash as Hex);
       } else if (e.eventName === "JobFinalized") {
@@ -273,14 +303,15 @@ async function run(c: InProcessChain, ops: Op[], honestNodes: number[]) {
       expect([...d.slashed].sort()).toEqual(dissenters.sort());
     }
     // nobody but the node that did the work is paid: each payment is for a replica leaving Running on that
-    // node in this transaction, at most its price x seconds Running (capped by maxRunSeconds)
+    // node in this transaction (or completing straight from Scheduled), at most its price x seconds
+    // Running (since placement for the latter), capped by maxRunSeconds
     for (const [key, amount] of paid) {
       const [id, nodeId] = [key.split(":")[0] as Hex, Number(key.split(":")[1])];
       expect(payments.get(key)!, `payments for ${key}`).toBeLessThanOrEqual(leftRunning.get(key) ?? 0);
       const di = deps.findIndex((x) => x.id === id);
       let owed = 0n;
-      for (const r of pre.reps[di] ?? []) {
-        if (r.nodeId !== nodeId || r.status !== 2) continue;
+      for (const [ri, r] of (pre.reps[di] ?? []).entries()) {
+        if (r.nodeId !== nodeId || (r.status !== 2 && !(r.status === 1 && completedFromScheduled.has(`${id}:${ri}`)))) continue;
         let ran = ts - r.since;
         if (r.maxRunSeconds !== 0 && ran > BigInt(r.maxRunSeconds)) ran = BigInt(r.maxRunSeconds);
         owed += r.pricePerSecond * ran;
@@ -369,7 +400,8 @@ async function run(c: InProcessChain, ops: Op[], honestNodes: number[]) {
       case "advance": {
         // the next step an orchestrator or an agent would take for this deployment: place its Pending
         // replicas on nodes of distinct operators, or attest Running for a Scheduled one, or (jobs)
-        // Completed for a Running one (honest nodes the truth, the adversary op.output's lie)
+        // Completed for a Running one (honest nodes the truth, the adversary op.output's lie), or
+        // sometimes (jobs, op.k >= 2) Completed straight from Scheduled: done before Running went out
         if (!dep || dep.status > 3) continue;
         const rs = await replicasOf(dep);
         const pending = rs.map((r, i) => (r.status === 0 ? i : -1)).filter((i) => i >= 0);
@@ -388,7 +420,7 @@ async function run(c: InProcessChain, ops: Op[], honestNodes: number[]) {
           const r = rs[index];
           const agent = await c.publicClient.readContract({ ...nr(c), functionName: "agentOf", args: [r.nodeId] });
           const lie = [TRUTH, H("bb"), keccak256(toHex(`${nonce}:${index}`)), H("bb"), ZERO][op.output];
-          const status = scheduled >= 0 ? 0 : 1;
+          const status = scheduled >= 0 && !(dep.intent.kind === 1 && op.k >= 2) ? 0 : 1;
           const outputHash = status === 0 ? ZERO : honestNodes.includes(r.nodeId) ? TRUTH : lie;
           const att = { deploymentId: dep.id, replicaIndex: index, nodeId: r.nodeId, attempt: r.attempt, status, measurement: MEASUREMENT, outputHash, timestamp: 1n };
           receipt = await send(ORCH, { ...dr(c), functionName: "attest", args: [att, await signAttestation(c, att, accountOf(agent))] });
@@ -403,8 +435,9 @@ async function run(c: InProcessChain, ops: Op[], honestNodes: number[]) {
         if (!placed.length) continue;
         const index = placed[op.index % placed.length];
         const r = rs[index];
-        // an agent reports Running first (mostly); sometimes it tries Completed straight from Scheduled
-        const status = r.status === 1 && op.status === 1 && op.output !== 4 ? 0 : op.status;
+        // an agent reports Running first (mostly); sometimes Completed straight from Scheduled (a job
+        // done before its Running attestation went out; refused for a service)
+        const status = r.status === 1 && op.status === 1 && op.output < 3 ? 0 : op.status;
         const agent = await c.publicClient.readContract({ ...nr(c), functionName: "agentOf", args: [r.nodeId] });
         const signer = c.accounts.findIndex((a) => a.address === agent);
         const honest = honestNodes.includes(r.nodeId);
@@ -558,6 +591,20 @@ const SCRIPTED_2: Op[] = [
   { t: "attest", dep: 0, index: 0, status: 2, output: 0 }, // an honest replica: the workload failed
 ];
 
+/** Job replicas that complete straight from Scheduled (done before their Running attestation went out). */
+const SCRIPTED_3: Op[] = [
+  { t: "submit", who: 11, replicas: 1, job: true, quorum: -1, retries: 0, budget: 1000, maxRun: 30 },
+  { t: "advance", dep: 0, k: 1, output: 0 }, // placed on node 1
+  { t: "time", s: 50 },
+  { t: "advance", dep: 0, k: 2, output: 0 }, // Completed from Scheduled, final at once: paid 30 s (maxRun), from placement
+  { t: "submit", who: 12, replicas: 3, job: true, quorum: -1, retries: 0, budget: 1000, maxRun: 3600 },
+  { t: "advance", dep: 0, k: 0, output: 0 }, // nodes 4 (adversary), 1, 2
+  { t: "time", s: 20 },
+  { t: "advance", dep: 0, k: 3, output: 1 }, // the adversary's lie, from Scheduled
+  { t: "advance", dep: 0, k: 2, output: 0 }, // honest, from Scheduled
+  { t: "advance", dep: 0, k: 3, output: 0 }, // honest, from Scheduled: final, the adversary slashed
+];
+
 describe("contract invariants under random operation sequences", () => {
   it("conservation, capacity, legal moves, pay only for work done, honest stake safe, results final, reverts change nothing", async () => {
     const c = await inProcessChain();
@@ -589,7 +636,7 @@ describe("contract invariants under random operation sequences", () => {
             await c.revert(s);
           }
         }),
-        { numRuns: Number(process.env.HYPHA_FC_RUNS ?? 20), seed: Number(process.env.HYPHA_FC_SEED ?? 20261129), endOnFailure: true, examples: [[SCRIPTED], [SCRIPTED_2]] },
+        { numRuns: Number(process.env.HYPHA_FC_RUNS ?? 20), seed: Number(process.env.HYPHA_FC_SEED ?? 20261129), endOnFailure: true, examples: [[SCRIPTED], [SCRIPTED_2], [SCRIPTED_3]] },
       );
     } finally {
       await c.revert(start);
@@ -599,6 +646,6 @@ describe("contract invariants under random operation sequences", () => {
     // the generated sequences really exercise the contracts (fixed seed by default, so this is
     // deterministic; set HYPHA_FC_SEED to explore other sequences)
     for (const t of ["submit", "schedule", "attest0", "attest1", "attest2", "attest3", "terminate", "terminateMany", "scale", "lost", "unbond", "withdrawStake"]) expect(stats[t]?.[0] ?? 0, `successful ${t} steps`).toBeGreaterThan(0);
-    for (const k of ["slashed", "paid", "finalized", "undecided", "skipped", "reclaimed"] as const) expect(seen[k], `${k} seen`).toBeGreaterThan(0);
+    for (const k of ["slashed", "paid", "finalized", "undecided", "skipped", "reclaimed", "completedFromScheduled"] as const) expect(seen[k], `${k} seen`).toBeGreaterThan(0);
   }, 180_000);
 });

@@ -96,7 +96,9 @@ describe("a 255-replica job", () => {
     const { gasUsed, logs } = await send(c, DEPLOYER, { ...dr(c), functionName: "terminate", args: [intent], gas: TX_GAS_CAP } as never);
     expect(gasUsed).toBeLessThan(TX_GAS_CAP);
     expect(parseEventLogs({ abi: deploymentRegistryAbi, logs: logs as never, eventName: "PaymentCredited" })).toHaveLength(N);
-    expect(parseEventLogs({ abi: nodeRegistryAbi, logs: logs as never, eventName: "CapacityReleased" })).toHaveLength(N);
+    expect(parseEventLogs({ abi: deploymentRegistryAbi, logs: logs as never, eventName: "ReplicaStatusChanged" }).filter((e) => e.args.to === 6)).toHaveLength(N); // Stopped
+    // every node got its capacity back
+    for (const nodeId of [1, 128, 255]) expect((await c.publicClient.readContract({ address: c.addresses.nodeRegistry, abi: nodeRegistryAbi, functionName: "getNode", args: [nodeId] })).placed).toBe(0);
     if (process.env.HYPHA_GAS_LOG) console.log(JSON.stringify({ terminate: String(gasUsed) }));
   }, 600_000);
 

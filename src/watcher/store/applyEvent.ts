@@ -21,6 +21,13 @@ const DEPLOYMENT_REQUESTED = deploymentStatusNumber("Requested");
 const DEPLOYMENT_TERMINATED = deploymentStatusNumber("Terminated");
 const REPLICA_PENDING = replicaStatusNumber("Pending");
 const REPLICA_SCHEDULED = replicaStatusNumber("Scheduled");
+const REPLICA_RUNNING = replicaStatusNumber("Running");
+const REPLICA_COMPLETED = replicaStatusNumber("Completed");
+/** Replica moves that end a placement's reservation (Completed keeps it until its job settles). */
+const RELEASING_REPLICA_MOVES = new Set((["Failed", "Tampered", "Stopped"] as const).map((n) => replicaStatusNumber(n)));
+/** Deployment moves that settle it: the reservations of its Completed job replicas end here. */
+const SETTLING_DEPLOYMENT_MOVES = new Set((["Completed", "Failed", "Terminated"] as const).map((n) => deploymentStatusNumber(n)));
+const SETTLED_DEPLOYMENT = new Set((["Completed", "Failed"] as const).map((n) => deploymentStatusNumber(n)));
 
 /** Submission order key: older deployments sort first. */
 export function eventSeq(blockNumber: bigint, logIndex: number): string {
@@ -37,6 +44,23 @@ function updateDeployment(state: StateAccess, id: Hex, change: (d: ObservedDeplo
   const dep = state.get<ObservedDeployment>(deploymentKey(id));
   if (!dep) return;
   state.put(deploymentKey(id), { ...dep, ...change(dep) });
+}
+
+/**
+ * One replica's resources reserved on (+1) or released from (-1) its node. The NodeRegistry emits
+ * no reservation events: each follows from the DeploymentRegistry event that caused it (see
+ * INodeRegistry.sol), with the resources from the deployment's intent.
+ */
+function moveReservation(state: StateAccess, id: Hex, nodeId: number, sign: 1 | -1): void {
+  const dep = state.get<ObservedDeployment>(deploymentKey(id));
+  if (!dep || nodeId === 0) return;
+  const { cpuMillis, memoryMiB, diskMiB } = dep.intent;
+  updateNode(state, nodeId, (n) => ({
+    reservedCpuMillis: Math.max(0, n.reservedCpuMillis + sign * cpuMillis),
+    reservedMemoryMiB: Math.max(0, n.reservedMemoryMiB + sign * memoryMiB),
+    reservedDiskMiB: Math.max(0, n.reservedDiskMiB + sign * diskMiB),
+    usedSlots: Math.max(0, n.usedSlots + sign),
+  }));
 }
 
 function updateReplica(state: StateAccess, id: Hex, index: number, change: (r: ObservedReplica) => Partial<ObservedReplica>): void {
@@ -105,24 +129,6 @@ export function applyHyphaEvent(state: StateAccess, event: HyphaEvent): void {
     case "MeasurementApprovalSet":
       state.put(measurementKey(event.args.measurement), event.args.approved);
       return;
-    case "CapacityReserved": {
-      const { nodeId, cpuMillis, memoryMiB, diskMiB } = event.args;
-      return updateNode(state, nodeId, (n) => ({
-        reservedCpuMillis: n.reservedCpuMillis + cpuMillis,
-        reservedMemoryMiB: n.reservedMemoryMiB + memoryMiB,
-        reservedDiskMiB: n.reservedDiskMiB + diskMiB,
-        usedSlots: n.usedSlots + 1,
-      }));
-    }
-    case "CapacityReleased": {
-      const { nodeId, cpuMillis, memoryMiB, diskMiB } = event.args;
-      return updateNode(state, nodeId, (n) => ({
-        reservedCpuMillis: Math.max(0, n.reservedCpuMillis - cpuMillis),
-        reservedMemoryMiB: Math.max(0, n.reservedMemoryMiB - memoryMiB),
-        reservedDiskMiB: Math.max(0, n.reservedDiskMiB - diskMiB),
-        usedSlots: Math.max(0, n.usedSlots - 1),
-      }));
-    }
     case "IntentSubmitted": {
       const id = event.args.id.toLowerCase() as Hex;
       const i = event.args.intent;
@@ -138,14 +144,27 @@ export function applyHyphaEvent(state: StateAccess, event: HyphaEvent): void {
       for (let idx = 0; idx < i.replicas; idx++) if (!state.get(replicaKey(id, idx))) state.put(replicaKey(id, idx), pendingReplica(id, idx));
       return;
     }
-    case "DeploymentStatusChanged":
-      return updateDeployment(state, event.args.id, () => ({ status: event.args.to }));
+    case "DeploymentStatusChanged": {
+      const { id, from, to } = event.args;
+      // Settling releases the Completed job replicas' reservations (the contract emits this move
+      // first, then stops the Scheduled and Running ones, each with its own event).
+      if (SETTLING_DEPLOYMENT_MOVES.has(to) && !SETTLED_DEPLOYMENT.has(from)) {
+        const dep = state.get<ObservedDeployment>(deploymentKey(id));
+        for (let idx = 0; dep && idx < dep.replicas; idx++) {
+          const r = state.get<ObservedReplica>(replicaKey(id, idx));
+          if (r?.status === REPLICA_COMPLETED) moveReservation(state, id, r.nodeId, -1);
+        }
+      }
+      return updateDeployment(state, id, () => ({ status: to }));
+    }
     case "ReplicaScheduled": {
       const { id, replicaIndex, nodeId, attempt, pricePerSecond } = event.args;
+      moveReservation(state, id, nodeId, 1);
       return updateReplica(state, id, replicaIndex, () => ({ nodeId, attempt, pricePerSecond, status: REPLICA_SCHEDULED }));
     }
     case "ReplicaStatusChanged": {
-      const { id, replicaIndex, nodeId, to } = event.args;
+      const { id, replicaIndex, nodeId, from, to } = event.args;
+      if ((from === REPLICA_SCHEDULED || from === REPLICA_RUNNING) && RELEASING_REPLICA_MOVES.has(to)) moveReservation(state, id, nodeId, -1);
       return updateReplica(state, id, replicaIndex, (r) => ({ status: to, nodeId: nodeId === 0 ? r.nodeId : nodeId }));
     }
     case "Attested": {
