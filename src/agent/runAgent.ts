@@ -252,7 +252,8 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
         specCache,
         attest: (a) => {
           attester.enqueue(a);
-          attester.flushSoon();
+          // A job's Running waits for the tick: a short job's Completed replaces it (one attestation).
+          if (a.status !== "Running" || intents.get(a.deploymentId.toLowerCase())?.kind !== 1) attester.flushSoon();
         },
       });
       runs.set(key, [...(runs.get(key) ?? []).slice(-4), run]);

@@ -62,9 +62,9 @@ describe("splitting under the cap (pure)", () => {
     expect(batches.flat()).toEqual(jobs);
     for (const b of batches) expect(GAS_BOUNDS.batch + BigInt(b.length) * itemGas({ kind: "terminate", replicas: 1 })).toBeLessThanOrEqual(TX_GAS_CAP);
     expect(batches.length).toBe(Math.ceil(250 / Math.floor(Number((TX_GAS_CAP - GAS_BOUNDS.batch) / itemGas({ kind: "terminate", replicas: 1 })))));
-    const huge = splitUnderGasCap([1, 280, 1], (r) => ({ kind: "terminate", replicas: r }));
-    expect(huge).toEqual([[1], [280], [1]]);
-    expect(batchGasLimit([{ kind: "terminate", replicas: 280 }])).toBe(TX_GAS_CAP);
+    const huge = splitUnderGasCap([1, 400, 1], (r) => ({ kind: "terminate", replicas: r }));
+    expect(huge).toEqual([[1], [400], [1]]);
+    expect(batchGasLimit([{ kind: "terminate", replicas: 400 }])).toBe(TX_GAS_CAP);
   });
 });
 
