@@ -197,38 +197,43 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
   let verifyTimer: NodeJS.Timeout | null = null;
   let tickRunning: Promise<void> = Promise.resolve();
 
-  // A tick reads the on-chain view of the candidates it has never read and of those placed here
-  // again, and applies this node's status logs to the views it holds; every FULL_READ_MS it
-  // re-reads all of them (level-triggered repair of anything the logs did not show, e.g. a
-  // deployment that Failed elsewhere). Reading every view every second cost two eth_calls per
-  // replica per second: against a hosted RPC, 100 long-running replicas would be 200 calls/s.
+  // A tick takes the view of a replica placed here from its placement log, applies this node's
+  // status logs to the views it holds, and reads the views it has none of; every view is read
+  // again once it is FULL_READ_MS old (level-triggered repair of anything the logs did not show,
+  // e.g. a deployment that Failed elsewhere), so a short job is never read at all. Reading every
+  // view every second cost two eth_calls per replica per second: against a hosted RPC, 100
+  // long-running replicas would be 200 calls/s.
   const FULL_READ_MS = Math.max(cfg.pollIntervalMs, cfg.fullReadIntervalMs);
-  let lastFullRead = 0;
+  /** When each held view was last taken whole (read, or from its placement log). */
+  const viewedAt = new Map<string, number>();
+  // The first tick reads every view: the logs of a history it did not follow live say nothing of
+  // deployments that changed since.
+  let firstTick = true;
   const tick = async () => {
     const { touched, statusNow, placed } = await scanner.scan();
     lastTickBusy = touched.size > 0;
-    // A status change of a replica already read needs no read: the log says where it went; nor
-    // does a new placement: its log is its view.
+    const now = Date.now();
     for (const [key, status] of statusNow) {
       const view = known.get(key);
       if (view) known.set(key, { ...view, status });
     }
-    for (const [key, view] of placed) known.set(key, view);
+    for (const [key, view] of placed) {
+      known.set(key, view);
+      viewedAt.set(key, firstTick ? 0 : now);
+    }
+    firstTick = false;
     const candidates = [...scanner.candidates.values()];
-    const full = Date.now() - lastFullRead >= FULL_READ_MS;
-    const toRead = full
-      ? candidates
-      : candidates.filter((c) => {
-          const key = replicaKey(c.deploymentId, c.replicaIndex);
-          return !known.has(key) || (touched.has(key) && !statusNow.has(key) && !placed.has(key));
-        });
+    const toRead = candidates.filter((c) => {
+      const key = replicaKey(c.deploymentId, c.replicaIndex);
+      return !known.has(key) || (touched.has(key) && !statusNow.has(key) && !placed.has(key)) || now - (viewedAt.get(key) ?? 0) >= FULL_READ_MS;
+    });
     const readAt = Date.now();
     const fresh = toRead.length ? await readReplicaStates(publicClient, addresses, toRead) : [];
-    if (full) {
-      known.clear();
-      lastFullRead = readAt;
+    for (const st of fresh) {
+      const key = replicaKey(st.deploymentId, st.replicaIndex);
+      known.set(key, st);
+      viewedAt.set(key, readAt);
     }
-    for (const st of fresh) known.set(replicaKey(st.deploymentId, st.replicaIndex), st);
     const states = candidates.map((c) => known.get(replicaKey(c.deploymentId, c.replicaIndex))).filter((x): x is ChainReplica => x !== undefined);
     const local = [...runs.values()].flat().map((r) => ({ deploymentId: r.info.deploymentId, replicaIndex: r.info.replicaIndex, attempt: r.info.attempt, active: r.active }));
     const { start, stop } = decideReconcile(cfg.nodeId, states, local);
@@ -269,6 +274,7 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
       if (!isAssignedToMe(st, cfg.nodeId) && !(runs.get(key) ?? []).some((r) => r.active) && !pendingAtts.has(key)) {
         scanner.forget(key);
         known.delete(key);
+        viewedAt.delete(key);
       }
     }
     if (leftovers.length > 0) {
