@@ -7,12 +7,12 @@
  * attestation is checked against the replica's current on-chain state and dropped if the chain
  * already reflects it or the placement moved on.
  */
-import type { Hex, LocalAccount, PublicClient, TypedDataDomain, WalletClient } from "viem";
+import { zeroHash, type Hex, type LocalAccount, type PublicClient, type TypedDataDomain, type WalletClient } from "viem";
 import type { Logger } from "pino";
 import { deploymentRegistryAbi } from "../chain/abi";
 import { AttestedStatus, type Attestation } from "../chain/eip712";
 import { signAttestation } from "../chain/signing";
-import type { ChainError } from "../chain/chainError";
+import { ChainRefusedError } from "../chain/chainError";
 import { sendSizedContractTx } from "../chain/sizedTx";
 import { batchGasLimit, splitUnderGasCap, type GasItem } from "../chain/gasCosts";
 import type { AgentAddresses } from "./config";
@@ -46,7 +46,7 @@ export function toAttestation(q: QueuedAttestation, nodeId: number, timestamp: b
     attempt: q.attempt,
     status: AttestedStatus[q.status],
     measurement: q.measurement,
-    outputHash: q.outputHash ?? ZERO32,
+    outputHash: q.outputHash ?? zeroHash,
     timestamp,
   };
 }
@@ -190,13 +190,13 @@ export class Attester {
       this.logger.info({ count: atts.length, tx: hash, statuses: batch.map(([, a]) => a.status) }, "attestations on-chain");
       return atts.length;
     } catch (err) {
-      const ce = err as ChainError;
-      if (ce.exitCode !== 1 || batch.length === 1) {
+      const refused = err instanceof ChainRefusedError;
+      if (!refused || batch.length === 1) {
         // A revert of a single attestation will not get better by retrying: drop it, loudly.
-        if (ce.exitCode === 1) {
-          this.logger.error({ replica: batch[0][0], err: ce.shortMessage ?? String(err) }, "attestation rejected by the contract: dropped");
+        if (refused) {
+          this.logger.error({ replica: batch[0][0], err: err.shortMessage }, "attestation rejected by the contract: dropped");
           this.forget(batch[0][0], batch[0][1]);
-        } else this.logger.warn({ err: ce.shortMessage ?? String(err) }, "attestation send failed; will retry");
+        } else this.logger.warn({ err: (err as { shortMessage?: string }).shortMessage ?? String(err) }, "attestation send failed; will retry");
         return 0;
       }
       // One bad attestation must not block the others: send them one by one.

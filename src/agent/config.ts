@@ -54,10 +54,20 @@ export interface AgentConfig {
   minFreeBytes?: number;
   /** No successful read of the chain for this long: the ChainUnreachable condition (default 10 s). */
   chainStaleAfterMs?: number;
+  /**
+   * The lease (lease.ts): replicas run only while the chain confirmed their placement here within
+   * this long; past it the agent and its node monitor stop them. Keep it under the watcher's
+   * node-lost window minus its probe interval (lease.ts maxLeaseMs; default 2500 ms, for the
+   * watcher's 5000 ms window and 1000 ms probes). 0 turns fencing off.
+   */
+  leaseMs?: number;
 }
 
 /** AgentConfig with defaults filled in. */
 export type ResolvedAgentConfig = Required<Omit<AgentConfig, "deploymentFile" | "addresses" | "minFreeBytes">> & Pick<AgentConfig, "deploymentFile" | "addresses" | "minFreeBytes">;
+
+/** The lease's default: under the watcher's default node-lost window (5000 ms) less its probe interval (1000 ms) and margins. */
+export const DEFAULT_LEASE_MS = 2500;
 
 const url = z.string().refine((s) => /^https?:\/\/[^\s]+$/.test(s), "must be an http(s) URL");
 const addr = z.string().regex(/^0x[0-9a-fA-F]{40}$/, "must be a 0x-prefixed 20-byte address");
@@ -88,6 +98,7 @@ const schema = z.strictObject({
   cgroupRoot: z.string().min(1).nullable().optional(),
   minFreeBytes: z.number().int().min(0).optional(),
   chainStaleAfterMs: z.number().int().min(100).max(3_600_000).optional(),
+  leaseMs: z.number().int().refine((n) => n === 0 || (n >= 200 && n <= 3_600_000), "must be 0 (fencing off) or 200..3600000 ms").optional(),
 });
 
 /**
@@ -99,12 +110,12 @@ export function resolveAgentConfig(config: AgentConfig): ResolvedAgentConfig {
   if (!parsed.success) {
     const issues = parsed.error.issues;
     const field = issues[0].path.join(".") || "config";
-    throw new AgentError(`agent config: ${field}: ${issues[0].message}`, {
-      field,
+    throw new AgentError(field, issues[0].message, {
+      label: "agent config: ",
       details: issues.length > 1 ? issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("\n") : undefined,
     });
   }
-  if (!config.addresses && !config.deploymentFile) throw new AgentError("agent config: deploymentFile: give deploymentFile or addresses", { field: "deploymentFile" });
+  if (!config.addresses && !config.deploymentFile) throw new AgentError("deploymentFile", "give deploymentFile or addresses", { label: "agent config: " });
   return {
     ...config,
     runtime: config.runtime ?? "auto",
@@ -117,5 +128,6 @@ export function resolveAgentConfig(config: AgentConfig): ResolvedAgentConfig {
     cacheMaxBytes: config.cacheMaxBytes ?? 4 * 2 ** 30,
     cgroupRoot: config.cgroupRoot === undefined ? "/sys/fs/cgroup" : config.cgroupRoot,
     chainStaleAfterMs: config.chainStaleAfterMs ?? 10_000,
+    leaseMs: config.leaseMs ?? DEFAULT_LEASE_MS,
   };
 }

@@ -10,48 +10,67 @@
  *   GET /v1/replicas                               every local run: status, restarts, bytes fetched, measurement
  *   GET /v1/replicas/:deploymentId/:index/logs     stdout (or ?stream=stderr) of the latest run, text/plain;
  *                                                  ?from=N: only what was written since byte N (x-log-size
- *                                                  says where the next read starts), for following
+ *                                                  says where the next read starts), for following;
+ *                                                  ?attempt=N: that placement's run instead (kept on disk);
+ *                                                  ?timestamps=true: whole lines, each "RFC3339-TIME TEXT"
+ *                                                  (logClock.ts); ?since=RFC3339-TIME: only lines written since
  * Bad parameters answer 400 with {error: {field, reason}}; unknown replicas 404.
  */
 import express, { type Request, type Response, type NextFunction } from "express";
 import { promises as fs } from "node:fs";
 import type { Hex } from "viem";
 import type { Registry } from "prom-client";
+import { InputError } from "../errors";
+import { AgentError } from "./errors";
 import type { ReplicaRunInfo } from "./replicaRun";
 import type { NodeCondition } from "./diskPressure";
+import { readMarks, stampLines } from "./logClock";
 
 /** What the API reads from the running agent. */
 export interface AgentApiSource {
   node(): { nodeId: number; agent: Hex; measurement: Hex; agentVersion: string; driver: string; sandbox: boolean; chainId: number; deploymentRegistry: Hex };
   replicas(): ReplicaRunInfo[];
-  /** Log files of the latest run of a replica, or null if unknown. */
-  logFiles(deploymentId: Hex, index: number): { stdout: string; stderr: string } | null;
+  /**
+   * Log files of the latest run of a replica (or of `attempt`), or null if unknown; `ended`: nothing
+   * writes them any more; `sample`: stamps what they hold now (logClock.ts).
+   */
+  logFiles(deploymentId: Hex, index: number, attempt?: number): { stdout: string; stderr: string; ended?: boolean; sample?(): Promise<void> } | null;
   /** Prometheus metrics served at GET /metrics (metrics.ts). */
   metrics?: Registry;
   /** The node's conditions (absent: none). While one holds, the watcher places nothing new here. */
   conditions?(): NodeCondition[];
 }
 
-/** A request-parameter problem, answered with 400. */
-export class BadParam extends Error {
-  constructor(
-    readonly field: string,
-    readonly reason: string,
-  ) {
-    super(`${field}: ${reason}`);
-  }
-}
-
 /** Validate a deployment id path parameter (pure). @example parseDeploymentId("0x" + "ab".repeat(32)) */
 export function parseDeploymentId(v: unknown): Hex {
-  if (typeof v !== "string" || !/^0x[0-9a-fA-F]{64}$/.test(v)) throw new BadParam("deploymentId", "must be 0x followed by 64 hex digits");
+  if (typeof v !== "string" || !/^0x[0-9a-fA-F]{64}$/.test(v)) throw new AgentError("deploymentId", "must be 0x followed by 64 hex digits");
   return v.toLowerCase() as Hex;
 }
 
 /** Validate a replica index path parameter (pure). @example parseReplicaIndex("2") // 2 */
 export function parseReplicaIndex(v: unknown): number {
-  if (typeof v !== "string" || !/^(0|[1-9][0-9]{0,4})$/.test(v) || Number(v) > 65535) throw new BadParam("index", "must be an integer 0..65535");
+  if (typeof v !== "string" || !/^(0|[1-9][0-9]{0,4})$/.test(v) || Number(v) > 65535) throw new AgentError("index", "must be an integer 0..65535");
   return Number(v);
+}
+
+/** Validate an attempt query parameter (pure). @example parseAttempt("2") // 2 */
+export function parseAttempt(v: unknown): number {
+  if (typeof v !== "string" || !/^[1-9][0-9]{0,9}$/.test(v) || Number(v) > 2 ** 32 - 1) throw new AgentError("attempt", "must be an attempt number, 1 or more");
+  return Number(v);
+}
+
+/** Validate a true/false query parameter (pure). @example parseFlag("timestamps", "true") // true */
+export function parseFlag(field: string, v: unknown): boolean {
+  if (v === undefined || v === "false" || v === "0") return false;
+  if (v === "true" || v === "1" || v === "") return true;
+  throw new AgentError(field, "must be true or false");
+}
+
+/** Validate an RFC 3339 time query parameter into epoch ms (pure). @example parseTime("since", "2026-01-01T00:00:00Z") */
+export function parseTime(field: string, v: unknown): number {
+  const ms = typeof v === "string" && /^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)$/.test(v) ? Date.parse(v) : NaN;
+  if (Number.isNaN(ms)) throw new AgentError(field, "must be an RFC 3339 time, e.g. 2026-01-01T12:00:00Z");
+  return ms;
 }
 
 const MAX_LOG_BYTES = 1024 * 1024;
@@ -85,14 +104,19 @@ export function createAgentApi(source: AgentApiSource): express.Express {
     const id = parseDeploymentId(req.params.deploymentId);
     const index = parseReplicaIndex(req.params.index);
     const streamParam = req.query.stream ?? "stdout";
-    if (streamParam !== "stdout" && streamParam !== "stderr") throw new BadParam("stream", "must be stdout or stderr");
-    const files = source.logFiles(id, index);
+    if (streamParam !== "stdout" && streamParam !== "stderr") throw new AgentError("stream", "must be stdout or stderr");
+    const fromParam = req.query.from;
+    if (fromParam !== undefined && (typeof fromParam !== "string" || !/^\d{1,15}$/.test(fromParam))) throw new AgentError("from", "must be a byte offset (a non-negative integer)");
+    const attempt = req.query.attempt === undefined ? undefined : parseAttempt(req.query.attempt);
+    const timestamps = parseFlag("timestamps", req.query.timestamps);
+    const since = req.query.since === undefined ? undefined : parseTime("since", req.query.since);
+    const files = source.logFiles(id, index, attempt);
     if (!files) {
-      res.status(404).json({ error: { field: "deploymentId", reason: `replica ${id}/${index} has never run on this node` } });
+      const what = attempt === undefined ? `replica ${id}/${index} has never run on this node` : `replica ${id}/${index} attempt ${attempt} has not run on this node`;
+      res.status(404).json({ error: { field: attempt === undefined ? "deploymentId" : "attempt", reason: what } });
       return;
     }
-    const fromParam = req.query.from;
-    if (fromParam !== undefined && (typeof fromParam !== "string" || !/^\d{1,15}$/.test(fromParam))) throw new BadParam("from", "must be a byte offset (a non-negative integer)");
+    await files.sample?.();
     const file = streamParam === "stdout" ? files.stdout : files.stderr;
     const handle = await fs.open(file, "r").catch(() => null);
     let bytes = Buffer.alloc(0);
@@ -110,6 +134,18 @@ export function createAgentApi(source: AgentApiSource): express.Express {
         await handle.close();
       }
     }
+    if (timestamps || since !== undefined) {
+      // Whole lines with their times; a window that starts mid-line drops that piece, and a last
+      // line still being written waits for its newline unless nothing writes the file any more.
+      let skip = 0;
+      if (start > 0 && fromParam === undefined) skip = bytes.indexOf(0x0a) + 1;
+      const stat = await fs.stat(file).catch(() => null);
+      const marks = await readMarks(file);
+      const { lines, end } = stampLines(bytes.subarray(skip), start + skip, marks, { final: files.ended === true, since, fallbackTime: stat?.mtimeMs ?? Date.now() });
+      const body = lines.map((l) => (timestamps ? `${new Date(l.time).toISOString()} ${l.text}\n` : `${l.text}\n`)).join("");
+      res.set("x-log-size", String(end)).set("x-log-from", String(start + skip)).type("text/plain; charset=utf-8").send(body);
+      return;
+    }
     // the bytes as written (a follower decodes UTF-8 across reads); x-log-size: where the next
     // `from` starts; x-log-from: where these bytes start
     res.set("x-log-size", String(size)).set("x-log-from", String(start)).type("text/plain; charset=utf-8").send(bytes);
@@ -118,7 +154,7 @@ export function createAgentApi(source: AgentApiSource): express.Express {
     res.status(404).json({ error: { field: "path", reason: "no such endpoint" } });
   });
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    if (err instanceof BadParam) res.status(400).json({ error: { field: err.field, reason: err.reason } });
+    if (err instanceof InputError) res.status(400).json({ error: { field: err.field, reason: err.reason } });
     else res.status(500).json({ error: { field: "server", reason: (err as Error).message ?? String(err) } });
   });
   return app;

@@ -6,7 +6,7 @@
  */
 import { promises as fs } from "node:fs";
 import path from "node:path";
-import type { Hex } from "viem";
+import { zeroHash, type Hex } from "viem";
 import type { Logger } from "pino";
 import type { DeploymentIntent } from "../chain/eip712";
 import { Kind } from "../chain/eip712";
@@ -14,14 +14,16 @@ import { specFromCanonicalJson } from "../spec/canonicalSpec";
 import { intentSpecMismatches } from "../spec/intentResources";
 import { FAILURE_CAUSE } from "../chain/lifecycle";
 import type { WorkloadSpec } from "../spec/workloadSpec";
+import { ImageError } from "../image/imageError";
+import { StoreClient } from "../image/storeClient";
 import type { LaunchRequest, RunningProcess, RuntimeDriver } from "./runtime/driver";
 import type { ImageProvider, MaterializedImage } from "./imageProvider";
 import type { QueuedAttestation } from "./attester";
-import { fetchSpecBlob } from "./specFetch";
 import { launchPlan, type LaunchPlan } from "./launchPlan";
 import { computeMeasurement } from "./measurement";
 import { decideOnExit, type BackoffConfig } from "./restartPolicy";
 import { readOutputHash } from "./outputHash";
+import { LogClock } from "./logClock";
 
 /** Local status of a replica run, as the HTTP API shows it. */
 export type LocalStatus = "Preparing" | "Running" | "CrashLoopBackOff" | "Completed" | "Failed" | "Tampered" | "Stopped";
@@ -67,9 +69,10 @@ export interface ReplicaRunDeps {
   imageMissingMs?: number;
   /** Spec blobs already verified against their specHash (key: lower-case specHash). */
   specCache?: Map<string, Buffer>;
+  /** The node's lease (lease.ts): nothing launches while it has lapsed, and a kill while it has lapsed is the fence, not a crash. */
+  leaseValid?: () => boolean;
 }
 
-const ZERO32 = `0x${"0".repeat(64)}` as Hex;
 /** Used when neither the spec nor the image names a command (like a base image's default shell). */
 export const FALLBACK_COMMAND = ["sh"];
 
@@ -84,6 +87,8 @@ export class ReplicaRun {
   private plan: LaunchPlan | null = null;
   private request: LaunchRequest | null = null;
   private verifying = false;
+  private clocks: LogClock[] = [];
+  private fenceState: "no" | "fencing" | "fenced" = "no";
 
   constructor(
     deploymentId: Hex,
@@ -114,6 +119,11 @@ export class ReplicaRun {
   /** Process starting, running, or waiting to restart. */
   get active(): boolean {
     return !this.stopped && ["Preparing", "Running", "CrashLoopBackOff"].includes(this.info.status);
+  }
+
+  /** Stopped by the node's fence (its lease lapsed), and done stopping: once the lease is back, the agent starts this attempt again if it is still placed here. */
+  get fenced(): boolean {
+    return this.fenceState === "fenced";
   }
 
   /** The replica's name at the runtime (stable across agent restarts, so a restarted agent can adopt it). */
@@ -150,15 +160,15 @@ export class ReplicaRun {
     // 1. The spec, by its on-chain hash.
     let specBytes: Buffer | null = this.deps.specCache?.get(intent.specHash.toLowerCase()) ?? null;
     while (!this.stopped && !specBytes) {
-      const r = await fetchSpecBlob(this.deps.storeMirrors, intent.specHash);
-      if (r.ok) {
-        specBytes = r.bytes;
+      try {
+        specBytes = Buffer.from(await new StoreClient(this.deps.storeMirrors, { timeoutMs: 10_000 }).getSpecBlob(intent.specHash));
         if (this.deps.specCache && this.deps.specCache.size >= 1000) this.deps.specCache.clear();
-        this.deps.specCache?.set(intent.specHash.toLowerCase(), r.bytes);
-      }
-      else if (r.reason === "invalid") return this.finish("Failed", `spec refused: ${r.message}`, true);
-      else {
-        this.info.message = `waiting for the spec blob: ${r.message}`;
+        this.deps.specCache?.set(intent.specHash.toLowerCase(), specBytes);
+      } catch (err) {
+        // The right bytes, too large: the deployer published and signed them, attested Failed. Any
+        // other failure is the stores' (missing, tampered, unreachable): wait for a good copy.
+        if (err instanceof ImageError && err.code === "TOO_LARGE") return this.finish("Failed", `spec refused: ${err.shortMessage}`, true);
+        this.info.message = `waiting for the spec blob: ${err instanceof ImageError ? `${err.shortMessage} (${err.details})` : (err as Error).message}`;
         await sleep(this.deps.retryMs ?? 1000);
       }
     }
@@ -191,7 +201,7 @@ export class ReplicaRun {
           priority: [entry],
         });
       } catch (err) {
-        const code = (err as { code?: string }).code;
+        const code = err instanceof ImageError ? err.code : undefined;
         // A chunk that does not match its address is this node's copy or its store's: the node
         // reports it (never slashed for it) and the replica is re-placed without a retry.
         if (code === "TAMPERED") return this.finish("Tampered", `image refused: ${(err as Error).message}`, true);
@@ -251,11 +261,12 @@ export class ReplicaRun {
     // Services and jobs alike: paid run time starts at the Running attestation. A job that ends
     // before it went out completes straight from Scheduled, paid from its placement (the
     // attester replaces the unsent Running with the Completed).
-    if (this.info.status === "Running") this.attest("Running", ZERO32);
+    if (this.info.status === "Running") this.attest("Running", zeroHash);
   }
 
   private async launch(): Promise<void> {
     if (this.stopped || !this.request) return;
+    if (this.deps.leaseValid && !this.deps.leaseValid()) return void this.fence("the node's lease has lapsed: not launched");
     const started = Date.now();
     try {
       // Still running from an earlier agent process (restarted within the node-lost window): take it over, never start it twice.
@@ -268,6 +279,7 @@ export class ReplicaRun {
     this.info.status = "Running";
     this.info.message = null;
     this.info.startedAt = new Date(started).toISOString();
+    this.startLogClocks();
     this.deps.logger.info({ replica: this.label(), pid: this.proc.pid, argv: this.request.argv, restarts: this.info.restarts }, "replica started");
     const proc = this.proc;
     void proc.exited.then((exit) => this.onExit(proc, exit, Date.now() - started));
@@ -278,6 +290,10 @@ export class ReplicaRun {
     this.proc = null;
     this.info.lastExit = { ...exit, at: new Date().toISOString() };
     if (this.stopped || this.info.status === "Tampered") return;
+    // Killed while the lease had lapsed: the node monitor fenced it (the agent was frozen or cut off
+    // from the chain). Not the workload's fault: no attestation, no restart; the agent starts the
+    // attempt again once the chain confirms it is still placed here.
+    if (exit.code === null && this.deps.leaseValid && !this.deps.leaseValid()) return void this.fence("killed while the node's lease had lapsed");
     const verdict = decideOnExit({ kind: this.info.kind ?? "service", policy: this.plan!.restartPolicy, exit, restarts: this.info.restarts, ranForMs, backoff: this.deps.backoff });
     if (verdict.action === "restart") {
       this.info.status = "CrashLoopBackOff";
@@ -299,12 +315,13 @@ export class ReplicaRun {
     return this.finish("Completed", `exited with 0 under restartPolicy ${this.plan!.restartPolicy}`, false);
   }
 
-  private finish(status: "Completed" | "Failed" | "Tampered", message: string | null, attest: boolean, outputHash: Hex = ZERO32): void {
+  private finish(status: "Completed" | "Failed" | "Tampered", message: string | null, attest: boolean, outputHash: Hex = zeroHash): void {
     this.info.status = status;
     this.info.message = message;
     if (status !== "Completed") this.deps.logger.warn({ replica: this.label(), status, message }, "replica ended");
     else this.deps.logger.info({ replica: this.label(), outputHash }, "replica completed");
     if (attest) this.attest(status, outputHash);
+    void this.stopLogClocks();
     // The run is over: the runtime forgets it (a leftover of an earlier agent process is stopped), and its rootfs
     // is no longer needed (logs and outputs stay).
     void this.deps.driver.remove(this.runtimeName).catch(() => undefined);
@@ -319,8 +336,8 @@ export class ReplicaRun {
       this.info.measurement ??
       // Refused before a launch existed: measure what was to be launched (nothing) under this agent.
       computeMeasurement({
-        specHash: intent?.specHash ?? ZERO32,
-        imageRoot: intent?.imageRoot ?? ZERO32,
+        specHash: intent?.specHash ?? zeroHash,
+        imageRoot: intent?.imageRoot ?? zeroHash,
         argv: [],
         env: {},
         limits: { cpuMillis: intent?.cpuMillis ?? 0, memoryMiB: intent?.memoryMiB ?? 0, pids: this.deps.pidsLimit },
@@ -328,6 +345,22 @@ export class ReplicaRun {
         agentVersion: this.deps.agentVersion,
       });
     this.deps.attest({ deploymentId: this.info.deploymentId, replicaIndex: this.info.replicaIndex, attempt: this.info.attempt, status, measurement, outputHash });
+  }
+
+  /** Notes when the logs grow (logClock.ts), from the first launch until the run ends. */
+  private startLogClocks(): void {
+    if (this.clocks.length > 0) return;
+    this.clocks = [new LogClock(this.stdoutFile), new LogClock(this.stderrFile)];
+    for (const c of this.clocks) c.start();
+  }
+
+  private async stopLogClocks(): Promise<void> {
+    await Promise.all(this.clocks.map((c) => c.stop()));
+  }
+
+  /** Stamps what the logs hold now (before the HTTP API reads them). */
+  async sampleLogs(): Promise<void> {
+    await Promise.all(this.clocks.map((c) => c.sample()));
   }
 
   /** Re-verify the running replica's files; on drift stop it and attest Tampered. Returns the drift. */
@@ -360,11 +393,33 @@ export class ReplicaRun {
     }
   }
 
+  /**
+   * Stop the run because the node's lease lapsed (fencing): it may not run until the chain confirms
+   * its placement again. A run that is not active is left as it is.
+   */
+  async fence(reason: string): Promise<void> {
+    if (this.fenceState !== "no" || !this.active) return;
+    this.fenceState = "fencing";
+    this.deps.logger.warn({ replica: this.label(), reason }, "replica fenced");
+    await this.stop(`fenced: ${reason}`);
+    this.fenceState = "fenced";
+  }
+
+  /**
+   * Refuse this placement without trying it (the node cannot run it now, e.g. under DiskPressure):
+   * attested Failed as the node's fault, so the watcher re-places it without using the deployer's retries.
+   */
+  refuse(reason: string): void {
+    if (this.stopped || !this.active) return;
+    this.finish("Failed", reason, true, FAILURE_CAUSE.node);
+  }
+
   /** Stop the run (no longer assigned, or the agent shuts down). */
   async stop(reason: string): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     await this.halt();
+    await this.stopLogClocks();
     if (["Preparing", "Running", "CrashLoopBackOff"].includes(this.info.status)) {
       this.info.status = "Stopped";
       this.info.message = reason;

@@ -6,7 +6,7 @@
  * periodic re-verification of running replicas' files.
  */
 import path from "node:path";
-import { promises as fs } from "node:fs";
+import { existsSync, promises as fs } from "node:fs";
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import pino, { type Logger } from "pino";
@@ -36,6 +36,9 @@ import { createZeroImageProvider } from "./zeroImageProvider";
 import type { ImageProvider } from "./imageProvider";
 import { DiskPressureMonitor, type NodeCondition } from "./diskPressure";
 import { evictForSpace } from "./evictForSpace";
+import { Lease } from "./lease";
+import { ensureNodeMonitor } from "./nodeMonitor";
+import { killOrphans } from "./orphans";
 
 /** A running agent. */
 export interface AgentHandle {
@@ -66,6 +69,20 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
   const cfg = resolveAgentConfig(config);
   const log = logger.child({ nodeId: cfg.nodeId });
   const driver = chooseDriver(cfg, log);
+  // Fencing first: the lease this process will hold (an earlier process's unexpired one stays in
+  // force, so its replicas may still be adopted), shims nobody recorded stopped, and the node
+  // monitor that stops the replicas from outside whenever the lease lapses.
+  const stateDir = path.join(cfg.dataDir, "runtime");
+  await fs.mkdir(stateDir, { recursive: true });
+  const lease = await Lease.open(cfg.dataDir, cfg.leaseMs);
+  const orphans = await killOrphans(stateDir);
+  if (orphans.length > 0) log.warn({ replicas: orphans.map((o) => o.name) }, `stopped ${orphans.length} replica(s) an earlier agent process launched without recording them`);
+  const ensureMonitor = async () => {
+    if (cfg.leaseMs === 0) return;
+    const m = await ensureNodeMonitor({ dataDir: cfg.dataDir, stateDir, cgroupRoot: cfg.cgroupRoot });
+    if (m.started) log.info({ pid: m.pid, leaseMs: cfg.leaseMs }, "node monitor started: it stops this node's replicas whenever the agent's lease lapses");
+  };
+  await ensureMonitor();
   if (cfg.cgroupRoot && cgroupsAvailable(cfg.cgroupRoot)) {
     const stale = await removeStaleCgroups({ root: cfg.cgroupRoot });
     if (stale > 0) log.info({ groups: stale }, "removed empty replica cgroups left by an earlier agent");
@@ -123,7 +140,6 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
   }
 
   const runs = new Map<string, ReplicaRun[]>();
-  const latest = (key: string) => runs.get(key)?.at(-1);
   const intents = new Map<string, DeploymentIntent>();
   const specCache = new Map<string, Buffer>();
   // `before`: the block it was placed here in; the intent was submitted at or before it.
@@ -179,15 +195,20 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
     }),
     replicas: () => [...runs.values()].flat().map((r) => ({ ...r.info })),
     metrics: createAgentMetrics(() => [...runs.values()].flat().map((r) => r.info), cfg.nodeId),
-    logFiles: (id, index) => {
-      const run = latest(replicaKey(id, index));
-      return run ? { stdout: run.stdoutFile, stderr: run.stderrFile } : null;
+    logFiles: (id, index, attempt) => {
+      const list = runs.get(replicaKey(id, index)) ?? [];
+      const run = attempt === undefined ? list.at(-1) : list.find((r) => r.info.attempt === attempt);
+      if (run) return { stdout: run.stdoutFile, stderr: run.stderrFile, ended: !run.active, sample: () => run.sampleLogs() };
+      if (attempt === undefined) return null;
+      // An older placement here, no longer in memory (or from an earlier agent process): its files stay on disk.
+      const dir = path.join(cfg.dataDir, "replicas", `${id}-${index}-${attempt}`);
+      return existsSync(dir) ? { stdout: path.join(dir, "stdout.log"), stderr: path.join(dir, "stderr.log"), ended: true } : null;
     },
     conditions,
   });
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(cfg.listen.port, cfg.listen.host, () => resolve(s));
-    s.once("error", (err) => reject(new AgentError(`listen ${cfg.listen.host}:${cfg.listen.port}: ${err.message}`, { field: "listen", cause: err })));
+    s.once("error", (err) => reject(new AgentError("listen", `${cfg.listen.host}:${cfg.listen.port}: ${err.message}`, { cause: err })));
   });
   const port = (server.address() as AddressInfo).port;
   const url = `http://${cfg.listen.host.includes(":") ? `[${cfg.listen.host}]` : cfg.listen.host}:${port}`;
@@ -196,6 +217,7 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
   let tickTimer: NodeJS.Timeout | null = null;
   let verifyTimer: NodeJS.Timeout | null = null;
   let tickRunning: Promise<void> = Promise.resolve();
+  let flushing: Promise<void> = Promise.resolve();
 
   // A tick takes the view of a replica placed here from its placement log, applies this node's
   // status logs to the views it holds, and reads the views it has none of; every view is read
@@ -210,6 +232,8 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
   // deployments that changed since.
   let firstTick = true;
   const tick = async () => {
+    // The moment before this tick's chain reads: if they succeed, the placements are confirmed as of then.
+    const confirmedAt = lease.mark();
     const { touched, statusNow, placed } = await scanner.scan();
     lastTickBusy = touched.size > 0;
     const now = Date.now();
@@ -235,12 +259,19 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
       viewedAt.set(key, readAt);
     }
     const states = candidates.map((c) => known.get(replicaKey(c.deploymentId, c.replicaIndex))).filter((x): x is ChainReplica => x !== undefined);
-    const local = [...runs.values()].flat().map((r) => ({ deploymentId: r.info.deploymentId, replicaIndex: r.info.replicaIndex, attempt: r.info.attempt, active: r.active }));
+    // A fenced run is over: the attempt starts again if the chain still places it here.
+    const local = [...runs.values()].flat().filter((r) => !r.fenced).map((r) => ({ deploymentId: r.info.deploymentId, replicaIndex: r.info.replicaIndex, attempt: r.info.attempt, active: r.active }));
     const { start, stop } = decideReconcile(cfg.nodeId, states, local);
-    for (const { run, reason } of stop) {
-      const r = runs.get(replicaKey(run.deploymentId, run.replicaIndex))?.find((x) => x.info.attempt === run.attempt);
-      if (r) await r.stop(reason);
-    }
+    // All at once: a replica placed elsewhere must not wait for another's stop grace (its new copy may be starting).
+    await Promise.all(
+      stop.map(({ run, reason }) => runs.get(replicaKey(run.deploymentId, run.replicaIndex))?.find((x) => x.info.attempt === run.attempt)?.stop(reason)),
+    );
+    // Every replica still running here is confirmed placed here at its attempt: renew the lease.
+    const wasValid = lease.valid();
+    await lease.renew(confirmedAt);
+    if (!wasValid && lease.valid() && cfg.leaseMs > 0) log.info({ leaseMs: cfg.leaseMs }, "lease held: this node's placements confirmed from the chain");
+    await ensureMonitor();
+    const pressure = diskPressure!.condition();
     for (const s of start) {
       if (closed) break;
       const key = replicaKey(s.deploymentId, s.replicaIndex);
@@ -260,8 +291,16 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
           // A job's Running waits for the tick: a short job's Completed replaces it (one attestation).
           if (a.status !== "Running" || intents.get(a.deploymentId.toLowerCase())?.kind !== 1) attester.flushSoon();
         },
+        leaseValid: () => lease.valid(),
       });
       runs.set(key, [...(runs.get(key) ?? []).slice(-4), run]);
+      // A node short of disk cannot run what it is given: it says so, and the replica is re-placed
+      // (as the node's fault, without the deployer's retries) instead of failing here later.
+      if (pressure.status) {
+        log.warn({ deploymentId: s.deploymentId, replicaIndex: s.replicaIndex, attempt: s.attempt, reason: pressure.reason }, "replica assigned to this node under DiskPressure: refused");
+        run.refuse(`node under DiskPressure: ${pressure.reason}`);
+        continue;
+      }
       log.info({ deploymentId: s.deploymentId, replicaIndex: s.replicaIndex, attempt: s.attempt }, "replica assigned to this node: starting");
       void run.start();
     }
@@ -285,7 +324,11 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
         await driver.remove(name).catch((err) => log.warn({ replica: name, err: (err as Error).message }, "cannot stop a leftover replica"));
       }
     }
-    await attester.flushDue(cfg.pollIntervalMs);
+    // Not awaited: a receipt may take a block time, and the next tick (which renews the lease) must not wait for it.
+    flushing = attester.flushDue(cfg.pollIntervalMs).then(
+      () => undefined,
+      (err: unknown) => log.warn({ err: (err as Error).message }, "sending attestations failed; retrying next tick"),
+    );
   };
 
   // A new block (pushed over WebSocket where the RPC offers it) starts a tick at once; ticks never
@@ -337,7 +380,21 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
       if (!closed) verifyTimer = setTimeout(verifyLoop, cfg.reverifyIntervalMs);
     });
   };
-  log.info({ url, agent: account.address, driver: driver.name, sandbox: driver.sandboxed, measurement }, "node agent started");
+  // The lease lapsed (chain unreachable, or this process was frozen): stop every replica here
+  // until the chain confirms them again (the node monitor does the same from outside).
+  const fenceTimer =
+    cfg.leaseMs > 0
+      ? setInterval(() => {
+          if (lease.valid()) return;
+          const active = [...runs.values()].flat().filter((r) => r.active);
+          if (active.length === 0) return;
+          const reason = `no confirmation from the chain for ${lease.lapsedForMs() + cfg.leaseMs} ms (lease ${cfg.leaseMs} ms)`;
+          log.warn({ replicas: active.length, reason }, "lease lapsed: stopping this node's replicas");
+          for (const r of active) void r.fence(reason);
+        }, 100)
+      : null;
+  fenceTimer?.unref();
+  log.info({ url, agent: account.address, driver: driver.name, sandbox: driver.sandboxed, measurement, leaseMs: cfg.leaseMs }, "node agent started");
   loop();
   verifyTimer = setTimeout(verifyLoop, cfg.reverifyIntervalMs);
   // The chunk cache only saves refetching: keep it under its limit, oldest objects first.
@@ -357,11 +414,15 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
       if (tickTimer) clearTimeout(tickTimer);
       if (verifyTimer) clearTimeout(verifyTimer);
       if (pruneTimer) clearInterval(pruneTimer);
+      if (fenceTimer) clearInterval(fenceTimer);
       diskPressure?.stop();
       await heads.close();
       await tickRunning;
       await Promise.all([...runs.values()].flat().map((r) => r.stop("agent shutting down")));
+      // Nothing runs any more: the node monitor may go.
+      await lease.release().catch((err: unknown) => log.warn({ err: (err as Error).message }, "cannot release the lease"));
       // Attestations already queued (e.g. a job that just completed) still go out.
+      await flushing;
       await attester.flush().catch(() => undefined);
       const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();

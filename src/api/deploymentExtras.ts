@@ -14,9 +14,8 @@ import { readReplicas } from "../chain/deployments";
 import { readNode } from "../chain/nodes";
 import { StoreClient } from "../image/storeClient";
 import { computeSpecHash, formatSpecIssue, SpecError, specFromCanonicalJson } from "../spec";
-import { fetchSpecBlob } from "./audit";
 import type { DeploymentIndex } from "./deploymentIndex";
-import { ApiInputError } from "./intentBody";
+import { InputError } from "../errors";
 
 export interface DeploymentExtrasOptions {
   publicClient: PublicClient;
@@ -27,7 +26,7 @@ export interface DeploymentExtrasOptions {
 
 function idOf(req: Request): Hex {
   const raw = String(req.params.id);
-  if (!/^0x[0-9a-fA-F]{64}$/.test(raw)) throw new ApiInputError("id", `must be a deployment id, 0x followed by 64 hex digits, got ${JSON.stringify(raw)}`);
+  if (!/^0x[0-9a-fA-F]{64}$/.test(raw)) throw new InputError("id", `must be a deployment id, 0x followed by 64 hex digits, got ${JSON.stringify(raw)}`);
   return raw.toLowerCase() as Hex;
 }
 
@@ -42,7 +41,7 @@ export function specHandler(opts: DeploymentExtrasOptions) {
     if (!entry) return void unknown(res, id);
     const specHash = entry.intent.specHash.toLowerCase() as Hex;
     if (!cache.has(specHash)) {
-      const blob = await fetchSpecBlob(opts.storeUrl, specHash);
+      const blob = await new StoreClient([opts.storeUrl]).findSpecJson(specHash);
       if (blob === undefined) return void res.status(404).json({ error: { field: "specHash", message: `the store has no spec blob for ${specHash}` } });
       if (cache.size > 5000) cache.clear();
       cache.set(specHash, JSON.parse(blob));
@@ -56,16 +55,16 @@ export function logsHandler(opts: DeploymentExtrasOptions) {
   return async (req: Request, res: Response): Promise<void> => {
     const id = idOf(req);
     const text = String(req.params.index);
-    if (!/^\d+$/.test(text) || Number(text) > 65535) throw new ApiInputError("index", `must be a replica index (0 to 65535), got ${JSON.stringify(text)}`);
+    if (!/^\d+$/.test(text) || Number(text) > 65535) throw new InputError("index", `must be a replica index (0 to 65535), got ${JSON.stringify(text)}`);
     const stream = req.query.stream ?? "stdout";
-    if (stream !== "stdout" && stream !== "stderr") throw new ApiInputError("stream", `must be stdout or stderr, got ${JSON.stringify(stream)}`);
+    if (stream !== "stdout" && stream !== "stderr") throw new InputError("stream", `must be stdout or stderr, got ${JSON.stringify(stream)}`);
     const from = req.query.from ?? "0";
-    if (typeof from !== "string" || !/^\d+$/.test(from)) throw new ApiInputError("from", `must be a byte offset (0 or more), got ${JSON.stringify(from)}`);
+    if (typeof from !== "string" || !/^\d+$/.test(from)) throw new InputError("from", `must be a byte offset (0 or more), got ${JSON.stringify(from)}`);
     const entry = await opts.index.get(id);
     if (!entry) return void unknown(res, id);
     const replicas = await readReplicas(opts.publicClient, opts.addresses, id);
     const r = replicas[Number(text)];
-    if (!r) throw new ApiInputError("index", `the deployment has ${replicas.length} replica slot(s)`);
+    if (!r) throw new InputError("index", `the deployment has ${replicas.length} replica slot(s)`);
     if (r.nodeId === 0) return void res.status(404).json({ error: { field: "index", message: `replica ${text} is not placed on a node` } });
     const node = await readNode(opts.publicClient, opts.addresses, r.nodeId);
     let answer: globalThis.Response;
@@ -92,12 +91,12 @@ export const publishSpecRequestSchema = z.object({ spec: z.string().meta({ descr
 export function publishSpecHandler(opts: Pick<DeploymentExtrasOptions, "storeUrl">) {
   return async (req: Request, res: Response): Promise<void> => {
     const parsed = publishSpecRequestSchema.safeParse(req.body ?? {});
-    if (!parsed.success) throw new ApiInputError("spec", "required: the canonical spec JSON as a string (POST /v1/prepare answers it as canonicalSpec)");
+    if (!parsed.success) throw new InputError("spec", "required: the canonical spec JSON as a string (POST /v1/prepare answers it as canonicalSpec)");
     const spec = parsed.data.spec;
     try {
       specFromCanonicalJson(spec);
     } catch (err) {
-      if (err instanceof SpecError) throw new ApiInputError("spec", err.issues.map((i) => formatSpecIssue(i)).join("; "));
+      if (err instanceof SpecError) throw new InputError("spec", err.issues.map((i) => formatSpecIssue(i)).join("; "));
       throw err;
     }
     await new StoreClient([opts.storeUrl]).putBlob(new TextEncoder().encode(spec));

@@ -4,7 +4,7 @@
  * strings, the manifest's name from the public spec blob, and what happened (deploymentOutcome).
  * `toDeploymentResource` is pure; `readDeploymentResources` does the chain and store reads.
  */
-import type { Address, Hex, PublicClient } from "viem";
+import { zeroHash, type Address, type Hex, type PublicClient } from "viem";
 import type { HyphaAddresses } from "../chain/addresses";
 import { deploymentOutcome, type DeploymentPhase } from "../chain/deploymentOutcome";
 import {
@@ -19,9 +19,9 @@ import {
   type DeploymentView,
   type ReplicaView,
 } from "../chain/deployments";
+import { StoreClient } from "../image/storeClient";
 import { specFromCanonicalJson } from "../spec";
 import { intentToWire, type WireIntent } from "../sdk/wire";
-import { fetchSpecBlob } from "./audit";
 
 export interface ReplicaResource {
   index: number;
@@ -71,8 +71,6 @@ export interface DeploymentSources {
   name: string | null;
 }
 
-const ZERO32 = `0x${"0".repeat(64)}`;
-
 /**
  * Builds the resource (JSON-ready: no bigints).
  * @example toDeploymentResource({ entry, view, replicas, events, name: "deterministic-app" }).phase // "Running"
@@ -105,7 +103,7 @@ export function toDeploymentResource(s: DeploymentSources): DeploymentResource {
     replicas: { desired: view.replicas, placed: view.placed, running: view.running },
     escrow: String(view.escrow),
     retriesLeft: view.retriesLeft,
-    jobResult: s.jobResult && s.jobResult !== ZERO32 ? s.jobResult : null,
+    jobResult: s.jobResult && s.jobResult !== zeroHash ? s.jobResult : null,
     intent: intentToWire(i),
     signature: entry.signature,
     submitted: { block: String(entry.blockNumber), transactionHash: entry.transactionHash },
@@ -137,10 +135,10 @@ export function specNameLookup(storeUrl: string): SpecNameLookup {
     const key = specHash.toLowerCase();
     let hit = cache.get(key);
     if (!hit) {
-      hit = fetchSpecBlob(storeUrl, specHash).then(
-        (json) => (json === undefined ? null : specFromCanonicalJson(json).name),
-        () => null,
-      );
+      hit = (async () => {
+        const json = await new StoreClient([storeUrl]).findSpecJson(specHash);
+        return json === undefined ? null : specFromCanonicalJson(json).name;
+      })().catch(() => null);
       cache.set(key, hit);
       // A blob the store lacks now may be published later: forget misses.
       void hit.then((name) => {

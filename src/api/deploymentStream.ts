@@ -2,39 +2,31 @@
  * GET /v1/deployments/:id/stream: a deployment followed live over server-sent events, so a
  * console or dapp need not poll. On each new block the stream sends the deployment's new chain
  * events (`event: chain-event`, id `block:logIndex`, so a reconnecting EventSource resumes after
- * its Last-Event-ID) and, when it changed, its state (`event: deployment`: status, escrow,
- * replicas with their nodes). Comments keep idle connections open.
+ * its Last-Event-ID) and, when it changed, the deployment itself (`event: deployment`: the one
+ * resource shape of deploymentResource.ts, exactly what GET /v1/deployments/:id answers). Comments
+ * keep idle connections open.
  */
 import type { Request, Response } from "express";
 import type { Hex, PublicClient } from "viem";
 import type { HyphaAddresses } from "../chain/addresses";
-import { deploymentStatusName, readDeployment, readDeploymentEvents, readReplicas, replicaStatusName } from "../chain/deployments";
+import { readDeploymentEvents } from "../chain/deployments";
+import { readDeploymentResources, specNameLookup, type SpecNameLookup } from "./deploymentResource";
 import type { DeploymentIndex } from "./deploymentIndex";
-import { ApiInputError } from "./intentBody";
+import { InputError } from "../errors";
 import { toWire } from "../sdk/wire";
 
 export interface DeploymentStreamOptions {
   publicClient: PublicClient;
   addresses: HyphaAddresses;
   index: DeploymentIndex;
+  /** Where the manifests' names are looked up (the store). */
+  storeUrl: string;
+  /** The API's name lookup, shared with GET (default: a new one on storeUrl). */
+  specNames?: SpecNameLookup;
   /** How often the head is checked (ms; default 500). */
   pollMs?: number;
   /** Most open streams at once (503 past it; default 200). */
   maxStreams?: number;
-}
-
-/** The deployment's state as the stream (and the console) shows it. */
-export async function deploymentState(publicClient: PublicClient, addresses: HyphaAddresses, id: Hex, blockNumber?: bigint) {
-  const [view, replicas] = await Promise.all([readDeployment(publicClient, addresses, id, blockNumber), readReplicas(publicClient, addresses, id, blockNumber)]);
-  return {
-    id,
-    status: deploymentStatusName(view.status),
-    escrow: view.escrow,
-    placed: view.placed,
-    running: view.running,
-    retriesLeft: view.retriesLeft,
-    replicas: replicas.map((r) => ({ ...r, status: replicaStatusName(r.status) })),
-  };
 }
 
 /** Parses a Last-Event-ID (`block:logIndex`). */
@@ -52,10 +44,11 @@ export function createDeploymentStreamHandler(opts: DeploymentStreamOptions) {
   const { publicClient, addresses, index } = opts;
   const pollMs = opts.pollMs ?? 500;
   const maxStreams = opts.maxStreams ?? 200;
+  const specNames = opts.specNames ?? specNameLookup(opts.storeUrl);
   let open = 0;
   return async (req: Request, res: Response): Promise<void> => {
     const raw = String(req.params.id);
-    if (!/^0x[0-9a-fA-F]{64}$/.test(raw)) throw new ApiInputError("id", `must be a deployment id, 0x followed by 64 hex digits, got ${JSON.stringify(raw)}`);
+    if (!/^0x[0-9a-fA-F]{64}$/.test(raw)) throw new InputError("id", `must be a deployment id, 0x followed by 64 hex digits, got ${JSON.stringify(raw)}`);
     const id = raw.toLowerCase() as Hex;
     const entry = await index.get(id);
     if (!entry) {
@@ -93,10 +86,10 @@ export function createDeploymentStreamHandler(opts: DeploymentStreamOptions) {
             send("chain-event", e, `${e.blockNumber}:${e.logIndex}`);
             cursor = { block: e.blockNumber, logIndex: e.logIndex };
           }
-          const state = await deploymentState(publicClient, addresses, id, head);
-          const text = JSON.stringify(toWire(state));
+          const [resource] = await readDeploymentResources(publicClient, addresses, [entry], specNames);
+          const text = JSON.stringify(toWire(resource));
           if (text !== lastState) {
-            send("deployment", { ...state, block: head });
+            send("deployment", resource);
             lastState = text;
           }
           scannedTo = head;

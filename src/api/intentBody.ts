@@ -8,18 +8,7 @@ import { isHex, type Hex } from "viem";
 import { z } from "zod";
 import type { DeploymentIntent } from "../chain/eip712";
 import { buildIntent, IntentError } from "../chain/intentBuilder";
-import { HyphaError } from "../errors";
-
-/** A bad request body: the field (dotted path) and the reason. */
-export class ApiInputError extends HyphaError {
-  override name = "ApiInputError";
-  constructor(
-    readonly field: string,
-    readonly reason: string,
-  ) {
-    super(`${field}: ${reason}`, { exitCode: 1 });
-  }
-}
+import { InputError } from "../errors";
 
 /** An ERC-2612 permit by the deployer for the DeploymentRegistry (owner and spender implied). */
 export interface IntentPermit {
@@ -82,7 +71,7 @@ export const intentSubmissionSchema = z.object({
 const body = intentSubmissionSchema;
 
 /**
- * Parses and checks a submission; throws ApiInputError naming the first bad field.
+ * Parses and checks a submission; throws InputError naming the first bad field.
  * @example const { intent, signature } = parseIntentSubmission(JSON.parse(text))
  */
 export function parseIntentSubmission(input: unknown): IntentSubmission {
@@ -90,7 +79,7 @@ export function parseIntentSubmission(input: unknown): IntentSubmission {
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const field = issue.path.length ? issue.path.join(".") : "body";
-    throw new ApiInputError(field, issue.code === "invalid_type" && issue.input === undefined ? "required" : issue.message);
+    throw new InputError(field, issue.code === "invalid_type" && issue.input === undefined ? "required" : issue.message);
   }
   const i = parsed.data.intent;
   const num = (v: number | string) => Number(v);
@@ -113,18 +102,18 @@ export function parseIntentSubmission(input: unknown): IntentSubmission {
       maxRunSeconds: i.maxRunSeconds === undefined ? undefined : num(i.maxRunSeconds),
     });
   } catch (err) {
-    if (err instanceof IntentError) throw new ApiInputError(`intent.${err.field}`, err.shortMessage.replace(/^intent field \S+: /, ""));
+    if (err instanceof IntentError) throw new InputError(`intent.${err.field}`, err.reason);
     throw err;
   }
   const signature = parsed.data.signature;
   if (!isHex(signature) || (signature.length !== 130 && signature.length !== 132)) {
-    throw new ApiInputError("signature", "must be 0x followed by 128 (EIP-2098) or 130 hex digits");
+    throw new InputError("signature", "must be 0x followed by 128 (EIP-2098) or 130 hex digits");
   }
   const p = parsed.data.permit;
   if (!p) return { intent, signature, spec: parsed.data.spec };
-  if (!isHex(p.signature) || p.signature.length !== 132) throw new ApiInputError("permit.signature", "must be 0x followed by 130 hex digits (a 65-byte ECDSA signature)");
+  if (!isHex(p.signature) || p.signature.length !== 132) throw new InputError("permit.signature", "must be 0x followed by 130 hex digits (a 65-byte ECDSA signature)");
   const permit = { value: BigInt(p.value), deadline: BigInt(p.deadline), signature: p.signature as Hex };
-  if (permit.value < intent.budget) throw new ApiInputError("permit.value", `${permit.value} is less than the intent's budget ${intent.budget}`);
-  if (permit.value >= 2n ** 256n) throw new ApiInputError("permit.value", "must fit uint256");
+  if (permit.value < intent.budget) throw new InputError("permit.value", `${permit.value} is less than the intent's budget ${intent.budget}`);
+  if (permit.value >= 2n ** 256n) throw new InputError("permit.value", "must fit uint256");
   return { intent, signature, spec: parsed.data.spec, permit };
 }

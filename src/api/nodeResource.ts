@@ -1,11 +1,14 @@
 /**
  * The one JSON shape of a node, for `hypha get nodes -o json|yaml` and GET /v1/nodes alike: the
  * on-chain state as a name (Active, Unbonding, Jailed), amounts as decimal wei strings, and the
- * agent's liveness next to it (its /healthz answered just now, or not), since a node the chain
- * calls Active may have no agent running.
+ * agent's liveness next to it (its /healthz answered just now, or not, and when its agent last
+ * signed an attestation the chain accepted), since a node the chain calls Active may have no
+ * agent running.
  */
-import type { Address, Hex, PublicClient } from "viem";
+import { getAbiItem, parseEventLogs, toEventSelector, type Address, type Hex, type PublicClient } from "viem";
+import { deploymentRegistryAbi } from "../chain/abi";
 import type { HyphaAddresses } from "../chain/addresses";
+import { getLogsSplitting } from "../chain/logs";
 import { listNodes, type NodeView } from "../chain/nodes";
 
 export interface NodeResource {
@@ -14,8 +17,11 @@ export interface NodeResource {
   operator: Address;
   agent: Address;
   endpoint: string;
-  /** Whether the agent's GET /healthz answered within the probe timeout, and when that was checked. */
-  liveness: { reachable: boolean; checkedAt: string };
+  /**
+   * Whether the agent's GET /healthz answered within the probe timeout, when that was checked, and
+   * the time its agent signed into its latest attestation on-chain (null: none yet): last seen.
+   */
+  liveness: { reachable: boolean; checkedAt: string; lastAttestation: string | null };
   capacity: { cpuMillis: number; memoryMiB: number; diskMiB: number; slots: number };
   free: { cpuMillis: number; memoryMiB: number; diskMiB: number; slots: number };
   placed: number;
@@ -32,15 +38,15 @@ export function nodeState(n: Pick<NodeView, "jailed" | "unbondingSince">): NodeR
   return "Active";
 }
 
-/** Pure: the resource of a node view and its probe result. */
-export function toNodeResource(n: NodeView, reachable: boolean, checkedAt: Date): NodeResource {
+/** Pure: the resource of a node view, its probe result and its latest attestation's time (unix s). */
+export function toNodeResource(n: NodeView, reachable: boolean, checkedAt: Date, lastAttestation?: bigint): NodeResource {
   return {
     id: n.id,
     state: nodeState(n),
     operator: n.operator,
     agent: n.agent,
     endpoint: n.endpoint,
-    liveness: { reachable, checkedAt: checkedAt.toISOString() },
+    liveness: { reachable, checkedAt: checkedAt.toISOString(), lastAttestation: lastAttestation ? new Date(Number(lastAttestation) * 1000).toISOString() : null },
     capacity: { cpuMillis: n.cpuMillis, memoryMiB: n.memoryMiB, diskMiB: n.diskMiB, slots: n.slots },
     free: { cpuMillis: n.freeCpuMillis, memoryMiB: n.freeMemoryMiB, diskMiB: n.freeDiskMiB, slots: n.freeSlots },
     placed: n.placed,
@@ -67,8 +73,26 @@ export async function probeAgent(endpoint: string, timeoutMs = 1_000): Promise<b
  * @example (await readNodeResources(pc, addresses)).filter((n) => !n.liveness.reachable)
  */
 export async function readNodeResources(publicClient: PublicClient, addresses: HyphaAddresses, probe: (endpoint: string) => Promise<boolean> = probeAgent): Promise<NodeResource[]> {
-  const nodes = await listNodes(publicClient, addresses);
+  const [nodes, lastSeen] = await Promise.all([listNodes(publicClient, addresses), readLastAttestations(publicClient, addresses)]);
   const reachable = await Promise.all(nodes.map((n) => probe(n.endpoint)));
   const now = new Date();
-  return nodes.map((n, i) => toNodeResource(n, reachable[i], now));
+  return nodes.map((n, i) => toNodeResource(n, reachable[i], now, lastSeen.get(n.id)));
+}
+
+const ATTESTED = toEventSelector(getAbiItem({ abi: deploymentRegistryAbi, name: "Attested" }) as never);
+
+/**
+ * Each node's latest accepted attestation time (the `timestamp` its agent signed, unix seconds),
+ * from the Attested logs; nodes that never attested are absent.
+ * @example (await readLastAttestations(pc, addresses)).get(1) // 1795990545n
+ */
+export async function readLastAttestations(publicClient: PublicClient, addresses: HyphaAddresses): Promise<Map<number, bigint>> {
+  const toBlock = await publicClient.getBlockNumber();
+  const logs = await getLogsSplitting(publicClient, { address: addresses.deploymentRegistry, topics: [ATTESTED], fromBlock: addresses.deployBlock, toBlock });
+  const latest = new Map<number, bigint>();
+  for (const l of parseEventLogs({ abi: deploymentRegistryAbi, logs, eventName: "Attested" })) {
+    const { nodeId, timestamp } = l.args as { nodeId: number; timestamp: bigint };
+    if (timestamp > (latest.get(nodeId) ?? 0n)) latest.set(nodeId, timestamp);
+  }
+  return latest;
 }

@@ -102,7 +102,7 @@ export function openApiDocument(addresses: Pick<HyphaAddresses, "chainId" | "dep
       "/v1/deployments/{id}/stream": {
         get: {
           operationId: "streamDeployment",
-          summary: "Server-sent events: `chain-event` (one per new event, id block:logIndex; Last-Event-ID resumes) and `deployment` (its state when it changes)",
+          summary: "Server-sent events: `chain-event` (one per new event, id block:logIndex; Last-Event-ID resumes) and `deployment` (the deployment when it changes: the same resource as GET /v1/deployments/{id})",
           parameters: [idParam],
           responses: { "200": { description: "An event stream", content: { "text/event-stream": { schema: { type: "string" } } } }, ...errors(400, 404, 503) },
         },

@@ -11,13 +11,12 @@ import { z } from "zod";
 import { deploymentRegistryAbi, hyphaTokenAbi } from "../chain/abi";
 import type { HyphaAddresses } from "../chain/addresses";
 import { IntentError } from "../chain/intentBuilder";
-import { resolveImageRoot } from "../cli/storeAccess";
-import { HyphaError } from "../errors";
+import { resolveImageRoot, StoreAccessError } from "../cli/storeAccess";
+import { HyphaError, InputError } from "../errors";
 import { prepareDeployment } from "../sdk/prepareDeployment";
 import { permitTypedData, readEip712Domain, readPermitNonce } from "../sdk/permit";
 import { toWire, typedDataForWallet } from "../sdk/wire";
 import { formatSpecIssue, SpecError } from "../spec";
-import { ApiInputError } from "./intentBody";
 
 const wei = z.string().regex(/^\d+$/, "a decimal string of wei");
 const DEFAULT_BUDGET = 10n * 10n ** 18n;
@@ -44,17 +43,17 @@ export interface PrepareRouteOptions {
   storeUrl: string;
 }
 
-/** Parses the body; throws ApiInputError naming the first bad field. */
+/** Parses the body; throws InputError naming the first bad field. */
 function parseBody(input: unknown): z.infer<typeof prepareRequestSchema> {
   const parsed = prepareRequestSchema.safeParse(input);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const field = issue.path.length ? issue.path.join(".") : "body";
-    throw new ApiInputError(field, issue.code === "invalid_type" && issue.input === undefined ? "required" : issue.message);
+    throw new InputError(field, issue.code === "invalid_type" && issue.input === undefined ? "required" : issue.message);
   }
   const b = parsed.data;
-  if (!isAddress(b.deployer)) throw new ApiInputError("deployer", `not an address: ${JSON.stringify(b.deployer)}`);
-  if (b.imageRoot !== undefined && (!isHex(b.imageRoot) || b.imageRoot.length !== 66)) throw new ApiInputError("imageRoot", `must be 0x + 64 hex digits, got ${JSON.stringify(b.imageRoot)}`);
+  if (!isAddress(b.deployer)) throw new InputError("deployer", `not an address: ${JSON.stringify(b.deployer)}`);
+  if (b.imageRoot !== undefined && (!isHex(b.imageRoot) || b.imageRoot.length !== 66)) throw new InputError("imageRoot", `must be 0x + 64 hex digits, got ${JSON.stringify(b.imageRoot)}`);
   return b;
 }
 
@@ -79,7 +78,7 @@ export function createPrepareHandler(opts: PrepareRouteOptions) {
         try {
           imageRoot = await resolveImageRoot(storeUrl, probe.spec.image);
         } catch (err) {
-          if (err instanceof HyphaError && err.exitCode === 1) throw new ApiInputError("imageRoot", `${err.shortMessage}; import the image into the store, or send imageRoot`);
+          if (err instanceof HyphaError && !(err instanceof StoreAccessError)) throw new InputError("imageRoot", `${err.shortMessage}; import the image into the store, or send imageRoot`);
           throw err;
         }
       }
@@ -98,11 +97,11 @@ export function createPrepareHandler(opts: PrepareRouteOptions) {
         maxRunSeconds: b.maxRunSeconds,
       });
     } catch (err) {
-      if (err instanceof SpecError) throw new ApiInputError("manifest", err.issues.map((i) => formatSpecIssue(i)).join("; "));
-      if (err instanceof IntentError) throw new ApiInputError(err.field === "workload" ? "workload" : fieldOfIntent(err.field), err.shortMessage.replace(/^intent field \S+: /, ""));
+      if (err instanceof SpecError) throw new InputError("manifest", err.issues.map((i) => formatSpecIssue(i)).join("; "));
+      if (err instanceof IntentError) throw new InputError(err.field === "workload" ? "workload" : fieldOfIntent(err.field), err.reason);
       throw err;
     }
-    if (prepared.intent.deadline <= head.timestamp) throw new ApiInputError("deadline", `${prepared.intent.deadline} is not after the chain's time ${head.timestamp}`);
+    if (prepared.intent.deadline <= head.timestamp) throw new InputError("deadline", `${prepared.intent.deadline} is not after the chain's time ${head.timestamp}`);
     tokenDomain ??= readEip712Domain(publicClient, addresses.token).catch((e) => {
       tokenDomain = undefined;
       throw e;

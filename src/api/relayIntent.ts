@@ -12,6 +12,7 @@ import { intentSpecMismatches } from "../spec/intentResources";
 import type { WorkloadSpec } from "../spec/workloadSpec";
 import { createHash } from "node:crypto";
 import { parseSignature, type Hex, type PublicClient, type TypedDataDomain, type WalletClient } from "viem";
+import { verifyTypedData } from "viem/actions";
 import { deploymentRegistryAbi, hyphaTokenAbi } from "../chain/abi";
 import type { HyphaAddresses } from "../chain/addresses";
 import { ChainError, toChainError } from "../chain/chainError";
@@ -20,8 +21,8 @@ import { computeDeploymentId, expandSignature } from "../chain/signing";
 import { sendContractTx } from "../chain/tx";
 import { StoreClient } from "../image/storeClient";
 import { readEip712Domain, readPermitNonce, recoverPermitSigner } from "../sdk/permit";
-import { fetchSpecBlob } from "./audit";
-import { ApiInputError, type IntentSubmission } from "./intentBody";
+import { InputError } from "../errors";
+import type { IntentSubmission } from "./intentBody";
 
 export interface RelayResult {
   id: Hex;
@@ -33,7 +34,7 @@ export interface RelayResult {
 }
 
 /** The deployment exists already (HTTP 409). */
-export class AlreadySubmittedError extends ApiInputError {
+export class AlreadySubmittedError extends InputError {
   override name = "AlreadySubmittedError";
 }
 
@@ -52,7 +53,7 @@ export function createRelayer(opts: { publicClient: PublicClient; walletClient: 
   /** The permit must be the deployer's, for the registry, unexpired, with the token's next nonce. */
   async function checkPermit(s: IntentSubmission, now: bigint): Promise<void> {
     const p = s.permit!;
-    if (p.deadline < now) throw new ApiInputError("permit.deadline", `expired: ${p.deadline} is before the chain's time ${now}`);
+    if (p.deadline < now) throw new InputError("permit.deadline", `expired: ${p.deadline} is before the chain's time ${now}`);
     tokenDomain ??= readEip712Domain(publicClient, addresses.token).catch((err) => {
       tokenDomain = undefined;
       throw toChainError(err, "reading the token's EIP-712 domain");
@@ -64,10 +65,10 @@ export function createRelayer(opts: { publicClient: PublicClient; walletClient: 
     try {
       signer = await recoverPermitSigner(domain, message, p.signature);
     } catch {
-      throw new ApiInputError("permit.signature", "not a valid ECDSA signature");
+      throw new InputError("permit.signature", "not a valid ECDSA signature");
     }
     if (signer.toLowerCase() !== s.intent.deployer.toLowerCase()) {
-      throw new ApiInputError("permit.signature", `not a permit by the deployer ${s.intent.deployer} for spender ${addresses.deploymentRegistry}, value ${p.value}, nonce ${nonce}, deadline ${p.deadline} (it recovers to ${signer})`);
+      throw new InputError("permit.signature", `not a permit by the deployer ${s.intent.deployer} for spender ${addresses.deploymentRegistry}, value ${p.value}, nonce ${nonce}, deadline ${p.deadline} (it recovers to ${signer})`);
     }
   }
 
@@ -76,7 +77,7 @@ export function createRelayer(opts: { publicClient: PublicClient; walletClient: 
     // transferFrom checks the allowance before the balance: a permit for tokens the deployer does
     // not hold would be spent for nothing.
     const balance = await publicClient.readContract({ address: addresses.token, abi: hyphaTokenAbi, functionName: "balanceOf", args: [s.intent.deployer] });
-    if (balance < s.intent.budget) throw new ApiInputError("intent.budget", `the deployer ${s.intent.deployer} holds ${balance} token wei, the budget is ${s.intent.budget}`);
+    if (balance < s.intent.budget) throw new InputError("intent.budget", `the deployer ${s.intent.deployer} holds ${balance} token wei, the budget is ${s.intent.budget}`);
     const { v, r, s: sPart } = parseSignature(p.signature);
     const sent = await sendContractTx(
       { publicClient, walletClient },
@@ -90,18 +91,18 @@ export function createRelayer(opts: { publicClient: PublicClient; walletClient: 
     const { intent, signature } = s;
     const id = computeDeploymentId(domain, intent);
     const head = await publicClient.getBlock();
-    if (intent.deadline < head.timestamp) throw new ApiInputError("intent.deadline", `expired: ${intent.deadline} is before the chain's time ${head.timestamp}`);
+    if (intent.deadline < head.timestamp) throw new InputError("intent.deadline", `expired: ${intent.deadline} is before the chain's time ${head.timestamp}`);
     let publish = false;
     let specJson: string | undefined;
     if (s.spec !== undefined) {
       const digest = `0x${createHash("sha256").update(s.spec, "utf8").digest("hex")}`;
-      if (digest !== intent.specHash.toLowerCase()) throw new ApiInputError("spec", `its sha256 is ${digest}, the intent's specHash is ${intent.specHash}`);
+      if (digest !== intent.specHash.toLowerCase()) throw new InputError("spec", `its sha256 is ${digest}, the intent's specHash is ${intent.specHash}`);
       publish = true;
       specJson = s.spec;
     } else {
-      specJson = await fetchSpecBlob(storeUrl, intent.specHash);
+      specJson = await new StoreClient([storeUrl]).findSpecJson(intent.specHash);
       if (specJson === undefined) {
-        throw new ApiInputError("spec", `the store at ${storeUrl} has no spec blob for specHash ${intent.specHash}: send the canonical spec JSON as "spec" (POST /v1/prepare gives it as canonicalSpec; hypha spec hash -f FILE -o json as canonicalJson)`);
+        throw new InputError("spec", `the store at ${storeUrl} has no spec blob for specHash ${intent.specHash}: send the canonical spec JSON as "spec" (POST /v1/prepare gives it as canonicalSpec; hypha spec hash -f FILE -o json as canonicalJson)`);
       }
     }
     // The intent must describe the workload its specHash names: an agent would refuse it anyway.
@@ -109,13 +110,13 @@ export function createRelayer(opts: { publicClient: PublicClient; walletClient: 
     try {
       spec = specFromCanonicalJson(specJson);
     } catch (err) {
-      throw new ApiInputError("spec", `not a valid canonical workload spec: ${(err as Error).message}`);
+      throw new InputError("spec", `not a valid canonical workload spec: ${(err as Error).message}`);
     }
     const mismatch = intentSpecMismatches(intent, spec, true);
-    if (mismatch.length > 0) throw new ApiInputError(`intent.${mismatch[0].field}`, `is ${mismatch[0].intent}, but the spec says ${mismatch[0].spec}`);
+    if (mismatch.length > 0) throw new InputError(`intent.${mismatch[0].field}`, `is ${mismatch[0].intent}, but the spec says ${mismatch[0].spec}`);
     if (s.permit) await checkPermit(s, head.timestamp);
-    const valid = await publicClient.verifyTypedData({ address: intent.deployer, ...intentTypedData(domain, intent), signature: expandSignature(signature) } as never);
-    if (!valid) throw new ApiInputError("signature", `not a signature of this intent by the deployer ${intent.deployer} (EOA or ERC-1271 wallet)`);
+    const valid = await verifyTypedData(publicClient, { address: intent.deployer, ...intentTypedData(domain, intent), signature: expandSignature(signature) });
+    if (!valid) throw new InputError("signature", `not a signature of this intent by the deployer ${intent.deployer} (EOA or ERC-1271 wallet)`);
     const d = (await publicClient.readContract({ address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "getDeployment", args: [id] })) as { status: number };
     if (d.status !== deploymentStatusNumber("None")) throw new AlreadySubmittedError("intent", `deployment ${id} was submitted already`);
     return { id, publish };
@@ -127,7 +128,7 @@ export function createRelayer(opts: { publicClient: PublicClient; walletClient: 
     const what = `relaying the intent of ${id}`;
     const simulate = async () => {
       try {
-        await publicClient.simulateContract({ ...call, account: walletClient.account! } as never);
+        await publicClient.simulateContract({ ...call, account: walletClient.account! });
       } catch (err) {
         throw toChainError(err, what);
       }
@@ -157,13 +158,4 @@ export function createRelayer(opts: { publicClient: PublicClient; walletClient: 
       return next;
     },
   };
-}
-
-/** HTTP status for a relay failure: bad input 400, duplicate 409, contract refusal 422, else 502. */
-export function relayErrorStatus(err: unknown): number {
-  if (err instanceof AlreadySubmittedError) return 409;
-  if (err instanceof ApiInputError) return 400;
-  if (err instanceof ChainError && err.errorName === "AlreadySubmitted") return 409;
-  if (err instanceof ChainError && err.exitCode === 1) return 422;
-  return 502;
 }

@@ -87,7 +87,9 @@ export const nodeSchema = z.object({
   operator: address,
   agent: address,
   endpoint: z.string(),
-  liveness: z.object({ reachable: z.boolean(), checkedAt: z.string() }).meta({ description: "whether the agent's /healthz answered just now" }),
+  liveness: z
+    .object({ reachable: z.boolean(), checkedAt: z.string(), lastAttestation: z.string().nullable() })
+    .meta({ description: "whether the agent's /healthz answered just now, and the time its agent signed into its latest on-chain attestation (null: none)" }),
   capacity: z.object({ cpuMillis: z.number().int(), memoryMiB: z.number().int(), diskMiB: z.number().int(), slots: z.number().int() }),
   free: z.object({ cpuMillis: z.number().int(), memoryMiB: z.number().int(), diskMiB: z.number().int(), slots: z.number().int() }),
   placed: z.number().int(),

@@ -33,18 +33,21 @@ import type { HyphaAddresses } from "../chain/addresses";
 import { ChainError } from "../chain/chainError";
 import { readDeploymentEvents } from "../chain/deployments";
 import { readNode } from "../chain/nodes";
-import { probeAgent, readNodeResources, toNodeResource } from "./nodeResource";
+import { probeAgent, readLastAttestations, readNodeResources, toNodeResource } from "./nodeResource";
 import { domainFor } from "../chain/signing";
-import { auditDeployment } from "./audit";
+import { auditDeployment } from "../audit";
 import { mountConsole } from "./consoleFiles";
 import { DASHBOARD_HTML } from "./dashboard";
 import { createDeploymentIndex } from "./deploymentIndex";
+import { PostgresKv } from "../watcher/store/postgresKv";
 import { readDeploymentResources, specNameLookup } from "./deploymentResource";
 import { mountDeveloperRoutes } from "./developerRoutes";
-import { ApiInputError, parseIntentSubmission } from "./intentBody";
+import { InputError, type HyphaError } from "../errors";
+import { parseIntentSubmission } from "./intentBody";
 import { createApiMetrics } from "./metrics";
 import { registerDomainMetrics } from "./domainMetrics";
-import { createRelayer, relayErrorStatus } from "./relayIntent";
+import { httpStatusOf } from "./httpStatus";
+import { createRelayer } from "./relayIntent";
 import { DependencyMonitor } from "./dependencyHealth";
 
 export interface ApiServerOptions {
@@ -65,6 +68,8 @@ export interface ApiServerOptions {
   logger?: { info(obj: object, msg?: string): void; warn(obj: object, msg?: string): void };
   /** How often the chain and the store are probed, and how long a probe may take (default 2000 ms each). */
   healthIntervalMs?: number;
+  /** A PostgreSQL URL: the deployment index lives there, shared by every API replica using it (default: in memory). */
+  indexDatabaseUrl?: string;
   dependencyTimeoutMs?: number;
 }
 
@@ -84,17 +89,18 @@ function fail(res: Response, status: number, message: string, field?: string, co
 
 function deploymentIdParam(req: Request): Hex {
   const id = String(req.params.id);
-  if (!isHex(id) || id.length !== 66) throw new ApiInputError("id", `must be a deployment id, 0x followed by 64 hex digits, got ${JSON.stringify(id)}`);
+  if (!isHex(id) || id.length !== 66) throw new InputError("id", `must be a deployment id, 0x followed by 64 hex digits, got ${JSON.stringify(id)}`);
   return id.toLowerCase() as Hex;
 }
 
 /** Express 5 passes rejected promises to the error handler; this one maps Hypha's errors. */
 function errorHandler(logger: ApiServerOptions["logger"]) {
   return (err: unknown, _req: Request, res: Response, _next: NextFunction): void => {
-    if (err instanceof ApiInputError) return fail(res, 400, err.reason, err.field);
     if (err instanceof SyntaxError || (err as { type?: string }).type === "entity.parse.failed") return fail(res, 400, "the body is not valid JSON", "body");
     if ((err as { type?: string }).type === "entity.too.large") return fail(res, 413, "the body is too large", "body");
-    if (err instanceof ChainError && err.exitCode === 1) return fail(res, /unknown|no IntentSubmitted/i.test(err.shortMessage) || err.errorName === "UnknownNode" ? 404 : 422, err.shortMessage);
+    const status = httpStatusOf(err);
+    if (err instanceof InputError) return fail(res, status, err.reason, err.field);
+    if (status !== 502) return fail(res, status, (err as HyphaError).shortMessage);
     logger?.warn({ err: (err as Error).message?.split("\n")[0] }, "request failed");
     fail(res, 502, (err as Error).message?.split("\n")[0] ?? String(err));
   };
@@ -108,7 +114,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const { publicClient, addresses, storeUrl } = opts;
   const domain = domainFor(addresses);
   const metrics = createApiMetrics();
-  const index = createDeploymentIndex(publicClient, addresses);
+  const indexKv = opts.indexDatabaseUrl ? await PostgresKv.open(opts.indexDatabaseUrl, { table: "hypha_api_index", applicationName: "hypha-api" }) : undefined;
+  const index = createDeploymentIndex(publicClient, addresses, indexKv);
   const specNames = specNameLookup(storeUrl);
   registerDomainMetrics(metrics.registry, {
     deployments: async () => readDeploymentResources(publicClient, addresses, (await index.list()).slice(-1000), specNames),
@@ -146,12 +153,12 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
 
   app.get("/v1/deployments", async (req, res) => {
     const deployer = req.query.deployer;
-    if (deployer !== undefined && (typeof deployer !== "string" || !isAddress(deployer))) throw new ApiInputError("deployer", `must be an address, got ${JSON.stringify(deployer)}`);
+    if (deployer !== undefined && (typeof deployer !== "string" || !isAddress(deployer))) throw new InputError("deployer", `must be an address, got ${JSON.stringify(deployer)}`);
     const limitText = req.query.limit ?? "100";
     const limit = Number(limitText);
-    if (typeof limitText !== "string" || !/^\d+$/.test(limitText) || limit < 1 || limit > 1000) throw new ApiInputError("limit", `must be an integer from 1 to 1000, got ${JSON.stringify(limitText)}`);
+    if (typeof limitText !== "string" || !/^\d+$/.test(limitText) || limit < 1 || limit > 1000) throw new InputError("limit", `must be an integer from 1 to 1000, got ${JSON.stringify(limitText)}`);
     const offsetText = req.query.offset ?? "0";
-    if (typeof offsetText !== "string" || !/^\d+$/.test(offsetText)) throw new ApiInputError("offset", `must be an integer from 0, got ${JSON.stringify(offsetText)}`);
+    if (typeof offsetText !== "string" || !/^\d+$/.test(offsetText)) throw new InputError("offset", `must be an integer from 0, got ${JSON.stringify(offsetText)}`);
     const offset = Number(offsetText);
     const all = await index.list(deployer as Address | undefined);
     const newest = [...all].reverse().slice(offset, offset + limit);
@@ -191,9 +198,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
 
   app.get("/v1/nodes/:id", async (req, res) => {
     const text = String(req.params.id);
-    if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > 2 ** 32 - 1) throw new ApiInputError("id", `must be a node id (1 or more), got ${JSON.stringify(text)}`);
+    if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > 2 ** 32 - 1) throw new InputError("id", `must be a node id (1 or more), got ${JSON.stringify(text)}`);
     const n = await readNode(publicClient, addresses, Number(text));
-    sendJson(res, 200, toNodeResource(n, await probeAgent(n.endpoint), new Date()));
+    const [reachable, lastSeen] = await Promise.all([probeAgent(n.endpoint), readLastAttestations(publicClient, addresses)]);
+    sendJson(res, 200, toNodeResource(n, reachable, new Date(), lastSeen.get(n.id)));
   });
 
   // Each client address gets relayPerMinute submissions a minute (a token bucket): the relayer
@@ -240,10 +248,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       opts.logger?.info({ id: result.id, tx: result.transactionHash }, "intent relayed");
       sendJson(res, 201, result);
     } catch (err) {
-      const status = relayErrorStatus(err);
+      const status = httpStatusOf(err);
       metrics.intents.inc({ outcome: status === 502 ? "error" : "refused" });
       if (status === 502) throw err;
-      if (err instanceof ApiInputError) return fail(res, status, err.reason, err.field);
+      if (err instanceof InputError) return fail(res, status, err.reason, err.field);
       fail(res, status, (err as ChainError).shortMessage, undefined, (err as ChainError).errorName);
     }
   });
@@ -261,7 +269,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     close: () =>
       new Promise<void>((resolve) => {
         deps.stop();
-        server.close(() => resolve());
+        server.close(() => void (indexKv ? indexKv.close() : Promise.resolve()).then(resolve));
         server.closeAllConnections(); // a dashboard's keep-alive connection would hold close() open
       }),
   };

@@ -1,14 +1,17 @@
 /**
  * Turns whatever viem throws into a ChainError a person can act on: contract custom errors of all
- * Hypha contracts (and OpenZeppelin's) decoded into sentences, network failures told apart from
- * rejected input by the exit code (2 for the chain or network, 1 for a revert caused by bad input).
+ * Hypha contracts (and OpenZeppelin's) decoded into sentences, a refusal (ChainRefusedError: a
+ * revert, the input's fault) told apart from a chain that did not answer (ChainUnavailableError).
  */
 import { BaseError, decodeErrorResult, formatUnits, parseAbi, type Abi, type Hex } from "viem";
 import { HyphaError, type HyphaErrorOptions } from "../errors";
 import * as abis from "./abi";
 import { DeploymentStatus, ReplicaStatus } from "./eip712";
 
-/** A failure talking to the chain: the network (exitCode 2) or a reverted call (exitCode 1). */
+/**
+ * A failure talking to the chain. Its subclasses say whose fault it is; a plain ChainError only
+ * wraps another Hypha error met on the way (its `cause` says).
+ */
 export class ChainError extends HyphaError {
   override name = "ChainError";
   /** The decoded custom error's name, when the chain reverted with one. */
@@ -21,6 +24,23 @@ export class ChainError extends HyphaError {
     this.errorName = options.errorName;
     this.errorArgs = options.errorArgs;
   }
+}
+
+/**
+ * The chain refused the call by its rules (a revert, or a check that foresees one): the input's
+ * fault, so the same call will not succeed later. `errorName` is the decoded custom error, if any.
+ * @example new ChainRefusedError("unknown deployment 0x…", { errorName: "UnknownDeployment" })
+ */
+export class ChainRefusedError extends ChainError {
+  override name = "ChainRefusedError";
+}
+
+/**
+ * The chain did not answer, or failed in a way that says nothing about the input (network, nonce
+ * race, out of gas, a deployment file for another chain's state): the same call may succeed later.
+ */
+export class ChainUnavailableError extends ChainError {
+  override name = "ChainUnavailableError";
 }
 
 /** OpenZeppelin v5 errors the contracts inherit, in case a generated ABI lacks them. */
@@ -198,13 +218,12 @@ export function toChainError(err: unknown, context?: string): ChainError {
   if (err instanceof ChainError) return err;
   const prefix = context ? `${context}: ` : "";
   if (err instanceof HyphaError) {
-    return new ChainError(prefix + err.shortMessage, { details: err.details, cause: err, exitCode: err.exitCode });
+    return new ChainError(prefix + err.shortMessage, { details: err.details, cause: err });
   }
   const revert = findRevert(err);
   if (revert) {
-    return new ChainError(prefix + describeContractError(revert.errorName, revert.args), {
+    return new ChainRefusedError(prefix + describeContractError(revert.errorName, revert.args), {
       cause: err,
-      exitCode: 1,
       errorName: revert.errorName,
       errorArgs: revert.args,
     });
@@ -214,20 +233,20 @@ export function toChainError(err: unknown, context?: string): ChainError {
     const msg = (e as { message?: string }).message ?? "";
     if (NETWORK_NAMES.has(name) || NETWORK_CODES.test(msg) || NETWORK_CODES.test(String((e as { code?: string }).code ?? ""))) {
       const url = (err as { url?: string }).url ?? (e as { url?: string }).url;
-      return new ChainError(`${prefix}cannot reach the chain${url ? ` at ${url}` : ""} (${firstLine(msg) || name})`, { cause: err, exitCode: 2 });
+      return new ChainUnavailableError(`${prefix}cannot reach the chain${url ? ` at ${url}` : ""} (${firstLine(msg) || name})`, { cause: err });
     }
   }
   for (const e of causes(err)) {
     const name = (e as { name?: string }).name ?? "";
     if (name === "ContractFunctionRevertedError" || name === "CallExecutionError" || name === "ExecutionRevertedError") {
       const reason = (e as { reason?: string }).reason;
-      return new ChainError(`${prefix}the transaction was reverted${reason ? `: ${reason}` : ""}`, { cause: err, exitCode: 1 });
+      return new ChainRefusedError(`${prefix}the transaction was reverted${reason ? `: ${reason}` : ""}`, { cause: err });
     }
-    if (name === "InsufficientFundsError") return new ChainError(`${prefix}the sender has too little ETH to pay for gas`, { cause: err, exitCode: 1 });
-    if (name === "NonceTooLowError" || name === "NonceTooHighError") return new ChainError(`${prefix}${firstLine((e as Error).message)}`, { cause: err, exitCode: 2 });
+    if (name === "InsufficientFundsError") return new ChainRefusedError(`${prefix}the sender has too little ETH to pay for gas`, { cause: err });
+    if (name === "NonceTooLowError" || name === "NonceTooHighError") return new ChainUnavailableError(`${prefix}${firstLine((e as Error).message)}`, { cause: err });
   }
   const message = err instanceof BaseError ? err.shortMessage : err instanceof Error ? err.message : String(err);
-  return new ChainError(prefix + firstLine(message), { cause: err, exitCode: 2 });
+  return new ChainUnavailableError(prefix + firstLine(message), { cause: err });
 }
 
 function firstLine(s: string): string {

@@ -14,7 +14,8 @@ import {
   type WalletClient,
 } from "viem";
 import { readAddresses, type HyphaAddresses } from "./addresses";
-import { ChainError, toChainError } from "./chainError";
+import { ChainUnavailableError, toChainError } from "./chainError";
+import { InputError } from "../errors";
 import { keepAliveHttp } from "./keepAliveTransport";
 
 /** Default file or folder holding `<chainId>.json` address files (written by the deploy code). */
@@ -82,7 +83,7 @@ export async function loadContracts(publicClient: PublicClient, deploymentFile?:
   }
   const addresses = readAddresses(deploymentFile ?? DEFAULT_DEPLOYMENTS, chainId);
   if (addresses.chainId !== chainId) {
-    throw new ChainError(`deployment file is for chain ${addresses.chainId}, but the RPC serves chain ${chainId}`, { exitCode: 1 });
+    throw new InputError("deployment file", `is for chain ${addresses.chainId}, but the RPC serves chain ${chainId}`);
   }
   let code: string | undefined;
   try {
@@ -91,9 +92,9 @@ export async function loadContracts(publicClient: PublicClient, deploymentFile?:
     throw toChainError(err, "checking the DeploymentRegistry");
   }
   if (!code || code === "0x") {
-    throw new ChainError(
+    throw new ChainUnavailableError(
       `no contract at DeploymentRegistry ${addresses.deploymentRegistry} on chain ${chainId}`,
-      { details: "the chain was probably restarted; deploy the contracts again (hypha up) or pass --deployment FILE", exitCode: 2 },
+      { details: "the chain was probably restarted; deploy the contracts again (hypha up) or pass --deployment FILE" },
     );
   }
   return addresses;

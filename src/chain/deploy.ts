@@ -8,6 +8,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { getAddress, parseEther, type Abi, type Address, type Hash, type Hex, type PublicClient, type WalletClient } from "viem";
 import { HyphaError } from "../errors";
+import { ChainRefusedError, ChainUnavailableError } from "./chainError";
 import { deploymentRegistryAbi, hyphaTokenAbi, nodeRegistryAbi } from "./abi";
 import type { HyphaAddresses } from "./addresses";
 
@@ -100,9 +101,9 @@ async function confirm(publicClient: PublicClient, hash: Hash, what: string) {
   try {
     receipt = await publicClient.waitForTransactionReceipt({ hash });
   } catch (cause) {
-    throw new DeployError(`${what}: no receipt`, { cause, exitCode: 2 });
+    throw new ChainUnavailableError(`${what}: no receipt`, { cause });
   }
-  if (receipt.status !== "success") throw new DeployError(`${what}: transaction reverted (${hash})`, { exitCode: 2 });
+  if (receipt.status !== "success") throw new ChainRefusedError(`${what}: transaction reverted (${hash})`);
   return receipt;
 }
 
@@ -116,21 +117,21 @@ async function deployOne(
 ): Promise<{ address: Address; blockNumber: bigint }> {
   let hash: Hash;
   try {
-    hash = await walletClient.deployContract({ abi, bytecode, args, account: sender(walletClient), chain: walletClient.chain ?? null } as never);
+    hash = await walletClient.deployContract({ abi, bytecode, args, account: sender(walletClient), chain: walletClient.chain ?? null });
   } catch (cause) {
-    throw new DeployError(`deploying ${name}: ${(cause as Error).message.split("\n")[0]}`, { cause, exitCode: 2 });
+    throw new ChainUnavailableError(`deploying ${name}: ${(cause as Error).message.split("\n")[0]}`, { cause });
   }
   const receipt = await confirm(publicClient, hash, `deploying ${name}`);
-  if (!receipt.contractAddress) throw new DeployError(`deploying ${name}: receipt has no contract address`, { exitCode: 2 });
+  if (!receipt.contractAddress) throw new ChainUnavailableError(`deploying ${name}: receipt has no contract address`);
   return { address: getAddress(receipt.contractAddress), blockNumber: receipt.blockNumber };
 }
 
 async function write(walletClient: WalletClient, publicClient: PublicClient, what: string, call: { address: Address; abi: Abi; functionName: string; args: readonly unknown[] }) {
   let hash: Hash;
   try {
-    hash = await walletClient.writeContract({ ...call, account: sender(walletClient), chain: walletClient.chain ?? null } as never);
+    hash = await walletClient.writeContract({ ...call, account: sender(walletClient), chain: walletClient.chain ?? null });
   } catch (cause) {
-    throw new DeployError(`${what}: ${(cause as Error).message.split("\n")[0]}`, { cause, exitCode: 2 });
+    throw new ChainUnavailableError(`${what}: ${(cause as Error).message.split("\n")[0]}`, { cause });
   }
   return confirm(publicClient, hash, what);
 }

@@ -5,7 +5,7 @@
  * amounts, the job result and the replicas' last states tell them apart. Pure: the caller reads
  * the events and views (see src/api/deploymentResource.ts); CLI, API and console print the result.
  */
-import type { Address, Hex } from "viem";
+import { zeroHash, type Address, type Hex } from "viem";
 import { DeploymentStatus, ReplicaStatus } from "./lifecycle";
 
 /**
@@ -74,7 +74,6 @@ export interface OutcomeInput {
   events: OutcomeEvent[];
 }
 
-const ZERO32 = `0x${"0".repeat(64)}`;
 const statusName = (n: number): string => DeploymentStatus[n] ?? `Unknown(${n})`;
 const replicaName = (n: number) => ReplicaStatus[n] ?? `Unknown(${n})`;
 
@@ -89,7 +88,7 @@ export function deploymentOutcome(input: OutcomeInput): DeploymentOutcome {
   const endedFrom = chainStatus === "Terminated" ? statusBefore(input.events, "Terminated") : chainStatus;
   const base = { chainStatus, ...(terminated ? { terminated } : {}) };
   const finalized = lastEvent(input.events, "JobFinalized");
-  const hasResult = (input.jobResult !== undefined && input.jobResult !== ZERO32) || finalized !== undefined;
+  const hasResult = (input.jobResult !== undefined && input.jobResult !== zeroHash) || finalized !== undefined;
 
   if (chainStatus === "None") return { ...base, phase: "Unknown", reason: "NotFound", message: "no deployment with this id on this chain" };
   if (chainStatus === "Cancelled") return { ...base, phase: "Cancelled", reason: "Cancelled", message: "the intent was cancelled before it was submitted" };

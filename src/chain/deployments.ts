@@ -2,36 +2,20 @@
  * Reads deployments back from the chain: the packed on-chain view, the replicas, every event that
  * concerns one deployment in order, and the list of all deployments (from IntentSubmitted logs).
  */
-import { encodeEventTopics, pad, parseEventLogs, type Address, type Hex, type Log, type PublicClient } from "viem";
+import { encodeEventTopics, pad, parseEventLogs, type Address, type ContractFunctionReturnType, type Hex, type Log, type PublicClient } from "viem";
 import { deploymentRegistryAbi } from "./abi";
 import type { HyphaAddresses } from "./addresses";
 import { toChainError } from "./chainError";
 import { getLogsSplitting } from "./logs";
 import { DeploymentStatus, ReplicaStatus, type DeploymentIntent } from "./eip712";
 
-/** The packed on-chain summary (field for field IDeploymentRegistry.Deployment). */
-export interface DeploymentView {
-  status: number;
-  kind: number;
-  replicas: number;
-  placed: number;
-  running: number;
-  quorum: number;
-  retriesLeft: number;
-  escrow: bigint;
-  cpuMillis: number;
-  memoryMiB: number;
-  diskMiB: number;
-}
+/** The packed on-chain summary, IDeploymentRegistry.Deployment as the generated ABI declares it. */
+export type DeploymentView = ContractFunctionReturnType<typeof deploymentRegistryAbi, "view", "getDeployment">;
 
-export interface ReplicaView {
+/** One replica slot: the fields of IDeploymentRegistry.Replica (from the generated ABI) callers read, and its index. */
+export type ReplicaView = Pick<ContractFunctionReturnType<typeof deploymentRegistryAbi, "view", "getReplicas">[number], "nodeId" | "status" | "attempt" | "pricePerSecond" | "since"> & {
   index: number;
-  nodeId: number;
-  status: number;
-  attempt: number;
-  pricePerSecond: bigint;
-  since: bigint;
-}
+};
 
 /** One decoded event of a deployment, with where it happened. */
 export interface DeploymentEvent {
@@ -74,7 +58,7 @@ export async function readDeployment(publicClient: PublicClient, addresses: Hyph
       args: [id],
       blockNumber,
     });
-    return { ...(d as unknown as DeploymentView) };
+    return { ...d };
   } catch (err) {
     throw toChainError(err, `reading deployment ${id}`);
   }
@@ -86,13 +70,13 @@ export async function readDeployment(publicClient: PublicClient, addresses: Hyph
  */
 export async function readReplicas(publicClient: PublicClient, addresses: HyphaAddresses, id: Hex, blockNumber?: bigint): Promise<ReplicaView[]> {
   try {
-    const rs = (await publicClient.readContract({
+    const rs = await publicClient.readContract({
       address: addresses.deploymentRegistry,
       abi: deploymentRegistryAbi,
       functionName: "getReplicas",
       args: [id],
       blockNumber,
-    })) as unknown as Omit<ReplicaView, "index">[];
+    });
     return rs.map((r, index) => ({ index, nodeId: r.nodeId, status: r.status, attempt: r.attempt, pricePerSecond: r.pricePerSecond, since: r.since }));
   } catch (err) {
     throw toChainError(err, `reading the replicas of ${id}`);

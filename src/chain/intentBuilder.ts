@@ -3,8 +3,9 @@
  * field against its on-chain width before anything is signed. Pure: no clock or randomness of its
  * own (the caller passes nonce and deadline).
  */
-import { isAddress, isHex, type Address, type Hex } from "viem";
-import { HyphaError } from "../errors";
+import { isAddress, isHex, zeroHash, type Address, type Hex } from "viem";
+import { InputError } from "../errors";
+import { CONTRACT_LIMITS } from "../spec/limits";
 import { Kind, type DeploymentIntent } from "./eip712";
 
 export interface IntentInput {
@@ -28,18 +29,15 @@ export interface IntentInput {
 /** A job's default maximum paid run time per replica placement, in seconds. */
 export const DEFAULT_JOB_MAX_RUN_SECONDS = 3600;
 /** An intent's budget must pay every replica this long at its price limit (the contract's MIN_RUN_SECONDS). */
-export const MIN_RUN_SECONDS = 60n;
+const MIN_RUN_SECONDS = BigInt(CONTRACT_LIMITS.minRunSeconds);
 
-const MAX = { u8: 2 ** 8 - 1, u16: 2 ** 16 - 1, u32: 2 ** 32 - 1, u64: 2n ** 64n - 1n, u96: 2n ** 96n - 1n };
+const MAX = { u8: 2 ** 8 - 1, u32: 2 ** 32 - 1, u64: 2n ** 64n - 1n, u96: 2n ** 96n - 1n };
 
 /** A bad intent field, named, with the reason. */
-export class IntentError extends HyphaError {
+export class IntentError extends InputError {
   override name = "IntentError";
-  constructor(
-    readonly field: string,
-    reason: string,
-  ) {
-    super(`intent field ${field}: ${reason}`, { exitCode: 1 });
+  constructor(field: string, reason: string) {
+    super(field, reason, { label: "intent field " });
   }
 }
 
@@ -59,8 +57,8 @@ export function buildIntent(input: IntentInput): DeploymentIntent {
   for (const f of ["specHash", "imageRoot"] as const) {
     if (!isHex(input[f]) || input[f].length !== 66) throw new IntentError(f, `must be 0x + 64 hex digits, got ${input[f]}`);
   }
-  if (/^0x0{64}$/.test(input.specHash)) throw new IntentError("specHash", "must not be zero");
-  intIn("replicas", input.replicas, 1, MAX.u16);
+  if (input.specHash === zeroHash) throw new IntentError("specHash", "must not be zero");
+  intIn("replicas", input.replicas, 1, CONTRACT_LIMITS.maxReplicas);
   intIn("cpuMillis", input.resources.cpuMillis, 1, MAX.u32);
   intIn("memoryMiB", input.resources.memoryMiB, 1, MAX.u32);
   intIn("diskMiB", input.resources.diskMiB, 0, MAX.u32);

@@ -5,7 +5,7 @@
 import { encodeEventTopics, getAddress, parseEventLogs, type Hex, type PublicClient } from "viem";
 import { deploymentRegistryAbi } from "./abi";
 import type { HyphaAddresses } from "./addresses";
-import { ChainError, toChainError } from "./chainError";
+import { ChainRefusedError, toChainError } from "./chainError";
 import { getLogsSplitting } from "./logs";
 import type { DeploymentIntent } from "./eip712";
 
@@ -23,7 +23,7 @@ const FIRST_WINDOW = 2048n;
 
 /**
  * The intent submitted under `id`, with its signature and where it was recorded. Throws a
- * ChainError (exit code 1) naming the id when no such deployment exists.
+ * ChainRefusedError (errorName UnknownDeployment) naming the id when no such deployment exists.
  *
  * With `before` (a block at or after the submission, e.g. where a replica was placed), the search
  * goes backwards in windows of 2048, 4096, ... blocks, so finding a recent intent costs one small
@@ -51,7 +51,7 @@ export async function readIntent(publicClient: PublicClient, addresses: HyphaAdd
     throw toChainError(err, `reading the intent of deployment ${id}`);
   }
   const log = logs[0];
-  if (!log) throw new ChainError(`unknown deployment ${id}: no IntentSubmitted event on this chain`, { exitCode: 1 });
+  if (!log) throw new ChainRefusedError(`unknown deployment ${id}: no IntentSubmitted event on this chain`, { errorName: "UnknownDeployment" });
   const raw = log.args.intent!;
   // The relayer is the submitting transaction's sender: one more read, done only when asked for.
   let relayer: Hex | undefined;

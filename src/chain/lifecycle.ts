@@ -3,6 +3,7 @@
  * contracts/interfaces/IHyphaTypes.sol (the enums) and contracts/libraries/Lifecycle.sol (the move
  * tables); test/chain/lifecycle.test.ts checks both against the Solidity sources.
  */
+import { zeroHash } from "viem";
 
 /** DeploymentStatus names, indexed by their on-chain number. */
 export const DeploymentStatus = ["None", "Requested", "Scheduled", "Running", "Completed", "Terminated", "Failed", "Cancelled"] as const;
@@ -77,7 +78,7 @@ export function isLegalReplicaMove(from: number, to: number): boolean {
  * NODE_FAULT when the node could not run it (disk, fetch, launch): re-placed without a retry.
  */
 export const FAILURE_CAUSE = {
-  workload: "0x0000000000000000000000000000000000000000000000000000000000000000",
+  workload: zeroHash,
   node: "0x6e6f64652d6661756c7400000000000000000000000000000000000000000000", // bytes32("node-fault")
 } as const;
 

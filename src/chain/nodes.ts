@@ -2,32 +2,13 @@
  * Reads registered nodes from the NodeRegistry: one node, all nodes, and a node's agent key as of
  * a given block (what the auditor checks attestations against).
  */
-import type { Address, PublicClient } from "viem";
+import type { Address, ContractFunctionReturnType, PublicClient } from "viem";
 import { nodeRegistryAbi } from "./abi";
 import type { HyphaAddresses } from "./addresses";
 import { toChainError } from "./chainError";
 
-export interface NodeView {
-  id: number;
-  operator: Address;
-  agent: Address;
-  cpuMillis: number;
-  memoryMiB: number;
-  diskMiB: number;
-  slots: number;
-  freeCpuMillis: number;
-  freeMemoryMiB: number;
-  freeDiskMiB: number;
-  freeSlots: number;
-  /** Replicas currently placed on the node. */
-  placed: number;
-  pricePerSecond: bigint;
-  stake: bigint;
-  unbondingSince: bigint;
-  jailed: boolean;
-  measurement: `0x${string}`;
-  endpoint: string;
-}
+/** A registered node: INodeRegistry.Node as the generated ABI declares it, and its id. */
+export type NodeView = { id: number } & ContractFunctionReturnType<typeof nodeRegistryAbi, "view", "getNode">;
 
 /**
  * One node (UnknownNode decodes to a readable error).
@@ -36,7 +17,7 @@ export interface NodeView {
 export async function readNode(publicClient: PublicClient, addresses: HyphaAddresses, nodeId: number): Promise<NodeView> {
   try {
     const n = await publicClient.readContract({ address: addresses.nodeRegistry, abi: nodeRegistryAbi, functionName: "getNode", args: [nodeId] });
-    return { id: nodeId, ...(n as unknown as Omit<NodeView, "id">) };
+    return { id: nodeId, ...n };
   } catch (err) {
     throw toChainError(err, `reading node ${nodeId}`);
   }

@@ -8,11 +8,12 @@
  * given explicitly, so nothing estimates again at send time. A revert is counted
  * (`hypha_tx_reverts_total{function,cause}` in prom-client's default registry) and logged with its
  * decoded cause: the contract's custom error, or "ran out of gas: used X of limit Y" (a retryable
- * ChainError, exit code 2: more gas will do), never an RPC's "Missing or invalid parameters".
+ * ChainUnavailableError: more gas will do), never an RPC's "Missing or invalid parameters".
  */
 import { Counter, register } from "prom-client";
 import { encodeFunctionData, keccak256, type Abi, type Account, type Hex, type PublicClient, type TransactionReceipt } from "viem";
-import { ChainError, toChainError } from "./chainError";
+import { ChainRefusedError, ChainUnavailableError, type ChainError, toChainError } from "./chainError";
+import { InputError } from "../errors";
 import type { ContractCall, SentTx, TxClients } from "./tx";
 
 /** How much above the pending-block estimate the limit goes: `estimate * (100 + percent) / 100 + extra`. */
@@ -67,7 +68,7 @@ export function revertCause(receipt: Pick<TransactionReceipt, "gasUsed">, gasLim
 export async function sendSizedContractTx<R = unknown>(clients: TxClients, call: ContractCall, what: string, logger?: SizedTxLogger, sizing: GasMargin | ExplicitGas = DEFAULT_GAS_MARGIN): Promise<SentTx<R>> {
   const { publicClient, walletClient } = clients;
   const account = walletClient.account as Account | undefined;
-  if (!account) throw new ChainError(`${what}: no signing account given`, { exitCode: 1 });
+  if (!account) throw new InputError(what, "no signing account given");
   let result: unknown;
   let gas: bigint;
   if ("gas" in sizing) gas = sizing.gas;
@@ -104,8 +105,8 @@ export async function sendSizedContractTx<R = unknown>(clients: TxClients, call:
   }
   const cause = revertCause(receipt, gas, replayError);
   report(call.functionName, cause.outOfGas ? "out-of-gas" : replayError ? "contract" : "unknown", `${what}: transaction ${hash} ${cause.line}`, logger, { tx: hash, gasUsed: receipt.gasUsed.toString(), gasLimit: gas.toString() });
-  throw new ChainError(`${what}: transaction ${hash} ${cause.line}`, {
-    exitCode: cause.outOfGas ? 2 : 1,
+  // Out of gas says nothing about the input (the limit was too low): try again; else the contract refused.
+  throw new (cause.outOfGas ? ChainUnavailableError : ChainRefusedError)(`${what}: transaction ${hash} ${cause.line}`, {
     errorName: replayError?.errorName,
     errorArgs: replayError?.errorArgs,
   });

@@ -4,7 +4,8 @@
  * check it succeeded.
  */
 import type { Abi, Account, Address, Hex, PublicClient, TransactionReceipt, WalletClient } from "viem";
-import { ChainError, toChainError } from "./chainError";
+import { ChainRefusedError, toChainError } from "./chainError";
+import { InputError } from "../errors";
 
 export interface TxClients {
   publicClient: PublicClient;
@@ -32,7 +33,7 @@ export interface SentTx<R = unknown> {
  */
 export async function sendContractTx<R = unknown>(clients: TxClients, call: ContractCall, what: string): Promise<SentTx<R>> {
   const account = clients.walletClient.account as Account | undefined;
-  if (!account) throw new ChainError(`${what}: no signing account given`, { exitCode: 1 });
+  if (!account) throw new InputError(what, "no signing account given");
   let request: unknown;
   let result: unknown;
   try {
@@ -54,7 +55,7 @@ export async function sendContractTx<R = unknown>(clients: TxClients, call: Cont
   } catch (err) {
     throw toChainError(err, `${what} (waiting for ${hash})`);
   }
-  if (receipt.status !== "success") throw new ChainError(`${what}: transaction ${hash} reverted`, { exitCode: 1 });
+  if (receipt.status !== "success") throw new ChainRefusedError(`${what}: transaction ${hash} reverted`);
   return { hash, receipt, result: result as R };
 }
 
@@ -82,7 +83,7 @@ const erc20Abi = [
  */
 export async function sendContractTxWithAllowance<R = unknown>(clients: TxClients, call: ContractCall, what: string, pull: TokenPull): Promise<SentTx<R> & { approveTx?: Hex }> {
   const account = clients.walletClient.account as Account | undefined;
-  if (!account) throw new ChainError(`${what}: no signing account given`, { exitCode: 1 });
+  if (!account) throw new InputError(what, "no signing account given");
   try {
     await clients.publicClient.simulateContract({ ...call, account } as never);
     return await sendContractTx<R>(clients, call, what);
@@ -97,10 +98,10 @@ export async function sendContractTxWithAllowance<R = unknown>(clients: TxClient
     throw toChainError(err, `${what}: reading the token balance`);
   }
   if (balance < pull.amount) {
-    throw new ChainError(`${pull.field}: ${pull.owner} holds ${balance} token wei, needs ${pull.amount}`, { exitCode: 1 });
+    throw new ChainRefusedError(`${pull.field}: ${pull.owner} holds ${balance} token wei, needs ${pull.amount}`);
   }
   if (account.address.toLowerCase() !== pull.owner.toLowerCase()) {
-    throw new ChainError(`${pull.field}: ${pull.owner} has not approved ${pull.amount} token wei to ${pull.spender}; the sender ${account.address} cannot approve for it`, { exitCode: 1 });
+    throw new ChainRefusedError(`${pull.field}: ${pull.owner} has not approved ${pull.amount} token wei to ${pull.spender}; the sender ${account.address} cannot approve for it`);
   }
   const approve = await sendContractTx(clients, { address: pull.token, abi: erc20Abi, functionName: "approve", args: [pull.spender, pull.amount] }, `${what}: approving ${pull.field}`);
   const sent = await sendContractTx<R>(clients, call, what);

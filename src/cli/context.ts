@@ -84,6 +84,24 @@ export function loadConfigFile(env: NodeJS.ProcessEnv): { path: string; config: 
   return { path: file, config: readConfigFile(file) };
 }
 
+/** What to do when no contract addresses file is found: every way of naming one. */
+export const DEPLOYMENT_FILE_REMEDY =
+  "pass --deployment FILE (the deployments/<chainId>.json that `hypha up` or scripts/deploy.ts wrote, or its folder), set HYPHA_DEPLOYMENT, or name it in a context (hypha config set-context NAME --deployment FILE)";
+
+/**
+ * The contract addresses file (or folder) a command reads, checked to exist before any chain call;
+ * else an error naming --deployment and the remedy (`undefined`: the default deployments/ folder).
+ * @example existingDeploymentFile(undefined, () => false) // throws "--deployment: not given, and ..."
+ */
+export function existingDeploymentFile(file: string | undefined, exists: (p: string) => boolean = fs.existsSync): string {
+  const target = file ?? "deployments";
+  if (exists(target)) return target;
+  throw new HyphaError(
+    file === undefined ? `--deployment: not given, and there is no deployments/ folder here or in ${PACKAGE_DIR}` : `--deployment: ${file} not found`,
+    { details: DEPLOYMENT_FILE_REMEDY },
+  );
+}
+
 /** deployments/ in the working directory, else the one in this CLI's repository (so `hypha` works from any folder). */
 function defaultDeploymentFile(): string | undefined {
   if (fs.existsSync("deployments")) return undefined;
@@ -118,7 +136,7 @@ export class CliContext {
 
   /** Contract addresses for the chain behind --rpc. */
   addresses(): Promise<HyphaAddresses> {
-    if (!this._addresses) this._addresses = loadContracts(this.publicClient, this.config.deploymentFile);
+    if (!this._addresses) this._addresses = (async () => loadContracts(this.publicClient, existingDeploymentFile(this.config.deploymentFile)))();
     return this._addresses;
   }
 

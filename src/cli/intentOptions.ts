@@ -5,11 +5,12 @@
  */
 import type { Command } from "commander";
 import { getAddress, isAddress, type Address, type Hex, type PublicClient, type TypedDataDomain } from "viem";
-import { toChainError } from "../chain/chainError";
+import { verifyTypedData } from "viem/actions";
+import { ChainUnavailableError, toChainError } from "../chain/chainError";
 import { intentTypedData, type DeploymentIntent } from "../chain/eip712";
 import { buildIntent, IntentError, randomNonce } from "../chain/intentBuilder";
 import { HyphaError } from "../errors";
-import { checkSignedContract, intentWorkloadFields, type WorkloadSpec } from "../spec";
+import { checkSignedContract, intentWorkloadFields, LIMITS, type WorkloadSpec } from "../spec";
 import { parseBytes32, parseIntIn, parseTokenAmount } from "./amounts";
 import { computeSpecHash, type ParsedWorkload } from "./workloads";
 
@@ -50,7 +51,7 @@ export function addIntentOptions(cmd: Command): Command {
  */
 export function applySpecOverrides(spec: WorkloadSpec, flags: IntentFlags): WorkloadSpec {
   let out = spec;
-  if (flags.replicas !== undefined) out = { ...out, replicas: parseIntIn("--replicas", flags.replicas, 1, out.kind === "job" ? 255 : 1000) };
+  if (flags.replicas !== undefined) out = { ...out, replicas: parseIntIn("--replicas", flags.replicas, 1, LIMITS.maxReplicas) };
   if (flags.quorum !== undefined) {
     if (out.kind !== "job") throw new HyphaError("--quorum: only a Job has a result quorum");
     out = { ...out, job: { ...out.job!, quorum: parseIntIn("--quorum", flags.quorum, 1, out.replicas) } };
@@ -145,10 +146,10 @@ export async function signedIntentOf(w: ParsedWorkload, domain: TypedDataDomain,
   }
   let valid: boolean;
   try {
-    valid = await publicClient.verifyTypedData({ address: intent.deployer, ...intentTypedData(domain, intent), signature: signed.signature as Hex } as never);
+    valid = await verifyTypedData(publicClient, { address: intent.deployer, ...intentTypedData(domain, intent), signature: signed.signature as Hex });
   } catch (err) {
     const e = toChainError(err, "verifying the signature");
-    if (e.exitCode === 2) throw e;
+    if (e instanceof ChainUnavailableError) throw e;
     valid = false;
   }
   if (!valid) {

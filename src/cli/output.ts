@@ -4,6 +4,7 @@
  */
 import YAML from "yaml";
 import { HyphaError } from "../errors";
+import { exitCodeOf } from "./exitCode";
 
 export type OutputFormat = "table" | "wide" | "json" | "yaml" | "name";
 
@@ -76,7 +77,7 @@ export function renderTable(rows: Record<string, string | number>[], columns?: s
  */
 export function formatError(err: unknown): { text: string; exitCode: number } {
   if (err instanceof HyphaError) {
-    return { text: `error: ${err.shortMessage}${err.details ? `\n${err.details}` : ""}`, exitCode: err.exitCode };
+    return { text: `error: ${err.shortMessage}${err.details ? `\n${err.details}` : ""}`, exitCode: exitCodeOf(err) };
   }
   const message = err instanceof Error ? err.message.split("\n")[0] : String(err);
   return { text: `error: ${message}`, exitCode: 1 };

@@ -5,12 +5,21 @@
  */
 import type { Hex, PublicClient } from "viem";
 import type { HyphaAddresses } from "../chain/addresses";
-import { ChainError } from "../chain/chainError";
 import { deploymentOutcome, waitVerdict, type DeploymentOutcome } from "../chain/deploymentOutcome";
 import { deploymentStatusName, readDeploymentEvents, readReplicas, replicaStatusName, type DeploymentEvent } from "../chain/deployments";
 import { AttestedStatus } from "../chain/lifecycle";
 import { HyphaError } from "../errors";
 import { formatTokens } from "./amounts";
+
+/** The deployment waited for ended otherwise (failed, deleted, out of budget) or can never be placed (the CLI exits 3). */
+export class DeploymentEndedError extends HyphaError {
+  override name = "DeploymentEndedError";
+}
+
+/** The deployment did not reach what was waited for in time (the CLI exits 2: is the watcher running?). */
+export class WaitTimeoutError extends HyphaError {
+  override name = "WaitTimeoutError";
+}
 
 /**
  * One progress line for an event, or undefined for events that are not state changes.
@@ -124,15 +133,13 @@ export async function followDeployment(
       nextFitCheck = Date.now() + 3_000;
       const why = await opts.unschedulable();
       if (why) {
-        throw new HyphaError(`deployment ${label} cannot be placed (FailedScheduling): ${why}`, {
-          exitCode: 3,
+        throw new DeploymentEndedError(`deployment ${label} cannot be placed (FailedScheduling): ${why}`, {
           details: "no registered node has the capacity, price and approved measurement it needs, even when empty; it stays Requested (its escrow is refunded when you delete it: hypha delete deployment NAME)",
         });
       }
     }
     if (Date.now() > deadline) {
-      throw new ChainError(`deployment ${label} is still ${last?.phase ?? "not submitted"} after ${Math.round(opts.timeoutMs / 1000)} s`, {
-        exitCode: 2,
+      throw new WaitTimeoutError(`deployment ${label} is still ${last?.phase ?? "not submitted"} after ${Math.round(opts.timeoutMs / 1000)} s`, {
         details: "is the watcher running (hypha up / hypha watcher)? follow it with: hypha describe deployment ID",
       });
     }
@@ -141,5 +148,5 @@ export async function followDeployment(
 }
 
 function endedError(label: string, o: DeploymentOutcome, until: string[]): HyphaError {
-  return new HyphaError(`deployment ${label} ended ${o.phase} (${o.reason}): ${o.message}`, { exitCode: 3, details: `waited for ${until.join(" or ")}` });
+  return new DeploymentEndedError(`deployment ${label} ended ${o.phase} (${o.reason}): ${o.message}`, { details: `waited for ${until.join(" or ")}` });
 }

@@ -1,13 +1,13 @@
 /**
  * What the CLI needs from the blob/image store over HTTP: resolve an image name to its on-chain
- * root, and publish a spec's canonical JSON as a raw blob (CID digest = specHash). The audit's
- * fetch of that blob is in src/api/audit.ts.
+ * root, and publish a spec's canonical JSON as a raw blob (CID digest = specHash). The verified
+ * fetch of that blob is StoreClient.getSpecBlob.
  */
 import type { Hex } from "viem";
 import { HyphaError } from "../errors";
 import { cidForBytes, ImageError, RAW_CODEC, rootToBytes32, StoreClient } from "../image";
 
-/** The store could not be reached or answered wrongly (exit code 2). */
+/** The store could not be reached or answered wrongly (the CLI exits 2). */
 export class StoreAccessError extends HyphaError {
   override name = "StoreAccessError";
 }
@@ -18,7 +18,6 @@ async function request(url: string, init: RequestInit = {}, what: string): Promi
   } catch (err) {
     throw new StoreAccessError(`${what}: cannot reach the store at ${new URL(url).origin} (${(err as Error).cause ? String(((err as Error).cause as Error).message ?? (err as Error).cause) : (err as Error).message})`, {
       cause: err,
-      exitCode: 2,
       details: "start it with `hypha up` or pass --store URL",
     });
   }
@@ -42,7 +41,7 @@ export async function resolveImageRoot(storeUrl: string, image: string): Promise
       });
     }
     if (err instanceof ImageError && err.code === "UNAVAILABLE") {
-      throw new StoreAccessError(`image ${image}: cannot reach the store at ${storeUrl}`, { exitCode: 2, cause: err, details: "start it with `hypha up`, pass --store URL, or give --image-root 0x…" });
+      throw new StoreAccessError(`image ${image}: cannot reach the store at ${storeUrl}`, { cause: err, details: "start it with `hypha up`, pass --store URL, or give --image-root 0x…" });
     }
     throw err;
   }
@@ -56,6 +55,6 @@ export async function publishSpecBlob(storeUrl: string, canonicalJson: string): 
   const bytes = new TextEncoder().encode(canonicalJson);
   const cid = cidForBytes(bytes, RAW_CODEC).toString();
   const res = await request(`${storeUrl}/blobs/${cid}`, { method: "PUT", body: bytes, headers: { "content-type": "application/octet-stream" } }, "publishing the spec");
-  if (!res.ok) throw new StoreAccessError(`publishing the spec: the store answered ${res.status} ${await res.text().catch(() => "")}`.trim(), { exitCode: 2 });
+  if (!res.ok) throw new StoreAccessError(`publishing the spec: the store answered ${res.status} ${await res.text().catch(() => "")}`.trim());
   return cid;
 }

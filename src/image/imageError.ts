@@ -37,8 +37,7 @@ export class ImageError extends HyphaError {
   readonly path?: string;
 
   constructor(shortMessage: string, options: ImageErrorOptions) {
-    const exitCode = options.exitCode ?? (options.code === "UNAVAILABLE" ? 2 : 1);
-    super(shortMessage, { ...options, exitCode });
+    super(shortMessage, options);
     this.code = options.code;
     this.cid = options.cid;
     this.path = options.path;

@@ -2,10 +2,11 @@
  * StoreClient: fetch objects by CID from any number of store mirrors, verifying every object on
  * arrival. A mirror that serves wrong bytes or fails is skipped for that object and the next mirror
  * is asked; if no mirror has the right bytes the error is TAMPERED (some mirror lied) naming the
- * CID, NOT_FOUND (none has it) or UNAVAILABLE (none answered).
+ * CID, NOT_FOUND (none has it) or UNAVAILABLE (none answered). The one verified fetch of a spec blob
+ * by its on-chain specHash (agent, audit, API and CLI alike) is `getSpecBlob`.
  */
 import { decodeChunkBatch, MAX_BATCH_CIDS } from "./chunkBatch";
-import { CID, JSON_CODEC, bytesMatchCid, cidForBytes, parseCid } from "./cid";
+import { CID, JSON_CODEC, RAW_CODEC, bytes32ToRoot, bytesMatchCid, cidForBytes, parseCid } from "./cid";
 import { ImageError } from "./imageError";
 import { normalizeImageName } from "./catalog";
 
@@ -18,6 +19,9 @@ export interface StoreClientOptions {
 
 /** Per-mirror outcome of one object, for error messages. */
 type Outcome = "tampered" | "missing" | "error";
+
+/** The largest spec blob `getSpecBlob` accepts by default (a manifest is at most 256 KiB). */
+export const MAX_SPEC_BLOB_BYTES = 1024 * 1024;
 
 /**
  * @example
@@ -97,6 +101,57 @@ export class StoreClient {
       if (pending.length > 0) throw failure(pending[0], outcomes.get(pending[0]) ?? [], this.mirrors);
     }
     return out;
+  }
+
+  /**
+   * A spec blob by its on-chain specHash, which is the sha256 of its bytes (its CID is CIDv1 raw with
+   * that digest): from the first mirror whose bytes hash to it. Throws ImageError TOO_LARGE when the
+   * right bytes are over `maxBytes` (the deployer published it: no mirror can do better), TAMPERED when
+   * some mirror served other bytes and none the right ones, NOT_FOUND when no mirror has it, and
+   * UNAVAILABLE when none answered. A mirror's body is read to at most 16 x `maxBytes`.
+   * @example const json = new TextDecoder().decode(await new StoreClient([storeUrl]).getSpecBlob(intent.specHash));
+   */
+  async getSpecBlob(specHash: `0x${string}`, opts: { maxBytes?: number } = {}): Promise<Uint8Array> {
+    const maxBytes = opts.maxBytes ?? MAX_SPEC_BLOB_BYTES;
+    const cid = bytes32ToRoot(specHash, RAW_CODEC);
+    const outcomes: Outcome[] = [];
+    for (const mirror of this.mirrors) {
+      let bytes: Uint8Array | null;
+      try {
+        const res = await this.request(`${mirror}/blobs/${cid}`);
+        if (res.status === 404) {
+          await res.body?.cancel();
+          outcomes.push("missing");
+          continue;
+        }
+        if (!res.ok) throw new Error(`HTTP ${res.status}`);
+        bytes = await readCapped(res, maxBytes * 16);
+      } catch {
+        outcomes.push("error");
+        continue;
+      }
+      if (bytes) this.bytesReceived += bytes.length;
+      if (bytes === null || !bytesMatchCid(cid, bytes)) {
+        outcomes.push("tampered");
+        continue;
+      }
+      if (bytes.length > maxBytes) throw new ImageError(`spec blob ${cid}: ${bytes.length} bytes, more than a spec may be (${maxBytes})`, { code: "TOO_LARGE", cid: cid.toString() });
+      return bytes;
+    }
+    throw failure(cid.toString(), outcomes, this.mirrors, "spec blob");
+  }
+
+  /**
+   * The spec blob as text, or undefined when no mirror has it; other failures throw as `getSpecBlob`.
+   * @example const json = await new StoreClient([storeUrl]).findSpecJson(intent.specHash); if (json) specFromCanonicalJson(json)
+   */
+  async findSpecJson(specHash: `0x${string}`): Promise<string | undefined> {
+    try {
+      return new TextDecoder().decode(await this.getSpecBlob(specHash));
+    } catch (err) {
+      if (err instanceof ImageError && err.code === "NOT_FOUND") return undefined;
+      throw err;
+    }
   }
 
   /** Root CID for an image name (or `zero-image://name`), from the first mirror that knows it. */
@@ -183,12 +238,25 @@ function push(m: Map<string, Outcome[]>, k: string, v: Outcome): void {
   else m.set(k, [v]);
 }
 
-function failure(cid: string, outcomes: Outcome[], mirrors: string[]): ImageError {
+function failure(cid: string, outcomes: Outcome[], mirrors: string[], what = "chunk"): ImageError {
   const summary = outcomes.map((o, i) => `${mirrors[i]}: ${o}`).join("; ");
   if (outcomes.includes("tampered"))
-    return new ImageError(`chunk ${cid} is tampered: no mirror served bytes matching its hash`, { code: "TAMPERED", cid, details: summary });
-  if (outcomes.includes("missing")) return new ImageError(`chunk ${cid}: not found on any mirror`, { code: "NOT_FOUND", cid, details: summary });
-  return new ImageError(`chunk ${cid}: no mirror answered`, { code: "UNAVAILABLE", cid, details: summary });
+    return new ImageError(`${what} ${cid} is tampered: no mirror served bytes matching its hash`, { code: "TAMPERED", cid, details: summary });
+  if (outcomes.includes("missing")) return new ImageError(`${what} ${cid}: not found on any mirror`, { code: "NOT_FOUND", cid, details: summary });
+  return new ImageError(`${what} ${cid}: no mirror answered`, { code: "UNAVAILABLE", cid, details: summary });
+}
+
+/** The response body, or null once it passes `cap` bytes (a hostile mirror cannot fill memory). */
+async function readCapped(res: Response, cap: number): Promise<Uint8Array | null> {
+  if (!res.body) return new Uint8Array(0);
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of res.body) {
+    total += chunk.length;
+    if (total > cap) return null; // leaving the loop cancels the body
+    parts.push(chunk);
+  }
+  return new Uint8Array(Buffer.concat(parts));
 }
 
 async function ok(res: Response, what: string): Promise<void> {

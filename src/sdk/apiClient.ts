@@ -16,7 +16,7 @@ export class HyphaApiError extends HyphaError {
     readonly field?: string,
     readonly contractError?: string,
   ) {
-    super(field ? `${field}: ${message}` : message, { exitCode: status >= 500 ? 2 : 1 });
+    super(field ? `${field}: ${message}` : message);
   }
 }
 

@@ -35,7 +35,8 @@ import {
 import { sortedRecord } from "./kubernetesManifest";
 import { parseYamlDocuments, NumericLiteral } from "./yamlDocuments";
 import type { SpecIssue } from "./specError";
-import { DEFAULT_RESOURCES, LIMITS, SPEC_FORMAT, comparePorts, type EnvVar, type WorkloadSpec } from "./workloadSpec";
+import { LIMITS } from "./limits";
+import { DEFAULT_RESOURCES, SPEC_FORMAT, comparePorts, type EnvVar, type WorkloadSpec } from "./workloadSpec";
 
 /** Intent fields carried beside the signature; all decimal strings / 0x hex strings. */
 export interface SignedIntentFields {
@@ -106,7 +107,7 @@ const envMap = z.unknown().transform((v, ctx): EnvVar[] => {
 
 const workloadSpecSchema = strictMapping({
   image: imageRef,
-  replicas: integer(1, LIMITS.maxReplicas, "one deployment's replicas each cost a placement and an attestation").optional(),
+  replicas: integer(1, LIMITS.maxReplicas, "the contract's MAX_REPLICAS").optional(),
   verification_hash: str().optional(),
   name: dnsName.optional(),
   kind: z.enum(["service", "job"], { error: (i) => `must be service or job, got ${describeValue(i.input)}` }).optional(),
@@ -120,7 +121,7 @@ const workloadSpecSchema = strictMapping({
   ports: z.array(strictMapping({ container_port: integer(1, 65535), protocol: protocol.optional(), name: portName.optional() })).optional(),
   labels: labelMap.optional(),
   restart_policy: restartPolicy.optional(),
-  quorum: integer(1, LIMITS.maxJobReplicas).optional(),
+  quorum: integer(1, LIMITS.maxReplicas).optional(),
   outputs: z.array(outputPath).max(LIMITS.maxOutputs).optional(),
   backoff_limit: integer(0, LIMITS.maxBackoffLimit, "the intent's maxRetries is a uint8").optional(),
 });
@@ -171,7 +172,6 @@ export function normalizeContractConfigMap(data: unknown, document: number): { s
   const restart = ws.restart_policy ?? (kind === "job" ? "Never" : "Always");
   if (kind === "job") {
     if (restart === "Always") add("workload_spec.restart_policy", "a job's restart_policy must be Never or OnFailure");
-    if (replicas > LIMITS.maxJobReplicas) add("workload_spec.replicas", `a job may have at most ${LIMITS.maxJobReplicas} replicas (its quorum is a uint8), got ${replicas}`);
     if (ws.quorum !== undefined && ws.quorum > replicas) add("workload_spec.quorum", `must be at most replicas (${replicas}), got ${ws.quorum}`);
   } else {
     for (const key of ["quorum", "outputs", "backoff_limit"] as const) {

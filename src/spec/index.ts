@@ -9,7 +9,6 @@ export { SpecError, formatSpecIssue, type SpecIssue } from "./specError";
 export type { SignedContract, SignedIntentFields } from "./contractConfigMap";
 export {
   DEFAULT_RESOURCES,
-  LIMITS,
   SPEC_FORMAT,
   type WorkloadSpec,
   type EnvVar,
@@ -19,6 +18,7 @@ export {
   type RestartPolicy,
   type WorkloadKind,
 } from "./workloadSpec";
+export { CONTRACT_LIMITS, LIMITS } from "./limits";
 export { parseQuantity, formatBytes, formatMillis } from "./quantity";
 export { renderSignedConfigMap, type SignedConfigMapInput } from "./renderSignedConfigMap";
 export { checkSignedContract } from "./checkSignedContract";

@@ -31,10 +31,10 @@ import {
   strictMapping,
   zodToSpecIssues,
 } from "./manifestFields";
+import { LIMITS } from "./limits";
 import type { SpecIssue } from "./specError";
 import {
   DEFAULT_RESOURCES,
-  LIMITS,
   SPEC_FORMAT,
   comparePorts,
   outputPathProblem,
@@ -98,7 +98,7 @@ const templateSchema = looseMapping({
 const deploymentSchema = looseMapping({
   metadata: metadataSchema,
   spec: strictMapping({
-    replicas: integer(1, LIMITS.maxReplicas, "one deployment's replicas each cost a placement and an attestation").optional(),
+    replicas: integer(1, LIMITS.maxReplicas, "the contract's MAX_REPLICAS").optional(),
     selector: strictMapping({ matchLabels: labelMap.optional() }).optional(),
     template: templateSchema,
     strategy: ignored,
@@ -113,8 +113,8 @@ const podSchema = looseMapping({ metadata: metadataSchema, spec: podSpecSchema }
 const jobSchema = looseMapping({
   metadata: metadataSchema,
   spec: strictMapping({
-    completions: integer(1, LIMITS.maxJobReplicas, "a job's quorum is a uint8").optional(),
-    parallelism: integer(1, LIMITS.maxJobReplicas).optional(),
+    completions: integer(1, LIMITS.maxReplicas, "the contract's MAX_REPLICAS").optional(),
+    parallelism: integer(1, LIMITS.maxReplicas).optional(),
     backoffLimit: integer(0, LIMITS.maxBackoffLimit, "the intent's maxRetries is a uint8").optional(),
     template: templateSchema,
     ttlSecondsAfterFinished: ignored,

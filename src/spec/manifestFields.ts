@@ -6,7 +6,8 @@ import { z } from "zod";
 import { NumericLiteral } from "./yamlDocuments";
 import { byteQuantityToBytes, cpuQuantityToMillis } from "./quantity";
 import { formatPath, joinPath, type SpecIssue } from "./specError";
-import { ENV_NAME_RE, LIMITS, NAME_RE, PORT_NAME_RE, labelKeyProblem, labelValueProblem, outputPathProblem } from "./workloadSpec";
+import { LIMITS } from "./limits";
+import { ENV_NAME_RE, NAME_RE, PORT_NAME_RE, labelKeyProblem, labelValueProblem, outputPathProblem } from "./workloadSpec";
 
 /** Short description of a YAML value for error messages. */
 export function describeValue(v: unknown): string {

@@ -6,7 +6,8 @@ import { normalizeContractConfigMap, type SignedContract } from "./contractConfi
 import { normalizeKubernetes, type KubernetesKind } from "./kubernetesManifest";
 import { describeValue } from "./manifestFields";
 import { SpecError, type SpecIssue } from "./specError";
-import { LIMITS, type WorkloadSpec } from "./workloadSpec";
+import { LIMITS } from "./limits";
+import type { WorkloadSpec } from "./workloadSpec";
 import { parseYamlDocuments } from "./yamlDocuments";
 
 export interface ParsedWorkload {

@@ -29,7 +29,6 @@ export class SpecError extends HyphaError {
     super(short, {
       details: issues.length > 1 ? issues.map((i) => `  - ${formatSpecIssue(i)}`).join("\n") : undefined,
       cause: options.cause,
-      exitCode: 1,
     });
     this.issues = issues;
   }
@@ -37,8 +36,8 @@ export class SpecError extends HyphaError {
 
 /**
  * One line for one issue.
- * @example formatSpecIssue({ document: 0, path: "spec.replicas", message: "must be at most 1000" })
- * // "document 0, spec.replicas: must be at most 1000"
+ * @example formatSpecIssue({ document: 0, path: "spec.replicas", message: "must be at most 255" })
+ * // "document 0, spec.replicas: must be at most 255"
  */
 export function formatSpecIssue(issue: SpecIssue): string {
   const where = issue.document < 0 ? "file" : `document ${issue.document}`;

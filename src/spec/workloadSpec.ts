@@ -1,8 +1,8 @@
 /**
  * The normalized WorkloadSpec: what every manifest form (Deployment, Pod, Job, signed ConfigMap)
  * turns into, with every default filled in, so that its canonical JSON - and so the specHash -
- * depends only on meaning. Also the limits and defaults that apply to it, and a strict schema to
- * re-validate a spec fetched as a blob.
+ * depends only on meaning. Also the defaults that apply to it, and a strict schema to re-validate a
+ * spec fetched as a blob (the limits are in ./limits).
  *
  * Field meanings (see also docs in README "Workload specs"):
  * - `format`: version of this normalized shape ("hypha.spec/v1"); changing the shape changes every hash.
@@ -14,6 +14,7 @@
  * - `job`: null for services; for jobs the result quorum, declared output files and retry limit.
  */
 import { z } from "zod";
+import { LIMITS } from "./limits";
 
 export const SPEC_FORMAT = "hypha.spec/v1";
 
@@ -75,21 +76,6 @@ export const DEFAULT_RESOURCES: ResourceSpec = {
   diskBytes: 256 * 1024 * 1024, // 256Mi
 };
 
-/**
- * Limits. Replicas: the intent's field is uint16, but every replica costs a storage slot, a placement
- * transaction and an attestation, so one deployment is capped at 1000; a Job's replicas are also
- * capped at 255 because its quorum is a uint8. CPU/memory/disk must fit the intent's uint32
- * (millicores, MiB) fields.
- */
-export const LIMITS = {
-  maxReplicas: 1000,
-  maxJobReplicas: 255,
-  maxCpuMillis: 0xffffffff,
-  maxBytes: 0xffffffff * 1024 * 1024,
-  maxBackoffLimit: 255,
-  maxOutputs: 16,
-  maxManifestBytes: 256 * 1024,
-} as const;
 
 export const NAME_RE = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 export const ENV_NAME_RE = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
@@ -154,7 +140,7 @@ export const workloadSpecSchema = z
     labels: z.record(z.string(), z.string()),
     job: z
       .strictObject({
-        quorum: int(1, LIMITS.maxJobReplicas),
+        quorum: int(1, LIMITS.maxReplicas),
         outputs: z.array(z.string()).max(LIMITS.maxOutputs),
         backoffLimit: int(0, LIMITS.maxBackoffLimit),
       })
@@ -187,7 +173,6 @@ export function specInvariantProblems(spec: WorkloadSpec): { path: (string | num
   if (spec.kind === "job") {
     if (!spec.job) out.push({ path: ["job"], message: "a job needs its job fields" });
     else {
-      if (spec.replicas > LIMITS.maxJobReplicas) out.push({ path: ["replicas"], message: `a job may have at most ${LIMITS.maxJobReplicas} replicas` });
       if (spec.job.quorum > spec.replicas) out.push({ path: ["job", "quorum"], message: "quorum exceeds replicas" });
       else if (spec.job.quorum * 2 <= spec.replicas) {
         out.push({ path: ["job", "quorum"], message: `must be a strict majority of the ${spec.replicas} replicas (at least ${Math.floor(spec.replicas / 2) + 1}): a result stands only when most replicas agree` });

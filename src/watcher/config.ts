@@ -20,8 +20,15 @@ export interface WatcherConfig {
   addresses?: WatcherAddresses;
   /** Orchestrator keys (ORCHESTRATOR_ROLE); each is one sequential sender. */
   senderPrivateKeys: Hex[];
-  /** LevelDB state, outbox and cursor live here (default .hypha/watcher). */
+  /** LevelDB state, outbox and cursor live here (default .hypha/watcher), unless databaseUrl is set. */
   dataDir?: string;
+  /**
+   * A PostgreSQL URL (postgres://user@host:port/db): state, outbox and nonces live there instead,
+   * and watchers sharing it elect one active watcher (the others wait as standbys).
+   */
+  databaseUrl?: string;
+  /** How often a standby tries to take the lead (default 1000 ms). */
+  standbyPollMs?: number;
   /** How often ingest polls for new blocks (default 150 ms). */
   pollIntervalMs?: number;
   /** How often the full level-triggered reconcile runs, even without new events (default 2000 ms). */
@@ -37,7 +44,7 @@ export interface WatcherConfig {
   statusHost?: string;
   /** Most placements per scheduleMany transaction (default 100, ~5M gas). */
   maxBatchSize?: number;
-  /** Largest getLogs block range (default 2000); ingest starts at `initialRange` (default 100). */
+  /** Largest getLogs block range (default 2000); ingest starts at `initialBlockRange` (default 10) and sizes replies to ~2000 logs. */
   maxBlockRange?: number;
   initialBlockRange?: number;
   /** Recent block hashes kept for reorg detection (default 256). */
@@ -48,9 +55,10 @@ export interface WatcherConfig {
   outboxLostWaitMs?: number;
 }
 
-export type ResolvedWatcherConfig = Required<Omit<WatcherConfig, "deploymentFile" | "addresses" | "statusPort">> & {
+export type ResolvedWatcherConfig = Required<Omit<WatcherConfig, "deploymentFile" | "addresses" | "statusPort" | "databaseUrl">> & {
   addresses: WatcherAddresses;
   statusPort?: number;
+  databaseUrl?: string;
 };
 
 export const WATCHER_DEFAULTS = {
@@ -63,10 +71,11 @@ export const WATCHER_DEFAULTS = {
   statusHost: "127.0.0.1",
   maxBatchSize: 100,
   maxBlockRange: 2000,
-  initialBlockRange: 100,
+  initialBlockRange: 10, // grows fast on a quiet chain; a busy history's first reply stays small
   reorgDepth: 256,
   outboxLostWaitMs: 60_000,
   staleAfterMs: 10_000,
+  standbyPollMs: 1000,
 } as const;
 
 function nonNegativeInt(field: string, value: number | undefined, fallback: number, min = 0): number {
@@ -102,6 +111,15 @@ export function resolveWatcherConfig(config: WatcherConfig & { addresses: Watche
     throw new WatcherConfigError("senderPrivateKeys", "the same key is listed twice (one key = one sequential sender)");
   const dataDir = config.dataDir ?? WATCHER_DEFAULTS.dataDir;
   if (typeof dataDir !== "string" || dataDir.length === 0) throw new WatcherConfigError("dataDir", "must be a non-empty path");
+  if (config.databaseUrl !== undefined) {
+    let db: URL | undefined;
+    try {
+      db = new URL(config.databaseUrl);
+    } catch {
+      db = undefined;
+    }
+    if (!db || !/^postgres(ql)?:$/.test(db.protocol)) throw new WatcherConfigError("databaseUrl", "must be a postgres:// or postgresql:// URL");
+  }
   if (config.statusPort !== undefined) nonNegativeInt("statusPort", config.statusPort, 0);
   if (config.statusPort !== undefined && config.statusPort > 65535) throw new WatcherConfigError("statusPort", "must be <= 65535");
   const maxBlockRange = nonNegativeInt("maxBlockRange", config.maxBlockRange, WATCHER_DEFAULTS.maxBlockRange, 1);
@@ -112,6 +130,8 @@ export function resolveWatcherConfig(config: WatcherConfig & { addresses: Watche
     addresses: { ...addresses, startBlock: addresses.startBlock ?? 0n },
     senderPrivateKeys: [...config.senderPrivateKeys],
     dataDir,
+    databaseUrl: config.databaseUrl,
+    standbyPollMs: nonNegativeInt("standbyPollMs", config.standbyPollMs, WATCHER_DEFAULTS.standbyPollMs, 1),
     pollIntervalMs: nonNegativeInt("pollIntervalMs", config.pollIntervalMs, WATCHER_DEFAULTS.pollIntervalMs, 1),
     reconcileIntervalMs: nonNegativeInt("reconcileIntervalMs", config.reconcileIntervalMs, WATCHER_DEFAULTS.reconcileIntervalMs, 1),
     nodeLostAfterMs: nonNegativeInt("nodeLostAfterMs", config.nodeLostAfterMs, WATCHER_DEFAULTS.nodeLostAfterMs),

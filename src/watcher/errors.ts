@@ -1,8 +1,9 @@
 /**
- * Errors the watcher raises: bad configuration (exit code 1) and chain/network trouble it could
- * not recover from (exit code 2). Each names the field or thing and the reason.
+ * Errors the watcher raises: bad configuration (an InputError naming the field) and trouble it
+ * could not recover from (its data directory held by another process, ...). Each names the field
+ * or thing and the reason.
  */
-import { HyphaError, type HyphaErrorOptions } from "../errors";
+import { HyphaError, InputError, type HyphaErrorOptions } from "../errors";
 
 /** A watcher failure: bad config, or a chain/RPC problem that retries did not cure. */
 export class WatcherError extends HyphaError {
@@ -13,11 +14,9 @@ export class WatcherError extends HyphaError {
 }
 
 /** The watcher's configuration names a field with a bad value. Nothing was started. */
-export class WatcherConfigError extends WatcherError {
+export class WatcherConfigError extends InputError {
   override name = "WatcherConfigError";
-  readonly field: string;
   constructor(field: string, reason: string) {
-    super(`watcher config ${field}: ${reason}`, { exitCode: 1 });
-    this.field = field;
+    super(field, reason, { label: "watcher config " });
   }
 }

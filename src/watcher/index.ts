@@ -1,6 +1,8 @@
 /**
  * The watcher (orchestrator) public surface: runWatcher for `hypha watcher`, and the pure decision
- * functions anyone (e.g. `hypha audit`) can re-run to check a placement.
+ * functions, which anyone holding the same view (chain state plus the watcher's node probes) can
+ * re-run to check a placement. `hypha audit` checks what chain data alone settles: each placement
+ * within the intent's price limit and the attempts in order.
  */
 export { runWatcher, type WatcherHandle, type WatcherLogger, type WatcherStatus } from "./runWatcher";
 export { resolveWatcherConfig, WATCHER_DEFAULTS, type WatcherConfig, type WatcherAddresses } from "./config";

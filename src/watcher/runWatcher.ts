@@ -5,7 +5,6 @@
  * watcher` calls runWatcher with a config read at the edge.
  */
 import { deploymentStatusNumber } from "../chain/lifecycle";
-import type { Level } from "level";
 import pino from "pino";
 import type { Address, PublicClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
@@ -21,7 +20,7 @@ import { resolveWatcherConfig, type ResolvedWatcherConfig, type WatcherAddresses
 import type { Unplaced } from "./decide/placeReplicas";
 import { isBudgetSpent } from "./decide/budgetSpent";
 import { reconcile } from "./decide/reconcile";
-import { WatcherError } from "./errors";
+import { ChainUnavailableError } from "../chain/chainError";
 import { ChainFollower } from "./ingest/followChain";
 import { retryDelayMs } from "./ingest/rangeSize";
 import { NodeProber } from "./liveness/nodeProber";
@@ -30,7 +29,9 @@ import { startStatusServer } from "./status/statusServer";
 import { StateStore } from "./store/stateStore";
 import type { StateProblem } from "./store/checkState";
 import { compareWithChain } from "./store/compareWithChain";
-import { openWatcherDb } from "./store/openWatcherDb";
+import type { KvStore } from "./store/kvStore";
+import { openWatcherStore } from "./store/openWatcherStore";
+import { PostgresKv } from "./store/postgresKv";
 
 /** The logger the watcher writes to (pino's shape). */
 export interface WatcherLogger {
@@ -50,6 +51,8 @@ export interface WatcherStatus {
   reorgs: number;
   resyncs: number;
   counts: { nodes: number; deployments: number; activeDeployments: number; replicas: Record<string, number> };
+  /** Where state and outbox live: leveldb (a directory) or postgres (shared; this watcher holds the lock). */
+  store: { kind: KvStore["kind"]; location: string; waitedForLockMs: number };
   lostNodes: number[];
   /** Conditions nodes report (e.g. {"2": ["DiskPressure"]}): no new replicas go there meanwhile. */
   nodeConditions: Record<string, string[]>;
@@ -73,6 +76,8 @@ export interface WatcherHandle {
   statusUrl?: string;
   /** The observed state (read-only use: tests, the API). */
   store: StateStore;
+  /** Settles once the watcher stopped: by close(), or by itself after losing the watcher lock (then with that reason). */
+  stopped: Promise<string | undefined>;
 }
 
 const REPLICA_NAMES = ["Pending", "Scheduled", "Running", "Completed", "Failed", "Tampered", "Stopped"];
@@ -89,10 +94,10 @@ export async function runWatcher(config: WatcherConfig, logger: WatcherLogger = 
   const addresses: WatcherAddresses = config.addresses ?? (await addressesFromFile(client, config.deploymentFile));
   const cfg = resolveWatcherConfig({ ...config, addresses });
   const chainId = await client.getChainId().catch((err: unknown) => {
-    throw new WatcherError(`cannot reach the chain at ${cfg.rpcUrl}`, { cause: err, exitCode: 2 });
+    throw new ChainUnavailableError(`cannot reach the chain at ${cfg.rpcUrl}`, { cause: err });
   });
 
-  const opened = await openWatcherDb(cfg.dataDir, logger);
+  const opened = await openWatcherStore(cfg, cfg.addresses.deploymentRegistry, logger);
   const db = opened.db;
   await forgetOtherChain(client, db, chainId, cfg, logger);
   const stateCheck: WatcherStatus["stateCheck"] = { ok: opened.problems.length === 0 && opened.unreadableOutboxKeys.length === 0 };
@@ -346,7 +351,8 @@ export async function runWatcher(config: WatcherConfig, logger: WatcherLogger = 
       rangeSize: follower.rangeSize(),
       reorgs: follower.reorgs,
       resyncs,
-      counts: { nodes: store.nodes().length, deployments: deployments.length, activeDeployments: active, replicas },
+      counts: { nodes: store.nodes().length, deployments: store.deploymentCount(), activeDeployments: active, replicas },
+      store: { kind: db.kind, location: db.location, waitedForLockMs: opened.waitedMs },
       lostNodes: [...lostNodes].sort((a, b) => a - b),
       nodeConditions: Object.fromEntries(prober.conditions()),
       unplaced,
@@ -361,7 +367,11 @@ export async function runWatcher(config: WatcherConfig, logger: WatcherLogger = 
 
   let server: Awaited<ReturnType<typeof startStatusServer>> | undefined;
   const metrics = createWatcherMetrics({
-    deploymentStatuses: () => store.deployments().map((d) => d.status),
+    // Terminated deployments are out of memory: counted, not read back.
+    deploymentStatuses: () => {
+      const live = store.deployments().map((d) => d.status);
+      return live.concat(new Array<number>(store.deploymentCount() - live.length).fill(deploymentStatusNumber("Terminated")));
+    },
     replicaStatuses: () => store.deployments().flatMap((d) => store.replicasOf(d.id).map((r) => r.status)),
     nodes: () => store.nodes().map((n) => ({ jailed: n.jailed, unbonding: n.unbonding, lost: lostNodes.has(n.nodeId) })),
     unplacedReasons: () => unplacedReasons,
@@ -376,8 +386,12 @@ export async function runWatcher(config: WatcherConfig, logger: WatcherLogger = 
   });
   if (cfg.statusPort !== undefined) server = await startStatusServer(status, cfg.statusPort, cfg.statusHost, health, metrics);
 
-  return {
+  let markStopped: (reason: string | undefined) => void = () => undefined;
+  let stopReason: string | undefined;
+  const stoppedPromise = new Promise<string | undefined>((resolve) => (markStopped = resolve));
+  const handle: WatcherHandle = {
     store,
+    stopped: stoppedPromise,
     statusUrl: server?.url,
     status,
     health,
@@ -394,8 +408,19 @@ export async function runWatcher(config: WatcherConfig, logger: WatcherLogger = 
       await server?.close();
       await db.close();
       logger.info({}, "watcher stopped");
+      markStopped(stopReason);
     },
   };
+  // The lock went with the connection: another watcher may be active now. Stop at once (every
+  // write on this connection fails from here on, so nothing more is recorded or sent).
+  if (db instanceof PostgresKv)
+    db.onLost((err) => {
+      lastError = `lost the database connection and with it the watcher lock: ${err.message}`;
+      stopReason = lastError;
+      logger.error({ err: err.message }, "lost the watcher lock: stopping");
+      void handle.close().catch(() => undefined);
+    });
+  return handle;
 }
 
 async function addressesFromFile(client: PublicClient, deploymentFile: string | undefined): Promise<WatcherAddresses> {
@@ -404,7 +429,7 @@ async function addressesFromFile(client: PublicClient, deploymentFile: string | 
 }
 
 /** A data dir written for another chain (other genesis, e.g. a restarted local node) or other contracts is cleared. */
-async function forgetOtherChain(client: PublicClient, db: Level<string, string>, chainId: number, cfg: ResolvedWatcherConfig, logger: WatcherLogger): Promise<void> {
+async function forgetOtherChain(client: PublicClient, db: KvStore, chainId: number, cfg: ResolvedWatcherConfig, logger: WatcherLogger): Promise<void> {
   const genesis = (await client.getBlock({ blockNumber: 0n })).hash;
   const identity = JSON.stringify({ chainId, genesis, nodeRegistry: cfg.addresses.nodeRegistry.toLowerCase(), deploymentRegistry: cfg.addresses.deploymentRegistry.toLowerCase() });
   const stored = await db.get(META);

@@ -67,10 +67,13 @@ describe.skipIf(auto.name === null)("agent restarted after SIGKILL", () => {
   let agent: ChildProcess | null = null;
   const agentDir = () => path.join(fx.dir, "agent-adopt");
 
+  // A lease longer than the agent's restart here (no watcher re-places anything in this test): the
+  // replicas outlive the killed agent until the new one adopts them. With a lease shorter than the
+  // restart, its node monitor stops them first and the new agent launches them again (test/chaos).
   const startAgent = async (): Promise<ChildProcess> => {
     const child = spawn(
       process.execPath,
-      [cli, "node", "run", "--rpc", fx.rpcUrl, "--deployment", deploymentFile, "--node-id", "1", "--listen", `127.0.0.1:${port}`, "--store", fx.store.url, "--data-dir", agentDir(), "--runtime", "auto", "--poll-interval-ms", "100"],
+      [cli, "node", "run", "--rpc", fx.rpcUrl, "--deployment", deploymentFile, "--node-id", "1", "--listen", `127.0.0.1:${port}`, "--store", fx.store.url, "--data-dir", agentDir(), "--runtime", "auto", "--poll-interval-ms", "100", "--lease-ms", "30000"],
       { env: { ...process.env, HYPHA_AGENT_KEY: devPrivateKey(8) }, stdio: ["ignore", "ignore", "inherit"] },
     );
     await until("the agent's API", async () => ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok ? true : undefined));

@@ -235,7 +235,7 @@ describe.skipIf(autoRuntime().name === null)("node agent on a real chain", () =>
     // A wrong blob is the store's fault, not the deployer's: the agent retries (and a later good copy starts it).
     const run = await until("the agent waiting for the spec", async () => {
       const r = await runOf(id);
-      return r?.message?.includes("differs from the on-chain specHash") ? r : undefined;
+      return r?.message?.includes("is tampered: no mirror served bytes matching its hash") ? r : undefined;
     });
     expect(run).toMatchObject({ status: "Preparing", startedAt: null, restarts: 0 });
     expect(run.message).toMatch(/^waiting for the spec blob: /);

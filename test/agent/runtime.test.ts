@@ -325,7 +325,7 @@ describe("runtime registry", () => {
     }
     expect(selectRuntime("process", { stateDir: stateDir("registry"), cgroupRoot: null }).driver).toMatchObject({ name: "process", sandboxed: false });
     expect(() => parseRuntimeChoice("docker", "--runtime")).toThrow(/--runtime: "docker" is not a runtime; choose one of auto, bwrap, unshare, process/);
-    if (!bwrap) expect(() => selectRuntime("bwrap", { stateDir: stateDir("registry"), cgroupRoot: null })).toThrow(/runtime bwrap: cannot run on this machine: bubblewrap/);
+    if (!bwrap) expect(() => selectRuntime("bwrap", { stateDir: stateDir("registry"), cgroupRoot: null })).toThrow(/runtime: bwrap: cannot run on this machine: bubblewrap/);
   });
 });
 

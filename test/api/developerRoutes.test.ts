@@ -227,6 +227,13 @@ describe("developer API", () => {
     const registry = new Contract(c.addresses.deploymentRegistry, deploymentRegistryAbi as never, wallet);
     await (await registry.terminate(onChainIntent)).wait();
     await waitFor(() => seen.some((m) => m.event === "deployment" && m.data.status === "Terminated"), "Terminated state");
+    // The stream's deployment is GET's resource, field for field (deploymentResource.ts), before and after.
+    const streamed = seen.filter((m) => m.event === "deployment");
+    expect(streamed[0].data).toMatchObject({ id, phase: "Requested", status: "Requested", name: "deterministic-app" });
+    expect(streamed[0].data.replicaSet[0]).toMatchObject({ index: 0, status: "Pending", nodeId: null });
+    schemas.deploymentSchema.parse(streamed[0].data);
+    expect(streamed.at(-1)!.data).toEqual((await call("GET", `/v1/deployments/${id}`)).json);
+    expect(streamed.at(-1)!.data).toMatchObject({ phase: "Deleted", status: "Terminated", reason: "DeletedByDeployer" });
     const names = seen.filter((m) => m.event === "chain-event").map((m) => m.data.eventName);
     expect(names).toContain("DeploymentStatusChanged");
     // ids are block:logIndex, increasing, so a reconnect resumes after Last-Event-ID

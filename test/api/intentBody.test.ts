@@ -3,9 +3,11 @@
  * DeploymentIntent that was signed, and every bad field is named with its reason.
  */
 import { describe, expect, it } from "vitest";
-import { ApiInputError, parseIntentSubmission } from "../../src/api/intentBody";
-import { AlreadySubmittedError, relayErrorStatus } from "../../src/api/relayIntent";
-import { ChainError } from "../../src/chain/chainError";
+import { InputError } from "../../src/errors";
+import { parseIntentSubmission } from "../../src/api/intentBody";
+import { httpStatusOf } from "../../src/api/httpStatus";
+import { AlreadySubmittedError } from "../../src/api/relayIntent";
+import { ChainError, ChainRefusedError, ChainUnavailableError } from "../../src/chain/chainError";
 
 const good = {
   deployer: "0x71bE63f3384f5fb98995898A86B02Fb2426c5788",
@@ -29,8 +31,8 @@ function fieldOf(body: unknown): string {
   try {
     parseIntentSubmission(body);
   } catch (err) {
-    expect(err).toBeInstanceOf(ApiInputError);
-    return `${(err as ApiInputError).field}: ${(err as ApiInputError).reason}`;
+    expect(err).toBeInstanceOf(InputError);
+    return `${(err as InputError).field}: ${(err as InputError).reason}`;
   }
   throw new Error("accepted");
 }
@@ -76,12 +78,17 @@ describe("parseIntentSubmission", () => {
   });
 });
 
-describe("relayErrorStatus", () => {
+describe("httpStatusOf", () => {
   it("maps refusals to HTTP statuses", () => {
-    expect(relayErrorStatus(new ApiInputError("intent.deadline", "expired"))).toBe(400);
-    expect(relayErrorStatus(new AlreadySubmittedError("intent", "submitted already"))).toBe(409);
-    expect(relayErrorStatus(new ChainError("x", { exitCode: 1, errorName: "AlreadySubmitted" }))).toBe(409);
-    expect(relayErrorStatus(new ChainError("x", { exitCode: 1, errorName: "InvalidIntent" }))).toBe(422);
-    expect(relayErrorStatus(new ChainError("cannot reach the chain", { exitCode: 2 }))).toBe(502);
+    expect(httpStatusOf(new InputError("intent.deadline", "expired"))).toBe(400);
+    expect(httpStatusOf(new AlreadySubmittedError("intent", "submitted already"))).toBe(409);
+    expect(httpStatusOf(new ChainRefusedError("x", { errorName: "AlreadySubmitted" }))).toBe(409);
+    expect(httpStatusOf(new ChainRefusedError("x", { errorName: "InvalidIntent" }))).toBe(422);
+    expect(httpStatusOf(new ChainUnavailableError("cannot reach the chain"))).toBe(502);
+    expect(httpStatusOf(new ChainRefusedError("unknown deployment 0x12", { errorName: "UnknownDeployment" }))).toBe(404);
+    expect(httpStatusOf(new ChainRefusedError("unknown node 7", { errorName: "UnknownNode" }))).toBe(404);
+    // a plain ChainError only wraps: its cause decides
+    expect(httpStatusOf(new ChainError("submitting: x: bad", { cause: new InputError("x", "bad") }))).toBe(400);
+    expect(httpStatusOf(new Error("anything else"))).toBe(502);
   });
 });

@@ -191,6 +191,8 @@ describe("REST API", () => {
     expect(nodes.json.nodes).toHaveLength(1);
     expect(nodes.json.nodes[0]).toMatchObject({ id: 1, operator: c.accounts[5].address, state: "Active", liveness: { reachable: false } });
     expect((await get("/v1/nodes/1")).json.id).toBe(1);
+    // last seen on-chain: /v1/nodes and /v1/nodes/1 read the same attestations
+    expect((await get("/v1/nodes/1")).json.liveness.lastAttestation).toBe(nodes.json.nodes[0].liveness.lastAttestation);
     expect((await get("/v1/nodes/99")).status).toBe(404);
     expect(await get("/v1/nodes/abc")).toMatchObject({ status: 400, json: { error: { field: "id" } } });
     expect((await get("/nope")).status).toBe(404);

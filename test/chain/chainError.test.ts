@@ -6,7 +6,8 @@
 import { describe, expect, it } from "vitest";
 import { encodeErrorResult } from "viem";
 import { deploymentRegistryAbi, nodeRegistryAbi } from "../../src/chain/abi";
-import { ChainError, decodeRevertData, describeContractError, toChainError } from "../../src/chain/chainError";
+import { ChainError, ChainRefusedError, ChainUnavailableError, decodeRevertData, describeContractError, toChainError } from "../../src/chain/chainError";
+import { exitCodeOf } from "../../src/cli/exitCode";
 import { makePublicClient } from "../../src/chain/clients";
 import { freePort } from "../helpers/chain";
 
@@ -18,23 +19,25 @@ describe("chain errors", () => {
     expect(describeContractError(decoded.errorName, decoded.args)).toBe("node 3 has 200m CPU free, replica needs 500m");
   });
 
-  it("wraps revert data found anywhere in the cause chain, with exit code 1", () => {
+  it("wraps revert data found anywhere in the cause chain: a refusal", () => {
     const data = encodeErrorResult({ abi: deploymentRegistryAbi, errorName: "InvalidIntent", args: ["replicas", "must be at least 1"] });
     const err = toChainError({ name: "CallExecutionError", message: "x", cause: { name: "RpcError", data } }, "submitting");
     expect(err).toBeInstanceOf(ChainError);
     expect(err.shortMessage).toBe("submitting: intent field replicas: must be at least 1");
-    expect(err.exitCode).toBe(1);
+    expect(err).toBeInstanceOf(ChainRefusedError);
+    expect(exitCodeOf(err)).toBe(1);
     expect(err.errorName).toBe("InvalidIntent");
   });
 
-  it("an unreachable RPC is a network failure (exit code 2)", async () => {
+  it("an unreachable RPC is a network failure (unavailable: the CLI exits 2)", async () => {
     const port = await freePort();
     const pc = makePublicClient(`http://127.0.0.1:${port}`);
     const err = await pc.getChainId().then(
       () => undefined,
       (e: unknown) => toChainError(e, "reading the chain id"),
     );
-    expect(err?.exitCode).toBe(2);
+    expect(err).toBeInstanceOf(ChainUnavailableError);
+    expect(exitCodeOf(err)).toBe(2);
     expect(err?.shortMessage).toMatch(/^reading the chain id: cannot reach the chain/);
   });
 });

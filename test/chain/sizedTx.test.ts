@@ -10,7 +10,7 @@ import { register } from "prom-client";
 import { createPublicClient, createWalletClient, custom, type PublicClient, type WalletClient } from "viem";
 import { hardhat } from "viem/chains";
 import { deploymentRegistryAbi } from "../../src/chain/abi";
-import { ChainError } from "../../src/chain/chainError";
+import { ChainError, ChainRefusedError, ChainUnavailableError } from "../../src/chain/chainError";
 import { gasLimitWithMargin, revertCause, sendSizedContractTx } from "../../src/chain/sizedTx";
 import { inProcessChain, type InProcessChain } from "../helpers/chain";
 import { approve, DEPLOYER, makeIntent, signIntent } from "../contracts/fixtures";
@@ -62,13 +62,13 @@ describe("sendSizedContractTx on a real chain", () => {
     expect(tx.gas).toBe((estimate * 150n) / 100n + 150_000n);
   });
 
-  it("a limit too small: 'ran out of gas: used X of limit Y', retryable (exit code 2), counted and logged", async () => {
+  it("a limit too small: 'ran out of gas: used X of limit Y', retryable (unavailable), counted and logged", async () => {
     const before = await reverts("out-of-gas");
     const err = (await sendSizedContractTx(clients(), await submitCall(502n), "submitting", logger, { percent: -40, extra: 0n }).catch((e: unknown) => e)) as ChainError;
     expect(err).toBeInstanceOf(ChainError);
     expect(err.shortMessage).toMatch(/^submitting: transaction 0x[0-9a-f]{64} ran out of gas: used \d+ of limit \d+$/);
     expect(err.shortMessage).not.toMatch(/Missing or invalid parameters/);
-    expect(err.exitCode).toBe(2);
+    expect(err).toBeInstanceOf(ChainUnavailableError);
     expect(await reverts("out-of-gas")).toBe(before + 1);
     expect(lines.at(-1)).toMatchObject({ obj: { function: "submitIntent", cause: "out-of-gas" }, msg: expect.stringMatching(/ran out of gas/) });
   });
@@ -83,7 +83,7 @@ describe("sendSizedContractTx on a real chain", () => {
     expect(err).toBeInstanceOf(ChainError);
     console.log(`racing submit: ${err.shortMessage}`);
     expect(err.shortMessage).not.toMatch(/Missing or invalid parameters/);
-    expect(err.exitCode).toBe(1);
+    expect(err).toBeInstanceOf(ChainRefusedError);
     expect(err.errorName).toBeDefined();
     expect(await reverts("contract")).toBe(before + 1);
   });
@@ -104,6 +104,6 @@ describe("sendSizedContractTx on a real chain", () => {
     const err = (await sendSizedContractTx(clients(), await submitCall(505n), "submitting", logger, { gas: 40_000n }).catch((e: unknown) => e)) as ChainError;
     expect(err).toBeInstanceOf(ChainError);
     expect(err.shortMessage).toMatch(/ran out of gas: used \d+ of limit 40000$/);
-    expect(err.exitCode).toBe(2);
+    expect(err).toBeInstanceOf(ChainUnavailableError);
   });
 });

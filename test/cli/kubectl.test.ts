@@ -326,13 +326,51 @@ describe("names, declarative apply, dry-run, diff, one JSON shape", () => {
     expect(yaml.stdout).toContain("phase: Requested");
     const nodesCli = JSON.parse((await hypha(["get", "nodes", "-o", "json"])).stdout) as { nodes: Array<Record<string, unknown>> };
     const nodesApi = (await (await fetch(`${api.url}/v1/nodes`)).json()) as { nodes: Array<Record<string, unknown>> };
-    const withoutTime = (n: Record<string, unknown>) => ({ ...n, liveness: { reachable: (n.liveness as { reachable: boolean }).reachable } });
+    // the probe's time differs between the two reads; reachability and the last attestation (chain data) do not
+    const withoutTime = (n: Record<string, unknown>) => {
+      const { reachable, lastAttestation } = n.liveness as { reachable: boolean; lastAttestation: string | null };
+      return { ...n, liveness: { reachable, lastAttestation } };
+    };
     expect(nodesCli.nodes.map(withoutTime)).toEqual(nodesApi.nodes.map(withoutTime));
     expect(nodesCli.nodes[0]).toMatchObject({ id: 1, state: "Active", liveness: { reachable: false }, pricePerSecond: "1000" });
-    expect((await hypha(["get", "nodes"])).stdout).toMatch(/^ID\s+STATE\s+AGENT\s+CPU FREE\/TOTAL.*\n1\s+Active\s+Unreachable\s/);
+    // node 1's agent (key #8) has attested: last seen on-chain then, though nothing answers at its endpoint now
+    const attestedAt = (nodesCli.nodes[0].liveness as { lastAttestation: string }).lastAttestation;
+    expect(Date.parse(attestedAt)).toBeGreaterThan(Date.now() - 3_600_000);
+    expect((await hypha(["get", "nodes"])).stdout).toMatch(/^ID\s+STATE\s+AGENT\s+LAST ATTESTED\s+CPU FREE\/TOTAL.*\n1\s+Active\s+Unreachable\s+\d+[smhd]\S* ago\s/);
     const bad = await hypha(["get", "deployments", "-o", "xml"]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toBe("error: -o: must be one of table, wide, json, yaml, name, got xml\n");
+  });
+
+  it("-o json|yaml|name on audit, spec hash, key and image commands, from the same output module; a bad -o changes nothing", async () => {
+    const auditJson = JSON.parse((await hypha(["audit", id, "-o", "json"])).stdout) as { id: string; verdict: string; checks: unknown[] };
+    expect(auditJson).toMatchObject({ id, verdict: "PASS" });
+    const auditYaml = await hypha(["audit", id, "-o", "yaml"]);
+    expect(auditYaml.code).toBe(0);
+    expect(auditYaml.stdout).toContain(`id: "${id}"\nverdict: PASS\nchecks:\n`);
+    expect((await hypha(["audit", id, "-o", "name"])).stderr).toBe("error: -o: must be one of table, json, yaml, got name\n");
+
+    const file = manifest("web", 2, "changed");
+    const hash = (await hypha(["spec", "hash", "-f", file])).stdout.trim();
+    expect((await hypha(["spec", "hash", "-f", file, "-o", "name"])).stdout).toBe("spec/web\n");
+    expect((await hypha(["spec", "hash", "-f", file, "-o", "yaml"])).stdout).toContain(`name: web\nspecHash: "${hash}"\n`);
+
+    const keystore = path.join(tmp, "ks-output");
+    const keyEnv = { HYPHA_PASSPHRASE: "pw", HYPHA_KEYSTORE_LIGHT: "1" };
+    expect(await hypha(["key", "new", "--keystore", keystore, "-o", "xml"], keyEnv)).toMatchObject({ code: 1, stderr: "error: -o: must be one of table, json, yaml, name, got xml\n" });
+    expect(fs.existsSync(keystore)).toBe(false); // refused before any key was made
+    const made = JSON.parse((await hypha(["key", "new", "--keystore", keystore, "-o", "json"], keyEnv)).stdout) as { address: string; file: string };
+    expect(made.address).toMatch(/^0x[0-9a-fA-F]{40}$/);
+    expect(fs.existsSync(made.file)).toBe(true);
+    expect((await hypha(["key", "list", "--keystore", keystore, "-o", "name"])).stdout).toBe(`key/${made.address}\n`);
+    expect((await hypha(["key", "list", "--keystore", keystore, "-o", "yaml"])).stdout).toContain(`- address: "${made.address}"`);
+
+    const storeDir = path.join(tmp, "store");
+    expect((await hypha(["image", "ls", "--store-dir", storeDir, "-o", "name"])).stdout).toBe("image/ubuntu:latest\n");
+    const images = JSON.parse((await hypha(["image", "ls", "--store-dir", storeDir, "-o", "json"])).stdout) as Array<{ names: string[]; root: string }>;
+    expect(images).toEqual([expect.objectContaining({ names: ["ubuntu:latest"] })]);
+    const imported = await hypha(["image", "import", path.join(tmp, "rootfs"), "--store-dir", storeDir, "-o", "name"]);
+    expect(imported.stdout).toBe(`image/${images[0].root}\n`); // the same tree: the same root
   });
 });
 
@@ -420,6 +458,35 @@ describe("operators: funding a new key, and which key signs", () => {
     expect(await hypha(["account", "transfer", "nobody", "1"])).toMatchObject({ code: 1, stderr: "error: TO: not an address: nobody\n" });
     expect(await hypha(["account", "faucet", fresh, "--amount", "0"])).toMatchObject({ code: 1, stderr: "error: --amount: must be more than 0\n" });
     expect(await chainState()).toEqual(before);
+  });
+
+  it("a second node with an agent key already in use is refused, saying what it means and what to do; nothing changes", async () => {
+    const other = devAccount(6); // another operator, with tokens, wanting node 1's agent key
+    await fundAccounts({ walletClient: wallet(0), publicClient: pc, addresses, accounts: [other.address], amount: parseEther("500") });
+    const tokens = () => pc.readContract({ address: addresses.token, abi: erc20Abi, functionName: "balanceOf", args: [other.address] });
+    const before = { tokens: await tokens(), nodes: (await hypha(["get", "nodes", "-o", "name"])).stdout };
+    const r = await hypha(["node", "register", "--dev-account", "6", "--stake", "100", "--cpu", "4", "--mem", "8Gi", "--endpoint", "http://127.0.0.1:9", "--agent", agent.address, "--measurement", MEASUREMENT]);
+    expect(r.code).toBe(1);
+    // what it means (the key is node 1's) and what to do (a key of its own), in one line
+    expect(r.stderr).toMatch(new RegExp(`^error: registering the node: agent key ${agent.address} already belongs to node 1: each node needs its own agent key \\(hypha key new\\)\n$`));
+    expect(r.stdout).toBe("");
+    expect({ tokens: await tokens(), nodes: (await hypha(["get", "nodes", "-o", "name"])).stdout }).toEqual(before);
+    expect(before.nodes).toBe("node/1\n");
+  });
+
+  it("`hypha node run` with no contract addresses file names --deployment and the remedy (not an internal error)", async () => {
+    const elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), "hypha-nodeploy-"));
+    const bare = { PATH: process.env.PATH, HOME: elsewhere, HYPHA_RPC: node.rpcUrl, HYPHA_AGENT_KEY: `0x${"ab".repeat(32)}`, HYPHA_CONFIG: path.join(elsewhere, "none.yaml") };
+    const remedy = "pass --deployment FILE (the deployments/<chainId>.json that `hypha up` or scripts/deploy.ts wrote, or its folder), set HYPHA_DEPLOYMENT, or name it in a context (hypha config set-context NAME --deployment FILE)\n";
+    const args = ["node", "run", "--node-id", "1", "--listen", "127.0.0.1:0", "--data-dir", path.join(elsewhere, "node")];
+    const missing = await hypha([...args, "--deployment", path.join(elsewhere, "31337.json")], {}, elsewhere, bare);
+    expect(missing).toEqual({ code: 1, stdout: "", stderr: `error: --deployment: ${path.join(elsewhere, "31337.json")} not found\n${remedy}` });
+    // Without the flag, the default is ./deployments, else the clone's own: only when the clone has none is nothing found.
+    if (!fs.existsSync(path.join(ROOT, "deployments"))) {
+      const none = await hypha(args, {}, elsewhere, bare);
+      expect(none).toEqual({ code: 1, stdout: "", stderr: `error: --deployment: not given, and there is no deployments/ folder here or in ${ROOT}\n${remedy}` });
+    }
+    expect(fs.existsSync(path.join(elsewhere, "node"))).toBe(false); // nothing started, nothing written
   });
 
   it("with keys in the keystore but none chosen, the CLI says which dev account signs", async () => {

@@ -186,7 +186,7 @@ describe("web console in Chromium", () => {
     // Delete, and see the refund.
     await page.click("#delete");
     await page.click("#confirm-delete");
-    await waitText("#status", /^Terminated$/, 30_000);
+    await waitText("#status", /^Deleted$/, 30_000); // the phase: what happened, not only the contract's Terminated
     await waitText("#refund", /^[1-9][\d.,]* HYPHA$/, 10_000);
     await waitText("#events", /terminated: .* paid to nodes, .* refunded/);
     // The refund lands in the deployer's deposit, shown beside the wallet's balance.

@@ -7,7 +7,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { Document, Scalar, isCollection, isScalar, visit } from "yaml";
-import { computeSpecHash, parseManifests, type WorkloadSpec } from "../../src/spec";
+import { computeSpecHash, LIMITS, parseManifests, type WorkloadSpec } from "../../src/spec";
 
 interface Model {
   name: string;
@@ -36,7 +36,7 @@ const modelArb: fc.Arbitrary<Model> = fc.record({
   cpuMillis: fc.option(fc.integer({ min: 1, max: 64_000 }), { nil: null }),
   memoryBytes: fc.option(fc.oneof(fc.integer({ min: 1, max: 4096 }).map((n) => n * MI), fc.integer({ min: 1, max: 2 ** 40 })), { nil: null }),
   diskBytes: fc.option(fc.integer({ min: 1, max: 1024 }).map((n) => n * MI), { nil: null }),
-  replicas: fc.integer({ min: 1, max: 1000 }),
+  replicas: fc.integer({ min: 1, max: LIMITS.maxReplicas }),
   labels: fc.dictionary(fc.stringMatching(/^[a-z][a-z0-9]{0,6}$/), fc.stringMatching(/^[a-z0-9]{0,6}$/), { maxKeys: 3 }),
   ports: fc.uniqueArray(fc.record({ containerPort: fc.integer({ min: 1, max: 65535 }), protocol: fc.constantFrom("TCP" as const, "UDP" as const) }), {
     selector: (p) => `${p.containerPort}/${p.protocol}`,
@@ -215,7 +215,7 @@ spec:
 
 describe("a change of meaning changes the hash", () => {
   const mutations: [string, (m: Model) => Model][] = [
-    ["replicas", (m) => ({ ...m, replicas: m.replicas === 1000 ? 999 : m.replicas + 1 })],
+    ["replicas", (m) => ({ ...m, replicas: m.replicas === LIMITS.maxReplicas ? m.replicas - 1 : m.replicas + 1 })],
     ["image", (m) => ({ ...m, image: m.image + "-x" })],
     ["name", (m) => ({ ...m, name: m.name + "x" })],
     ["command", (m) => ({ ...m, command: m.command ? [...m.command, "x"] : ["sh"] })],

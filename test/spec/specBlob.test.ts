@@ -58,6 +58,5 @@ describe("specFromCanonicalJson", () => {
   ])("rejects %s", (_name, patch, path) => {
     const err = errorOf(tamper(patch));
     expect(err.issues.map((i) => i.path)).toContain(path);
-    expect(err.exitCode).toBe(1);
   });
 });

@@ -6,6 +6,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { devPrivateKey } from "../../src/chain/devAccounts";
 import { resolveWatcherConfig, type WatcherConfig, type WatcherAddresses } from "../../src/watcher/config";
+import { InputError } from "../../src/errors";
 import { WatcherConfigError } from "../../src/watcher/errors";
 import { runWatcher } from "../../src/watcher/runWatcher";
 
@@ -42,7 +43,8 @@ describe("resolveWatcherConfig", () => {
     expect(err).toBeInstanceOf(WatcherConfigError);
     expect((err as WatcherConfigError).field).toBe(field);
     expect((err as WatcherConfigError).shortMessage).toMatch(new RegExp(`^watcher config ${field.replace(/[[\]]/g, "\\$&")}: `));
-    expect((err as WatcherConfigError).exitCode).toBe(1);
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as WatcherConfigError).reason).not.toBe("");
   });
 
   it("runWatcher with a bad config creates no data dir", async () => {

@@ -31,6 +31,11 @@ function describe(e: any): string {
   }
 }
 
+/** The deployment resource with the replica list and running count where the page reads them. */
+function pageView(d: any): any {
+  return { ...d, running: d.replicas.running, replicas: d.replicaSet.map((r: any) => ({ ...r, nodeId: r.nodeId ?? 0 })) };
+}
+
 export function DeploymentPage({ id, wallet, info }: { id: `0x${string}`; wallet: Wallet; info?: ChainInfo }) {
   const [detail, setDetail] = useState<any>();
   const [state, setState] = useState<any>();
@@ -47,14 +52,14 @@ export function DeploymentPage({ id, wallet, info }: { id: `0x${string}`; wallet
   useEffect(() => {
     setEvents([]);
     setAudit(undefined);
-    // GET /v1/deployments/ID is the one deployment shape (deploymentResource.ts); the stream's state
-    // keeps running and the replica list at the top: read the first through the same names.
-    api.deployment(id).then((d: any) => setDetail({ ...d, running: d.replicas.running, replicas: d.replicaSet.map((r: any) => ({ ...r, nodeId: r.nodeId ?? 0 })) }), (e) => setError(e.message));
+    // GET /v1/deployments/ID and the stream's `deployment` events are the one deployment shape
+    // (deploymentResource.ts): both read through the same names.
+    api.deployment(id).then((d: any) => setDetail(pageView(d)), (e) => setError(e.message));
     fetch(`/v1/deployments/${id}/spec`).then((r) => (r.ok ? r.json() : undefined)).then((s) => s && setName(s.spec.name));
     const source = new EventSource(api.streamUrl(id));
     source.addEventListener("open", () => setLive(true));
     source.addEventListener("error", () => setLive(false));
-    source.addEventListener("deployment", (m) => setState(JSON.parse((m as MessageEvent).data)));
+    source.addEventListener("deployment", (m) => setState(pageView(JSON.parse((m as MessageEvent).data))));
     source.addEventListener("chain-event", (m) => {
       const e = JSON.parse((m as MessageEvent).data);
       setEvents((list) => (list.some((x) => x.blockNumber === e.blockNumber && x.logIndex === e.logIndex) ? list : [...list, e]));
@@ -90,7 +95,7 @@ export function DeploymentPage({ id, wallet, info }: { id: `0x${string}`; wallet
   return (
     <section id="deployment">
       <h1>
-        {name ?? short(id)} <span id="status" class={`badge ${statusClass(s.status)}`}>{s.status}</span>
+        {name ?? short(id)} <span id="status" class={`badge ${statusClass(s.phase)}`} title={`${s.reason}: ${s.message} (on-chain ${s.status})`}>{s.phase}</span>
         <small class={live ? "ok" : "off"} id="live">{live ? "● live" : "○ reconnecting"}</small>
       </h1>
       <p class="mono small">{id}</p>

@@ -146,13 +146,16 @@ async function removeDirs(dirs: string[]): Promise<void> {
 /**
  * Prefix `command` with a /bin/sh wrapper (the replica's shim, like containerd's) that joins the
  * given cgroups (and applies rlimits), runs the command, and writes its exit status to `exitFile`,
- * so an agent restarted after the launching one died can still learn how the replica ended. The
+ * so an agent restarted after the launching one died can still learn how the replica ended; it
+ * writes its own pid first (`<name>.pid` beside `<name>.exit`), so the node monitor (nodeMonitor.ts)
+ * can stop it even when the agent died before recording it. The
  * shim's argv[0] is `hypha-replica:<label>`, which names the replica in `ps` and /proc (pure).
  * @example wrapCommand(["bwrap", "..."], { label: "x", exitFile: "/s/x.exit", procsFiles: ["/sys/fs/cgroup/memory/hypha/x/cgroup.procs"], rlimitMemoryKiB: 0 })
  */
 export function wrapCommand(command: string[], opts: { label: string; exitFile: string; procsFiles: string[]; rlimitMemoryKiB: number }): string[] {
   const script = [
-    'x="$1"; shift',
+    // First the shim's pid, beside its exit file (`<name>.pid`): the node monitor stops replicas by it.
+    'x="$1"; shift; echo $$ > "${x%.exit}.pid" 2>/dev/null || :',
     'while [ "$1" != "--" ]; do echo $$ > "$1" || exit 125; shift; done; shift',
     opts.rlimitMemoryKiB > 0 ? `ulimit -v ${Math.floor(opts.rlimitMemoryKiB)} || exit 125` : "",
     '"$@"; s=$?; echo $s > "$x"; exit $s',

@@ -62,7 +62,7 @@ export interface SelectedRuntime {
  */
 export function parseRuntimeChoice(value: string, field = "runtime"): RuntimeChoice {
   if ((RUNTIME_CHOICES as readonly string[]).includes(value)) return value as RuntimeChoice;
-  throw new AgentError(`${field}: "${value}" is not a runtime; choose one of ${RUNTIME_CHOICES.join(", ")}`, { field });
+  throw new AgentError(field, `"${value}" is not a runtime; choose one of ${RUNTIME_CHOICES.join(", ")}`);
 }
 
 /**
@@ -87,8 +87,7 @@ export function selectRuntime(choice: RuntimeChoice, opts: RuntimeOptions): Sele
   if (choice === "auto") {
     const { name, skipped } = autoRuntime();
     if (!name) {
-      throw new AgentError("runtime auto: no sandbox can run on this machine", {
-        field: "runtime",
+      throw new AgentError("runtime", "auto: no sandbox can run on this machine", {
         details: `${skipped.join("; ")}. Install bubblewrap, or run as root with util-linux; --runtime process runs workloads UNISOLATED (development only)`,
       });
     }
@@ -97,6 +96,6 @@ export function selectRuntime(choice: RuntimeChoice, opts: RuntimeOptions): Sele
   }
   const entry = DRIVERS.find((d) => d.name === choice)!;
   const why = entry.unavailable();
-  if (why !== null) throw new AgentError(`runtime ${choice}: cannot run on this machine: ${why}`, { field: "runtime" });
+  if (why !== null) throw new AgentError("runtime", `${choice}: cannot run on this machine: ${why}`);
   return { driver: entry.create(opts), why: `${choice} (asked for)` };
 }

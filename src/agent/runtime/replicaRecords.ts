@@ -99,6 +99,7 @@ export async function removeRecord(stateDir: string, name: string): Promise<void
   const p = recordPaths(stateDir, name);
   await fs.rm(p.record, { force: true });
   await fs.rm(p.exit, { force: true });
+  await fs.rm(p.exit.replace(/\.exit$/, ".pid"), { force: true }); // the shim's own pid file (cgroup.ts wrapCommand)
   // rmdir, never a recursive rm: were a sandbox's mount ever visible here, only an empty directory goes.
   await fs.rmdir(p.root).catch(() => undefined);
 }

@@ -7,7 +7,7 @@
  * intent, specHash and estimated cost and sends nothing; `--wait` follows the result.
  */
 import type { Command } from "commander";
-import type { Address, Hex } from "viem";
+import { zeroHash, type Address, type Hex } from "viem";
 import type { DeploymentIntent } from "../../chain/eip712";
 import { deploymentRegistryAbi } from "../../chain/abi";
 import { ENDED_PHASES } from "../../chain/deploymentOutcome";
@@ -17,8 +17,8 @@ import { compactSignature, computeDeploymentId, domainFor, signIntent } from "..
 import { sendContractTx, sendContractTxWithAllowance } from "../../chain/tx";
 import { readIntent } from "../../chain/intents";
 import { readDeploymentResources } from "../../api/deploymentResource";
-import { fetchSpecBlob } from "../../api/audit";
 import { HyphaError } from "../../errors";
+import { StoreClient } from "../../image/storeClient";
 import { specFromCanonicalJson, type WorkloadSpec } from "../../spec";
 import { formatTokens, parseIntIn } from "../amounts";
 import { describeAction, diffLines, planApply, type ApplyAction, type ExistingDeployment } from "../applyPlan";
@@ -151,8 +151,7 @@ async function planManifest(ctx: CliContext, flags: ApplyFlags, opts: { needsIma
     } else {
       spec = applySpecOverrides(w.spec, flags);
       const account = await ctx.account();
-      const zero = `0x${"0".repeat(64)}` as Hex;
-      const imageRoot = opts.needsImage === false ? zero : await imageRootFor(spec, flags, (image) => resolveImageRoot(ctx.config.storeUrl, image));
+      const imageRoot = opts.needsImage === false ? zeroHash : await imageRootFor(spec, flags, (image) => resolveImageRoot(ctx.config.storeUrl, image));
       intent = intentForSpec(spec, flags, { deployer: account.address, imageRoot, now });
       if (intent.specHash !== computeSpecHash(spec)) throw new Error("specHash changed while building the intent");
     }
@@ -190,7 +189,7 @@ async function activeOfName(ctx: CliContext, deployer: Address, name: string): P
   const resources = (await readDeploymentResources(ctx.publicClient, addresses, same, nameOf)).filter((r) => !ENDED_PHASES.has(r.phase));
   return Promise.all(
     resources.map(async (resource) => {
-      const json = await fetchSpecBlob(ctx.config.storeUrl, resource.intent.specHash).catch(() => undefined);
+      const json = await (async () => new StoreClient([ctx.config.storeUrl]).findSpecJson(resource.intent.specHash))().catch(() => undefined);
       return { resource, spec: json === undefined ? undefined : specFromCanonicalJson(json) };
     }),
   );

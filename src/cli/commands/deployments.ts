@@ -16,6 +16,7 @@ import { listNodes } from "../../chain/nodes";
 import { readNodeResources } from "../../api/nodeResource";
 import { sendContractTx } from "../../chain/tx";
 import { HyphaError } from "../../errors";
+import { LIMITS } from "../../spec/limits";
 import { formatTokens, parseIntIn } from "../amounts";
 import type { CliContext } from "../context";
 import { emitAs, OUTPUT_HELP, parseOutputFormat, renderTable, type OutputFormat } from "../output";
@@ -80,6 +81,7 @@ export async function printNodes(ctx: CliContext, output: string | undefined): P
           ID: n.id,
           STATE: n.state,
           AGENT: n.liveness.reachable ? "Reachable" : "Unreachable",
+          "LAST ATTESTED": n.liveness.lastAttestation ? `${age(Date.parse(n.liveness.checkedAt) - Date.parse(n.liveness.lastAttestation))} ago` : "never",
           "CPU FREE/TOTAL": `${n.free.cpuMillis}m/${n.capacity.cpuMillis}m`,
           "MEM FREE/TOTAL": `${n.free.memoryMiB}Mi/${n.capacity.memoryMiB}Mi`,
           SLOTS: `${n.free.slots}/${n.capacity.slots}`,
@@ -91,6 +93,18 @@ export async function printNodes(ctx: CliContext, output: string | undefined): P
     },
     () => nodes.map((n) => `node/${n.id}`),
   );
+}
+
+/**
+ * A kubectl-style age: the largest unit or two (45s, 3m12s, 2h5m, 4d3h).
+ * @example age(192_000) // "3m12s"
+ */
+export function age(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${s % 60 ? `${s % 60}s` : ""}`;
+  if (s < 86_400) return `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60) ? `${Math.floor((s % 3600) / 60)}m` : ""}`;
+  return `${Math.floor(s / 86_400)}d${Math.floor((s % 86_400) / 3600) ? `${Math.floor((s % 86_400) / 3600)}h` : ""}`;
 }
 
 /** Registers get / describe / delete / scale. */
@@ -120,7 +134,7 @@ export function registerDeploymentCommands(program: Command, ctx: CliContext): v
     .command("nodes")
     .alias("node")
     .description("list registered nodes")
-    .option("-o, --output <format>", "table (default), wide, json or yaml")
+    .option("-o, --output <format>", OUTPUT_HELP)
     .addHelpText("after", "\nExample:\n  $ hypha get nodes -o wide")
     .action(async (opts: { output?: string }) => printNodes(ctx, opts.output));
 
@@ -245,7 +259,7 @@ export function registerDeploymentCommands(program: Command, ctx: CliContext): v
     .action(async (type: string, ref: string, opts: { replicas: string; output?: string }) => {
       requireDeploymentType(type);
       const format = parseOutputFormat(opts.output);
-      const replicas = parseIntIn("--replicas", opts.replicas, 1, 1000);
+      const replicas = parseIntIn("--replicas", opts.replicas, 1, LIMITS.maxReplicas);
       const d = await resolveDeploymentRef(ctx, ref);
       const id = d.id;
       const addresses = await ctx.addresses();

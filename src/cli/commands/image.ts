@@ -4,7 +4,7 @@
  */
 import type { Command } from "commander";
 import type { CliContext } from "../context";
-import { parseOutputFormat, renderTable, toJson, toYaml } from "../output";
+import { emitAs, parseOutputFormat, renderTable, toJson, toYaml } from "../output";
 
 function mib(bytes: number): string {
   return `${(bytes / 1048576).toFixed(1)}MiB`;
@@ -25,26 +25,36 @@ export function registerImage(program: Command, ctx: CliContext): void {
     .description("import a directory, tar, OCI image layout or `docker save` tarball; prints the root")
     .option("--name <name...>", "catalog name(s), e.g. ubuntu-latest")
     .option("--store-dir <dir>", "local store directory", ".hypha/store")
-    .option("-o, --output <format>", "table | json")
+    .option("-o, --output <format>", "table (default), json, yaml or name (image/ROOT)")
     .addHelpText("after", "\nExample:\n  $ hypha image import ./rootfs --name my-app:1.0")
     .action(async (path: string, o: Record<string, string>) => {
+      const format = parseOutputFormat(o.output, ["table", "json", "yaml", "name"]);
       const r = await imagePart().imageImport({ storeDir: storeDir(o), path, name: o.name });
-      if (parseOutputFormat(o.output, ["table", "json"]) === "json") return ctx.out(toJson(r));
-      ctx.out(`${r.root}\nimageRoot ${r.rootHex}\n${r.stats.files} files, ${mib(r.stats.bytes)}, ${r.stats.uniqueChunks} chunks${r.names.length ? `, named ${r.names.join(", ")}` : ""}`);
+      emitAs(
+        ctx.out,
+        format,
+        r,
+        () => `${r.root}\nimageRoot ${r.rootHex}\n${r.stats.files} files, ${mib(r.stats.bytes)}, ${r.stats.uniqueChunks} chunks${r.names.length ? `, named ${r.names.join(", ")}` : ""}`,
+        () => [`image/${r.root}`],
+      );
     });
 
   image
     .command("ls")
     .description("list the images in the local store")
     .option("--store-dir <dir>", "local store directory", ".hypha/store")
-    .option("-o, --output <format>", "table | json | yaml")
+    .option("-o, --output <format>", "table (default), json, yaml or name (image/NAME, or image/ROOT when unnamed)")
     .addHelpText("after", "\nExample:\n  $ hypha image ls")
     .action(async (o: Record<string, string>) => {
+      const format = parseOutputFormat(o.output, ["table", "json", "yaml", "name"]);
       const images = await imagePart().imageList({ storeDir: storeDir(o) });
-      const format = parseOutputFormat(o.output, ["table", "json", "yaml"]);
-      if (format === "json") return ctx.out(toJson(images));
-      if (format === "yaml") return ctx.out(toYaml(images));
-      ctx.out(renderTable(images.map((i) => ({ NAMES: i.names.join(",") || "<none>", ROOT: i.root, FILES: i.files, SIZE: mib(i.totalSize), CHUNKS: i.chunks }))) || "no images");
+      emitAs(
+        ctx.out,
+        format,
+        images,
+        () => (images.length ? renderTable(images.map((i) => ({ NAMES: i.names.join(",") || "<none>", ROOT: i.root, FILES: i.files, SIZE: mib(i.totalSize), CHUNKS: i.chunks }))) : "no images"),
+        () => images.flatMap((i) => (i.names.length ? i.names.map((n) => `image/${n}`) : [`image/${i.root}`])),
+      );
     });
 
   image
@@ -52,7 +62,7 @@ export function registerImage(program: Command, ctx: CliContext): void {
     .description("files, total size, chunks, and chunks shared with other images (ref: name, root CID or 0x root)")
     .option("--store-dir <dir>", "local store directory", ".hypha/store")
     .option("--entries", "include every entry of the manifest")
-    .option("-o, --output <format>", "yaml | json", "yaml")
+    .option("-o, --output <format>", "yaml (default) or json", "yaml")
     .addHelpText("after", "\nExample:\n  $ hypha image inspect ubuntu-latest")
     .action(async (ref: string, o: Record<string, string | boolean>) => {
       const r = await imagePart().imageInspect({ storeDir: String(o.storeDir), ref, entries: Boolean(o.entries) });
@@ -65,9 +75,11 @@ export function registerImage(program: Command, ctx: CliContext): void {
     .option("--to <url>", "store URL (default: the global --store)")
     .option("--name <name>", "catalog name to set there")
     .option("--store-dir <dir>", "local store directory", ".hypha/store")
+    .option("-o, --output <format>", "table (default), json, yaml or name (image/ROOT)")
     .addHelpText("after", "\nA store that protects its catalog wants its token to set the name: HYPHA_STORE_TOKEN.\n\nExample:\n  $ hypha image push my-app:1.0 --to http://127.0.0.1:7700")
     .action(async (ref: string, o: Record<string, string>) => {
+      const format = parseOutputFormat(o.output, ["table", "json", "yaml", "name"]);
       const r = await imagePart().imagePush({ storeDir: storeDir(o), ref, url: o.to ?? ctx.config.storeUrl, name: o.name, token: ctx.env.HYPHA_STORE_TOKEN });
-      ctx.out(`pushed ${r.root}: ${r.pushedChunks} chunks (${r.pushedBytes} bytes) sent, ${r.skippedChunks} already there${r.name ? `; named ${r.name}` : ""}`);
+      emitAs(ctx.out, format, r, () => `pushed ${r.root}: ${r.pushedChunks} chunks (${r.pushedBytes} bytes) sent, ${r.skippedChunks} already there${r.name ? `; named ${r.name}` : ""}`, () => [`image/${r.root}`]);
     });
 }

@@ -13,6 +13,7 @@ import { HyphaError } from "../../errors";
 import { formatTokens, parseBytes32, parseCpu, parseIntIn, parseMiB, parseTokenAmount } from "../amounts";
 import { parseAddress, type CliContext } from "../context";
 import { printNodes } from "./deployments";
+import { OUTPUT_HELP } from "../output";
 
 const OPERATOR = DEV_ROLES.nodeOperators[0];
 
@@ -161,7 +162,7 @@ export function registerNode(program: Command, ctx: CliContext): void {
   node
     .command("list")
     .description("list registered nodes (same as `hypha get nodes`)")
-    .option("-o, --output <format>", "table (default), wide, json or yaml")
+    .option("-o, --output <format>", OUTPUT_HELP)
     .addHelpText("after", "\nExample:\n  $ hypha node list -o json")
     .action(async (o: { output?: string }) => printNodes(ctx, o.output));
 }

@@ -23,7 +23,7 @@ export function registerUp(program: Command, ctx: CliContext): void {
     .option("--agent-ports <ports>", "agents' HTTP ports, comma-separated (default 7801,7802,…)")
     .option("--runtime <driver>", "the agents' runtime: auto (the strongest sandbox here: bwrap, else unshare), bwrap, unshare, or process (UNISOLATED, development only)", "auto")
     .option("--restart-backoff-ms <ms>", "agents' restart backoff base (Kubernetes: 10000)", "10000")
-    .option("--node-lost-after-ms <ms>", "watcher: a node not answering this long is lost", "3000")
+    .option("--node-lost-after-ms <ms>", "watcher: a node not answering this long is lost (agents' leases are sized under it)", "5000")
     .addHelpText("after", "\nExample:\n  $ hypha up            # Ctrl-C stops everything\n  $ hypha up --nodes 2")
     .action(async (o: Record<string, string | boolean>) => {
       const projectDir = path.resolve(__dirname, "../../..");

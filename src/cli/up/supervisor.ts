@@ -51,6 +51,11 @@ export function startChild(spec: ChildSpec): SupervisedChild {
   return { name: spec.name, process: child, logFile, exited };
 }
 
+/** A service `hypha up` started exited or did not get ready (the CLI exits 2), with its log's tail. */
+export class ServiceStartError extends HyphaError {
+  override name = "ServiceStartError";
+}
+
 /**
  * Resolves once `probe` returns true, polling every `intervalMs`; rejects with the child's log tail
  * if the child exits first or `timeoutMs` passes.
@@ -64,10 +69,10 @@ export async function waitUntilReady(
   void child.exited.then(() => (exited = true));
   const started = Date.now();
   for (;;) {
-    if (exited) throw new HyphaError(`${child.name} exited while starting`, { details: logTail(child.logFile), exitCode: 2 });
+    if (exited) throw new ServiceStartError(`${child.name} exited while starting`, { details: logTail(child.logFile) });
     if (await probe().catch(() => false)) return;
     if (Date.now() - started > timeoutMs) {
-      throw new HyphaError(`${child.name} not ready after ${timeoutMs} ms`, { details: logTail(child.logFile), exitCode: 2 });
+      throw new ServiceStartError(`${child.name} not ready after ${timeoutMs} ms`, { details: logTail(child.logFile) });
     }
     await new Promise((r) => setTimeout(r, intervalMs));
   }

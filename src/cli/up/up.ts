@@ -14,6 +14,7 @@ import { httpOk, rpcReady, startChild, stopChildren, waitUntilReady, type Superv
 import { bootstrapLocalChain, type LocalNodePlan } from "./bootstrap";
 import { ensureCompiled } from "./ensureCompiled";
 import { stopRecordedReplicas } from "../../agent/runtime/hostDriver";
+import { maxLeaseMs } from "../../agent/lease";
 
 export interface UpConfig {
   /** Repository root: where hardhat.config.ts and bin/hypha.js live. */
@@ -121,6 +122,9 @@ export async function startUp(config: UpConfig, print: (line: string) => void, l
           "--data-dir", dataDir,
           "--restart-backoff-ms", String(config.restartBackoffMs),
           "--runtime", config.runtime,
+          // Fenced before the watcher (probing every 1000 ms) may re-place a frozen node's replicas
+          // (lease.ts); a window under 3.2 s leaves no room for that, and the lease keeps 1 s.
+          "--lease-ms", String(Math.max(1000, maxLeaseMs(config.nodeLostAfterMs, 1000))),
         ],
         cwd: process.cwd(),
         env: { HYPHA_AGENT_KEY: node.agentPrivateKey },

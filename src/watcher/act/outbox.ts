@@ -5,9 +5,9 @@
  * never by resending blindly. An action's key stays "in flight" until the ingested state shows its
  * effect (or it failed and its back-off passed), so reconcile never issues it twice.
  */
-import type { Level } from "level";
 import type { Address, Hex } from "viem";
 import { decodeRecord, encodeRecord } from "../store/codec";
+import type { KvOp, KvStore } from "../store/kvStore";
 import type { InFlightReservation, WatcherAction } from "../decide/reconcile";
 
 /** Where an action stands. */
@@ -34,7 +34,7 @@ export interface OutboxTx {
   sentAt: number;
 }
 
-type BatchOp = { type: "put"; key: string; value: string } | { type: "del"; key: string };
+type BatchOp = KvOp;
 
 const OP = "o:op:";
 const TX = "o:tx:";
@@ -42,7 +42,7 @@ const NONCE = "o:nonce:";
 const txKey = (sender: Address, nonce: number) => `${TX}${sender.toLowerCase()}:${String(nonce).padStart(12, "0")}`;
 
 /**
- * The outbox, kept in memory and in LevelDB (keys starting o:).
+ * The outbox, kept in memory and in the KvStore (keys starting o:; LevelDB or the shared PostgreSQL).
  * @example const outbox = await Outbox.open(db); outbox.inFlightKeys()
  */
 export class Outbox {
@@ -56,11 +56,11 @@ export class Outbox {
   /** When each unmined transaction was recorded here (this process's clock; for the outbox age metric). */
   private readonly recordedAt = new Map<string, number>();
 
-  private constructor(private readonly db: Level<string, string>) {}
+  private constructor(private readonly db: KvStore) {}
 
-  static async open(db: Level<string, string>): Promise<Outbox> {
+  static async open(db: KvStore): Promise<Outbox> {
     const outbox = new Outbox(db);
-    for await (const [key, value] of db.iterator({ gte: "o:", lt: "o;" })) {
+    for await (const [key, value] of db.entries({ gte: "o:", lt: "o;" })) {
       if (key.startsWith(OP)) outbox.ops.set(key.slice(OP.length), decodeRecord<OutboxOp>(value));
       else if (key.startsWith(TX)) outbox.txs.set(key, decodeRecord<OutboxTx>(value));
       else if (key.startsWith(NONCE)) outbox.nonces.set(key.slice(NONCE.length), Number(value));

@@ -6,7 +6,7 @@
  * transaction in the outbox, broadcast, wait for the receipt, record the outcome.
  */
 import { keccak256, type Address, type Hex, type PrivateKeyAccount, type PublicClient } from "viem";
-import { toChainError } from "../../chain/chainError";
+import { ChainUnavailableError, toChainError } from "../../chain/chainError";
 import { batchGasLimit, type GasItem } from "../../chain/gasCosts";
 import type { WatcherAction } from "../decide/reconcile";
 import { encodeActions } from "./encodeActions";
@@ -106,7 +106,7 @@ export class SenderWorker {
       ]);
     } catch (err) {
       const chainErr = toChainError(err, `simulating ${actions[0]!.type} x${actions.length}`);
-      if (chainErr.exitCode === 2 && !chainErr.errorName) throw chainErr; // network trouble: let the caller back off
+      if (chainErr instanceof ChainUnavailableError && !chainErr.errorName) throw chainErr; // network trouble: let the caller back off
       if (actions.length > 1) {
         const mid = Math.ceil(actions.length / 2);
         await this.sendBatch(actions.slice(0, mid));

@@ -1,8 +1,9 @@
 /**
- * Deterministic replica placement: a pure function of chain state. Given the nodes (capacity,
- * price, eligibility) and the replicas waiting for a node, it picks a node for each replica or says
- * why none fits. Same input, same output, whatever the input order; anyone (`hypha audit`) can
- * re-run it to check a placement.
+ * Deterministic replica placement: a pure function of the nodes (capacity, price, eligibility) and
+ * the replicas waiting for a node; it picks a node for each replica or says why none fits. Same
+ * input, same output, whatever the input order. The input is chain state plus the watcher's own
+ * view of liveness (probes, reported conditions), which the chain does not record: so `hypha audit`
+ * does not re-run it, it checks what chain data settles (price limit, attempt order).
  *
  * Rule, per replica in submission order (deployment seq, then replica index): among nodes that are
  * eligible (not jailed, not unbonding, approved measurement, not lost, no condition such as

@@ -16,6 +16,8 @@ export interface FollowerOptions {
   startBlock: bigint;
   initialBlockRange: number;
   maxBlockRange: number;
+  /** About this many logs per eth_getLogs reply (the range shrinks and grows to it; default 2000). */
+  targetLogsPerRange?: number;
 }
 
 /** What one step did. */
@@ -79,7 +81,7 @@ export class ChainFollower {
     if (logs.some((l) => l.blockNumber === to && l.blockHash !== after.hash)) return { events: [], caughtUp: false, head: head.number };
     const events = decodeHyphaLogs(logs, this.opts);
     await this.store.applyRange(events, { number: to, hash: after.hash as Hex });
-    this.range = nextRangeSize(this.range, "ok", this.opts.maxBlockRange);
+    this.range = nextRangeSize(this.range, "ok", this.opts.maxBlockRange, { logs: logs.length, targetLogs: this.opts.targetLogsPerRange ?? 2000 });
     return { events, caughtUp: to === head.number, head: head.number };
   }
 

@@ -9,17 +9,18 @@
  */
 import { existsSync } from "node:fs";
 import { mkdir, readdir, rename } from "node:fs/promises";
-import { Level } from "level";
 import { WatcherError } from "../errors";
 import { checkCursor, checkRecord, STATE_PREFIXES, type StateProblem } from "./checkState";
 import { decodeRecord } from "./codec";
+import type { KvStore } from "./kvStore";
+import { LevelKv } from "./levelKv";
 
 export interface WatcherDbLogger {
   error(obj: object, msg?: string): void;
 }
 
-export interface OpenedWatcherDb {
-  db: Level<string, string>;
+export interface OpenedWatcherDb<K extends KvStore = KvStore> {
+  db: K;
   /** State problems found (empty: the stored state can be used). */
   problems: StateProblem[];
   /** Outbox records that could not be read (their transactions are unknown now). */
@@ -31,7 +32,7 @@ export interface OpenedWatcherDb {
 /**
  * @example const { db, problems } = await openWatcherDb(".hypha/watcher", logger)
  */
-export async function openWatcherDb(dir: string, logger: WatcherDbLogger): Promise<OpenedWatcherDb> {
+export async function openWatcherDb(dir: string, logger: WatcherDbLogger): Promise<OpenedWatcherDb<LevelKv>> {
   await mkdir(dir, { recursive: true });
   const files = await readdir(dir);
   // Without CURRENT, LevelDB would silently create an empty database AND delete the old tables.
@@ -39,7 +40,7 @@ export async function openWatcherDb(dir: string, logger: WatcherDbLogger): Promi
     const movedAside = await moveAside(dir, "its CURRENT file is missing", logger);
     return { db: await openLevel(dir), problems: [{ kind: "unreadable", key: "CURRENT", reason: "the LevelDB CURRENT file is missing" }], unreadableOutboxKeys: ["*"], movedAside };
   }
-  let db: Level<string, string>;
+  let db: LevelKv;
   try {
     db = await openLevel(dir);
   } catch (err) {
@@ -47,6 +48,25 @@ export async function openWatcherDb(dir: string, logger: WatcherDbLogger): Promi
     const movedAside = await moveAside(dir, `LevelDB cannot open it (${causeLine(err)})`, logger);
     return { db: await openLevel(dir), problems: [{ kind: "unreadable", reason: causeLine(err) }], unreadableOutboxKeys: ["*"], movedAside };
   }
+  try {
+    return { db, ...(await checkStoredState(db)) };
+  } catch (err) {
+    // A damaged table shows when it is read, not at open: the rest of the directory cannot be trusted.
+    const lastKey = (err as { lastKey?: string }).lastKey;
+    await db.close().catch(() => undefined);
+    const where = lastKey === undefined ? "before the first key" : `after key ${JSON.stringify(lastKey)}`;
+    const movedAside = await moveAside(dir, `LevelDB failed reading it ${where} (${causeLine(err)})`, logger);
+    return { db: await openLevel(dir), problems: [{ kind: "unreadable", key: lastKey, reason: `reading ${where}: ${causeLine(err)}` }], unreadableOutboxKeys: ["*"], movedAside };
+  }
+}
+
+/**
+ * Reads every record of a watcher store (either backend) and checks it (checkState.ts): the state
+ * problems found and the outbox keys that cannot be read. A read error is thrown with `lastKey`,
+ * the last key read before it.
+ * @example const { problems } = await checkStoredState(kv)
+ */
+export async function checkStoredState(db: KvStore): Promise<{ problems: StateProblem[]; unreadableOutboxKeys: string[] }> {
   const problems: StateProblem[] = [];
   const unreadableOutboxKeys: string[] = [];
   const hashBlocks: bigint[] = [];
@@ -57,7 +77,7 @@ export async function openWatcherDb(dir: string, logger: WatcherDbLogger): Promi
   let hasState = false;
   let lastKey: string | undefined;
   try {
-    for await (const [key, value] of db.iterator()) {
+    for await (const [key, value] of db.entries()) {
       lastKey = key;
       const problem = checkRecord(key, value);
       if (problem) {
@@ -74,23 +94,18 @@ export async function openWatcherDb(dir: string, logger: WatcherDbLogger): Promi
       else if (key === STATE_PREFIXES.cursor) cursorRaw = value;
     }
   } catch (err) {
-    // A damaged table shows when it is read, not at open: the rest of the directory cannot be trusted.
-    await db.close().catch(() => undefined);
-    const where = lastKey === undefined ? "before the first key" : `after key ${JSON.stringify(lastKey)}`;
-    const movedAside = await moveAside(dir, `LevelDB failed reading it ${where} (${causeLine(err)})`, logger);
-    return { db: await openLevel(dir), problems: [{ kind: "unreadable", key: lastKey, reason: `reading ${where}: ${causeLine(err)}` }], unreadableOutboxKeys: ["*"], movedAside };
+    throw Object.assign(err as object, { lastKey });
   }
   if (cursorRaw !== undefined) cursor = decodeRecord(cursorRaw);
   if (problems.length === 0) {
     const c = checkCursor(cursor, hashBlocks, undoBlocks, cursor ? hashes.get(cursor.number) : undefined, hasState);
     if (c) problems.push(c);
   }
-  return { db, problems, unreadableOutboxKeys };
+  return { problems, unreadableOutboxKeys };
 }
 
-function openLevel(dir: string): Promise<Level<string, string>> {
-  const db = new Level<string, string>(dir, { valueEncoding: "utf8" });
-  return db.open().then(() => db);
+function openLevel(dir: string): Promise<LevelKv> {
+  return LevelKv.open(dir);
 }
 
 function isLocked(err: unknown): boolean {

@@ -1,14 +1,16 @@
 /**
  * The observed-state store: every record derived from events, the ingest cursor and the recent
- * block hashes, kept in memory and written to LevelDB in one atomic batch per ingested block range.
+ * block hashes, written to the KvStore (LevelDB or PostgreSQL) in one atomic batch per ingested
+ * block range. Live records are also kept in memory; a terminated deployment and its replicas leave
+ * memory once written (they are read back from the store only when a late event touches them).
  * Each block that changed state leaves an undo log (the previous value of every key it touched), so
  * a reorg rolls the state back to the common ancestor exactly. It knows records, not RPC.
  */
-import type { Level } from "level";
 import type { Hex } from "viem";
 import type { HyphaEvent } from "../ingest/decodeLogs";
 import { applyHyphaEvent } from "./applyEvent";
 import { decodeRecord, encodeRecord } from "./codec";
+import { prefixRange, type KvOp, type KvStore } from "./kvStore";
 import {
   deploymentKey,
   measurementKey,
@@ -26,18 +28,20 @@ export interface Cursor {
   hash: Hex;
 }
 
-type BatchOp = { type: "put"; key: string; value: string } | { type: "del"; key: string };
+type BatchOp = KvOp;
 
 const STATE = "s:";
 const UNDO = "u:";
 const HASH = "h:";
 const CURSOR = "m:cursor";
 const blockKey = (n: bigint) => n.toString().padStart(16, "0");
+/** The deployment id a dep: or rep: record belongs to. */
+const deploymentIdOf = (key: string): string | undefined => (key.startsWith("dep:") ? key.slice(4) : key.startsWith("rep:") ? key.slice(4, 4 + 66) : undefined);
 
 /**
- * Observed state backed by LevelDB. Open with `StateStore.open(db)`; `db` may be shared with the
+ * Observed state backed by a KvStore. Open with `StateStore.open(kv)`; `kv` may be shared with the
  * outbox (keys here start with s:, u:, h:, m:).
- * @example const store = await StateStore.open(db, 256); store.deployments().length
+ * @example const store = await StateStore.open(kv, 256); store.deployments().length
  */
 export class StateStore implements StateSnapshot {
   private readonly records = new Map<string, unknown>();
@@ -45,22 +49,28 @@ export class StateStore implements StateSnapshot {
   private readonly deploymentIds = new Set<string>();
   private readonly hashes = new Map<bigint, Hex>();
   private readonly undoBlocks = new Set<bigint>();
+  /** Terminated deployments whose records are only in the store (lower-case ids). */
+  private readonly evicted = new Set<string>();
   private currentCursor: Cursor | undefined;
 
   private constructor(
-    private readonly db: Level<string, string>,
+    private readonly db: KvStore,
     private readonly reorgDepth: number,
   ) {}
 
-  /** Load the stored state, cursor and recent hashes. */
-  static async open(db: Level<string, string>, reorgDepth = 256): Promise<StateStore> {
+  /** Load the live state, cursor and recent hashes (terminated deployments stay in the store). */
+  static async open(db: KvStore, reorgDepth = 256): Promise<StateStore> {
     const store = new StateStore(db, reorgDepth);
-    for await (const [key, value] of db.iterator()) {
-      if (key.startsWith(STATE)) store.setRecord(key.slice(STATE.length), decodeRecord(value));
-      else if (key.startsWith(HASH)) store.hashes.set(BigInt(key.slice(HASH.length)), value as Hex);
-      else if (key.startsWith(UNDO)) store.undoBlocks.add(BigInt(key.slice(UNDO.length)));
-      else if (key === CURSOR) store.currentCursor = decodeRecord<Cursor>(value);
+    // Keys sort dep: before rep:, so a terminated deployment is known before its replicas arrive.
+    for await (const [key, value] of db.entries(prefixRange(STATE))) {
+      const record = decodeRecord(value);
+      if (key.startsWith(STATE + "dep:") && (record as ObservedDeployment).terminated) store.evicted.add(key.slice(STATE.length + 4));
+      else store.setRecord(key.slice(STATE.length), record);
     }
+    for await (const [key, value] of db.entries(prefixRange(HASH))) store.hashes.set(BigInt(key.slice(HASH.length)), value as Hex);
+    for await (const [key] of db.entries(prefixRange(UNDO))) store.undoBlocks.add(BigInt(key.slice(UNDO.length)));
+    const cursor = await db.get(CURSOR);
+    if (cursor !== undefined) store.currentCursor = decodeRecord<Cursor>(cursor);
     return store;
   }
 
@@ -68,11 +78,10 @@ export class StateStore implements StateSnapshot {
    * Deletes every state record, undo log, block hash and the cursor (not the outbox), so the next
    * open replays from the start block. For a state that failed its checks (checkState.ts).
    */
-  static async clear(db: Level<string, string>): Promise<number> {
-    const ops: BatchOp[] = [];
-    for await (const key of db.keys()) if ([STATE, UNDO, HASH].some((p) => key.startsWith(p)) || key === CURSOR) ops.push({ type: "del", key });
-    await db.batch(ops);
-    return ops.length;
+  static async clear(db: KvStore): Promise<void> {
+    // The cursor first: a crash half-way leaves records without a cursor, which checkState rejects.
+    await db.batch([{ type: "del", key: CURSOR }]);
+    for (const p of [STATE, UNDO, HASH]) await db.clear(prefixRange(p));
   }
 
   /** The last fully applied block, or undefined before the first range. */
@@ -97,7 +106,8 @@ export class StateStore implements StateSnapshot {
     const undo = new Map<bigint, Array<[string, string | null]>>();
     let block: bigint | undefined;
     let seenInBlock = new Set<string>();
-    const current = (key: string) => (touched.has(key) ? touched.get(key) : this.records.get(key));
+    const fetched = await this.fetchEvicted(events);
+    const current = (key: string) => (touched.has(key) ? touched.get(key) : this.records.has(key) ? this.records.get(key) : fetched.get(key));
     const access: StateAccess = {
       get: <T>(key: string) => current(key) as T | undefined,
       put: (key: string, value: unknown) => {
@@ -129,6 +139,7 @@ export class StateStore implements StateSnapshot {
     await this.db.batch(ops);
     // Written: now the in-memory state moves, all at once.
     for (const [key, value] of touched) this.setRecord(key, value);
+    this.evictTerminated(touched.keys());
     for (const n of undoneBlocks) this.undoBlocks.add(n);
     for (const [n, hash] of blockHashes) this.hashes.set(n, hash);
     pruned.apply();
@@ -144,8 +155,8 @@ export class StateStore implements StateSnapshot {
     const ops: BatchOp[] = [];
     const blocks = [...this.undoBlocks].filter((n) => ancestor === undefined || n > ancestor.number).sort((a, b) => (a > b ? -1 : 1));
     if (ancestor === undefined) {
-      for await (const key of this.db.keys()) if ([STATE, UNDO, HASH].some((p) => key.startsWith(p)) || key === CURSOR) ops.push({ type: "del", key });
-      await this.db.batch(ops);
+      await StateStore.clear(this.db);
+      this.evicted.clear();
       this.records.clear();
       this.nodeIds.clear();
       this.deploymentIds.clear();
@@ -167,10 +178,17 @@ export class StateStore implements StateSnapshot {
     ops.push({ type: "put", key: HASH + blockKey(ancestor.number), value: ancestor.hash });
     ops.push({ type: "put", key: CURSOR, value: encodeRecord(ancestor) });
     await this.db.batch(ops);
+    // A reorg may revive an evicted deployment: read its records back (as now written) first.
+    const revived = new Map<string, unknown>();
+    const revivedIds = [...new Set([...restored.keys()].map(deploymentIdOf))].filter((id): id is string => id !== undefined && this.evicted.has(id));
+    for (const id of revivedIds) for (const [k, v] of await this.readDeploymentRecords(id)) revived.set(k, v);
+    for (const id of revivedIds) this.evicted.delete(id);
+    for (const [key, value] of revived) this.setRecord(key, value);
     for (const [key, prev] of restored) {
       if (prev === null) this.deleteRecord(key);
       else this.setRecord(key, decodeRecord(prev));
     }
+    this.evictTerminated(restored.keys());
     for (const n of blocks) this.undoBlocks.delete(n);
     for (const n of droppedHashes) this.hashes.delete(n);
     this.hashes.set(ancestor.number, ancestor.hash);
@@ -178,9 +196,29 @@ export class StateStore implements StateSnapshot {
     return { blocksUndone: blocks.length };
   }
 
-  /** Every state record, keys sorted (tests compare a followed state with a fresh replay). */
-  dump(): Record<string, unknown> {
-    return Object.fromEntries([...this.records.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  /** Every state record as stored, keys sorted (tests compare a followed state with a fresh replay). */
+  async dump(): Promise<Record<string, unknown>> {
+    const out: Record<string, unknown> = {};
+    for await (const [key, value] of this.db.entries(prefixRange(STATE))) out[key.slice(STATE.length)] = decodeRecord(value);
+    return out;
+  }
+
+  /** Deployments ever submitted: the live ones in memory plus the terminated ones only in the store. */
+  deploymentCount(): number {
+    return this.deploymentIds.size + this.evicted.size;
+  }
+
+  /** Deployments read page by page from the store (terminated ones too), in id order after `after`. */
+  async pageDeployments(opts: { after?: Hex; limit: number }): Promise<ObservedDeployment[]> {
+    const range = prefixRange(STATE + "dep:");
+    const out: ObservedDeployment[] = [];
+    const after = opts.after === undefined ? undefined : STATE + deploymentKey(opts.after);
+    for await (const [key, value] of this.db.entries(range)) {
+      if (after !== undefined && key <= after) continue;
+      out.push(decodeRecord<ObservedDeployment>(value));
+      if (out.length >= opts.limit) break;
+    }
+    return out;
   }
 
   nodes(): ObservedNode[] {
@@ -214,7 +252,47 @@ export class StateStore implements StateSnapshot {
     return this.records.get(measurementKey(measurement)) === true;
   }
 
+  /** Records of evicted deployments that these events touch, read back from the store. */
+  private async fetchEvicted(events: HyphaEvent[]): Promise<Map<string, unknown>> {
+    const fetched = new Map<string, unknown>();
+    if (this.evicted.size === 0) return fetched;
+    const ids = new Set<string>();
+    for (const e of events) {
+      const id = (e.args as { id?: Hex }).id?.toLowerCase();
+      if (id && this.evicted.has(id)) ids.add(id);
+    }
+    for (const id of ids) for (const [k, v] of await this.readDeploymentRecords(id)) fetched.set(k, v);
+    return fetched;
+  }
+
+  private async readDeploymentRecords(id: string): Promise<Array<[string, unknown]>> {
+    const out: Array<[string, unknown]> = [];
+    const dep = await this.db.get(STATE + "dep:" + id);
+    if (dep !== undefined) out.push(["dep:" + id, decodeRecord(dep)]);
+    for await (const [k, v] of this.db.entries(prefixRange(`${STATE}rep:${id}:`))) out.push([k.slice(STATE.length), decodeRecord(v)]);
+    return out;
+  }
+
+  /** Terminated deployments among these keys leave memory (their records are written already). */
+  private evictTerminated(keys: Iterable<string>): void {
+    const ids = new Set<string>();
+    for (const key of keys) {
+      const id = deploymentIdOf(key);
+      if (id) ids.add(id);
+    }
+    for (const id of ids) if ((this.records.get("dep:" + id) as ObservedDeployment | undefined)?.terminated) this.evict(id);
+  }
+
+  /** Drop a deployment and its replicas (indexes 0.. without gaps) from memory. */
+  private evict(id: string): void {
+    this.deleteRecord("dep:" + id);
+    for (let i = 0; this.records.delete(replicaKey(id as Hex, i)); i++);
+    this.evicted.add(id);
+  }
+
   private setRecord(key: string, value: unknown): void {
+    const id = deploymentIdOf(key);
+    if (id && this.evicted.has(id)) return; // a terminated deployment's record: it lives in the store only
     this.records.set(key, value);
     if (key.startsWith("node:")) this.nodeIds.add(key);
     else if (key.startsWith("dep:")) this.deploymentIds.add(key);

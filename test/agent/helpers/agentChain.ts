@@ -27,6 +27,8 @@ import { makeTestRootfs } from "./testRootfs";
 
 export interface AgentFixture {
   rpcUrl: string;
+  /** The `hardhat node` process (its own process group), for fault injection. */
+  chainPid: number;
   dir: string;
   publicClient: PublicClient;
   wallets: Record<number, WalletClient>;
@@ -34,7 +36,7 @@ export interface AgentFixture {
   store: StoreServer;
   imageRoot: Hex;
   /** Submit an intent for `spec` (its canonical JSON put in the store) and place replicas. */
-  deploy(spec: WorkloadSpec, placements: { replicaIndex: number; nodeId: number }[], opts?: { replicas?: number; quorum?: number; putSpec?: boolean; imageRoot?: Hex }): Promise<{ id: Hex; intent: DeploymentIntent }>;
+  deploy(spec: WorkloadSpec, placements: { replicaIndex: number; nodeId: number }[], opts?: { replicas?: number; quorum?: number; putSpec?: boolean; imageRoot?: Hex; schedule?: boolean }): Promise<{ id: Hex; intent: DeploymentIntent }>;
   /** Admin: release a node jailed by a Tampered attestation. */
   unjail(nodeId: number): Promise<void>;
   waitReplica(id: Hex, index: number, status: string, timeoutMs?: number): Promise<void>;
@@ -89,6 +91,7 @@ export async function startAgentFixture(endpoints: string[]): Promise<AgentFixtu
 
   return {
     rpcUrl: node.rpcUrl,
+    chainPid: node.pid,
     dir,
     publicClient,
     wallets,
@@ -116,7 +119,8 @@ export async function startAgentFixture(endpoints: string[]): Promise<AgentFixtu
       });
       const signature = await signIntent(devAccount(11), domain, intent);
       await send(wallets[11], { address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "submitIntent", args: [intent, signature] });
-      await send(wallets[1], { address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "schedule", args: [intent, placements.map((p) => ({ ...p, pricePerSecond: 1n }))] });
+      // schedule: false leaves the placement to a watcher.
+      if (opts.schedule !== false) await send(wallets[1], { address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "schedule", args: [intent, placements.map((p) => ({ ...p, pricePerSecond: 1n }))] });
       return { id: computeDeploymentId(domain, intent), intent };
     },
     async unjail(nodeId) {

@@ -8,7 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { parseEventLogs, type Hex } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Level } from "level";
+import { LevelKv } from "../../../src/watcher/store/levelKv";
 import { keccak256 } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { deploymentRegistryAbi } from "../../../src/chain/abi";
@@ -87,7 +87,7 @@ describe("act: crash recovery of the outbox", () => {
     const { ids, intents } = await fx.submitIntents(1, { deployer: 13, nonceBase: 9000n });
     const action: ScheduleAction = { type: "schedule", key: scheduleKey(ids[0]!, 0, 1), deploymentId: ids[0]!, intent: intents[0]!, replicaIndex: 0, nodeId: 1, pricePerSecond: 1n, attempt: 1 };
     const account = privateKeyToAccount(devPrivateKey(3));
-    const db = new Level<string, string>(path.join(tmp, "resume"), { valueEncoding: "utf8" });
+    const db = await LevelKv.open(path.join(tmp, "resume"));
     const outbox = await Outbox.open(db);
     const sign = async (nonce: number) => {
       const fees = await fx.publicClient.estimateFeesPerGas();
@@ -118,7 +118,7 @@ describe("act: crash recovery of the outbox", () => {
     expect([reps[0]!.status, reps[0]!.attempt, reps[0]!.nodeId]).toEqual([1, 1, 1]);
     // The outbox survives a reopen.
     await db.close();
-    const db2 = new Level<string, string>(path.join(tmp, "resume"), { valueEncoding: "utf8" });
+    const db2 = await LevelKv.open(path.join(tmp, "resume"));
     expect((await Outbox.open(db2)).get(action.key)?.state).toBe("mined");
     await db2.close();
   });
@@ -185,7 +185,7 @@ describe("act: crash recovery of the outbox", () => {
     // The SIGKILLed watcher's own state, followed to the head, equals a fresh replay: no event lost or applied twice.
     const own = await openFollower(fx.publicClient, fx.addresses, dataDir, { initial: 100, max: 2000 });
     await followToHead(own.follower);
-    const ownDump = own.store.dump();
+    const ownDump = await own.store.dump();
     await own.db.close();
     expect(ownDump).toEqual(await freshReplay(fx.publicClient, fx.addresses, path.join(tmp, "replay")));
     console.log(`crash test: seed ${seed}, ${kills} kills, restarts that found transactions in flight: ${JSON.stringify(resumes)}, ${orchestratorTxs} orchestrator transactions for ${DEPLOYMENTS * REPLICAS} placements`);

@@ -1,14 +1,14 @@
 /** Replays the chain into a fresh StateStore (the reference a followed state must equal). */
-import { Level } from "level";
 import type { PublicClient } from "viem";
 import type { HyphaAddresses } from "../../../src/chain/addresses";
 import { ChainFollower } from "../../../src/watcher/ingest/followChain";
+import type { KvStore } from "../../../src/watcher/store/kvStore";
+import { LevelKv } from "../../../src/watcher/store/levelKv";
 import { StateStore } from "../../../src/watcher/store/stateStore";
 
-/** Open a store in `dir` and a follower over it. */
-export async function openFollower(publicClient: PublicClient, addresses: HyphaAddresses, dir: string, range: { initial: number; max: number }) {
-  const db = new Level<string, string>(dir, { valueEncoding: "utf8" });
-  await db.open();
+/** Open a store in `dir` (a LevelDB directory, or an open KvStore of either backend) and a follower over it. */
+export async function openFollower(publicClient: PublicClient, addresses: HyphaAddresses, dir: string | KvStore, range: { initial: number; max: number }) {
+  const db = typeof dir === "string" ? await LevelKv.open(dir) : dir;
   const store = await StateStore.open(db, 256);
   const follower = new ChainFollower(publicClient, store, {
     nodeRegistry: addresses.nodeRegistry,
@@ -30,7 +30,7 @@ export async function followToHead(follower: ChainFollower, maxSteps = 10_000): 
 export async function freshReplay(publicClient: PublicClient, addresses: HyphaAddresses, dir: string): Promise<Record<string, unknown>> {
   const { db, store, follower } = await openFollower(publicClient, addresses, dir, { initial: 1000, max: 1000 });
   await followToHead(follower);
-  const dump = store.dump();
+  const dump = await store.dump();
   await db.close();
   return dump;
 }

@@ -11,6 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deploymentRegistryAbi, nodeRegistryAbi } from "../../../src/chain/abi";
 import { devPrivateKey } from "../../../src/chain/devAccounts";
 import { runWatcher } from "../../../src/watcher/runWatcher";
+import { decodeHyphaLogs } from "../../../src/watcher/ingest/decodeLogs";
+import { parseEventLogs } from "viem";
 import { startHardhatNode } from "../../helpers/chain";
 import { setupHypha, startHealthServer, waitFor, type HyphaFixture } from "../helpers/hyphaFixture";
 import { followToHead, freshReplay, openFollower } from "../helpers/replay";
@@ -70,7 +72,7 @@ describe("ingest (ChainFollower + StateStore)", () => {
     expect(f.store.cursor()).toEqual(cursor);
     const steps = await followToHead(f.follower);
     expect(steps).toBeGreaterThan(1);
-    expect(f.store.dump()).toEqual(reference);
+    expect(await f.store.dump()).toEqual(reference);
     await f.db.close();
   });
 
@@ -93,7 +95,7 @@ describe("ingest (ChainFollower + StateStore)", () => {
     expect(a.ids.some((id) => f.store.deployment(id))).toBe(false);
     expect(b.ids.every((id) => f.store.deployment(id))).toBe(true);
     const reference = await freshReplay(fx.publicClient, fx.addresses, path.join(tmp, "ref-after-reorg"));
-    expect(f.store.dump()).toEqual(reference);
+    expect(await f.store.dump()).toEqual(reference);
     await checkAgainstChain(reference);
     await f.db.close();
   });
@@ -149,8 +151,20 @@ describe("ingest (ChainFollower + StateStore)", () => {
     // 64 -> 32 -> 16 -> 8 -> 4 costs 4 capped tries; after that at most one per successful range (grow x2, halve on error).
     expect(capped).toBeLessThanOrEqual(steps + 4);
     const reference = await freshReplay(fx.publicClient, fx.addresses, path.join(tmp, "ref-capped"));
-    expect(f.store.dump()).toEqual(reference);
+    expect(await f.store.dump()).toEqual(reference);
     await f.db.close();
     await new Promise((resolve) => proxy.close(resolve));
+  });
+  it("decodes every log of the history exactly as viem's parseEventLogs does, in chain order", async () => {
+    const logs = await fx.publicClient.getLogs({ address: [fx.addresses.nodeRegistry, fx.addresses.deploymentRegistry], fromBlock: 0n });
+    const ours = decodeHyphaLogs(logs, fx.addresses);
+    const nr = fx.addresses.nodeRegistry.toLowerCase();
+    const viems = [
+      ...parseEventLogs({ abi: nodeRegistryAbi, logs: logs.filter((l) => l.address.toLowerCase() === nr), strict: true }),
+      ...parseEventLogs({ abi: deploymentRegistryAbi, logs: logs.filter((l) => l.address.toLowerCase() !== nr), strict: true }),
+    ].sort((a, b) => (a.blockNumber === b.blockNumber ? a.logIndex - b.logIndex : a.blockNumber < b.blockNumber ? -1 : 1));
+    expect(new Set(ours.map((e) => e.eventName)).size).toBeGreaterThanOrEqual(4);
+    expect(ours.length).toBeGreaterThan(10);
+    expect(ours).toEqual(viems);
   });
 });

@@ -79,7 +79,7 @@ async function expectNothingLostNothingTwice(w: WatcherHandle): Promise<void> {
   expect(scheduled.length).toBe(ids.length);
   const head = await fx.publicClient.getBlockNumber();
   await waitFor("caught up with the head", () => w.status().caughtUp && w.store.cursor()?.number === head, 10_000);
-  expect(w.store.dump()).toEqual(await freshReplay(fx.publicClient, fx.addresses, path.join(tmp, `replay-${Date.now()}`)));
+  expect(await w.store.dump()).toEqual(await freshReplay(fx.publicClient, fx.addresses, path.join(tmp, `replay-${Date.now()}`)));
   for (const n of w.store.nodes()) {
     const v = await fx.publicClient.readContract({ address: fx.addresses.nodeRegistry, abi: nodeRegistryAbi, functionName: "getNode", args: [n.nodeId] });
     expect(n.cpuMillis - n.reservedCpuMillis).toBe(Number(v.freeCpuMillis));

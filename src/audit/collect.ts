@@ -5,14 +5,15 @@
  * when that agent is a contract wallet, its ERC-1271 verdict on the signature at that block.
  */
 import { decodeFunctionData, type Address, type Hex, type PublicClient } from "viem";
-import { deploymentRegistryAbi } from "../abi";
-import type { HyphaAddresses } from "../addresses";
-import { toChainError } from "../chainError";
-import { readDeploymentEvents } from "../deployments";
-import { attestationTypedData, intentTypedData, type Attestation } from "../eip712";
-import { readIntent } from "../intents";
-import { agentAt } from "../nodes";
-import { domainFor, expandSignature } from "../signing";
+import { verifyTypedData } from "viem/actions";
+import { deploymentRegistryAbi } from "../chain/abi";
+import type { HyphaAddresses } from "../chain/addresses";
+import { ChainUnavailableError, toChainError } from "../chain/chainError";
+import { readDeploymentEvents } from "../chain/deployments";
+import { attestationTypedData, intentTypedData, type Attestation } from "../chain/eip712";
+import { readIntent } from "../chain/intents";
+import { agentAt } from "../chain/nodes";
+import { domainFor, expandSignature } from "../chain/signing";
 import type { AttestationEvidence, AuditInput } from "./checks";
 
 /**
@@ -103,7 +104,7 @@ async function hasCodeAt(publicClient: PublicClient, address: Address, blockNumb
     return !!code && code !== "0x";
   } catch (err) {
     const e = toChainError(err, `reading the code of ${address} at block ${blockNumber}`);
-    if (e.exitCode === 2) throw e;
+    if (e instanceof ChainUnavailableError) throw e;
     return false;
   }
 }
@@ -127,16 +128,16 @@ async function verifySignatureAt(
   },
 ): Promise<boolean> {
   try {
-    return await publicClient.verifyTypedData({
+    return await verifyTypedData(publicClient, {
       address: req.signer,
       ...req.typedData,
       // An EOA's signature may be recorded in its 64-byte EIP-2098 form; a wallet's is passed as it is.
       signature: req.signerIsContract ? req.signature : expandSignature(req.signature),
       blockNumber: req.blockNumber,
-    } as never);
+    });
   } catch (err) {
     const e = toChainError(err, req.what);
-    if (e.exitCode === 2) throw e;
+    if (e instanceof ChainUnavailableError) throw e;
     return false;
   }
 }
@@ -154,10 +155,10 @@ export function findAttestationSignature(calldata: Hex, attestation: Attestation
   }
   const pairs: Array<[Attestation, Hex]> = [];
   if (decoded.functionName === "attest") {
-    const [att, sig] = decoded.args as unknown as [Attestation, Hex];
+    const [att, sig] = decoded.args;
     pairs.push([att, sig]);
   } else if (decoded.functionName === "attestMany") {
-    const [atts, sigs] = decoded.args as unknown as [Attestation[], Hex[]];
+    const [atts, sigs] = decoded.args;
     atts.forEach((att, i) => pairs.push([att, sigs[i]]));
   }
   const match = pairs.find(([att]) => sameAttestation(att, attestation));

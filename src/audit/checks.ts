@@ -5,13 +5,13 @@
  * current placement, placements respected the price limit, a job's result had its quorum, and
  * every status moved legally.
  */
-import { intentSpecMismatches } from "../../spec/intentResources";
-import type { WorkloadSpec } from "../../spec/workloadSpec";
+import { intentSpecMismatches } from "../spec/intentResources";
+import type { WorkloadSpec } from "../spec/workloadSpec";
 import type { Address, Hex, TypedDataDomain } from "viem";
-import type { DeploymentEvent } from "../deployments";
-import type { DeploymentIntent, Attestation } from "../eip712";
-import { AttestedStatus } from "../eip712";
-import { computeDeploymentId, recoverAttestationSigner } from "../signing";
+import type { DeploymentEvent } from "../chain/deployments";
+import type { DeploymentIntent, Attestation } from "../chain/eip712";
+import { AttestedStatus } from "../chain/eip712";
+import { computeDeploymentId, recoverAttestationSigner } from "../chain/signing";
 import { checkSequence, type StatusChange } from "./transitions";
 
 export type CheckStatus = "PASS" | "FAIL" | "SKIP";

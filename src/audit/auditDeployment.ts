@@ -3,13 +3,13 @@
  * chain data, re-derives the specHash from a given manifest or else from the public spec blob in
  * the store (verified against the hash, re-parsed and re-canonicalized), and runs every check.
  */
-import { createHash } from "node:crypto";
 import type { Hex, PublicClient } from "viem";
 import type { HyphaAddresses } from "../chain/addresses";
-import { runAuditChecks, type AuditInput, type AuditReport } from "../chain/audit/checks";
-import { collectAuditInput } from "../chain/audit/collect";
+import { runAuditChecks, type AuditInput, type AuditReport } from "./checks";
+import { collectAuditInput } from "./collect";
 import { HyphaError } from "../errors";
-import { bytes32ToRoot, RAW_CODEC } from "../image/cid";
+import { ImageError } from "../image/imageError";
+import { StoreClient } from "../image/storeClient";
 import { computeSpecHash, specFromCanonicalJson, type ParsedWorkload } from "../spec";
 
 export interface AuditOptions {
@@ -50,10 +50,10 @@ export async function specHashFromStore(storeUrl: string, onChain: Hex): Promise
   const source = `spec blob at ${storeUrl}`;
   let json: string | undefined;
   try {
-    json = await fetchSpecBlob(storeUrl, onChain);
+    json = await new StoreClient([storeUrl]).findSpecJson(onChain);
   } catch (err) {
-    if (err instanceof HyphaError && err.exitCode === 2) return undefined;
-    return { error: (err as Error).message.split("\n")[0], source };
+    if (err instanceof ImageError && err.code === "UNAVAILABLE") return undefined;
+    return { error: err instanceof HyphaError ? err.shortMessage : String(err), source };
   }
   if (json === undefined) return undefined;
   try {
@@ -62,25 +62,4 @@ export async function specHashFromStore(storeUrl: string, onChain: Hex): Promise
   } catch (err) {
     return { error: `not a valid workload spec: ${(err as HyphaError).shortMessage ?? (err as Error).message}`, source };
   }
-}
-
-/**
- * Fetches the spec blob for `specHash` (GET /blobs/<CIDv1 raw sha256>) and checks
- * sha256(bytes) == specHash; undefined when the store does not have it.
- * @example const json = await fetchSpecBlob(store, intent.specHash)
- */
-export async function fetchSpecBlob(storeUrl: string, specHash: Hex): Promise<string | undefined> {
-  const cid = bytes32ToRoot(specHash, RAW_CODEC).toString();
-  let res: Response;
-  try {
-    res = await fetch(`${storeUrl.replace(/\/+$/, "")}/blobs/${cid}`, { signal: AbortSignal.timeout(15_000) });
-  } catch (err) {
-    throw new HyphaError(`fetching the spec blob: cannot reach the store at ${storeUrl}`, { cause: err, exitCode: 2 });
-  }
-  if (res.status === 404) return undefined;
-  if (!res.ok) throw new HyphaError(`fetching the spec blob: the store answered ${res.status}`, { exitCode: 2 });
-  const bytes = Buffer.from(await res.arrayBuffer());
-  const digest = `0x${createHash("sha256").update(bytes).digest("hex")}`;
-  if (digest !== specHash.toLowerCase()) throw new HyphaError(`spec blob ${cid}: its sha256 is ${digest}, not the specHash ${specHash}`);
-  return bytes.toString("utf8");
 }

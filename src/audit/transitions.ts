@@ -2,7 +2,7 @@
  * The legal lifecycle moves of deployments and replicas (DESIGN.md "Lifecycle"), and a pure check
  * that a sequence of status-change events follows them without gaps.
  */
-import { DeploymentStatus, ReplicaStatus, deploymentMoves, replicaMoves } from "../lifecycle";
+import { DeploymentStatus, ReplicaStatus, deploymentMoves, replicaMoves } from "../chain/lifecycle";
 
 export { deploymentMoves, replicaMoves };
 

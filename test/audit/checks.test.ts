@@ -7,8 +7,8 @@
  */
 import { describe, expect, it } from "vitest";
 import type { Hex } from "viem";
-import { runAuditChecks, type AuditInput } from "../../src/chain/audit/checks";
-import { checkSequence } from "../../src/chain/audit/transitions";
+import { runAuditChecks, type AuditInput } from "../../src/audit/checks";
+import { checkSequence } from "../../src/audit/transitions";
 import type { DeploymentEvent } from "../../src/chain/deployments";
 import { devAccount } from "../../src/chain/devAccounts";
 import type { Attestation, DeploymentIntent } from "../../src/chain/eip712";

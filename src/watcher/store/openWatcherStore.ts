@@ -1,0 +1,46 @@
+/**
+ * Opens the watcher's store from its configuration: the LevelDB directory (openWatcherDb.ts, the
+ * default) or, given a databaseUrl, the shared PostgreSQL table. With PostgreSQL this is also the
+ * leader election: the store is handed over only once this process holds the watcher's lock for
+ * these contracts (a session advisory lock on the store's own connection, as Chainlink's node
+ * does), so of several watchers sharing the database one is active and the others wait here as
+ * standbys; when the active one dies its connection closes, the lock is free, and a standby takes
+ * over the state, the outbox and the nonces where it left them.
+ */
+import type { Address } from "viem";
+import { checkStoredState, openWatcherDb, type OpenedWatcherDb, type WatcherDbLogger } from "./openWatcherDb";
+import { PostgresKv } from "./postgresKv";
+
+export interface WatcherStoreLogger extends WatcherDbLogger {
+  info(obj: object, msg?: string): void;
+}
+
+/** Table the watcher keeps its keys in. */
+export const WATCHER_TABLE = "hypha_watcher";
+
+/**
+ * @example const { db } = await openWatcherStore({ dataDir: ".hypha/watcher" }, deploymentRegistry, logger)
+ */
+export async function openWatcherStore(
+  cfg: { dataDir: string; databaseUrl?: string; standbyPollMs: number },
+  deploymentRegistry: Address,
+  logger: WatcherStoreLogger,
+  signal?: AbortSignal,
+): Promise<OpenedWatcherDb & { waitedMs: number }> {
+  if (cfg.databaseUrl === undefined) return { ...(await openWatcherDb(cfg.dataDir, logger)), waitedMs: 0 };
+  const db = await PostgresKv.open(cfg.databaseUrl, { table: WATCHER_TABLE, applicationName: "hypha-watcher" });
+  const lockName = `hypha-watcher:${deploymentRegistry.toLowerCase()}`;
+  const started = Date.now();
+  const held = await db.acquireLock(lockName, {
+    pollMs: cfg.standbyPollMs,
+    signal,
+    onWait: () => logger.info({ database: db.location, lock: lockName }, "another watcher is active: standing by"),
+  });
+  if (!held) {
+    await db.close();
+    throw new Error("stopped while standing by");
+  }
+  const waitedMs = Date.now() - started;
+  logger.info({ database: db.location, lock: lockName, waitedMs }, "holding the watcher lock: active");
+  return { db, ...(await checkStoredState(db)), waitedMs };
+}
