@@ -1,7 +1,9 @@
 /**
  * Gets the agent's signed attestations on-chain: a queue of wanted attestations, flushed once
- * per tick as ONE attestMany transaction from the agent's own account (sequential nonces: the
- * next flush starts only after the previous receipt). Idempotent: before sending, each queued
+ * per tick as attestMany transactions from the agent's own account (one, unless the queue needs
+ * more gas than one transaction may ask for; sequential nonces: the next flush starts only after
+ * the previous receipt), each with an explicit gas limit from the measured per-item bounds (no
+ * simulation, no eth_estimateGas: the node executes each batch once). Idempotent: before sending, each queued
  * attestation is checked against the replica's current on-chain state and dropped if the chain
  * already reflects it or the placement moved on.
  */
@@ -12,6 +14,7 @@ import { AttestedStatus, type Attestation } from "../chain/eip712";
 import { signAttestation } from "../chain/signing";
 import { ChainRefusedError } from "../chain/chainError";
 import { sendSizedContractTx } from "../chain/sizedTx";
+import { batchGasLimit, splitUnderGasCap, type GasItem } from "../chain/gasCosts";
 import type { AgentAddresses } from "./config";
 import { readReplicaStates } from "./chainView";
 import { attestationStillNeeded, replicaKey, type ChainReplica, type WantedAttestation } from "./reconcile";
@@ -27,6 +30,12 @@ export interface AttestationSent {
   att: QueuedAttestation;
   transactionHash: Hex;
 }
+
+const ZERO32 = `0x${"0".repeat(64)}` as Hex;
+/** A queue shorter than this is flushed as soon as something is queued (see flushSoon). */
+export const FLUSH_AT_ONCE_BELOW = 8;
+/** A queue this long is a full batch: sent at the next tick without waiting. */
+export const FULL_BATCH = 64;
 
 /** Build the EIP-712 Attestation struct (pure). */
 export function toAttestation(q: QueuedAttestation, nodeId: number, timestamp: bigint): Attestation {
@@ -46,6 +55,8 @@ export function toAttestation(q: QueuedAttestation, nodeId: number, timestamp: b
 export class Attester {
   private queue = new Map<string, QueuedAttestation>();
   private flushing = false;
+  private flushAgain = false;
+  private lastFlushAt = 0;
 
   constructor(
     private readonly publicClient: PublicClient,
@@ -59,6 +70,8 @@ export class Attester {
     /** Current on-chain state of replicas (default: read their views from the chain). */
     private readonly readStates: (replicas: { deploymentId: Hex; replicaIndex: number }[]) => Promise<ChainReplica[]> = (replicas) =>
       readReplicaStates(publicClient, addresses, replicas),
+    /** A deployment's replica count when known (its intent): what a finalizing vote's gas depends on; else it is read. */
+    private readonly replicasOf: (deploymentId: Hex) => number | undefined = () => undefined,
   ) {}
 
   /**
@@ -87,10 +100,44 @@ export class Attester {
     return [...this.queue.values()];
   }
 
+  /**
+   * Flush now when the queue is short and nothing is being sent (one deployment's attestation is
+   * on-chain a block later instead of at the next tick); what queues while a send is in flight
+   * goes out right after it, if the queue is still short. A long queue is left to `flushDue`.
+   * @example attester.enqueue(att); attester.flushSoon();
+   */
+  flushSoon(): void {
+    if (this.queue.size === 0 || this.queue.size >= FLUSH_AT_ONCE_BELOW) return;
+    if (this.flushing) {
+      this.flushAgain = true;
+      return;
+    }
+    void this.flush()
+      .catch((err: unknown) => this.logger.warn({ err: (err as Error).message }, "attestation flush failed; the next tick retries"))
+      .finally(() => {
+        if (!this.flushAgain) return;
+        this.flushAgain = false;
+        this.flushSoon();
+      });
+  }
+
+  /**
+   * The tick's flush, adaptive: a short queue or a full batch goes at once; a queue in between
+   * waits until `maxWaitMs` after the last flush began, so a busy agent sends few large batches.
+   * @example await attester.flushDue(cfg.pollIntervalMs)
+   */
+  async flushDue(maxWaitMs: number): Promise<number> {
+    const n = this.queue.size;
+    if (n === 0) return 0;
+    if (n < FLUSH_AT_ONCE_BELOW || n >= FULL_BATCH || Date.now() - this.lastFlushAt >= maxWaitMs) return this.flush();
+    return 0;
+  }
+
   /** Send what is still needed in one attestMany. Network failures keep the queue for the next tick. */
   async flush(): Promise<number> {
     if (this.flushing || this.queue.size === 0) return 0;
     this.flushing = true;
+    this.lastFlushAt = Date.now();
     try {
       const entries = [...this.queue.entries()];
       const states = await this.readStates(entries.map(([, a]) => a));
@@ -103,19 +150,39 @@ export class Attester {
         }
       });
       if (toSend.length === 0) return 0;
-      const sent = await this.send(toSend);
+      const replicas = await this.replicaCounts(toSend.map(([, a]) => a.deploymentId));
+      const gasItem = ([, a]: [string, QueuedAttestation]): GasItem => ({ kind: "attest", replicas: replicas.get(a.deploymentId.toLowerCase()) ?? 1 });
+      let sent = 0;
+      for (const chunk of splitUnderGasCap(toSend, gasItem)) sent += await this.send(chunk, gasItem);
       return sent;
     } finally {
       this.flushing = false;
     }
   }
 
-  private async send(batch: [string, QueuedAttestation][]): Promise<number> {
+  /** Replica counts of these deployments: from their intents when known, else one getDeployment each. */
+  private async replicaCounts(ids: Hex[]): Promise<Map<string, number>> {
+    const counts = new Map<string, number>();
+    const unknown: Hex[] = [];
+    for (const id of new Set(ids.map((i) => i.toLowerCase() as Hex))) {
+      const n = this.replicasOf(id);
+      if (n === undefined) unknown.push(id);
+      else counts.set(id, n);
+    }
+    const read = await Promise.all(
+      unknown.map((id) => this.publicClient.readContract({ address: this.addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "getDeployment", args: [id] }).catch(() => undefined)),
+    );
+    // An unreadable count is sized for the largest deployment (the limit is only an upper bound).
+    unknown.forEach((id, i) => counts.set(id, read[i] ? Number((read[i] as { replicas: number }).replicas) : 255));
+    return counts;
+  }
+
+  private async send(batch: [string, QueuedAttestation][], gasItem: (entry: [string, QueuedAttestation]) => GasItem): Promise<number> {
     const timestamp = BigInt(Math.floor(Date.now() / 1000));
     const atts = batch.map(([, a]) => toAttestation(a, this.nodeId, timestamp));
     const sigs = await Promise.all(atts.map((a) => signAttestation(this.account, this.domain, a)));
     try {
-      const hash = await this.sendAttestMany(atts, sigs);
+      const hash = await this.sendAttestMany(atts, sigs, batchGasLimit(batch.map(gasItem)));
       for (const [k, a] of batch) {
         this.forget(k, a);
         this.onSent({ att: a, transactionHash: hash });
@@ -134,15 +201,15 @@ export class Attester {
       }
       // One bad attestation must not block the others: send them one by one.
       let n = 0;
-      for (const item of batch) n += await this.send([item]);
+      for (const item of batch) n += await this.send([item], gasItem);
       return n;
     }
   }
 
-  /** Simulate (a revert costs no gas and is decoded), send from the agent account, await the receipt. */
-  private async sendAttestMany(atts: Attestation[], sigs: Hex[]): Promise<Hex> {
+  /** Send from the agent account with the explicit limit, await the receipt (a revert is decoded by replaying it). */
+  private async sendAttestMany(atts: Attestation[], sigs: Hex[], gas: bigint): Promise<Hex> {
     const clients = { publicClient: this.publicClient, walletClient: this.walletClient };
     const call = { address: this.addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "attestMany", args: [atts, sigs] };
-    return (await sendSizedContractTx(clients, call, `attesting ${atts.length} replica(s)`, this.logger)).hash;
+    return (await sendSizedContractTx(clients, call, `attesting ${atts.length} replica(s)`, this.logger, { gas })).hash;
   }
 }

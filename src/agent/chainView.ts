@@ -2,8 +2,10 @@
  * The agent's read side of the chain: which replicas were ever scheduled on this node, and which
  * of them changed since the last look (ReplicaScheduled and ReplicaStatusChanged logs filtered by
  * the indexed nodeId, scanned incrementally from the contracts' deploy block in one eth_getLogs per
- * tick), and their current on-chain state (getReplica + getDeployment). Logs only nominate
- * candidates and say which to re-read; the agent acts on the current state it read.
+ * tick), and their current on-chain state (getReplica + getDeployment). A placement's log is
+ * chain data at a known block: the agent takes its view from it (Scheduled, its attempt, on this
+ * node) instead of reading the views, and applies later status logs to it; the periodic full
+ * re-read of the views stays as the repair (e.g. a deployment that Failed elsewhere).
  */
 import { replicaStatusNumber } from "../chain/lifecycle";
 import { encodeEventTopics, numberToHex, pad, parseEventLogs, type Hex, type PublicClient } from "viem";
@@ -34,6 +36,11 @@ export interface ScanResult {
    * the last one moved to. The agent applies it to the view it read, without reading again.
    */
   statusNow: Map<string, ChainReplica["status"]>;
+  /**
+   * Replicas placed on this node in the scanned blocks: their view as of the last log seen for
+   * them (Scheduled with the placement's attempt, then any status change logged after it).
+   */
+  placed: Map<string, ChainReplica>;
 }
 
 /** Incremental scanner of this node's ReplicaScheduled and ReplicaStatusChanged logs. */
@@ -57,7 +64,7 @@ export class AssignmentScanner {
     const head = await this.publicClient.getBlockNumber({ cacheTime: 0 });
     const floor = BigInt(this.addresses.deployBlock);
     this.nextBlock = this.nextBlock - REORG_OVERLAP > floor ? this.nextBlock - REORG_OVERLAP : floor;
-    const result: ScanResult = { added: 0, touched: new Set(), statusNow: new Map() };
+    const result: ScanResult = { added: 0, touched: new Set(), statusNow: new Map(), placed: new Map() };
     const placedAgain = new Set<string>();
     const nodeTopic = pad(numberToHex(this.nodeId));
     while (this.nextBlock <= head) {
@@ -71,7 +78,7 @@ export class AssignmentScanner {
       const logs = parseEventLogs({ abi: deploymentRegistryAbi, logs: raw, strict: true });
       for (const log of logs) {
         if (log.eventName !== "ReplicaScheduled" && log.eventName !== "ReplicaStatusChanged") continue;
-        const args = log.args as { id: Hex; replicaIndex: number; nodeId: number };
+        const args = log.args as { id: Hex; replicaIndex: number; nodeId: number; attempt?: number; to?: number };
         if (Number(args.nodeId) !== this.nodeId) continue; // never trust a filter alone
         const key = replicaKey(args.id, Number(args.replicaIndex));
         const logId = `${log.blockHash}:${log.logIndex}`;
@@ -82,13 +89,19 @@ export class AssignmentScanner {
           this.candidates.set(key, { deploymentId: args.id, replicaIndex: Number(args.replicaIndex), placedAt: log.blockNumber! });
         }
         result.touched.add(key);
-        if (log.eventName === "ReplicaScheduled") placedAgain.add(key);
-        else result.statusNow.set(key, ReplicaStatus[Number((log.args as { to: number }).to)] as ChainReplica["status"]);
+        const status = ReplicaStatus[Number(args.to)] as ChainReplica["status"];
+        if (log.eventName === "ReplicaScheduled") {
+          placedAgain.add(key);
+          // The deployment is at least Scheduled once a replica is placed; a later change of the
+          // deployment alone shows in the full re-read.
+          result.placed.set(key, { deploymentId: args.id.toLowerCase() as Hex, replicaIndex: Number(args.replicaIndex), nodeId: this.nodeId, attempt: Number(args.attempt), status: "Scheduled", deploymentStatus: "Scheduled" });
+        } else if (result.placed.has(key)) result.placed.get(key)!.status = status;
+        else result.statusNow.set(key, status);
       }
       this.nextBlock = to + 1n;
     }
     for (const [id, block] of this.seen) if (block + 2n * REORG_OVERLAP < this.nextBlock) this.seen.delete(id);
-    for (const key of placedAgain) result.statusNow.delete(key); // a new placement: read its view
+    for (const key of placedAgain) result.statusNow.delete(key); // a new placement: its view is in `placed`
     return result;
   }
 

@@ -1,9 +1,10 @@
 /**
  * The agent's Prometheus metrics (GET /metrics on its HTTP API): its runs by local status,
  * restarts, attestations put on-chain by status, Tampered copies found, and image bytes fetched
- * versus needed (the rest came from its cache). Read from the runs at scrape time.
+ * versus needed (the rest came from its cache), and JSON-RPC requests sent to the chain by method. Read from the runs at scrape time.
  */
-import { Gauge, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
+import { rpcRequestCounts } from "../chain/keepAliveTransport";
 import type { ReplicaRunInfo } from "./replicaRun";
 
 const LOCAL_STATUSES = ["Preparing", "Running", "CrashLoopBackOff", "Completed", "Failed", "Tampered", "Stopped"];
@@ -16,6 +17,16 @@ export function createAgentMetrics(runs: () => ReplicaRunInfo[], nodeId: number)
   collectDefaultMetrics({ register: registry, prefix: "hypha_agent_" });
   // promtool: "non-counter metrics should not have _total suffix" (prom-client's handle/request gauges)
   for (const m of registry.getMetricsAsArray()) if (m.name.endsWith("_total")) registry.removeSingleMetric(m.name);
+  new Counter({
+    name: "hypha_agent_rpc_requests_total",
+    help: "JSON-RPC requests this agent process sent to the chain, by method",
+    labelNames: ["method"],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [method, n] of rpcRequestCounts()) this.inc({ method }, n);
+    },
+  });
   new Gauge({
     name: "hypha_agent_replicas",
     help: "Replica runs on this node by local status (every attempt it still remembers)",

@@ -14,6 +14,7 @@ import { privateKeyToAccount } from "viem/accounts";
 import type { Hex } from "viem";
 import { nodeRegistryAbi } from "../chain/abi";
 import { makePublicClient, makeWalletClient, loadContracts } from "../chain/clients";
+import { NewHeads } from "../chain/newHeads";
 import { hyphaDomain, type DeploymentIntent } from "../chain/eip712";
 import { readIntent } from "../chain/intents";
 import type { HyphaAddresses } from "../chain/addresses";
@@ -149,10 +150,10 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
   const specCache = new Map<string, Buffer>();
   // `before`: the block it was placed here in; the intent was submitted at or before it.
   const readIntentCached = async (id: Hex, before?: bigint) => {
-    let intent = intents.get(id);
+    let intent = intents.get(id.toLowerCase());
     if (!intent) {
       intent = (await readIntent(publicClient, addresses as HyphaAddresses, id, { before })).intent;
-      intents.set(id, intent);
+      intents.set(id.toLowerCase(), intent);
     }
     return intent;
   };
@@ -181,6 +182,7 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
       if (run) run.info.attested[att.status] = transactionHash;
     },
     knownOrRead,
+    (id) => intents.get(id.toLowerCase())?.replicas,
   );
   const scanner = new AssignmentScanner(publicClient, addresses, cfg.nodeId);
   const backoff = { baseMs: cfg.restartBackoffMs, capMs: cfg.restartBackoffCapMs, resetAfterMs: 600_000 };
@@ -223,37 +225,45 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
   let tickRunning: Promise<void> = Promise.resolve();
   let flushing: Promise<void> = Promise.resolve();
 
-  // A tick reads the on-chain view of the candidates it has never read and of those placed here
-  // again, and applies this node's status logs to the views it holds; every FULL_READ_MS it
-  // re-reads all of them (level-triggered repair of anything the logs did not show, e.g. a
-  // deployment that Failed elsewhere). Reading every view every second cost two eth_calls per
-  // replica per second: against a hosted RPC, 100 long-running replicas would be 200 calls/s.
+  // A tick takes the view of a replica placed here from its placement log, applies this node's
+  // status logs to the views it holds, and reads the views it has none of; every view is read
+  // again once it is FULL_READ_MS old (level-triggered repair of anything the logs did not show,
+  // e.g. a deployment that Failed elsewhere), so a short job is never read at all. Reading every
+  // view every second cost two eth_calls per replica per second: against a hosted RPC, 100
+  // long-running replicas would be 200 calls/s.
   const FULL_READ_MS = Math.max(cfg.pollIntervalMs, cfg.fullReadIntervalMs);
-  let lastFullRead = 0;
+  /** When each held view was last taken whole (read, or from its placement log). */
+  const viewedAt = new Map<string, number>();
+  // The first tick reads every view: the logs of a history it did not follow live say nothing of
+  // deployments that changed since.
+  let firstTick = true;
   const tick = async () => {
     // The moment before this tick's chain reads: if they succeed, the placements are confirmed as of then.
     const confirmedAt = lease.mark();
-    const { touched, statusNow } = await scanner.scan();
-    // A status change of a replica already read needs no read: the log says where it went.
+    const { touched, statusNow, placed } = await scanner.scan();
+    lastTickBusy = touched.size > 0;
+    const now = Date.now();
     for (const [key, status] of statusNow) {
       const view = known.get(key);
       if (view) known.set(key, { ...view, status });
     }
+    for (const [key, view] of placed) {
+      known.set(key, view);
+      viewedAt.set(key, firstTick ? 0 : now);
+    }
+    firstTick = false;
     const candidates = [...scanner.candidates.values()];
-    const full = Date.now() - lastFullRead >= FULL_READ_MS;
-    const toRead = full
-      ? candidates
-      : candidates.filter((c) => {
-          const key = replicaKey(c.deploymentId, c.replicaIndex);
-          return !known.has(key) || (touched.has(key) && !statusNow.has(key));
-        });
+    const toRead = candidates.filter((c) => {
+      const key = replicaKey(c.deploymentId, c.replicaIndex);
+      return !known.has(key) || (touched.has(key) && !statusNow.has(key) && !placed.has(key)) || now - (viewedAt.get(key) ?? 0) >= FULL_READ_MS;
+    });
     const readAt = Date.now();
     const fresh = toRead.length ? await readReplicaStates(publicClient, addresses, toRead) : [];
-    if (full) {
-      known.clear();
-      lastFullRead = readAt;
+    for (const st of fresh) {
+      const key = replicaKey(st.deploymentId, st.replicaIndex);
+      known.set(key, st);
+      viewedAt.set(key, readAt);
     }
-    for (const st of fresh) known.set(replicaKey(st.deploymentId, st.replicaIndex), st);
     const states = candidates.map((c) => known.get(replicaKey(c.deploymentId, c.replicaIndex))).filter((x): x is ChainReplica => x !== undefined);
     // A fenced run is over: the attempt starts again if the chain still places it here.
     const local = [...runs.values()].flat().filter((r) => !r.fenced).map((r) => ({ deploymentId: r.info.deploymentId, replicaIndex: r.info.replicaIndex, attempt: r.info.attempt, active: r.active }));
@@ -282,7 +292,11 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
         agentVersion,
         readIntent: (id) => readIntentCached(id, scanner.candidates.get(key)?.placedAt),
         specCache,
-        attest: (a) => attester.enqueue(a),
+        attest: (a) => {
+          attester.enqueue(a);
+          // A job's Running waits for the tick: a short job's Completed replaces it (one attestation).
+          if (a.status !== "Running" || intents.get(a.deploymentId.toLowerCase())?.kind !== 1) attester.flushSoon();
+        },
         leaseValid: () => lease.valid(),
       });
       runs.set(key, [...(runs.get(key) ?? []).slice(-4), run]);
@@ -305,6 +319,7 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
       if (!isAssignedToMe(st, cfg.nodeId) && !(runs.get(key) ?? []).some((r) => r.active) && !pendingAtts.has(key)) {
         scanner.forget(key);
         known.delete(key);
+        viewedAt.delete(key);
       }
     }
     if (leftovers.length > 0) {
@@ -316,14 +331,27 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
       }
     }
     // Not awaited: a receipt may take a block time, and the next tick (which renews the lease) must not wait for it.
-    flushing = attester.flush().then(
+    flushing = attester.flushDue(cfg.pollIntervalMs).then(
       () => undefined,
       (err: unknown) => log.warn({ err: (err as Error).message }, "sending attestations failed; retrying next tick"),
     );
   };
 
+  // A new block (pushed over WebSocket where the RPC offers it) starts a tick at once; ticks never
+  // overlap, and one that a block asked for while another ran follows it after MIN_TICK_GAP_MS.
+  // Adaptive: a tick that found new placements or status changes (a busy node) spaces the next
+  // block-triggered one by BUSY_TICK_GAP_MS, so a burst of blocks does not become a burst of ticks.
+  let tickInFlight = false;
+  let tickAgain = false;
+  let tickStartedAt = 0;
+  let lastTickBusy = false;
+  const MIN_TICK_GAP_MS = 20;
+  const BUSY_TICK_GAP_MS = 100;
+  const gapAfterTick = () => (lastTickBusy ? BUSY_TICK_GAP_MS : MIN_TICK_GAP_MS);
   const loop = () => {
     if (closed) return;
+    tickInFlight = true;
+    tickStartedAt = Date.now();
     tickRunning = tick()
       .then(() => {
         lastTickOkAt = Date.now();
@@ -333,9 +361,24 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
         log.warn({ err: (err as Error).message }, "reconcile tick failed; retrying");
       })
       .finally(() => {
-        if (!closed) tickTimer = setTimeout(loop, cfg.pollIntervalMs);
+        tickInFlight = false;
+        const again = tickAgain;
+        tickAgain = false;
+        if (!closed) tickTimer = setTimeout(loop, again ? gapAfterTick() : cfg.pollIntervalMs);
       });
   };
+  const heads = NewHeads.start(cfg.rpcUrl, {
+    logger: log,
+    onHead: () => {
+      if (closed) return true;
+      if (tickInFlight) tickAgain = true;
+      else {
+        if (tickTimer) clearTimeout(tickTimer);
+        tickTimer = setTimeout(loop, Math.max(0, tickStartedAt + gapAfterTick() - Date.now()));
+      }
+      return true;
+    },
+  });
   const verifyLoop = () => {
     if (closed) return;
     const active = [...runs.values()].flat().filter((r) => r.active);
@@ -379,6 +422,7 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
       if (pruneTimer) clearInterval(pruneTimer);
       if (fenceTimer) clearInterval(fenceTimer);
       diskPressure?.stop();
+      await heads.close();
       await tickRunning;
       await Promise.all([...runs.values()].flat().map((r) => r.stop("agent shutting down")));
       // Nothing runs any more: the node monitor may go.

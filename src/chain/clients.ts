@@ -1,6 +1,6 @@
 /**
- * Makes the viem clients every part uses to talk to a Hypha chain over JSON-RPC (HTTP with
- * batching and retries, fast polling for local chains) and loads the contract addresses that
+ * Makes the viem clients every part uses to talk to a Hypha chain over JSON-RPC (HTTP over a
+ * keep-alive connection pool, with batching and retries; fast polling for local chains) and loads the contract addresses that
  * belong to the chain the RPC endpoint serves.
  */
 import {
@@ -16,11 +16,14 @@ import {
 import { readAddresses, type HyphaAddresses } from "./addresses";
 import { ChainUnavailableError, toChainError } from "./chainError";
 import { InputError } from "../errors";
+import { keepAliveHttp } from "./keepAliveTransport";
 
 /** Default file or folder holding `<chainId>.json` address files (written by the deploy code). */
 export const DEFAULT_DEPLOYMENTS = "deployments";
 
 function transport(rpcUrl: string) {
+  // node:http with keep-alive costs a fraction of fetch's client CPU per request (bench:transport).
+  if (/^https?:/i.test(rpcUrl)) return keepAliveHttp(rpcUrl, { retryCount: 2, retryDelay: 100, timeout: 20_000 });
   return http(rpcUrl, { batch: { wait: 0 }, retryCount: 2, retryDelay: 100, timeout: 20_000 });
 }
 

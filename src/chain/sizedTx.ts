@@ -1,9 +1,11 @@
 /**
- * Sends a contract transaction whose gas limit is sized from the state it will meet: estimated
- * against the pending block (which holds what is queued ahead of it) plus a margin, because under
- * concurrent senders the state at mining differs from the state at estimation (another agent's
- * attestation mined first turns ours into the one that finalizes a job's quorum and pays out). The
- * limit is given explicitly, so nothing estimates again at send time. A revert is counted
+ * Sends a contract transaction whose gas limit is sized for the state it will meet: either an
+ * explicit limit from measured per-item bounds (gasCosts.ts: the batch calls; no simulation and no
+ * estimate, so the node executes the transaction once), or estimated against the pending block
+ * (which holds what is queued ahead of it) plus a margin, because under concurrent senders the
+ * state at mining differs from the state at estimation (another agent's attestation mined first
+ * turns ours into the one that finalizes a job's quorum and pays out). Either way the limit is
+ * given explicitly, so nothing estimates again at send time. A revert is counted
  * (`hypha_tx_reverts_total{function,cause}` in prom-client's default registry) and logged with its
  * decoded cause: the contract's custom error, or "ran out of gas: used X of limit Y" (a retryable
  * ChainUnavailableError: more gas will do), never an RPC's "Missing or invalid parameters".
@@ -21,6 +23,11 @@ export interface GasMargin {
 }
 
 export const DEFAULT_GAS_MARGIN: GasMargin = { percent: 50, extra: 150_000n };
+
+/** A limit known in advance (batchGasLimit over the call's items): sent as is, nothing simulated or estimated. */
+export interface ExplicitGas {
+  gas: bigint;
+}
 
 /** Reverts of transactions sent here, by function and cause (out-of-gas, contract, unknown). */
 export const txReverts: Counter<"function" | "cause"> =
@@ -52,31 +59,29 @@ export function revertCause(receipt: Pick<TransactionReceipt, "gasUsed">, gasLim
 }
 
 /**
- * Simulate (a refused call sends nothing), estimate against the pending block, send with the
- * margin, wait for the receipt; a revert throws a ChainError naming its cause.
- * @example const { hash } = await sendSizedContractTx(clients, call, "attesting 3 replica(s)", logger)
+ * With a margin: simulate (a refused call sends nothing), estimate against the pending block, send
+ * with the margin. With an explicit limit: send at once (a batch call skips the items that cannot
+ * apply, so the outcome is known; a revert is still decoded by replaying it). Then wait for the
+ * receipt; a revert throws a ChainError naming its cause.
+ * @example const { hash } = await sendSizedContractTx(clients, call, "attesting 3 replica(s)", logger, { gas: batchGasLimit(items) })
  */
-export async function sendSizedContractTx<R = unknown>(clients: TxClients, call: ContractCall, what: string, logger?: SizedTxLogger, margin: GasMargin = DEFAULT_GAS_MARGIN): Promise<SentTx<R>> {
+export async function sendSizedContractTx<R = unknown>(clients: TxClients, call: ContractCall, what: string, logger?: SizedTxLogger, sizing: GasMargin | ExplicitGas = DEFAULT_GAS_MARGIN): Promise<SentTx<R>> {
   const { publicClient, walletClient } = clients;
   const account = walletClient.account as Account | undefined;
   if (!account) throw new InputError(what, "no signing account given");
   let result: unknown;
   let gas: bigint;
-  try {
-    result = (await publicClient.simulateContract({ ...call, account } as never)).result;
-    const [estimate, block] = await Promise.all([
-      publicClient.estimateContractGas({ ...call, account, blockTag: "pending" } as never),
-      publicClient.getBlock({ blockTag: "pending" }).catch(() => publicClient.getBlock()),
-    ]);
-    gas = gasLimitWithMargin(estimate, margin, block.gasLimit);
-  } catch (err) {
-    throw toChainError(err, what);
-  }
+  if ("gas" in sizing) gas = sizing.gas;
+  else ({ result, gas } = await simulateAndEstimate(publicClient, call, account, sizing, what));
   const data = encodeFunctionData({ abi: call.abi as Abi, functionName: call.functionName, args: call.args ?? [] } as never);
   let hash: Hex | undefined;
   try {
-    const request = await walletClient.prepareTransactionRequest({ account, to: call.address, data, gas, chain: null } as never);
-    const signed = await walletClient.signTransaction({ ...request, account, chain: null } as never);
+    const chainId = await chainIdOf(publicClient);
+    const request = await walletClient.prepareTransactionRequest({ account, to: call.address, data, gas, chainId, chain: null } as never);
+    // A local account signs here (viem's signTransaction would ask the node for the chain id again).
+    const signed = account.signTransaction
+      ? await account.signTransaction({ ...(request as object), chainId } as never)
+      : await walletClient.signTransaction({ ...request, account, chain: null } as never);
     hash = keccak256(signed);
     await publicClient.sendRawTransaction({ serializedTransaction: signed });
   } catch (err) {
@@ -105,6 +110,31 @@ export async function sendSizedContractTx<R = unknown>(clients: TxClients, call:
     errorName: replayError?.errorName,
     errorArgs: replayError?.errorArgs,
   });
+}
+
+/** The chain id per client, asked once (it does not change under a running client). */
+const chainIds = new WeakMap<PublicClient, number>();
+async function chainIdOf(publicClient: PublicClient): Promise<number> {
+  let id = chainIds.get(publicClient);
+  if (id === undefined) {
+    id = await publicClient.getChainId();
+    chainIds.set(publicClient, id);
+  }
+  return id;
+}
+
+/** The simulated result and the pending-block estimate plus the margin, capped at the block's limit. */
+async function simulateAndEstimate(publicClient: PublicClient, call: ContractCall, account: Account, margin: GasMargin, what: string): Promise<{ result: unknown; gas: bigint }> {
+  try {
+    const result = (await publicClient.simulateContract({ ...call, account } as never)).result;
+    const [estimate, block] = await Promise.all([
+      publicClient.estimateContractGas({ ...call, account, blockTag: "pending" } as never),
+      publicClient.getBlock({ blockTag: "pending" }).catch(() => publicClient.getBlock()),
+    ]);
+    return { result, gas: gasLimitWithMargin(estimate, margin, block.gasLimit) };
+  } catch (err) {
+    throw toChainError(err, what);
+  }
 }
 
 function report(functionName: string, cause: string, line: string, logger: SizedTxLogger | undefined, extra: object): void {

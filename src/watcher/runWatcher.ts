@@ -10,6 +10,7 @@ import type { Address, PublicClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { deploymentRegistryAbi } from "../chain/abi";
 import { loadContracts, makePublicClient } from "../chain/clients";
+import { NewHeads } from "../chain/newHeads";
 import { ActionDispatcher } from "./act/dispatcher";
 import { Outbox } from "./act/outbox";
 import { createWatcherMetrics } from "./status/metrics";
@@ -263,7 +264,8 @@ export async function runWatcher(config: WatcherConfig, logger: WatcherLogger = 
         await sleep(retryDelayMs(failures));
         continue;
       }
-      await sleep(cfg.pollIntervalMs);
+      // A block pushed while this step ran: the next step at once, unless transactions are in flight.
+      await sleep(heads.takeHead() && dispatcher.inProgressCount() === 0 ? 20 : cfg.pollIntervalMs);
     }
   }
 
@@ -325,6 +327,8 @@ export async function runWatcher(config: WatcherConfig, logger: WatcherLogger = 
       }, cfg.chainRereadIntervalMs),
     );
   prober.start();
+  // A block wakes ingest when no transaction is being sent; a busy watcher batches by its poll.
+  const heads = NewHeads.start(cfg.rpcUrl, { logger, onHead: () => (wake && dispatcher.inProgressCount() === 0 ? (wake(), true) : false) });
   const loop = ingestLoop();
   logger.info({ chainId, senders: workers.map((w) => w.address), dataDir: cfg.dataDir, cursor: store.cursor()?.number.toString() ?? null }, "watcher started");
 
@@ -398,6 +402,7 @@ export async function runWatcher(config: WatcherConfig, logger: WatcherLogger = 
       prober.stop();
       wake?.();
       await loop;
+      await heads.close();
       await reconciling;
       await dispatcher.close();
       await server?.close();

@@ -7,6 +7,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { register } from "prom-client";
+import { createPublicClient, createWalletClient, custom, type PublicClient, type WalletClient } from "viem";
+import { hardhat } from "viem/chains";
 import { deploymentRegistryAbi } from "../../src/chain/abi";
 import { ChainError, ChainRefusedError, ChainUnavailableError } from "../../src/chain/chainError";
 import { gasLimitWithMargin, revertCause, sendSizedContractTx } from "../../src/chain/sizedTx";
@@ -84,5 +86,24 @@ describe("sendSizedContractTx on a real chain", () => {
     expect(err).toBeInstanceOf(ChainRefusedError);
     expect(err.errorName).toBeDefined();
     expect(await reverts("contract")).toBe(before + 1);
+  });
+
+  it("an explicit limit is sent as is: no eth_call simulation and no eth_estimateGas reach the node", async () => {
+    const methods: string[] = [];
+    const counting = custom({ request: (args: { method: string; params?: unknown }) => (methods.push(args.method), c.provider.request(args as never)) }, { retryCount: 0 });
+    const publicClient = createPublicClient({ chain: hardhat, transport: counting, pollingInterval: 10 }) as PublicClient;
+    const walletClient = createWalletClient({ account: c.accounts[DEPLOYER], chain: hardhat, transport: counting }) as WalletClient;
+    const sent = await sendSizedContractTx({ publicClient, walletClient }, await submitCall(504n), "submitting", logger, { gas: 400_000n });
+    expect(sent.receipt.status).toBe("success");
+    expect((await c.publicClient.getTransaction({ hash: sent.hash })).gas).toBe(400_000n);
+    expect(methods).not.toContain("eth_estimateGas");
+    expect(methods).not.toContain("eth_call");
+  });
+
+  it("an explicit limit too small: the revert is still reported as running out of gas", async () => {
+    const err = (await sendSizedContractTx(clients(), await submitCall(505n), "submitting", logger, { gas: 40_000n }).catch((e: unknown) => e)) as ChainError;
+    expect(err).toBeInstanceOf(ChainError);
+    expect(err.shortMessage).toMatch(/ran out of gas: used \d+ of limit 40000$/);
+    expect(err).toBeInstanceOf(ChainUnavailableError);
   });
 });

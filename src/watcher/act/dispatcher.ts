@@ -1,14 +1,15 @@
 /**
  * Hands the latest reconcile decision to the sender accounts: placements batched into
  * scheduleMany transactions and terminations into terminateMany transactions of up to
- * `maxBatchSize` actions, reportLost one per transaction, each sender
+ * `maxBatchSize` actions and under the per-transaction gas cap, reportLost one per transaction, each sender
  * busy with at most one transaction at a time (sequential nonces) and all senders in parallel. The
  * queue is replaced by every reconcile (level-triggered: a stale decision is never sent later);
  * actions a sender has taken stay "in progress" until the outbox holds them.
  */
 import type { InFlightReservation, WatcherAction } from "../decide/reconcile";
 import type { Outbox } from "./outbox";
-import type { SenderLogger, SenderWorker } from "./senderWorker";
+import { splitUnderGasCap } from "../../chain/gasCosts";
+import { actionGasItem, type SenderLogger, type SenderWorker } from "./senderWorker";
 
 /**
  * Distributes actions over sender workers.
@@ -102,7 +103,10 @@ export class ActionDispatcher {
       if (a.type === first.type && batch.length < this.opts.maxBatchSize) batch.push(a);
       else rest.push(a);
     }
-    this.queue = rest;
-    return batch;
+    // No transaction may ask for more gas than the node's per-transaction cap: what does not fit
+    // waits for the next batch (at the front, in order).
+    const [fits, ...over] = splitUnderGasCap(batch, actionGasItem);
+    this.queue = [...over.flat(), ...rest];
+    return fits!;
   }
 }

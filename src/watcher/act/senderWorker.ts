@@ -1,12 +1,13 @@
 /**
  * One orchestrator account sending transactions strictly one after another (one sender =
- * sequential nonces; Hardhat's automine cannot queue future nonces). For each batch: simulate
- * (eth_call; a reverting batch is split in halves to isolate the bad action), take the next
- * nonce, sign locally, persist the signed transaction in the outbox, broadcast, wait for the
- * receipt, record the outcome.
+ * sequential nonces; Hardhat's automine cannot queue future nonces). For each batch: simulate it
+ * when it is a single strict call (eth_call; a refused action backs off; batch calls skip what
+ * cannot apply, so they are not simulated), take the next nonce, sign locally, persist the signed
+ * transaction in the outbox, broadcast, wait for the receipt, record the outcome.
  */
 import { keccak256, type Address, type Hex, type PrivateKeyAccount, type PublicClient } from "viem";
 import { ChainUnavailableError, toChainError } from "../../chain/chainError";
+import { batchGasLimit, type GasItem } from "../../chain/gasCosts";
 import type { WatcherAction } from "../decide/reconcile";
 import { encodeActions } from "./encodeActions";
 import type { Outbox, OutboxTx } from "./outbox";
@@ -28,15 +29,24 @@ export interface SenderOptions {
 }
 
 /**
- * Gas limit for a batch: generous per-action bounds (only gas used is paid; the eth_call
- * simulation runs with the same limit, so a too-small bound shows up before sending). Measured on
- * Hardhat: ~50k gas per placement in a 40-placement scheduleMany.
- * @example gasLimitFor([schedule, schedule]) // 400000n
+ * What one action costs at most (src/chain/gasCosts.ts holds the measured bounds).
+ * @example actionGasItem(terminateAction) // { kind: "terminate", replicas: 1 }
+ */
+export function actionGasItem(a: WatcherAction): GasItem {
+  if (a.type === "schedule") return { kind: "placement" };
+  if (a.type === "reportLost") return { kind: "reportLost" };
+  return { kind: "terminate", replicas: a.intent.replicas };
+}
+
+/**
+ * Explicit gas limit for a batch, from the measured per-item bounds (no eth_estimateGas: it would
+ * re-execute the batch many times over; only gas used is paid; the eth_call simulation runs with
+ * the same limit, so a too-small bound shows up before sending). The dispatcher keeps batches
+ * under the per-transaction cap.
+ * @example gasLimitFor([schedule, schedule]) // 260000n
  */
 export function gasLimitFor(actions: readonly WatcherAction[]): bigint {
-  let gas = 100_000n;
-  for (const a of actions) gas += a.type === "schedule" ? 150_000n : a.type === "reportLost" ? 250_000n : 150_000n + 80_000n * BigInt(a.intent.replicas);
-  return gas > 29_000_000n ? 29_000_000n : gas;
+  return batchGasLimit(actions.map(actionGasItem));
 }
 
 /**
@@ -86,9 +96,12 @@ export class SenderWorker {
     const gas = gasLimitFor(actions);
     let fees: { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint };
     try {
-      // One eth_call is the simulation (estimateGas would re-execute the batch many times over).
+      // A batch call (scheduleMany, terminateMany) skips an entry that cannot apply instead of
+      // reverting, so simulating it would only make the node run it twice; a single strict call
+      // (terminate, reportLost) is simulated with one eth_call, so a refusal costs no transaction.
+      const strict = actions.length === 1 && actions[0]!.type !== "schedule";
       [, fees] = await Promise.all([
-        this.client.call({ account: this.address, to: this.opts.deploymentRegistry, data, gas }),
+        strict ? this.client.call({ account: this.address, to: this.opts.deploymentRegistry, data, gas }) : undefined,
         this.client.estimateFeesPerGas() as Promise<{ maxFeePerGas: bigint; maxPriorityFeePerGas: bigint }>,
       ]);
     } catch (err) {
