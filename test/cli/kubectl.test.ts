@@ -403,7 +403,8 @@ describe("runs from anywhere: npm install -g, config contexts, --version, comple
     expect(list.stderr).toBe("");
     expect(list.stdout).toContain("deployment/web\n");
     expect((await run(["config", "use-context", "other"])).stdout).toBe('Switched to context "other".\n');
-    expect((await run(["get", "nodes"])).code).toBe(2); // nothing listens there
+    const unreachable = await run(["get", "nodes"]);
+    expect(unreachable, unreachable.stderr).toMatchObject({ code: 2 }); // nothing listens there
     expect((await run(["--context", "test", "get", "nodes", "-o", "name"])).stdout).toBe("node/1\n");
     expect((await run(["get", "nodes", "-o", "name", "--rpc", node.rpcUrl, "--deployment", path.join(tmp, "deployments")])).stdout).toBe("node/1\n");
     const ctxs = await run(["config", "get-contexts"]);
