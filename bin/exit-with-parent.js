@@ -3,7 +3,7 @@
 // is killed (SIGKILL, OOM, a closed terminal's session), nothing would stop them. Each child checks
 // once a second that `hypha up` (HYPHA_UP_PID) is still its parent, and stops itself (SIGTERM, its
 // own graceful shutdown) when it is not.
-"use strict";
+
 const parent = Number(process.env.HYPHA_UP_PID);
 if (parent > 0 && process.ppid === parent) {
   const timer = setInterval(() => {

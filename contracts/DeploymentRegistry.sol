@@ -72,8 +72,9 @@ contract DeploymentRegistry is IDeploymentRegistry, IERC5267, AccessControl, Ree
     /// @notice The node registry this contract reserves capacity in.
     INodeRegistry public immutable nodes;
 
-    bytes32 private constant DOMAIN_TYPEHASH =
-        keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
+    bytes32 private constant DOMAIN_TYPEHASH = keccak256(
+        "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
+    );
     bytes32 private constant HASHED_NAME = keccak256("Hypha");
     bytes32 private constant HASHED_VERSION = keccak256("1");
     bytes32 private immutable _cachedDomainSeparator;
@@ -103,10 +104,10 @@ contract DeploymentRegistry is IDeploymentRegistry, IERC5267, AccessControl, Ree
     }
 
     /// @inheritdoc IDeploymentRegistry
-    function submitIntents(DeploymentIntent[] calldata intents, bytes[] calldata signatures)
-        external
-        returns (bytes32[] memory ids)
-    {
+    function submitIntents(
+        DeploymentIntent[] calldata intents,
+        bytes[] calldata signatures
+    ) external returns (bytes32[] memory ids) {
         if (intents.length != signatures.length) revert LengthMismatch(intents.length, signatures.length);
         ids = new bytes32[](intents.length);
         for (uint256 i; i < intents.length; ++i) {
@@ -116,7 +117,12 @@ contract DeploymentRegistry is IDeploymentRegistry, IERC5267, AccessControl, Ree
 
     /// @dev Records one intent. In a batch (`strict` false) an intent already submitted or cancelled
     /// is skipped, since another relayer may have sent it first.
-    function _submit(DeploymentIntent calldata intent, bytes calldata signature, bool strict, uint256 entry) private returns (bytes32 id) {
+    function _submit(
+        DeploymentIntent calldata intent,
+        bytes calldata signature,
+        bool strict,
+        uint256 entry
+    ) private returns (bytes32 id) {
         (uint256 packed, bool bad, address deployer, uint96 budget, uint64 deadline) = _checkAndPack(intent);
         if (bad) {
             // A dirty calldata struct cannot be handed to a library (the ABI re-encoding reverts
@@ -132,9 +138,10 @@ contract DeploymentRegistry is IDeploymentRegistry, IERC5267, AccessControl, Ree
             existing := sload(slot.slot) // status >= Requested (or Cancelled) in every stored deployment
         }
         if (existing != 0) {
-            bytes memory err = uint8(existing) == L.D_CANCELLED
-                ? abi.encodeWithSelector(IntentCancelledAlready.selector, id)
-                : abi.encodeWithSelector(AlreadySubmitted.selector, id);
+            bytes memory err =
+                uint8(existing) == L.D_CANCELLED
+                    ? abi.encodeWithSelector(IntentCancelledAlready.selector, id)
+                    : abi.encodeWithSelector(AlreadySubmitted.selector, id);
             _refuse(strict, id, entry, err);
             return id;
         }
@@ -174,7 +181,12 @@ contract DeploymentRegistry is IDeploymentRegistry, IERC5267, AccessControl, Ree
     /// @dev emit IntentSubmitted(id, deployer, intent, signature), encoded straight
     /// from calldata (the ABI encoding of a static struct is its calldata words, already checked
     /// clean by _checkAndPack): 15 intent words, the signature's offset (0x200), length, bytes.
-    function _emitIntentSubmitted(bytes32 id, address deployer, DeploymentIntent calldata intent, bytes calldata signature) private {
+    function _emitIntentSubmitted(
+        bytes32 id,
+        address deployer,
+        DeploymentIntent calldata intent,
+        bytes calldata signature
+    ) private {
         bytes32 topic = IntentSubmitted.selector;
         assembly ("memory-safe") {
             let p := mload(0x40)
@@ -183,7 +195,9 @@ contract DeploymentRegistry is IDeploymentRegistry, IERC5267, AccessControl, Ree
             let len := signature.length
             mstore(add(p, 0x200), len)
             let padded := and(add(len, 31), not(31))
-            if padded { mstore(add(p, add(0x200, padded)), 0) }
+            if padded {
+                mstore(add(p, add(0x200, padded)), 0)
+            }
             calldatacopy(add(p, 0x220), signature.offset, len)
             log3(p, add(0x220, padded), topic, id, deployer)
         }
@@ -192,11 +206,9 @@ contract DeploymentRegistry is IDeploymentRegistry, IERC5267, AccessControl, Ree
     /// @dev Reads the intent's words once and returns the packed Deployment slot (DeploymentSlot's
     /// layout: status Requested, kind, replicas, quorum, retriesLeft, escrow, cpu, memory, disk) and
     /// whether any rule of IntentRules fails (its cold path says which), in one pass of assembly.
-    function _checkAndPack(DeploymentIntent calldata intent)
-        private
-        pure
-        returns (uint256 packed, bool bad, address deployer, uint96 budget, uint64 deadline)
-    {
+    function _checkAndPack(
+        DeploymentIntent calldata intent
+    ) private pure returns (uint256 packed, bool bad, address deployer, uint96 budget, uint64 deadline) {
         assembly ("memory-safe") {
             deployer := calldataload(intent)
             budget := calldataload(add(intent, 0x100))
@@ -210,28 +222,43 @@ contract DeploymentRegistry is IDeploymentRegistry, IERC5267, AccessControl, Ree
             let dirty := or(
                 or(or(shr(160, deployer), shr(16, replicas)), or(shr(32, cpu), shr(32, mem))),
                 or(
-                    or(or(shr(32, calldataload(add(intent, 0xc0))), shr(96, calldataload(add(intent, 0xe0)))), or(shr(96, budget), shr(64, calldataload(add(intent, 0x120))))),
-                    or(or(or(shr(64, deadline), shr(8, kind)), or(shr(8, quorum), shr(8, calldataload(add(intent, 0x1a0))))), shr(32, calldataload(add(intent, 0x1c0))))
+                    or(
+                        or(shr(32, calldataload(add(intent, 0xc0))), shr(96, calldataload(add(intent, 0xe0)))),
+                        or(shr(96, budget), shr(64, calldataload(add(intent, 0x120))))
+                    ),
+                    or(
+                        or(or(shr(64, deadline), shr(8, kind)), or(shr(8, quorum), shr(8, calldataload(add(intent, 0x1a0))))),
+                        shr(32, calldataload(add(intent, 0x1c0)))
+                    )
                 )
             )
             // service: quorum 0; job: a strict majority (replicas < 2 * quorum <= 2 * replicas) and
             // a maximum run time
             let kindOk := or(
                 and(iszero(kind), iszero(quorum)),
-                and(and(eq(kind, 1), iszero(iszero(calldataload(add(intent, 0x1c0))))), and(lt(replicas, shl(1, quorum)), iszero(gt(quorum, replicas))))
+                and(
+                    and(eq(kind, 1), iszero(iszero(calldataload(add(intent, 0x1c0))))),
+                    and(lt(replicas, shl(1, quorum)), iszero(gt(quorum, replicas)))
+                )
             )
             // replicas, cpu, memory, budget non-zero, at most 255 replicas, and the budget pays every
             // replica MIN_RUN_SECONDS (60) at the price limit (no overflow when the fields are clean)
             bad := or(
                 or(iszero(iszero(dirty)), iszero(kindOk)),
                 or(
-                    or(or(iszero(deployer), iszero(calldataload(add(intent, 0x20)))), or(iszero(mul(mul(replicas, cpu), mul(mem, budget))), gt(replicas, 255))),
+                    or(
+                        or(iszero(deployer), iszero(calldataload(add(intent, 0x20)))),
+                        or(iszero(mul(mul(replicas, cpu), mul(mem, budget))), gt(replicas, 255))
+                    ),
                     lt(budget, mul(mul(replicas, calldataload(add(intent, 0xe0))), 60))
                 )
             )
             packed := or(
                 or(or(1, shl(8, kind)), or(shl(16, replicas), shl(40, quorum))),
-                or(or(shl(48, calldataload(add(intent, 0x1a0))), shl(56, budget)), or(or(shl(152, cpu), shl(184, mem)), shl(216, calldataload(add(intent, 0xc0)))))
+                or(
+                    or(shl(48, calldataload(add(intent, 0x1a0))), shl(56, budget)),
+                    or(or(shl(152, cpu), shl(184, mem)), shl(216, calldataload(add(intent, 0xc0))))
+                )
             )
         }
     }
@@ -239,18 +266,15 @@ contract DeploymentRegistry is IDeploymentRegistry, IERC5267, AccessControl, Ree
     // ------------------------------------------------------------------ placement
 
     /// @inheritdoc IDeploymentRegistry
-    function schedule(DeploymentIntent calldata intent, Placement[] calldata placements)
-        external
-        onlyRole(ORCHESTRATOR_ROLE)
-    {
+    function schedule(DeploymentIntent calldata intent, Placement[] calldata placements) external onlyRole(ORCHESTRATOR_ROLE) {
         _schedule(intent, placements, true, 0);
     }
 
     /// @inheritdoc IDeploymentRegistry
-    function scheduleMany(DeploymentIntent[] calldata intents, Placement[][] calldata placements)
-        external
-        onlyRole(ORCHESTRATOR_ROLE)
-    {
+    function scheduleMany(
+        DeploymentIntent[] calldata intents,
+        Placement[][] calldata placements
+    ) external onlyRole(ORCHESTRATOR_ROLE) {
         if (intents.length != placements.length) revert LengthMismatch(intents.length, placements.length);
         for (uint256 i; i < intents.length; ++i) {
             _schedule(intents[i], placements[i], false, i);
@@ -262,9 +286,10 @@ contract DeploymentRegistry is IDeploymentRegistry, IERC5267, AccessControl, Ree
         Deployment storage slot = _deployments[id];
         Deployment memory d = slot.load();
         if (d.status == L.D_NONE || d.status > L.D_RUNNING) {
-            bytes memory err = d.status == L.D_NONE
-                ? abi.encodeWithSelector(UnknownDeployment.selector, id)
-                : abi.encodeWithSelector(DeploymentNotActive.selector, id, d.status);
+            bytes memory err =
+                d.status == L.D_NONE
+                    ? abi.encodeWithSelector(UnknownDeployment.selector, id)
+                    : abi.encodeWithSelector(DeploymentNotActive.selector, id, d.status);
             _refuse(strict, id, entry << 16, err);
             return;
         }
@@ -313,11 +338,12 @@ contract DeploymentRegistry is IDeploymentRegistry, IERC5267, AccessControl, Ree
     }
 
     /// @dev Why a placement of a replica (as stored) cannot go through; empty when it can.
-    function _placementProblem(bytes32 id, DeploymentIntent calldata intent, Placement calldata p, Replica memory r)
-        private
-        pure
-        returns (bytes memory err)
-    {
+    function _placementProblem(
+        bytes32 id,
+        DeploymentIntent calldata intent,
+        Placement calldata p,
+        Replica memory r
+    ) private pure returns (bytes memory err) {
         if (r.status != L.R_PENDING) return abi.encodeWithSelector(ReplicaNotPending.selector, id, p.replicaIndex, r.status);
         if (p.pricePerSecond > intent.maxPricePerSecond) {
             return abi.encodeWithSelector(PriceTooHigh.selector, p.nodeId, p.pricePerSecond, intent.maxPricePerSecond);
@@ -331,8 +357,7 @@ contract DeploymentRegistry is IDeploymentRegistry, IERC5267, AccessControl, Ree
         if (strict) {
             nodes.reserve(p.nodeId, res, p.pricePerSecond);
         } else {
-            try nodes.reserve(p.nodeId, res, p.pricePerSecond) {}
-            catch (bytes memory reason) {
+            try nodes.reserve(p.nodeId, res, p.pricePerSecond) {} catch (bytes memory reason) {
                 err = reason;
             }
         }
@@ -345,7 +370,8 @@ contract DeploymentRegistry is IDeploymentRegistry, IERC5267, AccessControl, Ree
         if (replicaIndex >= d.replicas) revert BadReplicaIndex(id, replicaIndex, d.replicas);
         Replica storage rs = _replicas[id][replicaIndex];
         Replica memory r = rs.load();
-        if (r.status != L.R_SCHEDULED && r.status != L.R_RUNNING) revert IllegalTransition(id, replicaIndex, r.status, L.R_FAILED);
+        if (r.status != L.R_SCHEDULED && r.status != L.R_RUNNING)
+            revert IllegalTransition(id, replicaIndex, r.status, L.R_FAILED);
         _fail(id, d, replicaIndex, rs, r, L.R_FAILED, true);
         slot.store(d);
     }
@@ -425,27 +451,47 @@ contract DeploymentRegistry is IDeploymentRegistry, IERC5267, AccessControl, Ree
         if (d.status == L.D_NONE) return abi.encodeWithSelector(UnknownDeployment.selector, a.deploymentId);
         // A final job (Completed) takes no more attestations: its other replicas were stopped.
         if (d.status > L.D_RUNNING) return abi.encodeWithSelector(DeploymentNotActive.selector, a.deploymentId, d.status);
-        if (a.replicaIndex >= d.replicas) return abi.encodeWithSelector(BadReplicaIndex.selector, a.deploymentId, a.replicaIndex, d.replicas);
+        if (a.replicaIndex >= d.replicas)
+            return abi.encodeWithSelector(BadReplicaIndex.selector, a.deploymentId, a.replicaIndex, d.replicas);
     }
 
     /// @dev Why an attestation cannot apply to the replica's current placement (empty when it can).
-    function _replicaProblem(Attestation calldata a, Deployment memory d, Replica memory r) private pure returns (bytes memory err) {
+    function _replicaProblem(
+        Attestation calldata a,
+        Deployment memory d,
+        Replica memory r
+    ) private pure returns (bytes memory err) {
         bytes32 id = a.deploymentId;
         if (a.nodeId != r.nodeId) return abi.encodeWithSelector(WrongNode.selector, id, a.replicaIndex, a.nodeId, r.nodeId);
-        if (a.attempt != r.attempt) return abi.encodeWithSelector(StaleAttempt.selector, id, a.replicaIndex, a.attempt, r.attempt);
+        if (a.attempt != r.attempt)
+            return abi.encodeWithSelector(StaleAttempt.selector, id, a.replicaIndex, a.attempt, r.attempt);
         uint8 s = a.status;
-        uint8 to = s == A_RUNNING ? L.R_RUNNING : s == A_COMPLETED ? L.R_COMPLETED : s == A_FAILED ? L.R_FAILED : s == A_TAMPERED ? L.R_TAMPERED : type(uint8).max;
+        uint8 to =
+            s == A_RUNNING
+                ? L.R_RUNNING
+                : s == A_COMPLETED
+                    ? L.R_COMPLETED
+                    : s == A_FAILED
+                        ? L.R_FAILED
+                        : s == A_TAMPERED
+                            ? L.R_TAMPERED
+                            : type(uint8).max;
         // Completed only for a job (from Running, or from Scheduled when it finished before its
         // Running attestation was sent: then its paid time starts at its placement).
         if (to == type(uint8).max || !L.replicaMoveLegal(r.status, to) || (to == L.R_COMPLETED && d.kind != KIND_JOB)) {
             return abi.encodeWithSelector(IllegalTransition.selector, id, a.replicaIndex, r.status, to);
         }
-        if (to == L.R_COMPLETED && a.outputHash == bytes32(0)) return abi.encodeWithSelector(ZeroOutputHash.selector, id, a.replicaIndex);
+        if (to == L.R_COMPLETED && a.outputHash == bytes32(0))
+            return abi.encodeWithSelector(ZeroOutputHash.selector, id, a.replicaIndex);
     }
 
     /// @dev Checks the node's agent signed the attestation and its agent build is still approved;
     /// emits Attested when it did (empty return), else returns the error.
-    function _signatureProblem(Attestation calldata a, uint32 nodeId, bytes calldata signature) private returns (bytes memory err) {
+    function _signatureProblem(
+        Attestation calldata a,
+        uint32 nodeId,
+        bytes calldata signature
+    ) private returns (bytes memory err) {
         address agent;
         try nodes.attesterOf(nodeId) returns (address who) {
             agent = who;
@@ -455,20 +501,37 @@ contract DeploymentRegistry is IDeploymentRegistry, IERC5267, AccessControl, Ree
         bytes32 digest = _attestationDigest(a);
         address recovered = _recover(digest, signature);
         if (
-            recovered != agent
-                && !(agent.code.length != 0 && SignatureChecker.isValidERC1271SignatureNowCalldata(agent, digest, signature))
+            recovered != agent &&
+            !(agent.code.length != 0 && SignatureChecker.isValidERC1271SignatureNowCalldata(agent, digest, signature))
         ) return abi.encodeWithSelector(InvalidAttester.selector, nodeId, recovered, agent);
         _emitAttested(a, agent);
     }
 
     function _emitAttested(Attestation calldata a, address signer) private {
-        emit Attested(a.deploymentId, a.replicaIndex, a.nodeId, a.attempt, a.status, a.measurement, a.outputHash, signer, a.timestamp);
+        emit Attested(
+            a.deploymentId,
+            a.replicaIndex,
+            a.nodeId,
+            a.attempt,
+            a.status,
+            a.measurement,
+            a.outputHash,
+            signer,
+            a.timestamp
+        );
     }
 
     /// @dev A job replica finished: pay its run time (since Running, or since its placement when it
     /// completes straight from Scheduled), keep its reservation until the vote resolves, count its
     /// vote; finalize when a quorum agrees, or fail the job when every replica voted and none did.
-    function _complete(bytes32 id, Deployment memory d, uint16 index, Replica storage rs, Replica memory r, bytes32 outputHash) private {
+    function _complete(
+        bytes32 id,
+        Deployment memory d,
+        uint16 index,
+        Replica storage rs,
+        Replica memory r,
+        bytes32 outputHash
+    ) private {
         if (r.status == L.R_SCHEDULED) {
             unchecked {
                 d.running += 1; // paid as a Running replica for its time since placement
@@ -493,9 +556,15 @@ contract DeploymentRegistry is IDeploymentRegistry, IERC5267, AccessControl, Ree
     /// @dev A placed replica left its node (attested Failed/Tampered, lost, reclaimed): pay its run
     /// time and release it, then back to Pending (a node fault first uses the free node-fault
     /// allowance, else a retry), or the deployment Fails when no retry is left.
-    function _fail(bytes32 id, Deployment memory d, uint16 index, Replica storage rs, Replica memory r, uint8 to, bool nodeFault)
-        private
-    {
+    function _fail(
+        bytes32 id,
+        Deployment memory d,
+        uint16 index,
+        Replica storage rs,
+        Replica memory r,
+        uint8 to,
+        bool nodeFault
+    ) private {
         _unplace(id, d, r);
         _moveReplica(id, index, rs, r, to);
         if (nodeFault && d.nodeFaults < MAX_NODE_FAULTS) {
@@ -596,12 +665,19 @@ contract DeploymentRegistry is IDeploymentRegistry, IERC5267, AccessControl, Ree
         bytes32 id = _intentId(intent);
         Deployment storage slot = _deployments[id];
         Deployment memory d = slot.load();
-        if (d.status == L.D_NONE) { _refuse(strict, id, entry, abi.encodeWithSelector(UnknownDeployment.selector, id)); return; }
+        if (d.status == L.D_NONE) {
+            _refuse(strict, id, entry, abi.encodeWithSelector(UnknownDeployment.selector, id));
+            return;
+        }
         bool settled = d.status == L.D_COMPLETED || d.status == L.D_FAILED;
         if (
-            d.status == L.D_TERMINATED || d.status == L.D_CANCELLED
-                || (msg.sender != intent.deployer && !settled && !_budgetSpent(id, d))
-        ) { _refuse(strict, id, entry, abi.encodeWithSelector(NotTerminable.selector, id, d.status)); return; }
+            d.status == L.D_TERMINATED ||
+            d.status == L.D_CANCELLED ||
+            (msg.sender != intent.deployer && !settled && !_budgetSpent(id, d))
+        ) {
+            _refuse(strict, id, entry, abi.encodeWithSelector(NotTerminable.selector, id, d.status));
+            return;
+        }
         uint96 escrowBefore = d.escrow;
         _setStatus(id, d, L.D_TERMINATED);
         // A final or failed deployment has nothing placed any more (settled when it got there).
@@ -811,7 +887,9 @@ contract DeploymentRegistry is IDeploymentRegistry, IERC5267, AccessControl, Ree
             let r := calldataload(signature.offset)
             let s := calldataload(add(signature.offset, 0x20))
             let v := 0
-            if eq(len, 65) { v := byte(0, calldataload(add(signature.offset, 0x40))) }
+            if eq(len, 65) {
+                v := byte(0, calldataload(add(signature.offset, 0x40)))
+            }
             if eq(len, 64) {
                 v := add(shr(255, s), 27)
                 s := and(s, 0x7fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff)
@@ -823,7 +901,9 @@ contract DeploymentRegistry is IDeploymentRegistry, IERC5267, AccessControl, Ree
                 mstore(add(m, 0x40), r)
                 mstore(add(m, 0x60), s)
                 mstore(0x00, 0)
-                if staticcall(gas(), 1, m, 0x80, 0x00, 0x20) { signer := mload(0x00) }
+                if staticcall(gas(), 1, m, 0x80, 0x00, 0x20) {
+                    signer := mload(0x00)
+                }
             }
         }
     }

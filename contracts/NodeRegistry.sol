@@ -77,14 +77,7 @@ contract NodeRegistry is INodeRegistry, AccessControl, ReentrancyGuardTransient 
     /// @param unbondingDelay_ seconds between beginUnbonding and withdraw
     /// @param slashBps_ share of the stake slashed per incident, in basis points (<= 10000)
     /// @param treasury_ receives slashed tokens that have no harmed party
-    constructor(
-        IERC20 token_,
-        address admin,
-        uint96 minStake_,
-        uint64 unbondingDelay_,
-        uint16 slashBps_,
-        address treasury_
-    ) {
+    constructor(IERC20 token_, address admin, uint96 minStake_, uint64 unbondingDelay_, uint16 slashBps_, address treasury_) {
         if (address(token_) == address(0)) revert ZeroAddress("token");
         if (admin == address(0)) revert ZeroAddress("admin");
         if (treasury_ == address(0)) revert ZeroAddress("treasury");
@@ -268,11 +261,11 @@ contract NodeRegistry is INodeRegistry, AccessControl, ReentrancyGuardTransient 
     // ------------------------------------------------------------------ DeploymentRegistry
 
     /// @inheritdoc INodeRegistry
-    function reserve(uint32 nodeId, Resources calldata r, uint96 expectedPrice)
-        external
-        onlyRole(DEPLOYMENTS_ROLE)
-        returns (uint96)
-    {
+    function reserve(
+        uint32 nodeId,
+        Resources calldata r,
+        uint96 expectedPrice
+    ) external onlyRole(DEPLOYMENTS_ROLE) returns (uint96) {
         NodeData storage n = _existing(nodeId);
         uint8 flags = n.flags;
         if (flags != REGISTERED) revert NodeNotEligible(nodeId, _ineligibleReason(flags));
@@ -310,12 +303,11 @@ contract NodeRegistry is INodeRegistry, AccessControl, ReentrancyGuardTransient 
     }
 
     /// @inheritdoc INodeRegistry
-    function slash(uint32 nodeId, address beneficiary, bytes32 reason)
-        external
-        onlyRole(DEPLOYMENTS_ROLE)
-        nonReentrant
-        returns (uint96 amount)
-    {
+    function slash(
+        uint32 nodeId,
+        address beneficiary,
+        bytes32 reason
+    ) external onlyRole(DEPLOYMENTS_ROLE) nonReentrant returns (uint96 amount) {
         NodeData storage n = _existing(nodeId);
         uint96 stake = n.stake;
         amount = uint96((uint256(stake) * slashBps) / 10_000);
@@ -410,8 +402,8 @@ contract NodeRegistry is INodeRegistry, AccessControl, ReentrancyGuardTransient 
     /// @dev Writes the free capacity and placed count of the placement-hot slot in one SSTORE,
     /// keeping its price and flags (Solidity would read and write each field separately).
     function _putFree(NodeData storage n, uint32 cpu, uint32 mem, uint32 disk, uint16 slots, uint16 placed) private {
-        uint256 packed = uint256(cpu) | (uint256(mem) << 32) | (uint256(disk) << 64) | (uint256(slots) << 96)
-            | (uint256(placed) << 112);
+        uint256 packed =
+            uint256(cpu) | (uint256(mem) << 32) | (uint256(disk) << 64) | (uint256(slots) << 96) | (uint256(placed) << 112);
         assembly ("memory-safe") {
             let word := sload(n.slot)
             // keep bits 128..255 (pricePerSecond, flags)

@@ -104,7 +104,9 @@ function followUp(up: ChildProcess): Promise<void> {
     };
     up.stdout!.on("data", onData);
     up.stderr!.on("data", onData);
-    up.once("exit", (code) => reject(new Error(`hypha up exited (${code}) before it was ready; see ${path.relative(process.cwd(), path.join(hyphaDir, "logs"))}/`)));
+    up.once("exit", (code) =>
+      reject(new Error(`hypha up exited (${code}) before it was ready; see ${path.relative(process.cwd(), path.join(hyphaDir, "logs"))}/`)),
+    );
   });
 }
 
@@ -123,15 +125,20 @@ async function story(state: UpState): Promise<void> {
   /** Prints each on-chain state change until `done` holds for the deployment. */
   const follow = async (id: Hex, label: string, goal: string[]) => {
     let last = "";
-    const line = await waitFor(`${label} to reach ${goal.join("/")}`, async () => {
-      const d = await readDeployment(pc, addresses, id);
-      const replicas = await readReplicas(pc, addresses, id);
-      const now = `${deploymentStatusName(d.status)}  replicas ${replicas.map((r) => `${r.index}:${replicaStatusName(r.status)}@${r.nodeId || "-"}`).join(" ")}`;
-      if (now !== last) console.log(`   ${label}: ${now}  [${clock()}]`);
-      last = now;
-      return goal.includes(deploymentStatusName(d.status)) ? now : undefined;
-    }, 45_000);
-    if (!line.startsWith("Running") && !line.startsWith("Completed") && !line.startsWith("Terminated") && !goal.includes("Failed")) throw new Error(`${label}: ${line}`);
+    const line = await waitFor(
+      `${label} to reach ${goal.join("/")}`,
+      async () => {
+        const d = await readDeployment(pc, addresses, id);
+        const replicas = await readReplicas(pc, addresses, id);
+        const now = `${deploymentStatusName(d.status)}  replicas ${replicas.map((r) => `${r.index}:${replicaStatusName(r.status)}@${r.nodeId || "-"}`).join(" ")}`;
+        if (now !== last) console.log(`   ${label}: ${now}  [${clock()}]`);
+        last = now;
+        return goal.includes(deploymentStatusName(d.status)) ? now : undefined;
+      },
+      45_000,
+    );
+    if (!line.startsWith("Running") && !line.startsWith("Completed") && !line.startsWith("Terminated") && !goal.includes("Failed"))
+      throw new Error(`${label}: ${line}`);
   };
 
   step("2. the seed's Deployment (apiVersion v1, ubuntu:latest, 3 replicas of echo), verbatim");
@@ -159,7 +166,9 @@ async function story(state: UpState): Promise<void> {
   hypha(["logs", job, "--replica", "0"]);
   console.log("   The seed's Deployment runs `echo`, which exits at once: under restartPolicy Always the agent restarts it");
   console.log("   with backoff (as Kubernetes does), so each replica's log shows the line once per run. Restarts, from an agent:");
-  const replicasOnNode1 = (await (await fetch(`${state.nodes[0].url}/v1/replicas`)).json()) as { replicas: Array<{ deploymentId: string; restarts: number; status: string; bytesFetched: number; bytesTotal: number }> };
+  const replicasOnNode1 = (await (await fetch(`${state.nodes[0].url}/v1/replicas`)).json()) as {
+    replicas: Array<{ deploymentId: string; restarts: number; status: string; bytesFetched: number; bytesTotal: number }>;
+  };
   for (const r of replicasOnNode1.replicas.filter((x) => x.deploymentId === dep || x.deploymentId === pod)) {
     console.log(`   node 1 ${r.deploymentId.slice(0, 10)}…: ${r.status}, restarts ${r.restarts}, fetched ${r.bytesFetched} of ${r.bytesTotal} image bytes`);
   }
@@ -188,11 +197,15 @@ async function story(state: UpState): Promise<void> {
   process.kill(victim.pid, "SIGKILL");
   const killedAt = Date.now();
   console.log(`   killed agent of node ${victim.nodeId} (pid ${victim.pid}); it ran replica(s) ${onVictim.join(", ") || "none"} of deterministic-app`);
-  await waitFor("replicas re-placed and Running", async () => {
-    const now = await readReplicas(pc, addresses, dep);
-    const healed = onVictim.every((i) => now[i].nodeId !== victim.nodeId && replicaStatusName(now[i].status) === "Running");
-    return healed ? now : undefined;
-  }, 30_000).then((now) => {
+  await waitFor(
+    "replicas re-placed and Running",
+    async () => {
+      const now = await readReplicas(pc, addresses, dep);
+      const healed = onVictim.every((i) => now[i].nodeId !== victim.nodeId && replicaStatusName(now[i].status) === "Running");
+      return healed ? now : undefined;
+    },
+    30_000,
+  ).then((now) => {
     for (const i of onVictim) console.log(`   replica ${i}: node ${victim.nodeId} -> node ${now[i].nodeId}, Running (attempt ${now[i].attempt})`);
   });
   console.log(`   re-placed and Running again ${((Date.now() - killedAt) / 1000).toFixed(1)} s after the kill`);
@@ -201,12 +214,22 @@ async function story(state: UpState): Promise<void> {
   const target = await tamperTarget(state.nodes[0], pc, addresses, pod);
   fs.appendFileSync(target.file, "tampered\n");
   console.log(`   appended to ${path.relative(process.cwd(), target.file)} (replica ${target.index} of zero-image-pod)`);
-  console.log(`   the node keeps one verified tree per image for all its replicas of it: every one of them on node ${target.nodeId} now runs on a changed file`);
+  console.log(
+    `   the node keeps one verified tree per image for all its replicas of it: every one of them on node ${target.nodeId} now runs on a changed file`,
+  );
   const tamperedAt = Date.now();
-  await waitFor("a Tampered attestation and a replacement", async () => {
-    const r = (await readReplicas(pc, addresses, pod))[target.index];
-    return r.attempt > target.attempt && replicaStatusName(r.status) === "Running" ? r : undefined;
-  }, 40_000).then((r) => console.log(`   replica ${target.index}: attested Tampered by node ${target.nodeId}, re-placed as attempt ${r.attempt} on node ${r.nodeId}, Running  (${((Date.now() - tamperedAt) / 1000).toFixed(1)} s)`));
+  await waitFor(
+    "a Tampered attestation and a replacement",
+    async () => {
+      const r = (await readReplicas(pc, addresses, pod))[target.index];
+      return r.attempt > target.attempt && replicaStatusName(r.status) === "Running" ? r : undefined;
+    },
+    40_000,
+  ).then((r) =>
+    console.log(
+      `   replica ${target.index}: attested Tampered by node ${target.nodeId}, re-placed as attempt ${r.attempt} on node ${r.nodeId}, Running  (${((Date.now() - tamperedAt) / 1000).toFixed(1)} s)`,
+    ),
+  );
   hypha(["describe", "deployment", pod]);
   hypha(["audit", pod, "-f", "examples/zero-image-pod.yaml"]);
   hypha(["get", "deployments"]);
@@ -220,7 +243,9 @@ async function tamperTarget(
   id: Hex,
 ): Promise<{ file: string; index: number; attempt: number; nodeId: number }> {
   const replicas: ReplicaView[] = await readReplicas(pc, addresses, id);
-  const mine = replicas.find((r) => r.nodeId === node.nodeId && replicaStatusName(r.status) === "Running") ?? replicas.find((r) => replicaStatusName(r.status) === "Running");
+  const mine =
+    replicas.find((r) => r.nodeId === node.nodeId && replicaStatusName(r.status) === "Running") ??
+    replicas.find((r) => replicaStatusName(r.status) === "Running");
   if (!mine) throw new Error("no running replica to tamper with");
   const dataDir = mine.nodeId === node.nodeId ? node.dataDir : path.join(hyphaDir, "nodes", String(mine.nodeId));
   const runDir = path.join(dataDir, "replicas", `${id}-${mine.index}-${mine.attempt}`);

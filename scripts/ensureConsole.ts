@@ -26,7 +26,11 @@ if (builtAt >= changedAt) {
   console.log("console: dist/console is up to date");
 } else {
   const started = Date.now();
-  const r = spawnSync(process.execPath, [path.join(root, "node_modules", "vite", "bin", "vite.js"), "build", "--config", "console/vite.config.mts"], { cwd: root, stdio: "inherit", env: { ...process.env, VITE_CONFIG_NATIVE_IGNORE_WARNING: "true" } });
+  const r = spawnSync(process.execPath, [path.join(root, "node_modules", "vite", "bin", "vite.js"), "build", "--config", "console/vite.config.mts"], {
+    cwd: root,
+    stdio: "inherit",
+    env: { ...process.env, VITE_CONFIG_NATIVE_IGNORE_WARNING: "true" },
+  });
   if (r.status !== 0) process.exit(r.status ?? 1);
   console.log(`console: built dist/console in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }

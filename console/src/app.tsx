@@ -28,22 +28,42 @@ function WalletBar({ wallet, info }: { wallet: Wallet; info?: ChainInfo }) {
   return (
     <div class="wallet">
       {!wallet.account ? (
-        <button id="connect" onClick={wallet.connect}>Connect wallet</button>
+        <button type="button" id="connect" onClick={wallet.connect}>
+          Connect wallet
+        </button>
       ) : (
         <span class="who">
-          <span id="account" title={wallet.account}>{short(wallet.account, 4)}</span>
-          <span id="chain" class={wrongChain ? "bad" : "ok"}>chain {wallet.chainId}</span>
-          {wallet.balance !== undefined && <span id="balance" title="in your wallet">{formatHypha(wallet.balance, 4)}</span>}
-          {!!wallet.deposit && <span id="deposit" title="deposited in the DeploymentRegistry (refunds land here)">+ {formatHypha(wallet.deposit, 4)} deposited</span>}
+          <span id="account" title={wallet.account}>
+            {short(wallet.account, 4)}
+          </span>
+          <span id="chain" class={wrongChain ? "bad" : "ok"}>
+            chain {wallet.chainId}
+          </span>
+          {wallet.balance !== undefined && (
+            <span id="balance" title="in your wallet">
+              {formatHypha(wallet.balance, 4)}
+            </span>
+          )}
+          {!!wallet.deposit && (
+            <span id="deposit" title="deposited in the DeploymentRegistry (refunds land here)">
+              + {formatHypha(wallet.deposit, 4)} deposited
+            </span>
+          )}
         </span>
       )}
       {wrongChain && (
         <div class="banner bad" id="wrong-chain" role="alert">
           Your wallet is on chain {wallet.chainId}; this Hypha runs on chain {info!.chainId}. Switch networks to deploy or manage deployments.
-          <button onClick={() => wallet.switchTo(info!.chainId)}>Switch to chain {info!.chainId}</button>
+          <button type="button" onClick={() => wallet.switchTo(info!.chainId)}>
+            Switch to chain {info!.chainId}
+          </button>
         </div>
       )}
-      {wallet.error && <div class="banner bad" id="wallet-error" role="alert">{wallet.error}</div>}
+      {wallet.error && (
+        <div class="banner bad" id="wallet-error" role="alert">
+          {wallet.error}
+        </div>
+      )}
     </div>
   );
 }
@@ -67,7 +87,9 @@ export function App() {
     <DeploymentsPage wallet={wallet} />
   );
   const link = (to: string, text: string) => (
-    <a href={`#${to}`} class={route === to || (to === "/" && route === "") ? "active" : ""}>{text}</a>
+    <a href={`#${to}`} class={route === to || (to === "/" && route === "") ? "active" : ""}>
+      {text}
+    </a>
   );
   return (
     <>

@@ -10,4 +10,21 @@ export const ago = (unixSeconds: string | number | bigint) => {
 };
 
 export const statusClass = (status: string) =>
-  ({ Running: "ok", Completed: "ok", Succeeded: "ok", PASS: "ok", Deleted: "off", OutOfBudget: "bad", Cancelled: "off", Requested: "wait", Scheduled: "wait", Pending: "wait", Terminated: "off", Stopped: "off", Failed: "bad", Tampered: "bad", FAIL: "bad", SKIP: "off" })[status] ?? "off";
+  ({
+    Running: "ok",
+    Completed: "ok",
+    Succeeded: "ok",
+    PASS: "ok",
+    Deleted: "off",
+    OutOfBudget: "bad",
+    Cancelled: "off",
+    Requested: "wait",
+    Scheduled: "wait",
+    Pending: "wait",
+    Terminated: "off",
+    Stopped: "off",
+    Failed: "bad",
+    Tampered: "bad",
+    FAIL: "bad",
+    SKIP: "off",
+  })[status] ?? "off";

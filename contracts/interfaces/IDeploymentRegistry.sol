@@ -100,7 +100,10 @@ interface IDeploymentRegistry is IHyphaTypes {
     function submitIntent(DeploymentIntent calldata intent, bytes calldata signature) external returns (bytes32 id);
     /// @notice Several intents in one transaction (relayers, benchmarks). An intent already submitted
     /// or cancelled is skipped (BatchEntrySkipped); any other bad entry reverts the call.
-    function submitIntents(DeploymentIntent[] calldata intents, bytes[] calldata signatures) external returns (bytes32[] memory ids);
+    function submitIntents(
+        DeploymentIntent[] calldata intents,
+        bytes[] calldata signatures
+    ) external returns (bytes32[] memory ids);
 
     /// @notice Orchestrator: place pending replicas of one deployment on nodes.
     function schedule(DeploymentIntent calldata intent, Placement[] calldata placements) external;

@@ -46,7 +46,13 @@ interface INodeRegistry is IHyphaTypes {
         string endpoint;
     }
 
-    event NodeRegistered(uint32 indexed nodeId, address indexed operator, address indexed agent, Registration registration, uint96 stake);
+    event NodeRegistered(
+        uint32 indexed nodeId,
+        address indexed operator,
+        address indexed agent,
+        Registration registration,
+        uint96 stake
+    );
     event CapacityUpdated(uint32 indexed nodeId, uint32 cpuMillis, uint32 memoryMiB, uint32 diskMiB, uint16 slots);
     event EndpointUpdated(uint32 indexed nodeId, string endpoint);
     event PriceUpdated(uint32 indexed nodeId, uint96 pricePerSecond);

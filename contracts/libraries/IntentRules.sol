@@ -14,25 +14,29 @@ library IntentRules {
     /// @dev Whether any field of the intent exceeds its declared type (an ABI decoder would reject it).
     function dirty(IHyphaTypes.DeploymentIntent calldata intent) internal pure returns (bool isDirty) {
         assembly ("memory-safe") {
-            isDirty := iszero(iszero(or(
-                or(
-                    or(shr(160, calldataload(intent)), shr(16, calldataload(add(intent, 0x60)))),
-                    or(shr(32, calldataload(add(intent, 0x80))), shr(32, calldataload(add(intent, 0xa0))))
-                ),
-                or(
+            isDirty := iszero(
+                iszero(
                     or(
-                        or(shr(32, calldataload(add(intent, 0xc0))), shr(96, calldataload(add(intent, 0xe0)))),
-                        or(shr(96, calldataload(add(intent, 0x100))), shr(64, calldataload(add(intent, 0x120))))
-                    ),
-                    or(
-                        or(shr(64, calldataload(add(intent, 0x140))), shr(8, calldataload(add(intent, 0x160)))),
                         or(
-                            or(shr(8, calldataload(add(intent, 0x180))), shr(8, calldataload(add(intent, 0x1a0)))),
-                            shr(32, calldataload(add(intent, 0x1c0)))
+                            or(shr(160, calldataload(intent)), shr(16, calldataload(add(intent, 0x60)))),
+                            or(shr(32, calldataload(add(intent, 0x80))), shr(32, calldataload(add(intent, 0xa0))))
+                        ),
+                        or(
+                            or(
+                                or(shr(32, calldataload(add(intent, 0xc0))), shr(96, calldataload(add(intent, 0xe0)))),
+                                or(shr(96, calldataload(add(intent, 0x100))), shr(64, calldataload(add(intent, 0x120))))
+                            ),
+                            or(
+                                or(shr(64, calldataload(add(intent, 0x140))), shr(8, calldataload(add(intent, 0x160)))),
+                                or(
+                                    or(shr(8, calldataload(add(intent, 0x180))), shr(8, calldataload(add(intent, 0x1a0)))),
+                                    shr(32, calldataload(add(intent, 0x1c0)))
+                                )
+                            )
                         )
                     )
                 )
-            )))
+            )
         }
     }
 

@@ -29,10 +29,14 @@ library JobQuorum {
     /// @return final_ the result is final now (stored in `result`)
     /// @return undecided every replica voted and none reached the quorum
     /// @return agreeing votes for `outputHash`
-    function vote(Votes storage v, bytes32 id, uint256 index, bytes32 outputHash, uint8 quorum, uint8 replicas)
-        external
-        returns (bool final_, bool undecided, uint8 agreeing)
-    {
+    function vote(
+        Votes storage v,
+        bytes32 id,
+        uint256 index,
+        bytes32 outputHash,
+        uint8 quorum,
+        uint8 replicas
+    ) external returns (bool final_, bool undecided, uint8 agreeing) {
         if (quorum == 1) {
             v.result[id] = outputHash;
             return (true, false, 1);

@@ -28,18 +28,42 @@ library Lifecycle {
     /// Failed/Tampered/Stopped; Running -> Completed or Failed/Tampered/Stopped; Scheduled ->
     /// Completed (a job finished before its Running attestation was sent: paid from its placement);
     /// Completed is for jobs only; Failed/Tampered -> Pending (re-placed); Stopped -> Pending (scale up).
-    uint256 internal constant REPLICA_MOVES = (1 << (0 * 8 + 1)) | (1 << (1 * 8 + 2)) | (1 << (1 * 8 + 3)) | (1 << (1 * 8 + 4))
-        | (1 << (1 * 8 + 5)) | (1 << (1 * 8 + 6)) | (1 << (2 * 8 + 3)) | (1 << (2 * 8 + 4)) | (1 << (2 * 8 + 5))
-        | (1 << (2 * 8 + 6)) | (1 << (4 * 8 + 0)) | (1 << (5 * 8 + 0)) | (1 << (6 * 8 + 0));
+    uint256 internal constant REPLICA_MOVES =
+        (1 << (0 * 8 + 1)) |
+            (1 << (1 * 8 + 2)) |
+            (1 << (1 * 8 + 3)) |
+            (1 << (1 * 8 + 4)) |
+            (1 << (1 * 8 + 5)) |
+            (1 << (1 * 8 + 6)) |
+            (1 << (2 * 8 + 3)) |
+            (1 << (2 * 8 + 4)) |
+            (1 << (2 * 8 + 5)) |
+            (1 << (2 * 8 + 6)) |
+            (1 << (4 * 8 + 0)) |
+            (1 << (5 * 8 + 0)) |
+            (1 << (6 * 8 + 0));
 
     /// @notice Deployment moves. None -> Requested (submitted) or Cancelled; forward only through
     /// Requested -> Scheduled -> Running (a job is Running from its first Running replica); any
     /// active status -> Completed (a job's result is final: its replicas may complete before any
     /// attested Running), Failed or Terminated; Completed and Failed -> Terminated (settled and refunded).
-    uint256 internal constant DEPLOYMENT_MOVES = (1 << (0 * 8 + 1)) | (1 << (0 * 8 + 7)) | (1 << (1 * 8 + 2))
-        | (1 << (1 * 8 + 3)) | (1 << (1 * 8 + 4)) | (1 << (2 * 8 + 4)) | (1 << (1 * 8 + 5)) | (1 << (1 * 8 + 6)) | (1 << (2 * 8 + 3)) | (1 << (2 * 8 + 5))
-        | (1 << (2 * 8 + 6)) | (1 << (3 * 8 + 4)) | (1 << (3 * 8 + 5)) | (1 << (3 * 8 + 6)) | (1 << (4 * 8 + 5))
-        | (1 << (6 * 8 + 5));
+    uint256 internal constant DEPLOYMENT_MOVES =
+        (1 << (0 * 8 + 1)) |
+            (1 << (0 * 8 + 7)) |
+            (1 << (1 * 8 + 2)) |
+            (1 << (1 * 8 + 3)) |
+            (1 << (1 * 8 + 4)) |
+            (1 << (2 * 8 + 4)) |
+            (1 << (1 * 8 + 5)) |
+            (1 << (1 * 8 + 6)) |
+            (1 << (2 * 8 + 3)) |
+            (1 << (2 * 8 + 5)) |
+            (1 << (2 * 8 + 6)) |
+            (1 << (3 * 8 + 4)) |
+            (1 << (3 * 8 + 5)) |
+            (1 << (3 * 8 + 6)) |
+            (1 << (4 * 8 + 5)) |
+            (1 << (6 * 8 + 5));
 
     /// @dev The two tables above as literals: the optimizer does not fold the expressions, and
     /// evaluating them costs every move ~200 gas. test/chain/lifecycle.test.ts checks they agree.

@@ -42,10 +42,19 @@ library DeploymentSlot {
 
     /// @notice Writes `d` to `s` in one SSTORE.
     function store(IDeploymentRegistry.Deployment storage s, IDeploymentRegistry.Deployment memory d) internal {
-        uint256 w = uint256(d.status) | (uint256(d.kind) << KIND) | (uint256(d.replicas) << REPLICAS)
-            | (uint256(d.placed) << PLACED) | (uint256(d.running) << RUNNING) | (uint256(d.quorum) << QUORUM)
-            | (uint256(d.retriesLeft) << RETRIES_LEFT) | (uint256(d.escrow) << ESCROW) | (uint256(d.cpuMillis) << CPU)
-            | (uint256(d.memoryMiB) << MEMORY) | (uint256(d.diskMiB) << DISK) | (uint256(d.nodeFaults) << NODE_FAULTS);
+        uint256 w =
+            uint256(d.status) |
+                (uint256(d.kind) << KIND) |
+                (uint256(d.replicas) << REPLICAS) |
+                (uint256(d.placed) << PLACED) |
+                (uint256(d.running) << RUNNING) |
+                (uint256(d.quorum) << QUORUM) |
+                (uint256(d.retriesLeft) << RETRIES_LEFT) |
+                (uint256(d.escrow) << ESCROW) |
+                (uint256(d.cpuMillis) << CPU) |
+                (uint256(d.memoryMiB) << MEMORY) |
+                (uint256(d.diskMiB) << DISK) |
+                (uint256(d.nodeFaults) << NODE_FAULTS);
         assembly ("memory-safe") {
             sstore(s.slot, w)
         }
@@ -78,8 +87,13 @@ library ReplicaSlot {
 
     /// @notice Writes `r` to `s` in one SSTORE.
     function store(IDeploymentRegistry.Replica storage s, IDeploymentRegistry.Replica memory r) internal {
-        uint256 w = uint256(r.nodeId) | (uint256(r.status) << STATUS) | (uint256(r.attempt) << ATTEMPT)
-            | (uint256(r.pricePerSecond) << PRICE) | (uint256(r.since) << SINCE) | (uint256(r.maxRunSeconds) << MAX_RUN);
+        uint256 w =
+            uint256(r.nodeId) |
+                (uint256(r.status) << STATUS) |
+                (uint256(r.attempt) << ATTEMPT) |
+                (uint256(r.pricePerSecond) << PRICE) |
+                (uint256(r.since) << SINCE) |
+                (uint256(r.maxRunSeconds) << MAX_RUN);
         assembly ("memory-safe") {
             sstore(s.slot, w)
         }

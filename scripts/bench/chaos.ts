@@ -52,7 +52,14 @@ async function runMode(leaseMs: number, runtimes: string[]) {
     await c.signalAgent(killed.node, "SIGKILL");
     const t1 = Date.now();
     await sleep(15_000);
-    const kill = { driver: killed.node.runtime, replicasOnNode: killed.replicas, orphanShimsAfter15s: (await c.shims(killed.node)).running, monitorAfter15s: c.monitorPid(killed.node) !== null, ...sampler.stop(), observedMs: Date.now() - t1 };
+    const kill = {
+      driver: killed.node.runtime,
+      replicasOnNode: killed.replicas,
+      orphanShimsAfter15s: (await c.shims(killed.node)).running,
+      monitorAfter15s: c.monitorPid(killed.node) !== null,
+      ...sampler.stop(),
+      observedMs: Date.now() - t1,
+    };
     return { leaseMs, freeze, kill };
   } finally {
     await c.stop().catch(() => undefined);
@@ -73,7 +80,11 @@ async function main() {
       runtimes,
       replicas: REPLICAS,
       nodeLostAfterMs: NODE_LOST_MS,
-      units: { fenceMs: "ms from the fault until the node's copies are gone", duplicateReplicaSeconds: "replica-seconds run twice (100 ms samples)", maxCopies: "most live copies of one replica at once" },
+      units: {
+        fenceMs: "ms from the fault until the node's copies are gone",
+        duplicateReplicaSeconds: "replica-seconds run twice (100 ms samples)",
+        maxCopies: "most live copies of one replica at once",
+      },
       fencingOff: off,
       fencingOn: on,
     }),

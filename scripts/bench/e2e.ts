@@ -57,7 +57,10 @@ function percentile(sorted: number[], p: number): number {
 function cpuSeconds(pid: number): { self: number; children: number } {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ").map(Number);
+    const f = stat
+      .slice(stat.lastIndexOf(")") + 2)
+      .split(" ")
+      .map(Number);
     const hz = 100; // USER_HZ on Linux
     return { self: (f[11] + f[12]) / hz, children: (f[13] + f[14]) / hz };
   } catch {
@@ -103,7 +106,12 @@ class Tracker {
   private scanned: bigint;
   private running = true;
   private loop: Promise<void>;
-  constructor(private readonly pc: PublicClient, private readonly registry: Hex, from: bigint, everyMs: number) {
+  constructor(
+    private readonly pc: PublicClient,
+    private readonly registry: Hex,
+    from: bigint,
+    everyMs: number,
+  ) {
     this.scanned = from;
     this.loop = (async () => {
       while (this.running) {
@@ -116,7 +124,11 @@ class Tracker {
     const head = await this.pc.getBlockNumber({ cacheTime: 0 });
     if (head <= this.scanned) return;
     const range = { address: this.registry, fromBlock: this.scanned + 1n, toBlock: head } as const;
-    const [f, p, t] = await Promise.all([this.pc.getLogs({ ...range, event: finalized }), this.pc.getLogs({ ...range, event: scheduled }), this.pc.getLogs({ ...range, event: terminated })]);
+    const [f, p, t] = await Promise.all([
+      this.pc.getLogs({ ...range, event: finalized }),
+      this.pc.getLogs({ ...range, event: scheduled }),
+      this.pc.getLogs({ ...range, event: terminated }),
+    ]);
     const seen = Date.now();
     const id = (log: Log) => (log as unknown as { args: { id: Hex } }).args.id;
     for (const log of f) if (!this.verifiedAt.has(id(log))) this.verifiedAt.set(id(log), seen);
@@ -142,17 +154,23 @@ class Tracker {
 }
 
 function latencies(ids: Hex[], from: Map<Hex, number>, to: Map<Hex, number>): number[] {
-  return ids.filter((id) => from.has(id) && to.has(id)).map((id) => to.get(id)! - from.get(id)!).sort((a, b) => a - b);
+  return ids
+    .filter((id) => from.has(id) && to.has(id))
+    .map((id) => to.get(id)! - from.get(id)!)
+    .sort((a, b) => a - b);
 }
 
-const cpuDelta = (before: Cpu, after: Cpu) => Object.fromEntries(Object.entries(after).map(([k, v]) => [k, Math.round((v - before[k as keyof Cpu]) * 100) / 100])) as Cpu;
+const cpuDelta = (before: Cpu, after: Cpu) =>
+  Object.fromEntries(Object.entries(after).map(([k, v]) => [k, Math.round((v - before[k as keyof Cpu]) * 100) / 100])) as Cpu;
 const cpuTotal = (c: Cpu) => Object.values(c).reduce((a, b) => a + b, 0);
 
 /** JSON-RPC requests the agents sent so far, by method, summed over nodes (their /metrics). */
 async function agentRpc(nodes: { url: string }[]): Promise<Record<string, number>> {
   const sum: Record<string, number> = {};
   for (const n of nodes) {
-    const text = await fetch(`${n.url}/metrics`).then((r) => r.text()).catch(() => "");
+    const text = await fetch(`${n.url}/metrics`)
+      .then((r) => r.text())
+      .catch(() => "");
     for (const m of text.matchAll(/^hypha_agent_rpc_requests_total\{[^}]*method="([^"]+)"[^}]*\} (\d+)/gm)) sum[m[1]!] = (sum[m[1]!] ?? 0) + Number(m[2]);
   }
   return sum;
@@ -198,7 +216,14 @@ async function main(): Promise<void> {
     // Room for every burst job at once on each dev node: slots are not what this bench measures.
     for (const [k, node] of sys.state.nodes.entries()) {
       const wc = makeWalletClient(sys.state.rpcUrl, devAccount(DEV_ROLES.nodeOperators[k]));
-      const h = await wc.writeContract({ chain: null, account: wc.account!, address: addresses.nodeRegistry, abi: nodeRegistryAbi, functionName: "updateCapacity", args: [node.nodeId, NODE_CAPACITY.cpuMillis, NODE_CAPACITY.memoryMiB, NODE_CAPACITY.diskMiB, NODE_CAPACITY.slots] });
+      const h = await wc.writeContract({
+        chain: null,
+        account: wc.account!,
+        address: addresses.nodeRegistry,
+        abi: nodeRegistryAbi,
+        functionName: "updateCapacity",
+        args: [node.nodeId, NODE_CAPACITY.cpuMillis, NODE_CAPACITY.memoryMiB, NODE_CAPACITY.diskMiB, NODE_CAPACITY.slots],
+      });
       await pc.waitForTransactionReceipt({ hash: h });
     }
 
@@ -207,7 +232,14 @@ async function main(): Promise<void> {
     await Promise.all(
       deployers.map(async (account) => {
         const wc = makeWalletClient(sys.state.rpcUrl, account);
-        const a = await wc.writeContract({ chain: null, account, address: addresses.token, abi: hyphaTokenAbi, functionName: "approve", args: [registry, perDeployer] });
+        const a = await wc.writeContract({
+          chain: null,
+          account,
+          address: addresses.token,
+          abi: hyphaTokenAbi,
+          functionName: "approve",
+          args: [registry, perDeployer],
+        });
         await pc.waitForTransactionReceipt({ hash: a });
         const d = await wc.writeContract({ chain: null, account, address: registry, abi: deploymentRegistryAbi, functionName: "deposit", args: [perDeployer] });
         await pc.waitForTransactionReceipt({ hash: d });
@@ -219,8 +251,18 @@ async function main(): Promise<void> {
     for (let i = 0; i < total; i++) {
       const account = deployers[i % deployers.length];
       const intent = buildIntent({
-        deployer: account.address, specHash, imageRoot, replicas: 1, resources: intentResources(spec), kind: "job", quorum: 1,
-        maxPricePerSecond: 10n ** 12n, budget, nonce: BigInt(i + 1), deadline: now + 7200n, maxRetries: 1,
+        deployer: account.address,
+        specHash,
+        imageRoot,
+        replicas: 1,
+        resources: intentResources(spec),
+        kind: "job",
+        quorum: 1,
+        maxPricePerSecond: 10n ** 12n,
+        budget,
+        nonce: BigInt(i + 1),
+        deadline: now + 7200n,
+        maxRetries: 1,
       });
       signed.push({ intent, signature: await signIntent(account, domain, intent), id: computeDeploymentId(domain, intent) });
     }
@@ -235,7 +277,11 @@ async function main(): Promise<void> {
       const at = Date.now();
       for (const s of batch) submittedAt.set(s.id, at);
       const hash = await wc.writeContract({
-        chain: null, account: wc.account!, address: registry, abi: deploymentRegistryAbi, functionName: "submitIntents",
+        chain: null,
+        account: wc.account!,
+        address: registry,
+        abi: deploymentRegistryAbi,
+        functionName: "submitIntents",
         args: [batch.map((s) => s.intent), batch.map((s) => s.signature)],
       });
       const receipt = await pc.waitForTransactionReceipt({ hash, pollingInterval: 10 });
@@ -255,7 +301,11 @@ async function main(): Promise<void> {
       await tracker.until(`idle termination ${s.id}`, () => tracker.terminatedAt.has(s.id), 30_000);
       await new Promise((r) => setTimeout(r, 300));
     }
-    const idle = latencies(idleSet.map((s) => s.id), submittedAt, tracker.verifiedAt);
+    const idle = latencies(
+      idleSet.map((s) => s.id),
+      submittedAt,
+      tracker.verifiedAt,
+    );
     console.error(`bench: idle done (p50 ${percentile(idle, 50)} ms)`);
     await waitQuiet();
 
@@ -282,7 +332,11 @@ async function main(): Promise<void> {
     const steadySubmittedSeconds = (Date.now() - steadyT0) / 1000;
     await tracker.until("steady deployments", () => steadySet.every((s) => tracker.verifiedAt.has(s.id)), Math.max(120_000, steadyN * 600));
     const steadyCpu = cpuDelta(steadyCpu0, cpuSplit(sys.state));
-    const steady = latencies(steadySet.map((s) => s.id), submittedAt, tracker.verifiedAt);
+    const steady = latencies(
+      steadySet.map((s) => s.id),
+      submittedAt,
+      tracker.verifiedAt,
+    );
     const steadyVerified = steadySet.filter((s) => tracker.verifiedAt.has(s.id)).length;
     console.error(`bench: steady done (p50 ${percentile(steady, 50)} ms)`);
     await waitQuiet();
@@ -302,7 +356,11 @@ async function main(): Promise<void> {
     await relaying;
     const cpuDuringRun = cpuDelta(cpuBefore, cpuSplit(sys.state));
     const rpcAfter = await agentRpc(sys.state.nodes);
-    const agentRequests = Object.fromEntries(Object.entries(rpcAfter).map(([m, n]) => [m, n - (rpcBefore[m] ?? 0)]).filter(([, n]) => (n as number) > 0));
+    const agentRequests = Object.fromEntries(
+      Object.entries(rpcAfter)
+        .map(([m, n]) => [m, n - (rpcBefore[m] ?? 0)])
+        .filter(([, n]) => (n as number) > 0),
+    );
     const wallMs = Date.now() - t0;
     const burstIds = burstSet.map((s) => s.id);
     const verified = burstIds.filter((id) => tracker.verifiedAt.has(id)).length;
@@ -326,10 +384,22 @@ async function main(): Promise<void> {
           throughputPerSecond: throughput,
           cpuMsPerDeployment,
           idle: { ...stats(idle), note: "one deployment at a time, submitted -> JobFinalized seen (head polled every 10 ms)" },
-          steady: { ...stats(steady), offeredPerSecond: RATE, seconds: STEADY_SECONDS, submittedInSeconds: Math.round(steadySubmittedSeconds * 10) / 10, verified: steadyVerified, cpuMsPerDeployment: Math.round((cpuTotal(steadyCpu) / Math.max(1, steadyVerified)) * 1000 * 10) / 10 },
+          steady: {
+            ...stats(steady),
+            offeredPerSecond: RATE,
+            seconds: STEADY_SECONDS,
+            submittedInSeconds: Math.round(steadySubmittedSeconds * 10) / 10,
+            verified: steadyVerified,
+            cpuMsPerDeployment: Math.round((cpuTotal(steadyCpu) / Math.max(1, steadyVerified)) * 1000 * 10) / 10,
+          },
           burst: { ...stats(burst), deployments: N, verified },
           gasPerDeployment: Number(gas / BigInt(Math.max(1, verified))),
-          capacity: { perNode: NODE_CAPACITY, nodes: sys.state.nodes.length, jobSlots: sys.state.nodes.length * Math.min(NODE_CAPACITY.slots, Math.floor(NODE_CAPACITY.cpuMillis / intentResources(spec).cpuMillis)), note: "raised with updateCapacity before the run so slots are not the bound" },
+          capacity: {
+            perNode: NODE_CAPACITY,
+            nodes: sys.state.nodes.length,
+            jobSlots: sys.state.nodes.length * Math.min(NODE_CAPACITY.slots, Math.floor(NODE_CAPACITY.cpuMillis / intentResources(spec).cpuMillis)),
+            note: "raised with updateCapacity before the run so slots are not the bound",
+          },
           deployments: N,
           verified,
           nodes: sys.state.nodes.length,
@@ -346,8 +416,15 @@ async function main(): Promise<void> {
             lastPlacedSeconds: Math.round((Math.max(...burstIds.map((id) => tracker.scheduledAt.get(id) ?? t0)) - t0) / 10) / 100,
             cpuSecondsDuringRun: { ...cpuDuringRun, available: Math.round((wallMs / 1000) * os.cpus().length * 10) / 10 },
           },
-          agentRpcRequestsDuringBurst: { ...agentRequests, viewCallsPer500Deployments: Math.round((((agentRequests.eth_call as number) ?? 0) * 500) / Math.max(1, verified)) },
-          perDeployment: { transactions: Math.round((txs / Math.max(1, verified)) * 100) / 100, gas: Number(gas / BigInt(Math.max(1, verified))), transactionsByFunction: byFunction },
+          agentRpcRequestsDuringBurst: {
+            ...agentRequests,
+            viewCallsPer500Deployments: Math.round((((agentRequests.eth_call as number) ?? 0) * 500) / Math.max(1, verified)),
+          },
+          perDeployment: {
+            transactions: Math.round((txs / Math.max(1, verified)) * 100) / 100,
+            gas: Number(gas / BigInt(Math.max(1, verified))),
+            transactionsByFunction: byFunction,
+          },
           blocks: Number(endBlock - startBlock),
           watcherPeakRssMiB: peakRssMiB(sys.state.watcherPid),
           goals: { throughputPerSecond: 100, cpuMsPerDeployment: 15, idleP50Ms: 150, steadyP50Ms: 1000, gasPerDeployment: 160_000 },

@@ -53,7 +53,15 @@ export interface GasReport {
    * is done before its Running attestation goes out; final at once), terminateMany by the
    * orchestrator (settles and refunds). bench:e2e's unit of work. `perDeploymentWithRunning`: the
    * same for 10 more jobs that each attest Running first (a long job). */
-  jobBatchedOf10: { submitIntents: number; scheduleMany: number; attestCompleted: number; terminateMany: number; perDeployment: number; attestRunning: number; perDeploymentWithRunning: number };
+  jobBatchedOf10: {
+    submitIntents: number;
+    scheduleMany: number;
+    attestCompleted: number;
+    terminateMany: number;
+    perDeployment: number;
+    attestRunning: number;
+    perDeploymentWithRunning: number;
+  };
   /** A 3-replica job (quorum 2) on nodes of three operators: placement, Running, the first vote,
    * the finalizing vote (which stops and pays the third replica), terminate. */
   job3: { submitIntent: number; schedule: number; attestRunning: number; firstVote: number; finalizingVote: number; terminate: number; total: number };
@@ -124,7 +132,16 @@ async function run(c: InProcessChain): Promise<GasReport> {
   /** The agent of node k+1 (account 8+k) attests `status` for replica `index` at its current placement. */
   const attestStatus = async (k: number, id: Hex, index: number, status: number, outputHash: Hex = ("0x" + "00".repeat(32)) as Hex) => {
     const r = await c.publicClient.readContract({ ...dr, functionName: "getReplica", args: [id, index] });
-    const att: Attestation = { deploymentId: id, replicaIndex: index, nodeId: r.nodeId, attempt: r.attempt, status, measurement: MEASUREMENT, outputHash, timestamp: 1_700_000_000n };
+    const att: Attestation = {
+      deploymentId: id,
+      replicaIndex: index,
+      nodeId: r.nodeId,
+      attempt: r.attempt,
+      status,
+      measurement: MEASUREMENT,
+      outputHash,
+      timestamp: 1_700_000_000n,
+    };
     const sig = await c.accounts[8 + k].signTypedData(attestationTypedData(domain, att));
     return send(ORCH, { ...dr, functionName: "attest", args: [att, sig] });
   };
@@ -184,12 +201,25 @@ async function run(c: InProcessChain): Promise<GasReport> {
   const batchHashes: Hex[] = [];
   const batchSubmit = await send(RELAYER, { ...dr, functionName: "submitIntents", args: [batch, batchSigs] });
   batchHashes.push(lastHash);
-  const batchSchedule = await send(ORCH, { ...dr, functionName: "scheduleMany", args: [batch, batch.map(() => [{ replicaIndex: 0, nodeId: 1, pricePerSecond: NODE_PRICE }])] });
+  const batchSchedule = await send(ORCH, {
+    ...dr,
+    functionName: "scheduleMany",
+    args: [batch, batch.map(() => [{ replicaIndex: 0, nodeId: 1, pricePerSecond: NODE_PRICE }])],
+  });
   batchHashes.push(lastHash);
   const batchAtts: Attestation[] = [];
   for (const i of batch) {
     const id = await c.publicClient.readContract({ ...dr, functionName: "deploymentId", args: [i] });
-    batchAtts.push({ deploymentId: id, replicaIndex: 0, nodeId: 1, attempt: 1, status: 0, measurement: MEASUREMENT, outputHash: ("0x" + "00".repeat(32)) as Hex, timestamp: 1_700_000_000n });
+    batchAtts.push({
+      deploymentId: id,
+      replicaIndex: 0,
+      nodeId: 1,
+      attempt: 1,
+      status: 0,
+      measurement: MEASUREMENT,
+      outputHash: ("0x" + "00".repeat(32)) as Hex,
+      timestamp: 1_700_000_000n,
+    });
   }
   const batchAttSigs = await Promise.all(batchAtts.map((att) => c.accounts[8].signTypedData(attestationTypedData(domain, att))));
   const batchAttest = await send(ORCH, { ...dr, functionName: "attestMany", args: [batchAtts, batchAttSigs] });
@@ -226,10 +256,23 @@ async function run(c: InProcessChain): Promise<GasReport> {
     const jobs = Array.from({ length: 10 }, () => intent({ kind: 1, quorum: 1 }));
     const jobSigs = await Promise.all(jobs.map((i) => c.accounts[DEPLOYER].signTypedData(intentTypedData(domain, i))));
     const submitted = await send(RELAYER, { ...dr, functionName: "submitIntents", args: [jobs, jobSigs] });
-    const scheduled = await send(ORCH, { ...dr, functionName: "scheduleMany", args: [jobs, jobs.map(() => [{ replicaIndex: 0, nodeId: 1, pricePerSecond: NODE_PRICE }])] });
+    const scheduled = await send(ORCH, {
+      ...dr,
+      functionName: "scheduleMany",
+      args: [jobs, jobs.map(() => [{ replicaIndex: 0, nodeId: 1, pricePerSecond: NODE_PRICE }])],
+    });
     const ids = await Promise.all(jobs.map((i) => c.publicClient.readContract({ ...dr, functionName: "deploymentId", args: [i] })));
     const attestAll = async (status: number, outputHash: Hex) => {
-      const atts: Attestation[] = ids.map((id) => ({ deploymentId: id, replicaIndex: 0, nodeId: 1, attempt: 1, status, measurement: MEASUREMENT, outputHash, timestamp: 1_700_000_000n }));
+      const atts: Attestation[] = ids.map((id) => ({
+        deploymentId: id,
+        replicaIndex: 0,
+        nodeId: 1,
+        attempt: 1,
+        status,
+        measurement: MEASUREMENT,
+        outputHash,
+        timestamp: 1_700_000_000n,
+      }));
       const sigs = await Promise.all(atts.map((att) => c.accounts[8].signTypedData(attestationTypedData(domain, att))));
       return send(ORCH, { ...dr, functionName: "attestMany", args: [atts, sigs] });
     };
@@ -260,7 +303,11 @@ async function run(c: InProcessChain): Promise<GasReport> {
   // A 3-replica job (quorum 2) on nodes 1, 2, 3 (three operators): what the quorum rules cost.
   const job = intent({ kind: 1, replicas: 3, quorum: 2 });
   const j = await submit(job);
-  const jobSchedule = await send(ORCH, { ...dr, functionName: "schedule", args: [job, [0, 1, 2].map((i) => ({ replicaIndex: i, nodeId: i + 1, pricePerSecond: NODE_PRICE }))] });
+  const jobSchedule = await send(ORCH, {
+    ...dr,
+    functionName: "schedule",
+    args: [job, [0, 1, 2].map((i) => ({ replicaIndex: i, nodeId: i + 1, pricePerSecond: NODE_PRICE }))],
+  });
   const jobRunning: number[] = [];
   for (const i of [0, 1, 2]) jobRunning.push(await attestRunning(i, j.id, i));
   await c.increaseTime(600);

@@ -11,7 +11,17 @@ import { mkdtempSync, promises as fsp } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import {
-  AVG_CHUNK, ChunkStore, MAX_CHUNK, MIN_CHUNK, buildDemoRootfs, bytes32ToRoot, chunkFile, cidForBytes, importImage, materializeImage, startStoreServer,
+  AVG_CHUNK,
+  ChunkStore,
+  MAX_CHUNK,
+  MIN_CHUNK,
+  buildDemoRootfs,
+  bytes32ToRoot,
+  chunkFile,
+  cidForBytes,
+  importImage,
+  materializeImage,
+  startStoreServer,
 } from "../../src/image";
 import { bytesMatchCid } from "../../src/image/cid";
 
@@ -154,11 +164,18 @@ async function main(): Promise<void> {
         warmFull.push((await w.ready).bytesFetched / w.bytesTotal);
         // cold: empty cache, lazy start with the entrypoint first
         const t = performance.now();
-        const c = await materializeImage({ root: app.root, mirrors: [srv.url], cacheDir: path.join(work, `cache-cold-${i}`), targetDir: path.join(work, `cold-${i}`), priority });
+        const c = await materializeImage({
+          root: app.root,
+          mirrors: [srv.url],
+          cacheDir: path.join(work, `cache-cold-${i}`),
+          targetDir: path.join(work, `cold-${i}`),
+          priority,
+        });
         coldStartSecs.push((performance.now() - t) / 1000);
         coldStart.push(c.bytesFetched / c.bytesTotal);
         coldFull.push((await c.ready).bytesFetched / c.bytesTotal);
-        for (const d of [`base-${i}`, `warm-${i}`, `cold-${i}`, `cache-warm-${i}`, `cache-cold-${i}`]) await fsp.rm(path.join(work, d), { recursive: true, force: true });
+        for (const d of [`base-${i}`, `warm-${i}`, `cold-${i}`, `cache-warm-${i}`, `cache-cold-${i}`])
+          await fsp.rm(path.join(work, d), { recursive: true, force: true });
       }
     } finally {
       await srv.close();
@@ -176,7 +193,12 @@ async function main(): Promise<void> {
         chunking: { algorithm: "FastCDC (normalized, gear hash)", minBytes: MIN_CHUNK, avgBytes: AVG_CHUNK, maxBytes: MAX_CHUNK },
         importThroughputMBps: round(bytesImport / MB / median(importSecs), 1),
         importTreeMB: round(bytesImport / MB, 1),
-        rootComputation200MB: { treeMB: round(bytes200 / MB, 1), seconds: round(median(rootSecs)), MBps: round(bytes200 / MB / median(rootSecs), 1), root: root200 },
+        rootComputation200MB: {
+          treeMB: round(bytes200 / MB, 1),
+          seconds: round(median(rootSecs)),
+          MBps: round(bytes200 / MB / median(rootSecs), 1),
+          root: root200,
+        },
         cachedBaseStart: {
           imageMB: round(app.stats.bytes / MB, 2),
           fractionFetchedBeforeStart: round(median(warm), 5),

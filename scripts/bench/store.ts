@@ -29,11 +29,15 @@ function procStatus(pid: number, field: string): number {
 
 function upload(url: string, file: string, size: number): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request(`${url}/blobs`, { method: "POST", headers: { "content-type": "application/octet-stream", "content-length": String(size) } }, (res) => {
-      let body = "";
-      res.on("data", (d) => (body += d));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-    });
+    const req = http.request(
+      `${url}/blobs`,
+      { method: "POST", headers: { "content-type": "application/octet-stream", "content-length": String(size) } },
+      (res) => {
+        let body = "";
+        res.on("data", (d) => (body += d));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
     req.on("error", reject);
     createReadStream(file).pipe(req);
   });
@@ -54,7 +58,11 @@ async function main(): Promise<void> {
     await fh.close();
     files.push({ file, cid: CID.createV1(0x55, Digest.create(0x12, new Uint8Array(h.digest()))).toString() });
   }
-  const child = spawn(process.execPath, [process.env.BENCH_HYPHA_BIN ?? path.join(ROOT, "bin/hypha.js"), "store", "serve", "--dir", path.join(work, "store"), "--port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(
+    process.execPath,
+    [process.env.BENCH_HYPHA_BIN ?? path.join(ROOT, "bin/hypha.js"), "store", "serve", "--dir", path.join(work, "store"), "--port", "0"],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
   try {
     const url = await new Promise<string>((resolve, reject) => {
       let out = "";

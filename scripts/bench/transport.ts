@@ -17,7 +17,9 @@ import { startHardhatNode } from "../../test/helpers/chain";
 const N = Number(process.argv[2] ?? 400);
 const ROUNDS = 5;
 const ZERO = "0x0000000000000000000000000000000000000000" as const;
-const balanceOfAbi = [{ type: "function", name: "balanceOf", stateMutability: "view", inputs: [{ name: "a", type: "address" }], outputs: [{ type: "uint256" }] }] as const;
+const balanceOfAbi = [
+  { type: "function", name: "balanceOf", stateMutability: "view", inputs: [{ name: "a", type: "address" }], outputs: [{ type: "uint256" }] },
+] as const;
 
 function cpuMs(): number {
   const u = process.cpuUsage();

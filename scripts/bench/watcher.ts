@@ -25,7 +25,14 @@ import { setupHypha, startHealthServer, waitFor } from "../../test/watcher/helpe
 
 const DEPLOYMENTS = Number(process.env.BENCH_DEPLOYMENTS ?? 10_000);
 const NODES = 3;
-const quiet = { debug() {}, info() {}, warn() {}, error(o: object, m?: string) { process.stderr.write(`${m} ${JSON.stringify(o)}\n`); } };
+const quiet = {
+  debug() {},
+  info() {},
+  warn() {},
+  error(o: object, m?: string) {
+    process.stderr.write(`${m} ${JSON.stringify(o)}\n`);
+  },
+};
 const log = (msg: string) => process.stderr.write(`[bench:watcher] ${msg}\n`);
 
 function procStatus(pid: number, field: string): number {
@@ -44,13 +51,28 @@ async function main(): Promise<void> {
       const nodeId = await fx.registerNode({ endpoint: health.url, slots: Math.min(65_000, perNode), cpuMillis: 100 * perNode });
       const operator = DEV_ROLES.nodeOperators[i]!;
       // Room for every replica (the fixture registers 64,000 MiB of memory, 1,000 of its 64 MiB jobs).
-      const hash = await fx.wallet(operator).writeContract({ address: fx.addresses.nodeRegistry, abi: nodeRegistryAbi, functionName: "updateCapacity", args: [nodeId, 100 * perNode, 64 * perNode, 10 * perNode + 1000, Math.min(65_000, perNode)], account: devAccount(operator), chain: null } as never);
+      const hash = await fx.wallet(operator).writeContract({
+        address: fx.addresses.nodeRegistry,
+        abi: nodeRegistryAbi,
+        functionName: "updateCapacity",
+        args: [nodeId, 100 * perNode, 64 * perNode, 10 * perNode + 1000, Math.min(65_000, perNode)],
+        account: devAccount(operator),
+        chain: null,
+      } as never);
       await fx.publicClient.waitForTransactionReceipt({ hash });
     }
     // The history: submitted, placed by a real watcher, attested Running.
     const genStart = Date.now();
     const placer = await runWatcher(
-      { rpcUrl: node.rpcUrl, addresses: { ...fx.addresses, startBlock: 0n }, senderPrivateKeys: [devPrivateKey(1), devPrivateKey(2)], dataDir: path.join(work, "placer"), nodeLostAfterMs: 0, pollIntervalMs: 50, chainRereadIntervalMs: 0 },
+      {
+        rpcUrl: node.rpcUrl,
+        addresses: { ...fx.addresses, startBlock: 0n },
+        senderPrivateKeys: [devPrivateKey(1), devPrivateKey(2)],
+        dataDir: path.join(work, "placer"),
+        nodeLostAfterMs: 0,
+        pollIntervalMs: 50,
+        chainRereadIntervalMs: 0,
+      },
       quiet,
     );
     const ids: Hex[] = [];
@@ -97,7 +119,12 @@ async function main(): Promise<void> {
           eventsPerWatcherCpuSecond: Math.round((events / median((r) => r.cpuMs)) * 1000),
           target: ">= 20000 events/s",
         },
-        rssMiB: { peakDuringCatchUp: median((r) => r.peakDuringCatchUpMiB), withStateAfterGc: median((r) => r.rssWithStateMiB), allPeaks: runs.map((r) => r.peakDuringCatchUpMiB), target: "<= 200 MB" },
+        rssMiB: {
+          peakDuringCatchUp: median((r) => r.peakDuringCatchUpMiB),
+          withStateAfterGc: median((r) => r.rssWithStateMiB),
+          allPeaks: runs.map((r) => r.peakDuringCatchUpMiB),
+          target: "<= 200 MB",
+        },
         stateCounts: runs[0]!.counts,
         lastGetLogsRangeBlocks: runs[0]!.rangeSize,
       };
@@ -134,7 +161,13 @@ interface ColdStart {
   rangeSize: number;
 }
 
-function watcherChild(rpcUrl: string, addresses: { nodeRegistry: string; deploymentRegistry: string }, dataDir: string, startBlock: string, databaseUrl?: string) {
+function watcherChild(
+  rpcUrl: string,
+  addresses: { nodeRegistry: string; deploymentRegistry: string },
+  dataDir: string,
+  startBlock: string,
+  databaseUrl?: string,
+) {
   const config = {
     rpcUrl,
     addresses: { nodeRegistry: addresses.nodeRegistry, deploymentRegistry: addresses.deploymentRegistry, startBlock },
@@ -146,7 +179,9 @@ function watcherChild(rpcUrl: string, addresses: { nodeRegistry: string; deploym
     pollIntervalMs: 50,
   };
   const prof = process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
-  const child = spawn(process.execPath, ["--expose-gc", ...prof, "--require", "tsx/cjs", path.join(__dirname, "watcherChild.ts"), JSON.stringify(config)], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, ["--expose-gc", ...prof, "--require", "tsx/cjs", path.join(__dirname, "watcherChild.ts"), JSON.stringify(config)], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   const lines: string[] = [];
   let buf = "";
   child.stdout!.on("data", (d: Buffer) => {
@@ -173,7 +208,12 @@ function watcherChild(rpcUrl: string, addresses: { nodeRegistry: string; deploym
 }
 
 /** One fresh watcher's catch-up from block 0 to the head, and its memory. */
-async function coldStart(rpcUrl: string, addresses: { nodeRegistry: string; deploymentRegistry: string }, dataDir: string, databaseUrl?: string): Promise<ColdStart> {
+async function coldStart(
+  rpcUrl: string,
+  addresses: { nodeRegistry: string; deploymentRegistry: string },
+  dataDir: string,
+  databaseUrl?: string,
+): Promise<ColdStart> {
   if (databaseUrl) {
     const c = new pg.Client({ connectionString: databaseUrl });
     await c.connect();
@@ -197,7 +237,13 @@ async function coldStart(rpcUrl: string, addresses: { nodeRegistry: string; depl
 
 /** RSS of a watcher with nothing to ingest (started at the head): the process's own floor. */
 async function baselineRss(rpcUrl: string, addresses: { nodeRegistry: string; deploymentRegistry: string }, dataDir: string): Promise<number> {
-  const head = await (await fetch(rpcUrl, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_blockNumber", params: [] }) })).json() as { result: string };
+  const head = (await (
+    await fetch(rpcUrl, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_blockNumber", params: [] }),
+    })
+  ).json()) as { result: string };
   const { child, next, stop } = watcherChild(rpcUrl, addresses, dataDir, BigInt(head.result).toString());
   try {
     await next("caughtUp ");

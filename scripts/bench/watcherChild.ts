@@ -8,7 +8,14 @@ import { runWatcher } from "../../src/watcher/runWatcher";
 
 const raw = JSON.parse(process.argv[2]!);
 raw.addresses.startBlock = BigInt(raw.addresses.startBlock ?? 0);
-const quiet = { debug() {}, info() {}, warn() {}, error(o: object, m?: string) { process.stderr.write(`${m} ${JSON.stringify(o)}\n`); } };
+const quiet = {
+  debug() {},
+  info() {},
+  warn() {},
+  error(o: object, m?: string) {
+    process.stderr.write(`${m} ${JSON.stringify(o)}\n`);
+  },
+};
 const started = Date.now();
 const cpuAtStart = process.cpuUsage();
 runWatcher(raw, quiet).then(

@@ -14,7 +14,9 @@ async function main(): Promise<void> {
   }
   const storeIdx = args.indexOf("--store");
   const rootfs = await buildDemoRootfs(out);
-  console.log(`built demo rootfs in ${rootfs.dir} (busybox sha256 ${rootfs.busyboxSha256}); no container registry is reachable here, so this stands in for ubuntu:latest`);
+  console.log(
+    `built demo rootfs in ${rootfs.dir} (busybox sha256 ${rootfs.busyboxSha256}); no container registry is reachable here, so this stands in for ubuntu:latest`,
+  );
   if (storeIdx > 0) {
     const dir = args[storeIdx + 1];
     const { root, rootHex, stats } = await importImage(rootfs.dir, new ChunkStore(dir));

@@ -170,10 +170,14 @@ export class Attester {
       else counts.set(id, n);
     }
     const read = await Promise.all(
-      unknown.map((id) => this.publicClient.readContract({ address: this.addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "getDeployment", args: [id] }).catch(() => undefined)),
+      unknown.map((id) =>
+        this.publicClient
+          .readContract({ address: this.addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "getDeployment", args: [id] })
+          .catch(() => undefined),
+      ),
     );
     // An unreadable count is sized for the largest deployment (the limit is only an upper bound).
-    unknown.forEach((id, i) => counts.set(id, read[i] ? Number((read[i] as { replicas: number }).replicas) : 255));
+    for (const [i, id] of unknown.entries()) counts.set(id, read[i] ? Number((read[i] as { replicas: number }).replicas) : 255);
     return counts;
   }
 

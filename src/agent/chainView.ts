@@ -94,7 +94,14 @@ export class AssignmentScanner {
           placedAgain.add(key);
           // The deployment is at least Scheduled once a replica is placed; a later change of the
           // deployment alone shows in the full re-read.
-          result.placed.set(key, { deploymentId: args.id.toLowerCase() as Hex, replicaIndex: Number(args.replicaIndex), nodeId: this.nodeId, attempt: Number(args.attempt), status: "Scheduled", deploymentStatus: "Scheduled" });
+          result.placed.set(key, {
+            deploymentId: args.id.toLowerCase() as Hex,
+            replicaIndex: Number(args.replicaIndex),
+            nodeId: this.nodeId,
+            attempt: Number(args.attempt),
+            status: "Scheduled",
+            deploymentStatus: "Scheduled",
+          });
         } else if (result.placed.has(key)) result.placed.get(key)!.status = status;
         else result.statusNow.set(key, status);
       }
@@ -123,7 +130,9 @@ export async function readReplicaStates(
 ): Promise<ChainReplica[]> {
   const ids = [...new Set(replicas.map((r) => r.deploymentId.toLowerCase() as Hex))];
   const deployments = await Promise.all(
-    ids.map((id) => publicClient.readContract({ address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "getDeployment", args: [id] })),
+    ids.map((id) =>
+      publicClient.readContract({ address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "getDeployment", args: [id] }),
+    ),
   );
   const depStatus = new Map(ids.map((id, i) => [id, DeploymentStatus[Number((deployments[i] as { status: number }).status)] ?? "None"]));
   // A replica index beyond a scaled-down deployment reverts (BadReplicaIndex): it is simply gone.

@@ -64,7 +64,8 @@ export interface AgentConfig {
 }
 
 /** AgentConfig with defaults filled in. */
-export type ResolvedAgentConfig = Required<Omit<AgentConfig, "deploymentFile" | "addresses" | "minFreeBytes">> & Pick<AgentConfig, "deploymentFile" | "addresses" | "minFreeBytes">;
+export type ResolvedAgentConfig = Required<Omit<AgentConfig, "deploymentFile" | "addresses" | "minFreeBytes">> &
+  Pick<AgentConfig, "deploymentFile" | "addresses" | "minFreeBytes">;
 
 /** The lease's default: under the watcher's default node-lost window (5000 ms) less its probe interval (1000 ms) and margins. */
 export const DEFAULT_LEASE_MS = 2500;
@@ -98,7 +99,11 @@ const schema = z.strictObject({
   cgroupRoot: z.string().min(1).nullable().optional(),
   minFreeBytes: z.number().int().min(0).optional(),
   chainStaleAfterMs: z.number().int().min(100).max(3_600_000).optional(),
-  leaseMs: z.number().int().refine((n) => n === 0 || (n >= 200 && n <= 3_600_000), "must be 0 (fencing off) or 200..3600000 ms").optional(),
+  leaseMs: z
+    .number()
+    .int()
+    .refine((n) => n === 0 || (n >= 200 && n <= 3_600_000), "must be 0 (fencing off) or 200..3600000 ms")
+    .optional(),
 });
 
 /**

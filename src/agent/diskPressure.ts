@@ -37,7 +37,8 @@ export function diskPressureVerdict(i: DiskPressureInput): { pressure: boolean; 
   const free = `${i.freeBytes} bytes free`;
   if (i.enospc) return { pressure: true, reason: `a write failed for lack of space (${i.enospc}); ${free}` };
   if (i.freeBytes < i.minFreeBytes) return { pressure: true, reason: `${free}, under ${i.minFreeBytes}` };
-  if (i.current && i.freeBytes < i.minFreeBytes * (1 + RECOVERY_MARGIN)) return { pressure: true, reason: `${free}: recovering, needs ${Math.ceil(i.minFreeBytes * (1 + RECOVERY_MARGIN))}` };
+  if (i.current && i.freeBytes < i.minFreeBytes * (1 + RECOVERY_MARGIN))
+    return { pressure: true, reason: `${free}: recovering, needs ${Math.ceil(i.minFreeBytes * (1 + RECOVERY_MARGIN))}` };
   return { pressure: false, reason: `${free}` };
 }
 
@@ -123,7 +124,8 @@ export class DiskPressureMonitor {
       // After an ENOSPC the eviction may have made room: judge the space left now, but stay under
       // pressure until it is back above the threshold plus the margin.
       verdict = diskPressureVerdict({ freeBytes: free, minFreeBytes: this.minFreeBytes, current: true, enospc: undefined });
-      if (enospc && !verdict.pressure) verdict = { pressure: true, reason: `a write failed for lack of space (${enospc}); evicted ${freed.what}; checking again` };
+      if (enospc && !verdict.pressure)
+        verdict = { pressure: true, reason: `a write failed for lack of space (${enospc}); evicted ${freed.what}; checking again` };
       else verdict = { ...verdict, reason: `${verdict.reason}; evicted ${freed.what}` };
     }
     if (verdict.pressure !== this.state.status || verdict.reason !== this.state.reason) {

@@ -17,7 +17,10 @@ export async function evictForSpace(images: ImageProvider, cacheDir: string): Pr
   const parts = await removePartialChunks(cacheDir);
   const size = (await pruneChunkCache(cacheDir, Number.MAX_SAFE_INTEGER)).bytesKept;
   const pruned = await pruneChunkCache(cacheDir, Math.floor(size / 2));
-  return { bytes: parts.bytes + pruned.bytesRemoved, what: `${trees} idle image tree(s), ${parts.files} partial chunk file(s), ${pruned.removed} cached chunk(s)` };
+  return {
+    bytes: parts.bytes + pruned.bytesRemoved,
+    what: `${trees} idle image tree(s), ${parts.files} partial chunk file(s), ${pruned.removed} cached chunk(s)`,
+  };
 }
 
 /**
@@ -31,7 +34,12 @@ export async function removePartialChunks(cacheDir: string): Promise<{ files: nu
       if (e.isDirectory()) await walk(p);
       else if (e.name.endsWith(".part")) {
         const size = (await fsp.stat(p).catch(() => undefined))?.size ?? 0;
-        if (await fsp.rm(p).then(() => true, () => false)) {
+        if (
+          await fsp.rm(p).then(
+            () => true,
+            () => false,
+          )
+        ) {
           out.files++;
           out.bytes += size;
         }

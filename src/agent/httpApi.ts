@@ -106,13 +106,15 @@ export function createAgentApi(source: AgentApiSource): express.Express {
     const streamParam = req.query.stream ?? "stdout";
     if (streamParam !== "stdout" && streamParam !== "stderr") throw new AgentError("stream", "must be stdout or stderr");
     const fromParam = req.query.from;
-    if (fromParam !== undefined && (typeof fromParam !== "string" || !/^\d{1,15}$/.test(fromParam))) throw new AgentError("from", "must be a byte offset (a non-negative integer)");
+    if (fromParam !== undefined && (typeof fromParam !== "string" || !/^\d{1,15}$/.test(fromParam)))
+      throw new AgentError("from", "must be a byte offset (a non-negative integer)");
     const attempt = req.query.attempt === undefined ? undefined : parseAttempt(req.query.attempt);
     const timestamps = parseFlag("timestamps", req.query.timestamps);
     const since = req.query.since === undefined ? undefined : parseTime("since", req.query.since);
     const files = source.logFiles(id, index, attempt);
     if (!files) {
-      const what = attempt === undefined ? `replica ${id}/${index} has never run on this node` : `replica ${id}/${index} attempt ${attempt} has not run on this node`;
+      const what =
+        attempt === undefined ? `replica ${id}/${index} has never run on this node` : `replica ${id}/${index} attempt ${attempt} has not run on this node`;
       res.status(404).json({ error: { field: attempt === undefined ? "deploymentId" : "attempt", reason: what } });
       return;
     }
@@ -141,9 +143,17 @@ export function createAgentApi(source: AgentApiSource): express.Express {
       if (start > 0 && fromParam === undefined) skip = bytes.indexOf(0x0a) + 1;
       const stat = await fs.stat(file).catch(() => null);
       const marks = await readMarks(file);
-      const { lines, end } = stampLines(bytes.subarray(skip), start + skip, marks, { final: files.ended === true, since, fallbackTime: stat?.mtimeMs ?? Date.now() });
+      const { lines, end } = stampLines(bytes.subarray(skip), start + skip, marks, {
+        final: files.ended === true,
+        since,
+        fallbackTime: stat?.mtimeMs ?? Date.now(),
+      });
       const body = lines.map((l) => (timestamps ? `${new Date(l.time).toISOString()} ${l.text}\n` : `${l.text}\n`)).join("");
-      res.set("x-log-size", String(end)).set("x-log-from", String(start + skip)).type("text/plain; charset=utf-8").send(body);
+      res
+        .set("x-log-size", String(end))
+        .set("x-log-from", String(start + skip))
+        .type("text/plain; charset=utf-8")
+        .send(body);
       return;
     }
     // the bytes as written (a follower decodes UTF-8 across reads); x-log-size: where the next

@@ -126,11 +126,13 @@ export class Lease {
 
   private write(r: LeaseRecord): Promise<void> {
     // Serialized and atomic (rename), so the monitor never reads half a line or an older expiry last.
-    this.writing = this.writing.catch(() => undefined).then(async () => {
-      await fs.mkdir(path.dirname(this.file), { recursive: true });
-      await fs.writeFile(`${this.file}.tmp`, formatLease(r));
-      await fs.rename(`${this.file}.tmp`, this.file);
-    });
+    this.writing = this.writing
+      .catch(() => undefined)
+      .then(async () => {
+        await fs.mkdir(path.dirname(this.file), { recursive: true });
+        await fs.writeFile(`${this.file}.tmp`, formatLease(r));
+        await fs.rename(`${this.file}.tmp`, this.file);
+      });
     return this.writing;
   }
 }

@@ -42,7 +42,12 @@ export function parseMarks(text: string): LogMark[] {
  * @example stampLines(Buffer.from("a\nb\nc"), 0, [{ offset: 2, time: 10 }, { offset: 4, time: 20 }], { final: false, fallbackTime: 30 })
  * // { lines: [{ time: 10, text: "a" }, { time: 20, text: "b" }], end: 4 }
  */
-export function stampLines(bytes: Buffer, start: number, marks: LogMark[], opts: { final: boolean; since?: number; fallbackTime: number }): { lines: StampedLine[]; end: number } {
+export function stampLines(
+  bytes: Buffer,
+  start: number,
+  marks: LogMark[],
+  opts: { final: boolean; since?: number; fallbackTime: number },
+): { lines: StampedLine[]; end: number } {
   const lines: StampedLine[] = [];
   let m = 0;
   let lineStart = 0;
@@ -90,19 +95,24 @@ export class LogClock {
 
   /** Appends a mark if the file grew since the last one (serialized: marks stay in order). */
   sample(): Promise<void> {
-    this.chain = this.chain.then(async () => {
-      const size = await fsp.stat(this.file).then((s) => s.size, () => -1);
-      if (this.last < 0) {
-        // An earlier agent process may have noted marks already: continue after them.
-        const text = await fsp.readFile(marksFileOf(this.file), "utf8").catch(() => "");
-        const marks = parseMarks(text);
-        this.last = marks.length ? marks[marks.length - 1].offset : 0;
-      }
-      if (size > this.last) {
-        await fsp.appendFile(marksFileOf(this.file), `${size} ${this.now()}\n`);
-        this.last = size;
-      }
-    }).catch(() => undefined); // the run's folder gone: nothing left to stamp
+    this.chain = this.chain
+      .then(async () => {
+        const size = await fsp.stat(this.file).then(
+          (s) => s.size,
+          () => -1,
+        );
+        if (this.last < 0) {
+          // An earlier agent process may have noted marks already: continue after them.
+          const text = await fsp.readFile(marksFileOf(this.file), "utf8").catch(() => "");
+          const marks = parseMarks(text);
+          this.last = marks.length ? marks[marks.length - 1].offset : 0;
+        }
+        if (size > this.last) {
+          await fsp.appendFile(marksFileOf(this.file), `${size} ${this.now()}\n`);
+          this.last = size;
+        }
+      })
+      .catch(() => undefined); // the run's folder gone: nothing left to stamp
     return this.chain;
   }
 

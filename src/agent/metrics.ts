@@ -37,7 +37,14 @@ export function createAgentMetrics(runs: () => ReplicaRunInfo[], nodeId: number)
       for (const status of LOCAL_STATUSES) this.set({ status }, all.filter((r) => r.status === status).length);
     },
   });
-  new Gauge({ name: "hypha_agent_restarts", help: "Restarts of the runs on this node, summed", registers: [registry], collect() { this.set(runs().reduce((s, r) => s + r.restarts, 0)); } });
+  new Gauge({
+    name: "hypha_agent_restarts",
+    help: "Restarts of the runs on this node, summed",
+    registers: [registry],
+    collect() {
+      this.set(runs().reduce((s, r) => s + r.restarts, 0));
+    },
+  });
   new Gauge({
     name: "hypha_agent_attestations",
     help: "Attestations of this node's runs that are on-chain, by attested status",
@@ -48,8 +55,22 @@ export function createAgentMetrics(runs: () => ReplicaRunInfo[], nodeId: number)
       for (const status of ATTESTED) this.set({ status }, all.filter((r) => r.attested[status] !== undefined).length);
     },
   });
-  new Gauge({ name: "hypha_agent_tampered_replicas", help: "Runs whose image or output failed verification (Tampered)", registers: [registry], collect() { this.set(runs().filter((r) => r.status === "Tampered" || r.attested.Tampered !== undefined).length); } });
-  new Gauge({ name: "hypha_agent_image_bytes_fetched", help: "Image bytes fetched from the store for the runs on this node", registers: [registry], collect() { this.set(runs().reduce((s, r) => s + r.bytesFetched, 0)); } });
+  new Gauge({
+    name: "hypha_agent_tampered_replicas",
+    help: "Runs whose image or output failed verification (Tampered)",
+    registers: [registry],
+    collect() {
+      this.set(runs().filter((r) => r.status === "Tampered" || r.attested.Tampered !== undefined).length);
+    },
+  });
+  new Gauge({
+    name: "hypha_agent_image_bytes_fetched",
+    help: "Image bytes fetched from the store for the runs on this node",
+    registers: [registry],
+    collect() {
+      this.set(runs().reduce((s, r) => s + r.bytesFetched, 0));
+    },
+  });
   new Gauge({
     name: "hypha_agent_image_bytes_cached",
     help: "Image bytes the runs needed that came from this node's cache (needed minus fetched)",

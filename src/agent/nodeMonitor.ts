@@ -115,11 +115,15 @@ export async function ensureNodeMonitor(opts: NodeMonitorOptions): Promise<{ pid
   let child;
   try {
     const seconds = ((opts.intervalMs ?? 200) / 1000).toFixed(3);
-    child = spawn("/bin/sh", ["-c", monitorScript(), MONITOR_MARKER, path.join(opts.dataDir, LEASE_FILE), opts.stateDir, opts.cgroupRoot ?? "", seconds, pidFile], {
-      detached: true,
-      stdio: ["ignore", log, log],
-      env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" },
-    });
+    child = spawn(
+      "/bin/sh",
+      ["-c", monitorScript(), MONITOR_MARKER, path.join(opts.dataDir, LEASE_FILE), opts.stateDir, opts.cgroupRoot ?? "", seconds, pidFile],
+      {
+        detached: true,
+        stdio: ["ignore", log, log],
+        env: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" },
+      },
+    );
   } finally {
     closeSync(log);
   }

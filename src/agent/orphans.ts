@@ -25,7 +25,9 @@ export interface ShimProcess {
  */
 export function shimsOf(processes: { pid: number; ppid?: number; argv: string[] }[], stateDir: string): ShimProcess[] {
   const dir = path.resolve(stateDir);
-  const marked = processes.filter((p) => p.argv[0] === "/bin/sh" && p.argv[1] === "-c" && p.argv[3]?.startsWith("hypha-replica:") && typeof p.argv[4] === "string");
+  const marked = processes.filter(
+    (p) => p.argv[0] === "/bin/sh" && p.argv[1] === "-c" && p.argv[3]?.startsWith("hypha-replica:") && typeof p.argv[4] === "string",
+  );
   const markedPids = new Set(marked.map((p) => p.pid));
   return (
     marked

@@ -294,7 +294,14 @@ export class ReplicaRun {
     // from the chain). Not the workload's fault: no attestation, no restart; the agent starts the
     // attempt again once the chain confirms it is still placed here.
     if (exit.code === null && this.deps.leaseValid && !this.deps.leaseValid()) return void this.fence("killed while the node's lease had lapsed");
-    const verdict = decideOnExit({ kind: this.info.kind ?? "service", policy: this.plan!.restartPolicy, exit, restarts: this.info.restarts, ranForMs, backoff: this.deps.backoff });
+    const verdict = decideOnExit({
+      kind: this.info.kind ?? "service",
+      policy: this.plan!.restartPolicy,
+      exit,
+      restarts: this.info.restarts,
+      ranForMs,
+      backoff: this.deps.backoff,
+    });
     if (verdict.action === "restart") {
       this.info.status = "CrashLoopBackOff";
       this.info.message = `exited with ${exit.code ?? exit.signal}; restarting in ${verdict.delayMs} ms (restartPolicy ${this.plan!.restartPolicy})`;
@@ -307,7 +314,9 @@ export class ReplicaRun {
       return;
     }
     if (verdict.action === "attest" && verdict.status === "Completed") {
-      const outputs = Object.fromEntries((this.plan!.outputs ?? []).map((o) => [o, path.join(this.deps.runDir, "outputs", encodeURIComponent(path.posix.dirname(o)), path.posix.basename(o))]));
+      const outputs = Object.fromEntries(
+        (this.plan!.outputs ?? []).map((o) => [o, path.join(this.deps.runDir, "outputs", encodeURIComponent(path.posix.dirname(o)), path.posix.basename(o))]),
+      );
       this.info.outputHash = await readOutputHash(this.stdoutFile, outputs);
       return this.finish("Completed", null, true, this.info.outputHash);
     }
@@ -344,7 +353,14 @@ export class ReplicaRun {
         driver: this.deps.driver.name,
         agentVersion: this.deps.agentVersion,
       });
-    this.deps.attest({ deploymentId: this.info.deploymentId, replicaIndex: this.info.replicaIndex, attempt: this.info.attempt, status, measurement, outputHash });
+    this.deps.attest({
+      deploymentId: this.info.deploymentId,
+      replicaIndex: this.info.replicaIndex,
+      attempt: this.info.attempt,
+      status,
+      measurement,
+      outputHash,
+    });
   }
 
   /** Notes when the logs grow (logClock.ts), from the first launch until the run ends. */

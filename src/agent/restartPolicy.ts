@@ -65,7 +65,8 @@ export function decideOnExit(input: {
   backoff: BackoffConfig;
 }): ExitVerdict {
   const ok = input.exit.code === 0;
-  if (input.kind === "job") return ok ? { action: "attest", status: "Completed", localStatus: "Completed" } : { action: "attest", status: "Failed", localStatus: "Failed" };
+  if (input.kind === "job")
+    return ok ? { action: "attest", status: "Completed", localStatus: "Completed" } : { action: "attest", status: "Failed", localStatus: "Failed" };
   if (shouldRestart(input.policy, input.exit)) {
     const restarts = input.ranForMs >= input.backoff.resetAfterMs ? 0 : input.restarts;
     return { action: "restart", delayMs: backoffDelayMs(restarts, input.backoff), localStatus: "CrashLoopBackOff" };

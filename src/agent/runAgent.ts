@@ -80,7 +80,10 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
   // what runs here.
   let node: { agent: string; measurement: string } | undefined;
   try {
-    node = (await publicClient.readContract({ address: addresses.nodeRegistry, abi: nodeRegistryAbi, functionName: "getNode", args: [cfg.nodeId] })) as { agent: string; measurement: string };
+    node = (await publicClient.readContract({ address: addresses.nodeRegistry, abi: nodeRegistryAbi, functionName: "getNode", args: [cfg.nodeId] })) as {
+      agent: string;
+      measurement: string;
+    };
   } catch (err) {
     log.warn({ err: (err as Error).message }, "cannot read this node's registration (not registered yet?)");
   }
@@ -100,7 +103,8 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
   await fs.mkdir(stateDir, { recursive: true });
   const lease = await Lease.open(cfg.dataDir, cfg.leaseMs);
   const orphans = await killOrphans(stateDir);
-  if (orphans.length > 0) log.warn({ replicas: orphans.map((o) => o.name) }, `stopped ${orphans.length} replica(s) an earlier agent process launched without recording them`);
+  if (orphans.length > 0)
+    log.warn({ replicas: orphans.map((o) => o.name) }, `stopped ${orphans.length} replica(s) an earlier agent process launched without recording them`);
   const ensureMonitor = async () => {
     if (cfg.leaseMs === 0) return;
     const m = await ensureNodeMonitor({ dataDir: cfg.dataDir, stateDir, cgroupRoot: cfg.cgroupRoot });
@@ -117,7 +121,8 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
   const recorded = await driver.list();
   for (const r of recorded.filter((x) => x.state === "exited")) await driver.remove(r.name).catch(() => undefined);
   const leftovers = recorded.filter((r) => r.state === "running").map((r) => r.name);
-  if (leftovers.length > 0) log.info({ replicas: leftovers }, `${leftovers.length} replica(s) still running from an earlier agent process: adopting those still assigned here`);
+  if (leftovers.length > 0)
+    log.info({ replicas: leftovers }, `${leftovers.length} replica(s) still running from an earlier agent process: adopting those still assigned here`);
   const domain = hyphaDomain(addresses.chainId, addresses.deploymentRegistry);
   const agentVersion = agentVersionString();
   const cacheDir = path.join(cfg.dataDir, "cache");
@@ -131,7 +136,8 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
     dir: cfg.dataDir,
     minFreeBytes: cfg.minFreeBytes,
     evict: () => evictForSpace(imageProvider, cacheDir),
-    onChange: (c) => (c.status ? log.error({ condition: c }, `DiskPressure: ${c.reason}; no new replicas until it clears`) : log.info({ condition: c }, "DiskPressure cleared")),
+    onChange: (c) =>
+      c.status ? log.error({ condition: c }, `DiskPressure: ${c.reason}; no new replicas until it clears`) : log.info({ condition: c }, "DiskPressure cleared"),
   });
   // Ticks that read the chain: the ChainUnreachable condition when none succeeded for a while.
   let lastTickOkAt = Date.now();
@@ -140,10 +146,14 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
     const chainDown = Date.now() - lastTickOkAt > cfg.chainStaleAfterMs;
     return [
       diskPressure!.condition(),
-      { type: "ChainUnreachable", status: chainDown, reason: chainDown ? `no successful read of the chain for ${Math.round((Date.now() - lastTickOkAt) / 1000)} s (${lastTickError})` : "ok", since: lastTickOkAt },
+      {
+        type: "ChainUnreachable",
+        status: chainDown,
+        reason: chainDown ? `no successful read of the chain for ${Math.round((Date.now() - lastTickOkAt) / 1000)} s (${lastTickError})` : "ok",
+        since: lastTickOkAt,
+      },
     ];
   };
-
 
   const runs = new Map<string, ReplicaRun[]>();
   const intents = new Map<string, DeploymentIntent>();
@@ -266,11 +276,19 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
     }
     const states = candidates.map((c) => known.get(replicaKey(c.deploymentId, c.replicaIndex))).filter((x): x is ChainReplica => x !== undefined);
     // A fenced run is over: the attempt starts again if the chain still places it here.
-    const local = [...runs.values()].flat().filter((r) => !r.fenced).map((r) => ({ deploymentId: r.info.deploymentId, replicaIndex: r.info.replicaIndex, attempt: r.info.attempt, active: r.active }));
+    const local = [...runs.values()]
+      .flat()
+      .filter((r) => !r.fenced)
+      .map((r) => ({ deploymentId: r.info.deploymentId, replicaIndex: r.info.replicaIndex, attempt: r.info.attempt, active: r.active }));
     const { start, stop } = decideReconcile(cfg.nodeId, states, local);
     // All at once: a replica placed elsewhere must not wait for another's stop grace (its new copy may be starting).
     await Promise.all(
-      stop.map(({ run, reason }) => runs.get(replicaKey(run.deploymentId, run.replicaIndex))?.find((x) => x.info.attempt === run.attempt)?.stop(reason)),
+      stop.map(({ run, reason }) =>
+        runs
+          .get(replicaKey(run.deploymentId, run.replicaIndex))
+          ?.find((x) => x.info.attempt === run.attempt)
+          ?.stop(reason),
+      ),
     );
     // Every replica still running here is confirmed placed here at its attempt: renew the lease.
     const wasValid = lease.valid();
@@ -303,7 +321,10 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
       // A node short of disk cannot run what it is given: it says so, and the replica is re-placed
       // (as the node's fault, without the deployer's retries) instead of failing here later.
       if (pressure.status) {
-        log.warn({ deploymentId: s.deploymentId, replicaIndex: s.replicaIndex, attempt: s.attempt, reason: pressure.reason }, "replica assigned to this node under DiskPressure: refused");
+        log.warn(
+          { deploymentId: s.deploymentId, replicaIndex: s.replicaIndex, attempt: s.attempt, reason: pressure.reason },
+          "replica assigned to this node under DiskPressure: refused",
+        );
         run.refuse(`node under DiskPressure: ${pressure.reason}`);
         continue;
       }
@@ -323,7 +344,12 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
       }
     }
     if (leftovers.length > 0) {
-      const claimed = new Set([...runs.values()].flat().filter((r) => r.active).map((r) => r.runtimeName));
+      const claimed = new Set(
+        [...runs.values()]
+          .flat()
+          .filter((r) => r.active)
+          .map((r) => r.runtimeName),
+      );
       for (const name of leftovers.splice(0)) {
         if (claimed.has(name)) continue;
         log.info({ replica: name }, "stopping a replica left running by an earlier agent process: no longer assigned here");

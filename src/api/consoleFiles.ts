@@ -18,7 +18,9 @@ export function mountConsole(app: Express, fallbackHtml: string, dir = CONSOLE_D
   const index = path.join(dir, "index.html");
   app.get("/", (_req, res) => {
     if (fs.existsSync(index)) return res.sendFile(index, { headers: { "cache-control": "no-cache" } });
-    res.type("text/html").send(fallbackHtml.replace("<h1>Hypha</h1>", '<h1>Hypha</h1><p>(the web console is not built: run <code>npm run build:console</code>)</p>'));
+    res
+      .type("text/html")
+      .send(fallbackHtml.replace("<h1>Hypha</h1>", "<h1>Hypha</h1><p>(the web console is not built: run <code>npm run build:console</code>)</p>"));
   });
   app.get("/dashboard", (_req, res) => {
     res.type("text/html").send(fallbackHtml);

@@ -57,7 +57,11 @@ export class DependencyMonitor {
   ) {}
 
   /** Probes once (so the first /healthz already knows), then every intervalMs. */
-  static async start(publicClient: PublicClient, urls: { rpcUrl: string; storeUrl: string }, opts: Partial<{ intervalMs: number; timeoutMs: number; staleAfterMs: number }> = {}): Promise<DependencyMonitor> {
+  static async start(
+    publicClient: PublicClient,
+    urls: { rpcUrl: string; storeUrl: string },
+    opts: Partial<{ intervalMs: number; timeoutMs: number; staleAfterMs: number }> = {},
+  ): Promise<DependencyMonitor> {
     const intervalMs = opts.intervalMs ?? 2000;
     const timeoutMs = opts.timeoutMs ?? 2000;
     const m = new DependencyMonitor(publicClient, urls, { intervalMs, timeoutMs, staleAfterMs: opts.staleAfterMs ?? intervalMs + 2 * timeoutMs });

@@ -30,7 +30,8 @@ function idOf(req: Request): Hex {
   return raw.toLowerCase() as Hex;
 }
 
-const unknown = (res: Response, id: Hex) => res.status(404).json({ error: { field: "id", message: `unknown deployment ${id}: no IntentSubmitted event on this chain` } });
+const unknown = (res: Response, id: Hex) =>
+  res.status(404).json({ error: { field: "id", message: `unknown deployment ${id}: no IntentSubmitted event on this chain` } });
 
 /** @example app.get("/v1/deployments/:id/spec", specHandler(opts)) */
 export function specHandler(opts: DeploymentExtrasOptions) {
@@ -69,14 +70,22 @@ export function logsHandler(opts: DeploymentExtrasOptions) {
     const node = await readNode(opts.publicClient, opts.addresses, r.nodeId);
     let answer: globalThis.Response;
     try {
-      answer = await fetch(`${node.endpoint.replace(/\/+$/, "")}/v1/replicas/${id}/${text}/logs?stream=${stream}&from=${from}`, { signal: AbortSignal.timeout(10_000) });
+      answer = await fetch(`${node.endpoint.replace(/\/+$/, "")}/v1/replicas/${id}/${text}/logs?stream=${stream}&from=${from}`, {
+        signal: AbortSignal.timeout(10_000),
+      });
     } catch (err) {
       return void res.status(502).json({ error: { message: `node ${r.nodeId} at ${node.endpoint} does not answer (${(err as Error).message})` } });
     }
-    if (!answer.ok) return void res.status(answer.status === 404 ? 404 : 502).json({ error: { field: "index", message: `node ${r.nodeId} has no logs of replica ${text} (${answer.status})` } });
+    if (!answer.ok)
+      return void res
+        .status(answer.status === 404 ? 404 : 502)
+        .json({ error: { field: "index", message: `node ${r.nodeId} has no logs of replica ${text} (${answer.status})` } });
     const size = answer.headers.get("x-log-size");
     if (size) res.set("x-log-size", size);
-    res.set("x-node-id", String(r.nodeId)).type("text/plain").send(await answer.text());
+    res
+      .set("x-node-id", String(r.nodeId))
+      .type("text/plain")
+      .send(await answer.text());
   };
 }
 

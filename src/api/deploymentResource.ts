@@ -107,7 +107,9 @@ export function toDeploymentResource(s: DeploymentSources): DeploymentResource {
     intent: intentToWire(i),
     signature: entry.signature,
     submitted: { block: String(entry.blockNumber), transactionHash: entry.transactionHash },
-    terminated: t ? { by: t.by, paidToNodes: String(t.paidToNodes), refunded: String(t.refunded), block: String(t.block), transactionHash: t.transactionHash } : null,
+    terminated: t
+      ? { by: t.by, paidToNodes: String(t.paidToNodes), refunded: String(t.refunded), block: String(t.block), transactionHash: t.transactionHash }
+      : null,
     replicaSet: s.replicas.map((r) => ({
       index: r.index,
       status: replicaStatusName(r.status),
@@ -161,7 +163,13 @@ export async function readDeploymentResources(
 ): Promise<DeploymentResource[]> {
   if (entries.length === 0) return [];
   const from = entries.reduce((m, e) => (e.blockNumber < m ? e.blockNumber : m), entries[0].blockNumber);
-  const events = await readEventsOfDeployments(publicClient, addresses, entries.map((e) => e.id), OUTCOME_EVENTS, from);
+  const events = await readEventsOfDeployments(
+    publicClient,
+    addresses,
+    entries.map((e) => e.id),
+    OUTCOME_EVENTS,
+    from,
+  );
   return Promise.all(
     entries.map(async (entry) => {
       const [view, replicas, jobResult, name] = await Promise.all([

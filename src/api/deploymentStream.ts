@@ -56,7 +56,10 @@ export function createDeploymentStreamHandler(opts: DeploymentStreamOptions) {
       return;
     }
     if (open >= maxStreams) {
-      res.status(503).set("retry-after", "5").json({ error: { message: `too many open streams (${maxStreams}); retry later` } });
+      res
+        .status(503)
+        .set("retry-after", "5")
+        .json({ error: { message: `too many open streams (${maxStreams}); retry later` } });
       return;
     }
     open++;

@@ -65,7 +65,8 @@ export function registerDomainMetrics(registry: Registry, uncached: DomainSource
       const list = await source.nodes().catch(() => undefined);
       if (!list) return;
       for (const state of ["Active", "Unbonding", "Jailed"]) {
-        for (const agent of ["reachable", "unreachable"]) this.set({ state, agent }, list.filter((n) => n.state === state && n.liveness.reachable === (agent === "reachable")).length);
+        for (const agent of ["reachable", "unreachable"])
+          this.set({ state, agent }, list.filter((n) => n.state === state && n.liveness.reachable === (agent === "reachable")).length);
       }
     },
   });

@@ -33,24 +33,30 @@ const signatureText = (what: string) => z.string({ error: `required: ${what} (0x
 
 /** The DeploymentIntent as the wallet signed it (EIP-712 field names). */
 export const wireIntentSchema = z
-  .object({
-    deployer: z.string(),
-    specHash: z.string(),
-    imageRoot: z.string(),
-    replicas: integer,
-    cpuMillis: integer,
-    memoryMiB: integer,
-    diskMiB: integer,
-    maxPricePerSecond: bigUint,
-    budget: bigUint,
-    nonce: bigUint,
-    deadline: bigUint,
-    kind: z.union([z.literal(0), z.literal(1), z.literal("service"), z.literal("job")]),
-    quorum: integer,
-    maxRetries: integer,
-    maxRunSeconds: integer.optional(),
-  }, { error: "required: the signed DeploymentIntent" })
-  .meta({ description: "The DeploymentIntent exactly as signed: EIP-712 field names; uint64/uint96 as decimal strings (numbers up to 2^53 also accepted); kind 0 service, 1 job." });
+  .object(
+    {
+      deployer: z.string(),
+      specHash: z.string(),
+      imageRoot: z.string(),
+      replicas: integer,
+      cpuMillis: integer,
+      memoryMiB: integer,
+      diskMiB: integer,
+      maxPricePerSecond: bigUint,
+      budget: bigUint,
+      nonce: bigUint,
+      deadline: bigUint,
+      kind: z.union([z.literal(0), z.literal(1), z.literal("service"), z.literal("job")]),
+      quorum: integer,
+      maxRetries: integer,
+      maxRunSeconds: integer.optional(),
+    },
+    { error: "required: the signed DeploymentIntent" },
+  )
+  .meta({
+    description:
+      "The DeploymentIntent exactly as signed: EIP-712 field names; uint64/uint96 as decimal strings (numbers up to 2^53 also accepted); kind 0 service, 1 job.",
+  });
 
 /** ERC-2612 permit of the deployer's tokens for the DeploymentRegistry: owner = intent.deployer, spender = the registry. */
 export const permitSchema = z
@@ -64,8 +70,13 @@ export const permitSchema = z
 /** The body of POST /v1/intents (OpenAPI takes its schema from here). */
 export const intentSubmissionSchema = z.object({
   intent: wireIntentSchema,
-  signature: signatureText("the deployer's EIP-712 signature").meta({ description: "EIP-712 signature of the intent by intent.deployer: 65 bytes, 64 bytes (EIP-2098), or an ERC-1271 wallet's." }),
-  spec: z.string().optional().meta({ description: "The canonical spec JSON (from POST /v1/prepare); its sha256 must be intent.specHash. The relayer publishes it to the store." }),
+  signature: signatureText("the deployer's EIP-712 signature").meta({
+    description: "EIP-712 signature of the intent by intent.deployer: 65 bytes, 64 bytes (EIP-2098), or an ERC-1271 wallet's.",
+  }),
+  spec: z
+    .string()
+    .optional()
+    .meta({ description: "The canonical spec JSON (from POST /v1/prepare); its sha256 must be intent.specHash. The relayer publishes it to the store." }),
   permit: permitSchema.optional(),
 });
 const body = intentSubmissionSchema;
@@ -111,7 +122,8 @@ export function parseIntentSubmission(input: unknown): IntentSubmission {
   }
   const p = parsed.data.permit;
   if (!p) return { intent, signature, spec: parsed.data.spec };
-  if (!isHex(p.signature) || p.signature.length !== 132) throw new InputError("permit.signature", "must be 0x followed by 130 hex digits (a 65-byte ECDSA signature)");
+  if (!isHex(p.signature) || p.signature.length !== 132)
+    throw new InputError("permit.signature", "must be 0x followed by 130 hex digits (a 65-byte ECDSA signature)");
   const permit = { value: BigInt(p.value), deadline: BigInt(p.deadline), signature: p.signature as Hex };
   if (permit.value < intent.budget) throw new InputError("permit.value", `${permit.value} is less than the intent's budget ${intent.budget}`);
   if (permit.value >= 2n ** 256n) throw new InputError("permit.value", "must fit uint256");

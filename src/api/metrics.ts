@@ -18,7 +18,12 @@ export function createApiMetrics(): ApiMetrics {
   collectDefaultMetrics({ register: registry, prefix: "hypha_api_" });
   // promtool: "non-counter metrics should not have _total suffix" (prom-client's handle/request gauges)
   for (const m of registry.getMetricsAsArray()) if (m.name.endsWith("_total")) registry.removeSingleMetric(m.name);
-  const requests = new Counter({ name: "hypha_api_requests_total", help: "HTTP requests answered", labelNames: ["route", "method", "status"], registers: [registry] });
+  const requests = new Counter({
+    name: "hypha_api_requests_total",
+    help: "HTTP requests answered",
+    labelNames: ["route", "method", "status"],
+    registers: [registry],
+  });
   const duration = new Histogram({
     name: "hypha_api_request_duration_seconds",
     help: "Time to answer an HTTP request",
@@ -26,7 +31,12 @@ export function createApiMetrics(): ApiMetrics {
     buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30],
     registers: [registry],
   });
-  const intents = new Counter({ name: "hypha_api_intents_total", help: "Intents submitted to POST /v1/intents, by outcome", labelNames: ["outcome"], registers: [registry] });
+  const intents = new Counter({
+    name: "hypha_api_intents_total",
+    help: "Intents submitted to POST /v1/intents, by outcome",
+    labelNames: ["outcome"],
+    registers: [registry],
+  });
   return {
     registry,
     intents,

@@ -46,7 +46,11 @@ export function toNodeResource(n: NodeView, reachable: boolean, checkedAt: Date,
     operator: n.operator,
     agent: n.agent,
     endpoint: n.endpoint,
-    liveness: { reachable, checkedAt: checkedAt.toISOString(), lastAttestation: lastAttestation ? new Date(Number(lastAttestation) * 1000).toISOString() : null },
+    liveness: {
+      reachable,
+      checkedAt: checkedAt.toISOString(),
+      lastAttestation: lastAttestation ? new Date(Number(lastAttestation) * 1000).toISOString() : null,
+    },
     capacity: { cpuMillis: n.cpuMillis, memoryMiB: n.memoryMiB, diskMiB: n.diskMiB, slots: n.slots },
     free: { cpuMillis: n.freeCpuMillis, memoryMiB: n.freeMemoryMiB, diskMiB: n.freeDiskMiB, slots: n.freeSlots },
     placed: n.placed,
@@ -72,7 +76,11 @@ export async function probeAgent(endpoint: string, timeoutMs = 1_000): Promise<b
  * Every registered node as a resource, each agent probed in parallel.
  * @example (await readNodeResources(pc, addresses)).filter((n) => !n.liveness.reachable)
  */
-export async function readNodeResources(publicClient: PublicClient, addresses: HyphaAddresses, probe: (endpoint: string) => Promise<boolean> = probeAgent): Promise<NodeResource[]> {
+export async function readNodeResources(
+  publicClient: PublicClient,
+  addresses: HyphaAddresses,
+  probe: (endpoint: string) => Promise<boolean> = probeAgent,
+): Promise<NodeResource[]> {
   const [nodes, lastSeen] = await Promise.all([listNodes(publicClient, addresses), readLastAttestations(publicClient, addresses)]);
   const reachable = await Promise.all(nodes.map((n) => probe(n.endpoint)));
   const now = new Date();

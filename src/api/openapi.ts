@@ -22,10 +22,7 @@ function schemaOf(schema: z.ZodType, io: "input" | "output"): JsonSchema {
 const json = (schema: z.ZodType, description: string) => ({ description, content: { "application/json": { schema: schemaOf(schema, "output") } } });
 const errors = (...codes: number[]) =>
   Object.fromEntries(
-    codes.map((c) => [
-      String(c),
-      { description: ERROR_TEXT[c], content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } },
-    ]),
+    codes.map((c) => [String(c), { description: ERROR_TEXT[c], content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } }]),
   );
 const ERROR_TEXT: Record<number, string> = {
   400: "Bad input: error.field names the field, error.message the reason; nothing was changed.",
@@ -37,7 +34,13 @@ const ERROR_TEXT: Record<number, string> = {
   502: "The chain or the store could not be reached.",
   503: "This API has no relayer key, or too many streams are open.",
 };
-const idParam = { name: "id", in: "path", required: true, description: "Deployment id (the intent's EIP-712 digest)", schema: { type: "string", pattern: "^0x[0-9a-fA-F]{64}$" } };
+const idParam = {
+  name: "id",
+  in: "path",
+  required: true,
+  description: "Deployment id (the intent's EIP-712 digest)",
+  schema: { type: "string", pattern: "^0x[0-9a-fA-F]{64}$" },
+};
 
 /**
  * The OpenAPI 3.1 document for one chain (its EIP-712 domain is included as x-hypha-eip712).
@@ -66,8 +69,20 @@ export function openApiDocument(addresses: Pick<HyphaAddresses, "chainId" | "dep
       token: addresses.token,
     },
     paths: {
-      "/healthz": { get: { operationId: "health", summary: "Chain id, head block, contracts, relayer", responses: { "200": json(r.healthSchema, "Healthy"), ...errors(502) } } },
-      "/v1/eip712": { get: { operationId: "eip712", summary: "The EIP-712 domain and types to sign an intent, and the token's permit domain", responses: { "200": json(r.eip712Schema, "Signing facts"), ...errors(502) } } },
+      "/healthz": {
+        get: {
+          operationId: "health",
+          summary: "Chain id, head block, contracts, relayer",
+          responses: { "200": json(r.healthSchema, "Healthy"), ...errors(502) },
+        },
+      },
+      "/v1/eip712": {
+        get: {
+          operationId: "eip712",
+          summary: "The EIP-712 domain and types to sign an intent, and the token's permit domain",
+          responses: { "200": json(r.eip712Schema, "Signing facts"), ...errors(502) },
+        },
+      },
       "/v1/prepare": {
         post: {
           operationId: "prepare",
@@ -91,24 +106,57 @@ export function openApiDocument(addresses: Pick<HyphaAddresses, "chainId" | "dep
           parameters: [
             { name: "deployer", in: "query", required: false, schema: { type: "string", pattern: "^0x[0-9a-fA-F]{40}$" } },
             { name: "limit", in: "query", required: false, schema: { type: "integer", minimum: 1, maximum: 1000, default: 100 } },
-            { name: "offset", in: "query", required: false, description: "Skip this many of the newest (pagination)", schema: { type: "integer", minimum: 0, default: 0 } },
+            {
+              name: "offset",
+              in: "query",
+              required: false,
+              description: "Skip this many of the newest (pagination)",
+              schema: { type: "integer", minimum: 0, default: 0 },
+            },
           ],
           responses: { "200": json(r.deploymentListSchema, "A page of deployments"), ...errors(400, 502) },
         },
       },
-      "/v1/deployments/{id}": { get: { operationId: "getDeployment", summary: "Intent, signature, status, escrow, replicas", parameters: [idParam], responses: { "200": json(r.deploymentSchema, "The deployment"), ...errors(400, 404, 502) } } },
-      "/v1/deployments/{id}/events": { get: { operationId: "getDeploymentEvents", summary: "Every event of the deployment, in chain order", parameters: [idParam], responses: { "200": json(r.eventsSchema, "Events"), ...errors(400, 404, 502) } } },
-      "/v1/deployments/{id}/audit": { get: { operationId: "auditDeployment", summary: "The audit: checks with a verdict", parameters: [idParam], responses: { "200": json(r.auditSchema, "Audit report"), ...errors(400, 404, 502) } } },
+      "/v1/deployments/{id}": {
+        get: {
+          operationId: "getDeployment",
+          summary: "Intent, signature, status, escrow, replicas",
+          parameters: [idParam],
+          responses: { "200": json(r.deploymentSchema, "The deployment"), ...errors(400, 404, 502) },
+        },
+      },
+      "/v1/deployments/{id}/events": {
+        get: {
+          operationId: "getDeploymentEvents",
+          summary: "Every event of the deployment, in chain order",
+          parameters: [idParam],
+          responses: { "200": json(r.eventsSchema, "Events"), ...errors(400, 404, 502) },
+        },
+      },
+      "/v1/deployments/{id}/audit": {
+        get: {
+          operationId: "auditDeployment",
+          summary: "The audit: checks with a verdict",
+          parameters: [idParam],
+          responses: { "200": json(r.auditSchema, "Audit report"), ...errors(400, 404, 502) },
+        },
+      },
       "/v1/deployments/{id}/stream": {
         get: {
           operationId: "streamDeployment",
-          summary: "Server-sent events: `chain-event` (one per new event, id block:logIndex; Last-Event-ID resumes) and `deployment` (the deployment when it changes: the same resource as GET /v1/deployments/{id})",
+          summary:
+            "Server-sent events: `chain-event` (one per new event, id block:logIndex; Last-Event-ID resumes) and `deployment` (the deployment when it changes: the same resource as GET /v1/deployments/{id})",
           parameters: [idParam],
           responses: { "200": { description: "An event stream", content: { "text/event-stream": { schema: { type: "string" } } } }, ...errors(400, 404, 503) },
         },
       },
       "/v1/deployments/{id}/spec": {
-        get: { operationId: "getDeploymentSpec", summary: "The deployment's workload spec from the store (checked against its specHash)", parameters: [idParam], responses: { "200": json(r.specSchema, "The spec"), ...errors(400, 404, 502) } },
+        get: {
+          operationId: "getDeploymentSpec",
+          summary: "The deployment's workload spec from the store (checked against its specHash)",
+          parameters: [idParam],
+          responses: { "200": json(r.specSchema, "The spec"), ...errors(400, 404, 502) },
+        },
       },
       "/v1/deployments/{id}/replicas/{index}/logs": {
         get: {
@@ -118,7 +166,13 @@ export function openApiDocument(addresses: Pick<HyphaAddresses, "chainId" | "dep
             idParam,
             { name: "index", in: "path", required: true, schema: { type: "integer", minimum: 0 } },
             { name: "stream", in: "query", required: false, schema: { type: "string", enum: ["stdout", "stderr"], default: "stdout" } },
-            { name: "from", in: "query", required: false, description: "Only bytes from this offset (x-log-size tells the next one)", schema: { type: "integer", minimum: 0 } },
+            {
+              name: "from",
+              in: "query",
+              required: false,
+              description: "Only bytes from this offset (x-log-size tells the next one)",
+              schema: { type: "integer", minimum: 0 },
+            },
           ],
           responses: { "200": { description: "The log text", content: { "text/plain": { schema: { type: "string" } } } }, ...errors(400, 404, 502) },
         },
@@ -128,7 +182,10 @@ export function openApiDocument(addresses: Pick<HyphaAddresses, "chainId" | "dep
           operationId: "publishSpec",
           summary: "Publish a canonical spec blob to the store (needed when you submit the intent yourself)",
           requestBody: { required: true, content: { "application/json": { schema: schemaOf(publishSpecRequestSchema, "input") } } },
-          responses: { "201": { description: "Stored", content: { "application/json": { schema: { type: "object", properties: { specHash: { type: "string" } } } } } }, ...errors(400, 502) },
+          responses: {
+            "201": { description: "Stored", content: { "application/json": { schema: { type: "object", properties: { specHash: { type: "string" } } } } } },
+            ...errors(400, 502),
+          },
         },
       },
       "/v1/nodes": { get: { operationId: "listNodes", summary: "Registered nodes", responses: { "200": json(r.nodesSchema, "Nodes"), ...errors(502) } } },

@@ -25,16 +25,37 @@ const DEFAULT_DEADLINE_SECONDS = 3600n;
 
 /** The body of POST /v1/prepare (OpenAPI takes its schema from here). */
 export const prepareRequestSchema = z.object({
-  manifest: z.string({ error: "required: the manifest text (YAML or JSON)" }).meta({ description: "A Deployment, Pod, Job or smart-contract ConfigMap, as YAML or JSON text (at most 256 KiB)." }),
+  manifest: z
+    .string({ error: "required: the manifest text (YAML or JSON)" })
+    .meta({ description: "A Deployment, Pod, Job or smart-contract ConfigMap, as YAML or JSON text (at most 256 KiB)." }),
   deployer: z.string({ error: "required: the deployer's address" }).meta({ description: "The address that will sign the intent." }),
   workload: z.number().int().nonnegative().optional().meta({ description: "Which workload of a multi-document manifest (0-based; default 0)." }),
-  imageRoot: z.string().optional().meta({ description: "The image's on-chain root (0x + 64 hex); default: the spec's image name looked up in the store's catalog." }),
+  imageRoot: z
+    .string()
+    .optional()
+    .meta({ description: "The image's on-chain root (0x + 64 hex); default: the spec's image name looked up in the store's catalog." }),
   budget: wei.optional().meta({ description: "Tokens escrowed, wei (default 10 HYPHA)." }),
   maxPricePerSecond: wei.optional().meta({ description: "Highest price per replica-second accepted, wei (default 0.001 HYPHA)." }),
-  deadline: z.string().regex(/^\d+$/, "unix seconds").optional().meta({ description: "Unix seconds until which the intent can be submitted (default: the chain's time + 1 hour)." }),
+  deadline: z
+    .string()
+    .regex(/^\d+$/, "unix seconds")
+    .optional()
+    .meta({ description: "Unix seconds until which the intent can be submitted (default: the chain's time + 1 hour)." }),
   nonce: z.string().regex(/^\d+$/, "a decimal uint64").optional().meta({ description: "Intent nonce (default random 64-bit)." }),
-  maxRetries: z.number().int().min(0).max(255).optional().meta({ description: "Re-placements allowed after failures (default: a job's backoffLimit, else 3)." }),
-  maxRunSeconds: z.number().int().min(0).max(2 ** 32 - 1).optional().meta({ description: "Most seconds one replica placement is paid for (jobs: default 3600; services: 0, no cap)." }),
+  maxRetries: z
+    .number()
+    .int()
+    .min(0)
+    .max(255)
+    .optional()
+    .meta({ description: "Re-placements allowed after failures (default: a job's backoffLimit, else 3)." }),
+  maxRunSeconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 32 - 1)
+    .optional()
+    .meta({ description: "Most seconds one replica placement is paid for (jobs: default 3600; services: 0, no cap)." }),
 });
 
 export interface PrepareRouteOptions {
@@ -53,7 +74,8 @@ function parseBody(input: unknown): z.infer<typeof prepareRequestSchema> {
   }
   const b = parsed.data;
   if (!isAddress(b.deployer)) throw new InputError("deployer", `not an address: ${JSON.stringify(b.deployer)}`);
-  if (b.imageRoot !== undefined && (!isHex(b.imageRoot) || b.imageRoot.length !== 66)) throw new InputError("imageRoot", `must be 0x + 64 hex digits, got ${JSON.stringify(b.imageRoot)}`);
+  if (b.imageRoot !== undefined && (!isHex(b.imageRoot) || b.imageRoot.length !== 66))
+    throw new InputError("imageRoot", `must be 0x + 64 hex digits, got ${JSON.stringify(b.imageRoot)}`);
   return b;
 }
 
@@ -72,13 +94,25 @@ export function createPrepareHandler(opts: PrepareRouteOptions) {
     let prepared;
     try {
       // Parse once without the image root, so a bad manifest is reported before the store is asked.
-      const probe = prepareDeployment({ manifest: b.manifest, workload: b.workload, deployer, imageRoot: `0x${"00".repeat(32)}`, chainId: addresses.chainId, deploymentRegistry: addresses.deploymentRegistry, budget: 1n, maxPricePerSecond: 0n, deadline: 1n, nonce: 0n });
+      const probe = prepareDeployment({
+        manifest: b.manifest,
+        workload: b.workload,
+        deployer,
+        imageRoot: `0x${"00".repeat(32)}`,
+        chainId: addresses.chainId,
+        deploymentRegistry: addresses.deploymentRegistry,
+        budget: 1n,
+        maxPricePerSecond: 0n,
+        deadline: 1n,
+        nonce: 0n,
+      });
       let imageRoot = b.imageRoot as Hex | undefined;
       if (imageRoot === undefined) {
         try {
           imageRoot = await resolveImageRoot(storeUrl, probe.spec.image);
         } catch (err) {
-          if (err instanceof HyphaError && !(err instanceof StoreAccessError)) throw new InputError("imageRoot", `${err.shortMessage}; import the image into the store, or send imageRoot`);
+          if (err instanceof HyphaError && !(err instanceof StoreAccessError))
+            throw new InputError("imageRoot", `${err.shortMessage}; import the image into the store, or send imageRoot`);
           throw err;
         }
       }
@@ -101,7 +135,8 @@ export function createPrepareHandler(opts: PrepareRouteOptions) {
       if (err instanceof IntentError) throw new InputError(err.field === "workload" ? "workload" : fieldOfIntent(err.field), err.reason);
       throw err;
     }
-    if (prepared.intent.deadline <= head.timestamp) throw new InputError("deadline", `${prepared.intent.deadline} is not after the chain's time ${head.timestamp}`);
+    if (prepared.intent.deadline <= head.timestamp)
+      throw new InputError("deadline", `${prepared.intent.deadline} is not after the chain's time ${head.timestamp}`);
     tokenDomain ??= readEip712Domain(publicClient, addresses.token).catch((e) => {
       tokenDomain = undefined;
       throw e;
@@ -112,7 +147,13 @@ export function createPrepareHandler(opts: PrepareRouteOptions) {
       publicClient.readContract({ address: addresses.token, abi: hyphaTokenAbi, functionName: "allowance", args: [deployer, addresses.deploymentRegistry] }),
       publicClient.readContract({ address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "balanceOf", args: [deployer] }),
     ]);
-    const permit = permitTypedData(domain, { owner: deployer, spender: addresses.deploymentRegistry, value: prepared.intent.budget, nonce: permitNonce, deadline: prepared.intent.deadline });
+    const permit = permitTypedData(domain, {
+      owner: deployer,
+      spender: addresses.deploymentRegistry,
+      value: prepared.intent.budget,
+      nonce: permitNonce,
+      deadline: prepared.intent.deadline,
+    });
     res
       .status(200)
       .type("application/json")
@@ -130,7 +171,13 @@ export function createPrepareHandler(opts: PrepareRouteOptions) {
             typedData: typedDataForWallet(prepared.typedData),
             deploymentId: prepared.deploymentId,
             maxCostPerHour: prepared.maxCostPerHour,
-            permit: { needed: deposit < prepared.intent.budget && allowance < prepared.intent.budget, typedData: typedDataForWallet(permit), nonce: permitNonce, allowance, deposit },
+            permit: {
+              needed: deposit < prepared.intent.budget && allowance < prepared.intent.budget,
+              typedData: typedDataForWallet(permit),
+              nonce: permitNonce,
+              allowance,
+              deposit,
+            },
           }),
         ),
       );
@@ -139,5 +186,7 @@ export function createPrepareHandler(opts: PrepareRouteOptions) {
 
 /** Intent fields the caller chose keep their name; the others come from the manifest. */
 function fieldOfIntent(field: string): string {
-  return ["budget", "maxPricePerSecond", "deadline", "nonce", "maxRetries", "maxRunSeconds", "deployer"].includes(field) ? field : `manifest (intent field ${field})`;
+  return ["budget", "maxPricePerSecond", "deadline", "nonce", "maxRetries", "maxRunSeconds", "deployer"].includes(field)
+    ? field
+    : `manifest (intent field ${field})`;
 }

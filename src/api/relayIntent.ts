@@ -45,7 +45,13 @@ export interface Relayer {
 /**
  * @example const relayer = createRelayer({ publicClient, walletClient, addresses, domain, storeUrl }); await relayer.relay(submission)
  */
-export function createRelayer(opts: { publicClient: PublicClient; walletClient: WalletClient; addresses: HyphaAddresses; domain: TypedDataDomain; storeUrl: string }): Relayer {
+export function createRelayer(opts: {
+  publicClient: PublicClient;
+  walletClient: WalletClient;
+  addresses: HyphaAddresses;
+  domain: TypedDataDomain;
+  storeUrl: string;
+}): Relayer {
   const { publicClient, walletClient, addresses, domain, storeUrl } = opts;
   let queue: Promise<unknown> = Promise.resolve();
   let tokenDomain: Promise<TypedDataDomain> | undefined;
@@ -68,7 +74,10 @@ export function createRelayer(opts: { publicClient: PublicClient; walletClient: 
       throw new InputError("permit.signature", "not a valid ECDSA signature");
     }
     if (signer.toLowerCase() !== s.intent.deployer.toLowerCase()) {
-      throw new InputError("permit.signature", `not a permit by the deployer ${s.intent.deployer} for spender ${addresses.deploymentRegistry}, value ${p.value}, nonce ${nonce}, deadline ${p.deadline} (it recovers to ${signer})`);
+      throw new InputError(
+        "permit.signature",
+        `not a permit by the deployer ${s.intent.deployer} for spender ${addresses.deploymentRegistry}, value ${p.value}, nonce ${nonce}, deadline ${p.deadline} (it recovers to ${signer})`,
+      );
     }
   }
 
@@ -77,11 +86,17 @@ export function createRelayer(opts: { publicClient: PublicClient; walletClient: 
     // transferFrom checks the allowance before the balance: a permit for tokens the deployer does
     // not hold would be spent for nothing.
     const balance = await publicClient.readContract({ address: addresses.token, abi: hyphaTokenAbi, functionName: "balanceOf", args: [s.intent.deployer] });
-    if (balance < s.intent.budget) throw new InputError("intent.budget", `the deployer ${s.intent.deployer} holds ${balance} token wei, the budget is ${s.intent.budget}`);
+    if (balance < s.intent.budget)
+      throw new InputError("intent.budget", `the deployer ${s.intent.deployer} holds ${balance} token wei, the budget is ${s.intent.budget}`);
     const { v, r, s: sPart } = parseSignature(p.signature);
     const sent = await sendContractTx(
       { publicClient, walletClient },
-      { address: addresses.token, abi: hyphaTokenAbi, functionName: "permit", args: [s.intent.deployer, addresses.deploymentRegistry, p.value, p.deadline, Number(v), r, sPart] },
+      {
+        address: addresses.token,
+        abi: hyphaTokenAbi,
+        functionName: "permit",
+        args: [s.intent.deployer, addresses.deploymentRegistry, p.value, p.deadline, Number(v), r, sPart],
+      },
       `${what}: sending the deployer's permit`,
     );
     return sent.hash;
@@ -102,7 +117,10 @@ export function createRelayer(opts: { publicClient: PublicClient; walletClient: 
     } else {
       specJson = await new StoreClient([storeUrl]).findSpecJson(intent.specHash);
       if (specJson === undefined) {
-        throw new InputError("spec", `the store at ${storeUrl} has no spec blob for specHash ${intent.specHash}: send the canonical spec JSON as "spec" (POST /v1/prepare gives it as canonicalSpec; hypha spec hash -f FILE -o json as canonicalJson)`);
+        throw new InputError(
+          "spec",
+          `the store at ${storeUrl} has no spec blob for specHash ${intent.specHash}: send the canonical spec JSON as "spec" (POST /v1/prepare gives it as canonicalSpec; hypha spec hash -f FILE -o json as canonicalJson)`,
+        );
       }
     }
     // The intent must describe the workload its specHash names: an agent would refuse it anyway.
@@ -117,7 +135,12 @@ export function createRelayer(opts: { publicClient: PublicClient; walletClient: 
     if (s.permit) await checkPermit(s, head.timestamp);
     const valid = await verifyTypedData(publicClient, { address: intent.deployer, ...intentTypedData(domain, intent), signature: expandSignature(signature) });
     if (!valid) throw new InputError("signature", `not a signature of this intent by the deployer ${intent.deployer} (EOA or ERC-1271 wallet)`);
-    const d = (await publicClient.readContract({ address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "getDeployment", args: [id] })) as { status: number };
+    const d = (await publicClient.readContract({
+      address: addresses.deploymentRegistry,
+      abi: deploymentRegistryAbi,
+      functionName: "getDeployment",
+      args: [id],
+    })) as { status: number };
     if (d.status !== deploymentStatusNumber("None")) throw new AlreadySubmittedError("intent", `deployment ${id} was submitted already`);
     return { id, publish };
   }

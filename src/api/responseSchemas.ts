@@ -6,8 +6,14 @@
 import { z } from "zod";
 import { wireIntentSchema } from "./intentBody";
 
-const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/).meta({ description: "address" });
-const bytes32 = z.string().regex(/^0x[0-9a-fA-F]{64}$/).meta({ description: "0x + 64 hex" });
+const address = z
+  .string()
+  .regex(/^0x[0-9a-fA-F]{40}$/)
+  .meta({ description: "address" });
+const bytes32 = z
+  .string()
+  .regex(/^0x[0-9a-fA-F]{64}$/)
+  .meta({ description: "0x + 64 hex" });
 const decimal = z.string().regex(/^\d+$/).meta({ description: "decimal string (may exceed 2^53)" });
 const hexData = z.string().regex(/^0x[0-9a-fA-F]*$/);
 
@@ -146,4 +152,7 @@ export const eip712Schema = z.object({
   token: z.object({ address, permitDomain: z.object({ name: z.string(), version: z.string(), chainId: z.number().int(), verifyingContract: address }) }),
 });
 
-export const specSchema = z.object({ specHash: bytes32, spec: z.looseObject({ name: z.string(), kind: z.enum(["service", "job"]), image: z.string(), replicas: z.number().int() }) });
+export const specSchema = z.object({
+  specHash: bytes32,
+  spec: z.looseObject({ name: z.string(), kind: z.enum(["service", "job"]), image: z.string(), replicas: z.number().int() }),
+});

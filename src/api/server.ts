@@ -30,7 +30,7 @@ import type { AddressInfo } from "node:net";
 import express, { type NextFunction, type Request, type Response } from "express";
 import { isAddress, isHex, type Address, type Hex, type PublicClient, type WalletClient } from "viem";
 import type { HyphaAddresses } from "../chain/addresses";
-import { ChainError } from "../chain/chainError";
+import type { ChainError } from "../chain/chainError";
 import { readDeploymentEvents } from "../chain/deployments";
 import { readNode } from "../chain/nodes";
 import { probeAgent, readLastAttestations, readNodeResources, toNodeResource } from "./nodeResource";
@@ -80,7 +80,10 @@ export interface ApiServer {
 
 /** JSON with bigints as decimal strings. */
 function sendJson(res: Response, status: number, body: unknown): void {
-  res.status(status).type("application/json").send(JSON.stringify(body, (_k, v) => (typeof v === "bigint" ? v.toString() : v)));
+  res
+    .status(status)
+    .type("application/json")
+    .send(JSON.stringify(body, (_k, v) => (typeof v === "bigint" ? v.toString() : v)));
 }
 
 function fail(res: Response, status: number, message: string, field?: string, contractError?: string): void {
@@ -129,7 +132,11 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   mountConsole(app, DASHBOARD_HTML);
 
   // Never waits on a dependency: answers from the background probes (503 with the reason when one is down).
-  const deps = await DependencyMonitor.start(publicClient, { rpcUrl: (publicClient.transport as { url?: string }).url ?? "(rpc)", storeUrl }, { intervalMs: opts.healthIntervalMs, timeoutMs: opts.dependencyTimeoutMs });
+  const deps = await DependencyMonitor.start(
+    publicClient,
+    { rpcUrl: (publicClient.transport as { url?: string }).url ?? "(rpc)", storeUrl },
+    { intervalMs: opts.healthIntervalMs, timeoutMs: opts.dependencyTimeoutMs },
+  );
   app.get("/healthz", (_req, res) => {
     const h = deps.health();
     // What a client needs to talk to this deployment: the chain, the contracts, the payment token,
@@ -153,12 +160,15 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
 
   app.get("/v1/deployments", async (req, res) => {
     const deployer = req.query.deployer;
-    if (deployer !== undefined && (typeof deployer !== "string" || !isAddress(deployer))) throw new InputError("deployer", `must be an address, got ${JSON.stringify(deployer)}`);
+    if (deployer !== undefined && (typeof deployer !== "string" || !isAddress(deployer)))
+      throw new InputError("deployer", `must be an address, got ${JSON.stringify(deployer)}`);
     const limitText = req.query.limit ?? "100";
     const limit = Number(limitText);
-    if (typeof limitText !== "string" || !/^\d+$/.test(limitText) || limit < 1 || limit > 1000) throw new InputError("limit", `must be an integer from 1 to 1000, got ${JSON.stringify(limitText)}`);
+    if (typeof limitText !== "string" || !/^\d+$/.test(limitText) || limit < 1 || limit > 1000)
+      throw new InputError("limit", `must be an integer from 1 to 1000, got ${JSON.stringify(limitText)}`);
     const offsetText = req.query.offset ?? "0";
-    if (typeof offsetText !== "string" || !/^\d+$/.test(offsetText)) throw new InputError("offset", `must be an integer from 0, got ${JSON.stringify(offsetText)}`);
+    if (typeof offsetText !== "string" || !/^\d+$/.test(offsetText))
+      throw new InputError("offset", `must be an integer from 0, got ${JSON.stringify(offsetText)}`);
     const offset = Number(offsetText);
     const all = await index.list(deployer as Address | undefined);
     const newest = [...all].reverse().slice(offset, offset + limit);
@@ -198,7 +208,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
 
   app.get("/v1/nodes/:id", async (req, res) => {
     const text = String(req.params.id);
-    if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > 2 ** 32 - 1) throw new InputError("id", `must be a node id (1 or more), got ${JSON.stringify(text)}`);
+    if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > 2 ** 32 - 1)
+      throw new InputError("id", `must be a node id (1 or more), got ${JSON.stringify(text)}`);
     const n = await readNode(publicClient, addresses, Number(text));
     const [reachable, lastSeen] = await Promise.all([probeAgent(n.endpoint), readLastAttestations(publicClient, addresses)]);
     sendJson(res, 200, toNodeResource(n, reachable, new Date(), lastSeen.get(n.id)));
@@ -221,7 +232,12 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   };
 
   app.post("/v1/intents", express.json({ limit: "1mb" }), async (req, res) => {
-    if (!relayer) return fail(res, 503, "this API has no relayer key (start it with HYPHA_RELAYER_KEY) and cannot submit intents; submit with `hypha apply` or your own transaction");
+    if (!relayer)
+      return fail(
+        res,
+        503,
+        "this API has no relayer key (start it with HYPHA_RELAYER_KEY) and cannot submit intents; submit with `hypha apply` or your own transaction",
+      );
     const h = deps.health();
     if (!h.ok) {
       // A request would only hang on the dependency: say so now, and when to try again.
@@ -241,7 +257,12 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       const deployer = submission.intent.deployer.toLowerCase();
       if (opts.relayFor && !opts.relayFor.some((a) => a.toLowerCase() === deployer)) {
         metrics.intents.inc({ outcome: "refused" });
-        return fail(res, 403, `this relayer submits intents only for ${opts.relayFor.join(", ")}; submit ${submission.intent.deployer}'s intent yourself (hypha apply) or through another relayer`, "intent.deployer");
+        return fail(
+          res,
+          403,
+          `this relayer submits intents only for ${opts.relayFor.join(", ")}; submit ${submission.intent.deployer}'s intent yourself (hypha apply) or through another relayer`,
+          "intent.deployer",
+        );
       }
       const result = await relayer.relay(submission);
       metrics.intents.inc({ outcome: "submitted" });

@@ -113,7 +113,11 @@ function checkIntentSignature(input: AuditInput): AuditCheck {
   const how = input.deployerIsContract ? "ERC-1271 isValidSignature" : "ECDSA recovery";
   return input.intentSignatureValid
     ? { name: "intent signature", status: "PASS", detail: `${how} for deployer ${input.intent.deployer} at block ${input.intentBlock}` }
-    : { name: "intent signature", status: "FAIL", detail: `${how}: signature does not verify for deployer ${input.intent.deployer} at block ${input.intentBlock}` };
+    : {
+        name: "intent signature",
+        status: "FAIL",
+        detail: `${how}: signature does not verify for deployer ${input.intent.deployer} at block ${input.intentBlock}`,
+      };
 }
 
 /** Placement generation per replica, replayed from ReplicaScheduled events up to each attestation. */
@@ -121,7 +125,8 @@ function placementAt(events: DeploymentEvent[], block: bigint, replicaIndex: num
   let last: { nodeId: number; attempt: number } | undefined;
   for (const e of events) {
     if (e.blockNumber > block) break;
-    if (e.eventName === "ReplicaScheduled" && Number(e.args.replicaIndex) === replicaIndex) last = { nodeId: Number(e.args.nodeId), attempt: Number(e.args.attempt) };
+    if (e.eventName === "ReplicaScheduled" && Number(e.args.replicaIndex) === replicaIndex)
+      last = { nodeId: Number(e.args.nodeId), attempt: Number(e.args.attempt) };
   }
   return last;
 }
@@ -138,7 +143,8 @@ async function checkAttestations(input: AuditInput): Promise<AuditCheck[]> {
     const verdict = await verifyAttester(input.domain, ev);
     const verified = "signer" in verdict ? verdict : undefined;
     if ("problems" in verdict) problems.push(...verdict.problems);
-    else if (!same(verdict.signer, ev.recordedSigner)) problems.push(`${verdict.how} gives signer ${verdict.signer}, but the contract recorded ${ev.recordedSigner}`);
+    else if (!same(verdict.signer, ev.recordedSigner))
+      problems.push(`${verdict.how} gives signer ${verdict.signer}, but the contract recorded ${ev.recordedSigner}`);
     const placed = placementAt(input.events, ev.blockNumber, a.replicaIndex);
     if (!placed) problems.push(`replica ${a.replicaIndex} was never placed before this attestation`);
     else {
@@ -177,7 +183,8 @@ async function verifyAttester(domain: TypedDataDomain, ev: AttestationEvidence):
   if (accepted) return { signer: accepted.agent, how: "ERC-1271 isValidSignature" };
   const whose = `node ${ev.attestation.nodeId}'s agent at block ${ev.blockNumber}`;
   if (recovered) problems.push(`signed by ${recovered}, but ${whose} was ${ev.agentBefore}`);
-  for (const v of ev.walletVerdicts.filter((x) => isAgent(x.agent))) problems.push(`ERC-1271 isValidSignature: ${whose}, the contract ${v.agent}, rejects the signature`);
+  for (const v of ev.walletVerdicts.filter((x) => isAgent(x.agent)))
+    problems.push(`ERC-1271 isValidSignature: ${whose}, the contract ${v.agent}, rejects the signature`);
   return { problems };
 }
 
@@ -225,7 +232,11 @@ function checkTransitions(input: AuditInput): AuditCheck {
   for (const [, changes] of reps) problems.push(...checkSequence("replica", changes, 0));
   return problems.length
     ? { name: "transitions", status: "FAIL", detail: problems.join("; ") }
-    : { name: "transitions", status: "PASS", detail: `${dep.length} deployment and ${[...reps.values()].reduce((n, c) => n + c.length, 0)} replica transitions, all legal and in order` };
+    : {
+        name: "transitions",
+        status: "PASS",
+        detail: `${dep.length} deployment and ${[...reps.values()].reduce((n, c) => n + c.length, 0)} replica transitions, all legal and in order`,
+      };
 }
 
 function checkJobResult(input: AuditInput): AuditCheck | undefined {

@@ -159,7 +159,7 @@ export function findAttestationSignature(calldata: Hex, attestation: Attestation
     pairs.push([att, sig]);
   } else if (decoded.functionName === "attestMany") {
     const [atts, sigs] = decoded.args;
-    atts.forEach((att, i) => pairs.push([att, sigs[i]]));
+    for (const [i, att] of atts.entries()) pairs.push([att, sigs[i]]);
   }
   const match = pairs.find(([att]) => sameAttestation(att, attestation));
   return match?.[1];

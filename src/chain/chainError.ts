@@ -120,7 +120,8 @@ const sentences: Record<string, Formatter> = {
   ZeroOutputHash: ([id, i]) => `replica ${i} of ${short(id)}: a Completed attestation needs a non-zero output hash`,
   NotReclaimable: ([id, i, s, at]) =>
     `replica ${i} of ${short(id)} is ${replicaStatus(s)} and cannot be reclaimed${BigInt(at as bigint) < 2n ** 63n ? ` before ${new Date(Number(at) * 1000).toISOString()}` : ""}`,
-  OperatorAlreadyInJob: ([id, node, operator]) => `node ${node}'s operator ${operator} already runs a replica of job ${short(id)}: a job's replicas need distinct operators`,
+  OperatorAlreadyInJob: ([id, node, operator]) =>
+    `node ${node}'s operator ${operator} already runs a replica of job ${short(id)}: a job's replicas need distinct operators`,
   // NodeRegistry
   UnknownNode: ([node]) => `unknown node ${node}`,
   NotOperator: ([node, caller, operator]) => `only node ${node}'s operator ${operator} may do this; sender is ${caller}`,
@@ -243,7 +244,8 @@ export function toChainError(err: unknown, context?: string): ChainError {
       return new ChainRefusedError(`${prefix}the transaction was reverted${reason ? `: ${reason}` : ""}`, { cause: err });
     }
     if (name === "InsufficientFundsError") return new ChainRefusedError(`${prefix}the sender has too little ETH to pay for gas`, { cause: err });
-    if (name === "NonceTooLowError" || name === "NonceTooHighError") return new ChainUnavailableError(`${prefix}${firstLine((e as Error).message)}`, { cause: err });
+    if (name === "NonceTooLowError" || name === "NonceTooHighError")
+      return new ChainUnavailableError(`${prefix}${firstLine((e as Error).message)}`, { cause: err });
   }
   const message = err instanceof BaseError ? err.shortMessage : err instanceof Error ? err.message : String(err);
   return new ChainUnavailableError(prefix + firstLine(message), { cause: err });

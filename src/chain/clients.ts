@@ -3,16 +3,7 @@
  * keep-alive connection pool, with batching and retries; fast polling for local chains) and loads the contract addresses that
  * belong to the chain the RPC endpoint serves.
  */
-import {
-  createPublicClient,
-  createWalletClient,
-  defineChain,
-  http,
-  type Account,
-  type Chain,
-  type PublicClient,
-  type WalletClient,
-} from "viem";
+import { createPublicClient, createWalletClient, defineChain, http, type Account, type Chain, type PublicClient, type WalletClient } from "viem";
 import { readAddresses, type HyphaAddresses } from "./addresses";
 import { ChainUnavailableError, toChainError } from "./chainError";
 import { InputError } from "../errors";
@@ -92,10 +83,9 @@ export async function loadContracts(publicClient: PublicClient, deploymentFile?:
     throw toChainError(err, "checking the DeploymentRegistry");
   }
   if (!code || code === "0x") {
-    throw new ChainUnavailableError(
-      `no contract at DeploymentRegistry ${addresses.deploymentRegistry} on chain ${chainId}`,
-      { details: "the chain was probably restarted; deploy the contracts again (hypha up) or pass --deployment FILE" },
-    );
+    throw new ChainUnavailableError(`no contract at DeploymentRegistry ${addresses.deploymentRegistry} on chain ${chainId}`, {
+      details: "the chain was probably restarted; deploy the contracts again (hypha up) or pass --deployment FILE",
+    });
   }
   return addresses;
 }

@@ -45,7 +45,11 @@ const DEFAULT_ARTIFACTS = path.join(__dirname, "..", "..", "artifacts");
  * Reads a contract's creation bytecode from Hardhat's artifacts.
  * @example loadBytecode("HyphaToken") // "0x6080..."
  */
-export function loadBytecode(contract: "HyphaToken" | "NodeRegistry" | "DeploymentRegistry" | string, artifactsDir = DEFAULT_ARTIFACTS, sourceDir = "contracts"): Hex {
+export function loadBytecode(
+  contract: "HyphaToken" | "NodeRegistry" | "DeploymentRegistry" | string,
+  artifactsDir = DEFAULT_ARTIFACTS,
+  sourceDir = "contracts",
+): Hex {
   const file = path.join(artifactsDir, sourceDir, `${contract}.sol`, `${contract}.json`);
   let json: { bytecode?: string };
   try {
@@ -68,7 +72,11 @@ const REGISTRY_LIBRARIES = [
  * offsets its artifact's `linkReferences` lists (Solidity's `__$<hash>$__` markers).
  * @example linkBytecode(loadBytecode("DeploymentRegistry"), readLinkReferences("DeploymentRegistry"), { JobQuorum: "0x…" })
  */
-export function linkBytecode(bytecode: Hex, linkReferences: Record<string, Record<string, { start: number; length: number }[]>>, libraries: Record<string, Address>): Hex {
+export function linkBytecode(
+  bytecode: Hex,
+  linkReferences: Record<string, Record<string, { start: number; length: number }[]>>,
+  libraries: Record<string, Address>,
+): Hex {
   let hex = bytecode.slice(2);
   for (const refs of Object.values(linkReferences)) {
     for (const [name, places] of Object.entries(refs)) {
@@ -126,7 +134,12 @@ async function deployOne(
   return { address: getAddress(receipt.contractAddress), blockNumber: receipt.blockNumber };
 }
 
-async function write(walletClient: WalletClient, publicClient: PublicClient, what: string, call: { address: Address; abi: Abi; functionName: string; args: readonly unknown[] }) {
+async function write(
+  walletClient: WalletClient,
+  publicClient: PublicClient,
+  what: string,
+  call: { address: Address; abi: Abi; functionName: string; args: readonly unknown[] },
+) {
   let hash: Hash;
   try {
     hash = await walletClient.writeContract({ ...call, account: sender(walletClient), chain: walletClient.chain ?? null });

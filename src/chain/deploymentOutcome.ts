@@ -95,19 +95,36 @@ export function deploymentOutcome(input: OutcomeInput): DeploymentOutcome {
   if (input.kind === 1 && (endedFrom === "Completed" || hasResult)) {
     const result = (finalized?.args.outputHash as Hex | undefined) ?? input.jobResult!;
     const agreeing = finalized ? ` by ${finalized.args.agreeing} replica(s)` : "";
-    return { ...base, phase: "Succeeded", reason: "QuorumReached", message: `job result ${result} agreed${agreeing} (quorum ${input.quorum})${settled(terminated)}` };
+    return {
+      ...base,
+      phase: "Succeeded",
+      reason: "QuorumReached",
+      message: `job result ${result} agreed${agreeing} (quorum ${input.quorum})${settled(terminated)}`,
+    };
   }
   if (endedFrom === "Failed" && lastEvent(input.events, "JobUndecided")) {
-    return { ...base, phase: "Failed", reason: "NoMajority", message: `the replicas' outputs reached no strict majority (quorum ${input.quorum})${settled(terminated)}` };
+    return {
+      ...base,
+      phase: "Failed",
+      reason: "NoMajority",
+      message: `the replicas' outputs reached no strict majority (quorum ${input.quorum})${settled(terminated)}`,
+    };
   }
   if (endedFrom === "Failed") {
     const failed = lastReplicaFailure(input.events);
     const tampered = failed?.to === "Tampered";
-    const what = failed ? `replica ${failed.index} ${tampered ? "was Tampered" : "failed"} on node ${failed.nodeId} with no retries left` : "a replica failed with no retries left";
+    const what = failed
+      ? `replica ${failed.index} ${tampered ? "was Tampered" : "failed"} on node ${failed.nodeId} with no retries left`
+      : "a replica failed with no retries left";
     return { ...base, phase: "Failed", reason: tampered ? "ReplicaTampered" : "ReplicaFailed", message: `${what}${settled(terminated)}` };
   }
   if (input.kind === 1 && !hasResult && jobWithoutMajority(input)) {
-    return { ...base, phase: "Failed", reason: "NoMajority", message: `every replica finished but no ${input.quorum} agreed on one output${settled(terminated)}` };
+    return {
+      ...base,
+      phase: "Failed",
+      reason: "NoMajority",
+      message: `every replica finished but no ${input.quorum} agreed on one output${settled(terminated)}`,
+    };
   }
   if (chainStatus === "Terminated") {
     const by = terminated?.by;
@@ -115,9 +132,15 @@ export function deploymentOutcome(input: OutcomeInput): DeploymentOutcome {
       return { ...base, phase: "Deleted", reason: "DeletedByDeployer", message: `deleted by its deployer while ${endedFrom}${settled(terminated)}` };
     }
     // The contract lets anyone but the deployer terminate an active deployment only once its budget is spent (run time owed reached the escrow).
-    return { ...base, phase: "OutOfBudget", reason: "BudgetExhausted", message: `the budget was spent while ${endedFrom}; settled by ${by ?? "someone"}${settled(terminated)}` };
+    return {
+      ...base,
+      phase: "OutOfBudget",
+      reason: "BudgetExhausted",
+      message: `the budget was spent while ${endedFrom}; settled by ${by ?? "someone"}${settled(terminated)}`,
+    };
   }
-  if (chainStatus === "Requested") return { ...base, phase: "Requested", reason: input.placed > 0 ? "Placing" : "Submitted", message: `${input.placed}/${input.replicas} replica(s) placed` };
+  if (chainStatus === "Requested")
+    return { ...base, phase: "Requested", reason: input.placed > 0 ? "Placing" : "Submitted", message: `${input.placed}/${input.replicas} replica(s) placed` };
   if (chainStatus === "Scheduled") return { ...base, phase: "Scheduled", reason: "Starting", message: `${input.running}/${input.replicas} replica(s) running` };
   return {
     ...base,
@@ -139,7 +162,13 @@ function lastEvent(events: OutcomeEvent[], name: string): OutcomeEvent | undefin
 function terminatedOf(events: OutcomeEvent[]): DeploymentOutcome["terminated"] {
   const e = lastEvent(events, "Terminated");
   if (!e) return undefined;
-  return { by: e.args.by as Address, paidToNodes: BigInt(e.args.paidToNodes as bigint), refunded: BigInt(e.args.refunded as bigint), block: e.blockNumber, transactionHash: e.transactionHash };
+  return {
+    by: e.args.by as Address,
+    paidToNodes: BigInt(e.args.paidToNodes as bigint),
+    refunded: BigInt(e.args.refunded as bigint),
+    block: e.blockNumber,
+    transactionHash: e.transactionHash,
+  };
 }
 
 /** The `from` of the last status change into `to`. */

@@ -13,7 +13,10 @@ import { DeploymentStatus, ReplicaStatus, type DeploymentIntent } from "./eip712
 export type DeploymentView = ContractFunctionReturnType<typeof deploymentRegistryAbi, "view", "getDeployment">;
 
 /** One replica slot: the fields of IDeploymentRegistry.Replica (from the generated ABI) callers read, and its index. */
-export type ReplicaView = Pick<ContractFunctionReturnType<typeof deploymentRegistryAbi, "view", "getReplicas">[number], "nodeId" | "status" | "attempt" | "pricePerSecond" | "since"> & {
+export type ReplicaView = Pick<
+  ContractFunctionReturnType<typeof deploymentRegistryAbi, "view", "getReplicas">[number],
+  "nodeId" | "status" | "attempt" | "pricePerSecond" | "since"
+> & {
   index: number;
 };
 
@@ -91,7 +94,12 @@ export async function readDeploymentEvents(publicClient: PublicClient, addresses
   let logs: Log[];
   try {
     const latest = toBlock ?? (await publicClient.getBlockNumber());
-    logs = await getLogsSplitting(publicClient, { address: addresses.deploymentRegistry, topics: [null, id], fromBlock: addresses.deployBlock, toBlock: latest });
+    logs = await getLogsSplitting(publicClient, {
+      address: addresses.deploymentRegistry,
+      topics: [null, id],
+      fromBlock: addresses.deployBlock,
+      toBlock: latest,
+    });
   } catch (err) {
     throw toChainError(err, `reading the events of ${id}`);
   }
@@ -111,7 +119,11 @@ export async function readDeploymentEvents(publicClient: PublicClient, addresses
  * All deployments ever submitted (optionally by one deployer, up to `toBlock`), oldest first.
  * @example const mine = await listDeployments(pc, addresses, { deployer: "0x71bE…" })
  */
-export async function listDeployments(publicClient: PublicClient, addresses: HyphaAddresses, opts: { deployer?: Address; toBlock?: bigint } = {}): Promise<DeploymentListEntry[]> {
+export async function listDeployments(
+  publicClient: PublicClient,
+  addresses: HyphaAddresses,
+  opts: { deployer?: Address; toBlock?: bigint } = {},
+): Promise<DeploymentListEntry[]> {
   try {
     const [topic] = encodeEventTopics({ abi: deploymentRegistryAbi, eventName: "IntentSubmitted" });
     const deployerTopic = opts.deployer ? (pad(opts.deployer.toLowerCase() as Hex) as Hex) : null;
@@ -162,7 +174,13 @@ export async function readEventsOfDeployments(
   for (const l of parseEventLogs({ abi: deploymentRegistryAbi, logs, strict: true })) {
     const list = byId.get(String((l.args as { id?: Hex }).id ?? "").toLowerCase());
     if (!list) continue;
-    list.push({ eventName: l.eventName as string, args: l.args as Record<string, unknown>, blockNumber: l.blockNumber!, logIndex: l.logIndex!, transactionHash: l.transactionHash! });
+    list.push({
+      eventName: l.eventName as string,
+      args: l.args as Record<string, unknown>,
+      blockNumber: l.blockNumber!,
+      logIndex: l.logIndex!,
+      transactionHash: l.transactionHash!,
+    });
   }
   for (const list of byId.values()) list.sort((a, b) => (a.blockNumber === b.blockNumber ? a.logIndex - b.logIndex : a.blockNumber < b.blockNumber ? -1 : 1));
   return byId;
@@ -174,7 +192,12 @@ export async function readEventsOfDeployments(
  */
 export async function readJobResult(publicClient: PublicClient, addresses: HyphaAddresses, id: Hex): Promise<Hex> {
   try {
-    return (await publicClient.readContract({ address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "jobResult", args: [id] })) as Hex;
+    return (await publicClient.readContract({
+      address: addresses.deploymentRegistry,
+      abi: deploymentRegistryAbi,
+      functionName: "jobResult",
+      args: [id],
+    })) as Hex;
   } catch (err) {
     throw toChainError(err, `reading the job result of ${id}`);
   }

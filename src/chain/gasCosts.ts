@@ -34,11 +34,7 @@ export const GAS_BOUNDS = {
 } as const;
 
 /** One item of a batch call, with what its cost depends on. */
-export type GasItem =
-  | { kind: "placement" }
-  | { kind: "terminate"; replicas: number }
-  | { kind: "attest"; replicas: number }
-  | { kind: "reportLost" };
+export type GasItem = { kind: "placement" } | { kind: "terminate"; replicas: number } | { kind: "attest"; replicas: number } | { kind: "reportLost" };
 
 /**
  * The most one item can cost (pure).

@@ -72,7 +72,10 @@ export function buildIntent(input: IntentInput): DeploymentIntent {
   } else if (input.kind === "job") {
     intIn("quorum", input.quorum, 1, Math.min(MAX.u8, input.replicas));
     if (2 * input.quorum <= input.replicas) {
-      throw new IntentError("quorum", `must be a strict majority of the ${input.replicas} replicas (at least ${Math.floor(input.replicas / 2) + 1}), got ${input.quorum}`);
+      throw new IntentError(
+        "quorum",
+        `must be a strict majority of the ${input.replicas} replicas (at least ${Math.floor(input.replicas / 2) + 1}), got ${input.quorum}`,
+      );
     }
   } else {
     throw new IntentError("kind", `must be service or job, got ${input.kind}`);

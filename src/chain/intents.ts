@@ -30,7 +30,12 @@ const FIRST_WINDOW = 2048n;
  * eth_getLogs however long the chain is; without it, the whole range from the contracts' block.
  * @example const { intent } = await readIntent(pc, addresses, id);
  */
-export async function readIntent(publicClient: PublicClient, addresses: HyphaAddresses, id: Hex, opts: { before?: bigint; relayer?: boolean } = {}): Promise<SubmittedIntent> {
+export async function readIntent(
+  publicClient: PublicClient,
+  addresses: HyphaAddresses,
+  id: Hex,
+  opts: { before?: bigint; relayer?: boolean } = {},
+): Promise<SubmittedIntent> {
   let logs;
   try {
     const [topic] = encodeEventTopics({ abi: deploymentRegistryAbi, eventName: "IntentSubmitted" });

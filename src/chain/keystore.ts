@@ -107,7 +107,8 @@ export function decryptKey(json: unknown, passphrase: string): Hex {
   const ciphertext = Buffer.from(c.ciphertext, "hex");
   const expected = Buffer.from(c.mac, "hex");
   const actual = mac(derived, ciphertext);
-  if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) throw new KeystoreError("passphrase: wrong passphrase for this key file (MAC mismatch)");
+  if (expected.length !== actual.length || !timingSafeEqual(expected, actual))
+    throw new KeystoreError("passphrase: wrong passphrase for this key file (MAC mismatch)");
   const decipher = createDecipheriv("aes-128-ctr", derived.subarray(0, 16), Buffer.from(c.cipherparams.iv, "hex"));
   const key = bytesToHex(Buffer.concat([decipher.update(ciphertext), decipher.final()]));
   if (k.address && privateKeyToAddress(key).slice(2).toLowerCase() !== k.address.toLowerCase().replace(/^0x/, "")) {
@@ -170,7 +171,9 @@ export function loadKey(dirOrFile: string, passphrase: string, address?: string)
     const wanted = address?.toLowerCase();
     const match = wanted ? keys.find((k) => k.address.toLowerCase() === wanted) : keys.length === 1 ? keys[0] : undefined;
     if (!match) {
-      throw new KeystoreError(wanted ? `--from: ${address} is not in ${dirOrFile}` : `--from: ${dirOrFile} holds ${keys.length} keys; name one with --from ADDRESS`);
+      throw new KeystoreError(
+        wanted ? `--from: ${address} is not in ${dirOrFile}` : `--from: ${dirOrFile} holds ${keys.length} keys; name one with --from ADDRESS`,
+      );
     }
     file = match.file;
   }

@@ -49,7 +49,10 @@ export class NewHeads {
   /** Resolves once the first subscription is live (true) or the first attempt failed (false). */
   readonly ready: Promise<boolean>;
 
-  private constructor(private readonly wsUrl: string | undefined, private readonly opts: NewHeadsOptions) {
+  private constructor(
+    private readonly wsUrl: string | undefined,
+    private readonly opts: NewHeadsOptions,
+  ) {
     this.ready = new Promise((resolve) => this.connect(resolve));
   }
 

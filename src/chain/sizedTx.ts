@@ -51,11 +51,18 @@ export function gasLimitWithMargin(estimate: bigint, margin: GasMargin, blockGas
  * Why a mined transaction reverted, as one line (pure over the receipt and a replay's error).
  * @example revertCause({ gasUsed: 300000n }, 300000n, undefined) // { outOfGas: true, line: "ran out of gas: used 300000 of limit 300000" }
  */
-export function revertCause(receipt: Pick<TransactionReceipt, "gasUsed">, gasLimit: bigint, replayError: ChainError | undefined): { outOfGas: boolean; line: string } {
+export function revertCause(
+  receipt: Pick<TransactionReceipt, "gasUsed">,
+  gasLimit: bigint,
+  replayError: ChainError | undefined,
+): { outOfGas: boolean; line: string } {
   // Out of gas consumes the whole limit (a revert returns what is left); 63/64 of it at least.
   if (receipt.gasUsed * 64n >= gasLimit * 63n) return { outOfGas: true, line: `ran out of gas: used ${receipt.gasUsed} of limit ${gasLimit}` };
   if (replayError) return { outOfGas: false, line: replayError.shortMessage };
-  return { outOfGas: false, line: `reverted (used ${receipt.gasUsed} of limit ${gasLimit}; the replay at its block did not revert, so the state it met is gone)` };
+  return {
+    outOfGas: false,
+    line: `reverted (used ${receipt.gasUsed} of limit ${gasLimit}; the replay at its block did not revert, so the state it met is gone)`,
+  };
 }
 
 /**
@@ -65,7 +72,13 @@ export function revertCause(receipt: Pick<TransactionReceipt, "gasUsed">, gasLim
  * receipt; a revert throws a ChainError naming its cause.
  * @example const { hash } = await sendSizedContractTx(clients, call, "attesting 3 replica(s)", logger, { gas: batchGasLimit(items) })
  */
-export async function sendSizedContractTx<R = unknown>(clients: TxClients, call: ContractCall, what: string, logger?: SizedTxLogger, sizing: GasMargin | ExplicitGas = DEFAULT_GAS_MARGIN): Promise<SentTx<R>> {
+export async function sendSizedContractTx<R = unknown>(
+  clients: TxClients,
+  call: ContractCall,
+  what: string,
+  logger?: SizedTxLogger,
+  sizing: GasMargin | ExplicitGas = DEFAULT_GAS_MARGIN,
+): Promise<SentTx<R>> {
   const { publicClient, walletClient } = clients;
   const account = walletClient.account as Account | undefined;
   if (!account) throw new InputError(what, "no signing account given");
@@ -104,7 +117,11 @@ export async function sendSizedContractTx<R = unknown>(clients: TxClients, call:
     replayError = toChainError(err);
   }
   const cause = revertCause(receipt, gas, replayError);
-  report(call.functionName, cause.outOfGas ? "out-of-gas" : replayError ? "contract" : "unknown", `${what}: transaction ${hash} ${cause.line}`, logger, { tx: hash, gasUsed: receipt.gasUsed.toString(), gasLimit: gas.toString() });
+  report(call.functionName, cause.outOfGas ? "out-of-gas" : replayError ? "contract" : "unknown", `${what}: transaction ${hash} ${cause.line}`, logger, {
+    tx: hash,
+    gasUsed: receipt.gasUsed.toString(),
+    gasLimit: gas.toString(),
+  });
   // Out of gas says nothing about the input (the limit was too low): try again; else the contract refused.
   throw new (cause.outOfGas ? ChainUnavailableError : ChainRefusedError)(`${what}: transaction ${hash} ${cause.line}`, {
     errorName: replayError?.errorName,
@@ -124,7 +141,13 @@ async function chainIdOf(publicClient: PublicClient): Promise<number> {
 }
 
 /** The simulated result and the pending-block estimate plus the margin, capped at the block's limit. */
-async function simulateAndEstimate(publicClient: PublicClient, call: ContractCall, account: Account, margin: GasMargin, what: string): Promise<{ result: unknown; gas: bigint }> {
+async function simulateAndEstimate(
+  publicClient: PublicClient,
+  call: ContractCall,
+  account: Account,
+  margin: GasMargin,
+  what: string,
+): Promise<{ result: unknown; gas: bigint }> {
   try {
     const result = (await publicClient.simulateContract({ ...call, account } as never)).result;
     const [estimate, block] = await Promise.all([

@@ -71,7 +71,16 @@ export interface TokenPull {
 
 const erc20Abi = [
   { type: "function", name: "balanceOf", stateMutability: "view", inputs: [{ name: "a", type: "address" }], outputs: [{ type: "uint256" }] },
-  { type: "function", name: "approve", stateMutability: "nonpayable", inputs: [{ name: "s", type: "address" }, { name: "v", type: "uint256" }], outputs: [{ type: "bool" }] },
+  {
+    type: "function",
+    name: "approve",
+    stateMutability: "nonpayable",
+    inputs: [
+      { name: "s", type: "address" },
+      { name: "v", type: "uint256" },
+    ],
+    outputs: [{ type: "bool" }],
+  },
 ] as const;
 
 /**
@@ -81,7 +90,12 @@ const erc20Abi = [
  * input never leaves a stray approval behind.
  * @example await sendContractTxWithAllowance(clients, submitCall, "submitting", { token, owner, spender: registry, amount: budget, field: "budget" })
  */
-export async function sendContractTxWithAllowance<R = unknown>(clients: TxClients, call: ContractCall, what: string, pull: TokenPull): Promise<SentTx<R> & { approveTx?: Hex }> {
+export async function sendContractTxWithAllowance<R = unknown>(
+  clients: TxClients,
+  call: ContractCall,
+  what: string,
+  pull: TokenPull,
+): Promise<SentTx<R> & { approveTx?: Hex }> {
   const account = clients.walletClient.account as Account | undefined;
   if (!account) throw new InputError(what, "no signing account given");
   try {
@@ -101,9 +115,15 @@ export async function sendContractTxWithAllowance<R = unknown>(clients: TxClient
     throw new ChainRefusedError(`${pull.field}: ${pull.owner} holds ${balance} token wei, needs ${pull.amount}`);
   }
   if (account.address.toLowerCase() !== pull.owner.toLowerCase()) {
-    throw new ChainRefusedError(`${pull.field}: ${pull.owner} has not approved ${pull.amount} token wei to ${pull.spender}; the sender ${account.address} cannot approve for it`);
+    throw new ChainRefusedError(
+      `${pull.field}: ${pull.owner} has not approved ${pull.amount} token wei to ${pull.spender}; the sender ${account.address} cannot approve for it`,
+    );
   }
-  const approve = await sendContractTx(clients, { address: pull.token, abi: erc20Abi, functionName: "approve", args: [pull.spender, pull.amount] }, `${what}: approving ${pull.field}`);
+  const approve = await sendContractTx(
+    clients,
+    { address: pull.token, abi: erc20Abi, functionName: "approve", args: [pull.spender, pull.amount] },
+    `${what}: approving ${pull.field}`,
+  );
   const sent = await sendContractTx<R>(clients, call, what);
   return { ...sent, approveTx: approve.hash };
 }

@@ -46,9 +46,12 @@ export function planApply(spec: WorkloadSpec, specHash: Hex, existing: ExistingD
   const [{ resource, spec: old }] = existing;
   // The image name may point at other content now (a moved tag): the on-chain root is what runs.
   const imageChange: FieldChange[] =
-    imageRoot !== undefined && resource.intent.imageRoot.toLowerCase() !== imageRoot.toLowerCase() ? [{ path: "imageRoot", from: resource.intent.imageRoot, to: imageRoot }] : [];
+    imageRoot !== undefined && resource.intent.imageRoot.toLowerCase() !== imageRoot.toLowerCase()
+      ? [{ path: "imageRoot", from: resource.intent.imageRoot, to: imageRoot }]
+      : [];
   if (!old) {
-    if (resource.intent.specHash.toLowerCase() === specHash.toLowerCase() && resource.replicas.desired === spec.replicas && imageChange.length === 0) return { action: "unchanged", name, existing: resource };
+    if (resource.intent.specHash.toLowerCase() === specHash.toLowerCase() && resource.replicas.desired === spec.replicas && imageChange.length === 0)
+      return { action: "unchanged", name, existing: resource };
     return { action: "replace", name, existing: resource, changes: [{ path: "specHash", from: resource.intent.specHash, to: specHash }, ...imageChange] };
   }
   const changes = [...specChanges({ ...old, replicas: resource.replicas.desired }, spec), ...imageChange];
@@ -102,5 +105,8 @@ export function describeAction(a: ApplyAction): string {
  */
 export function diffLines(changes: FieldChange[]): string[] {
   const show = (v: unknown) => (typeof v === "string" ? v : JSON.stringify(v));
-  return changes.flatMap((c) => [...(c.from === undefined ? [] : [`-  ${c.path}: ${show(c.from)}`]), ...(c.to === undefined ? [] : [`+  ${c.path}: ${show(c.to)}`])]);
+  return changes.flatMap((c) => [
+    ...(c.from === undefined ? [] : [`-  ${c.path}: ${show(c.from)}`]),
+    ...(c.to === undefined ? [] : [`+  ${c.path}: ${show(c.to)}`]),
+  ]);
 }

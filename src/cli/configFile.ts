@@ -70,7 +70,8 @@ export function readConfigFile(file: string): ConfigFile {
 /** Validates the parsed YAML, naming the field at fault. */
 export function checkConfig(data: unknown, file: string): ConfigFile {
   if (!isObject(data)) throw new HyphaError(`config file ${file}: must be a mapping with contexts and current-context`);
-  for (const k of Object.keys(data)) if (k !== "contexts" && k !== "current-context") throw new HyphaError(`config file ${file}, ${k}: unknown field (known: contexts, current-context)`);
+  for (const k of Object.keys(data))
+    if (k !== "contexts" && k !== "current-context") throw new HyphaError(`config file ${file}, ${k}: unknown field (known: contexts, current-context)`);
   const current = data["current-context"];
   if (current !== undefined && typeof current !== "string") throw new HyphaError(`config file ${file}, current-context: must be a context name`);
   const contexts = data.contexts ?? {};
@@ -83,7 +84,8 @@ export function checkConfig(data: unknown, file: string): ConfigFile {
     for (const [k, v] of Object.entries(ctx)) {
       if (!(CONTEXT_KEYS as readonly string[]).includes(k)) throw new HyphaError(`${where}.${k}: unknown field (known: ${CONTEXT_KEYS.join(", ")})`);
       if (k === "dev-account") {
-        if (!Number.isInteger(v) || (v as number) < 0 || (v as number) > 19) throw new HyphaError(`${where}.dev-account: must be an integer 0..19, got ${JSON.stringify(v)}`);
+        if (!Number.isInteger(v) || (v as number) < 0 || (v as number) > 19)
+          throw new HyphaError(`${where}.dev-account: must be an integer 0..19, got ${JSON.stringify(v)}`);
         c["dev-account"] = v as number;
       } else {
         if (typeof v !== "string" || v === "") throw new HyphaError(`${where}.${k}: must be a non-empty string, got ${JSON.stringify(v)}`);
@@ -116,7 +118,9 @@ export function activeContext(config: ConfigFile, name: string | undefined, file
   const context = config.contexts[chosen];
   if (!context) {
     const known = Object.keys(config.contexts);
-    throw new HyphaError(`context ${JSON.stringify(chosen)}: not in ${file}${known.length ? ` (contexts: ${known.join(", ")})` : " (it has no contexts; add one with hypha config set-context NAME --rpc URL ...)"}`);
+    throw new HyphaError(
+      `context ${JSON.stringify(chosen)}: not in ${file}${known.length ? ` (contexts: ${known.join(", ")})` : " (it has no contexts; add one with hypha config set-context NAME --rpc URL ...)"}`,
+    );
   }
   return { name: chosen, context };
 }

@@ -59,8 +59,14 @@ export function readConfig(opts: Record<string, unknown>, env: NodeJS.ProcessEnv
   const keyChosen = pk !== undefined || dev !== undefined || opts.keystore !== undefined || opts.from !== undefined || env.HYPHA_KEYSTORE !== undefined;
   const rpcUrl = (opts.rpc as string | undefined) ?? env.HYPHA_RPC ?? context.rpc ?? DEFAULT_RPC;
   const storeUrl = (opts.store as string | undefined) ?? env.HYPHA_STORE ?? context.store ?? DEFAULT_STORE;
-  for (const [flag, url] of [["--rpc", rpcUrl], ["--store", storeUrl]] as const) {
-    if (!/^https?:\/\/[^\s]+$/.test(url)) throw new HyphaError(`${flag}: must be an http(s) URL, got ${url}${contextName && (flag === "--rpc" ? context.rpc : context.store) === url ? ` (from context ${contextName})` : ""}`);
+  for (const [flag, url] of [
+    ["--rpc", rpcUrl],
+    ["--store", storeUrl],
+  ] as const) {
+    if (!/^https?:\/\/[^\s]+$/.test(url))
+      throw new HyphaError(
+        `${flag}: must be an http(s) URL, got ${url}${contextName && (flag === "--rpc" ? context.rpc : context.store) === url ? ` (from context ${contextName})` : ""}`,
+      );
   }
   const keystore = (opts.keystore as string | undefined) ?? env.HYPHA_KEYSTORE ?? (keyChosen ? undefined : context.keystore);
   return {
@@ -187,7 +193,9 @@ export class CliContext {
       const account = devAccount(defaultDev);
       const keys = keystoreFiles(c.keystore);
       if (keys.length > 0) {
-        this.err(`note: signing with local dev account #${defaultDev} (${account.address}), not with the key(s) in ${c.keystore}; pass --from ADDRESS (or --keystore DIR) to sign with yours`);
+        this.err(
+          `note: signing with local dev account #${defaultDev} (${account.address}), not with the key(s) in ${c.keystore}; pass --from ADDRESS (or --keystore DIR) to sign with yours`,
+        );
       }
       return account;
     }

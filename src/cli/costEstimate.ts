@@ -46,7 +46,13 @@ export function estimateCost(intent: DeploymentIntent, nodes: NodeView[]): CostE
     return { escrow: intent.budget, maxPerHour, fitting, lastsSeconds: maxPerHour > 0n ? (intent.budget * 3600n) / maxPerHour : undefined };
   }
   const perSecond = prices.reduce((a, b) => a + b, 0n);
-  return { escrow: intent.budget, maxPerHour, estimatedPerHour: perSecond * 3600n, fitting, lastsSeconds: perSecond > 0n ? intent.budget / perSecond : undefined };
+  return {
+    escrow: intent.budget,
+    maxPerHour,
+    estimatedPerHour: perSecond * 3600n,
+    fitting,
+    lastsSeconds: perSecond > 0n ? intent.budget / perSecond : undefined,
+  };
 }
 
 /** @example formatDuration(93784n) // "1d 2h 3m" */

@@ -39,12 +39,22 @@ export function chainEventRows(events: DeploymentEvent[]): EventRow[] {
         const to = replicaStatusName(Number(a.to));
         const bad = to === "Failed" || to === "Tampered";
         const reason = to === "Running" ? "Started" : to === "Pending" ? "Rescheduling" : to;
-        row(bad ? "Warning" : "Normal", reason, a.nodeId ? `node ${a.nodeId}` : "contract", `replica ${a.replicaIndex} ${from} -> ${to}${to === "Pending" ? " (placed again on the next round)" : ""}`);
+        row(
+          bad ? "Warning" : "Normal",
+          reason,
+          a.nodeId ? `node ${a.nodeId}` : "contract",
+          `replica ${a.replicaIndex} ${from} -> ${to}${to === "Pending" ? " (placed again on the next round)" : ""}`,
+        );
         break;
       }
       case "Attested": {
         const s = attestedName(Number(a.status));
-        row(s === "Failed" || s === "Tampered" ? "Warning" : "Normal", `Attested${s}`, `node ${a.nodeId}`, `replica ${a.replicaIndex} attempt ${a.attempt} attested ${s} by agent ${a.signer}`);
+        row(
+          s === "Failed" || s === "Tampered" ? "Warning" : "Normal",
+          `Attested${s}`,
+          `node ${a.nodeId}`,
+          `replica ${a.replicaIndex} attempt ${a.attempt} attested ${s} by agent ${a.signer}`,
+        );
         break;
       }
       case "DeploymentStatusChanged": {
@@ -62,7 +72,12 @@ export function chainEventRows(events: DeploymentEvent[]): EventRow[] {
         row("Normal", "Scaled", "deployer", `${a.from} -> ${a.to} replicas`);
         break;
       case "Terminated":
-        row("Normal", "Terminated", String(a.by), `${formatTokens(BigInt(a.paidToNodes as bigint))} paid to nodes, ${formatTokens(BigInt(a.refunded as bigint))} refunded`);
+        row(
+          "Normal",
+          "Terminated",
+          String(a.by),
+          `${formatTokens(BigInt(a.paidToNodes as bigint))} paid to nodes, ${formatTokens(BigInt(a.refunded as bigint))} refunded`,
+        );
         break;
       default:
         break;
@@ -77,11 +92,20 @@ export function chainEventRows(events: DeploymentEvent[]): EventRow[] {
  */
 export function nowRows(pending: Map<number, string>, agents: Map<number, AgentReplicaStatus | "unreachable">, nodeOf: Map<number, number>): EventRow[] {
   const rows: EventRow[] = [];
-  for (const [index, reason] of [...pending].sort((x, y) => x[0] - y[0])) rows.push({ type: "Warning", reason: "FailedScheduling", at: "now", from: "scheduler", message: `replica ${index}: ${reason}` });
+  for (const [index, reason] of [...pending].sort((x, y) => x[0] - y[0]))
+    rows.push({ type: "Warning", reason: "FailedScheduling", at: "now", from: "scheduler", message: `replica ${index}: ${reason}` });
   for (const [index, s] of [...agents].sort((x, y) => x[0] - y[0])) {
     const from = `node ${nodeOf.get(index) ?? "?"} agent`;
-    if (s === "unreachable") rows.push({ type: "Warning", reason: "AgentUnreachable", at: "now", from, message: `replica ${index}: the node's agent does not answer` });
-    else if (s.message) rows.push({ type: /fail|tamper|oom|missing|not found|error|exit/i.test(`${s.status} ${s.message}`) ? "Warning" : "Normal", reason: s.status, at: "now", from, message: `replica ${index}: ${s.message}${s.restarts ? ` (restarts ${s.restarts})` : ""}` });
+    if (s === "unreachable")
+      rows.push({ type: "Warning", reason: "AgentUnreachable", at: "now", from, message: `replica ${index}: the node's agent does not answer` });
+    else if (s.message)
+      rows.push({
+        type: /fail|tamper|oom|missing|not found|error|exit/i.test(`${s.status} ${s.message}`) ? "Warning" : "Normal",
+        reason: s.status,
+        at: "now",
+        from,
+        message: `replica ${index}: ${s.message}${s.restarts ? ` (restarts ${s.restarts})` : ""}`,
+      });
   }
   return rows;
 }

@@ -81,7 +81,11 @@ export function intentForSpec(spec: WorkloadSpec, flags: IntentFlags, ctx: { dep
     deadline: ctx.now + BigInt(deadlineSeconds),
     maxRunSeconds: flags.maxRun === undefined ? undefined : parseIntIn("--max-run", flags.maxRun, spec.kind === "job" ? 1 : 0, 2 ** 32 - 1),
     maxRetries:
-      flags.maxRetries !== undefined ? parseIntIn("--max-retries", flags.maxRetries, 0, 255) : spec.job ? Math.min(255, spec.job.backoffLimit) : DEFAULT_SERVICE_RETRIES,
+      flags.maxRetries !== undefined
+        ? parseIntIn("--max-retries", flags.maxRetries, 0, 255)
+        : spec.job
+          ? Math.min(255, spec.job.backoffLimit)
+          : DEFAULT_SERVICE_RETRIES,
   });
 }
 
@@ -104,22 +108,32 @@ export async function imageRootFor(spec: WorkloadSpec, flags: IntentFlags, resol
  * Verification uses the chain (ERC-1271 wallets) through `publicClient`.
  * @example const { intent, signature } = await signedIntentOf(workload, domain, pc)
  */
-export async function signedIntentOf(w: ParsedWorkload, domain: TypedDataDomain, publicClient: PublicClient, file = "FILE"): Promise<{ intent: DeploymentIntent; signature: Hex }> {
+export async function signedIntentOf(
+  w: ParsedWorkload,
+  domain: TypedDataDomain,
+  publicClient: PublicClient,
+  file = "FILE",
+): Promise<{ intent: DeploymentIntent; signature: Hex }> {
   const signed = w.signed!;
   // Placeholders and a verification_hash that is not the workload's: the spec part's own check.
   const computed = checkSignedContract(w, file);
   const where = `document ${w.document}`;
   if (!signed.intent) {
-    throw new HyphaError(`${where}, smart_contract: signed, but without the intent fields (chain_id, verifying_contract, deployer, ...) that \`hypha sign\` writes`, {
-      details: `computed specHash: ${computed}\nsign it with: hypha sign -f ${file} -o signed.yaml, then hypha apply -f signed.yaml`,
-    });
+    throw new HyphaError(
+      `${where}, smart_contract: signed, but without the intent fields (chain_id, verifying_contract, deployer, ...) that \`hypha sign\` writes`,
+      {
+        details: `computed specHash: ${computed}\nsign it with: hypha sign -f ${file} -o signed.yaml, then hypha apply -f signed.yaml`,
+      },
+    );
   }
   const f = signed.intent;
   if (f.chainId !== undefined && Number(f.chainId) !== domain.chainId) {
     throw new HyphaError(`${where}, smart_contract.chain_id: signed for chain ${f.chainId}, this chain is ${domain.chainId}`);
   }
   if (f.verifyingContract !== undefined && f.verifyingContract.toLowerCase() !== String(domain.verifyingContract).toLowerCase()) {
-    throw new HyphaError(`${where}, smart_contract.verifying_contract: signed for ${f.verifyingContract}, this chain's DeploymentRegistry is ${domain.verifyingContract}`);
+    throw new HyphaError(
+      `${where}, smart_contract.verifying_contract: signed for ${f.verifyingContract}, this chain's DeploymentRegistry is ${domain.verifyingContract}`,
+    );
   }
   if (!isAddress(f.deployer)) throw new HyphaError(`${where}, smart_contract.deployer: not an address: ${f.deployer}`);
   const wf = intentWorkloadFields(w.spec);

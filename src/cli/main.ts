@@ -89,7 +89,17 @@ function allCommands(cmd: Command): Command[] {
  * @example process.exitCode = await runCli(process.argv)
  */
 /** Global flags that take a value (so their value is not mistaken for the command name). */
-const GLOBAL_VALUE_FLAGS = new Set(["--context", "--rpc", "--deployment", "--keystore", "--from", "--passphrase-file", "--private-key", "--dev-account", "--store"]);
+const GLOBAL_VALUE_FLAGS = new Set([
+  "--context",
+  "--rpc",
+  "--deployment",
+  "--keystore",
+  "--from",
+  "--passphrase-file",
+  "--private-key",
+  "--dev-account",
+  "--store",
+]);
 
 /**
  * Lets `-o FORMAT` stand before the command as a global flag (`hypha -o json get nodes`) by moving

@@ -134,7 +134,8 @@ export async function followDeployment(
       const why = await opts.unschedulable();
       if (why) {
         throw new DeploymentEndedError(`deployment ${label} cannot be placed (FailedScheduling): ${why}`, {
-          details: "no registered node has the capacity, price and approved measurement it needs, even when empty; it stays Requested (its escrow is refunded when you delete it: hypha delete deployment NAME)",
+          details:
+            "no registered node has the capacity, price and approved measurement it needs, even when empty; it stays Requested (its escrow is refunded when you delete it: hypha delete deployment NAME)",
         });
       }
     }

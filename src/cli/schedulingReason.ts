@@ -22,7 +22,17 @@ export interface PlacementNeeds {
 }
 
 function requests(id: string, needs: PlacementNeeds, indexes: number[]): ReplicaRequest[] {
-  return indexes.map((replicaIndex) => ({ deploymentId: id, replicaIndex, seq: "0", cpuMillis: needs.cpuMillis, memoryMiB: needs.memoryMiB, diskMiB: needs.diskMiB, maxPricePerSecond: needs.maxPricePerSecond, siblingNodeIds: [], previousNodeId: 0 }));
+  return indexes.map((replicaIndex) => ({
+    deploymentId: id,
+    replicaIndex,
+    seq: "0",
+    cpuMillis: needs.cpuMillis,
+    memoryMiB: needs.memoryMiB,
+    diskMiB: needs.diskMiB,
+    maxPricePerSecond: needs.maxPricePerSecond,
+    siblingNodeIds: [],
+    previousNodeId: 0,
+  }));
 }
 
 function asPlacementNode(n: NodeView, approved: boolean, whole: boolean): PlacementNode {
@@ -41,8 +51,17 @@ function asPlacementNode(n: NodeView, approved: boolean, whole: boolean): Placem
  * The reason each of `pendingIndexes` finds no node now, by replica index (absent: a node fits).
  * @example pendingReasons(id, intent, [0], nodes, approved) // Map { 0 => "no node fits: 3 not enough cpu" }
  */
-export function pendingReasons(id: string, needs: PlacementNeeds, pendingIndexes: number[], nodes: NodeView[], approved: ReadonlySet<number>): Map<number, string> {
-  const { unplaced } = placeReplicas(nodes.map((n) => asPlacementNode(n, approved.has(n.id), false)), requests(id, needs, pendingIndexes));
+export function pendingReasons(
+  id: string,
+  needs: PlacementNeeds,
+  pendingIndexes: number[],
+  nodes: NodeView[],
+  approved: ReadonlySet<number>,
+): Map<number, string> {
+  const { unplaced } = placeReplicas(
+    nodes.map((n) => asPlacementNode(n, approved.has(n.id), false)),
+    requests(id, needs, pendingIndexes),
+  );
   return new Map(unplaced.map((u) => [u.replicaIndex, u.reason]));
 }
 
@@ -52,7 +71,10 @@ export function pendingReasons(id: string, needs: PlacementNeeds, pendingIndexes
  */
 export function neverFits(needs: PlacementNeeds, nodes: NodeView[], approved: ReadonlySet<number>): string | undefined {
   const indexes = Array.from({ length: needs.replicas }, (_, i) => i);
-  const { unplaced } = placeReplicas(nodes.map((n) => asPlacementNode(n, approved.has(n.id), true)), requests("0x", needs, indexes));
+  const { unplaced } = placeReplicas(
+    nodes.map((n) => asPlacementNode(n, approved.has(n.id), true)),
+    requests("0x", needs, indexes),
+  );
   return unplaced[0]?.reason;
 }
 
@@ -64,7 +86,10 @@ export async function approvedNodes(publicClient: PublicClient, addresses: Hypha
   const byMeasurement = new Map<Hex, boolean>();
   try {
     for (const m of new Set(nodes.map((n) => n.measurement))) {
-      byMeasurement.set(m, (await publicClient.readContract({ address: addresses.nodeRegistry, abi: nodeRegistryAbi, functionName: "measurementApproved", args: [m] })) as boolean);
+      byMeasurement.set(
+        m,
+        (await publicClient.readContract({ address: addresses.nodeRegistry, abi: nodeRegistryAbi, functionName: "measurementApproved", args: [m] })) as boolean,
+      );
     }
   } catch (err) {
     throw toChainError(err, "reading approved measurements");

@@ -67,7 +67,12 @@ export function formatLogRecord(rec: Record<string, unknown>, opts: { color: boo
     extra.push(`${k}=${showValue(v)}`);
   }
   const line = extra.length ? `${head} ${opts.color ? `\x1b[2m${extra.join(" ")}\x1b[0m` : extra.join(" ")}` : head;
-  return stack ? `${line}\n${stack.split("\n").map((l) => `    ${l}`).join("\n")}` : line;
+  return stack
+    ? `${line}\n${stack
+        .split("\n")
+        .map((l) => `    ${l}`)
+        .join("\n")}`
+    : line;
 }
 
 /**

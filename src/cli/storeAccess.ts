@@ -16,10 +16,13 @@ async function request(url: string, init: RequestInit = {}, what: string): Promi
   try {
     return await fetch(url, { ...init, signal: AbortSignal.timeout(15_000) });
   } catch (err) {
-    throw new StoreAccessError(`${what}: cannot reach the store at ${new URL(url).origin} (${(err as Error).cause ? String(((err as Error).cause as Error).message ?? (err as Error).cause) : (err as Error).message})`, {
-      cause: err,
-      details: "start it with `hypha up` or pass --store URL",
-    });
+    throw new StoreAccessError(
+      `${what}: cannot reach the store at ${new URL(url).origin} (${(err as Error).cause ? String(((err as Error).cause as Error).message ?? (err as Error).cause) : (err as Error).message})`,
+      {
+        cause: err,
+        details: "start it with `hypha up` or pass --store URL",
+      },
+    );
   }
 }
 
@@ -41,7 +44,10 @@ export async function resolveImageRoot(storeUrl: string, image: string): Promise
       });
     }
     if (err instanceof ImageError && err.code === "UNAVAILABLE") {
-      throw new StoreAccessError(`image ${image}: cannot reach the store at ${storeUrl}`, { cause: err, details: "start it with `hypha up`, pass --store URL, or give --image-root 0x…" });
+      throw new StoreAccessError(`image ${image}: cannot reach the store at ${storeUrl}`, {
+        cause: err,
+        details: "start it with `hypha up`, pass --store URL, or give --image-root 0x…",
+      });
     }
     throw err;
   }
@@ -54,7 +60,11 @@ export async function resolveImageRoot(storeUrl: string, image: string): Promise
 export async function publishSpecBlob(storeUrl: string, canonicalJson: string): Promise<string> {
   const bytes = new TextEncoder().encode(canonicalJson);
   const cid = cidForBytes(bytes, RAW_CODEC).toString();
-  const res = await request(`${storeUrl}/blobs/${cid}`, { method: "PUT", body: bytes, headers: { "content-type": "application/octet-stream" } }, "publishing the spec");
+  const res = await request(
+    `${storeUrl}/blobs/${cid}`,
+    { method: "PUT", body: bytes, headers: { "content-type": "application/octet-stream" } },
+    "publishing the spec",
+  );
   if (!res.ok) throw new StoreAccessError(`publishing the spec: the store answered ${res.status} ${await res.text().catch(() => "")}`.trim());
   return cid;
 }

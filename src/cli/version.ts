@@ -15,10 +15,15 @@ const ROOT = path.resolve(__dirname, "..", "..");
 export function cliVersion(withCommit = true): string {
   const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { version: string };
   let commit = "";
-  if (withCommit) try {
-    commit = execFileSync("git", ["-C", ROOT, "rev-parse", "--short", "HEAD"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], timeout: 2_000 }).trim();
-  } catch {
-    commit = ""; // not a clone (or no git): the version alone
-  }
+  if (withCommit)
+    try {
+      commit = execFileSync("git", ["-C", ROOT, "rev-parse", "--short", "HEAD"], {
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "ignore"],
+        timeout: 2_000,
+      }).trim();
+    } catch {
+      commit = ""; // not a clone (or no git): the version alone
+    }
   return `hypha ${pkg.version}${commit ? ` (${commit})` : ""}, node ${process.version}`;
 }

@@ -20,7 +20,9 @@ export function normalizeImageName(name: string): string {
   if (typeof name !== "string") throw new ImageError("image name: expected a string", { code: "BAD_INPUT" });
   const n = name.startsWith(ZERO_IMAGE_SCHEME) ? name.slice(ZERO_IMAGE_SCHEME.length) : name;
   if (!NAME_RE.test(n) || n.includes("..") || n.includes("//"))
-    throw new ImageError(`image name ${JSON.stringify(name.slice(0, 140))}: use 1-128 of a-z 0-9 . _ : @ / - starting with a letter or digit`, { code: "BAD_INPUT" });
+    throw new ImageError(`image name ${JSON.stringify(name.slice(0, 140))}: use 1-128 of a-z 0-9 . _ : @ / - starting with a letter or digit`, {
+      code: "BAD_INPUT",
+    });
   return n;
 }
 
@@ -50,7 +52,8 @@ export class Catalog {
     } catch (cause) {
       throw new ImageError(`catalog ${this.file}: not valid JSON`, { code: "BAD_INPUT", cause });
     }
-    if (typeof data !== "object" || data === null || Array.isArray(data)) throw new ImageError(`catalog ${this.file}: expected an object`, { code: "BAD_INPUT" });
+    if (typeof data !== "object" || data === null || Array.isArray(data))
+      throw new ImageError(`catalog ${this.file}: expected an object`, { code: "BAD_INPUT" });
     return data as Record<string, string>;
   }
 
@@ -58,7 +61,7 @@ export class Catalog {
   async get(name: string): Promise<string | undefined> {
     const n = normalizeImageName(name);
     const all = await this.list();
-    return Object.prototype.hasOwnProperty.call(all, n) ? all[n] : undefined;
+    return Object.hasOwn(all, n) ? all[n] : undefined;
   }
 
   /** Like get, but throws NOT_FOUND. */
@@ -72,7 +75,8 @@ export class Catalog {
   async set(name: string, root: string): Promise<void> {
     const n = normalizeImageName(name);
     const cid = parseCid(root, "root");
-    if (cid.code !== JSON_CODEC) throw new ImageError(`root ${cid}: not an image manifest CID (codec must be json)`, { code: "BAD_INPUT", cid: cid.toString() });
+    if (cid.code !== JSON_CODEC)
+      throw new ImageError(`root ${cid}: not an image manifest CID (codec must be json)`, { code: "BAD_INPUT", cid: cid.toString() });
     await this.update((all) => ({ ...all, [n]: cid.toString() }));
   }
 

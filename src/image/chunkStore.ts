@@ -138,7 +138,8 @@ export class ChunkStore implements ChunkSink {
     const count = new Transform({
       transform(piece: Buffer, _enc, done) {
         size += piece.length;
-        if (size > opts.maxBytes) return done(new ImageError(`upload: more than ${opts.maxBytes} bytes (the store's upload limit)`, { code: "TOO_LARGE", cid: opts.cid?.toString() }));
+        if (size > opts.maxBytes)
+          return done(new ImageError(`upload: more than ${opts.maxBytes} bytes (the store's upload limit)`, { code: "TOO_LARGE", cid: opts.cid?.toString() }));
         try {
           opts.onBytes?.(piece.length);
         } catch (err) {
@@ -152,7 +153,8 @@ export class ChunkStore implements ChunkSink {
       await pipeline(source as NodeJS.ReadableStream, count, createWriteStream(tmp, { flags: "wx" }));
       const digest = new Uint8Array(hash.digest());
       const got = CID.createV1(opts.cid?.code ?? opts.codec ?? RAW_CODEC, Digest.create(SHA2_256_CODE, digest));
-      if (opts.cid && !got.equals(opts.cid)) throw new ImageError(`content for ${opts.cid} is tampered: sha256 does not match`, { code: "TAMPERED", cid: opts.cid.toString() });
+      if (opts.cid && !got.equals(opts.cid))
+        throw new ImageError(`content for ${opts.cid} is tampered: sha256 does not match`, { code: "TAMPERED", cid: opts.cid.toString() });
       if (await this.has(got)) {
         await fsp.rm(tmp, { force: true });
         return { cid: got, size, added: false };

@@ -67,7 +67,14 @@ export async function imageList(opts: ImageStoreOptions): Promise<ImageSummary[]
   const out: ImageSummary[] = [];
   for (const root of await manifestRoots(store)) {
     const m = await loadManifest(store, root);
-    out.push({ root: root.toString(), rootHex: rootToBytes32(root), names: names.get(root.toString()) ?? [], files: countFiles(m), totalSize: manifestSize(m), chunks: chunkSet(m).size });
+    out.push({
+      root: root.toString(),
+      rootHex: rootToBytes32(root),
+      names: names.get(root.toString()) ?? [],
+      files: countFiles(m),
+      totalSize: manifestSize(m),
+      chunks: chunkSet(m).size,
+    });
   }
   return out.sort((a, b) => (a.names[0] ?? "~" + a.root).localeCompare(b.names[0] ?? "~" + b.root));
 }
@@ -96,7 +103,7 @@ export async function imageInspect(opts: ImageStoreOptions & { ref: string; entr
     if (other.equals(root)) continue;
     const theirs = chunkSet(await loadManifest(store, other));
     let n = 0;
-    for (const c of theirs) if (mine.has(c)) (n++, shared.add(c));
+    for (const c of theirs) if (mine.has(c)) n++, shared.add(c);
     if (n > 0) sharedWith.push({ root: other.toString(), names: names.get(other.toString()) ?? [], sharedChunks: n });
   }
   const count = (t: string) => m.entries.filter((e) => e.type === t).length;

@@ -11,10 +11,56 @@ import { buildHostRootfs } from "./hostRootfs";
 
 /** Applets linked in /bin (all exist in Debian's busybox 1.35). */
 export const DEMO_APPLETS = [
-  "sh", "ash", "echo", "cat", "sleep", "ls", "sha256sum", "env", "true", "false", "printf", "date",
-  "hostname", "id", "uname", "head", "tail", "wc", "grep", "sed", "awk", "mkdir", "rm", "cp", "mv",
-  "ps", "test", "[", "seq", "yes", "touch", "tee", "sort", "uniq", "tr", "cut", "pwd", "whoami",
-  "basename", "dirname", "expr", "find", "xargs", "md5sum", "stat", "od", "dd", "chmod", "ln", "kill",
+  "sh",
+  "ash",
+  "echo",
+  "cat",
+  "sleep",
+  "ls",
+  "sha256sum",
+  "env",
+  "true",
+  "false",
+  "printf",
+  "date",
+  "hostname",
+  "id",
+  "uname",
+  "head",
+  "tail",
+  "wc",
+  "grep",
+  "sed",
+  "awk",
+  "mkdir",
+  "rm",
+  "cp",
+  "mv",
+  "ps",
+  "test",
+  "[",
+  "seq",
+  "yes",
+  "touch",
+  "tee",
+  "sort",
+  "uniq",
+  "tr",
+  "cut",
+  "pwd",
+  "whoami",
+  "basename",
+  "dirname",
+  "expr",
+  "find",
+  "xargs",
+  "md5sum",
+  "stat",
+  "od",
+  "dd",
+  "chmod",
+  "ln",
+  "kill",
 ] as const;
 
 export interface DemoRootfs {
@@ -40,7 +86,13 @@ HOME_URL="https://example.invalid/hypha"
  */
 export async function buildDemoRootfs(targetDir: string, opts: { busybox?: string } = {}): Promise<DemoRootfs> {
   const busybox = opts.busybox ?? "/bin/busybox";
-  if (opts.busybox === undefined && !(await fsp.stat(busybox).then((st) => st.isFile(), () => false))) {
+  if (
+    opts.busybox === undefined &&
+    !(await fsp.stat(busybox).then(
+      (st) => st.isFile(),
+      () => false,
+    ))
+  ) {
     // A fresh machine with only Node: build the same kind of tree from the host's own tools.
     const host = await buildHostRootfs(targetDir);
     return { dir: host.dir, source: "host", busyboxSha256: "", applets: host.tools };
@@ -49,14 +101,14 @@ export async function buildDemoRootfs(targetDir: string, opts: { busybox?: strin
     throw new ImageError(`busybox: cannot read "${busybox}" (install Debian's busybox-static)`, { code: "NOT_FOUND", cause, path: busybox });
   });
   await fsp.mkdir(targetDir, { recursive: true });
-  if ((await fsp.readdir(targetDir)).length > 0)
-    throw new ImageError(`demo rootfs target "${targetDir}": not empty`, { code: "CONFLICT", path: targetDir });
+  if ((await fsp.readdir(targetDir)).length > 0) throw new ImageError(`demo rootfs target "${targetDir}": not empty`, { code: "CONFLICT", path: targetDir });
   const dir = (p: string, mode = 0o755) => mkdirMode(path.join(targetDir, p), mode);
   const file = async (p: string, content: string | Buffer, mode = 0o644) => {
     await fsp.writeFile(path.join(targetDir, p), content);
     await fsp.chmod(path.join(targetDir, p), mode);
   };
-  for (const d of ["bin", "sbin", "usr", "usr/bin", "usr/sbin", "etc", "root", "home", "proc", "sys", "dev", "run", "var", "app", "lib"]) await dir(d, d === "root" ? 0o700 : 0o755);
+  for (const d of ["bin", "sbin", "usr", "usr/bin", "usr/sbin", "etc", "root", "home", "proc", "sys", "dev", "run", "var", "app", "lib"])
+    await dir(d, d === "root" ? 0o700 : 0o755);
   await dir("tmp", 0o1777);
   await dir("var/tmp", 0o1777);
   await file("bin/busybox", bin, 0o755);

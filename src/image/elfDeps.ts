@@ -79,7 +79,17 @@ export function parseElfDeps(bytes: Uint8Array): ElfDeps {
 }
 
 /** Library directories searched in an image, in ld.so's usual order. */
-export const LIBRARY_DIRS = ["lib/x86_64-linux-gnu", "usr/lib/x86_64-linux-gnu", "lib64", "usr/lib64", "lib", "usr/lib", "usr/local/lib", "lib/aarch64-linux-gnu", "usr/lib/aarch64-linux-gnu"];
+export const LIBRARY_DIRS = [
+  "lib/x86_64-linux-gnu",
+  "usr/lib/x86_64-linux-gnu",
+  "lib64",
+  "usr/lib64",
+  "lib",
+  "usr/lib",
+  "usr/local/lib",
+  "lib/aarch64-linux-gnu",
+  "usr/lib/aarch64-linux-gnu",
+];
 
 /**
  * Image paths for an ELF's interpreter and needed libraries that exist in the image (via `lookup`).

@@ -35,9 +35,11 @@ export function checkEntryPath(p: unknown): asserts p is string {
  * @example normalizeArchivePath("./usr/bin/") // "usr/bin"
  */
 export function normalizeArchivePath(name: string): string {
-  if (name.startsWith("/")) throw new ImageError(`archive entry ${JSON.stringify(name.slice(0, 200))}: absolute paths are not allowed`, { code: "BAD_PATH", path: name });
+  if (name.startsWith("/"))
+    throw new ImageError(`archive entry ${JSON.stringify(name.slice(0, 200))}: absolute paths are not allowed`, { code: "BAD_PATH", path: name });
   const parts = name.split("/").filter((x) => x !== "" && x !== ".");
-  if (parts.includes("..")) throw new ImageError(`archive entry ${JSON.stringify(name.slice(0, 200))}: ".." components are not allowed`, { code: "BAD_PATH", path: name });
+  if (parts.includes(".."))
+    throw new ImageError(`archive entry ${JSON.stringify(name.slice(0, 200))}: ".." components are not allowed`, { code: "BAD_PATH", path: name });
   const p = parts.join("/");
   if (p !== "") checkEntryPath(p);
   return p;
@@ -77,10 +79,7 @@ export function checkSymlinkTarget(linkPath: string, target: string): void {
  * Resolve a path inside the image lexically, following symlinks listed in `lookup` (absolute
  * targets from the image root), up to 40 hops. Returns the final entry path or undefined.
  */
-export function resolveInImage(
-  p: string,
-  lookup: (path: string) => { type: string; target?: string } | undefined,
-): string | undefined {
+export function resolveInImage(p: string, lookup: (path: string) => { type: string; target?: string } | undefined): string | undefined {
   let parts = p.split("/").filter((x) => x !== "" && x !== ".");
   let hops = 0;
   const out: string[] = [];

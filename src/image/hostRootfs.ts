@@ -12,10 +12,53 @@ import { ImageError } from "./imageError";
 
 /** Tools copied when the host has them; `sh` is required. */
 export const HOST_TOOLS = [
-  "sh", "echo", "cat", "sleep", "ls", "true", "false", "printf", "env", "head", "tail", "wc", "mkdir", "rm", "cp",
-  "mv", "seq", "date", "uname", "hostname", "id", "sha256sum", "md5sum", "sort", "uniq", "tr", "cut", "tee",
-  "touch", "grep", "sed", "awk", "find", "xargs", "expr", "test", "basename", "dirname", "pwd", "whoami", "stat",
-  "od", "dd", "chmod", "ln", "kill", "yes",
+  "sh",
+  "echo",
+  "cat",
+  "sleep",
+  "ls",
+  "true",
+  "false",
+  "printf",
+  "env",
+  "head",
+  "tail",
+  "wc",
+  "mkdir",
+  "rm",
+  "cp",
+  "mv",
+  "seq",
+  "date",
+  "uname",
+  "hostname",
+  "id",
+  "sha256sum",
+  "md5sum",
+  "sort",
+  "uniq",
+  "tr",
+  "cut",
+  "tee",
+  "touch",
+  "grep",
+  "sed",
+  "awk",
+  "find",
+  "xargs",
+  "expr",
+  "test",
+  "basename",
+  "dirname",
+  "pwd",
+  "whoami",
+  "stat",
+  "od",
+  "dd",
+  "chmod",
+  "ln",
+  "kill",
+  "yes",
 ] as const;
 
 const SEARCH_PATH = ["/usr/local/bin", "/usr/bin", "/bin", "/usr/sbin", "/sbin"];
@@ -75,10 +118,15 @@ export async function buildHostRootfs(targetDir: string): Promise<{ dir: string;
     await fsp.copyFile(realpathSync(lib), dest);
     await fsp.chmod(dest, 0o755);
   }
-  await fsp.writeFile(path.join(targetDir, "etc/os-release"), 'PRETTY_NAME="Hypha demo rootfs (host tools stand-in for ubuntu:latest)"\nNAME="Hypha demo rootfs"\nID=hypha-host\n');
+  await fsp.writeFile(
+    path.join(targetDir, "etc/os-release"),
+    'PRETTY_NAME="Hypha demo rootfs (host tools stand-in for ubuntu:latest)"\nNAME="Hypha demo rootfs"\nID=hypha-host\n',
+  );
   await fsp.writeFile(path.join(targetDir, "etc/passwd"), "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n");
   await fsp.writeFile(path.join(targetDir, "etc/group"), "root:x:0:\nnogroup:x:65534:\n");
   await fsp.writeFile(path.join(targetDir, "etc/hostname"), "hypha\n");
-  const shSha256 = createHash("sha256").update(await fsp.readFile(sh)).digest("hex");
+  const shSha256 = createHash("sha256")
+    .update(await fsp.readFile(sh))
+    .digest("hex");
   return { dir: path.resolve(targetDir), shSha256, tools };
 }

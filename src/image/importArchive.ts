@@ -64,7 +64,7 @@ export async function addArchiveFile(
           const p = normalizeArchivePath(h.name);
           if (h.type === "file" || h.type === "contiguous-file") {
             files.set(p, await readMemberBody(body, () => path.join(spoolDir, String(spooled++)), opts.spoolAboveBytes ?? DEFAULT_SPOOL_ABOVE));
-          } else if (h.type === "link") (body.resume(), links.set(p, h.linkname ?? ""));
+          } else if (h.type === "link") body.resume(), links.set(p, h.linkname ?? "");
           else if (h.type === "symlink") {
             // docker save links layer directories with relative symlinks; resolve inside the archive only
             body.resume();
@@ -299,7 +299,8 @@ function readMember(files: Map<string, Member>, links: Map<string, string>, p: s
 
 /** Parse a JSON document of the image (index, manifest, config), read into memory if spooled. */
 async function parseJson(member: Member, what: string): Promise<unknown> {
-  if (member.size > MAX_JSON_BYTES) throw new ImageError(`image archive: ${what} is ${member.size} bytes, more than ${MAX_JSON_BYTES} for a JSON document`, { code: "TOO_LARGE" });
+  if (member.size > MAX_JSON_BYTES)
+    throw new ImageError(`image archive: ${what} is ${member.size} bytes, more than ${MAX_JSON_BYTES} for a JSON document`, { code: "TOO_LARGE" });
   const bytes = Buffer.isBuffer(member.source) ? member.source : await fsp.readFile(member.source.file);
   try {
     return JSON.parse(bytes.toString("utf8"));

@@ -6,7 +6,17 @@
 export { ImageError, type ImageErrorCode } from "./imageError";
 export { CID, cidForBytes, parseCid, rootToBytes32, bytes32ToRoot, sha256, RAW_CODEC, JSON_CODEC } from "./cid";
 export { chunkFile, chunkStream, MIN_CHUNK, AVG_CHUNK, MAX_CHUNK } from "./chunker";
-export { type Entry, type EntryType, type ImageManifest, encodeManifest, decodeManifest, manifestRoot, manifestSize, validateManifest, DEFAULT_MAX_MANIFEST_BYTES } from "./manifest";
+export {
+  type Entry,
+  type EntryType,
+  type ImageManifest,
+  encodeManifest,
+  decodeManifest,
+  manifestRoot,
+  manifestSize,
+  validateManifest,
+  DEFAULT_MAX_MANIFEST_BYTES,
+} from "./manifest";
 export { ChunkStore, type StagedChunks } from "./chunkStore";
 export { Catalog, normalizeImageName, ZERO_IMAGE_SCHEME } from "./catalog";
 export { startStoreServer, type StoreServer, type StoreServerOptions } from "./storeServer";

@@ -5,7 +5,7 @@
  * on decode (a manifest comes from untrusted mirrors and deployers).
  */
 import canonicalize from "canonicalize";
-import { CID, JSON_CODEC, RAW_CODEC, cidForBytes, parseCid } from "./cid";
+import { type CID, JSON_CODEC, RAW_CODEC, cidForBytes, parseCid } from "./cid";
 import { ImageError } from "./imageError";
 import { checkEntryPath, checkSymlinkTarget, parentPath } from "./entryPath";
 
@@ -121,7 +121,8 @@ export function validateManifest(m: ImageManifest): void {
     } catch (err) {
       bad(`${where}.path: ${(err as ImageError).shortMessage}`, String(e.path));
     }
-    if (prev !== undefined && comparePaths(prev, e.path) >= 0) bad(`${where}.path: "${e.path}" is not after "${prev}" (entries must be sorted and unique)`, e.path);
+    if (prev !== undefined && comparePaths(prev, e.path) >= 0)
+      bad(`${where}.path: "${e.path}" is not after "${prev}" (entries must be sorted and unique)`, e.path);
     prev = e.path;
     const parent = parentPath(e.path);
     if (parent !== "" && types.get(parent) !== "dir") bad(`${where}.path: parent "${parent}" of "${e.path}" is not a directory listed before it`, e.path);
@@ -168,8 +169,7 @@ export function validateManifest(m: ImageManifest): void {
     types.set(e.path, e.type);
   });
   for (const e of m.entries) {
-    if (e.type === "hardlink" && types.get(e.target!) !== "file")
-      bad(`hardlink "${e.path}": target "${e.target}" is not a regular file of this image`, e.path);
+    if (e.type === "hardlink" && types.get(e.target!) !== "file") bad(`hardlink "${e.path}": target "${e.target}" is not a regular file of this image`, e.path);
   }
 }
 

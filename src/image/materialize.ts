@@ -139,11 +139,25 @@ export async function materializeImage(opts: MaterializeOptions): Promise<Materi
     }
     progress.phase = "done";
     report();
-    return { bytesFetched: stats.bytesFetched, bytesTotal: progress.bytesTotal, bytesFromCache: stats.bytesFromCache, chunksFetched: stats.chunksFetched, files: progress.filesTotal };
+    return {
+      bytesFetched: stats.bytesFetched,
+      bytesTotal: progress.bytesTotal,
+      bytesFromCache: stats.bytesFromCache,
+      chunksFetched: stats.chunksFetched,
+      files: progress.filesTotal,
+    };
   })();
   ready.catch(() => undefined); // the caller may only look at it later
 
-  return { dir: target, root, manifest, bytesFetched, bytesTotal: progress.bytesTotal, ready, progress: () => ({ ...progress, bytesFetched: stats.bytesFetched }) };
+  return {
+    dir: target,
+    root,
+    manifest,
+    bytesFetched,
+    bytesTotal: progress.bytesTotal,
+    ready,
+    progress: () => ({ ...progress, bytesFetched: stats.bytesFetched }),
+  };
 }
 
 /**
@@ -271,7 +285,10 @@ async function writeEntry(ctx: Ctx, e: Entry, fetched: Map<string, Uint8Array>):
   await fh.close();
   if (written !== e.size) {
     await fsp.rm(part, { force: true });
-    throw new ImageError(`manifest: file "${e.path}" is ${e.size} bytes in the manifest but its chunks hold ${written}`, { code: "BAD_MANIFEST", path: e.path });
+    throw new ImageError(`manifest: file "${e.path}" is ${e.size} bytes in the manifest but its chunks hold ${written}`, {
+      code: "BAD_MANIFEST",
+      path: e.path,
+    });
   }
   if (ctx.chown) await fsp.chown(part, e.uid, e.gid);
   await fsp.chmod(part, e.mode);

@@ -34,7 +34,10 @@ export async function pruneChunkCache(dir: string, maxBytes: number): Promise<Pr
   files.sort((a, b) => a.mtimeMs - b.mtimeMs || (a.file < b.file ? -1 : 1));
   for (const f of files) {
     if (total <= maxBytes) break;
-    const gone = await fsp.rm(f.file).then(() => true, () => false);
+    const gone = await fsp.rm(f.file).then(
+      () => true,
+      () => false,
+    );
     if (!gone) continue;
     total -= f.size;
     result.removed++;

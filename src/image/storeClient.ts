@@ -135,7 +135,8 @@ export class StoreClient {
         outcomes.push("tampered");
         continue;
       }
-      if (bytes.length > maxBytes) throw new ImageError(`spec blob ${cid}: ${bytes.length} bytes, more than a spec may be (${maxBytes})`, { code: "TOO_LARGE", cid: cid.toString() });
+      if (bytes.length > maxBytes)
+        throw new ImageError(`spec blob ${cid}: ${bytes.length} bytes, more than a spec may be (${maxBytes})`, { code: "TOO_LARGE", cid: cid.toString() });
       return bytes;
     }
     throw failure(cid.toString(), outcomes, this.mirrors, "spec blob");
@@ -194,7 +195,11 @@ export class StoreClient {
   async missing(cids: string[], mirror = this.mirrors[0]): Promise<string[]> {
     const out: string[] = [];
     for (let i = 0; i < cids.length; i += 10_000) {
-      const res = await this.request(`${mirror}/chunks/missing`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ cids: cids.slice(i, i + 10_000) }) });
+      const res = await this.request(`${mirror}/chunks/missing`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ cids: cids.slice(i, i + 10_000) }),
+      });
       await ok(res, "chunks/missing");
       out.push(...((await res.json()) as { missing: string[] }).missing);
     }
@@ -204,14 +209,22 @@ export class StoreClient {
   /** Push one object to a mirror (verified by the server). */
   async put(cid: CID | string, bytes: Uint8Array, mirror = this.mirrors[0]): Promise<void> {
     const c = parseCid(cid).toString();
-    const res = await this.request(`${mirror}/chunks/${c}`, { method: "PUT", headers: { "content-type": "application/octet-stream" }, body: new Uint8Array(bytes) });
+    const res = await this.request(`${mirror}/chunks/${c}`, {
+      method: "PUT",
+      headers: { "content-type": "application/octet-stream" },
+      body: new Uint8Array(bytes),
+    });
     await ok(res, `push ${c}`);
   }
 
   /** Store a raw blob (e.g. canonical spec JSON) on a mirror; returns its CID (digest = sha256). */
   async putBlob(bytes: Uint8Array, mirror = this.mirrors[0]): Promise<CID> {
     const cid = cidForBytes(bytes);
-    const res = await this.request(`${mirror}/blobs/${cid}`, { method: "PUT", headers: { "content-type": "application/octet-stream" }, body: new Uint8Array(bytes) });
+    const res = await this.request(`${mirror}/blobs/${cid}`, {
+      method: "PUT",
+      headers: { "content-type": "application/octet-stream" },
+      body: new Uint8Array(bytes),
+    });
     await ok(res, `put blob ${cid}`);
     return cid;
   }
@@ -265,8 +278,7 @@ async function ok(res: Response, what: string): Promise<void> {
   try {
     const b = (await res.json()) as { error?: { code?: string; message?: string; cid?: string } };
     if (b.error?.message) msg = b.error.message;
-    if (b.error?.code && b.error.code !== "INTERNAL")
-      throw new ImageError(`${what}: ${msg}`, { code: b.error.code as ImageError["code"], cid: b.error.cid });
+    if (b.error?.code && b.error.code !== "INTERNAL") throw new ImageError(`${what}: ${msg}`, { code: b.error.code as ImageError["code"], cid: b.error.cid });
   } catch (err) {
     if (err instanceof ImageError) throw err;
   }

@@ -62,7 +62,11 @@ export function planGc(objects: StoredObject[], reachable: ReadonlySet<string>, 
  * Walks the store: every root's manifest and its chunks, plus the given blobs.
  * @example const { reachable } = await reachableObjects(store, [root], [specCid])
  */
-export async function reachableObjects(store: ChunkStore, roots: string[], blobs: string[]): Promise<{ reachable: Set<string>; missingRoots: string[]; badRoots: string[] }> {
+export async function reachableObjects(
+  store: ChunkStore,
+  roots: string[],
+  blobs: string[],
+): Promise<{ reachable: Set<string>; missingRoots: string[]; badRoots: string[] }> {
   const reachable = new Set<string>();
   const missingRoots: string[] = [];
   const badRoots: string[] = [];

@@ -17,8 +17,17 @@ export function createStoreMetrics(catalogNames: () => Promise<number>): StoreMe
   collectDefaultMetrics({ register: registry, prefix: "hypha_store_" });
   // promtool: "non-counter metrics should not have _total suffix" (prom-client's handle/request gauges)
   for (const m of registry.getMetricsAsArray()) if (m.name.endsWith("_total")) registry.removeSingleMetric(m.name);
-  const requests = new Counter({ name: "hypha_store_requests_total", help: "HTTP requests answered", labelNames: ["route", "method", "status"], registers: [registry] });
-  const served = new Counter({ name: "hypha_store_bytes_served_total", help: "Object bytes sent to clients (chunks, manifests, blobs)", registers: [registry] });
+  const requests = new Counter({
+    name: "hypha_store_requests_total",
+    help: "HTTP requests answered",
+    labelNames: ["route", "method", "status"],
+    registers: [registry],
+  });
+  const served = new Counter({
+    name: "hypha_store_bytes_served_total",
+    help: "Object bytes sent to clients (chunks, manifests, blobs)",
+    registers: [registry],
+  });
   const received = new Counter({ name: "hypha_store_bytes_received_total", help: "Bytes uploaded to the store", registers: [registry] });
   new Gauge({
     name: "hypha_store_catalog_names",

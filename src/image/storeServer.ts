@@ -101,7 +101,12 @@ export async function startStoreServer(opts: StoreServerOptions): Promise<StoreS
     if (opts.catalogToken === undefined) return next();
     const given = /^Bearer (.+)$/.exec(req.get("authorization") ?? "")?.[1];
     const ok = given !== undefined && given.length === opts.catalogToken.length && timingSafeEqual(Buffer.from(given), Buffer.from(opts.catalogToken));
-    if (!ok) return next(new ImageError("catalog: changing a name on this store needs its token (Authorization: Bearer …; hypha reads HYPHA_STORE_TOKEN)", { code: "UNAUTHORIZED" }));
+    if (!ok)
+      return next(
+        new ImageError("catalog: changing a name on this store needs its token (Authorization: Bearer …; hypha reads HYPHA_STORE_TOKEN)", {
+          code: "UNAUTHORIZED",
+        }),
+      );
     next();
   };
   app.put("/catalog/*name", catalogWriter, json, async (req, res) => {
@@ -110,7 +115,8 @@ export async function startStoreServer(opts: StoreServerOptions): Promise<StoreS
     if (typeof root !== "string") throw new ImageError("body.root: expected a root CID string", { code: "BAD_INPUT" });
     const cid = parseCid(root, "body.root");
     if (cid.code !== JSON_CODEC) throw new ImageError(`body.root: ${cid} is not an image manifest CID`, { code: "BAD_INPUT" });
-    if (!(await store.has(cid))) throw new ImageError(`body.root: manifest ${cid} is not in this store; push the image first`, { code: "NOT_FOUND", cid: root });
+    if (!(await store.has(cid)))
+      throw new ImageError(`body.root: manifest ${cid} is not in this store; push the image first`, { code: "NOT_FOUND", cid: root });
     await catalog.set(name, root);
     res.json({ name, root: cid.toString() });
   });

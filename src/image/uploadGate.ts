@@ -55,7 +55,8 @@ export class UploadGate {
     this.maxInFlight = opts.maxInFlight ?? 4;
     this.maxWaiting = opts.maxWaiting ?? 64;
     for (const [k, v] of Object.entries({ maxInFlight: this.maxInFlight, maxWaiting: this.maxWaiting }))
-      if (!Number.isInteger(v) || v < (k === "maxInFlight" ? 1 : 0)) throw new ImageError(`${k}: expected a whole number${k === "maxInFlight" ? " of at least 1" : ""}, got ${v}`, { code: "BAD_INPUT" });
+      if (!Number.isInteger(v) || v < (k === "maxInFlight" ? 1 : 0))
+        throw new ImageError(`${k}: expected a whole number${k === "maxInFlight" ? " of at least 1" : ""}, got ${v}`, { code: "BAD_INPUT" });
     this.used = opts.usedBytes;
     this.minFree = minFree;
   }
@@ -88,7 +89,8 @@ export class UploadGate {
     } catch (err) {
       return `store directory ${this.opts.dir}: ${(err as Error).message}`;
     }
-    if (free < this.minFree) return `disk of ${this.opts.dir}: ${free} bytes free, under the reserve of ${this.minFree} bytes: uploads are refused (reads still served)`;
+    if (free < this.minFree)
+      return `disk of ${this.opts.dir}: ${free} bytes free, under the reserve of ${this.minFree} bytes: uploads are refused (reads still served)`;
     const max = this.opts.maxStoreBytes;
     if (max !== undefined && this.used >= max) return `store full: ${this.used} of ${max} bytes used: uploads are refused (reads still served)`;
     return undefined;
@@ -147,6 +149,8 @@ export class UploadGate {
       throw new ImageError(`store full: ${this.used} of ${max} bytes used, ${this.reserved} arriving, an upload needs ${more} more`, { code: "STORE_FULL" });
     const free = this.freeAtCheck - this.reserved - more;
     if (free < this.minFree)
-      throw new ImageError(`store full: its disk would have ${Math.max(0, free)} bytes free, under the reserve of ${this.minFree} bytes`, { code: "STORE_FULL" });
+      throw new ImageError(`store full: its disk would have ${Math.max(0, free)} bytes free, under the reserve of ${this.minFree} bytes`, {
+        code: "STORE_FULL",
+      });
   }
 }

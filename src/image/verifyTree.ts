@@ -46,7 +46,8 @@ export function compareEntry(e: Entry, o: Observed, opts: VerifyOptions = {}, ex
   const out: Drift[] = [];
   if (e.type !== "symlink" && (o.mode & 0o7777) !== e.mode)
     out.push({ path: e.path, kind: "mode", expected: "0o" + e.mode.toString(8), actual: "0o" + (o.mode & 0o7777).toString(8) });
-  if (opts.checkOwner && (o.uid !== e.uid || o.gid !== e.gid)) out.push({ path: e.path, kind: "owner", expected: `${e.uid}:${e.gid}`, actual: `${o.uid}:${o.gid}` });
+  if (opts.checkOwner && (o.uid !== e.uid || o.gid !== e.gid))
+    out.push({ path: e.path, kind: "owner", expected: `${e.uid}:${e.gid}`, actual: `${o.uid}:${o.gid}` });
   if (e.type === "symlink" && o.target !== e.target) out.push({ path: e.path, kind: "target", expected: e.target, actual: o.target });
   const file = e.type === "hardlink" ? expectedFile : e.type === "file" ? e : undefined;
   if (file) {

@@ -78,7 +78,10 @@ export interface StreamMessage {
 export function createApiClient(baseUrl = "", fetchFn: typeof fetch = (...a) => fetch(...a)) {
   const base = baseUrl.replace(/\/$/, "");
   async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const res = await fetchFn(`${base}${path}`, body === undefined ? { method } : { method, headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    const res = await fetchFn(
+      `${base}${path}`,
+      body === undefined ? { method } : { method, headers: { "content-type": "application/json" }, body: JSON.stringify(body) },
+    );
     const text = await res.text();
     let json: any;
     try {
@@ -96,8 +99,10 @@ export function createApiClient(baseUrl = "", fetchFn: typeof fetch = (...a) => 
   return {
     health: () => call<any>("GET", "/healthz"),
     prepare: (req: PrepareRequest) => call<PrepareResponse>("POST", "/v1/prepare", req),
-    submitIntent: (req: SubmitIntentRequest) => call<{ id: Hex; transactionHash: Hex; blockNumber: string; specPublished: boolean; permitTx?: Hex }>("POST", "/v1/intents", req),
-    deployments: (opts: { deployer?: Address; limit?: number; offset?: number } = {}) => call<{ total: number; deployments: any[] }>("GET", `/v1/deployments${q(opts)}`),
+    submitIntent: (req: SubmitIntentRequest) =>
+      call<{ id: Hex; transactionHash: Hex; blockNumber: string; specPublished: boolean; permitTx?: Hex }>("POST", "/v1/intents", req),
+    deployments: (opts: { deployer?: Address; limit?: number; offset?: number } = {}) =>
+      call<{ total: number; deployments: any[] }>("GET", `/v1/deployments${q(opts)}`),
     deployment: (id: Hex) => call<any>("GET", `/v1/deployments/${id}`),
     events: (id: Hex) => call<{ id: Hex; events: any[] }>("GET", `/v1/deployments/${id}/events`),
     audit: (id: Hex) => call<any>("GET", `/v1/deployments/${id}/audit`),
@@ -120,8 +125,7 @@ export function createApiClient(baseUrl = "", fetchFn: typeof fetch = (...a) => 
           const { value, done } = await reader.read();
           if (done) return;
           buffer += value;
-          let cut: number;
-          while ((cut = buffer.indexOf("\n\n")) >= 0) {
+          for (let cut = buffer.indexOf("\n\n"); cut >= 0; cut = buffer.indexOf("\n\n")) {
             const message = parseSseMessage(buffer.slice(0, cut));
             buffer = buffer.slice(cut + 2);
             if (message) onMessage(message);

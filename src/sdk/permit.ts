@@ -50,7 +50,9 @@ const eip712DomainAbi = [
   },
 ] as const;
 
-const noncesAbi = [{ type: "function", name: "nonces", stateMutability: "view", inputs: [{ name: "owner", type: "address" }], outputs: [{ type: "uint256" }] }] as const;
+const noncesAbi = [
+  { type: "function", name: "nonces", stateMutability: "view", inputs: [{ name: "owner", type: "address" }], outputs: [{ type: "uint256" }] },
+] as const;
 
 /**
  * A contract's EIP-712 domain from its EIP-5267 eip712Domain() (HyphaToken has it through
@@ -58,7 +60,11 @@ const noncesAbi = [{ type: "function", name: "nonces", stateMutability: "view", 
  * @example await readEip712Domain(publicClient, addresses.token) // { name: "Hypha", version: "1", chainId: 31337, verifyingContract }
  */
 export async function readEip712Domain(publicClient: Pick<PublicClient, "readContract">, contract: Address): Promise<TypedDataDomain> {
-  const [, name, version, chainId, verifyingContract] = await publicClient.readContract({ address: contract, abi: eip712DomainAbi, functionName: "eip712Domain" });
+  const [, name, version, chainId, verifyingContract] = await publicClient.readContract({
+    address: contract,
+    abi: eip712DomainAbi,
+    functionName: "eip712Domain",
+  });
   return { name, version, chainId: Number(chainId), verifyingContract };
 }
 

@@ -33,7 +33,12 @@ export interface WalletTypedData {
  * the domain's fields), numbers as decimal strings.
  * @example await provider.request({ method: "eth_signTypedData_v4", params: [account, JSON.stringify(typedDataForWallet(p.typedData))] })
  */
-export function typedDataForWallet(td: { domain: TypedDataDomain; types: Record<string, readonly { name: string; type: string }[]>; primaryType: string; message: object }): WalletTypedData {
+export function typedDataForWallet(td: {
+  domain: TypedDataDomain;
+  types: Record<string, readonly { name: string; type: string }[]>;
+  primaryType: string;
+  message: object;
+}): WalletTypedData {
   const types: WalletTypedData["types"] = { EIP712Domain: getTypesForEIP712Domain({ domain: td.domain }) };
   for (const [name, fields] of Object.entries(td.types)) if (name !== "EIP712Domain") types[name] = fields.map((f) => ({ name: f.name, type: f.type }));
   return toWire({ types, primaryType: td.primaryType, domain: td.domain, message: td.message }) as WalletTypedData;

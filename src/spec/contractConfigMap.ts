@@ -86,7 +86,9 @@ function uintString(bits: number) {
 }
 
 const hex = (re: RegExp, what: string) =>
-  str(what).check(z.refine((s) => re.test(s), { message: `must be ${what}` })).transform((s) => s.toLowerCase());
+  str(what)
+    .check(z.refine((s) => re.test(s), { message: `must be ${what}` }))
+    .transform((s) => s.toLowerCase());
 
 /** env as a mapping NAME: value (read from own keys, so no name is lost to prototype tricks). */
 const envMap = z.unknown().transform((v, ctx): EnvVar[] => {
@@ -99,7 +101,8 @@ const envMap = z.unknown().transform((v, ctx): EnvVar[] => {
   for (const [name, value] of Object.entries(v as Record<string, unknown>)) {
     const problem = envNameProblem(name);
     if (problem) ctx.issues.push({ code: "custom", input: name, path: [name], message: problem });
-    if (typeof value !== "string") ctx.issues.push({ code: "custom", input: value, path: [name], message: `must be a string (quote numbers), got ${describeValue(value)}` });
+    if (typeof value !== "string")
+      ctx.issues.push({ code: "custom", input: value, path: [name], message: `must be a string (quote numbers), got ${describeValue(value)}` });
     else out.push({ name, value });
   }
   return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -208,7 +211,8 @@ export function normalizeContractConfigMap(data: unknown, document: number): { s
 
   const hashRaw = ws.verification_hash ?? "";
   const sigRaw = sc.signature ?? "";
-  if (hashRaw.startsWith("0x") && !HASH_RE.test(hashRaw)) add("workload_spec.verification_hash", `must be 0x + 64 hex digits (a specHash), got ${JSON.stringify(hashRaw)}`);
+  if (hashRaw.startsWith("0x") && !HASH_RE.test(hashRaw))
+    add("workload_spec.verification_hash", `must be 0x + 64 hex digits (a specHash), got ${JSON.stringify(hashRaw)}`);
   if (sigRaw.startsWith("0x") && !SIG_RE.test(sigRaw)) add("signature", `must be 0x + hex bytes (an EIP-712 signature), got ${JSON.stringify(sigRaw)}`);
   const present = REQUIRED_INTENT.filter((k) => sc[k] !== undefined);
   let intent: SignedIntentFields | undefined;

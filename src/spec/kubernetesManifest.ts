@@ -58,9 +58,7 @@ const containerSchema = strictMapping({
   image: imageRef,
   command: stringList.nullable().optional(),
   args: stringList.nullable().optional(),
-  env: z
-    .array(strictMapping({ name: envName, value: str().optional() }), { error: (i) => `must be a list, got ${describeValue(i.input)}` })
-    .optional(),
+  env: z.array(strictMapping({ name: envName, value: str().optional() }), { error: (i) => `must be a list, got ${describeValue(i.input)}` }).optional(),
   workingDir: str("an absolute path")
     .check(z.refine((s) => s.startsWith("/"), { message: "must be an absolute path" }))
     .optional(),
@@ -160,7 +158,10 @@ export function normalizeKubernetes(kind: KubernetesKind, data: unknown, documen
     const spec = (doc as z.infer<typeof jobSchema>).spec;
     replicas = spec.completions ?? 1;
     if (spec.parallelism !== undefined && spec.parallelism !== replicas) {
-      add("spec.parallelism", `must equal completions (${replicas}) or be omitted: Hypha runs every completion at once as an independent replica for the result quorum`);
+      add(
+        "spec.parallelism",
+        `must equal completions (${replicas}) or be omitted: Hypha runs every completion at once as an independent replica for the result quorum`,
+      );
     }
     job = jobFields(annotations, replicas, spec.backoffLimit ?? 6, add);
   }
@@ -223,7 +224,13 @@ function jobFields(annotations: Record<string, string>, replicas: number, backof
     else quorum = Number(q);
   }
   const raw = annotations[HYPHA_ANNOTATIONS.outputs];
-  const list = raw === undefined ? [] : raw.split(",").map((s) => s.trim()).filter((s) => s.length > 0);
+  const list =
+    raw === undefined
+      ? []
+      : raw
+          .split(",")
+          .map((s) => s.trim())
+          .filter((s) => s.length > 0);
   const outputs = [...new Set(list)].sort();
   if (outputs.length > LIMITS.maxOutputs) add(outputsPath, `declares ${outputs.length} outputs, at most ${LIMITS.maxOutputs}`);
   for (const o of outputs) {
@@ -248,9 +255,7 @@ function normalizeEnv(container: Container, path: string, add: (p: string, m: st
     if (seen.has(e.name)) add(`${path}[${i}].name`, `duplicate environment variable ${e.name} (also at [${seen.get(e.name)}])`);
     else seen.set(e.name, i);
   });
-  return (container.env ?? [])
-    .map((e) => ({ name: e.name, value: e.value ?? "" }))
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return (container.env ?? []).map((e) => ({ name: e.name, value: e.value ?? "" })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 function normalizePorts(container: Container, path: string, add: (p: string, m: string) => void): PortSpec[] {

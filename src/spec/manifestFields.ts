@@ -130,9 +130,7 @@ export const envName = str("an environment variable name").check(
   }),
 );
 
-export const portName = str("a port name").check(
-  z.refine((s) => PORT_NAME_RE.test(s), { message: "must be 1-15 lowercase letters, digits or '-'" }),
-);
+export const portName = str("a port name").check(z.refine((s) => PORT_NAME_RE.test(s), { message: "must be 1-15 lowercase letters, digits or '-'" }));
 
 export const protocol = z.enum(["TCP", "UDP", "SCTP"], { error: (iss) => `must be TCP, UDP or SCTP, got ${describeValue(iss.input)}` });
 

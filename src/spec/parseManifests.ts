@@ -47,7 +47,11 @@ export function parseManifests(text: string, opts: { source?: string } = {}): Pa
     if (result.workload) workloads.push(result.workload);
   }
   if (issues.length === 0 && workloads.length === 0) issues.push({ document: -1, path: "", message: "no workload found (the file has no YAML documents)" });
-  if (issues.length > 0) throw new SpecError(issues.sort((a, b) => a.document - b.document), opts);
+  if (issues.length > 0)
+    throw new SpecError(
+      issues.sort((a, b) => a.document - b.document),
+      opts,
+    );
   return workloads;
 }
 
@@ -58,7 +62,11 @@ function normalizeDocument(data: unknown, document: number): { workload?: Parsed
   const { apiVersion, kind } = data as Record<string, unknown>;
   const issues: SpecIssue[] = [];
   if (typeof kind !== "string") {
-    issues.push({ document, path: "kind", message: `${kind === undefined ? "is required" : `must be a string, got ${describeValue(kind)}`} (one of ${Object.keys(SUPPORTED_KINDS).join(", ")})` });
+    issues.push({
+      document,
+      path: "kind",
+      message: `${kind === undefined ? "is required" : `must be a string, got ${describeValue(kind)}`} (one of ${Object.keys(SUPPORTED_KINDS).join(", ")})`,
+    });
   } else if (!(kind in SUPPORTED_KINDS)) {
     issues.push({ document, path: "kind", message: `unknown kind ${JSON.stringify(kind)} (supported: ${Object.keys(SUPPORTED_KINDS).join(", ")})` });
   }
@@ -66,7 +74,12 @@ function normalizeDocument(data: unknown, document: number): { workload?: Parsed
     issues.push({ document, path: "apiVersion", message: apiVersion === undefined ? "is required" : `must be a string, got ${describeValue(apiVersion)}` });
   } else if (typeof kind === "string" && kind in SUPPORTED_KINDS) {
     const allowed = SUPPORTED_KINDS[kind as ParsedWorkload["source"]];
-    if (!allowed.includes(apiVersion)) issues.push({ document, path: "apiVersion", message: `unsupported apiVersion ${JSON.stringify(apiVersion)} for ${kind} (supported: ${allowed.join(", ")})` });
+    if (!allowed.includes(apiVersion))
+      issues.push({
+        document,
+        path: "apiVersion",
+        message: `unsupported apiVersion ${JSON.stringify(apiVersion)} for ${kind} (supported: ${allowed.join(", ")})`,
+      });
   }
   if (issues.length > 0) return { issues };
   const source = kind as ParsedWorkload["source"];

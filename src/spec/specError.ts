@@ -24,8 +24,7 @@ export class SpecError extends HyphaError {
   constructor(issues: SpecIssue[], options: { source?: string; cause?: unknown } = {}) {
     const prefix = options.source ? `${options.source}: ` : "";
     const first = issues[0] ? formatSpecIssue(issues[0]) : "invalid workload spec";
-    const short =
-      issues.length <= 1 ? `${prefix}${first}` : `${prefix}${issues.length} problems in manifest; first: ${first}`;
+    const short = issues.length <= 1 ? `${prefix}${first}` : `${prefix}${issues.length} problems in manifest; first: ${first}`;
     super(short, {
       details: issues.length > 1 ? issues.map((i) => `  - ${formatSpecIssue(i)}`).join("\n") : undefined,
       cause: options.cause,

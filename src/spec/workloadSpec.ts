@@ -76,7 +76,6 @@ export const DEFAULT_RESOURCES: ResourceSpec = {
   diskBytes: 256 * 1024 * 1024, // 256Mi
 };
 
-
 export const NAME_RE = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 export const ENV_NAME_RE = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
 export const PORT_NAME_RE = /^[a-z0-9]([-a-z0-9]{0,13}[a-z0-9])?$/;
@@ -121,7 +120,15 @@ export const workloadSpecSchema = z
     image: nonEmpty.regex(/^\S+$/, "must not contain whitespace"),
     command: z.array(z.string()).min(1).nullable(),
     args: z.array(z.string()),
-    env: z.array(z.strictObject({ name: z.string().regex(ENV_NAME_RE).refine((n) => n !== "__proto__", "is a reserved name"), value: z.string() })),
+    env: z.array(
+      z.strictObject({
+        name: z
+          .string()
+          .regex(ENV_NAME_RE)
+          .refine((n) => n !== "__proto__", "is a reserved name"),
+        value: z.string(),
+      }),
+    ),
     workingDir: z.string().startsWith("/").nullable(),
     resources: z.strictObject({
       cpuMillis: int(1, LIMITS.maxCpuMillis),
@@ -175,7 +182,10 @@ export function specInvariantProblems(spec: WorkloadSpec): { path: (string | num
     else {
       if (spec.job.quorum > spec.replicas) out.push({ path: ["job", "quorum"], message: "quorum exceeds replicas" });
       else if (spec.job.quorum * 2 <= spec.replicas) {
-        out.push({ path: ["job", "quorum"], message: `must be a strict majority of the ${spec.replicas} replicas (at least ${Math.floor(spec.replicas / 2) + 1}): a result stands only when most replicas agree` });
+        out.push({
+          path: ["job", "quorum"],
+          message: `must be a strict majority of the ${spec.replicas} replicas (at least ${Math.floor(spec.replicas / 2) + 1}): a result stands only when most replicas agree`,
+        });
       }
       spec.job.outputs.forEach((o, i) => {
         const problem = outputPathProblem(o);

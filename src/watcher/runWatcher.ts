@@ -143,7 +143,13 @@ export async function runWatcher(config: WatcherConfig, logger: WatcherLogger = 
   await resumeOutbox(client, outbox, cfg.addresses.deploymentRegistry, logger, { pollIntervalMs: cfg.pollIntervalMs });
   // Outbox records lost: transactions this watcher sent may still be pending, and the actions they
   // carry would look undone. Wait for them to be mined (ingest then sees their effects) first.
-  if (outboxLost) await waitForSendersIdle(client, workers.map((w) => w.address), logger, cfg.outboxLostWaitMs);
+  if (outboxLost)
+    await waitForSendersIdle(
+      client,
+      workers.map((w) => w.address),
+      logger,
+      cfg.outboxLostWaitMs,
+    );
   await Promise.all(workers.map((w) => w.syncNonce()));
 
   const follower = new ChainFollower(client, store, {
@@ -218,9 +224,18 @@ export async function runWatcher(config: WatcherConfig, logger: WatcherLogger = 
       .filter((d) => !d.terminated && d.status !== deploymentStatusNumber("Terminated"))
       .map((d) => ({ deployment: d, replicas: store.replicasOf(d.id) }));
     const nodes = store.nodes().map((n) => ({ ...n, measurementApproved: store.isMeasurementApproved(n.measurement) }));
-    const result = reconcile({ deployments, nodes, lostNodeIds: lostNodes, inFlightKeys: dispatcher.inFlightKeys(), inFlightReservations: dispatcher.reservations(), budgetSpentIds: budgetSpent, nodeConditions: prober.conditions() });
+    const result = reconcile({
+      deployments,
+      nodes,
+      lostNodeIds: lostNodes,
+      inFlightKeys: dispatcher.inFlightKeys(),
+      inFlightReservations: dispatcher.reservations(),
+      budgetSpentIds: budgetSpent,
+      nodeConditions: prober.conditions(),
+    });
     reconciles++;
-    if (result.unplaced.length && result.unplaced.length !== unplaced) logger.warn({ unplaced: result.unplaced.length, first: result.unplaced[0] }, "replicas waiting for a node");
+    if (result.unplaced.length && result.unplaced.length !== unplaced)
+      logger.warn({ unplaced: result.unplaced.length, first: result.unplaced[0] }, "replicas waiting for a node");
     unplaced = result.unplaced.length;
     unplacedSample = result.unplaced.slice(0, 5);
     unplacedReasons = result.unplaced.map((u) => u.reason);
@@ -248,7 +263,8 @@ export async function runWatcher(config: WatcherConfig, logger: WatcherLogger = 
           await outbox.forgetMinedAfter(step.reorg.ancestor);
           for (const w of workers) w.invalidateNonce();
         }
-        if (step.reorg) logger.warn({ removedFrom: step.reorg.removedFrom.toString(), ancestor: step.reorg.ancestor?.toString() ?? null }, "reorg: state rolled back");
+        if (step.reorg)
+          logger.warn({ removedFrom: step.reorg.removedFrom.toString(), ancestor: step.reorg.ancestor?.toString() ?? null }, "reorg: state rolled back");
         if (step.caughtUp && !caughtUpOnce) {
           caughtUpOnce = true;
           logger.info({ cursor: store.cursor()?.number.toString() }, "ingest caught up");
@@ -279,19 +295,37 @@ export async function runWatcher(config: WatcherConfig, logger: WatcherLogger = 
     // counts reservations twice); only a comparison the cursor did not move during counts.
     const nodesDiffer = await compareWithChain(client, cfg.addresses, store, 0);
     if (nodesDiffer && !("skipped" in nodesDiffer) && store.cursor()?.hash === cursor.hash) {
-      logger.error({ key: nodesDiffer.key ?? null, reason: nodesDiffer.reason }, `observed state differs from the chain's view (${nodesDiffer.reason}): replaying from the start block`);
+      logger.error(
+        { key: nodesDiffer.key ?? null, reason: nodesDiffer.reason },
+        `observed state differs from the chain's view (${nodesDiffer.reason}): replaying from the start block`,
+      );
       resyncRequested = true;
       wake?.();
       return;
     }
     const active = store.deployments().filter((d) => d.status >= 1 && d.status <= 3 && !d.terminated);
     if (active.length === 0) return;
-    const slice = active.slice(rereadOffset % active.length).concat(active).slice(0, Math.min(100, active.length));
+    const slice = active
+      .slice(rereadOffset % active.length)
+      .concat(active)
+      .slice(0, Math.min(100, active.length));
     rereadOffset += slice.length;
     const cursorBlock = await client.getBlock({ blockNumber: cursor.number });
     for (const dep of slice) {
-      const onChain = await client.readContract({ address: cfg.addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "getReplicas", args: [dep.id], blockNumber: cursor.number });
-      const view = await client.readContract({ address: cfg.addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "getDeployment", args: [dep.id], blockNumber: cursor.number });
+      const onChain = await client.readContract({
+        address: cfg.addresses.deploymentRegistry,
+        abi: deploymentRegistryAbi,
+        functionName: "getReplicas",
+        args: [dep.id],
+        blockNumber: cursor.number,
+      });
+      const view = await client.readContract({
+        address: cfg.addresses.deploymentRegistry,
+        abi: deploymentRegistryAbi,
+        functionName: "getDeployment",
+        args: [dep.id],
+        blockNumber: cursor.number,
+      });
       // The views are of the cursor's block: compare them only with the state of that same block.
       if (store.cursor()?.hash !== cursor.hash) return; // state moved on while we read; next round
       if (view.status >= 2 && view.status <= 3 && isBudgetSpent(view.escrow, onChain, cursorBlock.timestamp)) {
@@ -315,10 +349,13 @@ export async function runWatcher(config: WatcherConfig, logger: WatcherLogger = 
   // A node becoming lost (or coming back) is acted on at once, not at the next periodic reconcile.
   if (cfg.nodeLostAfterMs > 0)
     timers.push(
-      setInterval(() => {
-        const now = prober.lost();
-        if (now.size !== lostNodes.size || [...now].some((n) => !lostNodes.has(n))) requestReconcile();
-      }, Math.min(cfg.probeIntervalMs, 250)),
+      setInterval(
+        () => {
+          const now = prober.lost();
+          if (now.size !== lostNodes.size || [...now].some((n) => !lostNodes.has(n))) requestReconcile();
+        },
+        Math.min(cfg.probeIntervalMs, 250),
+      ),
     );
   if (cfg.chainRereadIntervalMs > 0)
     timers.push(
@@ -341,7 +378,8 @@ export async function runWatcher(config: WatcherConfig, logger: WatcherLogger = 
     let active = 0;
     for (const d of deployments) {
       if (d.status >= 1 && d.status <= 3) active++;
-      for (const r of store.replicasOf(d.id)) replicas[REPLICA_NAMES[r.status] ?? String(r.status)] = (replicas[REPLICA_NAMES[r.status] ?? String(r.status)] ?? 0) + 1;
+      for (const r of store.replicasOf(d.id))
+        replicas[REPLICA_NAMES[r.status] ?? String(r.status)] = (replicas[REPLICA_NAMES[r.status] ?? String(r.status)] ?? 0) + 1;
     }
     return {
       chainId,
@@ -431,7 +469,12 @@ async function addressesFromFile(client: PublicClient, deploymentFile: string | 
 /** A data dir written for another chain (other genesis, e.g. a restarted local node) or other contracts is cleared. */
 async function forgetOtherChain(client: PublicClient, db: KvStore, chainId: number, cfg: ResolvedWatcherConfig, logger: WatcherLogger): Promise<void> {
   const genesis = (await client.getBlock({ blockNumber: 0n })).hash;
-  const identity = JSON.stringify({ chainId, genesis, nodeRegistry: cfg.addresses.nodeRegistry.toLowerCase(), deploymentRegistry: cfg.addresses.deploymentRegistry.toLowerCase() });
+  const identity = JSON.stringify({
+    chainId,
+    genesis,
+    nodeRegistry: cfg.addresses.nodeRegistry.toLowerCase(),
+    deploymentRegistry: cfg.addresses.deploymentRegistry.toLowerCase(),
+  });
   const stored = await db.get(META);
   if (stored === identity) return;
   if (stored !== undefined) {
@@ -455,10 +498,16 @@ async function waitForSendersIdle(client: PublicClient, senders: Address[], logg
   const deadline = Date.now() + timeoutMs;
   for (const address of senders) {
     for (;;) {
-      const [pending, mined] = await Promise.all([client.getTransactionCount({ address, blockTag: "pending" }), client.getTransactionCount({ address, blockTag: "latest" })]);
+      const [pending, mined] = await Promise.all([
+        client.getTransactionCount({ address, blockTag: "pending" }),
+        client.getTransactionCount({ address, blockTag: "latest" }),
+      ]);
       if (pending === mined) break;
       if (Date.now() > deadline) {
-        logger.warn({ sender: address, pending, mined }, "transactions still pending after the outbox was lost: sending from the pending nonce; a repeated action is refused by the contract");
+        logger.warn(
+          { sender: address, pending, mined },
+          "transactions still pending after the outbox was lost: sending from the pending nonce; a repeated action is refused by the contract",
+        );
         break;
       }
       await new Promise((r) => setTimeout(r, 200));

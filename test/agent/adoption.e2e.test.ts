@@ -44,9 +44,15 @@ function cmdlines(): Array<{ pid: number; argv: string[] }> {
   return out;
 }
 /** Host pids of the workload `sleep seconds`. */
-const workloads = (seconds: number) => cmdlines().filter((c) => c.argv.join(" ") === `sleep ${seconds}`).map((c) => c.pid);
+const workloads = (seconds: number) =>
+  cmdlines()
+    .filter((c) => c.argv.join(" ") === `sleep ${seconds}`)
+    .map((c) => c.pid);
 /** Host pids of the shim of the replica named `name` (one per running replica). */
-const shims = (name: string) => cmdlines().filter((c) => c.argv[0] === "/bin/sh" && c.argv[3] === `hypha-replica:${name}`).map((c) => c.pid);
+const shims = (name: string) =>
+  cmdlines()
+    .filter((c) => c.argv[0] === "/bin/sh" && c.argv[3] === `hypha-replica:${name}`)
+    .map((c) => c.pid);
 const runtimeName = (id: Hex, index: number, attempt: number) => `${id.slice(2, 18)}-${index}-${attempt}`;
 
 async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
@@ -73,7 +79,29 @@ describe.skipIf(auto.name === null)("agent restarted after SIGKILL", () => {
   const startAgent = async (): Promise<ChildProcess> => {
     const child = spawn(
       process.execPath,
-      [cli, "node", "run", "--rpc", fx.rpcUrl, "--deployment", deploymentFile, "--node-id", "1", "--listen", `127.0.0.1:${port}`, "--store", fx.store.url, "--data-dir", agentDir(), "--runtime", "auto", "--poll-interval-ms", "100", "--lease-ms", "30000"],
+      [
+        cli,
+        "node",
+        "run",
+        "--rpc",
+        fx.rpcUrl,
+        "--deployment",
+        deploymentFile,
+        "--node-id",
+        "1",
+        "--listen",
+        `127.0.0.1:${port}`,
+        "--store",
+        fx.store.url,
+        "--data-dir",
+        agentDir(),
+        "--runtime",
+        "auto",
+        "--poll-interval-ms",
+        "100",
+        "--lease-ms",
+        "30000",
+      ],
       { env: { ...process.env, HYPHA_AGENT_KEY: devPrivateKey(8) }, stdio: ["ignore", "ignore", "inherit"] },
     );
     await until("the agent's API", async () => ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok ? true : undefined));
@@ -109,13 +137,22 @@ describe.skipIf(auto.name === null)("agent restarted after SIGKILL", () => {
     expect(workloads(4242)).toEqual([keptPid]);
     expect(workloads(4243)).toHaveLength(1);
     // While it is down, the deployer ends one deployment: the restarted agent must stop its replica.
-    const hash = await fx.wallets[11].writeContract({ address: fx.addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "terminate", args: [gone.intent], account: fx.wallets[11].account!, chain: null } as never);
+    const hash = await fx.wallets[11].writeContract({
+      address: fx.addresses.deploymentRegistry,
+      abi: deploymentRegistryAbi,
+      functionName: "terminate",
+      args: [gone.intent],
+      account: fx.wallets[11].account!,
+      chain: null,
+    } as never);
     await fx.publicClient.waitForTransactionReceipt({ hash });
 
     agent = await startAgent();
     await until("the terminated deployment's replica stopped", () => (workloads(4243).length === 0 ? true : undefined));
     const replicas = await until("the kept replica reported Running", async () => {
-      const body = (await (await fetch(`http://127.0.0.1:${port}/v1/replicas`)).json()) as { replicas: Array<{ deploymentId: string; status: string; restarts: number }> };
+      const body = (await (await fetch(`http://127.0.0.1:${port}/v1/replicas`)).json()) as {
+        replicas: Array<{ deploymentId: string; status: string; restarts: number }>;
+      };
       const r = body.replicas.find((x) => x.deploymentId === kept.id);
       return r?.status === "Running" ? body.replicas : undefined;
     });

@@ -46,7 +46,14 @@ async function until<T>(what: string, f: () => Promise<T | undefined | false>, t
   }
 }
 async function attestedEvents(id: Hex) {
-  return fx.publicClient.getContractEvents({ address: fx.addresses.deploymentRegistry, abi: deploymentRegistryAbi, eventName: "Attested", args: { id }, fromBlock: 0n, strict: true });
+  return fx.publicClient.getContractEvents({
+    address: fx.addresses.deploymentRegistry,
+    abi: deploymentRegistryAbi,
+    eventName: "Attested",
+    args: { id },
+    fromBlock: 0n,
+    strict: true,
+  });
 }
 
 /** Wait for the Tampered attestation (status 3) of `id` on-chain. */
@@ -148,7 +155,10 @@ describe.skipIf(autoRuntime().name === null)("node agent on a real chain", () =>
 
   it("refuses to start with a key that is not the node's registered agent, starting nothing (a second live copy of every replica otherwise)", async () => {
     const dataDir = path.join(fx.dir, "impostor");
-    const err = await runAgent({ ...agentConfig, agentPrivateKey: devPrivateKey(9), listen: { host: "127.0.0.1", port: 0 }, dataDir }, pino({ level: "silent" })).then(
+    const err = await runAgent(
+      { ...agentConfig, agentPrivateKey: devPrivateKey(9), listen: { host: "127.0.0.1", port: 0 }, dataDir },
+      pino({ level: "silent" }),
+    ).then(
       () => undefined,
       (e: unknown) => e,
     );
@@ -188,7 +198,14 @@ describe.skipIf(autoRuntime().name === null)("node agent on a real chain", () =>
     expect(logs.split("\n").filter((l) => l === "Deterministic deployment").length).toBeGreaterThanOrEqual(2);
     // Terminated on-chain -> the agent stops it.
     const { intent } = await readIntent(fx.publicClient, fx.addresses, id);
-    const hash = await fx.wallets[11].writeContract({ address: fx.addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "terminate", args: [intent], account: fx.wallets[11].account!, chain: null });
+    const hash = await fx.wallets[11].writeContract({
+      address: fx.addresses.deploymentRegistry,
+      abi: deploymentRegistryAbi,
+      functionName: "terminate",
+      args: [intent],
+      account: fx.wallets[11].account!,
+      chain: null,
+    });
     await fx.publicClient.waitForTransactionReceipt({ hash });
     await until("stopped", async () => (await runOf(id))?.status === "Stopped");
   });
@@ -207,7 +224,9 @@ describe.skipIf(autoRuntime().name === null)("node agent on a real chain", () =>
     // job ended before the Running attestation went out (the attester replaces it)
     expect([[0, 1], [1]]).toContainEqual(events.map((e) => e.args.status));
     expect(events.at(-1)!.args).toMatchObject({ status: 1, outputHash: expected, signer: devAccount(8).address });
-    expect(await fx.publicClient.readContract({ address: fx.addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "jobResult", args: [id] })).toBe(expected);
+    expect(
+      await fx.publicClient.readContract({ address: fx.addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "jobResult", args: [id] }),
+    ).toBe(expected);
     expect((await runOf(id))?.status).toBe("Completed");
   });
 

@@ -8,7 +8,19 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { deploymentRegistryAbi } from "../../src/chain/abi";
 import { Attester, type QueuedAttestation } from "../../src/agent/attester";
 import { inProcessChain, type InProcessChain } from "../helpers/chain";
-import { AGENTS, MEASUREMENT, approve, approveMeasurementOnChain, DEPLOYER, domain, getReplica, makeIntent, registerNode, schedule, submit } from "../contracts/fixtures";
+import {
+  AGENTS,
+  MEASUREMENT,
+  approve,
+  approveMeasurementOnChain,
+  DEPLOYER,
+  domain,
+  getReplica,
+  makeIntent,
+  registerNode,
+  schedule,
+  submit,
+} from "../contracts/fixtures";
 
 let c: InProcessChain;
 let base: string;
@@ -30,10 +42,19 @@ afterEach(async () => c.revert(snap));
 const attester = () => {
   const wallet = c.walletClients[AGENTS[0]];
   const sent: Hex[] = [];
-  const a = new Attester(c.publicClient, wallet, c.accounts[AGENTS[0]], c.addresses, domain(c), nodeId, pino({ level: "silent" }), ({ transactionHash }) => sent.push(transactionHash));
+  const a = new Attester(c.publicClient, wallet, c.accounts[AGENTS[0]], c.addresses, domain(c), nodeId, pino({ level: "silent" }), ({ transactionHash }) =>
+    sent.push(transactionHash),
+  );
   return { a, sent };
 };
-const queued = (deploymentId: Hex, status: QueuedAttestation["status"], outputHash: Hex = `0x${"00".repeat(32)}`): QueuedAttestation => ({ deploymentId, replicaIndex: 0, attempt: 1, status, measurement: MEASUREMENT, outputHash });
+const queued = (deploymentId: Hex, status: QueuedAttestation["status"], outputHash: Hex = `0x${"00".repeat(32)}`): QueuedAttestation => ({
+  deploymentId,
+  replicaIndex: 0,
+  attempt: 1,
+  status,
+  measurement: MEASUREMENT,
+  outputHash,
+});
 
 async function placedJob(nonce: bigint) {
   const intent = makeIntent(c, { kind: 1, quorum: 1, maxRunSeconds: 600, nonce });

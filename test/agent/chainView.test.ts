@@ -32,7 +32,10 @@ describe("AssignmentScanner", () => {
 
     const intent = makeIntent(c, { replicas: 2, nonce: 4242n });
     const { id } = await submit(c, intent);
-    await schedule(c, intent, [{ replicaIndex: 0, nodeId: 1 }, { replicaIndex: 1, nodeId: 2 }]);
+    await schedule(c, intent, [
+      { replicaIndex: 0, nodeId: 1 },
+      { replicaIndex: 1, nodeId: 2 },
+    ]);
     const mine = replicaKey(id, 0);
     // the placement's log is its view: no getReplica/getDeployment needed
     const view = { deploymentId: id.toLowerCase(), replicaIndex: 0, nodeId: 1, attempt: 1, status: "Scheduled", deploymentStatus: "Scheduled" };
@@ -72,6 +75,8 @@ describe("AssignmentScanner", () => {
     const scan = await scanner.scan();
     expect(scan).toMatchObject({ added: 0, touched: new Set([mine]), statusNow: new Map() });
     expect(scan.placed.get(mine)).toMatchObject({ attempt: 2, status: "Scheduled", nodeId: 1 });
-    expect((await readReplicaStates(c.publicClient, { ...c.addresses, deployBlock: 0n }, [{ deploymentId: id, replicaIndex: 0 }]))[0]).toEqual(scan.placed.get(mine));
+    expect((await readReplicaStates(c.publicClient, { ...c.addresses, deployBlock: 0n }, [{ deploymentId: id, replicaIndex: 0 }]))[0]).toEqual(
+      scan.placed.get(mine),
+    );
   });
 });

@@ -76,6 +76,9 @@ spec:
     expect(plan.limits).toEqual({ cpuMillis: 250, memoryMiB: 64, pids: 100 });
     expect(plan.network).toBe(true);
     const noCmd = { ...spec, command: null, args: [], ports: [] };
-    expect(launchPlan(noCmd, { entrypoint: ["/init"], cmd: ["--x"] }, { cpuMillis: 1, memoryMiB: 1 }, 1)).toMatchObject({ argv: ["/init", "--x"], network: false });
+    expect(launchPlan(noCmd, { entrypoint: ["/init"], cmd: ["--x"] }, { cpuMillis: 1, memoryMiB: 1 }, 1)).toMatchObject({
+      argv: ["/init", "--x"],
+      network: false,
+    });
   });
 });

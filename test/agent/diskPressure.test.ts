@@ -28,9 +28,15 @@ import { NodeProber } from "../../src/watcher/liveness/nodeProber";
 
 describe("diskPressureVerdict", () => {
   it("enters under the threshold or on ENOSPC, and leaves only above the threshold plus the margin", () => {
-    expect(diskPressureVerdict({ freeBytes: 50, minFreeBytes: 100, current: false, enospc: undefined })).toEqual({ pressure: true, reason: "50 bytes free, under 100" });
+    expect(diskPressureVerdict({ freeBytes: 50, minFreeBytes: 100, current: false, enospc: undefined })).toEqual({
+      pressure: true,
+      reason: "50 bytes free, under 100",
+    });
     expect(diskPressureVerdict({ freeBytes: 500, minFreeBytes: 100, current: false, enospc: "ENOSPC: write" }).pressure).toBe(true);
-    expect(diskPressureVerdict({ freeBytes: 110, minFreeBytes: 100, current: true, enospc: undefined })).toEqual({ pressure: true, reason: "110 bytes free: recovering, needs 125" });
+    expect(diskPressureVerdict({ freeBytes: 110, minFreeBytes: 100, current: true, enospc: undefined })).toEqual({
+      pressure: true,
+      reason: "110 bytes free: recovering, needs 125",
+    });
     expect(diskPressureVerdict({ freeBytes: 110, minFreeBytes: 100, current: false, enospc: undefined }).pressure).toBe(false);
     expect(diskPressureVerdict({ freeBytes: 130, minFreeBytes: 100, current: true, enospc: undefined }).pressure).toBe(false);
   });
@@ -77,70 +83,121 @@ afterAll(async () => {
 
 /** Files under a dir, recursively (what the eviction left). */
 function filesUnder(dir: string): string[] {
-  return existsSync(dir) ? (readdirSync(dir, { recursive: true, withFileTypes: true }) as import("node:fs").Dirent[]).filter((e) => e.isFile()).map((e) => e.name) : [];
+  return existsSync(dir)
+    ? (readdirSync(dir, { recursive: true, withFileTypes: true }) as import("node:fs").Dirent[]).filter((e) => e.isFile()).map((e) => e.name)
+    : [];
 }
 
 describe("a node whose disk fills", () => {
-  it.skipIf(!mounted)("reports DiskPressure, evicts the half-fetched image, is placed nothing new, and still runs a small image", async () => {
-    const cacheDir = path.join(disk, "cache");
-    let monitor: DiskPressureMonitor | undefined;
-    const errors: unknown[] = [];
-    const images = createSharedImageProvider(createZeroImageProvider({ mirrors: [store.url], cacheDir }), {
-      dir: path.join(disk, "images"),
-      onError: (err) => {
-        errors.push(err);
-        monitor?.report(err);
-      },
-    });
-    monitor = await DiskPressureMonitor.start({ dir: disk, minFreeBytes: 1024 * 1024, intervalMs: 60_000, evict: () => evictForSpace(images, cacheDir) });
-    expect(monitor.condition().status).toBe(false);
+  it.skipIf(!mounted)(
+    "reports DiskPressure, evicts the half-fetched image, is placed nothing new, and still runs a small image",
+    async () => {
+      const cacheDir = path.join(disk, "cache");
+      let monitor: DiskPressureMonitor | undefined;
+      const errors: unknown[] = [];
+      const images = createSharedImageProvider(createZeroImageProvider({ mirrors: [store.url], cacheDir }), {
+        dir: path.join(disk, "images"),
+        onError: (err) => {
+          errors.push(err);
+          monitor?.report(err);
+        },
+      });
+      monitor = await DiskPressureMonitor.start({ dir: disk, minFreeBytes: 1024 * 1024, intervalMs: 60_000, evict: () => evictForSpace(images, cacheDir) });
+      expect(monitor.condition().status).toBe(false);
 
-    // The big image does not fit: the fetch fails with ENOSPC, and leaves nothing behind.
-    await expect(images.materialize(bigRoot, path.join(tmp, "run-big", "rootfs"))).rejects.toSatisfy(isDiskFull);
-    expect(errors.some(isDiskFull)).toBe(true);
-    await monitor.check();
-    const c = monitor.condition();
-    expect(c).toMatchObject({ type: "DiskPressure", status: true });
-    expect(c.reason).toMatch(/a write failed for lack of space|under/);
-    expect(filesUnder(path.join(disk, "images"))).toEqual([]);
-    expect(filesUnder(path.join(cacheDir, "tmp")).filter((f) => f.endsWith(".part"))).toEqual([]);
+      // The big image does not fit: the fetch fails with ENOSPC, and leaves nothing behind.
+      await expect(images.materialize(bigRoot, path.join(tmp, "run-big", "rootfs"))).rejects.toSatisfy(isDiskFull);
+      expect(errors.some(isDiskFull)).toBe(true);
+      await monitor.check();
+      const c = monitor.condition();
+      expect(c).toMatchObject({ type: "DiskPressure", status: true });
+      expect(c.reason).toMatch(/a write failed for lack of space|under/);
+      expect(filesUnder(path.join(disk, "images"))).toEqual([]);
+      expect(filesUnder(path.join(cacheDir, "tmp")).filter((f) => f.endsWith(".part"))).toEqual([]);
 
-    // The agent says so, and stays alive for the watcher, which places nothing new on it.
-    const app = createAgentApi({
-      node: () => ({ nodeId: 7, agent: "0x0000000000000000000000000000000000000007", measurement: "0x00", agentVersion: "test", driver: "none", sandbox: false, chainId: 31337, deploymentRegistry: "0x0000000000000000000000000000000000000001" }),
-      replicas: () => [],
-      logFiles: () => null,
-      conditions: () => [monitor!.condition()],
-    });
-    const server = await new Promise<import("node:http").Server>((resolve) => {
-      const s = app.listen(0, "127.0.0.1", () => resolve(s));
-    });
-    try {
-      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-      const health = await fetch(`${url}/healthz`);
-      expect(health.status).toBe(503);
-      expect(await health.json()).toMatchObject({ ok: false, nodeId: 7, reason: expect.stringMatching(/^DiskPressure: /), conditions: [{ type: "DiskPressure", status: true }] });
-      expect(((await (await fetch(`${url}/v1/node`)).json()) as { conditions: unknown[] }).conditions).toMatchObject([{ type: "DiskPressure", status: true }]);
-      const prober = new NodeProber(() => [{ nodeId: 7, endpoint: url }], { intervalMs: 1000, lostAfterMs: 5000 });
-      await prober.probeAll();
-      expect(prober.lost().has(7)).toBe(false);
-      expect(prober.conditions()).toEqual(new Map([[7, ["DiskPressure"]]]));
-      const node = { nodeId: 7, operator: "0x1", agent: "0x2", cpuMillis: 4000, memoryMiB: 4096, diskMiB: 4096, slots: 8, reservedCpuMillis: 0, reservedMemoryMiB: 0, reservedDiskMiB: 0, usedSlots: 0, pricePerSecond: 1n, stake: 1n, unbonding: false, jailed: false, measurement: "0x00", endpoint: url, measurementApproved: true } as const;
-      const request = { deploymentId: "0xab", replicaIndex: 0, seq: "1", cpuMillis: 100, memoryMiB: 64, diskMiB: 1, maxPricePerSecond: 5n, siblingNodeIds: [], previousNodeId: 0 };
-      const placed = placeReplicas(placementNodes([node as never], new Set(), [], prober.conditions()), [request]);
-      expect(placed.placements).toEqual([]);
-      expect(placed.unplaced[0]!.reason).toBe("no node fits: 1 node reports DiskPressure");
-      expect(placeReplicas(placementNodes([node as never], new Set(), [], new Map()), [request]).placements).toHaveLength(1);
-    } finally {
-      await new Promise((r) => server.close(r));
-    }
+      // The agent says so, and stays alive for the watcher, which places nothing new on it.
+      const app = createAgentApi({
+        node: () => ({
+          nodeId: 7,
+          agent: "0x0000000000000000000000000000000000000007",
+          measurement: "0x00",
+          agentVersion: "test",
+          driver: "none",
+          sandbox: false,
+          chainId: 31337,
+          deploymentRegistry: "0x0000000000000000000000000000000000000001",
+        }),
+        replicas: () => [],
+        logFiles: () => null,
+        conditions: () => [monitor!.condition()],
+      });
+      const server = await new Promise<import("node:http").Server>((resolve) => {
+        const s = app.listen(0, "127.0.0.1", () => resolve(s));
+      });
+      try {
+        const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+        const health = await fetch(`${url}/healthz`);
+        expect(health.status).toBe(503);
+        expect(await health.json()).toMatchObject({
+          ok: false,
+          nodeId: 7,
+          reason: expect.stringMatching(/^DiskPressure: /),
+          conditions: [{ type: "DiskPressure", status: true }],
+        });
+        expect(((await (await fetch(`${url}/v1/node`)).json()) as { conditions: unknown[] }).conditions).toMatchObject([
+          { type: "DiskPressure", status: true },
+        ]);
+        const prober = new NodeProber(() => [{ nodeId: 7, endpoint: url }], { intervalMs: 1000, lostAfterMs: 5000 });
+        await prober.probeAll();
+        expect(prober.lost().has(7)).toBe(false);
+        expect(prober.conditions()).toEqual(new Map([[7, ["DiskPressure"]]]));
+        const node = {
+          nodeId: 7,
+          operator: "0x1",
+          agent: "0x2",
+          cpuMillis: 4000,
+          memoryMiB: 4096,
+          diskMiB: 4096,
+          slots: 8,
+          reservedCpuMillis: 0,
+          reservedMemoryMiB: 0,
+          reservedDiskMiB: 0,
+          usedSlots: 0,
+          pricePerSecond: 1n,
+          stake: 1n,
+          unbonding: false,
+          jailed: false,
+          measurement: "0x00",
+          endpoint: url,
+          measurementApproved: true,
+        } as const;
+        const request = {
+          deploymentId: "0xab",
+          replicaIndex: 0,
+          seq: "1",
+          cpuMillis: 100,
+          memoryMiB: 64,
+          diskMiB: 1,
+          maxPricePerSecond: 5n,
+          siblingNodeIds: [],
+          previousNodeId: 0,
+        };
+        const placed = placeReplicas(placementNodes([node as never], new Set(), [], prober.conditions()), [request]);
+        expect(placed.placements).toEqual([]);
+        expect(placed.unplaced[0]!.reason).toBe("no node fits: 1 node reports DiskPressure");
+        expect(placeReplicas(placementNodes([node as never], new Set(), [], new Map()), [request]).placements).toHaveLength(1);
+      } finally {
+        await new Promise((r) => server.close(r));
+      }
 
-    // Not poisoned: a small image materializes and verifies; with space back, the condition clears.
-    const small = await images.materialize(smallRoot, path.join(tmp, "run-small", "rootfs"));
-    expect(await small.verify()).toEqual([]);
-    await monitor.check();
-    expect(monitor.condition()).toMatchObject({ type: "DiskPressure", status: false });
-    await small.remove();
-    monitor.stop();
-  }, 60_000);
+      // Not poisoned: a small image materializes and verifies; with space back, the condition clears.
+      const small = await images.materialize(smallRoot, path.join(tmp, "run-small", "rootfs"));
+      expect(await small.verify()).toEqual([]);
+      await monitor.check();
+      expect(monitor.condition()).toMatchObject({ type: "DiskPressure", status: false });
+      await small.remove();
+      monitor.stop();
+    },
+    60_000,
+  );
 });

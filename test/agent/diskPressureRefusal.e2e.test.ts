@@ -50,7 +50,8 @@ describe.skipIf(autoRuntime().name === null)("agent under DiskPressure", () => {
   it("refuses an assigned replica as the node's fault: back to Pending, no retry used, nothing launched", async () => {
     const health = await fetch(`${agent.url}/healthz`);
     expect(health.status).toBe(503);
-    const { id } = await fx.deploy(specOf(`
+    const { id } = await fx.deploy(
+      specOf(`
 apiVersion: v1
 kind: Pod
 metadata: {name: pressed}
@@ -59,15 +60,33 @@ spec:
   - name: app
     image: ubuntu:latest
     command: ["sleep", "4343"]
-`), [{ replicaIndex: 0, nodeId: 1 }]);
+`),
+      [{ replicaIndex: 0, nodeId: 1 }],
+    );
     await fx.waitReplica(id, 0, "Pending", 30_000);
-    const events = await fx.publicClient.getContractEvents({ address: fx.addresses.deploymentRegistry, abi: deploymentRegistryAbi, eventName: "Attested", args: { id }, fromBlock: 0n, strict: true });
+    const events = await fx.publicClient.getContractEvents({
+      address: fx.addresses.deploymentRegistry,
+      abi: deploymentRegistryAbi,
+      eventName: "Attested",
+      args: { id },
+      fromBlock: 0n,
+      strict: true,
+    });
     expect(events.map((e) => [e.args.status, e.args.outputHash])).toEqual([[2, FAILURE_CAUSE.node]]); // Failed, the node's fault
-    const d = (await fx.publicClient.readContract({ address: fx.addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "getDeployment", args: [id] })) as { status: number; retriesLeft: number; nodeFaults: number };
+    const d = (await fx.publicClient.readContract({
+      address: fx.addresses.deploymentRegistry,
+      abi: deploymentRegistryAbi,
+      functionName: "getDeployment",
+      args: [id],
+    })) as { status: number; retriesLeft: number; nodeFaults: number };
     expect({ retriesLeft: Number(d.retriesLeft), nodeFaults: Number(d.nodeFaults) }).toEqual({ retriesLeft: 0, nodeFaults: 1 });
     expect(d.status).not.toBe(6); // not Failed (D_FAILED)
-    const runs = ((await (await fetch(`${agent.url}/v1/replicas`)).json()) as { replicas: { deploymentId: string; status: string; message: string }[] }).replicas;
-    expect(runs.find((r) => r.deploymentId === id.toLowerCase())).toMatchObject({ status: "Failed", message: expect.stringMatching(/^node under DiskPressure: /) });
+    const runs = ((await (await fetch(`${agent.url}/v1/replicas`)).json()) as { replicas: { deploymentId: string; status: string; message: string }[] })
+      .replicas;
+    expect(runs.find((r) => r.deploymentId === id.toLowerCase())).toMatchObject({
+      status: "Failed",
+      message: expect.stringMatching(/^node under DiskPressure: /),
+    });
     expect(listProcesses().filter((p) => p.argv.join(" ") === "sleep 4343")).toEqual([]);
   }, 60_000);
 });

@@ -29,12 +29,22 @@ beforeAll(async () => {
   await fs.writeFile(path.join(dir, "stamped.log"), "");
   clock = new LogClock(path.join(dir, "stamped.log"), () => now);
   const app = createAgentApi({
-    node: () => ({ nodeId: 1, agent: `0x${"11".repeat(20)}`, measurement: `0x${"22".repeat(32)}`, agentVersion: "test", driver: "bwrap", sandbox: true, chainId: 31337, deploymentRegistry: `0x${"33".repeat(20)}` }),
+    node: () => ({
+      nodeId: 1,
+      agent: `0x${"11".repeat(20)}`,
+      measurement: `0x${"22".repeat(32)}`,
+      agentVersion: "test",
+      driver: "bwrap",
+      sandbox: true,
+      chainId: 31337,
+      deploymentRegistry: `0x${"33".repeat(20)}`,
+    }),
     replicas: () => [],
     logFiles: (id, index, attempt) => {
       if (id !== ID) return null;
       if (index === 0 && (attempt === undefined || attempt === 1)) return { stdout: path.join(dir, "stdout.log"), stderr: path.join(dir, "stderr.log") };
-      if (index === 2 && (attempt === undefined || attempt === 1)) return { stdout: path.join(dir, "stamped.log"), stderr: path.join(dir, "stderr.log"), ended: ended, sample: () => clock.sample() };
+      if (index === 2 && (attempt === undefined || attempt === 1))
+        return { stdout: path.join(dir, "stamped.log"), stderr: path.join(dir, "stderr.log"), ended: ended, sample: () => clock.sample() };
       return null;
     },
   });
@@ -98,8 +108,17 @@ describe("agent log endpoint", () => {
     expect(await (await fetch(`${url}?attempt=1`)).text()).toContain("world\n");
     const missing = await fetch(`${url}?attempt=2`);
     expect(missing.status).toBe(404);
-    expect(((await missing.json()) as { error: { field: string; reason: string } }).error).toEqual({ field: "attempt", reason: `replica ${ID}/0 attempt 2 has not run on this node` });
-    for (const [q, field] of [["attempt=0", "attempt"], ["attempt=x", "attempt"], ["timestamps=maybe", "timestamps"], ["since=yesterday", "since"], ["since=2026-01-01", "since"]]) {
+    expect(((await missing.json()) as { error: { field: string; reason: string } }).error).toEqual({
+      field: "attempt",
+      reason: `replica ${ID}/0 attempt 2 has not run on this node`,
+    });
+    for (const [q, field] of [
+      ["attempt=0", "attempt"],
+      ["attempt=x", "attempt"],
+      ["timestamps=maybe", "timestamps"],
+      ["since=yesterday", "since"],
+      ["since=2026-01-01", "since"],
+    ]) {
       const bad = await fetch(`${url}?${q}`);
       expect({ q, status: bad.status, field: ((await bad.json()) as { error: { field: string } }).error.field }).toEqual({ q, status: 400, field });
     }

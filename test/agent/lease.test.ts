@@ -79,7 +79,15 @@ describe("Lease", () => {
   it("refuses a bad lease length, naming the field, and writes nothing", async () => {
     await expect(Lease.open(dir, -5)).rejects.toThrow(/leaseMs: -5/);
     await expect(readFile(path.join(dir, "lease"), "utf8")).rejects.toThrow(/ENOENT/);
-    const base = { rpcUrl: "http://127.0.0.1:8545", deploymentFile: "d", nodeId: 1, agentPrivateKey: devPrivateKey(8), listen: { host: "127.0.0.1", port: 0 }, storeMirrors: ["http://127.0.0.1:1"], dataDir: dir };
+    const base = {
+      rpcUrl: "http://127.0.0.1:8545",
+      deploymentFile: "d",
+      nodeId: 1,
+      agentPrivateKey: devPrivateKey(8),
+      listen: { host: "127.0.0.1", port: 0 },
+      storeMirrors: ["http://127.0.0.1:1"],
+      dataDir: dir,
+    };
     expect(() => resolveAgentConfig({ ...base, leaseMs: 50 })).toThrow(/agent config: leaseMs: must be 0 \(fencing off\) or 200\.\.3600000 ms/);
     expect(resolveAgentConfig(base).leaseMs).toBe(2500);
     expect(resolveAgentConfig({ ...base, leaseMs: 0 }).leaseMs).toBe(0);

@@ -33,7 +33,10 @@ describe("stampLines", () => {
     expect(stampLines(Buffer.from("a\nb\n"), 0, marks, { final: false, since: 15, fallbackTime: 99 })).toEqual({ lines: [{ time: 20, text: "b" }], end: 4 });
   });
   it("parseMarks ignores a torn last line", () => {
-    expect(parseMarks("5 1000\n9 20")).toEqual([{ offset: 5, time: 1000 }, { offset: 9, time: 20 }]);
+    expect(parseMarks("5 1000\n9 20")).toEqual([
+      { offset: 5, time: 1000 },
+      { offset: 9, time: 20 },
+    ]);
     expect(parseMarks("5 1000\n9 ")).toEqual([{ offset: 5, time: 1000 }]);
   });
 });
@@ -54,7 +57,10 @@ describe("LogClock on a real file", () => {
     await fs.appendFile(file, "de\n");
     now = 300;
     await new LogClock(file, () => now).sample(); // a restarted agent
-    expect(await readMarks(file)).toEqual([{ offset: 4, time: 100 }, { offset: 7, time: 300 }]);
+    expect(await readMarks(file)).toEqual([
+      { offset: 4, time: 100 },
+      { offset: 7, time: 300 },
+    ]);
   });
 
   it("stamps a real process's lines within a fraction of a second of when they were written", async () => {

@@ -36,7 +36,13 @@ afterEach(async () => {
 
 /** A replica shim running `sleep 300`, as a host driver launches it. */
 async function launchShim(name: string): Promise<RunningProcess> {
-  const p = await spawnLogged(wrapCommand(["/bin/sleep", "300"], { label: name, exitFile: path.join(stateDir, `${name}.exit`), procsFiles: [], rlimitMemoryKiB: 0 }), { PATH: "/usr/bin:/bin" }, path.join(dir, `${name}.out`), path.join(dir, `${name}.err`), "/");
+  const p = await spawnLogged(
+    wrapCommand(["/bin/sleep", "300"], { label: name, exitFile: path.join(stateDir, `${name}.exit`), procsFiles: [], rlimitMemoryKiB: 0 }),
+    { PATH: "/usr/bin:/bin" },
+    path.join(dir, `${name}.out`),
+    path.join(dir, `${name}.err`),
+    "/",
+  );
   started.push(p);
   await until("the shim's pid file", () => existsSync(path.join(stateDir, `${name}.pid`)), 5000);
   return p;
@@ -68,16 +74,23 @@ describe("node monitor", () => {
     }
     expect(alive(a.pid) && alive(b.pid)).toBe(true);
     // The workloads: the shims' children (`sleep 300`), which the kill of each shim's process group must take too.
-    const workloads = listProcesses().filter((p) => (p.ppid === a.pid || p.ppid === b.pid) && p.argv[0] === "/bin/sleep").map((p) => p.pid);
+    const workloads = listProcesses()
+      .filter((p) => (p.ppid === a.pid || p.ppid === b.pid) && p.argv[0] === "/bin/sleep")
+      .map((p) => p.pid);
     expect(workloads).toHaveLength(2);
     const expiry = uptimeMs() + 600;
     const exits = await Promise.all([a.exited, b.exited]);
     const fenceLatencyMs = uptimeMs() - expiry;
-    expect(exits).toEqual([{ code: null, signal: "SIGKILL" }, { code: null, signal: "SIGKILL" }]);
+    expect(exits).toEqual([
+      { code: null, signal: "SIGKILL" },
+      { code: null, signal: "SIGKILL" },
+    ]);
     expect(fenceLatencyMs).toBeLessThan(1000); // 50 ms checks; a loaded machine may add some
     await until("the workloads gone too", () => workloads.every((w) => !alive(w)), 2000);
     // Each line is written just after its kill: wait for the second.
-    await until("both fences logged", async () => /fenced replica bbbb-3-2/.test(await readFile(path.join(dir, "monitor.log"), "utf8")), 2000).catch(() => undefined);
+    await until("both fences logged", async () => /fenced replica bbbb-3-2/.test(await readFile(path.join(dir, "monitor.log"), "utf8")), 2000).catch(
+      () => undefined,
+    );
     const log = await readFile(path.join(dir, "monitor.log"), "utf8");
     expect(log).toMatch(/fenced replica aaaa-0-1 \(shim pid \d+\): the agent's lease lapsed/);
     expect(log).toMatch(/fenced replica bbbb-3-2/);
@@ -94,7 +107,12 @@ describe("node monitor", () => {
     const cg = await createReplicaCgroup(name, { cpuMillis: 0, memoryMiB: 0, pids: 64 });
     try {
       const shim = await spawnLogged(
-        wrapCommand(["/bin/sh", "-c", "setsid /bin/sleep 301 & wait"], { label: name, exitFile: path.join(stateDir, `${name}.exit`), procsFiles: cg.procsFiles, rlimitMemoryKiB: 0 }),
+        wrapCommand(["/bin/sh", "-c", "setsid /bin/sleep 301 & wait"], {
+          label: name,
+          exitFile: path.join(stateDir, `${name}.exit`),
+          procsFiles: cg.procsFiles,
+          rlimitMemoryKiB: 0,
+        }),
         { PATH: "/usr/bin:/bin" },
         path.join(dir, "g.out"),
         path.join(dir, "g.err"),
@@ -102,10 +120,14 @@ describe("node monitor", () => {
       );
       started.push(shim);
       let escaped = 0;
-      await until("the escaped workload", () => {
-        escaped = listProcesses().find((p) => p.argv.join(" ") === "/bin/sleep 301")?.pid ?? 0;
-        return escaped > 0;
-      }, 5000);
+      await until(
+        "the escaped workload",
+        () => {
+          escaped = listProcesses().find((p) => p.argv.join(" ") === "/bin/sleep 301")?.pid ?? 0;
+          return escaped > 0;
+        },
+        5000,
+      );
       const lease = await Lease.open(dir, 200);
       await lease.renew(lease.mark());
       await ensureNodeMonitor({ dataDir: dir, stateDir, cgroupRoot: "/sys/fs/cgroup", intervalMs: 50 });
@@ -163,9 +185,21 @@ describe("orphans", () => {
 
   it("stops a running shim no record names, and leaves a recorded one to the agent", async () => {
     const recorded = await launchShim("ffff-0-1");
-    await writeRecord(stateDir, { name: "ffff-0-1", driver: "test", pid: recorded.pid, startTicks: processStartTicks(recorded.pid)!, startedAt: new Date().toISOString(), stdoutFile: "/dev/null", stderrFile: "/dev/null" });
+    await writeRecord(stateDir, {
+      name: "ffff-0-1",
+      driver: "test",
+      pid: recorded.pid,
+      startTicks: processStartTicks(recorded.pid)!,
+      startedAt: new Date().toISOString(),
+      stdoutFile: "/dev/null",
+      stderrFile: "/dev/null",
+    });
     const orphan = await launchShim("9999-2-1");
-    expect(shimsOf(listProcesses(), stateDir).map((s) => s.name).sort()).toEqual(["9999-2-1", "ffff-0-1"]);
+    expect(
+      shimsOf(listProcesses(), stateDir)
+        .map((s) => s.name)
+        .sort(),
+    ).toEqual(["9999-2-1", "ffff-0-1"]);
     const killed = await killOrphans(stateDir);
     expect(killed.map((k) => [k.name, k.pid])).toEqual([["9999-2-1", orphan.pid]]);
     expect(await orphan.exited).toEqual({ code: null, signal: "SIGKILL" });

@@ -4,11 +4,25 @@ import { attestationStillNeeded, decideReconcile, type ChainReplica } from "../.
 
 const A = `0x${"aa".repeat(32)}` as Hex;
 const B = `0x${"bb".repeat(32)}` as Hex;
-const r = (over: Partial<ChainReplica>): ChainReplica => ({ deploymentId: A, replicaIndex: 0, nodeId: 1, attempt: 1, status: "Scheduled", deploymentStatus: "Scheduled", ...over });
+const r = (over: Partial<ChainReplica>): ChainReplica => ({
+  deploymentId: A,
+  replicaIndex: 0,
+  nodeId: 1,
+  attempt: 1,
+  status: "Scheduled",
+  deploymentStatus: "Scheduled",
+  ...over,
+});
 
 describe("decideReconcile", () => {
   it("starts only replicas placed on this node and runnable", () => {
-    const chain = [r({}), r({ replicaIndex: 1, nodeId: 2 }), r({ deploymentId: B, status: "Pending", nodeId: 0 }), r({ replicaIndex: 2, deploymentStatus: "Terminated" }), r({ replicaIndex: 3, status: "Completed" })];
+    const chain = [
+      r({}),
+      r({ replicaIndex: 1, nodeId: 2 }),
+      r({ deploymentId: B, status: "Pending", nodeId: 0 }),
+      r({ replicaIndex: 2, deploymentStatus: "Terminated" }),
+      r({ replicaIndex: 3, status: "Completed" }),
+    ];
     expect(decideReconcile(1, chain, []).start.map((x) => x.replicaIndex)).toEqual([0]);
   });
 

@@ -19,12 +19,28 @@ describe("restart policy (Kubernetes semantics)", () => {
 
   it("decides per kind and policy", () => {
     const backoff = { baseMs: 100, capMs: 1000, resetAfterMs: 10_000 };
-    expect(decideOnExit({ kind: "service", policy: "Always", exit: ok, restarts: 2, ranForMs: 5, backoff })).toEqual({ action: "restart", delayMs: 400, localStatus: "CrashLoopBackOff" });
+    expect(decideOnExit({ kind: "service", policy: "Always", exit: ok, restarts: 2, ranForMs: 5, backoff })).toEqual({
+      action: "restart",
+      delayMs: 400,
+      localStatus: "CrashLoopBackOff",
+    });
     expect(decideOnExit({ kind: "service", policy: "Always", exit: ok, restarts: 2, ranForMs: 20_000, backoff })).toMatchObject({ delayMs: 100 });
-    expect(decideOnExit({ kind: "service", policy: "Never", exit: ok, restarts: 0, ranForMs: 5, backoff })).toEqual({ action: "none", localStatus: "Completed" });
+    expect(decideOnExit({ kind: "service", policy: "Never", exit: ok, restarts: 0, ranForMs: 5, backoff })).toEqual({
+      action: "none",
+      localStatus: "Completed",
+    });
     expect(decideOnExit({ kind: "service", policy: "OnFailure", exit: bad, restarts: 0, ranForMs: 5, backoff }).action).toBe("restart");
-    expect(decideOnExit({ kind: "service", policy: "Never", exit: bad, restarts: 0, ranForMs: 5, backoff })).toMatchObject({ action: "attest", status: "Failed" });
-    expect(decideOnExit({ kind: "job", policy: "Always", exit: ok, restarts: 0, ranForMs: 5, backoff })).toMatchObject({ action: "attest", status: "Completed" });
-    expect(decideOnExit({ kind: "job", policy: "OnFailure", exit: killed, restarts: 0, ranForMs: 5, backoff })).toMatchObject({ action: "attest", status: "Failed" });
+    expect(decideOnExit({ kind: "service", policy: "Never", exit: bad, restarts: 0, ranForMs: 5, backoff })).toMatchObject({
+      action: "attest",
+      status: "Failed",
+    });
+    expect(decideOnExit({ kind: "job", policy: "Always", exit: ok, restarts: 0, ranForMs: 5, backoff })).toMatchObject({
+      action: "attest",
+      status: "Completed",
+    });
+    expect(decideOnExit({ kind: "job", policy: "OnFailure", exit: killed, restarts: 0, ranForMs: 5, backoff })).toMatchObject({
+      action: "attest",
+      status: "Failed",
+    });
   });
 });

@@ -45,7 +45,9 @@ beforeAll(async () => {
   await registerNode(c, 0);
   await approveMeasurementOnChain(c);
   tmp = await fs.mkdtemp(path.join(os.tmpdir(), "hypha-api-health-"));
-  storeProc = spawn(process.execPath, [path.join(ROOT, "bin/hypha.js"), "store", "serve", "--dir", path.join(tmp, "store"), "--port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
+  storeProc = spawn(process.execPath, [path.join(ROOT, "bin/hypha.js"), "store", "serve", "--dir", path.join(tmp, "store"), "--port", "0"], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   storeUrl = await new Promise<string>((resolve, reject) => {
     let out = "";
     storeProc.stdout!.on("data", (d: Buffer) => {
@@ -55,7 +57,14 @@ beforeAll(async () => {
     });
     storeProc.once("exit", (code) => reject(new Error(`store exited (${code})`)));
   });
-  api = await startApiServer({ publicClient: c.publicClient, addresses: c.addresses, storeUrl, relayer: c.walletClients[0], healthIntervalMs: 200, dependencyTimeoutMs: 500 });
+  api = await startApiServer({
+    publicClient: c.publicClient,
+    addresses: c.addresses,
+    storeUrl,
+    relayer: c.walletClients[0],
+    healthIntervalMs: 200,
+    dependencyTimeoutMs: 500,
+  });
 }, 120_000);
 
 afterAll(async () => {
@@ -83,7 +92,10 @@ describe("apiHealth", () => {
       down: ["store"],
       reason: "store http://store is not answering (no answer in time; last answered 8 s ago)",
     });
-    expect(apiHealth({ chain: { ok: true, lastOkAt: 1000 }, store: { ok: true, lastOkAt: 9000 } }, 10_000, 5000, urls)).toMatchObject({ ok: false, down: ["chain"] });
+    expect(apiHealth({ chain: { ok: true, lastOkAt: 1000 }, store: { ok: true, lastOkAt: 9000 } }, 10_000, 5000, urls)).toMatchObject({
+      ok: false,
+      down: ["chain"],
+    });
   });
 });
 
@@ -94,8 +106,20 @@ describe("the API with its store stopped", () => {
     expect(await health.json()).toMatchObject({ ok: true, chainId: 31337 });
 
     const { replicas, cpuMillis, memoryMiB, diskMiB } = intentWorkloadFields(SPEC); // the API refuses an intent that contradicts its spec
-    const intent = makeIntent(c, { deployer: c.accounts[DEPLOYER].address, specHash: computeSpecHash(SPEC), nonce: 77n, replicas, cpuMillis, memoryMiB, diskMiB });
-    const body = JSON.stringify({ intent: JSON.parse(JSON.stringify(intent, (_k, v) => (typeof v === "bigint" ? v.toString() : v))), signature: await signIntent(c, intent, DEPLOYER), spec: canonicalSpecJson(SPEC) });
+    const intent = makeIntent(c, {
+      deployer: c.accounts[DEPLOYER].address,
+      specHash: computeSpecHash(SPEC),
+      nonce: 77n,
+      replicas,
+      cpuMillis,
+      memoryMiB,
+      diskMiB,
+    });
+    const body = JSON.stringify({
+      intent: JSON.parse(JSON.stringify(intent, (_k, v) => (typeof v === "bigint" ? v.toString() : v))),
+      signature: await signIntent(c, intent, DEPLOYER),
+      spec: canonicalSpecJson(SPEC),
+    });
     const postIntent = () => fetch(`${api.url}/v1/intents`, { method: "POST", headers: { "content-type": "application/json" }, body });
 
     process.kill(storeProc.pid!, "SIGSTOP");
@@ -115,7 +139,15 @@ describe("the API with its store stopped", () => {
     expect(((await refused.json()) as { error: { message: string } }).error.message).toMatch(/^cannot relay intents now: store .* is not answering/);
     expect(ms).toBeLessThan(3000); // not held until a store timeout (5 s) or the store's return
     const id = computeDeploymentId(domainFor(c.addresses), intent);
-    const onChain = async () => ((await c.publicClient.readContract({ address: c.addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "getDeployment", args: [id] })) as { status: number }).status;
+    const onChain = async () =>
+      (
+        (await c.publicClient.readContract({
+          address: c.addresses.deploymentRegistry,
+          abi: deploymentRegistryAbi,
+          functionName: "getDeployment",
+          args: [id],
+        })) as { status: number }
+      ).status;
     expect(await onChain()).toBe(0); // nothing sent
 
     process.kill(storeProc.pid!, "SIGCONT");

@@ -39,7 +39,13 @@ beforeAll(async () => {
   base = await c.snapshot();
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), "hypha-devapi-"));
   store = await startStoreServer({ dir: path.join(tmp, "store") });
-  api = await startApiServer({ publicClient: c.publicClient, addresses: c.addresses, storeUrl: store.url, relayer: c.walletClients[RELAYER], streamPollMs: 50 });
+  api = await startApiServer({
+    publicClient: c.publicClient,
+    addresses: c.addresses,
+    storeUrl: store.url,
+    relayer: c.walletClients[RELAYER],
+    streamPollMs: 50,
+  });
 });
 afterAll(async () => {
   await api?.close();
@@ -49,7 +55,10 @@ afterAll(async () => {
 });
 
 async function call(method: string, p: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const res = await fetch(`${api.url}${p}`, body === undefined ? { method } : { method, headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  const res = await fetch(
+    `${api.url}${p}`,
+    body === undefined ? { method } : { method, headers: { "content-type": "application/json" }, body: JSON.stringify(body) },
+  );
   return { status: res.status, json: await res.json() };
 }
 
@@ -58,7 +67,12 @@ async function world() {
   return {
     block: await c.publicClient.getBlockNumber(),
     relayerNonce: await c.publicClient.getTransactionCount({ address: c.accounts[RELAYER].address }),
-    allowance: await c.publicClient.readContract({ address: c.addresses.token, abi: hyphaTokenAbi, functionName: "allowance", args: [c.accounts[DEPLOYER].address, c.addresses.deploymentRegistry] }),
+    allowance: await c.publicClient.readContract({
+      address: c.addresses.token,
+      abi: hyphaTokenAbi,
+      functionName: "allowance",
+      args: [c.accounts[DEPLOYER].address, c.addresses.deploymentRegistry],
+    }),
   };
 }
 
@@ -68,7 +82,9 @@ function ethersWallet(): Wallet {
   const provider = new JsonRpcProvider("http://unused.invalid", c.addresses.chainId, { staticNetwork: true, batchMaxCount: 1 });
   provider._send = async (payload: any) => {
     const list = Array.isArray(payload) ? payload : [payload];
-    return Promise.all(list.map(async (p: any) => ({ id: p.id, jsonrpc: "2.0", result: await c.provider.request({ method: p.method, params: p.params } as never) })));
+    return Promise.all(
+      list.map(async (p: any) => ({ id: p.id, jsonrpc: "2.0", result: await c.provider.request({ method: p.method, params: p.params } as never) })),
+    );
   };
   return new Wallet(`0x${Buffer.from(key).toString("hex")}`, provider);
 }
@@ -93,7 +109,12 @@ describe("developer API", () => {
 
   it("prepares the seed's examples as the spec part computes them", async () => {
     for (const f of ["deployment.yaml", "job.yaml"]) {
-      const r = await call("POST", "/v1/prepare", { manifest: manifest(f), deployer: c.accounts[DEPLOYER].address, imageRoot: IMAGE_ROOT, budget: "5000000000000000000" });
+      const r = await call("POST", "/v1/prepare", {
+        manifest: manifest(f),
+        deployer: c.accounts[DEPLOYER].address,
+        imageRoot: IMAGE_ROOT,
+        budget: "5000000000000000000",
+      });
       expect(r.status, JSON.stringify(r.json)).toBe(200);
       schemas.prepareResponseSchema.parse(r.json);
       const [w] = parseManifests(manifest(f));
@@ -137,7 +158,11 @@ describe("developer API", () => {
     const [, tName, tVersion, tChain, tContract] = await token.eip712Domain();
     const permitDomain = { name: tName, version: tVersion, chainId: tChain, verifyingContract: tContract };
     // The registry's own EIP-5267 eip712Domain() says what /openapi.json publishes.
-    const [, name, version, chainId, verifyingContract] = await new Contract(c.addresses.deploymentRegistry, deploymentRegistryAbi as never, wallet).eip712Domain();
+    const [, name, version, chainId, verifyingContract] = await new Contract(
+      c.addresses.deploymentRegistry,
+      deploymentRegistryAbi as never,
+      wallet,
+    ).eip712Domain();
     expect({ name, version, chainId: Number(chainId), verifyingContract }).toEqual(published.domain);
     // The workload's facts (canonical spec, its hash, resources) from POST /v1/prepare; the types
     // and the domain to sign with from /openapi.json and eip712Domain(), not from the SDK.
@@ -155,16 +180,25 @@ describe("developer API", () => {
       budget: "4000000000000000000",
       nonce: "77",
       deadline: String(head.timestamp + 3600n),
-      kind: 0, quorum: 0, maxRetries: 3,
+      kind: 0,
+      quorum: 0,
+      maxRetries: 3,
       maxRunSeconds: 0, // a service: no cap on one placement's paid run time
     };
     const types = published.types as Record<string, TypedDataField[]>;
     const signature = await wallet.signTypedData(published.domain, types, intent);
     const permitNonce = await token.nonces(wallet.address);
     const permit = { owner: wallet.address, spender: c.addresses.deploymentRegistry, value: intent.budget, nonce: permitNonce, deadline: intent.deadline };
-    const permitTypes = { Permit: [{ name: "owner", type: "address" }, { name: "spender", type: "address" }, { name: "value", type: "uint256" }, { name: "nonce", type: "uint256" }, { name: "deadline", type: "uint256" }] };
+    const permitTypes = {
+      Permit: [
+        { name: "owner", type: "address" },
+        { name: "spender", type: "address" },
+        { name: "value", type: "uint256" },
+        { name: "nonce", type: "uint256" },
+        { name: "deadline", type: "uint256" },
+      ],
+    };
     const permitSig = await wallet.signTypedData(permitDomain, permitTypes, permit);
-
 
     // A permit by someone else, or for another value, is refused before anything is sent.
     const before = await world();
@@ -181,12 +215,22 @@ describe("developer API", () => {
     expect(none.json.error.contractError).toBe("ERC20InsufficientAllowance");
     expect(await world()).toEqual(before);
 
-    const ok = await call("POST", "/v1/intents", { intent, signature, spec, permit: { value: intent.budget, deadline: intent.deadline, signature: permitSig } });
+    const ok = await call("POST", "/v1/intents", {
+      intent,
+      signature,
+      spec,
+      permit: { value: intent.budget, deadline: intent.deadline, signature: permitSig },
+    });
     expect(ok.status, JSON.stringify(ok.json)).toBe(201);
     schemas.relayResultSchema.parse(ok.json);
     expect(ok.json.permitTx).toMatch(/^0x[0-9a-f]{64}$/);
     const id = ok.json.id as Hex;
-    const d = await c.publicClient.readContract({ address: c.addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "getDeployment", args: [id] });
+    const d = await c.publicClient.readContract({
+      address: c.addresses.deploymentRegistry,
+      abi: deploymentRegistryAbi,
+      functionName: "getDeployment",
+      args: [id],
+    });
     expect(d.status).toBe(1); // Requested
     expect(d.escrow).toBe(4_000_000_000_000_000_000n);
     // The deployer sent no transaction at all (no approve): its nonce is still 0.
@@ -223,7 +267,16 @@ describe("developer API", () => {
     };
     await waitFor(() => seen.some((m) => m.event === "deployment" && m.data.status === "Requested"), "Requested state");
     expect(seen.find((m) => m.event === "chain-event")?.data.eventName).toBe("IntentSubmitted");
-    const onChainIntent = { ...intent, deployer: wallet.address as Hex, specHash: intent.specHash, imageRoot: IMAGE_ROOT, maxPricePerSecond: BigInt(intent.maxPricePerSecond), budget: BigInt(intent.budget), nonce: 77n, deadline: BigInt(intent.deadline) };
+    const onChainIntent = {
+      ...intent,
+      deployer: wallet.address as Hex,
+      specHash: intent.specHash,
+      imageRoot: IMAGE_ROOT,
+      maxPricePerSecond: BigInt(intent.maxPricePerSecond),
+      budget: BigInt(intent.budget),
+      nonce: 77n,
+      deadline: BigInt(intent.deadline),
+    };
     const registry = new Contract(c.addresses.deploymentRegistry, deploymentRegistryAbi as never, wallet);
     await (await registry.terminate(onChainIntent)).wait();
     await waitFor(() => seen.some((m) => m.event === "deployment" && m.data.status === "Terminated"), "Terminated state");

@@ -55,7 +55,14 @@ beforeAll(async () => {
   store = await startStoreServer({ dir: path.join(tmp, "store") });
   api = await startApiServer({ publicClient: c.publicClient, addresses: c.addresses, storeUrl: store.url, relayer: c.walletClients[RELAYER] });
   readOnly = await startApiServer({ publicClient: c.publicClient, addresses: c.addresses, storeUrl: store.url });
-  restricted = await startApiServer({ publicClient: c.publicClient, addresses: c.addresses, storeUrl: store.url, relayer: c.walletClients[RELAYER], relayFor: [c.accounts[12].address], relayPerMinute: 2 });
+  restricted = await startApiServer({
+    publicClient: c.publicClient,
+    addresses: c.addresses,
+    storeUrl: store.url,
+    relayer: c.walletClients[RELAYER],
+    relayFor: [c.accounts[12].address],
+    relayPerMinute: 2,
+  });
 });
 afterAll(async () => {
   await api?.close();
@@ -77,7 +84,11 @@ const sign = (signer: number, intent: DeploymentIntent) => signIntent(c, intent,
 const wire = (intent: DeploymentIntent) => JSON.parse(JSON.stringify(intent, (_k, v) => (typeof v === "bigint" ? v.toString() : v)));
 
 async function post(body: unknown, server = api): Promise<{ status: number; json: any }> {
-  const res = await fetch(`${server.url}/v1/intents`, { method: "POST", headers: { "content-type": "application/json" }, body: typeof body === "string" ? body : JSON.stringify(body) });
+  const res = await fetch(`${server.url}/v1/intents`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
   return { status: res.status, json: await res.json() };
 }
 async function get(p: string): Promise<{ status: number; json: any }> {
@@ -107,11 +118,36 @@ describe("REST API", () => {
       ["budget not a number", { intent: { ...wire(good), budget: "lots" }, signature: sig, spec: specJson }, "intent.budget", /decimal/],
       ["quorum on a service", { intent: { ...wire(good), quorum: 1 }, signature: sig, spec: specJson }, "intent.quorum", /service has no quorum/],
       ["malformed signature", { intent: wire(good), signature: "0x1234", spec: specJson }, "signature", /128 .* or 130 hex/],
-      ["signed by someone else", { intent: wire(good), signature: await sign(12, good), spec: specJson }, "signature", /not a signature of this intent by the deployer/],
-      ["signature of another intent", { intent: { ...wire(good), budget: String(good.budget + 1n) }, signature: sig, spec: specJson }, "signature", /not a signature/],
-      ["intent that contradicts its spec", { intent: { ...wire(good), cpuMillis: good.cpuMillis + 1 }, signature: sig, spec: specJson }, "intent.cpuMillis", /but the spec says/],
-      ["spec that is not a workload", { intent: { ...wire(good), specHash: `0x${createHash("sha256").update("{}").digest("hex")}` }, signature: sig, spec: "{}" }, "spec", /not a valid canonical workload spec/],
-      ["spec that is not the specHash's", { intent: wire(good), signature: sig, spec: specJson + " " }, "spec", /its sha256 is 0x[0-9a-f]{64}, the intent's specHash is/],
+      [
+        "signed by someone else",
+        { intent: wire(good), signature: await sign(12, good), spec: specJson },
+        "signature",
+        /not a signature of this intent by the deployer/,
+      ],
+      [
+        "signature of another intent",
+        { intent: { ...wire(good), budget: String(good.budget + 1n) }, signature: sig, spec: specJson },
+        "signature",
+        /not a signature/,
+      ],
+      [
+        "intent that contradicts its spec",
+        { intent: { ...wire(good), cpuMillis: good.cpuMillis + 1 }, signature: sig, spec: specJson },
+        "intent.cpuMillis",
+        /but the spec says/,
+      ],
+      [
+        "spec that is not a workload",
+        { intent: { ...wire(good), specHash: `0x${createHash("sha256").update("{}").digest("hex")}` }, signature: sig, spec: "{}" },
+        "spec",
+        /not a valid canonical workload spec/,
+      ],
+      [
+        "spec that is not the specHash's",
+        { intent: wire(good), signature: sig, spec: specJson + " " },
+        "spec",
+        /its sha256 is 0x[0-9a-f]{64}, the intent's specHash is/,
+      ],
       ["no spec, none in the store", { intent: wire(good), signature: sig }, "spec", /has no spec blob/],
       ["not JSON", "{intent:", "body", /not valid JSON/],
     ];
@@ -142,7 +178,12 @@ describe("REST API", () => {
     const id = computeDeploymentId(domainFor(c.addresses), intent);
     expect(r.json.id).toBe(id);
     expect(r.json.specPublished).toBe(true);
-    const d = await c.publicClient.readContract({ address: c.addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "getDeployment", args: [id] });
+    const d = await c.publicClient.readContract({
+      address: c.addresses.deploymentRegistry,
+      abi: deploymentRegistryAbi,
+      functionName: "getDeployment",
+      args: [id],
+    });
     expect(d.status).toBe(1); // Requested
     const receipt = await c.publicClient.getTransactionReceipt({ hash: r.json.transactionHash });
     expect(receipt.from.toLowerCase()).toBe(c.accounts[RELAYER].address.toLowerCase());
@@ -157,23 +198,38 @@ describe("REST API", () => {
     expect((await post({ intent: wire(second), signature: await sign(DEPLOYER, second) })).json.specPublished).toBe(false);
 
     // Concurrent submissions go out one after another from the one relayer account (no nonce clash).
-    const many = await Promise.all([0, 1, 2].map(async () => {
-      const i = intentFor(DEPLOYER);
-      return post({ intent: wire(i), signature: await sign(DEPLOYER, i) });
-    }));
+    const many = await Promise.all(
+      [0, 1, 2].map(async () => {
+        const i = intentFor(DEPLOYER);
+        return post({ intent: wire(i), signature: await sign(DEPLOYER, i) });
+      }),
+    );
     expect(many.map((m) => m.status)).toEqual([201, 201, 201]);
     expect(new Set(many.map((m) => m.json.transactionHash)).size).toBe(3);
 
     // Reads.
     const list = await get("/v1/deployments");
     expect(list.status).toBe(200);
-    expect(list.json.deployments.find((x: { id: string }) => x.id === id)).toMatchObject({ status: "Requested", phase: "Requested", kind: "service", replicas: { desired: 1, placed: 0, running: 0 }, deployer: c.accounts[DEPLOYER].address });
+    expect(list.json.deployments.find((x: { id: string }) => x.id === id)).toMatchObject({
+      status: "Requested",
+      phase: "Requested",
+      kind: "service",
+      replicas: { desired: 1, placed: 0, running: 0 },
+      deployer: c.accounts[DEPLOYER].address,
+    });
     expect((await get(`/v1/deployments?deployer=${c.accounts[12].address}`)).json.deployments).toEqual([]);
     expect(await get("/v1/deployments?deployer=nobody")).toMatchObject({ status: 400, json: { error: { field: "deployer" } } });
     expect(await get("/v1/deployments?limit=0")).toMatchObject({ status: 400, json: { error: { field: "limit" } } });
     const one = await get(`/v1/deployments/${id}`);
     expect(one.status).toBe(200);
-    expect(one.json).toMatchObject({ id, status: "Requested", phase: "Requested", signature, intent: { budget: intent.budget.toString(), specHash: intent.specHash }, replicaSet: [{ index: 0, status: "Pending", nodeId: null }] });
+    expect(one.json).toMatchObject({
+      id,
+      status: "Requested",
+      phase: "Requested",
+      signature,
+      intent: { budget: intent.budget.toString(), specHash: intent.specHash },
+      replicaSet: [{ index: 0, status: "Pending", nodeId: null }],
+    });
     expect(await get("/v1/deployments/0x1234")).toMatchObject({ status: 400, json: { error: { field: "id" } } });
     expect((await get(`/v1/deployments/0x${"ab".repeat(32)}`)).status).toBe(404);
     expect((await get(`/v1/deployments/0x${"ab".repeat(32)}/events`)).status).toBe(404);
@@ -196,7 +252,13 @@ describe("REST API", () => {
     expect((await get("/v1/nodes/99")).status).toBe(404);
     expect(await get("/v1/nodes/abc")).toMatchObject({ status: 400, json: { error: { field: "id" } } });
     expect((await get("/nope")).status).toBe(404);
-    expect((await get("/healthz")).json).toMatchObject({ ok: true, chainId: 31337, relayer: c.accounts[RELAYER].address, token: c.addresses.token, store: store.url });
+    expect((await get("/healthz")).json).toMatchObject({
+      ok: true,
+      chainId: 31337,
+      relayer: c.accounts[RELAYER].address,
+      token: c.addresses.token,
+      store: store.url,
+    });
     const metrics = await (await fetch(`${api.url}/metrics`)).text();
     expect(metrics).toMatch(/hypha_api_intents_total\{outcome="submitted"\} 5/);
     expect(metrics).toMatch(/hypha_api_requests_total\{route="\/v1\/intents",method="POST",status="400"\} \d+/);

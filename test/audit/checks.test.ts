@@ -38,8 +38,23 @@ const intent: DeploymentIntent = {
 };
 const id = computeDeploymentId(domain, intent);
 const tx = `0x${"ee".repeat(32)}` as Hex;
-const ev = (eventName: string, blockNumber: bigint, args: Record<string, unknown>): DeploymentEvent => ({ eventName, blockNumber, logIndex: 0, transactionHash: tx, args: { id, ...args } });
-const attestation: Attestation = { deploymentId: id, replicaIndex: 0, nodeId: 1, attempt: 1, status: 0, measurement: `0x${"22".repeat(32)}`, outputHash: `0x${"00".repeat(32)}`, timestamp: 1700000000n };
+const ev = (eventName: string, blockNumber: bigint, args: Record<string, unknown>): DeploymentEvent => ({
+  eventName,
+  blockNumber,
+  logIndex: 0,
+  transactionHash: tx,
+  args: { id, ...args },
+});
+const attestation: Attestation = {
+  deploymentId: id,
+  replicaIndex: 0,
+  nodeId: 1,
+  attempt: 1,
+  status: 0,
+  measurement: `0x${"22".repeat(32)}`,
+  outputHash: `0x${"00".repeat(32)}`,
+  timestamp: 1700000000n,
+};
 
 const events: DeploymentEvent[] = [
   ev("IntentSubmitted", 10n, {}),
@@ -61,7 +76,18 @@ async function input(overrides: Partial<AuditInput> = {}, signer = agent): Promi
     intentSignatureValid: true,
     deployerIsContract: false,
     events,
-    attestations: [{ attestation, recordedSigner: agent.address, blockNumber: 12n, transactionHash: tx, signature, agentBefore: agent.address, agentAfter: agent.address, walletVerdicts: [] }],
+    attestations: [
+      {
+        attestation,
+        recordedSigner: agent.address,
+        blockNumber: 12n,
+        transactionHash: tx,
+        signature,
+        agentBefore: agent.address,
+        agentAfter: agent.address,
+        walletVerdicts: [],
+      },
+    ],
     derivedSpecHash: { hash: intent.specHash, source: "app.yaml" },
     ...overrides,
   };
@@ -148,7 +174,13 @@ describe("audit checks", () => {
   it("a job result without its quorum fails", async () => {
     const job = { ...intent, kind: 1, quorum: 2 };
     const jobId = computeDeploymentId(domain, job);
-    const fin = { eventName: "JobFinalized", blockNumber: 13n, logIndex: 0, transactionHash: tx, args: { id: jobId, outputHash: attestation.outputHash, agreeing: 2 } };
+    const fin = {
+      eventName: "JobFinalized",
+      blockNumber: 13n,
+      logIndex: 0,
+      transactionHash: tx,
+      args: { id: jobId, outputHash: attestation.outputHash, agreeing: 2 },
+    };
     const base = await input({ intent: job, id: jobId, events: [...events, fin] });
     // one Running attestation only: no Completed agreement at all
     expect(failed(await runAuditChecks(base))).toContain("job result");

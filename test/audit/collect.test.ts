@@ -42,12 +42,24 @@ async function registerNode(agent: Address = chain.accounts[8].address) {
   await approveMeasurement({ walletClient: w[0], publicClient: chain.publicClient, addresses: chain.addresses, measurement: MEASUREMENT });
   const stake = parseEther("200");
   await send(w[5], { address: chain.addresses.token, abi: hyphaTokenAbi, functionName: "approve", args: [chain.addresses.nodeRegistry, stake] });
-  const registration = { agent, cpuMillis: 4000, memoryMiB: 8192, diskMiB: 10240, slots: 8, pricePerSecond: 1000n, measurement: MEASUREMENT, endpoint: "http://127.0.0.1:7801" };
+  const registration = {
+    agent,
+    cpuMillis: 4000,
+    memoryMiB: 8192,
+    diskMiB: 10240,
+    slots: 8,
+    pricePerSecond: 1000n,
+    measurement: MEASUREMENT,
+    endpoint: "http://127.0.0.1:7801",
+  };
   await send(w[5], { address: chain.addresses.nodeRegistry, abi: nodeRegistryAbi, functionName: "register", args: [registration, stake] });
 }
 
 const walletArtifact = () =>
-  JSON.parse(fs.readFileSync(path.join(__dirname, "../../artifacts/contracts/test/MockERC1271Wallet.sol/MockERC1271Wallet.json"), "utf8")) as { abi: Abi; bytecode: Hex };
+  JSON.parse(fs.readFileSync(path.join(__dirname, "../../artifacts/contracts/test/MockERC1271Wallet.sol/MockERC1271Wallet.json"), "utf8")) as {
+    abi: Abi;
+    bytecode: Hex;
+  };
 
 /** A MockERC1271Wallet that accepts what dev account `owner` signs, deployed by that account. */
 async function deployWallet(owner: number): Promise<Address> {
@@ -95,10 +107,34 @@ describe("audit on chain data", () => {
     const domain = domainFor(addresses);
     const intent = await serviceIntent(walletAddress, budget);
     const id = computeDeploymentId(domain, intent);
-    await send(w[12], { address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "submitIntent", args: [intent, await signIntent(accounts[11], domain, intent)] });
-    await send(w[1], { address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "schedule", args: [intent, [{ replicaIndex: 0, nodeId: 1, pricePerSecond: 1000n }]] });
-    const attestation = { deploymentId: id, replicaIndex: 0, nodeId: 1, attempt: 1, status: AttestedStatus.Running, measurement: MEASUREMENT, outputHash: `0x${"00".repeat(32)}` as Hex, timestamp: await chain.now() };
-    await send(w[3], { address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "attest", args: [attestation, await signAttestation(accounts[8], domain, attestation)] });
+    await send(w[12], {
+      address: addresses.deploymentRegistry,
+      abi: deploymentRegistryAbi,
+      functionName: "submitIntent",
+      args: [intent, await signIntent(accounts[11], domain, intent)],
+    });
+    await send(w[1], {
+      address: addresses.deploymentRegistry,
+      abi: deploymentRegistryAbi,
+      functionName: "schedule",
+      args: [intent, [{ replicaIndex: 0, nodeId: 1, pricePerSecond: 1000n }]],
+    });
+    const attestation = {
+      deploymentId: id,
+      replicaIndex: 0,
+      nodeId: 1,
+      attempt: 1,
+      status: AttestedStatus.Running,
+      measurement: MEASUREMENT,
+      outputHash: `0x${"00".repeat(32)}` as Hex,
+      timestamp: await chain.now(),
+    };
+    await send(w[3], {
+      address: addresses.deploymentRegistry,
+      abi: deploymentRegistryAbi,
+      functionName: "attest",
+      args: [attestation, await signAttestation(accounts[8], domain, attestation)],
+    });
     // The operator rotates the agent key afterwards.
     await send(w[5], { address: addresses.nodeRegistry, abi: nodeRegistryAbi, functionName: "updateAgent", args: [1, accounts[9].address] });
 
@@ -120,7 +156,14 @@ describe("audit on chain data", () => {
     // And a signature by someone other than the wallet's owner does not verify at that block.
     const bad = await collectAuditInput(pc, addresses, id);
     expect(bad.intentSignatureValid).toBe(true);
-    const viaOther = await pc.verifyTypedData({ address: walletAddress, domain, types: hyphaTypes, primaryType: "DeploymentIntent", message: { ...intent }, signature: await signIntent(accounts[12], domain, intent) });
+    const viaOther = await pc.verifyTypedData({
+      address: walletAddress,
+      domain,
+      types: hyphaTypes,
+      primaryType: "DeploymentIntent",
+      message: { ...intent },
+      signature: await signIntent(accounts[12], domain, intent),
+    });
     expect(viaOther).toBe(false);
   });
 
@@ -134,14 +177,35 @@ describe("audit on chain data", () => {
     const intent = await serviceIntent(accounts[11].address, budget);
     const id = computeDeploymentId(domain, intent);
     await send(w[11], { address: addresses.token, abi: hyphaTokenAbi, functionName: "approve", args: [addresses.deploymentRegistry, budget] });
-    await send(w[11], { address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "submitIntent", args: [intent, await signIntent(accounts[11], domain, intent)] });
-    await send(w[1], { address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "schedule", args: [intent, [{ replicaIndex: 0, nodeId: 1, pricePerSecond: 1000n }]] });
-    const running: Attestation = { deploymentId: id, replicaIndex: 0, nodeId: 1, attempt: 1, status: AttestedStatus.Running, measurement: MEASUREMENT, outputHash: `0x${"00".repeat(32)}`, timestamp: await chain.now() };
+    await send(w[11], {
+      address: addresses.deploymentRegistry,
+      abi: deploymentRegistryAbi,
+      functionName: "submitIntent",
+      args: [intent, await signIntent(accounts[11], domain, intent)],
+    });
+    await send(w[1], {
+      address: addresses.deploymentRegistry,
+      abi: deploymentRegistryAbi,
+      functionName: "schedule",
+      args: [intent, [{ replicaIndex: 0, nodeId: 1, pricePerSecond: 1000n }]],
+    });
+    const running: Attestation = {
+      deploymentId: id,
+      replicaIndex: 0,
+      nodeId: 1,
+      attempt: 1,
+      status: AttestedStatus.Running,
+      measurement: MEASUREMENT,
+      outputHash: `0x${"00".repeat(32)}`,
+      timestamp: await chain.now(),
+    };
 
     // The contract rejects a signature the wallet does not accept (here by another EOA)...
     const attest = (attestation: Attestation, signature: Hex) =>
       ({ address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "attest", args: [attestation, signature] }) as const;
-    await expect(pc.simulateContract({ ...attest(running, await signAttestation(accounts[10], domain, running)), account: accounts[3].address })).rejects.toThrow(/InvalidAttester/);
+    await expect(
+      pc.simulateContract({ ...attest(running, await signAttestation(accounts[10], domain, running)), account: accounts[3].address }),
+    ).rejects.toThrow(/InvalidAttester/);
     // ...and accepts the one its owner made.
     await send(w[3], attest(running, await signAttestation(accounts[8], domain, running)));
     // The operator then rotates the agent to an EOA, which reports the replica failed in the 64-byte EIP-2098 form.

@@ -47,7 +47,15 @@ describe("compact (EIP-2098) intent signatures", () => {
     const recovered = recoverTypedSignature({
       data: {
         domain: td.domain,
-        types: { EIP712Domain: [{ name: "name", type: "string" }, { name: "version", type: "string" }, { name: "chainId", type: "uint256" }, { name: "verifyingContract", type: "address" }], ...td.types },
+        types: {
+          EIP712Domain: [
+            { name: "name", type: "string" },
+            { name: "version", type: "string" },
+            { name: "chainId", type: "uint256" },
+            { name: "verifyingContract", type: "address" },
+          ],
+          ...td.types,
+        },
         primaryType: td.primaryType,
         message: Object.fromEntries(Object.entries(td.message).map(([key, v]) => [key, typeof v === "bigint" ? v.toString() : v])),
       } as never,

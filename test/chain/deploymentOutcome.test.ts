@@ -32,7 +32,11 @@ describe("deploymentOutcome", () => {
 
   it("a deployment whose replica failed with no retries left is Failed (Tampered named), settled or not", () => {
     const failedEvents = [status(1, 3), ev("ReplicaStatusChanged", { replicaIndex: 0, nodeId: 2, from: 2, to: 4 }), status(3, 6)];
-    expect(deploymentOutcome(input({ status: 6, events: failedEvents }))).toMatchObject({ phase: "Failed", reason: "ReplicaFailed", message: "replica 0 failed on node 2 with no retries left" });
+    expect(deploymentOutcome(input({ status: 6, events: failedEvents }))).toMatchObject({
+      phase: "Failed",
+      reason: "ReplicaFailed",
+      message: "replica 0 failed on node 2 with no retries left",
+    });
     const settled = deploymentOutcome(input({ status: 5, events: [...failedEvents, status(6, 5), terminated(watcher)] }));
     expect(settled).toMatchObject({ phase: "Failed", reason: "ReplicaFailed", chainStatus: "Terminated" });
     const tampered = [status(1, 3), ev("ReplicaStatusChanged", { replicaIndex: 1, nodeId: 3, from: 2, to: 5 }), status(3, 6)];
@@ -41,7 +45,10 @@ describe("deploymentOutcome", () => {
 
   it("terminated by the deployer while active is Deleted; by anyone else, OutOfBudget", () => {
     const running = [status(1, 2), status(2, 3)];
-    expect(deploymentOutcome(input({ status: 5, events: [...running, status(3, 5), terminated(deployer.toLowerCase())] }))).toMatchObject({ phase: "Deleted", reason: "DeletedByDeployer" });
+    expect(deploymentOutcome(input({ status: 5, events: [...running, status(3, 5), terminated(deployer.toLowerCase())] }))).toMatchObject({
+      phase: "Deleted",
+      reason: "DeletedByDeployer",
+    });
     const spent = deploymentOutcome(input({ status: 5, events: [...running, status(3, 5), terminated(watcher)] }));
     expect(spent).toMatchObject({ phase: "OutOfBudget", reason: "BudgetExhausted" });
     expect(spent.message).toContain(`settled by ${watcher}`);
@@ -56,11 +63,19 @@ describe("deploymentOutcome", () => {
 
   it("a job whose outputs reached no strict majority (JobUndecided) is Failed (NoMajority)", () => {
     const events = [status(1, 3), ev("JobUndecided", {}), status(3, 6), status(6, 5), terminated(watcher)];
-    expect(deploymentOutcome(input({ status: 5, kind: 1, quorum: 2, replicas: 3, events }))).toMatchObject({ phase: "Failed", reason: "NoMajority", chainStatus: "Terminated" });
+    expect(deploymentOutcome(input({ status: 5, kind: 1, quorum: 2, replicas: 3, events }))).toMatchObject({
+      phase: "Failed",
+      reason: "NoMajority",
+      chainStatus: "Terminated",
+    });
   });
 
   it("in progress and unknown", () => {
-    expect(deploymentOutcome(input({ status: 1, placed: 1, replicas: 3 }))).toMatchObject({ phase: "Requested", reason: "Placing", message: "1/3 replica(s) placed" });
+    expect(deploymentOutcome(input({ status: 1, placed: 1, replicas: 3 }))).toMatchObject({
+      phase: "Requested",
+      reason: "Placing",
+      message: "1/3 replica(s) placed",
+    });
     expect(deploymentOutcome(input({ status: 3, running: 1 }))).toMatchObject({ phase: "Running", reason: "AllReplicasRunning" });
     expect(deploymentOutcome(input({ status: 0 }))).toMatchObject({ phase: "Unknown", reason: "NotFound" });
   });

@@ -29,15 +29,35 @@ afterAll(async () => {
 
 /** Send a DeploymentRegistry call from `from` with an explicit gas limit; return the receipt. */
 async function sendWithGas(from: number, functionName: string, args: readonly unknown[], gas: bigint): Promise<TransactionReceipt> {
-  const hash = await fx.wallet(from).writeContract({ address: fx.addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName, args, gas, account: devAccount(from), chain: null } as never);
+  const hash = await fx.wallet(from).writeContract({
+    address: fx.addresses.deploymentRegistry,
+    abi: deploymentRegistryAbi,
+    functionName,
+    args,
+    gas,
+    account: devAccount(from),
+    chain: null,
+  } as never);
   return fx.publicClient.waitForTransactionReceipt({ hash });
 }
 
 /** Attestations signed by each node's own agent key, relayed in one attestMany with an explicit limit. */
-async function attestManyWithGas(list: { id: Hex; replicaIndex: number; nodeId: number; attempt: number; status: number; outputHash?: Hex }[], gas: bigint): Promise<TransactionReceipt> {
+async function attestManyWithGas(
+  list: { id: Hex; replicaIndex: number; nodeId: number; attempt: number; status: number; outputHash?: Hex }[],
+  gas: bigint,
+): Promise<TransactionReceipt> {
   const domain = domainFor(fx.addresses);
   const timestamp = (await fx.publicClient.getBlock()).timestamp;
-  const atts = list.map((a) => ({ deploymentId: a.id, replicaIndex: a.replicaIndex, nodeId: a.nodeId, attempt: a.attempt, status: a.status, measurement: MEASUREMENT, outputHash: a.outputHash ?? (`0x${"00".repeat(32)}` as Hex), timestamp }));
+  const atts = list.map((a) => ({
+    deploymentId: a.id,
+    replicaIndex: a.replicaIndex,
+    nodeId: a.nodeId,
+    attempt: a.attempt,
+    status: a.status,
+    measurement: MEASUREMENT,
+    outputHash: a.outputHash ?? (`0x${"00".repeat(32)}` as Hex),
+    timestamp,
+  }));
   const sigs = await Promise.all(atts.map((a) => signAttestation(devAccount(DEV_ROLES.nodeAgents[a.nodeId - 1]!), domain, a)));
   return sendWithGas(DEV_ROLES.nodeAgents[0], "attestMany", [atts, sigs], gas);
 }
@@ -51,9 +71,14 @@ function expectWithin(what: string, receipt: TransactionReceipt, items: GasItem[
   expect(limit).toBeLessThanOrEqual(TX_GAS_CAP);
 }
 
-const placementsOf = (ids: Hex[], replicas: number) => ids.map((_, i) => Array.from({ length: replicas }, (_, r) => ({ replicaIndex: r, nodeId: ((i + r) % 3) + 1, pricePerSecond: 1n })));
-const replicasOf = (id: Hex) => fx.publicClient.readContract({ address: fx.addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "getReplicas", args: [id] });
-const statusOf = (id: Hex) => fx.publicClient.readContract({ address: fx.addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "getDeployment", args: [id] }).then((d) => d.status);
+const placementsOf = (ids: Hex[], replicas: number) =>
+  ids.map((_, i) => Array.from({ length: replicas }, (_, r) => ({ replicaIndex: r, nodeId: ((i + r) % 3) + 1, pricePerSecond: 1n })));
+const replicasOf = (id: Hex) =>
+  fx.publicClient.readContract({ address: fx.addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "getReplicas", args: [id] });
+const statusOf = (id: Hex) =>
+  fx.publicClient
+    .readContract({ address: fx.addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "getDeployment", args: [id] })
+    .then((d) => d.status);
 
 describe("splitting under the cap (pure)", () => {
   it("keeps every batch's limit within the cap, in order, and puts an oversized item alone", () => {
@@ -72,11 +97,16 @@ describe("per-item gas bounds on the real contracts", () => {
   it("100 one-replica jobs: placed, attested Running, completed (each vote final) and settled, one transaction each", async () => {
     const { ids, intents } = await fx.submitIntents(100, { replicas: 1, kind: 1, quorum: 1, nonceBase: 1000n });
     const placed = await sendWithGas(ORCH, "scheduleMany", [intents, placementsOf(ids, 1)], batchGasLimit(ids.map(() => ({ kind: "placement" }))));
-    expectWithin("scheduleMany, job replicas", placed, ids.map(() => ({ kind: "placement" })));
+    expectWithin(
+      "scheduleMany, job replicas",
+      placed,
+      ids.map(() => ({ kind: "placement" })),
+    );
     const reps = await Promise.all(ids.map(async (id) => ({ id, r: (await replicasOf(id))[0]! })));
     expect(reps.every(({ r }) => r.status === 1)).toBe(true);
 
-    const atts = (status: number, out: Hex) => reps.map(({ id, r }) => ({ id, replicaIndex: 0, nodeId: r.nodeId, attempt: r.attempt, status, outputHash: out }));
+    const atts = (status: number, out: Hex) =>
+      reps.map(({ id, r }) => ({ id, replicaIndex: 0, nodeId: r.nodeId, attempt: r.attempt, status, outputHash: out }));
     const attestItems: GasItem[] = ids.map(() => ({ kind: "attest", replicas: 1 }));
     const running = await attestManyWithGas(atts(0, `0x${"00".repeat(32)}`), batchGasLimit(attestItems));
     expectWithin("attestMany Running", running, attestItems);
@@ -92,10 +122,23 @@ describe("per-item gas bounds on the real contracts", () => {
   it("3-replica jobs (quorum 2): placement on three operators, the finalizing vote that stops and pays the third", async () => {
     const { ids, intents } = await fx.submitIntents(10, { replicas: 3, kind: 1, quorum: 2, nonceBase: 2000n });
     const placeItems: GasItem[] = ids.flatMap(() => [{ kind: "placement" }, { kind: "placement" }, { kind: "placement" }] as GasItem[]);
-    expectWithin("scheduleMany, 3-replica jobs", await sendWithGas(ORCH, "scheduleMany", [intents, placementsOf(ids, 3)], batchGasLimit(placeItems)), placeItems);
-    const reps = (await Promise.all(ids.map(async (id) => (await replicasOf(id)).map((r, i) => ({ id, replicaIndex: i, nodeId: r.nodeId, attempt: r.attempt }))))).flat();
+    expectWithin(
+      "scheduleMany, 3-replica jobs",
+      await sendWithGas(ORCH, "scheduleMany", [intents, placementsOf(ids, 3)], batchGasLimit(placeItems)),
+      placeItems,
+    );
+    const reps = (
+      await Promise.all(ids.map(async (id) => (await replicasOf(id)).map((r, i) => ({ id, replicaIndex: i, nodeId: r.nodeId, attempt: r.attempt }))))
+    ).flat();
     const items: GasItem[] = reps.map(() => ({ kind: "attest", replicas: 3 }));
-    expectWithin("attestMany Running, 3-replica jobs", await attestManyWithGas(reps.map((r) => ({ ...r, status: 0 })), batchGasLimit(items)), items);
+    expectWithin(
+      "attestMany Running, 3-replica jobs",
+      await attestManyWithGas(
+        reps.map((r) => ({ ...r, status: 0 })),
+        batchGasLimit(items),
+      ),
+      items,
+    );
     // Replica 0 and 1 agree (the second vote finalizes and stops replica 2); replica 2 then dissents.
     const votes = reps.filter((r) => r.replicaIndex < 2).map((r) => ({ ...r, status: 1, outputHash: `0x${"77".repeat(32)}` as Hex }));
     const voteItems: GasItem[] = votes.map(() => ({ kind: "attest", replicas: 3 }));
@@ -107,12 +150,22 @@ describe("per-item gas bounds on the real contracts", () => {
   it("3-replica services terminated while every replica runs (each stopped, paid and credited)", async () => {
     const { ids, intents } = await fx.submitIntents(20, { replicas: 3, kind: 0, nonceBase: 3000n });
     const placeItems: GasItem[] = ids.flatMap(() => [{ kind: "placement" }, { kind: "placement" }, { kind: "placement" }] as GasItem[]);
-    expectWithin("scheduleMany, 3-replica services", await sendWithGas(ORCH, "scheduleMany", [intents, placementsOf(ids, 3)], batchGasLimit(placeItems)), placeItems);
-    const reps = (await Promise.all(ids.map(async (id) => (await replicasOf(id)).map((r, i) => ({ id, replicaIndex: i, nodeId: r.nodeId, attempt: r.attempt, status: 0 }))))).flat();
+    expectWithin(
+      "scheduleMany, 3-replica services",
+      await sendWithGas(ORCH, "scheduleMany", [intents, placementsOf(ids, 3)], batchGasLimit(placeItems)),
+      placeItems,
+    );
+    const reps = (
+      await Promise.all(ids.map(async (id) => (await replicasOf(id)).map((r, i) => ({ id, replicaIndex: i, nodeId: r.nodeId, attempt: r.attempt, status: 0 }))))
+    ).flat();
     await attestManyWithGas(reps, batchGasLimit(reps.map(() => ({ kind: "attest", replicas: 3 }))));
     await fx.rpc("evm_increaseTime", [600]); // running time to pay
     const items: GasItem[] = ids.map(() => ({ kind: "terminate", replicas: 3 }));
-    expectWithin("terminateMany, running 3-replica services", await sendWithGas(DEV_ROLES.defaultDeployer, "terminateMany", [intents], batchGasLimit(items)), items);
+    expectWithin(
+      "terminateMany, running 3-replica services",
+      await sendWithGas(DEV_ROLES.defaultDeployer, "terminateMany", [intents], batchGasLimit(items)),
+      items,
+    );
     expect((await Promise.all(ids.map(statusOf))).every((s) => s === 5)).toBe(true);
   }, 120_000);
 });

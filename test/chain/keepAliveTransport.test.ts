@@ -49,7 +49,8 @@ afterAll(async () => {
   await node?.stop();
 });
 
-const client = (opts: Parameters<typeof keepAliveHttp>[1] = {}) => createPublicClient({ transport: keepAliveHttp(proxyUrl, { retryCount: 0, ...opts }) }) as PublicClient;
+const client = (opts: Parameters<typeof keepAliveHttp>[1] = {}) =>
+  createPublicClient({ transport: keepAliveHttp(proxyUrl, { retryCount: 0, ...opts }) }) as PublicClient;
 
 describe("keepAliveHttp", () => {
   it("sequential requests share one connection; concurrent ones go out as one batch", async () => {
@@ -68,7 +69,32 @@ describe("keepAliveHttp", () => {
   it("a contract revert is decoded: the custom error's name and arguments", async () => {
     const pc = client();
     const err = (await pc
-      .simulateContract({ address: fx.addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "reportLost", args: [{ deployer: fx.addresses.deploymentRegistry, specHash: `0x${"11".repeat(32)}`, imageRoot: `0x${"22".repeat(32)}`, replicas: 1, cpuMillis: 1, memoryMiB: 1, diskMiB: 1, maxPricePerSecond: 1n, budget: 1n, nonce: 1n, deadline: 1n, kind: 0, quorum: 0, maxRetries: 0, maxRunSeconds: 0 }, 0], account: fx.addresses.deploymentRegistry })
+      .simulateContract({
+        address: fx.addresses.deploymentRegistry,
+        abi: deploymentRegistryAbi,
+        functionName: "reportLost",
+        args: [
+          {
+            deployer: fx.addresses.deploymentRegistry,
+            specHash: `0x${"11".repeat(32)}`,
+            imageRoot: `0x${"22".repeat(32)}`,
+            replicas: 1,
+            cpuMillis: 1,
+            memoryMiB: 1,
+            diskMiB: 1,
+            maxPricePerSecond: 1n,
+            budget: 1n,
+            nonce: 1n,
+            deadline: 1n,
+            kind: 0,
+            quorum: 0,
+            maxRetries: 0,
+            maxRunSeconds: 0,
+          },
+          0,
+        ],
+        account: fx.addresses.deploymentRegistry,
+      })
       .catch((e: unknown) => e)) as { name: string; cause?: { data?: { errorName?: string } } };
     expect(err.name).toBe("ContractFunctionExecutionError");
     expect(err.cause?.data?.errorName).toMatch(/^[A-Z][A-Za-z]+$/);
@@ -76,7 +102,9 @@ describe("keepAliveHttp", () => {
 
   it("an HTTP failure is an HttpRequestError with its status; with retries, a transient one is retried", async () => {
     seen.failNext = 1;
-    const err = (await client().getBlockNumber({ cacheTime: 0 }).catch((e: unknown) => e)) as Error;
+    const err = (await client()
+      .getBlockNumber({ cacheTime: 0 })
+      .catch((e: unknown) => e)) as Error;
     expect(err).toBeInstanceOf(HttpRequestError);
     expect((err as HttpRequestError).status).toBe(503);
     seen.failNext = 1;
@@ -89,7 +117,9 @@ describe("keepAliveHttp", () => {
     await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
     const url = `http://127.0.0.1:${(closed.address() as AddressInfo).port}`;
     await new Promise((r) => closed.close(r));
-    const err = (await createPublicClient({ transport: keepAliveHttp(url, { retryCount: 0 }) }).getBlockNumber().catch((e: unknown) => e)) as HttpRequestError;
+    const err = (await createPublicClient({ transport: keepAliveHttp(url, { retryCount: 0 }) })
+      .getBlockNumber()
+      .catch((e: unknown) => e)) as HttpRequestError;
     expect(err).toBeInstanceOf(HttpRequestError);
     expect(err.message).toContain(url);
   });

@@ -6,7 +6,15 @@
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { AttestedStatus, DeploymentStatus, ReplicaStatus, deploymentMoves, isLegalDeploymentMove, isLegalReplicaMove, replicaMoves } from "../../src/chain/lifecycle";
+import {
+  AttestedStatus,
+  DeploymentStatus,
+  ReplicaStatus,
+  deploymentMoves,
+  isLegalDeploymentMove,
+  isLegalReplicaMove,
+  replicaMoves,
+} from "../../src/chain/lifecycle";
 
 const root = path.join(__dirname, "..", "..");
 const types = fs.readFileSync(path.join(root, "contracts/interfaces/IHyphaTypes.sol"), "utf8");
@@ -15,7 +23,10 @@ const lifecycle = fs.readFileSync(path.join(root, "contracts/libraries/Lifecycle
 function enumNames(name: string): string[] {
   const m = new RegExp(`enum ${name} \\{([^}]*)\\}`).exec(types);
   if (!m) throw new Error(`enum ${name} not found`);
-  return m[1].split(",").map((s) => s.trim()).filter(Boolean);
+  return m[1]
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 /** The (from, to) pairs of a Lifecycle.sol bit-set constant: `(1 << (from * 8 + to))` terms. */

@@ -61,7 +61,13 @@ describe("getLogsSplitting", () => {
   it("splits a refused range and returns every log in order", async () => {
     const from = (await chain.publicClient.getBlockNumber({ cacheTime: 0 })) + 1n; // viem caches the block number for 4 s by default
     const to6 = chain.accounts.slice(12, 18).map((a) => a.address);
-    await fundAccounts({ walletClient: chain.walletClients[0], publicClient: chain.publicClient, addresses: chain.addresses, accounts: to6, amount: parseEther("1") });
+    await fundAccounts({
+      walletClient: chain.walletClients[0],
+      publicClient: chain.publicClient,
+      addresses: chain.addresses,
+      accounts: to6,
+      amount: parseEther("1"),
+    });
     const toBlock = await chain.publicClient.getBlockNumber({ cacheTime: 0 });
     const [transfer] = encodeEventTopics({ abi: hyphaTokenAbi, eventName: "Transfer" });
     const query = { address: chain.addresses.token, topics: [transfer as Hex], fromBlock: from, toBlock };

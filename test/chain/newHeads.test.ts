@@ -11,7 +11,12 @@ import { NewHeads, wsUrlFor } from "../../src/chain/newHeads";
 import { startHardhatNode } from "../helpers/chain";
 
 let node: Awaited<ReturnType<typeof startHardhatNode>>;
-const mine = () => fetch(node.rpcUrl, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "evm_mine", params: [] }) });
+const mine = () =>
+  fetch(node.rpcUrl, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "evm_mine", params: [] }),
+  });
 const until = async (check: () => boolean, ms = 5000) => {
   const deadline = Date.now() + ms;
   while (!check()) {
@@ -64,7 +69,10 @@ describe("NewHeads on a real hardhat node", () => {
     server.on("upgrade", (_req, socket) => socket.end("HTTP/1.1 400 Bad Request\r\n\r\n"));
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const lines: string[] = [];
-    const heads = NewHeads.start(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, { onHead: () => true, logger: { info: (_o, msg) => void lines.push(msg ?? "") } });
+    const heads = NewHeads.start(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, {
+      onHead: () => true,
+      logger: { info: (_o, msg) => void lines.push(msg ?? "") },
+    });
     expect(await heads.ready).toBe(false);
     expect(heads.live).toBe(false);
     expect(heads.takeHead()).toBe(false);

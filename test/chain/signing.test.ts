@@ -66,7 +66,9 @@ describe("EIP-712 signing", () => {
     const sig = await signIntent(deployer, domain, intent);
     const pk = Buffer.from(devPrivateKey(11).slice(2), "hex");
     expect(sig).toBe(signTypedData({ privateKey: pk, data: metamaskData("DeploymentIntent", intent), version: SignTypedDataVersion.V4 }));
-    expect(getAddress(recoverTypedSignature({ data: metamaskData("DeploymentIntent", intent), signature: sig, version: SignTypedDataVersion.V4 }))).toBe(deployer.address);
+    expect(getAddress(recoverTypedSignature({ data: metamaskData("DeploymentIntent", intent), signature: sig, version: SignTypedDataVersion.V4 }))).toBe(
+      deployer.address,
+    );
     expect(await recoverIntentSigner(domain, intent, sig)).toBe(deployer.address);
     expect(await verifyTypedData({ address: deployer.address, ...intentTypedData(domain, intent), signature: sig })).toBe(true);
   });

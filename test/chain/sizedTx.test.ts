@@ -21,7 +21,9 @@ const lines: { obj: Record<string, unknown>; msg?: string }[] = [];
 const logger = { error: (obj: object, msg?: string) => void lines.push({ obj: obj as Record<string, unknown>, msg }) };
 
 async function reverts(cause: string): Promise<number> {
-  const m = (await register.getSingleMetric("hypha_tx_reverts_total")!.get()).values.find((v) => v.labels.function === "submitIntent" && v.labels.cause === cause);
+  const m = (await register.getSingleMetric("hypha_tx_reverts_total")!.get()).values.find(
+    (v) => v.labels.function === "submitIntent" && v.labels.cause === cause,
+  );
   return m?.value ?? 0;
 }
 
@@ -37,7 +39,12 @@ afterAll(async () => {
 const clients = () => ({ publicClient: c.publicClient, walletClient: c.walletClients[DEPLOYER]! });
 const submitCall = async (nonce: bigint) => {
   const intent = makeIntent(c, { nonce });
-  return { address: c.addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "submitIntent", args: [intent, await signIntent(c, intent)] } as const;
+  return {
+    address: c.addresses.deploymentRegistry,
+    abi: deploymentRegistryAbi,
+    functionName: "submitIntent",
+    args: [intent, await signIntent(c, intent)],
+  } as const;
 };
 
 describe("gas sizing (pure)", () => {
@@ -64,7 +71,9 @@ describe("sendSizedContractTx on a real chain", () => {
 
   it("a limit too small: 'ran out of gas: used X of limit Y', retryable (unavailable), counted and logged", async () => {
     const before = await reverts("out-of-gas");
-    const err = (await sendSizedContractTx(clients(), await submitCall(502n), "submitting", logger, { percent: -40, extra: 0n }).catch((e: unknown) => e)) as ChainError;
+    const err = (await sendSizedContractTx(clients(), await submitCall(502n), "submitting", logger, { percent: -40, extra: 0n }).catch(
+      (e: unknown) => e,
+    )) as ChainError;
     expect(err).toBeInstanceOf(ChainError);
     expect(err.shortMessage).toMatch(/^submitting: transaction 0x[0-9a-f]{64} ran out of gas: used \d+ of limit \d+$/);
     expect(err.shortMessage).not.toMatch(/Missing or invalid parameters/);
@@ -76,7 +85,10 @@ describe("sendSizedContractTx on a real chain", () => {
   it("a racing sender got there first: the on-chain revert is decoded from the contract", async () => {
     const call = await submitCall(503n);
     const before = await reverts("contract");
-    const outcomes = await Promise.allSettled([sendSizedContractTx(clients(), call, "submitting A", logger), sendSizedContractTx({ publicClient: c.publicClient, walletClient: c.walletClients[12]! }, call, "submitting B", logger)]); // another relayer
+    const outcomes = await Promise.allSettled([
+      sendSizedContractTx(clients(), call, "submitting A", logger),
+      sendSizedContractTx({ publicClient: c.publicClient, walletClient: c.walletClients[12]! }, call, "submitting B", logger),
+    ]); // another relayer
     expect(outcomes.filter((o) => o.status === "fulfilled")).toHaveLength(1);
     const failed = outcomes.find((o) => o.status === "rejected") as PromiseRejectedResult;
     const err = failed.reason as ChainError;
@@ -90,7 +102,10 @@ describe("sendSizedContractTx on a real chain", () => {
 
   it("an explicit limit is sent as is: no eth_call simulation and no eth_estimateGas reach the node", async () => {
     const methods: string[] = [];
-    const counting = custom({ request: (args: { method: string; params?: unknown }) => (methods.push(args.method), c.provider.request(args as never)) }, { retryCount: 0 });
+    const counting = custom(
+      { request: (args: { method: string; params?: unknown }) => (methods.push(args.method), c.provider.request(args as never)) },
+      { retryCount: 0 },
+    );
     const publicClient = createPublicClient({ chain: hardhat, transport: counting, pollingInterval: 10 }) as PublicClient;
     const walletClient = createWalletClient({ account: c.accounts[DEPLOYER], chain: hardhat, transport: counting }) as WalletClient;
     const sent = await sendSizedContractTx({ publicClient, walletClient }, await submitCall(504n), "submitting", logger, { gas: 400_000n });

@@ -22,7 +22,11 @@ const runtimes = [unshareOk ? "unshare" : "bwrap", findBwrap() ? "bwrap" : "unsh
 // replicas (adopted, or fenced and launched again there), so the faults below land where planned.
 // CHAOS_LEASE_MS=0 runs the same faults with fencing off (the figures before it; the tests then fail).
 const NODE_LOST_MS = 8000;
-const timing = { nodeLostAfterMs: NODE_LOST_MS, leaseMs: process.env.CHAOS_LEASE_MS ? Number(process.env.CHAOS_LEASE_MS) : maxLeaseMs(NODE_LOST_MS, 1000) - 300, pollIntervalMs: 200 };
+const timing = {
+  nodeLostAfterMs: NODE_LOST_MS,
+  leaseMs: process.env.CHAOS_LEASE_MS ? Number(process.env.CHAOS_LEASE_MS) : maxLeaseMs(NODE_LOST_MS, 1000) - 300,
+  pollIntervalMs: 200,
+};
 
 /** One line of figures per fault, for the report. */
 const report = (fault: string, figures: Record<string, unknown>) => console.log(`chaos ${JSON.stringify({ fault, ...figures })}`);
@@ -68,7 +72,15 @@ describe.skipIf(autoRuntime().name === null)("chaos: at most one live copy of ea
     await new Promise((r) => setTimeout(r, timing.leaseMs + 2000)); // the resumed agent's stale view must not start anything
     const copies = sampler.sample();
     const s = sampler.stop();
-    report("agent SIGSTOP", { driver: victim.runtime, replicasOnVictim: victims.length, fenceMs, replaceMs, leaseMs: timing.leaseMs, nodeLostAfterMs: timing.nodeLostAfterMs, ...s });
+    report("agent SIGSTOP", {
+      driver: victim.runtime,
+      replicasOnVictim: victims.length,
+      fenceMs,
+      replaceMs,
+      leaseMs: timing.leaseMs,
+      nodeLostAfterMs: timing.nodeLostAfterMs,
+      ...s,
+    });
     expect(fenceMs).toBeLessThan(timing.nodeLostAfterMs);
     expect(s.duplicateSamples).toBe(0);
     expect([...copies.values()]).toEqual(tags().map(() => 1));
@@ -94,7 +106,14 @@ describe.skipIf(autoRuntime().name === null)("chaos: at most one live copy of ea
     await new Promise((r) => setTimeout(r, 1500));
     const shims = await c.shims(node);
     const s = sampler.stop();
-    report("agent SIGKILL + restart", { driver: node.runtime, shimsLeftByKilledAgent: left.running, settleMs, shimsAfter: shims, monitors: c.monitorPid(node) ? 1 : 0, ...s });
+    report("agent SIGKILL + restart", {
+      driver: node.runtime,
+      shimsLeftByKilledAgent: left.running,
+      settleMs,
+      shimsAfter: shims,
+      monitors: c.monitorPid(node) ? 1 : 0,
+      ...s,
+    });
     expect(s.duplicateSamples).toBe(0);
     expect(shims.unrecorded).toBe(0);
     expect(c.monitorPid(node)).not.toBeNull();

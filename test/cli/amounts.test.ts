@@ -33,6 +33,11 @@ describe("amount flags", () => {
     expect(parseOutputFormat(undefined)).toBe("table");
     expect(() => parseOutputFormat("xml")).toThrow(/^-o: must be one of/);
     expect(toJson({ a: 1n })).toBe('{\n  "a": "1"\n}');
-    expect(renderTable([{ ID: "1", NAME: "a" }, { ID: "22", NAME: "bb" }])).toBe("ID  NAME\n1   a\n22  bb");
+    expect(
+      renderTable([
+        { ID: "1", NAME: "a" },
+        { ID: "22", NAME: "bb" },
+      ]),
+    ).toBe("ID  NAME\n1   a\n22  bb");
   });
 });

@@ -11,10 +11,20 @@ import type { NodeView } from "../../src/chain/nodes";
 import { computeSpecHash, parseManifests } from "../../src/spec";
 
 const manifest = (replicas: number, text = "hello") =>
-  parseManifests(`apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  replicas: ${replicas}\n  template:\n    spec:\n      containers:\n      - name: c\n        image: ubuntu:latest\n        command: [echo, ${text}]\n`)[0].spec;
+  parseManifests(
+    `apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  replicas: ${replicas}\n  template:\n    spec:\n      containers:\n      - name: c\n        image: ubuntu:latest\n        command: [echo, ${text}]\n`,
+  )[0].spec;
 
 function resource(spec: ReturnType<typeof manifest>, desired = spec.replicas): DeploymentResource {
-  return { id: `0x${"12".repeat(32)}`, name: spec.name, kind: spec.kind, phase: "Running", replicas: { desired, placed: desired, running: desired }, intent: { specHash: computeSpecHash(spec) }, submitted: { block: "9" } } as unknown as DeploymentResource;
+  return {
+    id: `0x${"12".repeat(32)}`,
+    name: spec.name,
+    kind: spec.kind,
+    phase: "Running",
+    replicas: { desired, placed: desired, running: desired },
+    intent: { specHash: computeSpecHash(spec) },
+    submitted: { block: "9" },
+  } as unknown as DeploymentResource;
 }
 
 describe("planApply", () => {
@@ -47,12 +57,17 @@ describe("planApply", () => {
     const r = resource(s);
     (r.intent as { imageRoot: string }).imageRoot = `0x${"aa".repeat(32)}`;
     expect(planApply(s, computeSpecHash(s), [{ resource: r, spec: s }], `0x${"aa".repeat(32)}`).action).toBe("unchanged");
-    expect(planApply(s, computeSpecHash(s), [{ resource: r, spec: s }], `0x${"bb".repeat(32)}`)).toMatchObject({ action: "replace", changes: [{ path: "imageRoot" }] });
+    expect(planApply(s, computeSpecHash(s), [{ resource: r, spec: s }], `0x${"bb".repeat(32)}`)).toMatchObject({
+      action: "replace",
+      changes: [{ path: "imageRoot" }],
+    });
   });
 
   it("two active deployments of one name: refused, listing both", () => {
     const s = manifest(1);
-    expect(() => planApply(s, computeSpecHash(s), [{ resource: resource(s) }, { resource: resource(s) }])).toThrow(/web: 2 active deployments of yours carry this name/);
+    expect(() => planApply(s, computeSpecHash(s), [{ resource: resource(s) }, { resource: resource(s) }])).toThrow(
+      /web: 2 active deployments of yours carry this name/,
+    );
   });
 });
 
@@ -87,7 +102,8 @@ describe("matchDeploymentRef", () => {
 });
 
 describe("estimateCost", () => {
-  const node = (id: number, price: bigint, freeCpuMillis = 4000): NodeView => ({ id, pricePerSecond: price, freeCpuMillis, freeMemoryMiB: 4096, freeDiskMiB: 10_000, freeSlots: 64, jailed: false, unbondingSince: 0n }) as NodeView;
+  const node = (id: number, price: bigint, freeCpuMillis = 4000): NodeView =>
+    ({ id, pricePerSecond: price, freeCpuMillis, freeMemoryMiB: 4096, freeDiskMiB: 10_000, freeSlots: 64, jailed: false, unbondingSince: 0n }) as NodeView;
   const intent = { replicas: 2, cpuMillis: 1000, memoryMiB: 64, diskMiB: 256, maxPricePerSecond: 10n, budget: 72_000n, kind: 0 } as never;
   it("prices the cheapest nodes that fit; the escrow's duration follows", () => {
     const e = estimateCost(intent, [node(1, 5n), node(2, 1n, 1000)]);

@@ -47,7 +47,11 @@ interface Run {
 /** Runs `node bin/hypha.js ...args` asynchronously (the store server lives in this process). */
 function hypha(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(ROOT, "bin/hypha.js"), ...args], { cwd: tmp, env: { ...env, ...extraEnv }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [path.join(ROOT, "bin/hypha.js"), ...args], {
+      cwd: tmp,
+      env: { ...env, ...extraEnv },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d));
@@ -82,9 +86,28 @@ async function chainState() {
 async function placeAndAttest(id: Hex, index: number) {
   const { intent } = await readIntent(pc, addresses, id);
   const node = await pc.readContract({ address: addresses.nodeRegistry, abi: nodeRegistryAbi, functionName: "getNode", args: [1] });
-  await send(wallet(1), { address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "schedule", args: [intent, [{ replicaIndex: index, nodeId: 1, pricePerSecond: node.pricePerSecond }]] });
-  const replica = (await pc.readContract({ address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "getReplica", args: [id, index] })) as { attempt: number };
-  const attestation = { deploymentId: id, replicaIndex: index, nodeId: 1, attempt: replica.attempt, status: AttestedStatus.Running, measurement: MEASUREMENT, outputHash: `0x${"00".repeat(32)}` as Hex, timestamp: BigInt(Math.floor(Date.now() / 1000)) };
+  await send(wallet(1), {
+    address: addresses.deploymentRegistry,
+    abi: deploymentRegistryAbi,
+    functionName: "schedule",
+    args: [intent, [{ replicaIndex: index, nodeId: 1, pricePerSecond: node.pricePerSecond }]],
+  });
+  const replica = (await pc.readContract({
+    address: addresses.deploymentRegistry,
+    abi: deploymentRegistryAbi,
+    functionName: "getReplica",
+    args: [id, index],
+  })) as { attempt: number };
+  const attestation = {
+    deploymentId: id,
+    replicaIndex: index,
+    nodeId: 1,
+    attempt: replica.attempt,
+    status: AttestedStatus.Running,
+    measurement: MEASUREMENT,
+    outputHash: `0x${"00".repeat(32)}` as Hex,
+    timestamp: BigInt(Math.floor(Date.now() / 1000)),
+  };
   const signature = await signAttestation(agent, domainFor(addresses), attestation);
   await send(wallet(1), { address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "attest", args: [attestation, signature] });
 }
@@ -94,7 +117,13 @@ beforeAll(async () => {
   node = await startHardhatNode();
   pc = makePublicClient(node.rpcUrl);
   addresses = await deployHypha({ walletClient: wallet(0), publicClient: pc, params: { orchestrators: [orchestrator.address] } });
-  await fundAccounts({ walletClient: wallet(0), publicClient: pc, addresses, accounts: [operator.address, deployer.address, devAccount(13).address], amount: parseEther("10000") });
+  await fundAccounts({
+    walletClient: wallet(0),
+    publicClient: pc,
+    addresses,
+    accounts: [operator.address, deployer.address, devAccount(13).address],
+    amount: parseEther("10000"),
+  });
   await approveMeasurement({ walletClient: wallet(0), publicClient: pc, addresses, measurement: MEASUREMENT });
   writeAddresses(path.join(tmp, "deployments"), addresses);
   store = await startStoreServer({ dir: path.join(tmp, "store"), port: 0, host: "127.0.0.1" });
@@ -117,11 +146,33 @@ describe("hypha CLI against a real hardhat node", () => {
   let id: Hex;
 
   it("node register: stakes and registers with the agent key; a too-low stake changes nothing", async () => {
-    const r = await hypha(["node", "register", "--dev-account", "5", "--stake", "200", "--cpu", "4", "--mem", "8Gi", "--endpoint", "http://127.0.0.1:7801", "--agent", agent.address, "--measurement", MEASUREMENT]);
+    const r = await hypha([
+      "node",
+      "register",
+      "--dev-account",
+      "5",
+      "--stake",
+      "200",
+      "--cpu",
+      "4",
+      "--mem",
+      "8Gi",
+      "--endpoint",
+      "http://127.0.0.1:7801",
+      "--agent",
+      agent.address,
+      "--measurement",
+      MEASUREMENT,
+    ]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^node 1 registered/);
-    const n = (await pc.readContract({ address: addresses.nodeRegistry, abi: nodeRegistryAbi, functionName: "getNode", args: [1] })) as { agent: Address; stake: bigint; cpuMillis: number; memoryMiB: number };
+    const n = (await pc.readContract({ address: addresses.nodeRegistry, abi: nodeRegistryAbi, functionName: "getNode", args: [1] })) as {
+      agent: Address;
+      stake: bigint;
+      cpuMillis: number;
+      memoryMiB: number;
+    };
     expect(n).toMatchObject({ agent: agent.address, stake: parseEther("200"), cpuMillis: 4000, memoryMiB: 8192 });
 
     const before = await chainState();
@@ -215,7 +266,11 @@ describe("hypha CLI against a real hardhat node", () => {
   it("apply --wait prints a progress line per on-chain change until Running", async () => {
     const waitFile = path.join(tmp, "wait.yaml");
     fs.writeFileSync(waitFile, fs.readFileSync(appFile, "utf8").replace("name: deterministic-app", "name: wait-app"));
-    const child = spawn(process.execPath, [path.join(ROOT, "bin/hypha.js"), "apply", "-f", waitFile, "--wait", "--timeout", "120"], { cwd: tmp, env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [path.join(ROOT, "bin/hypha.js"), "apply", "-f", waitFile, "--wait", "--timeout", "120"], {
+      cwd: tmp,
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stderr.on("data", (d: Buffer) => (stderr += d));
@@ -270,7 +325,9 @@ describe("hypha CLI against a real hardhat node", () => {
     fs.writeFileSync(wrongHash, text.replace(computed, `0x${"12".repeat(32)}`));
     const h = await hypha(["apply", "-f", wrongHash]);
     expect(h.code).toBe(1);
-    expect(h.stderr).toContain(`verification_hash: does not match the workload: expected ${computed} (computed from workload_spec), found 0x${"12".repeat(32)}`);
+    expect(h.stderr).toContain(
+      `verification_hash: does not match the workload: expected ${computed} (computed from workload_spec), found 0x${"12".repeat(32)}`,
+    );
     expect(await chainState()).toEqual(before);
 
     const ok = await hypha(["apply", "-f", signedFile, "-o", "json"]);
@@ -309,14 +366,18 @@ describe("hypha CLI against a real hardhat node", () => {
   it("scale and delete the deployment; the audit still passes afterwards", async () => {
     const s = await hypha(["scale", "deployment", id, "--replicas", "2"]);
     expect(s.code).toBe(0);
-    const view = (await pc.readContract({ address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "getDeployment", args: [id] })) as { replicas: number };
+    const view = (await pc.readContract({ address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "getDeployment", args: [id] })) as {
+      replicas: number;
+    };
     expect(view.replicas).toBe(2);
     const notMine = await hypha(["delete", "deployment", id, "--dev-account", "12"]);
     expect(notMine.code).toBe(1);
     expect(notMine.stderr).toMatch(/cannot be terminated by this sender/);
     const del = await hypha(["delete", "deployment", id]);
     expect(del.code).toBe(0);
-    const after = (await pc.readContract({ address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "getDeployment", args: [id] })) as { status: number };
+    const after = (await pc.readContract({ address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "getDeployment", args: [id] })) as {
+      status: number;
+    };
     expect(after.status).toBe(5);
     const audit = await hypha(["audit", id, "-f", appFile, "-o", "json"]);
     expect(JSON.parse(audit.stdout).verdict).toBe("PASS");
@@ -361,7 +422,8 @@ describe("hypha CLI against a real hardhat node", () => {
     const m = `0x${"6b".repeat(32)}` as Hex;
     const approved = () => pc.readContract({ address: addresses.nodeRegistry, abi: nodeRegistryAbi, functionName: "measurementApproved", args: [m] });
     const role = await pc.readContract({ address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "ORCHESTRATOR_ROLE" });
-    const isOrchestrator = () => pc.readContract({ address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "hasRole", args: [role, devAccount(13).address] });
+    const isOrchestrator = () =>
+      pc.readContract({ address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "hasRole", args: [role, devAccount(13).address] });
 
     const before = { ...(await chainState()), admin: await pc.getTransactionCount({ address: devAccount(0).address }) };
     const notAdmin = await hypha(["admin", "approve-measurement", m, "--dev-account", "11"]);

@@ -6,11 +6,26 @@ const base = ["node", "hypha"];
 
 describe("hoistOutputFlag", () => {
   it.each([
-    [["-o", "json", "get", "nodes"], ["get", "nodes", "-o", "json"]],
-    [["--output", "yaml", "get", "deployments"], ["get", "deployments", "--output", "yaml"]],
-    [["-ojson", "get", "nodes"], ["get", "nodes", "-ojson"]],
-    [["--output=json", "get", "nodes"], ["get", "nodes", "--output=json"]],
-    [["--rpc", "http://x:1", "-o", "wide", "get", "nodes"], ["--rpc", "http://x:1", "get", "nodes", "-o", "wide"]],
+    [
+      ["-o", "json", "get", "nodes"],
+      ["get", "nodes", "-o", "json"],
+    ],
+    [
+      ["--output", "yaml", "get", "deployments"],
+      ["get", "deployments", "--output", "yaml"],
+    ],
+    [
+      ["-ojson", "get", "nodes"],
+      ["get", "nodes", "-ojson"],
+    ],
+    [
+      ["--output=json", "get", "nodes"],
+      ["get", "nodes", "--output=json"],
+    ],
+    [
+      ["--rpc", "http://x:1", "-o", "wide", "get", "nodes"],
+      ["--rpc", "http://x:1", "get", "nodes", "-o", "wide"],
+    ],
   ])("%j -> %j", (input, expected) => {
     expect(hoistOutputFlag([...base, ...input])).toEqual([...base, ...expected]);
   });

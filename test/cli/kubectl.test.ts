@@ -51,7 +51,11 @@ interface Run {
 
 function hypha(args: string[], extraEnv: NodeJS.ProcessEnv = {}, cwd = tmp, baseEnv = env): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(ROOT, "bin/hypha.js"), ...args], { cwd, env: { ...baseEnv, ...extraEnv }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [path.join(ROOT, "bin/hypha.js"), ...args], {
+      cwd,
+      env: { ...baseEnv, ...extraEnv },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d));
@@ -82,7 +86,14 @@ function wallet(i: number): WalletClient {
 }
 
 async function send(w: WalletClient, functionName: string, args: readonly unknown[]) {
-  const hash = await w.writeContract({ address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName, args, account: w.account!, chain: w.chain } as never);
+  const hash = await w.writeContract({
+    address: addresses.deploymentRegistry,
+    abi: deploymentRegistryAbi,
+    functionName,
+    args,
+    account: w.account!,
+    chain: w.chain,
+  } as never);
   const receipt = await pc.waitForTransactionReceipt({ hash });
   expect(receipt.status).toBe("success");
 }
@@ -91,9 +102,23 @@ async function send(w: WalletClient, functionName: string, args: readonly unknow
 async function placeAndAttest(id: Hex, index: number, statuses: number[], outputHash: Hex = `0x${"00".repeat(32)}`) {
   const { intent } = await readIntent(pc, addresses, id);
   await send(wallet(1), "schedule", [intent, [{ replicaIndex: index, nodeId: 1, pricePerSecond: NODE_PRICE }]]);
-  const replica = (await pc.readContract({ address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "getReplica", args: [id, index] })) as { attempt: number };
+  const replica = (await pc.readContract({
+    address: addresses.deploymentRegistry,
+    abi: deploymentRegistryAbi,
+    functionName: "getReplica",
+    args: [id, index],
+  })) as { attempt: number };
   for (const status of statuses) {
-    const attestation = { deploymentId: id, replicaIndex: index, nodeId: 1, attempt: replica.attempt, status, measurement: MEASUREMENT, outputHash: status === AttestedStatus.Completed ? outputHash : (`0x${"00".repeat(32)}` as Hex), timestamp: BigInt(Math.floor(Date.now() / 1000)) };
+    const attestation = {
+      deploymentId: id,
+      replicaIndex: index,
+      nodeId: 1,
+      attempt: replica.attempt,
+      status,
+      measurement: MEASUREMENT,
+      outputHash: status === AttestedStatus.Completed ? outputHash : (`0x${"00".repeat(32)}` as Hex),
+      timestamp: BigInt(Math.floor(Date.now() / 1000)),
+    };
     await send(wallet(1), "attest", [attestation, await signAttestation(agent, domainFor(addresses), attestation)]);
   }
 }
@@ -141,7 +166,26 @@ beforeAll(async () => {
   await store.catalog.set("ubuntu:latest", image.root.toString());
   api = await startApiServer({ publicClient: pc, addresses, storeUrl: store.url, port: 0 });
   env = { PATH: process.env.PATH, HOME: tmp, HYPHA_RPC: node.rpcUrl, HYPHA_DEPLOYMENT: path.join(tmp, "deployments"), HYPHA_STORE: store.url };
-  const reg = await hypha(["node", "register", "--dev-account", "5", "--stake", "200", "--cpu", "4", "--mem", "8Gi", "--endpoint", "http://127.0.0.1:9", "--agent", agent.address, "--measurement", MEASUREMENT, "--price", "1000wei"]);
+  const reg = await hypha([
+    "node",
+    "register",
+    "--dev-account",
+    "5",
+    "--stake",
+    "200",
+    "--cpu",
+    "4",
+    "--mem",
+    "8Gi",
+    "--endpoint",
+    "http://127.0.0.1:9",
+    "--agent",
+    agent.address,
+    "--measurement",
+    MEASUREMENT,
+    "--price",
+    "1000wei",
+  ]);
   expect(reg.code).toBe(0);
 }, 180_000);
 
@@ -192,12 +236,18 @@ describe("outcomes: apply --wait and every status a user sees", () => {
     const other = await hypha(["wait", "deployment", "failing-job", "--for=phase=Succeeded", "--timeout", "30"]);
     expect(other.code).toBe(3);
     expect(other.stderr).toContain(`error: deployment failing-job (${id}) ended Failed (ReplicaFailed)`);
-    expect(await hypha(["wait", "deployment", "failing-job", "--for=phase=Done"])).toMatchObject({ code: 1, stderr: expect.stringMatching(/^error: --for: phase=NAME with NAME one of Requested, Scheduled, Running, Succeeded/) });
+    expect(await hypha(["wait", "deployment", "failing-job", "--for=phase=Done"])).toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/^error: --for: phase=NAME with NAME one of Requested, Scheduled, Running, Succeeded/),
+    });
   });
 
   it("nothing can ever fit: apply --wait stops early with FailedScheduling; describe shows the reason as an event", async () => {
     const file = path.join(tmp, "huge.yaml");
-    fs.writeFileSync(file, "apiVersion: v1\nkind: Pod\nmetadata:\n  name: huge\nspec:\n  containers:\n  - name: c\n    image: ubuntu:latest\n    command: [echo, hi]\n    resources:\n      requests: {cpu: '64', memory: 64Mi}\n");
+    fs.writeFileSync(
+      file,
+      "apiVersion: v1\nkind: Pod\nmetadata:\n  name: huge\nspec:\n  containers:\n  - name: c\n    image: ubuntu:latest\n    command: [echo, hi]\n    resources:\n      requests: {cpu: '64', memory: 64Mi}\n",
+    );
     const started = Date.now();
     const r = await hypha(["apply", "-f", file, "--wait", "--timeout", "200"]);
     expect(r.code).toBe(3);
@@ -226,7 +276,9 @@ describe("outcomes: apply --wait and every status a user sees", () => {
     const { intent } = await readIntent(pc, addresses, brokeId);
     await send(wallet(1), "terminate", [intent]); // not the deployer: allowed only because the budget is spent
 
-    const list = JSON.parse((await hypha(["get", "deployments", "-o", "json"])).stdout) as { deployments: Array<{ id: Hex; phase: string; reason: string; status: string }> };
+    const list = JSON.parse((await hypha(["get", "deployments", "-o", "json"])).stdout) as {
+      deployments: Array<{ id: Hex; phase: string; reason: string; status: string }>;
+    };
     expect(list.deployments.find((d) => d.id === delId)).toMatchObject({ phase: "Deleted", reason: "DeletedByDeployer", status: "Terminated" });
     expect(list.deployments.find((d) => d.id === brokeId)).toMatchObject({ phase: "OutOfBudget", reason: "BudgetExhausted", status: "Terminated" });
   });
@@ -286,7 +338,9 @@ describe("names, declarative apply, dry-run, diff, one JSON shape", () => {
     const s = await hypha(["apply", "-f", manifest("web", 2)]);
     expect(s.code).toBe(0);
     expect(s.stdout.split("\n")[0]).toBe(`web: will scale deployment ${id} from 1 to 2 replicas (no new escrow)`);
-    const view = (await pc.readContract({ address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "getDeployment", args: [id] })) as { replicas: number };
+    const view = (await pc.readContract({ address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "getDeployment", args: [id] })) as {
+      replicas: number;
+    };
     expect(view.replicas).toBe(2);
     expect((await hypha(["apply", "-f", manifest("web", 2)])).stdout).toContain("web: unchanged");
 
@@ -320,7 +374,17 @@ describe("names, declarative apply, dry-run, diff, one JSON shape", () => {
     const cli = JSON.parse((await hypha(["get", "deployment", id, "-o", "json"])).stdout);
     const fromApi = await (await fetch(`${api.url}/v1/deployments/${id}`)).json();
     expect(cli).toEqual(fromApi);
-    expect(cli).toMatchObject({ id, name: "web", kind: "service", phase: "Requested", status: "Requested", replicaSet: [{ index: 0, status: "Pending" }, { index: 1, status: "Pending" }] });
+    expect(cli).toMatchObject({
+      id,
+      name: "web",
+      kind: "service",
+      phase: "Requested",
+      status: "Requested",
+      replicaSet: [
+        { index: 0, status: "Pending" },
+        { index: 1, status: "Pending" },
+      ],
+    });
     const list = JSON.parse((await hypha(["get", "deployments", "-o", "json"])).stdout) as { total: number; deployments: unknown[] };
     const apiList = (await (await fetch(`${api.url}/v1/deployments`)).json()) as { total: number; deployments: unknown[] };
     expect(list.total).toBe(apiList.total);
@@ -339,7 +403,9 @@ describe("names, declarative apply, dry-run, diff, one JSON shape", () => {
     // node 1's agent (key #8) has attested: last seen on-chain then, though nothing answers at its endpoint now
     const attestedAt = (nodesCli.nodes[0].liveness as { lastAttestation: string }).lastAttestation;
     expect(Date.parse(attestedAt)).toBeGreaterThan(Date.now() - 3_600_000);
-    expect((await hypha(["get", "nodes"])).stdout).toMatch(/^ID\s+STATE\s+AGENT\s+LAST ATTESTED\s+CPU FREE\/TOTAL.*\n1\s+Active\s+Unreachable\s+\d+[smhd]\S* ago\s/);
+    expect((await hypha(["get", "nodes"])).stdout).toMatch(
+      /^ID\s+STATE\s+AGENT\s+LAST ATTESTED\s+CPU FREE\/TOTAL.*\n1\s+Active\s+Unreachable\s+\d+[smhd]\S* ago\s/,
+    );
     const bad = await hypha(["get", "deployments", "-o", "xml"]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toBe("error: -o: must be one of table, wide, json, yaml, name, got xml\n");
@@ -360,7 +426,10 @@ describe("names, declarative apply, dry-run, diff, one JSON shape", () => {
 
     const keystore = path.join(tmp, "ks-output");
     const keyEnv = { HYPHA_PASSPHRASE: "pw", HYPHA_KEYSTORE_LIGHT: "1" };
-    expect(await hypha(["key", "new", "--keystore", keystore, "-o", "xml"], keyEnv)).toMatchObject({ code: 1, stderr: "error: -o: must be one of table, json, yaml, name, got xml\n" });
+    expect(await hypha(["key", "new", "--keystore", keystore, "-o", "xml"], keyEnv)).toMatchObject({
+      code: 1,
+      stderr: "error: -o: must be one of table, json, yaml, name, got xml\n",
+    });
     expect(fs.existsSync(keystore)).toBe(false); // refused before any key was made
     const made = JSON.parse((await hypha(["key", "new", "--keystore", keystore, "-o", "json"], keyEnv)).stdout) as { address: string; file: string };
     expect(made.address).toMatch(/^0x[0-9a-fA-F]{40}$/);
@@ -380,7 +449,10 @@ describe("names, declarative apply, dry-run, diff, one JSON shape", () => {
 describe("runs from anywhere: npm install -g, config contexts, --version, completion", () => {
   it("`npm install -g` from the clone gives a `hypha` that works from any folder, with --version", async () => {
     const prefix = path.join(tmp, "global");
-    const install = spawnSync("npm", ["install", "-g", "--prefix", prefix, ROOT, "--no-audit", "--no-fund"], { encoding: "utf8", env: { ...process.env, npm_config_loglevel: "error" } });
+    const install = spawnSync("npm", ["install", "-g", "--prefix", prefix, ROOT, "--no-audit", "--no-fund"], {
+      encoding: "utf8",
+      env: { ...process.env, npm_config_loglevel: "error" },
+    });
     expect(install.status, install.stderr).toBe(0);
     const elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), "hypha-elsewhere-"));
     const v = spawnSync(path.join(prefix, "bin", "hypha"), ["--version"], { cwd: elsewhere, encoding: "utf8" });
@@ -397,7 +469,9 @@ describe("runs from anywhere: npm install -g, config contexts, --version, comple
     const run = (args: string[]) => hypha(args, {}, elsewhere, bare);
     const set = await run(["config", "set-context", "test", "--rpc", node.rpcUrl, "--store", store.url, "--deployment", path.join(tmp, "deployments")]);
     expect(set.stdout).toBe(`Context "test" created in ${configFile}.\n`);
-    expect(await run(["config", "set-context", "other", "--rpc", "http://127.0.0.1:1", "--deployment", path.join(tmp, "deployments")])).toMatchObject({ code: 0 });
+    expect(await run(["config", "set-context", "other", "--rpc", "http://127.0.0.1:1", "--deployment", path.join(tmp, "deployments")])).toMatchObject({
+      code: 0,
+    });
     expect((await run(["config", "current-context"])).stdout).toBe("test\n");
     const list = await run(["get", "deployments", "-o", "name"]);
     expect(list.stderr).toBe("");
@@ -436,7 +510,10 @@ describe("runs from anywhere: npm install -g, config contexts, --version, comple
         child.stdout.on("data", (d: Buffer) => (out += d));
         child.on("close", () => resolve(out));
       });
-    const complete = async (words: string[]) => (await bash(`source ${file}; COMP_WORDS=(${words.map((w) => `'${w}'`).join(" ")}); COMP_CWORD=${words.length - 1}; _hypha; echo "\${COMPREPLY[@]}"`)).trim();
+    const complete = async (words: string[]) =>
+      (
+        await bash(`source ${file}; COMP_WORDS=(${words.map((w) => `'${w}'`).join(" ")}); COMP_CWORD=${words.length - 1}; _hypha; echo "\${COMPREPLY[@]}"`)
+      ).trim();
     expect(await complete(["hypha", "ap"])).toBe("apply api");
     expect(await complete(["hypha", "app"])).toBe("apply");
     expect(await complete(["hypha", "get", "no"])).toBe("nodes");
@@ -469,10 +546,31 @@ describe("operators: funding a new key, and which key signs", () => {
     await fundAccounts({ walletClient: wallet(0), publicClient: pc, addresses, accounts: [other.address], amount: parseEther("500") });
     const tokens = () => pc.readContract({ address: addresses.token, abi: erc20Abi, functionName: "balanceOf", args: [other.address] });
     const before = { tokens: await tokens(), nodes: (await hypha(["get", "nodes", "-o", "name"])).stdout };
-    const r = await hypha(["node", "register", "--dev-account", "6", "--stake", "100", "--cpu", "4", "--mem", "8Gi", "--endpoint", "http://127.0.0.1:9", "--agent", agent.address, "--measurement", MEASUREMENT]);
+    const r = await hypha([
+      "node",
+      "register",
+      "--dev-account",
+      "6",
+      "--stake",
+      "100",
+      "--cpu",
+      "4",
+      "--mem",
+      "8Gi",
+      "--endpoint",
+      "http://127.0.0.1:9",
+      "--agent",
+      agent.address,
+      "--measurement",
+      MEASUREMENT,
+    ]);
     expect(r.code).toBe(1);
     // what it means (the key is node 1's) and what to do (a key of its own), in one line
-    expect(r.stderr).toMatch(new RegExp(`^error: registering the node: agent key ${agent.address} already belongs to node 1: each node needs its own agent key \\(hypha key new\\)\n$`));
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `^error: registering the node: agent key ${agent.address} already belongs to node 1: each node needs its own agent key \\(hypha key new\\)\n$`,
+      ),
+    );
     expect(r.stdout).toBe("");
     expect({ tokens: await tokens(), nodes: (await hypha(["get", "nodes", "-o", "name"])).stdout }).toEqual(before);
     expect(before.nodes).toBe("node/1\n");
@@ -480,15 +578,26 @@ describe("operators: funding a new key, and which key signs", () => {
 
   it("`hypha node run` with no contract addresses file names --deployment and the remedy (not an internal error)", async () => {
     const elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), "hypha-nodeploy-"));
-    const bare = { PATH: process.env.PATH, HOME: elsewhere, HYPHA_RPC: node.rpcUrl, HYPHA_AGENT_KEY: `0x${"ab".repeat(32)}`, HYPHA_CONFIG: path.join(elsewhere, "none.yaml") };
-    const remedy = "pass --deployment FILE (the deployments/<chainId>.json that `hypha up` or scripts/deploy.ts wrote, or its folder), set HYPHA_DEPLOYMENT, or name it in a context (hypha config set-context NAME --deployment FILE)\n";
+    const bare = {
+      PATH: process.env.PATH,
+      HOME: elsewhere,
+      HYPHA_RPC: node.rpcUrl,
+      HYPHA_AGENT_KEY: `0x${"ab".repeat(32)}`,
+      HYPHA_CONFIG: path.join(elsewhere, "none.yaml"),
+    };
+    const remedy =
+      "pass --deployment FILE (the deployments/<chainId>.json that `hypha up` or scripts/deploy.ts wrote, or its folder), set HYPHA_DEPLOYMENT, or name it in a context (hypha config set-context NAME --deployment FILE)\n";
     const args = ["node", "run", "--node-id", "1", "--listen", "127.0.0.1:0", "--data-dir", path.join(elsewhere, "node")];
     const missing = await hypha([...args, "--deployment", path.join(elsewhere, "31337.json")], {}, elsewhere, bare);
     expect(missing).toEqual({ code: 1, stdout: "", stderr: `error: --deployment: ${path.join(elsewhere, "31337.json")} not found\n${remedy}` });
     // Without the flag, the default is ./deployments, else the clone's own: only when the clone has none is nothing found.
     if (!fs.existsSync(path.join(ROOT, "deployments"))) {
       const none = await hypha(args, {}, elsewhere, bare);
-      expect(none).toEqual({ code: 1, stdout: "", stderr: `error: --deployment: not given, and there is no deployments/ folder here or in ${ROOT}\n${remedy}` });
+      expect(none).toEqual({
+        code: 1,
+        stdout: "",
+        stderr: `error: --deployment: not given, and there is no deployments/ folder here or in ${ROOT}\n${remedy}`,
+      });
     }
     expect(fs.existsSync(path.join(elsewhere, "node"))).toBe(false); // nothing started, nothing written
   });
@@ -497,9 +606,19 @@ describe("operators: funding a new key, and which key signs", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hypha-ks-"));
     const pk = path.join(dir, "pk.txt");
     fs.writeFileSync(pk, `0x${"11".repeat(32)}`);
-    expect((await hypha(["key", "import", "--keystore", path.join(dir, ".hypha", "keystore"), "--key-file", pk], { HYPHA_PASSPHRASE: "pw", HYPHA_KEYSTORE_LIGHT: "1" }, dir)).code).toBe(0);
+    expect(
+      (
+        await hypha(
+          ["key", "import", "--keystore", path.join(dir, ".hypha", "keystore"), "--key-file", pk],
+          { HYPHA_PASSPHRASE: "pw", HYPHA_KEYSTORE_LIGHT: "1" },
+          dir,
+        )
+      ).code,
+    ).toBe(0);
     const r = await hypha(["apply", "-f", manifest("note-app"), "--dry-run"], {}, dir);
     expect(r.code).toBe(0);
-    expect(r.stderr).toBe(`note: signing with local dev account #11 (${deployer.address}), not with the key(s) in .hypha/keystore; pass --from ADDRESS (or --keystore DIR) to sign with yours\n`);
+    expect(r.stderr).toBe(
+      `note: signing with local dev account #11 (${deployer.address}), not with the key(s) in .hypha/keystore; pass --from ADDRESS (or --keystore DIR) to sign with yours\n`,
+    );
   });
 });

@@ -7,7 +7,8 @@ describe("logs' pure part", () => {
     expect(parseDuration("--since", "90s")).toBe(90_000);
     expect(parseDuration("--since", "1h30m")).toBe(5_400_000);
     expect(parseDuration("--since", "500ms")).toBe(500);
-    for (const bad of ["", "5", "5d", "1h 30m", "-5s", "s"]) expect(() => parseDuration("--since", bad)).toThrow(/^--since: must be a duration like 30s, 5m or 1h30m/);
+    for (const bad of ["", "5", "5d", "1h 30m", "-5s", "s"])
+      expect(() => parseDuration("--since", bad)).toThrow(/^--since: must be a duration like 30s, 5m or 1h30m/);
     expect(parseRfc3339("--since-time", "2026-01-01T00:00:00Z")).toBe(Date.UTC(2026, 0, 1));
     expect(() => parseRfc3339("--since-time", "2026-01-01")).toThrow(/^--since-time: must be an RFC 3339 time/);
   });

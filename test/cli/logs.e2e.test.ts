@@ -72,11 +72,18 @@ describe("hypha logs", () => {
     expect(sys.hypha(["logs", "talk", "--tail", "1"]).stdout.split("\n").slice(1).join("\n")).toBe("three\n");
     expect(sys.hypha(["logs", "talk", "--stdout"]).stdout.split("\n").slice(1).join("\n")).toBe("one\nthree\n");
 
-    const json = JSON.parse(sys.hypha(["logs", "talk", "-o", "json"]).stdout) as { name: string; logs: Array<{ replica: number; attempt: number; status: string; lines: Array<{ stream: string; text: string; time: string }> }> };
+    const json = JSON.parse(sys.hypha(["logs", "talk", "-o", "json"]).stdout) as {
+      name: string;
+      logs: Array<{ replica: number; attempt: number; status: string; lines: Array<{ stream: string; text: string; time: string }> }>;
+    };
     expect(json.name).toBe("talk");
     expect(json.logs).toHaveLength(1);
     expect(json.logs[0]).toMatchObject({ replica: 0, attempt: 2, status: "Failed" });
-    expect(json.logs[0].lines.map((l) => [l.stream, l.text])).toEqual([["stdout", "one"], ["stderr", "two"], ["stdout", "three"]]);
+    expect(json.logs[0].lines.map((l) => [l.stream, l.text])).toEqual([
+      ["stdout", "one"],
+      ["stderr", "two"],
+      ["stdout", "three"],
+    ]);
   });
 
   it("--previous shows the attempt before, from the node it ran on then", async () => {
@@ -91,14 +98,24 @@ describe("hypha logs", () => {
   });
 
   it("refuses bad flags, naming them, and --previous when there was no attempt before", async () => {
-    expect(sys.hypha(["logs", "talk", "--since", "5x"])).toMatchObject({ status: 1, stderr: 'error: --since: must be a duration like 30s, 5m or 1h30m, got "5x"\n' });
-    expect(sys.hypha(["logs", "talk", "--since-time", "yesterday"])).toMatchObject({ status: 1, stderr: expect.stringMatching(/^error: --since-time: must be an RFC 3339 time/) });
+    expect(sys.hypha(["logs", "talk", "--since", "5x"])).toMatchObject({
+      status: 1,
+      stderr: 'error: --since: must be a duration like 30s, 5m or 1h30m, got "5x"\n',
+    });
+    expect(sys.hypha(["logs", "talk", "--since-time", "yesterday"])).toMatchObject({
+      status: 1,
+      stderr: expect.stringMatching(/^error: --since-time: must be an RFC 3339 time/),
+    });
     expect(sys.hypha(["logs", "talk", "--previous", "-f"])).toMatchObject({ status: 1, stderr: expect.stringMatching(/^error: --previous, --follow: /) });
     expect(sys.hypha(["logs", "talk", "--replica", "3"])).toMatchObject({ status: 1, stderr: "error: --replica: talk has replicas 0..0, got 3\n" });
     const once = path.join(dir, "once.yaml");
     fs.writeFileSync(once, TALK.replace("name: talk", "name: once").replace("backoffLimit: 1", "backoffLimit: 0"));
     expect(sys.hypha(["apply", "-f", once, "--wait", "--timeout", "120"]).status).toBe(3);
     const none = sys.hypha(["logs", "once", "--previous"]);
-    expect(none).toMatchObject({ status: 1, stderr: "error: --previous: no replica of once has a previous attempt\neach replica is on its first placement; `hypha logs` without --previous shows it\n" });
+    expect(none).toMatchObject({
+      status: 1,
+      stderr:
+        "error: --previous: no replica of once has a previous attempt\neach replica is on its first placement; `hypha logs` without --previous shows it\n",
+    });
   });
 });

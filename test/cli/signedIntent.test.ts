@@ -23,6 +23,8 @@ describe("signedIntentOf", () => {
   it("refuses a signature without the intent fields, naming what is missing", async () => {
     const [a] = parseManifests(readFileSync("examples/deployment.yaml", "utf8"));
     const [w] = parseManifests(renderSignedConfigMap(a.spec, { verificationHash: computeSpecHash(a.spec), signature: "0x01" }));
-    await expect(signedIntentOf(w, domain, noChain, "app.yaml")).rejects.toThrow(/smart_contract: signed, but without the intent fields \(chain_id, verifying_contract, deployer/);
+    await expect(signedIntentOf(w, domain, noChain, "app.yaml")).rejects.toThrow(
+      /smart_contract: signed, but without the intent fields \(chain_id, verifying_contract, deployer/,
+    );
   });
 });

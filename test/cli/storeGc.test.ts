@@ -30,7 +30,11 @@ let env: NodeJS.ProcessEnv;
 
 function hypha(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(ROOT, "bin/hypha.js"), ...args], { cwd: tmp, env: { ...env, ...extraEnv }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [path.join(ROOT, "bin/hypha.js"), ...args], {
+      cwd: tmp,
+      env: { ...env, ...extraEnv },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d));
@@ -89,7 +93,9 @@ describe("hypha store gc against a real chain", () => {
     // ubuntu:latest points at other content now: apply replaces the deployment (and deletes the old one)
     const activeId = await apply();
     expect(activeId).not.toBe(endedId);
-    expect((await pc.readContract({ address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "getDeployment", args: [endedId] })).status).toBe(5); // Terminated
+    expect(
+      (await pc.readContract({ address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "getDeployment", args: [endedId] })).status,
+    ).toBe(5); // Terminated
     await store.catalog.delete("ubuntu:latest"); // no name points at the active image any more
     const named = await imageOf("named");
     await store.catalog.set("named:1", named);

@@ -51,7 +51,8 @@ async function walletRequest(method: string, params: any[]): Promise<{ result?: 
       if (wallet.rejectSignatures) return { error: { code: 4001, message: "User rejected the request." } };
       if (String(params[0]).toLowerCase() !== ACCOUNT.address.toLowerCase()) return { error: { code: 4100, message: "unknown account" } };
       const td = JSON.parse(params[1]);
-      if (td.domain.chainId !== undefined && Number(td.domain.chainId) !== wallet.chainId) return { error: { code: -32603, message: `chainId ${td.domain.chainId} is not the active chain ${wallet.chainId}` } };
+      if (td.domain.chainId !== undefined && Number(td.domain.chainId) !== wallet.chainId)
+        return { error: { code: -32603, message: `chainId ${td.domain.chainId} is not the active chain ${wallet.chainId}` } };
       const { EIP712Domain: _d, ...types } = td.types;
       return { result: await ACCOUNT.signTypedData({ domain: td.domain, types, primaryType: td.primaryType, message: td.message }) };
     }
@@ -61,7 +62,11 @@ async function walletRequest(method: string, params: any[]): Promise<{ result?: 
       return { result: hash };
     }
     default: {
-      const res = await fetch(sys.state.rpcUrl, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) });
+      const res = await fetch(sys.state.rpcUrl, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
+      });
       const body = (await res.json()) as { result?: unknown; error?: { code: number; message: string } };
       return body.error ? { error: body.error } : { result: body.result };
     }
@@ -70,7 +75,15 @@ async function walletRequest(method: string, params: any[]): Promise<{ result?: 
 
 const text = (sel: string) => page.$eval(sel, (e) => (e as HTMLElement).innerText);
 const waitText = (sel: string, re: RegExp, timeout = 60_000) =>
-  page.waitForFunction((s: string, src: string) => { const e = document.querySelector(s) as HTMLElement | null; return !!e && new RegExp(src).test(e.innerText); }, { timeout, polling: 100 }, sel, re.source);
+  page.waitForFunction(
+    (s: string, src: string) => {
+      const e = document.querySelector(s) as HTMLElement | null;
+      return !!e && new RegExp(src).test(e.innerText);
+    },
+    { timeout, polling: 100 },
+    sel,
+    re.source,
+  );
 const shot = async (name: string) => {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });

@@ -70,7 +70,9 @@ afterEach(async () => {
 });
 
 const ev = (logs: readonly unknown[], eventName: string) =>
-  parseEventLogs({ abi: [...deploymentRegistryAbi, ...nodeRegistryAbi], logs: logs as never, eventName: eventName as never }) as unknown as { args: Record<string, unknown> }[];
+  parseEventLogs({ abi: [...deploymentRegistryAbi, ...nodeRegistryAbi], logs: logs as never, eventName: eventName as never }) as unknown as {
+    args: Record<string, unknown>;
+  }[];
 const selector = (sig: string) => toFunctionSelector(`error ${sig}`);
 const treasury = () => c.publicClient.readContract({ ...nr(c), functionName: "treasury" });
 const jobResult = (id: Hex) => c.publicClient.readContract({ ...dr(c), functionName: "jobResult", args: [id] });
@@ -97,7 +99,11 @@ async function submitJob(over: Partial<DeploymentIntent> = {}) {
 /** A 3-replica job (quorum 2) placed on `nodes` and attested Running by each. */
 async function runningJob(nodes: number[], over: Partial<DeploymentIntent> = {}) {
   const j = await submitJob({ replicas: nodes.length, quorum: Math.floor(nodes.length / 2) + 1, ...over });
-  await schedule(c, j.intent, nodes.map((nodeId, replicaIndex) => ({ replicaIndex, nodeId })));
+  await schedule(
+    c,
+    j.intent,
+    nodes.map((nodeId, replicaIndex) => ({ replicaIndex, nodeId })),
+  );
   for (let i = 0; i < nodes.length; i++) await attest(j.id, i, 0);
   return j;
 }
@@ -112,9 +118,21 @@ async function freshNode(opts: { pricePerSecond?: bigint; stake?: bigint; operat
 describe("(a) a deployer farming honest nodes' stake with a job quorum", () => {
   it("quorum 1 of 3 (first hash wins) and other non-majorities are refused at submission", async () => {
     const read = stateReader(c);
-    for (const [replicas, quorum] of [[3, 1], [2, 1], [4, 2], [5, 2]]) {
+    for (const [replicas, quorum] of [
+      [3, 1],
+      [2, 1],
+      [4, 2],
+      [5, 2],
+    ]) {
       const intent = makeIntent(c, { kind: 1, replicas, quorum, nonce: BigInt(100 + replicas * 10 + quorum) });
-      await expectRevert(c, 12, { ...dr(c), functionName: "submitIntent", args: [intent, await signIntent(c, intent)] }, "InvalidIntent", ["quorum", "must be a strict majority of replicas"], read);
+      await expectRevert(
+        c,
+        12,
+        { ...dr(c), functionName: "submitIntent", args: [intent, await signIntent(c, intent)] },
+        "InvalidIntent",
+        ["quorum", "must be a strict majority of replicas"],
+        read,
+      );
     }
   });
 
@@ -157,7 +175,12 @@ describe("(a') residual: a deployer with a majority of operator accounts", () =>
     // node: stake and the orchestrator's choice of nodes are the only defence; what this test
     // shows is that the attack pays the attacker nothing.
     const sybils = [await freshNode(), await freshNode()];
-    const coalition = async () => (await worth(DEPLOYER)) + (await worth(sybils[0].operator)) + (await worth(sybils[1].operator)) + (await getNode(c, sybils[0].nodeId)).stake + (await getNode(c, sybils[1].nodeId)).stake;
+    const coalition = async () =>
+      (await worth(DEPLOYER)) +
+      (await worth(sybils[0].operator)) +
+      (await worth(sybils[1].operator)) +
+      (await getNode(c, sybils[0].nodeId)).stake +
+      (await getNode(c, sybils[1].nodeId)).stake;
     const start = await coalition();
     const treasuryStart = await tokenBalance(c, await treasury());
     const { intent, id } = await runningJob([sybils[0].nodeId, sybils[1].nodeId, 1]);
@@ -182,7 +205,18 @@ describe("(b) self-reported Tampered", () => {
     const stake = (await getNode(c, 2)).stake;
     // the deployer cannot claim a node's copy was tampered: only the node's agent signs for it
     const forged = await signedAttestation(c, DEPLOYER, id, 1, 3);
-    await expectRevert(c, DEPLOYER, { ...dr(c), functionName: "attest", args: [forged.att, forged.sig] }, "InvalidAttester", [2, c.accounts[DEPLOYER].address, c.accounts[AGENTS[1]].address], stateReader(c, () => [id], () => HONEST));
+    await expectRevert(
+      c,
+      DEPLOYER,
+      { ...dr(c), functionName: "attest", args: [forged.att, forged.sig] },
+      "InvalidAttester",
+      [2, c.accounts[DEPLOYER].address, c.accounts[AGENTS[1]].address],
+      stateReader(
+        c,
+        () => [id],
+        () => HONEST,
+      ),
+    );
     const { logs } = await attest(id, 1, 3);
     expect(ev(logs, "Slashed")).toHaveLength(0);
     expect(ev(logs, "Jailed")).toHaveLength(0);
@@ -201,7 +235,11 @@ describe("(c) output hashes and finality", () => {
   it("a zero output hash is refused; the job is finalized exactly once; a late dissent is refused, the result never changes", async () => {
     const { id } = await runningJob([1, 2, 3]);
     const zero = await signedAttestation(c, AGENTS[0], id, 0, 1, { outputHash: ZERO32 });
-    const read = stateReader(c, () => [id], () => HONEST);
+    const read = stateReader(
+      c,
+      () => [id],
+      () => HONEST,
+    );
     await expectRevert(c, ORCH, { ...dr(c), functionName: "attest", args: [zero.att, zero.sig] }, "ZeroOutputHash", [id, 0], read);
     const finalized: unknown[] = [];
     finalized.push(...ev((await attest(id, 0, 1, { outputHash: GOOD })).logs, "JobFinalized"));
@@ -216,7 +254,14 @@ describe("(c) output hashes and finality", () => {
     const replay = await signedAttestation(c, AGENTS[0], id, 0, 1, { outputHash: GOOD });
     await expectRevert(c, ORCH, { ...dr(c), functionName: "attest", args: [replay.att, replay.sig] }, "DeploymentNotActive", [id, 4], read);
     // in a batch, refused entries are skipped: still one result, never re-finalized
-    const { logs } = await send(c, ORCH, { ...dr(c), functionName: "attestMany", args: [[late.att, replay.att], [late.sig, replay.sig]] });
+    const { logs } = await send(c, ORCH, {
+      ...dr(c),
+      functionName: "attestMany",
+      args: [
+        [late.att, replay.att],
+        [late.sig, replay.sig],
+      ],
+    });
     expect(ev(logs, "JobFinalized")).toHaveLength(0);
     expect(ev(logs, "BatchEntrySkipped")).toHaveLength(2);
     expect(await jobResult(id)).toBe(GOOD);
@@ -232,14 +277,29 @@ describe("(d) a dissenter trying to take its stake out before the vote", () => {
     await attest(id, 0, 1, { outputHash: BAD });
     await c.increaseTime(Number(c.params.unbondingDelaySeconds) + 1);
     await c.mine();
-    const read = stateReader(c, () => [id], () => HONEST);
+    const read = stateReader(
+      c,
+      () => [id],
+      () => HONEST,
+    );
     await expectRevert(c, op, { ...nr(c), functionName: "withdraw", args: [1] }, "ReplicasStillPlaced", [1, 1], read);
     const stake = (await getNode(c, 1)).stake;
     await attest(id, 1, 1, { outputHash: GOOD });
     await attest(id, 2, 1, { outputHash: GOOD });
     const n = await getNode(c, 1);
     expect([n.stake, n.jailed, n.placed]).toEqual([stake - (stake * BigInt(c.params.slashBps)) / 10_000n, true, 0]);
-    await expectRevert(c, op, { ...nr(c), functionName: "withdraw", args: [1] }, "NodeNotEligible", [1, "jailed"], stateReader(c, () => [id], () => HONEST));
+    await expectRevert(
+      c,
+      op,
+      { ...nr(c), functionName: "withdraw", args: [1] },
+      "NodeNotEligible",
+      [1, "jailed"],
+      stateReader(
+        c,
+        () => [id],
+        () => HONEST,
+      ),
+    );
   });
 
   it("a node slashed below minStake is understaked and not placed, even unjailed, until topped up", async () => {
@@ -252,9 +312,24 @@ describe("(d) a dissenter trying to take its stake out before the vote", () => {
     await send(c, 0, { ...nr(c), functionName: "unjail", args: [weak.nodeId] });
     const svc = makeIntent(c, { nonce: 77n });
     const { id: svcId } = await submit(c, svc);
-    await expectRevert(c, ORCH, { ...dr(c), functionName: "schedule", args: [svc, await priced(c, [{ replicaIndex: 0, nodeId: weak.nodeId }])] }, "NodeNotEligible", [weak.nodeId, "stake below minimum"], stateReader(c, () => [svcId], () => [weak.nodeId]));
+    await expectRevert(
+      c,
+      ORCH,
+      { ...dr(c), functionName: "schedule", args: [svc, await priced(c, [{ replicaIndex: 0, nodeId: weak.nodeId }])] },
+      "NodeNotEligible",
+      [weak.nodeId, "stake below minimum"],
+      stateReader(
+        c,
+        () => [svcId],
+        () => [weak.nodeId],
+      ),
+    );
     // and in a batch it is skipped, not placed
-    const { logs } = await send(c, ORCH, { ...dr(c), functionName: "scheduleMany", args: [[svc], [await priced(c, [{ replicaIndex: 0, nodeId: weak.nodeId }])]] });
+    const { logs } = await send(c, ORCH, {
+      ...dr(c),
+      functionName: "scheduleMany",
+      args: [[svc], [await priced(c, [{ replicaIndex: 0, nodeId: weak.nodeId }])]],
+    });
     expect(ev(logs, "BatchEntrySkipped").map((e) => e.args.reason)).toEqual([selector("NodeNotEligible(uint32,string)")]);
     expect((await getReplica(c, svcId, 0)).status).toBe(0);
   });
@@ -265,11 +340,62 @@ describe("(e) one party, several votes", () => {
     const sybil = await freshNode();
     const second = await freshNode({ operator: sybil.operator }); // same operator, another agent key
     const { intent, id } = await submitJob();
-    const read = stateReader(c, () => [id], () => [sybil.nodeId, second.nodeId]);
-    await expectRevert(c, ORCH, { ...dr(c), functionName: "schedule", args: [intent, await priced(c, [{ replicaIndex: 0, nodeId: sybil.nodeId }, { replicaIndex: 1, nodeId: second.nodeId }])] }, "OperatorAlreadyInJob", [id, second.nodeId, c.accounts[sybil.operator].address], read);
+    const read = stateReader(
+      c,
+      () => [id],
+      () => [sybil.nodeId, second.nodeId],
+    );
+    await expectRevert(
+      c,
+      ORCH,
+      {
+        ...dr(c),
+        functionName: "schedule",
+        args: [
+          intent,
+          await priced(c, [
+            { replicaIndex: 0, nodeId: sybil.nodeId },
+            { replicaIndex: 1, nodeId: second.nodeId },
+          ]),
+        ],
+      },
+      "OperatorAlreadyInJob",
+      [id, second.nodeId, c.accounts[sybil.operator].address],
+      read,
+    );
     // the same node twice is the same operator twice
-    await expectRevert(c, ORCH, { ...dr(c), functionName: "schedule", args: [intent, await priced(c, [{ replicaIndex: 0, nodeId: 1 }, { replicaIndex: 1, nodeId: 1 }])] }, "OperatorAlreadyInJob", [id, 1, c.accounts[OPERATORS[0]].address], read);
-    const { logs } = await send(c, ORCH, { ...dr(c), functionName: "scheduleMany", args: [[intent], [await priced(c, [{ replicaIndex: 0, nodeId: sybil.nodeId }, { replicaIndex: 1, nodeId: second.nodeId }, { replicaIndex: 2, nodeId: 2 }])]] });
+    await expectRevert(
+      c,
+      ORCH,
+      {
+        ...dr(c),
+        functionName: "schedule",
+        args: [
+          intent,
+          await priced(c, [
+            { replicaIndex: 0, nodeId: 1 },
+            { replicaIndex: 1, nodeId: 1 },
+          ]),
+        ],
+      },
+      "OperatorAlreadyInJob",
+      [id, 1, c.accounts[OPERATORS[0]].address],
+      read,
+    );
+    const { logs } = await send(c, ORCH, {
+      ...dr(c),
+      functionName: "scheduleMany",
+      args: [
+        [intent],
+        [
+          await priced(c, [
+            { replicaIndex: 0, nodeId: sybil.nodeId },
+            { replicaIndex: 1, nodeId: second.nodeId },
+            { replicaIndex: 2, nodeId: 2 },
+          ]),
+        ],
+      ],
+    });
     expect(ev(logs, "BatchEntrySkipped").map((e) => [e.args.entry, e.args.reason])).toEqual([[1n, selector("OperatorAlreadyInJob(bytes32,uint32,address)")]]);
     expect((await getReplicasOf(id)).map((r) => r.nodeId)).toEqual([sybil.nodeId, 0, 2]);
     // once its replica left before voting (lost), the operator may take another replica
@@ -280,9 +406,40 @@ describe("(e) one party, several votes", () => {
   it("one agent key cannot serve two nodes: AgentKeyInUse on register and on updateAgent", async () => {
     const op = await addAccount(c, parseEther("1000"));
     await approve(c, op, c.addresses.nodeRegistry);
-    const reg = { agent: c.accounts[AGENTS[0]].address, cpuMillis: 1000, memoryMiB: 1000, diskMiB: 1000, slots: 1, pricePerSecond: PRICE, measurement: MEASUREMENT, endpoint: "http://x" };
-    await expectRevert(c, op, { ...nr(c), functionName: "register", args: [reg, c.params.minStake] }, "AgentKeyInUse", [reg.agent, 1], stateReader(c, () => [], () => HONEST));
-    await expectRevert(c, OPERATORS[1], { ...nr(c), functionName: "updateAgent", args: [2, reg.agent] }, "AgentKeyInUse", [reg.agent, 1], stateReader(c, () => [], () => HONEST));
+    const reg = {
+      agent: c.accounts[AGENTS[0]].address,
+      cpuMillis: 1000,
+      memoryMiB: 1000,
+      diskMiB: 1000,
+      slots: 1,
+      pricePerSecond: PRICE,
+      measurement: MEASUREMENT,
+      endpoint: "http://x",
+    };
+    await expectRevert(
+      c,
+      op,
+      { ...nr(c), functionName: "register", args: [reg, c.params.minStake] },
+      "AgentKeyInUse",
+      [reg.agent, 1],
+      stateReader(
+        c,
+        () => [],
+        () => HONEST,
+      ),
+    );
+    await expectRevert(
+      c,
+      OPERATORS[1],
+      { ...nr(c), functionName: "updateAgent", args: [2, reg.agent] },
+      "AgentKeyInUse",
+      [reg.agent, 1],
+      stateReader(
+        c,
+        () => [],
+        () => HONEST,
+      ),
+    );
   });
 });
 
@@ -311,7 +468,9 @@ async function getReplicasOf(id: Hex) {
 }
 /** Sum of PaymentCredited amounts to `nodeId` in these logs. */
 function paidTo(logs: readonly unknown[], nodeId: number): bigint {
-  return ev(logs, "PaymentCredited").filter((e) => e.args.nodeId === nodeId).reduce((x, e) => x + (e.args.amount as bigint), 0n);
+  return ev(logs, "PaymentCredited")
+    .filter((e) => e.args.nodeId === nodeId)
+    .reduce((x, e) => x + (e.args.amount as bigint), 0n);
 }
 /** Seconds between the replica's current `since` and the block of `logs`' transaction. */
 async function ranUntil(hash: Hex, since: bigint): Promise<bigint> {
@@ -327,7 +486,10 @@ describe("(f) free compute", () => {
     await c.increaseTime(300);
     await attest(id, 0, 1, { outputHash: GOOD }); // one vote in, the others about to finish
     const { hash, logs } = await send(c, DEPLOYER, { ...dr(c), functionName: "terminate", args: [intent] });
-    for (const [i, n] of [[1, 2], [2, 3]] as const) {
+    for (const [i, n] of [
+      [1, 2],
+      [2, 3],
+    ] as const) {
       expect(paidTo(logs, n)).toBe(PRICE * (await ranUntil(hash, since[i])));
       expect(paidTo(logs, n)).toBeGreaterThanOrEqual(PRICE * 300n);
     }
@@ -375,7 +537,14 @@ describe("(f) free compute", () => {
     const { id: svcId } = await submit(c, svc);
     await schedule(c, svc, [{ replicaIndex: 0, nodeId: 1 }]);
     const early = await signedAttestation(c, await agentIndex(1), svcId, 0, 1, { outputHash: GOOD });
-    await expectRevert(c, ORCH, { ...dr(c), functionName: "attest", args: [early.att, early.sig] }, "IllegalTransition", [svcId, 0, 1, 3], stateReader(c, () => [svcId]));
+    await expectRevert(
+      c,
+      ORCH,
+      { ...dr(c), functionName: "attest", args: [early.att, early.sig] },
+      "IllegalTransition",
+      [svcId, 0, 1, 3],
+      stateReader(c, () => [svcId]),
+    );
   });
 
   it("maxRunSeconds caps a slow node's pay", async () => {
@@ -389,16 +558,30 @@ describe("(f) free compute", () => {
 describe("(g) capacity pinned for free", () => {
   it("a 1-wei budget is refused: InvalidIntent(budget)", async () => {
     const intent = makeIntent(c, { budget: 1n });
-    await expectRevert(c, 12, { ...dr(c), functionName: "submitIntent", args: [intent, await signIntent(c, intent)] }, "InvalidIntent", ["budget", "must pay every replica 60 s at maxPricePerSecond"], stateReader(c));
+    await expectRevert(
+      c,
+      12,
+      { ...dr(c), functionName: "submitIntent", args: [intent, await signIntent(c, intent)] },
+      "InvalidIntent",
+      ["budget", "must pay every replica 60 s at maxPricePerSecond"],
+      stateReader(c),
+    );
   });
 
   it("a replica stuck Scheduled is reclaimable by anyone after 600 s, not before; a job replica past maxRunSeconds too", async () => {
     const intent = makeIntent(c, { replicas: 2 });
     const { id } = await submit(c, intent);
-    await schedule(c, intent, [{ replicaIndex: 0, nodeId: 1 }, { replicaIndex: 1, nodeId: 2 }]);
+    await schedule(c, intent, [
+      { replicaIndex: 0, nodeId: 1 },
+      { replicaIndex: 1, nodeId: 2 },
+    ]);
     await attest(id, 1, 0); // replica 1 Running (a service: never reclaimable while Running)
     const since = (await getReplica(c, id, 0)).since;
-    const read = stateReader(c, () => [id], () => HONEST);
+    const read = stateReader(
+      c,
+      () => [id],
+      () => HONEST,
+    );
     await expectRevert(c, 19, { ...dr(c), functionName: "reclaim", args: [id, 0] }, "NotReclaimable", [id, 0, 1, since + 600n], read);
     await expectRevert(c, 19, { ...dr(c), functionName: "reclaim", args: [id, 1] }, "NotReclaimable", [id, 1, 2, 2n ** 64n - 1n], read);
     // exactly at since + 599 the reclaim is mined and reverts; at since + 600 it goes through
@@ -415,7 +598,18 @@ describe("(g) capacity pinned for free", () => {
     // a job replica Running past its maxRunSeconds
     const job = await runningJob([1, 2, 3], { maxRunSeconds: 50, nonce: 9n });
     const jsince = (await getReplica(c, job.id, 2)).since;
-    await expectRevert(c, 19, { ...dr(c), functionName: "reclaim", args: [job.id, 2] }, "NotReclaimable", [job.id, 2, 2, jsince + 50n], stateReader(c, () => [job.id], () => HONEST));
+    await expectRevert(
+      c,
+      19,
+      { ...dr(c), functionName: "reclaim", args: [job.id, 2] },
+      "NotReclaimable",
+      [job.id, 2, 2, jsince + 50n],
+      stateReader(
+        c,
+        () => [job.id],
+        () => HONEST,
+      ),
+    );
     await nextBlockAt(jsince + 49n);
     expect(await mineReverted(19, { ...dr(c), functionName: "reclaim", args: [job.id, 2] })).toBe(true);
     await c.increaseTime(60);
@@ -461,7 +655,14 @@ describe("(h) smaller ones", () => {
     await send(c, OPERATORS[1], { ...nr(c), functionName: "updatePrice", args: [2, PRICE + 1n] });
     const i3 = makeIntent(c, { nonce: 63n });
     const { id: id3 } = await submit(c, i3);
-    const sch = await send(c, ORCH, { ...dr(c), functionName: "scheduleMany", args: [[i0, i1, i3], [await priced(c, [{ replicaIndex: 0, nodeId: 3 }]), stale, await priced(c, [{ replicaIndex: 0, nodeId: 3 }])]] });
+    const sch = await send(c, ORCH, {
+      ...dr(c),
+      functionName: "scheduleMany",
+      args: [
+        [i0, i1, i3],
+        [await priced(c, [{ replicaIndex: 0, nodeId: 3 }]), stale, await priced(c, [{ replicaIndex: 0, nodeId: 3 }])],
+      ],
+    });
     // entry = intent index << 16 | placement index
     expect(ev(sch.logs, "BatchEntrySkipped").map((e) => [e.args.id, e.args.entry, e.args.reason])).toEqual([
       [id0, 0n, selector("ReplicaNotPending(bytes32,uint16,uint8)")],
@@ -472,22 +673,58 @@ describe("(h) smaller ones", () => {
     const a0 = await signedAttestation(c, AGENTS[0], id0, 0, 0);
     const a3 = await signedAttestation(c, AGENTS[2], id3, 0, 0);
     await send(c, 14, { ...dr(c), functionName: "attest", args: [a0.att, a0.sig] });
-    const att = await send(c, ORCH, { ...dr(c), functionName: "attestMany", args: [[a0.att, a3.att], [a0.sig, a3.sig]] });
-    expect(ev(att.logs, "BatchEntrySkipped").map((e) => [e.args.entry, e.args.reason])).toEqual([[0n, selector("IllegalTransition(bytes32,uint16,uint8,uint8)")]]);
+    const att = await send(c, ORCH, {
+      ...dr(c),
+      functionName: "attestMany",
+      args: [
+        [a0.att, a3.att],
+        [a0.sig, a3.sig],
+      ],
+    });
+    expect(ev(att.logs, "BatchEntrySkipped").map((e) => [e.args.entry, e.args.reason])).toEqual([
+      [0n, selector("IllegalTransition(bytes32,uint16,uint8,uint8)")],
+    ]);
     expect((await getReplica(c, id3, 0)).status).toBe(2);
     // terminateMany: the deployer terminated id0 itself first
     await send(c, DEPLOYER, { ...dr(c), functionName: "terminate", args: [i0] });
     const term = await send(c, DEPLOYER, { ...dr(c), functionName: "terminateMany", args: [[i0, i3]] });
-    expect(ev(term.logs, "BatchEntrySkipped").map((e) => [e.args.id, e.args.entry, e.args.reason])).toEqual([[id0, 0n, selector("NotTerminable(bytes32,uint8)")]]);
+    expect(ev(term.logs, "BatchEntrySkipped").map((e) => [e.args.id, e.args.entry, e.args.reason])).toEqual([
+      [id0, 0n, selector("NotTerminable(bytes32,uint8)")],
+    ]);
     expect((await getDeployment(c, id3)).status).toBe(5);
   });
 
   it("a node cannot hold several replicas of one job, so a dissenter is slashed exactly once", async () => {
     const { intent, id } = await submitJob({ replicas: 5, quorum: 3 });
     const more = [await freshNode(), await freshNode()];
-    await expectRevert(c, ORCH, { ...dr(c), functionName: "schedule", args: [intent, await priced(c, [{ replicaIndex: 0, nodeId: 1 }, { replicaIndex: 1, nodeId: 1 }])] }, "OperatorAlreadyInJob", [id, 1, c.accounts[OPERATORS[0]].address], stateReader(c, () => [id], () => HONEST));
+    await expectRevert(
+      c,
+      ORCH,
+      {
+        ...dr(c),
+        functionName: "schedule",
+        args: [
+          intent,
+          await priced(c, [
+            { replicaIndex: 0, nodeId: 1 },
+            { replicaIndex: 1, nodeId: 1 },
+          ]),
+        ],
+      },
+      "OperatorAlreadyInJob",
+      [id, 1, c.accounts[OPERATORS[0]].address],
+      stateReader(
+        c,
+        () => [id],
+        () => HONEST,
+      ),
+    );
     const nodes = [1, 2, 3, more[0].nodeId, more[1].nodeId];
-    await schedule(c, intent, nodes.map((nodeId, replicaIndex) => ({ replicaIndex, nodeId })));
+    await schedule(
+      c,
+      intent,
+      nodes.map((nodeId, replicaIndex) => ({ replicaIndex, nodeId })),
+    );
     for (let i = 0; i < 5; i++) await attest(id, i, 0);
     const stake = (await getNode(c, 1)).stake;
     await attest(id, 0, 1, { outputHash: BAD });
@@ -501,7 +738,18 @@ describe("(h) smaller ones", () => {
     expect((await getReplica(c, id, 4)).status).toBe(6);
     expect((await getNode(c, more[1].nodeId)).placed).toBe(0);
     const run = await signedAttestation(c, more[1].agent, id, 4, 0);
-    await expectRevert(c, ORCH, { ...dr(c), functionName: "attest", args: [run.att, run.sig] }, "DeploymentNotActive", [id, 4], stateReader(c, () => [id], () => HONEST));
+    await expectRevert(
+      c,
+      ORCH,
+      { ...dr(c), functionName: "attest", args: [run.att, run.sig] },
+      "DeploymentNotActive",
+      [id, 4],
+      stateReader(
+        c,
+        () => [id],
+        () => HONEST,
+      ),
+    );
   });
 
   it("a job whose retries run out Fails and stops and pays its other replicas in that same transaction; nobody is slashed", async () => {
@@ -555,7 +803,18 @@ describe("(h) smaller ones", () => {
     await schedule(c, intent, [{ replicaIndex: 0, nodeId: 1 }]);
     await approveMeasurementOnChain(c, MEASUREMENT, false);
     const a = await signedAttestation(c, AGENTS[0], id, 0, 0);
-    await expectRevert(c, ORCH, { ...dr(c), functionName: "attest", args: [a.att, a.sig] }, "NodeNotEligible", [1, "measurement not approved"], stateReader(c, () => [id], () => HONEST));
+    await expectRevert(
+      c,
+      ORCH,
+      { ...dr(c), functionName: "attest", args: [a.att, a.sig] },
+      "NodeNotEligible",
+      [1, "measurement not approved"],
+      stateReader(
+        c,
+        () => [id],
+        () => HONEST,
+      ),
+    );
     const { logs } = await send(c, ORCH, { ...dr(c), functionName: "attestMany", args: [[a.att], [a.sig]] });
     expect(ev(logs, "BatchEntrySkipped").map((e) => e.args.reason)).toEqual([selector("NodeNotEligible(uint32,string)")]);
     expect((await getReplica(c, id, 0)).status).toBe(1);
@@ -566,14 +825,28 @@ describe("(h) smaller ones", () => {
     const { id } = await submit(c, intent);
     const decided = await priced(c, [{ replicaIndex: 0, nodeId: 1 }]);
     await send(c, OPERATORS[0], { ...nr(c), functionName: "updatePrice", args: [1, PRICE * 5n] });
-    await expectRevert(c, ORCH, { ...dr(c), functionName: "schedule", args: [intent, decided] }, "PriceChanged", [1, PRICE * 5n, PRICE], stateReader(c, () => [id], () => HONEST));
+    await expectRevert(
+      c,
+      ORCH,
+      { ...dr(c), functionName: "schedule", args: [intent, decided] },
+      "PriceChanged",
+      [1, PRICE * 5n, PRICE],
+      stateReader(
+        c,
+        () => [id],
+        () => HONEST,
+      ),
+    );
   });
 
   it("pro rata: when the escrow runs short, each replica of a service gets an equal share", async () => {
     // two replicas at the price limit, a budget for exactly 60 s each; they run 200 s
     const intent = makeIntent(c, { replicas: 2, maxPricePerSecond: PRICE, budget: PRICE * 120n, nonce: 73n });
     const { id } = await submit(c, intent);
-    await schedule(c, intent, [{ replicaIndex: 0, nodeId: 1 }, { replicaIndex: 1, nodeId: 2 }]);
+    await schedule(c, intent, [
+      { replicaIndex: 0, nodeId: 1 },
+      { replicaIndex: 1, nodeId: 2 },
+    ]);
     await attest(id, 0, 0);
     await attest(id, 1, 0);
     await c.increaseTime(200);

@@ -22,9 +22,13 @@ describe("deployHypha", () => {
     expect(await pc.readContract({ address: a.nodeRegistry, abi: nodeRegistryAbi, functionName: "hasRole", args: [role, a.deploymentRegistry] })).toBe(true);
     const orch = await pc.readContract({ address: a.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "ORCHESTRATOR_ROLE" });
     for (const i of [1, 2, 3, 4]) {
-      expect(await pc.readContract({ address: a.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "hasRole", args: [orch, devAccounts[i].address] })).toBe(true);
+      expect(
+        await pc.readContract({ address: a.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "hasRole", args: [orch, devAccounts[i].address] }),
+      ).toBe(true);
     }
-    expect(await pc.readContract({ address: a.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "hasRole", args: [orch, devAccounts[11].address] })).toBe(false);
+    expect(
+      await pc.readContract({ address: a.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "hasRole", args: [orch, devAccounts[11].address] }),
+    ).toBe(false);
     expect(await pc.readContract({ address: a.token, abi: hyphaTokenAbi, functionName: "balanceOf", args: [devAccounts[11].address] })).toBe(FIXTURE_FUNDS);
     expect(await pc.readContract({ address: a.nodeRegistry, abi: nodeRegistryAbi, functionName: "minStake" })).toBe(c.params.minStake);
   });

@@ -28,7 +28,11 @@ describe("scripts/deploy.ts on a hardhat node", () => {
   it("deploys, funds and writes the addresses file", async () => {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), "hypha-deploy-"));
     const root = path.join(__dirname, "..", "..");
-    const { stdout } = await run(process.execPath, [path.join(root, "node_modules/tsx/dist/cli.mjs"), "scripts/deploy.ts", "--rpc", node.rpcUrl, "--out", out], { cwd: root });
+    const { stdout } = await run(
+      process.execPath,
+      [path.join(root, "node_modules/tsx/dist/cli.mjs"), "scripts/deploy.ts", "--rpc", node.rpcUrl, "--out", out],
+      { cwd: root },
+    );
     const printed = JSON.parse(stdout.trim().split("\n").pop()!);
     const a = readAddresses(out, 31337);
     expect(printed.deploymentRegistry).toBe(a.deploymentRegistry);
@@ -36,14 +40,20 @@ describe("scripts/deploy.ts on a hardhat node", () => {
     expect((await pc.getCode({ address: a.deploymentRegistry }))?.length).toBeGreaterThan(2);
     expect(await pc.readContract({ address: a.token, abi: hyphaTokenAbi, functionName: "balanceOf", args: [devAccount(11).address] })).toBeGreaterThan(0n);
     const role = await pc.readContract({ address: a.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "ORCHESTRATOR_ROLE" });
-    expect(await pc.readContract({ address: a.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "hasRole", args: [role, devAccount(1).address] })).toBe(true);
+    expect(
+      await pc.readContract({ address: a.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "hasRole", args: [role, devAccount(1).address] }),
+    ).toBe(true);
     expect(a.deployBlock).toBeGreaterThan(0n);
   }, 120_000);
 
   it("fails with a clear message when nothing answers at --rpc", async () => {
     const root = path.join(__dirname, "..", "..");
     const out = fs.mkdtempSync(path.join(os.tmpdir(), "hypha-deploy-"));
-    const err = await run(process.execPath, [path.join(root, "node_modules/tsx/dist/cli.mjs"), "scripts/deploy.ts", "--rpc", "http://127.0.0.1:9", "--out", out], { cwd: root }).catch((e) => e);
+    const err = await run(
+      process.execPath,
+      [path.join(root, "node_modules/tsx/dist/cli.mjs"), "scripts/deploy.ts", "--rpc", "http://127.0.0.1:9", "--out", out],
+      { cwd: root },
+    ).catch((e) => e);
     expect(err.code).toBe(1);
     expect(fs.readdirSync(out)).toEqual([]);
   }, 60_000);

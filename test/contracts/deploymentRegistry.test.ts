@@ -66,7 +66,12 @@ afterEach(async () => {
   await c.revert(snap);
 });
 
-const state = () => stateReader(c, () => ids, () => NODES);
+const state = () =>
+  stateReader(
+    c,
+    () => ids,
+    () => NODES,
+  );
 const schedule = (intent: ReturnType<typeof makeIntent>, placements: { replicaIndex: number; nodeId: number }[]) => scheduleOn(c, intent, placements);
 
 async function running(over: Partial<ReturnType<typeof makeIntent>> = {}) {
@@ -91,8 +96,18 @@ describe("submitIntent", () => {
     expect(ev.args.intent).toEqual(intent);
     expect(ev.args.signature).toBe(sig);
     expect(await getDeployment(c, id)).toEqual({
-      status: 1, kind: 0, replicas: 2, placed: 0, running: 0, quorum: 0, retriesLeft: 3, escrow: intent.budget,
-      cpuMillis: intent.cpuMillis, memoryMiB: intent.memoryMiB, diskMiB: intent.diskMiB, nodeFaults: 0,
+      status: 1,
+      kind: 0,
+      replicas: 2,
+      placed: 0,
+      running: 0,
+      quorum: 0,
+      retriesLeft: 3,
+      escrow: intent.budget,
+      cpuMillis: intent.cpuMillis,
+      memoryMiB: intent.memoryMiB,
+      diskMiB: intent.diskMiB,
+      nodeFaults: 0,
     });
     expect(await tokenBalance(c, c.accounts[DEPLOYER].address)).toBe(before - intent.budget);
   });
@@ -149,7 +164,9 @@ describe("submitIntent", () => {
     const word = 4 + 3 * 32;
     const bytes = Buffer.from(data.slice(2), "hex");
     bytes[word + 28] = 1;
-    const err = await c.publicClient.call({ to: c.addresses.deploymentRegistry, data: `0x${bytes.toString("hex")}`, account: c.accounts[12].address }).catch((e) => e);
+    const err = await c.publicClient
+      .call({ to: c.addresses.deploymentRegistry, data: `0x${bytes.toString("hex")}`, account: c.accounts[12].address })
+      .catch((e) => e);
     expect(decodeRevert(err)).toEqual({ errorName: "InvalidIntent", args: ["intent", "a field exceeds its type"] });
     // the clean encoding of the same intent is accepted
     await c.publicClient.call({ to: c.addresses.deploymentRegistry, data, account: c.accounts[12].address });
@@ -206,7 +223,14 @@ describe("schedule", () => {
     const b = makeIntent(c, { nonce: 21n });
     const ia = (await submit(c, a)).id;
     const ib = (await submit(c, b)).id;
-    await send(c, ORCH, { ...dr(c), functionName: "scheduleMany", args: [[a, b], [await priced(c, [{ replicaIndex: 0, nodeId: 1 }]), await priced(c, [{ replicaIndex: 0, nodeId: 2 }])]] });
+    await send(c, ORCH, {
+      ...dr(c),
+      functionName: "scheduleMany",
+      args: [
+        [a, b],
+        [await priced(c, [{ replicaIndex: 0, nodeId: 1 }]), await priced(c, [{ replicaIndex: 0, nodeId: 2 }])],
+      ],
+    });
     expect((await getDeployment(c, ia)).status).toBe(2);
     expect((await getReplica(c, ib, 0)).nodeId).toBe(2);
   });
@@ -216,13 +240,24 @@ describe("schedule", () => {
     const { id } = await submit(c, intent);
     ids.push(id);
     const read = state();
-    const call = async (placements: { replicaIndex: number; nodeId: number }[], i = intent) => ({ ...dr(c), functionName: "schedule", args: [i, await priced(c, placements)] }) as const;
+    const call = async (placements: { replicaIndex: number; nodeId: number }[], i = intent) =>
+      ({ ...dr(c), functionName: "schedule", args: [i, await priced(c, placements)] }) as const;
     await expectRevert(c, DEPLOYER, await call([{ replicaIndex: 0, nodeId: 1 }]), "AccessControlUnauthorizedAccount", undefined, read);
     const unknown = makeIntent(c, { nonce: 99n });
     await expectRevert(c, ORCH, await call([{ replicaIndex: 0, nodeId: 1 }], unknown), "UnknownDeployment", [await intentId(c, unknown)], read);
     await expectRevert(c, ORCH, await call([{ replicaIndex: 2, nodeId: 1 }]), "BadReplicaIndex", [id, 2, 2], read);
     await expectRevert(c, ORCH, await call([{ replicaIndex: 0, nodeId: 2 }]), "PriceTooHigh", [2, PRICE * 2n, PRICE], read);
-    await expectRevert(c, ORCH, await call([{ replicaIndex: 0, nodeId: 1 }, { replicaIndex: 0, nodeId: 1 }]), "ReplicaNotPending", [id, 0, 1], read);
+    await expectRevert(
+      c,
+      ORCH,
+      await call([
+        { replicaIndex: 0, nodeId: 1 },
+        { replicaIndex: 0, nodeId: 1 },
+      ]),
+      "ReplicaNotPending",
+      [id, 0, 1],
+      read,
+    );
     await expectRevert(c, ORCH, await call([{ replicaIndex: 0, nodeId: 9 }]), "UnknownNode", [9], read);
     await expectRevert(c, ORCH, { ...dr(c), functionName: "scheduleMany", args: [[intent], []] }, "LengthMismatch", [1n, 0n], read);
     // capacity: a replica bigger than the node
@@ -244,9 +279,19 @@ describe("attest", () => {
   it("Running from every replica makes a service Running; attestMany batches", async () => {
     const intent = makeIntent(c, { replicas: 2 });
     const { id } = await submit(c, intent);
-    await schedule(intent, [{ replicaIndex: 0, nodeId: 1 }, { replicaIndex: 1, nodeId: 2 }]);
+    await schedule(intent, [
+      { replicaIndex: 0, nodeId: 1 },
+      { replicaIndex: 1, nodeId: 2 },
+    ]);
     const atts: Attestation[] = [0, 1].map((i) => ({
-      deploymentId: id, replicaIndex: i, nodeId: i + 1, attempt: 1, status: 0, measurement: MEASUREMENT, outputHash: `0x${"00".repeat(32)}`, timestamp: 5n,
+      deploymentId: id,
+      replicaIndex: i,
+      nodeId: i + 1,
+      attempt: 1,
+      status: 0,
+      measurement: MEASUREMENT,
+      outputHash: `0x${"00".repeat(32)}`,
+      timestamp: 5n,
     }));
     const sigs = [await signAttestation(c, atts[0], AGENTS[0]), await signAttestation(c, atts[1], AGENTS[1])];
     const { logs } = await send(c, 15, { ...dr(c), functionName: "attestMany", args: [atts, sigs] });
@@ -261,14 +306,31 @@ describe("attest", () => {
     const { intent, id } = await running({ maxRetries: 1 });
     ids.push(id);
     const read = state();
-    const base: Attestation = { deploymentId: id, replicaIndex: 0, nodeId: 1, attempt: 1, status: 0, measurement: MEASUREMENT, outputHash: `0x${"00".repeat(32)}`, timestamp: 9n };
-    const call = async (a: Attestation, signer: number = AGENTS[0]) => ({ ...dr(c), functionName: "attest", args: [a, await signAttestation(c, a, signer)] }) as const;
+    const base: Attestation = {
+      deploymentId: id,
+      replicaIndex: 0,
+      nodeId: 1,
+      attempt: 1,
+      status: 0,
+      measurement: MEASUREMENT,
+      outputHash: `0x${"00".repeat(32)}`,
+      timestamp: 9n,
+    };
+    const call = async (a: Attestation, signer: number = AGENTS[0]) =>
+      ({ ...dr(c), functionName: "attest", args: [a, await signAttestation(c, a, signer)] }) as const;
     const other = `0x${"ee".repeat(32)}` as Hex;
     await expectRevert(c, ORCH, await call({ ...base, deploymentId: other }), "UnknownDeployment", [other], read);
     await expectRevert(c, ORCH, await call({ ...base, replicaIndex: 1 }), "BadReplicaIndex", [id, 1, 1], read);
     await expectRevert(c, ORCH, await call({ ...base, nodeId: 2 }), "WrongNode", [id, 0, 2, 1], read);
     await expectRevert(c, ORCH, await call({ ...base, attempt: 2 }), "StaleAttempt", [id, 0, 2, 1], read);
-    await expectRevert(c, ORCH, await call({ ...base, status: 2 }, AGENTS[1]), "InvalidAttester", [1, c.accounts[AGENTS[1]].address, c.accounts[AGENTS[0]].address], read);
+    await expectRevert(
+      c,
+      ORCH,
+      await call({ ...base, status: 2 }, AGENTS[1]),
+      "InvalidAttester",
+      [1, c.accounts[AGENTS[1]].address, c.accounts[AGENTS[0]].address],
+      read,
+    );
     await expectRevert(c, ORCH, await call(base), "IllegalTransition", [id, 0, 2, 2], read); // Running again
     await expectRevert(c, ORCH, await call({ ...base, status: 1 }), "IllegalTransition", [id, 0, 2, 3], read); // Completed on a service
     await expectRevert(c, ORCH, await call({ ...base, status: 7 }), "IllegalTransition", [id, 0, 2, 255], read);
@@ -354,7 +416,11 @@ describe("jobs", () => {
     await send(c, OPERATORS[1], { ...nr(c), functionName: "updateCapacity", args: [2, 4000, 8192, 10_000, 4] });
     const intent = makeIntent(c, { kind: 1, quorum: 2, replicas: 3 });
     const { id } = await submit(c, intent);
-    await schedule(intent, [{ replicaIndex: 0, nodeId: 1 }, { replicaIndex: 1, nodeId: 2 }, { replicaIndex: 2, nodeId: 3 }]);
+    await schedule(intent, [
+      { replicaIndex: 0, nodeId: 1 },
+      { replicaIndex: 1, nodeId: 2 },
+      { replicaIndex: 2, nodeId: 3 },
+    ]);
     const good = H("aa");
     const bad = H("bb");
     await attestAs(c, 0, id, 0, 0); // first Running -> job Running
@@ -396,18 +462,40 @@ describe("jobs", () => {
     await registerNode(c, 2, { pricePerSecond: PRICE });
     const intent = makeIntent(c, { kind: 1, quorum: 2, replicas: 3, maxPricePerSecond: PRICE * 2n });
     const { id } = await submit(c, intent);
-    await schedule(intent, [{ replicaIndex: 0, nodeId: 1 }, { replicaIndex: 1, nodeId: 2 }, { replicaIndex: 2, nodeId: 3 }]);
+    await schedule(intent, [
+      { replicaIndex: 0, nodeId: 1 },
+      { replicaIndex: 1, nodeId: 2 },
+      { replicaIndex: 2, nodeId: 3 },
+    ]);
     for (const k of [0, 1, 2]) await attestAs(c, k, id, k, 0);
     await c.increaseTime(30);
     await attestAs(c, 0, id, 0, 1, { outputHash: H("aa") });
     const { logs } = await attestAs(c, 1, id, 1, 1, { outputHash: H("aa") });
-    const stopped = parseEventLogs({ abi: deploymentRegistryAbi, logs: logs as never, eventName: "ReplicaStatusChanged" }).filter((e) => e.args.replicaIndex === 2);
+    const stopped = parseEventLogs({ abi: deploymentRegistryAbi, logs: logs as never, eventName: "ReplicaStatusChanged" }).filter(
+      (e) => e.args.replicaIndex === 2,
+    );
     expect(stopped.map((e) => [e.args.from, e.args.to])).toEqual([[2, 6]]);
     const credited = parseEventLogs({ abi: deploymentRegistryAbi, logs: logs as never, eventName: "PaymentCredited" }).map((e) => e.args.nodeId);
     expect(credited).toEqual([2, 3]); // node 2 for its Completed replica, node 3 stopped in the same transaction
     ids.push(id);
-    const late: Attestation = { deploymentId: id, replicaIndex: 2, nodeId: 3, attempt: 1, status: 1, measurement: MEASUREMENT, outputHash: H("cc"), timestamp: 1n };
-    await expectRevert(c, ORCH, { ...dr(c), functionName: "attest", args: [late, await signAttestation(c, late, AGENTS[2])] }, "DeploymentNotActive", [id, 4], state());
+    const late: Attestation = {
+      deploymentId: id,
+      replicaIndex: 2,
+      nodeId: 3,
+      attempt: 1,
+      status: 1,
+      measurement: MEASUREMENT,
+      outputHash: H("cc"),
+      timestamp: 1n,
+    };
+    await expectRevert(
+      c,
+      ORCH,
+      { ...dr(c), functionName: "attest", args: [late, await signAttestation(c, late, AGENTS[2])] },
+      "DeploymentNotActive",
+      [id, 4],
+      state(),
+    );
     expect((await getNode(c, 3)).jailed).toBe(false);
   });
 });
@@ -424,8 +512,14 @@ describe("terminate, scale, deposits", () => {
     // The watcher's pure isBudgetSpent must agree with the contract's rule, before and after.
     const spentNow = async () => {
       const block = await c.publicClient.getBlock();
-      const view = (await c.publicClient.readContract({ ...dr(c), functionName: "getDeployment", args: [id], blockNumber: block.number })) as { escrow: bigint };
-      const reps = (await c.publicClient.readContract({ ...dr(c), functionName: "getReplicas", args: [id], blockNumber: block.number })) as readonly { status: number; pricePerSecond: bigint; since: bigint }[];
+      const view = (await c.publicClient.readContract({ ...dr(c), functionName: "getDeployment", args: [id], blockNumber: block.number })) as {
+        escrow: bigint;
+      };
+      const reps = (await c.publicClient.readContract({ ...dr(c), functionName: "getReplicas", args: [id], blockNumber: block.number })) as readonly {
+        status: number;
+        pricePerSecond: bigint;
+        since: bigint;
+      }[];
       return isBudgetSpent(view.escrow, reps, block.timestamp);
     };
     expect(await spentNow()).toBe(false);
@@ -451,7 +545,10 @@ describe("terminate, scale, deposits", () => {
     expect((await getDeployment(c, a.id)).status).toBe(5);
     expect((await getDeployment(c, b.id)).status).toBe(3);
     const { logs } = await send(c, DEPLOYER, { ...dr(c), functionName: "terminateMany", args: [[b.intent]] });
-    const terminated = [...parseEventLogs({ abi: deploymentRegistryAbi, logs: l1 as never, eventName: "Terminated" }), ...parseEventLogs({ abi: deploymentRegistryAbi, logs: logs as never, eventName: "Terminated" })];
+    const terminated = [
+      ...parseEventLogs({ abi: deploymentRegistryAbi, logs: l1 as never, eventName: "Terminated" }),
+      ...parseEventLogs({ abi: deploymentRegistryAbi, logs: logs as never, eventName: "Terminated" }),
+    ];
     expect(terminated.map((e) => e.args.id)).toEqual([a.id, b.id]);
     for (const { id } of [a, b]) expect((await getDeployment(c, id)).status).toBe(5);
     // each paid its own run time to node 1's operator and refunded the rest: paid + refund = budget
@@ -471,7 +568,10 @@ describe("terminate, scale, deposits", () => {
     await send(c, DEPLOYER, { ...dr(c), functionName: "scale", args: [intent, 3] });
     let d = await getDeployment(c, id);
     expect([d.replicas, d.placed, d.running, d.status]).toEqual([3, 1, 1, 3]);
-    await schedule(intent, [{ replicaIndex: 1, nodeId: 1 }, { replicaIndex: 2, nodeId: 1 }]);
+    await schedule(intent, [
+      { replicaIndex: 1, nodeId: 1 },
+      { replicaIndex: 2, nodeId: 1 },
+    ]);
     await attestAs(c, 0, id, 2, 0);
     await c.increaseTime(10);
     await send(c, DEPLOYER, { ...dr(c), functionName: "scale", args: [intent, 1] });
@@ -520,7 +620,14 @@ describe("terminate, scale, deposits", () => {
     await send(c, DEPLOYER, { ...dr(c), functionName: "withdraw", args: [parseEther("1")] });
     expect(await innerBalance(c, who)).toBe(parseEther("2"));
     const read = state();
-    await expectRevert(c, DEPLOYER, { ...dr(c), functionName: "withdraw", args: [parseEther("5")] }, "InsufficientDeposit", [who, parseEther("2"), parseEther("5")], read);
+    await expectRevert(
+      c,
+      DEPLOYER,
+      { ...dr(c), functionName: "withdraw", args: [parseEther("5")] },
+      "InsufficientDeposit",
+      [who, parseEther("2"), parseEther("5")],
+      read,
+    );
     await expectRevert(c, DEPLOYER, { ...dr(c), functionName: "deposit", args: [0n] }, "InsufficientDeposit", [who, 0n, 1n], read);
     await send(c, DEPLOYER, { ...dr(c), functionName: "withdraw", args: [0n] }); // all
     expect(await tokenBalance(c, who)).toBe(t0);

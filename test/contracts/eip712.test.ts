@@ -95,7 +95,15 @@ describe("EIP-712 against @metamask/eth-sig-util", () => {
 
   it("an intent: same digest (viem, eth-sig-util, contract id), same signature, accepted on-chain", async () => {
     // extreme values: nonce above 2^63, maxRunSeconds at the top of uint32, a price limit near what the budget allows
-    const intent = makeIntent(c, { replicas: 3, kind: 1, quorum: 2, nonce: 2n ** 63n + 5n, budget: parseEther("12.5"), maxPricePerSecond: 2n ** 55n + 7n, maxRunSeconds: 2 ** 32 - 1 });
+    const intent = makeIntent(c, {
+      replicas: 3,
+      kind: 1,
+      quorum: 2,
+      nonce: 2n ** 63n + 5n,
+      budget: parseEther("12.5"),
+      maxPricePerSecond: 2n ** 55n + 7n,
+      maxRunSeconds: 2 ** 32 - 1,
+    });
     const data = metamaskData("DeploymentIntent", intent);
     const mmDigest = `0x${TypedDataUtils.eip712Hash(data as never, SignTypedDataVersion.V4).toString("hex")}`;
     const viemDigest = hashTypedData(intentTypedData(domain(c), intent));
@@ -117,7 +125,16 @@ describe("EIP-712 against @metamask/eth-sig-util", () => {
     const id = await intentId(c, intent);
     await send(c, 12, { ...dr(c), functionName: "submitIntent", args: [intent, await c.accounts[DEPLOYER].signTypedData(intentTypedData(domain(c), intent))] });
     await schedule(c, intent, [{ replicaIndex: 0, nodeId: 1 }]);
-    const att: Attestation = { deploymentId: id, replicaIndex: 0, nodeId: 1, attempt: 1, status: 0, measurement: MEASUREMENT, outputHash: keccak256(toHex("out")), timestamp: 1_700_000_123n };
+    const att: Attestation = {
+      deploymentId: id,
+      replicaIndex: 0,
+      nodeId: 1,
+      attempt: 1,
+      status: 0,
+      measurement: MEASUREMENT,
+      outputHash: keccak256(toHex("out")),
+      timestamp: 1_700_000_123n,
+    };
     const data = metamaskData("Attestation", att);
     const mmDigest = `0x${TypedDataUtils.eip712Hash(data as never, SignTypedDataVersion.V4).toString("hex")}`;
     expect(hashTypedData(attestationTypedData(domain(c), att))).toBe(mmDigest);
@@ -147,15 +164,28 @@ describe("signature forms", () => {
 
 describe("ERC-1271 contract wallet", () => {
   it("a smart wallet's intent (signed by its owner, checked via isValidSignature) is accepted; others' are not", async () => {
-    const artifact = JSON.parse(fs.readFileSync(path.join(__dirname, "../../artifacts/contracts/test/MockERC1271Wallet.sol/MockERC1271Wallet.json"), "utf8")) as { abi: Abi };
+    const artifact = JSON.parse(
+      fs.readFileSync(path.join(__dirname, "../../artifacts/contracts/test/MockERC1271Wallet.sol/MockERC1271Wallet.json"), "utf8"),
+    ) as { abi: Abi };
     const owner = 13;
     const wc = c.walletClients[owner];
-    const hash = await wc.deployContract({ abi: artifact.abi, bytecode: loadBytecode("MockERC1271Wallet", undefined, "contracts/test"), args: [c.accounts[owner].address], account: wc.account!, chain: wc.chain });
+    const hash = await wc.deployContract({
+      abi: artifact.abi,
+      bytecode: loadBytecode("MockERC1271Wallet", undefined, "contracts/test"),
+      args: [c.accounts[owner].address],
+      account: wc.account!,
+      chain: wc.chain,
+    });
     const wallet = getAddress((await c.publicClient.waitForTransactionReceipt({ hash })).contractAddress as Address);
     await send(c, 0, { ...tok(c), functionName: "mint", args: [wallet, parseEther("100")] });
     const approveData = encodeFunctionData({ abi: hyphaTokenAbi, functionName: "approve", args: [c.addresses.deploymentRegistry, parseEther("100")] });
     await send(c, owner, { address: wallet, abi: artifact.abi as never, functionName: "execute", args: [c.addresses.token, approveData] });
-    await expectRevert(c, 14, { address: wallet, abi: artifact.abi as never, functionName: "execute", args: [c.addresses.token, approveData] }, "unknown(0x245aecd3)"); // NotOwner(address): the mock wallet only runs its owner's calls
+    await expectRevert(
+      c,
+      14,
+      { address: wallet, abi: artifact.abi as never, functionName: "execute", args: [c.addresses.token, approveData] },
+      "unknown(0x245aecd3)",
+    ); // NotOwner(address): the mock wallet only runs its owner's calls
 
     const intent: DeploymentIntent = makeIntent(c, { deployer: wallet });
     const digest = hashTypedData(intentTypedData(domain(c), intent));

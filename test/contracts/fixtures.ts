@@ -197,7 +197,12 @@ export async function priced(c: InProcessChain, placements: { replicaIndex: numb
 }
 
 /** Orchestrator ORCH schedules `placements` (priced at each node's registered price). */
-export async function schedule(c: InProcessChain, intent: DeploymentIntent, placements: { replicaIndex: number; nodeId: number; pricePerSecond?: bigint }[], from = ORCH) {
+export async function schedule(
+  c: InProcessChain,
+  intent: DeploymentIntent,
+  placements: { replicaIndex: number; nodeId: number; pricePerSecond?: bigint }[],
+  from = ORCH,
+) {
   return send(c, from, { ...dr(c), functionName: "schedule", args: [intent, await priced(c, placements)] });
 }
 
@@ -279,15 +284,7 @@ export const ZERO32 = `0x${"00".repeat(32)}` as Hex;
 /** A non-zero 32-byte value made of one repeated byte, e.g. H("aa"). */
 export const H = (b: string) => `0x${b.repeat(32)}` as Hex;
 
-export async function attestAs(
-  c: InProcessChain,
-  k: number,
-  id: Hex,
-  index: number,
-  status: number,
-  over: Partial<Attestation> = {},
-  submitter = ORCH,
-) {
+export async function attestAs(c: InProcessChain, k: number, id: Hex, index: number, status: number, over: Partial<Attestation> = {}, submitter = ORCH) {
   return attestBy(c, AGENTS[k], id, index, status, over, submitter);
 }
 
@@ -309,15 +306,7 @@ export async function signedAttestation(c: InProcessChain, agent: number, id: He
 }
 
 /** Dev (or added) account `agent` attests `status` for replica `index` of `id` at its current attempt. */
-export async function attestBy(
-  c: InProcessChain,
-  agent: number,
-  id: Hex,
-  index: number,
-  status: number,
-  over: Partial<Attestation> = {},
-  submitter = ORCH,
-) {
+export async function attestBy(c: InProcessChain, agent: number, id: Hex, index: number, status: number, over: Partial<Attestation> = {}, submitter = ORCH) {
   const { att, sig } = await signedAttestation(c, agent, id, index, status, over);
   return send(c, submitter, { ...dr(c), functionName: "attest", args: [att, sig] });
 }

@@ -17,7 +17,11 @@ describe("gas", () => {
     // Targets (issue 3 and issue 10): submitIntent funded from a deposit <= 65,000; the single-replica
     // service lifecycle <= 160,000 per deployment through the batch calls and <= 290,000 unbatched.
     // A target missed is reported with its exact overshoot (docs/gas.md says what costs what).
-    const measured = { submitIntent: figures.submitIntent.depositFunded, lifecycleBatchedPerDeployment: figures.lifecycleBatchedOf10.perDeployment, lifecycle: figures.lifecycle };
+    const measured = {
+      submitIntent: figures.submitIntent.depositFunded,
+      lifecycleBatchedPerDeployment: figures.lifecycleBatchedOf10.perDeployment,
+      lifecycle: figures.lifecycle,
+    };
     for (const k of Object.keys(GAS_TARGETS) as (keyof typeof GAS_TARGETS)[]) {
       if (measured[k] <= GAS_TARGETS[k]) expect(figures.targetsMissedBy[k], k).toBeUndefined();
       else expect(figures.targetsMissedBy[k], k).toBe(measured[k] - GAS_TARGETS[k]);
@@ -43,7 +47,12 @@ describe("gas", () => {
     // the batched lifecycle: four batch transactions, per deployment (each trace / 10, rounded)
     const bb = figures.lifecycleBatchedBreakdownPerDeployment;
     const batched = figures.lifecycleBatchedOf10;
-    expect([bb.submitIntents, bb.scheduleMany, bb.attestMany, bb.terminateMany].map((t) => t.gasUsed)).toEqual([batched.submitIntents, batched.scheduleMany, batched.attestMany, batched.terminateMany]);
+    expect([bb.submitIntents, bb.scheduleMany, bb.attestMany, bb.terminateMany].map((t) => t.gasUsed)).toEqual([
+      batched.submitIntents,
+      batched.scheduleMany,
+      batched.attestMany,
+      batched.terminateMany,
+    ]);
     expect(bb.total.intrinsic).toBe(8_400); // 4 x 21,000 shared by 10 deployments
     expect(Math.abs(bb.total.gasUsed - batched.perDeployment)).toBeLessThanOrEqual(2); // rounding
     // the 3-replica job adds up (attestRunning is the mean of three, rounded)

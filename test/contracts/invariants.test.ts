@@ -32,7 +32,21 @@ import { decodeHyphaLogs } from "../../src/watcher/ingest/decodeLogs";
 import { applyHyphaEvent } from "../../src/watcher/store/applyEvent";
 import { nodeKey, type ObservedNode } from "../../src/watcher/store/observedState";
 import { inProcessChain, type InProcessChain } from "../helpers/chain";
-import { AGENTS, MEASUREMENT, OPERATORS, ORCH, approve, approveMeasurementOnChain, dr, getNode, nr, signAttestation, signIntent, stable, tok } from "./fixtures";
+import {
+  AGENTS,
+  MEASUREMENT,
+  OPERATORS,
+  ORCH,
+  approve,
+  approveMeasurementOnChain,
+  dr,
+  getNode,
+  nr,
+  signAttestation,
+  signIntent,
+  stable,
+  tok,
+} from "./fixtures";
 
 const DEPLOYERS = [11, 12, 13];
 /** The adversarial operator (a funded dev account) and the agent keys of its nodes. */
@@ -69,15 +83,46 @@ type Op =
 const NODE = fc.integer({ min: 1, max: 6 });
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   // quorum -1: a strict majority (the usual case); 0..3 as the deployer chose, valid or not
-  { weight: 6, arbitrary: fc.record({ t: fc.constant("submit" as const), who: fc.constantFrom(...DEPLOYERS), replicas: fc.integer({ min: 1, max: 3 }), job: fc.boolean(), quorum: fc.constantFrom(-1, -1, -1, 0, 1, 2, 3), retries: fc.integer({ min: 0, max: 2 }), budget: fc.constantFrom(0, 1, 1, 1000, 1000), maxRun: fc.constantFrom(0, 30, 3600, 3600) }) },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      t: fc.constant("submit" as const),
+      who: fc.constantFrom(...DEPLOYERS),
+      replicas: fc.integer({ min: 1, max: 3 }),
+      job: fc.boolean(),
+      quorum: fc.constantFrom(-1, -1, -1, 0, 1, 2, 3),
+      retries: fc.integer({ min: 0, max: 2 }),
+      budget: fc.constantFrom(0, 1, 1, 1000, 1000),
+      maxRun: fc.constantFrom(0, 30, 3600, 3600),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ t: fc.constant("cancel" as const), who: fc.constantFrom(...DEPLOYERS, OUTSIDER) }) },
-  { weight: 6, arbitrary: fc.record({ t: fc.constant("schedule" as const), dep: fc.nat(7), index: fc.nat(3), node: NODE, stale: fc.nat(4).map((n) => n === 0) }) },
+  {
+    weight: 6,
+    arbitrary: fc.record({ t: fc.constant("schedule" as const), dep: fc.nat(7), index: fc.nat(3), node: NODE, stale: fc.nat(4).map((n) => n === 0) }),
+  },
   { weight: 10, arbitrary: fc.record({ t: fc.constant("advance" as const), dep: fc.nat(7), k: fc.nat(3), output: fc.nat(4) }) },
-  { weight: 8, arbitrary: fc.record({ t: fc.constant("attest" as const), dep: fc.nat(7), index: fc.nat(3), status: fc.constantFrom(0, 0, 1, 1, 1, 1, 2, 3), output: fc.nat(4) }) },
+  {
+    weight: 8,
+    arbitrary: fc.record({
+      t: fc.constant("attest" as const),
+      dep: fc.nat(7),
+      index: fc.nat(3),
+      status: fc.constantFrom(0, 0, 1, 1, 1, 1, 2, 3),
+      output: fc.nat(4),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ t: fc.constant("lost" as const), dep: fc.nat(7), index: fc.nat(3) }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant("reclaim" as const), dep: fc.nat(7), index: fc.nat(3) }) },
   { weight: 2, arbitrary: fc.record({ t: fc.constant("terminate" as const), dep: fc.nat(7), byDeployer: fc.boolean() }) },
-  { weight: 1, arbitrary: fc.record({ t: fc.constant("terminateMany" as const), deps: fc.uniqueArray(fc.nat(7), { minLength: 1, maxLength: 3 }), byDeployer: fc.boolean() }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      t: fc.constant("terminateMany" as const),
+      deps: fc.uniqueArray(fc.nat(7), { minLength: 1, maxLength: 3 }),
+      byDeployer: fc.boolean(),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ t: fc.constant("scale" as const), dep: fc.nat(7), n: fc.integer({ min: 0, max: 4 }) }) },
   { weight: 2, arbitrary: fc.record({ t: fc.constant("time" as const), s: fc.constantFrom(10, 100, 700, 5000) }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant("register" as const) }) },
@@ -149,7 +194,7 @@ async function run(c: InProcessChain, ops: Op[], honestNodes: number[]) {
 
   // The watcher's reducer, fed every event so far (this run's chain starts at block 0).
   const observed = new Map<string, unknown>();
-  const access = { get: <T,>(k: string) => observed.get(k) as T | undefined, put: (k: string, v: unknown) => void observed.set(k, v) };
+  const access = { get: <T>(k: string) => observed.get(k) as T | undefined, put: (k: string, v: unknown) => void observed.set(k, v) };
   let followed = -1n;
   const followLikeTheWatcher = async () => {
     const to = await c.publicClient.getBlockNumber({ cacheTime: 0 });
@@ -171,25 +216,37 @@ async function run(c: InProcessChain, ops: Op[], honestNodes: number[]) {
     // capacity: what a node has reserved = its Scheduled/Running replicas + Completed job replicas awaiting the vote
     const holds = (di: number, status: number) => status === 1 || status === 2 || (status === 3 && b.ds[di].status <= 3);
     b.nodes.forEach((n, i) => {
-      let cpu = 0, mem = 0, disk = 0, count = 0;
-      b.reps.forEach((rs, di) =>
-        rs.forEach((r) => {
+      let cpu = 0,
+        mem = 0,
+        disk = 0,
+        count = 0;
+      for (const [di, rs] of b.reps.entries()) {
+        for (const r of rs) {
           if (r.nodeId === i + 1 && holds(di, r.status)) {
             cpu += b.ds[di].cpuMillis;
             mem += b.ds[di].memoryMiB;
             disk += b.ds[di].diskMiB;
             count++;
           }
-        }),
-      );
+        }
+      }
       expect(n.freeCpuMillis).toBeLessThanOrEqual(n.cpuMillis);
-      expect([n.cpuMillis - n.freeCpuMillis, n.memoryMiB - n.freeMemoryMiB, n.diskMiB - n.freeDiskMiB, n.slots - n.freeSlots, n.placed]).toEqual([cpu, mem, disk, count, count]);
+      expect([n.cpuMillis - n.freeCpuMillis, n.memoryMiB - n.freeMemoryMiB, n.diskMiB - n.freeDiskMiB, n.slots - n.freeSlots, n.placed]).toEqual([
+        cpu,
+        mem,
+        disk,
+        count,
+        count,
+      ]);
     });
     await followLikeTheWatcher();
     b.nodes.forEach((n, i) => {
       const o = observed.get(nodeKey(i + 1)) as ObservedNode;
       expect([o.reservedCpuMillis, o.reservedMemoryMiB, o.reservedDiskMiB, o.usedSlots], `node ${i + 1} reservations derived from events`).toEqual([
-        n.cpuMillis - n.freeCpuMillis, n.memoryMiB - n.freeMemoryMiB, n.diskMiB - n.freeDiskMiB, n.slots - n.freeSlots,
+        n.cpuMillis - n.freeCpuMillis,
+        n.memoryMiB - n.freeMemoryMiB,
+        n.diskMiB - n.freeDiskMiB,
+        n.slots - n.freeSlots,
       ]);
     });
     // deployment counters match their replicas; a job's result, once set, never changes
@@ -228,9 +285,10 @@ async function run(c: InProcessChain, ops: Op[], honestNodes: number[]) {
       if (cancelled.has(a.id as Hex)) continue; // checked where it was cancelled
       const d = deps.find((x) => x.id === a.id);
       if (e.eventName === "DeploymentStatusChanged") {
-        const from = Number(a.from), to = Number(a.to);
+        const from = Number(a.from),
+          to = Number(a.to);
         expect(d!.status, "event from = tracked status").toBe(from);
-        const allowed = [...DEPLOYMENT_MOVES[from], ...(d!.intent.kind === 1 ? JOB_EXTRA[from] ?? [] : [])];
+        const allowed = [...DEPLOYMENT_MOVES[from], ...(d!.intent.kind === 1 ? (JOB_EXTRA[from] ?? []) : [])];
         expect(allowed, `deployment ${from} -> ${to}`).toContain(to);
         d!.status = to;
       } else if (e.eventName === "ReplicaScheduled") {
@@ -333,7 +391,9 @@ async function run(c: InProcessChain, ops: Op[], honestNodes: number[]) {
     });
     function withdrawnTokens(i: number) {
       // a withdrawal moves tokens from the registry balance to the wallet: worth unchanged
-      return evs.filter((e) => e.eventName === "Withdrawn" && accountOf((e.args as { account: string }).account) === i).reduce((x, e) => x + (e.args as { amount: bigint }).amount, 0n);
+      return evs
+        .filter((e) => e.eventName === "Withdrawn" && accountOf((e.args as { account: string }).account) === i)
+        .reduce((x, e) => x + (e.args as { amount: bigint }).amount, 0n);
     }
   };
 
@@ -351,10 +411,21 @@ async function run(c: InProcessChain, ops: Op[], honestNodes: number[]) {
         const replicas = op.replicas;
         const floor = BigInt(replicas) * MAX_PRICE * 60n;
         const intent: DeploymentIntent = {
-          deployer: c.accounts[op.who].address, specHash: H("11"), imageRoot: H("22"), replicas,
-          cpuMillis: 1000, memoryMiB: 1024, diskMiB: 100, maxPricePerSecond: MAX_PRICE,
-          budget: op.budget === 0 ? floor - 1n : op.budget === 1 ? floor : floor * BigInt(op.budget), nonce: nonce++, deadline: 2n ** 40n,
-          kind: op.job ? 1 : 0, quorum: op.job ? (op.quorum < 0 ? Math.floor(replicas / 2) + 1 : op.quorum) : 0, maxRetries: op.retries, maxRunSeconds: op.job ? op.maxRun : 0,
+          deployer: c.accounts[op.who].address,
+          specHash: H("11"),
+          imageRoot: H("22"),
+          replicas,
+          cpuMillis: 1000,
+          memoryMiB: 1024,
+          diskMiB: 100,
+          maxPricePerSecond: MAX_PRICE,
+          budget: op.budget === 0 ? floor - 1n : op.budget === 1 ? floor : floor * BigInt(op.budget),
+          nonce: nonce++,
+          deadline: 2n ** 40n,
+          kind: op.job ? 1 : 0,
+          quorum: op.job ? (op.quorum < 0 ? Math.floor(replicas / 2) + 1 : op.quorum) : 0,
+          maxRetries: op.retries,
+          maxRunSeconds: op.job ? op.maxRun : 0,
         };
         receipt = await send(op.who, { ...dr(c), functionName: "submitIntent", args: [intent, await signIntent(c, intent, op.who)] });
         if (receipt) {
@@ -367,12 +438,36 @@ async function run(c: InProcessChain, ops: Op[], honestNodes: number[]) {
       case "cancel": {
         // cancel the next intent a deployer would sign (a later submit of it is refused), or, by an outsider, someone's
         const deployer = op.who === OUTSIDER ? DEPLOYERS[0] : op.who;
-        const intent: DeploymentIntent = { ...deps[0]?.intent ?? { specHash: H("11"), imageRoot: H("22"), replicas: 1, cpuMillis: 1000, memoryMiB: 1024, diskMiB: 100, maxPricePerSecond: MAX_PRICE, budget: MAX_PRICE * 60n, deadline: 2n ** 40n, kind: 0, quorum: 0, maxRetries: 0, maxRunSeconds: 0 }, deployer: c.accounts[deployer].address, nonce: nonce };
+        const intent: DeploymentIntent = {
+          ...(deps[0]?.intent ?? {
+            specHash: H("11"),
+            imageRoot: H("22"),
+            replicas: 1,
+            cpuMillis: 1000,
+            memoryMiB: 1024,
+            diskMiB: 100,
+            maxPricePerSecond: MAX_PRICE,
+            budget: MAX_PRICE * 60n,
+            deadline: 2n ** 40n,
+            kind: 0,
+            quorum: 0,
+            maxRetries: 0,
+            maxRunSeconds: 0,
+          }),
+          deployer: c.accounts[deployer].address,
+          nonce: nonce,
+        };
         receipt = await send(op.who, { ...dr(c), functionName: "cancelIntent", args: [intent] });
         if (receipt) {
           const id = await c.publicClient.readContract({ ...dr(c), functionName: "deploymentId", args: [intent] });
           cancelled.add(id);
-          expect(parseEventLogs({ abi: deploymentRegistryAbi, logs: receipt.logs, eventName: "DeploymentStatusChanged" }).map((e) => [e.args.id, e.args.from, e.args.to])).toEqual([[id, 0, 7]]);
+          expect(
+            parseEventLogs({ abi: deploymentRegistryAbi, logs: receipt.logs, eventName: "DeploymentStatusChanged" }).map((e) => [
+              e.args.id,
+              e.args.from,
+              e.args.to,
+            ]),
+          ).toEqual([[id, 0, 7]]);
           // the cancelled intent can never be submitted
           const again = await send(deployer, { ...dr(c), functionName: "submitIntent", args: [intent, await signIntent(c, intent, deployer)] });
           expect(again, "a cancelled intent is never submitted").toBeUndefined();
@@ -422,7 +517,16 @@ async function run(c: InProcessChain, ops: Op[], honestNodes: number[]) {
           const lie = [TRUTH, H("bb"), keccak256(toHex(`${nonce}:${index}`)), H("bb"), ZERO][op.output];
           const status = scheduled >= 0 && !(dep.intent.kind === 1 && op.k >= 2) ? 0 : 1;
           const outputHash = status === 0 ? ZERO : honestNodes.includes(r.nodeId) ? TRUTH : lie;
-          const att = { deploymentId: dep.id, replicaIndex: index, nodeId: r.nodeId, attempt: r.attempt, status, measurement: MEASUREMENT, outputHash, timestamp: 1n };
+          const att = {
+            deploymentId: dep.id,
+            replicaIndex: index,
+            nodeId: r.nodeId,
+            attempt: r.attempt,
+            status,
+            measurement: MEASUREMENT,
+            outputHash,
+            timestamp: 1n,
+          };
           receipt = await send(ORCH, { ...dr(c), functionName: "attest", args: [att, await signAttestation(c, att, accountOf(agent))] });
           if (status === 1 && outputHash === ZERO) expect(receipt, "a zero output hash is refused").toBeUndefined();
         } else continue;
@@ -444,7 +548,16 @@ async function run(c: InProcessChain, ops: Op[], honestNodes: number[]) {
         // honest agents vote the truth; the adversary any hash: zero, the truth, a fixed lie, or random
         const lie = [ZERO, TRUTH, H("bb"), keccak256(toHex(`${nonce}:${op.output}:${index}`)), H("bb")][op.output];
         const outputHash = status === 1 ? (honest ? TRUTH : lie) : status === 2 && op.output === 4 ? H("0f") : ZERO;
-        const att = { deploymentId: dep.id, replicaIndex: index, nodeId: r.nodeId, attempt: r.attempt, status, measurement: MEASUREMENT, outputHash, timestamp: 1n };
+        const att = {
+          deploymentId: dep.id,
+          replicaIndex: index,
+          nodeId: r.nodeId,
+          attempt: r.attempt,
+          status,
+          measurement: MEASUREMENT,
+          outputHash,
+          timestamp: 1n,
+        };
         receipt = await send(ORCH, { ...dr(c), functionName: "attest", args: [att, await signAttestation(c, att, signer)] });
         if (status === 1 && outputHash === ZERO) expect(receipt, "a zero output hash is refused").toBeUndefined();
         break;
@@ -478,7 +591,23 @@ async function run(c: InProcessChain, ops: Op[], honestNodes: number[]) {
       case "register": {
         // the adversary registers another node; reusing an agent key is refused
         const agent = SYBIL_AGENTS[Math.min(sybilAgent, SYBIL_AGENTS.length - 1)];
-        receipt = await send(SYBIL, { ...nr(c), functionName: "register", args: [{ agent: c.accounts[agent].address, cpuMillis: 2000, memoryMiB: 2048, diskMiB: 1000, slots: 2, pricePerSecond: PRICE, measurement: MEASUREMENT, endpoint: "http://x" }, c.params.minStake] });
+        receipt = await send(SYBIL, {
+          ...nr(c),
+          functionName: "register",
+          args: [
+            {
+              agent: c.accounts[agent].address,
+              cpuMillis: 2000,
+              memoryMiB: 2048,
+              diskMiB: 1000,
+              slots: 2,
+              pricePerSecond: PRICE,
+              measurement: MEASUREMENT,
+              endpoint: "http://x",
+            },
+            c.params.minStake,
+          ],
+        });
         if (receipt) {
           nodeCount++;
           sybilAgent++;
@@ -612,7 +741,25 @@ describe("contract invariants under random operation sequences", () => {
     const register = async (operator: number, agent: number, price: bigint, stake: bigint) => {
       await approve(c, operator, c.addresses.nodeRegistry);
       const w = c.walletClients[operator];
-      const hash = await w.writeContract({ ...nr(c), functionName: "register", args: [{ agent: c.accounts[agent].address, cpuMillis: 3000, memoryMiB: 4096, diskMiB: 1000, slots: 3, pricePerSecond: price, measurement: MEASUREMENT, endpoint: `http://127.0.0.1:7800/${agent}` }, stake], account: w.account!, chain: w.chain });
+      const hash = await w.writeContract({
+        ...nr(c),
+        functionName: "register",
+        args: [
+          {
+            agent: c.accounts[agent].address,
+            cpuMillis: 3000,
+            memoryMiB: 4096,
+            diskMiB: 1000,
+            slots: 3,
+            pricePerSecond: price,
+            measurement: MEASUREMENT,
+            endpoint: `http://127.0.0.1:7800/${agent}`,
+          },
+          stake,
+        ],
+        account: w.account!,
+        chain: w.chain,
+      });
       await c.publicClient.waitForTransactionReceipt({ hash });
     };
     // nodes 1-3: honest, one operator each; nodes 4-5: the adversary's (one operator, two agent keys)
@@ -636,7 +783,12 @@ describe("contract invariants under random operation sequences", () => {
             await c.revert(s);
           }
         }),
-        { numRuns: Number(process.env.HYPHA_FC_RUNS ?? 20), seed: Number(process.env.HYPHA_FC_SEED ?? 20261129), endOnFailure: true, examples: [[SCRIPTED], [SCRIPTED_2], [SCRIPTED_3]] },
+        {
+          numRuns: Number(process.env.HYPHA_FC_RUNS ?? 20),
+          seed: Number(process.env.HYPHA_FC_SEED ?? 20261129),
+          endOnFailure: true,
+          examples: [[SCRIPTED], [SCRIPTED_2], [SCRIPTED_3]],
+        },
       );
     } finally {
       await c.revert(start);
@@ -645,7 +797,22 @@ describe("contract invariants under random operation sequences", () => {
     if (process.env.HYPHA_FC_STATS) console.log(JSON.stringify({ stats, seen }));
     // the generated sequences really exercise the contracts (fixed seed by default, so this is
     // deterministic; set HYPHA_FC_SEED to explore other sequences)
-    for (const t of ["submit", "schedule", "attest0", "attest1", "attest2", "attest3", "terminate", "terminateMany", "scale", "lost", "unbond", "withdrawStake"]) expect(stats[t]?.[0] ?? 0, `successful ${t} steps`).toBeGreaterThan(0);
-    for (const k of ["slashed", "paid", "finalized", "undecided", "skipped", "reclaimed", "completedFromScheduled"] as const) expect(seen[k], `${k} seen`).toBeGreaterThan(0);
+    for (const t of [
+      "submit",
+      "schedule",
+      "attest0",
+      "attest1",
+      "attest2",
+      "attest3",
+      "terminate",
+      "terminateMany",
+      "scale",
+      "lost",
+      "unbond",
+      "withdrawStake",
+    ])
+      expect(stats[t]?.[0] ?? 0, `successful ${t} steps`).toBeGreaterThan(0);
+    for (const k of ["slashed", "paid", "finalized", "undecided", "skipped", "reclaimed", "completedFromScheduled"] as const)
+      expect(seen[k], `${k} seen`).toBeGreaterThan(0);
   }, 180_000);
 });

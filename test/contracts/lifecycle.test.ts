@@ -82,7 +82,11 @@ describe("job lifecycle", () => {
     await approve(c, DEPLOYER, c.addresses.deploymentRegistry);
     const intent = makeIntent(c, { kind: 1, replicas: 3, quorum: 2, maxRunSeconds: 3600 });
     const { id } = await submit(c, intent);
-    await schedule(c, intent, [0, 1, 2].map((i) => ({ replicaIndex: i, nodeId: i + 1 })));
+    await schedule(
+      c,
+      intent,
+      [0, 1, 2].map((i) => ({ replicaIndex: i, nodeId: i + 1 })),
+    );
     for (const k of [0, 1, 2]) await attestAs(c, k, id, k, 0);
     expect((await getDeployment(c, id)).status).toBe(3);
     await c.increaseTime(120);

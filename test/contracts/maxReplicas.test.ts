@@ -52,7 +52,14 @@ beforeAll(async () => {
   for (let i = 0; i < N; i++) {
     const operator = await addAccount(c, c.params.minStake * 2n);
     const agent = await addAccount(c);
-    const nodeId = await registerNodeAs(c, operator, agent, { pricePerSecond: PRICE, stake: c.params.minStake, cpuMillis: 1000, memoryMiB: 1024, diskMiB: 1024, slots: 2 });
+    const nodeId = await registerNodeAs(c, operator, agent, {
+      pricePerSecond: PRICE,
+      stake: c.params.minStake,
+      cpuMillis: 1000,
+      memoryMiB: 1024,
+      diskMiB: 1024,
+      slots: 2,
+    });
     agents[nodeId] = agent;
   }
   await approveMeasurementOnChain(c);
@@ -65,11 +72,22 @@ afterAll(async () => {
 const chunks = <T>(xs: T[], n: number) => Array.from({ length: Math.ceil(xs.length / n) }, (_, i) => xs.slice(i * n, (i + 1) * n));
 
 async function jobOf255(nonce: bigint) {
-  const intent = makeIntent(c, { kind: 1, replicas: N, quorum: 128, maxPricePerSecond: PRICE, budget: PRICE * 3600n * BigInt(N), cpuMillis: 100, memoryMiB: 100, diskMiB: 10, nonce });
+  const intent = makeIntent(c, {
+    kind: 1,
+    replicas: N,
+    quorum: 128,
+    maxPricePerSecond: PRICE,
+    budget: PRICE * 3600n * BigInt(N),
+    cpuMillis: 100,
+    memoryMiB: 100,
+    diskMiB: 10,
+    nonce,
+  });
   const { id } = await submit(c, intent);
   const gas: bigint[] = [];
   const placements = Array.from({ length: N }, (_, i) => ({ replicaIndex: i, nodeId: i + 1, pricePerSecond: PRICE }));
-  for (const chunk of chunks(placements, SCHEDULE_CHUNK)) gas.push((await send(c, ORCH, { ...dr(c), functionName: "schedule", args: [intent, chunk], gas: TX_GAS_CAP } as never)).gasUsed);
+  for (const chunk of chunks(placements, SCHEDULE_CHUNK))
+    gas.push((await send(c, ORCH, { ...dr(c), functionName: "schedule", args: [intent, chunk], gas: TX_GAS_CAP } as never)).gasUsed);
   return { intent, id, scheduleGas: gas };
 }
 
@@ -77,7 +95,16 @@ async function jobOf255(nonce: bigint) {
 async function attestAll(id: Hex, attempt: number, indexes: number[], status: number, output: (i: number) => Hex = () => ZERO32) {
   const gas: bigint[] = [];
   for (const chunk of chunks(indexes, ATTEST_CHUNK)) {
-    const atts: Attestation[] = chunk.map((i) => ({ deploymentId: id, replicaIndex: i, nodeId: i + 1, attempt, status, measurement: MEASUREMENT, outputHash: output(i), timestamp: 1n }));
+    const atts: Attestation[] = chunk.map((i) => ({
+      deploymentId: id,
+      replicaIndex: i,
+      nodeId: i + 1,
+      attempt,
+      status,
+      measurement: MEASUREMENT,
+      outputHash: output(i),
+      timestamp: 1n,
+    }));
     const sigs = await Promise.all(atts.map((a) => signAttestation(c, a, agents[a.nodeId])));
     const { gasUsed, logs } = await send(c, ORCH, { ...dr(c), functionName: "attestMany", args: [atts, sigs], gas: TX_GAS_CAP } as never);
     expect(parseEventLogs({ abi: deploymentRegistryAbi, logs: logs as never, eventName: "BatchEntrySkipped" })).toEqual([]);
@@ -90,15 +117,25 @@ async function attestAll(id: Hex, attempt: number, indexes: number[], status: nu
 describe("a 255-replica job", () => {
   it("the deployer terminating it while all 255 run stops and pays each in one transaction under the cap", async () => {
     const { intent, id } = await jobOf255(2n);
-    await attestAll(id, 1, Array.from({ length: N }, (_, i) => i), 0);
+    await attestAll(
+      id,
+      1,
+      Array.from({ length: N }, (_, i) => i),
+      0,
+    );
     await c.increaseTime(100);
     // sent with the cap as its gas limit (no estimate: Hardhat refuses an estimate above the cap)
     const { gasUsed, logs } = await send(c, DEPLOYER, { ...dr(c), functionName: "terminate", args: [intent], gas: TX_GAS_CAP } as never);
     expect(gasUsed).toBeLessThan(TX_GAS_CAP);
     expect(parseEventLogs({ abi: deploymentRegistryAbi, logs: logs as never, eventName: "PaymentCredited" })).toHaveLength(N);
-    expect(parseEventLogs({ abi: deploymentRegistryAbi, logs: logs as never, eventName: "ReplicaStatusChanged" }).filter((e) => e.args.to === 6)).toHaveLength(N); // Stopped
+    expect(parseEventLogs({ abi: deploymentRegistryAbi, logs: logs as never, eventName: "ReplicaStatusChanged" }).filter((e) => e.args.to === 6)).toHaveLength(
+      N,
+    ); // Stopped
     // every node got its capacity back
-    for (const nodeId of [1, 128, 255]) expect((await c.publicClient.readContract({ address: c.addresses.nodeRegistry, abi: nodeRegistryAbi, functionName: "getNode", args: [nodeId] })).placed).toBe(0);
+    for (const nodeId of [1, 128, 255])
+      expect(
+        (await c.publicClient.readContract({ address: c.addresses.nodeRegistry, abi: nodeRegistryAbi, functionName: "getNode", args: [nodeId] })).placed,
+      ).toBe(0);
     if (process.env.HYPHA_GAS_LOG) console.log(JSON.stringify({ terminate: String(gasUsed) }));
   }, 600_000);
 

@@ -41,10 +41,14 @@ function applyFile(file: string): Hex {
 }
 
 async function waitForStatus(id: Hex, statuses: string[], timeoutMs = 40_000): Promise<void> {
-  await waitFor(`deployment ${id} to reach ${statuses.join("/")}`, async () => {
-    const d = await readDeployment(pc, addresses, id);
-    return statuses.includes(deploymentStatusName(d.status)) ? true : undefined;
-  }, timeoutMs);
+  await waitFor(
+    `deployment ${id} to reach ${statuses.join("/")}`,
+    async () => {
+      const d = await readDeployment(pc, addresses, id);
+      return statuses.includes(deploymentStatusName(d.status)) ? true : undefined;
+    },
+    timeoutMs,
+  );
 }
 
 beforeAll(async () => {
@@ -68,7 +72,13 @@ describe("the whole system", () => {
     expect(new Set(replicas.map((r) => r.nodeId)).size).toBe(3); // spread over different nodes
 
     // Every Running attestation on-chain was signed by the agent key registered for the replica's node.
-    const logs = await pc.getContractEvents({ address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, eventName: "Attested", args: { id }, fromBlock: 0n });
+    const logs = await pc.getContractEvents({
+      address: addresses.deploymentRegistry,
+      abi: deploymentRegistryAbi,
+      eventName: "Attested",
+      args: { id },
+      fromBlock: 0n,
+    });
     expect(logs.length).toBeGreaterThanOrEqual(3);
     for (const log of logs) {
       const node = await readNode(pc, addresses, Number(log.args.nodeId));
@@ -92,7 +102,12 @@ describe("the whole system", () => {
     expect((await readNode(pc, addresses, 1)).measurement).toBe(printed);
 
     // The REST API that `hypha up` serves tells the same: Running on 3 nodes, audit PASS.
-    const viaApi = (await (await fetch(`${sys.state.apiUrl}/v1/deployments/${id}`)).json()) as { status: string; phase: string; name: string; replicaSet: { status: string }[] };
+    const viaApi = (await (await fetch(`${sys.state.apiUrl}/v1/deployments/${id}`)).json()) as {
+      status: string;
+      phase: string;
+      name: string;
+      replicaSet: { status: string }[];
+    };
     expect(viaApi).toMatchObject({ status: "Running", phase: "Running", name: "deterministic-app" });
     expect(viaApi.replicaSet.map((r) => r.status)).toEqual(["Running", "Running", "Running"]);
     // ... and the CLI prints the same JSON for it, found by its name
@@ -137,14 +152,20 @@ describe("the whole system", () => {
       // Without bubblewrap the replicas run unsandboxed and cannot write the declared /out/result.txt,
       // so every attempt fails: then `apply --wait` must say so, with the reason, and exit 3.
       expect(res.status, res.stdout + res.stderr).toBe(3);
-      expect(res.stderr).toMatch(/^error: deployment sum-of-squares \(0x[0-9a-f]{64}\) ended Failed \(ReplicaFailed\): replica \d failed on node \d with no retries left/);
+      expect(res.stderr).toMatch(
+        /^error: deployment sum-of-squares \(0x[0-9a-f]{64}\) ended Failed \(ReplicaFailed\): replica \d failed on node \d with no retries left/,
+      );
       return;
     }
     expect(res.status, res.stdout + res.stderr).toBe(0);
     const id = /deployment (0x[0-9a-f]{64})/.exec(res.stdout)![1] as Hex;
     expect(res.stdout).toContain(`deployment sum-of-squares (${id}) is Succeeded: job result`);
     await waitForStatus(id, ["Terminated"]);
-    expect(JSON.parse(sys.hypha(["get", "deployment", id, "-o", "json"]).stdout)).toMatchObject({ phase: "Succeeded", status: "Terminated", reason: "QuorumReached" });
+    expect(JSON.parse(sys.hypha(["get", "deployment", id, "-o", "json"]).stdout)).toMatchObject({
+      phase: "Succeeded",
+      status: "Terminated",
+      reason: "QuorumReached",
+    });
     const finalized = await pc.getLogs({
       address: addresses.deploymentRegistry,
       event: parseAbiItem("event JobFinalized(bytes32 indexed id, bytes32 outputHash, uint8 agreeing)"),
@@ -161,7 +182,9 @@ describe("the whole system", () => {
 
   it("hypha logs -f prints a running replica's new output as it is written, until Ctrl-C", async () => {
     const file = path.join(sys.hyphaDir, "ticker.yaml");
-    fs.writeFileSync(file, `apiVersion: v1
+    fs.writeFileSync(
+      file,
+      `apiVersion: v1
 kind: Pod
 metadata:
   name: ticker
@@ -170,7 +193,8 @@ spec:
   - name: tick
     image: ubuntu:latest
     command: ["sh", "-c", "i=0; while true; do i=$((i+1)); echo tick $i; sleep 0.2; done"]
-`);
+`,
+    );
     const id = applyFile(file);
     await waitForStatus(id, ["Running"]);
     const child = spawn(process.execPath, [cliPath, ...sys.flags, "logs", id, "-f"], { cwd: projectDir, stdio: ["ignore", "pipe", "pipe"] });
@@ -195,10 +219,14 @@ spec:
     const victim = sys.state.nodes.find((n) => n.nodeId === replica.nodeId)!;
     process.kill(victim.pid, "SIGKILL");
     const killedAt = Date.now();
-    const healed = await waitFor("the replica running on another node", async () => {
-      const [r] = await readReplicas(pc, addresses, id);
-      return r.nodeId !== victim.nodeId && replicaStatusName(r.status) === "Running" ? r : undefined;
-    }, 20_000);
+    const healed = await waitFor(
+      "the replica running on another node",
+      async () => {
+        const [r] = await readReplicas(pc, addresses, id);
+        return r.nodeId !== victim.nodeId && replicaStatusName(r.status) === "Running" ? r : undefined;
+      },
+      20_000,
+    );
     const seconds = (Date.now() - killedAt) / 1000;
     expect(healed.attempt).toBe(replica.attempt + 1);
     expect(seconds).toBeLessThan(10);

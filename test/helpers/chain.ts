@@ -6,16 +6,7 @@
 import { spawn } from "node:child_process";
 import net from "node:net";
 import path from "node:path";
-import {
-  createPublicClient,
-  createWalletClient,
-  custom,
-  parseEther,
-  type EIP1193Provider,
-  type HDAccount,
-  type PublicClient,
-  type WalletClient,
-} from "viem";
+import { createPublicClient, createWalletClient, custom, parseEther, type EIP1193Provider, type HDAccount, type PublicClient, type WalletClient } from "viem";
 import { hardhat } from "viem/chains";
 import type { HyphaAddresses } from "../../src/chain/addresses";
 import { deployHypha, fundAccounts, type DeployParams } from "../../src/chain/deploy";
@@ -57,14 +48,20 @@ async function rpcAnswers(url: string): Promise<boolean> {
  * Starts a real `hardhat node` child process; resolves when it answers eth_chainId.
  * @example const node = await startHardhatNode(); ...; await node.stop();
  */
-export async function startHardhatNode(opts: { port?: number; timeoutMs?: number } = {}): Promise<{ rpcUrl: string; port: number; pid: number; stop(): Promise<void> }> {
+export async function startHardhatNode(
+  opts: { port?: number; timeoutMs?: number } = {},
+): Promise<{ rpcUrl: string; port: number; pid: number; stop(): Promise<void> }> {
   const port = opts.port ?? (await freePort());
   const rpcUrl = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, [path.join(ROOT, "node_modules/hardhat/internal/cli/cli.js"), "node", "--hostname", "127.0.0.1", "--port", String(port)], {
-    cwd: ROOT,
-    stdio: ["ignore", "pipe", "pipe"],
-    detached: true,
-  });
+  const child = spawn(
+    process.execPath,
+    [path.join(ROOT, "node_modules/hardhat/internal/cli/cli.js"), "node", "--hostname", "127.0.0.1", "--port", String(port)],
+    {
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    },
+  );
   let output = "";
   child.stdout.on("data", (d: Buffer) => (output = (output + d.toString()).slice(-4000)));
   child.stderr.on("data", (d: Buffer) => (output = (output + d.toString()).slice(-4000)));

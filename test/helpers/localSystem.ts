@@ -30,15 +30,24 @@ export async function startLocalSystem(opts: { nodes?: number; extraArgs?: strin
   const hyphaDir = fs.mkdtempSync(path.join(os.tmpdir(), "hypha-e2e-"));
   const [chainPort, storePort, watcherPort, apiPort, ...agentPorts] = await Promise.all(Array.from({ length: 4 + nodes }, () => freePort()));
   const args = [
-    cliPath, "up",
-    "--dir", hyphaDir,
-    "--nodes", String(nodes),
-    "--chain-port", String(chainPort),
-    "--store-port", String(storePort),
-    "--watcher-port", String(watcherPort),
-    "--api-port", String(apiPort),
-    "--agent-ports", agentPorts.join(","),
-    "--runtime", "auto", // bubblewrap where installed (CI), else the util-linux sandbox
+    cliPath,
+    "up",
+    "--dir",
+    hyphaDir,
+    "--nodes",
+    String(nodes),
+    "--chain-port",
+    String(chainPort),
+    "--store-port",
+    String(storePort),
+    "--watcher-port",
+    String(watcherPort),
+    "--api-port",
+    String(apiPort),
+    "--agent-ports",
+    agentPorts.join(","),
+    "--runtime",
+    "auto", // bubblewrap where installed (CI), else the util-linux sandbox
     ...(opts.extraArgs ?? []),
   ];
   const child: ChildProcess = spawn(process.execPath, args, { cwd: projectDir, stdio: ["ignore", "pipe", "pipe"] });

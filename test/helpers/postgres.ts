@@ -15,14 +15,18 @@ import pg from "pg";
 function findBin(): string | undefined {
   const root = "/usr/lib/postgresql";
   if (!existsSync(root)) return undefined;
-  const versions = readdirSync(root).filter((v) => existsSync(path.join(root, v, "bin", "initdb"))).sort((a, b) => Number(b) - Number(a));
+  const versions = readdirSync(root)
+    .filter((v) => existsSync(path.join(root, v, "bin", "initdb")))
+    .sort((a, b) => Number(b) - Number(a));
   return versions[0] ? path.join(root, versions[0], "bin") : undefined;
 }
 
 const BIN = findBin();
 
 /** Why Postgres tests cannot run here, or undefined when they can. */
-export const postgresUnavailable: string | undefined = BIN ? undefined : "PostgreSQL is not installed here (no /usr/lib/postgresql/*/bin/initdb; .ci/run installs Debian's postgresql)";
+export const postgresUnavailable: string | undefined = BIN
+  ? undefined
+  : "PostgreSQL is not installed here (no /usr/lib/postgresql/*/bin/initdb; .ci/run installs Debian's postgresql)";
 
 function runAsUser(): { uid: number; gid: number; name: string } | undefined {
   if (process.getuid?.() !== 0) return undefined;
@@ -61,7 +65,9 @@ export async function startPostgres(): Promise<TestPostgres> {
   }
   const run = (bin: string, args: string[]) => {
     const cmd = path.join(BIN, bin);
-    return user ? execFileSync("setpriv", [`--reuid=${user.uid}`, `--regid=${user.gid}`, "--clear-groups", cmd, ...args], { stdio: "pipe", cwd: dir }) : execFileSync(cmd, args, { stdio: "pipe", cwd: dir });
+    return user
+      ? execFileSync("setpriv", [`--reuid=${user.uid}`, `--regid=${user.gid}`, "--clear-groups", cmd, ...args], { stdio: "pipe", cwd: dir })
+      : execFileSync(cmd, args, { stdio: "pipe", cwd: dir });
   };
   run("initdb", ["-D", path.join(dir, "data"), "-A", "trust", "-U", "hypha", "--no-sync", "-E", "UTF8"]);
   const port = await freePort();

@@ -17,7 +17,9 @@ const tmp = () => {
   dirs.push(d);
   return d;
 };
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 const isRoot = process.getuid?.() === 0;
 const chroot = ["/usr/sbin/chroot", "/usr/bin/chroot", "/sbin/chroot"].find((p) => existsSync(p)) ?? "chroot";
@@ -35,7 +37,11 @@ describe("host-tools demo rootfs", () => {
   it.skipIf(!isRoot)("runs on its own: the shell and coreutils work inside the tree with chroot", async () => {
     const root = path.join(tmp(), "fs");
     await buildHostRootfs(root);
-    const out = execFileSync(chroot, [root, "/bin/sh", "-c", 'i=0; s=0; while [ "$i" -lt 10 ]; do i=$((i + 1)); s=$((s + i * i)); done; echo "sum $s"; echo hi | cat; ls /bin/sh'], { encoding: "utf8" });
+    const out = execFileSync(
+      chroot,
+      [root, "/bin/sh", "-c", 'i=0; s=0; while [ "$i" -lt 10 ]; do i=$((i + 1)); s=$((s + i * i)); done; echo "sum $s"; echo hi | cat; ls /bin/sh'],
+      { encoding: "utf8" },
+    );
     expect(out).toBe("sum 385\nhi\n/bin/sh\n");
   });
 

@@ -28,7 +28,8 @@ async function makeTar(members: Member[]): Promise<Buffer> {
     const type = m.type ?? "file";
     const body = type === "file" ? Buffer.from(m.content ?? "") : undefined;
     await new Promise<void>((resolve, reject) =>
-      body ? pack.entry({ name: m.name, type, mode: m.mode ?? 0o644, uid: 0, gid: 0, size: body.length }, body, (e) => (e ? reject(e) : resolve()))
+      body
+        ? pack.entry({ name: m.name, type, mode: m.mode ?? 0o644, uid: 0, gid: 0, size: body.length }, body, (e) => (e ? reject(e) : resolve()))
         : pack.entry({ name: m.name, type, mode: m.mode ?? 0o755, uid: 0, gid: 0, linkname: m.linkname }, (e) => (e ? reject(e) : resolve())),
     );
   }
@@ -147,7 +148,12 @@ describe("importImage: OCI image layout and docker save", () => {
         ],
       }),
     );
-    const index = Buffer.from(JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: "application/vnd.oci.image.manifest.v1+json", digest: `sha256:${sha(manifest)}`, size: manifest.length }] }));
+    const index = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        manifests: [{ mediaType: "application/vnd.oci.image.manifest.v1+json", digest: `sha256:${sha(manifest)}`, size: manifest.length }],
+      }),
+    );
     const archive = await makeTar([
       { name: "oci-layout", content: '{"imageLayoutVersion":"1.0.0"}' },
       { name: "index.json", content: index },
@@ -222,7 +228,14 @@ describe("importImage: bad input changes nothing", () => {
   }
 
   it("rejects ../ and absolute entries", async () => {
-    await expectRejected([{ name: "ok", content: "x" }, { name: "../escape", content: "x" }], /"\.\.\/escape".*"\.\." components are not allowed/, "BAD_PATH");
+    await expectRejected(
+      [
+        { name: "ok", content: "x" },
+        { name: "../escape", content: "x" },
+      ],
+      /"\.\.\/escape".*"\.\." components are not allowed/,
+      "BAD_PATH",
+    );
     await expectRejected([{ name: "a/../../b", content: "x" }], /"\.\." components are not allowed/, "BAD_PATH");
     await expectRejected([{ name: "/etc/passwd", content: "x" }], /absolute paths are not allowed/, "BAD_PATH");
   });

@@ -96,7 +96,9 @@ describe("materializeImage", () => {
           try {
             // Bad mirror alone: refused, named, and the file is never written.
             const target = path.join(dir, `tamper-${run}`);
-            const err = await materializeImage({ root: base.root, mirrors: [bad.url], cacheDir: path.join(dir, `tc-${run}`), targetDir: target }).catch((e) => e);
+            const err = await materializeImage({ root: base.root, mirrors: [bad.url], cacheDir: path.join(dir, `tc-${run}`), targetDir: target }).catch(
+              (e) => e,
+            );
             expect(err).toBeInstanceOf(ImageError);
             expect(err.code).toBe("TAMPERED");
             expect(err.cid).toBe(cid);
@@ -104,7 +106,12 @@ describe("materializeImage", () => {
             await expect(fsp.access(path.join(target, "lib/libbig.so"))).rejects.toThrow();
             await expect(fsp.access(path.join(target, "lib/libbig.so.hypha-part"))).rejects.toThrow();
             // Bad mirror first, good second: succeeds with the right bytes.
-            const ok = await materializeImage({ root: base.root, mirrors: [bad.url, good.url], cacheDir: path.join(dir, `tc2-${run}`), targetDir: path.join(dir, `ok-${run}`) });
+            const ok = await materializeImage({
+              root: base.root,
+              mirrors: [bad.url, good.url],
+              cacheDir: path.join(dir, `tc2-${run}`),
+              targetDir: path.join(dir, `ok-${run}`),
+            });
             await ok.ready;
             expect((await fsp.readFile(path.join(ok.dir, "lib/libbig.so"))).equals(lib)).toBe(true);
           } finally {
@@ -129,7 +136,13 @@ describe("materializeImage", () => {
     await fsp.writeFile(badStore.pathFor(victim), b);
     const bad = await startStoreServer({ dir: badDir });
     try {
-      const m = await materializeImage({ root: base.root, mirrors: [bad.url], cacheDir: path.join(dir, "lazy-cache"), targetDir: path.join(dir, "lazy-t"), priority: ["sh"] });
+      const m = await materializeImage({
+        root: base.root,
+        mirrors: [bad.url],
+        cacheDir: path.join(dir, "lazy-cache"),
+        targetDir: path.join(dir, "lazy-t"),
+        priority: ["sh"],
+      });
       expect((await fsp.stat(path.join(m.dir, "bin/sh"))).isFile()).toBe(true);
       await expect(m.ready).rejects.toMatchObject({ code: "TAMPERED", cid: victim });
       await expect(fsp.access(path.join(m.dir, "lib/libbig.so"))).rejects.toThrow();
@@ -172,10 +185,20 @@ describe("materializeImage", () => {
     const g = await startStoreServer({ dir: goodDir });
     const b = await startStoreServer({ dir: badDir });
     try {
-      const m = await materializeImage({ root: r.root, mirrors: [b.url, g.url], cacheDir: path.join(dir, "large-cache"), targetDir: path.join(dir, "large-t") });
+      const m = await materializeImage({
+        root: r.root,
+        mirrors: [b.url, g.url],
+        cacheDir: path.join(dir, "large-cache"),
+        targetDir: path.join(dir, "large-t"),
+      });
       await m.ready;
       expect((await fsp.readFile(path.join(m.dir, "data/big.bin"))).equals(big)).toBe(true);
-      const err = await materializeImage({ root: r.root, mirrors: [b.url], cacheDir: path.join(dir, "large-cache2"), targetDir: path.join(dir, "large-t2") }).catch((e) => e);
+      const err = await materializeImage({
+        root: r.root,
+        mirrors: [b.url],
+        cacheDir: path.join(dir, "large-cache2"),
+        targetDir: path.join(dir, "large-t2"),
+      }).catch((e) => e);
       expect(err).toMatchObject({ code: "TAMPERED", cid: victim });
       await expect(fsp.access(path.join(dir, "large-t2/data/big.bin"))).rejects.toThrow();
     } finally {
@@ -186,8 +209,12 @@ describe("materializeImage", () => {
 
   it("bad input: a malformed root, no mirrors, a non-empty target", async () => {
     const common = { mirrors: [good.url], cacheDir: path.join(dir, "cache4") };
-    await expect(materializeImage({ ...common, root: "0x12", targetDir: path.join(dir, "x1") })).rejects.toThrow(/imageRoot: expected 0x followed by 64 hex digits/);
-    await expect(materializeImage({ ...common, mirrors: [], root: base.root, targetDir: path.join(dir, "x2") })).rejects.toThrow(/mirrors: give at least one store URL/);
+    await expect(materializeImage({ ...common, root: "0x12", targetDir: path.join(dir, "x1") })).rejects.toThrow(
+      /imageRoot: expected 0x followed by 64 hex digits/,
+    );
+    await expect(materializeImage({ ...common, mirrors: [], root: base.root, targetDir: path.join(dir, "x2") })).rejects.toThrow(
+      /mirrors: give at least one store URL/,
+    );
     await writeTree(path.join(dir, "x3"), { keep: "me" });
     await expect(materializeImage({ ...common, root: base.root, targetDir: path.join(dir, "x3") })).rejects.toThrow(/target dir .*x3": not empty/);
     expect(await fsp.readFile(path.join(dir, "x3/keep"), "utf8")).toBe("me");

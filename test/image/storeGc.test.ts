@@ -84,6 +84,8 @@ describe("collectGarbage", () => {
     const absent = "bagaaieraqun4bijhkhyrgfmhrxmgqe3cfl42owdeyhbpxkwd7jqbt3vgfn6a";
     const r = await collectGarbage(store, new Catalog(dir), { roots: [absent], blobs: [], dryRun: true });
     expect(r.missingRoots).toEqual([absent]);
-    await expect(collectGarbage(store, new Catalog(dir), { roots: [], blobs: [], dryRun: true, minAgeMs: -1 })).rejects.toThrow(/minAge: expected a duration of 0 or more, got -1/);
+    await expect(collectGarbage(store, new Catalog(dir), { roots: [], blobs: [], dryRun: true, minAgeMs: -1 })).rejects.toThrow(
+      /minAge: expected a duration of 0 or more, got -1/,
+    );
   });
 });

@@ -38,7 +38,11 @@ describe("store server over real HTTP", () => {
     expect(Buffer.from(batch.get(ca)!)).toEqual(a);
     expect(Buffer.from(batch.get(cb)!)).toEqual(b);
     expect(batch.has(missing) && batch.get(missing) === undefined).toBe(true);
-    const m = await fetch(`${srv.url}/chunks/missing`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ cids: [ca, missing] }) });
+    const m = await fetch(`${srv.url}/chunks/missing`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ cids: [ca, missing] }),
+    });
     expect(await m.json()).toEqual({ missing: [missing] });
   });
 
@@ -47,7 +51,10 @@ describe("store server over real HTTP", () => {
     const claimed = cidForBytes(Buffer.from("the real bytes")).toString();
     const res = await fetch(`${srv.url}/chunks/${claimed}`, { method: "PUT", body: Buffer.from("other bytes") });
     expect(res.status).toBe(422);
-    expect(((await res.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: "TAMPERED", message: expect.stringContaining(claimed) });
+    expect(((await res.json()) as { error: { code: string; message: string } }).error).toMatchObject({
+      code: "TAMPERED",
+      message: expect.stringContaining(claimed),
+    });
     expect(await listFiles(dir)).toEqual(before);
     const bad = await fetch(`${srv.url}/chunks/not-a-cid`);
     expect(bad.status).toBe(400);
@@ -77,10 +84,18 @@ describe("store server over real HTTP", () => {
     expect((await client.resolveName("zero-image://library/ubuntu:22.04")).toString()).toBe(root.toString());
     await fetch(`${srv.url}/catalog/library/ubuntu:22.04`, { method: "DELETE" });
     const unknownRoot = cidForBytes(Buffer.from("{}"), 0x0200).toString();
-    const r1 = await fetch(`${srv.url}/catalog/x`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ root: unknownRoot }) });
+    const r1 = await fetch(`${srv.url}/catalog/x`, {
+      method: "PUT",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ root: unknownRoot }),
+    });
     expect(r1.status).toBe(404);
     expect(((await r1.json()) as { error: { message: string } }).error.message).toMatch(/is not in this store; push the image first/);
-    const r2 = await fetch(`${srv.url}/catalog/BAD..NAME`, { method: "PUT", headers: { "content-type": "application/json" }, body: JSON.stringify({ root: root.toString() }) });
+    const r2 = await fetch(`${srv.url}/catalog/BAD..NAME`, {
+      method: "PUT",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ root: root.toString() }),
+    });
     expect(r2.status).toBe(400);
     expect(Object.keys(await client.catalog())).toEqual(["ubuntu-latest", "ubuntu:latest"]);
   });

@@ -14,7 +14,10 @@ import { cleanupTempDirs, listFiles, seededBytes, tempDir } from "./helpers";
 afterAll(cleanupTempDirs);
 
 /** A raw HTTP request whose body the test writes piece by piece (no content-length: chunked). */
-function openUpload(url: string, method = "POST"): { req: http.ClientRequest; response: Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> } {
+function openUpload(
+  url: string,
+  method = "POST",
+): { req: http.ClientRequest; response: Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> } {
   const req = http.request(url, { method, headers: { "content-type": "application/octet-stream" } });
   const response = new Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }>((resolve, reject) => {
     req.on("response", (res) => {
@@ -73,14 +76,15 @@ describe("store uploads", () => {
       const third = await fetch(`${srv.url}/chunks`, { method: "POST", body: Buffer.from("third") });
       expect(third.status).toBe(503);
       expect(third.headers.get("retry-after")).toBe("1");
-      expect(((await third.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: "BUSY", message: expect.stringMatching(/1 uploads in flight and 1 waiting/) });
+      expect(((await third.json()) as { error: { code: string; message: string } }).error).toMatchObject({
+        code: "BUSY",
+        message: expect.stringMatching(/1 uploads in flight and 1 waiting/),
+      });
       first.req.end(Buffer.from("and the rest"));
       expect((await first.response).status).toBe(201);
       expect((await second.response).status).toBe(201);
       expect(srv.gate.load).toEqual({ inFlight: 0, waiting: 0 });
-      expect(await srv.store.list()).toEqual(
-        [cidForBytes(Buffer.from("first part and the rest")), cidForBytes(Buffer.from("second"))].map(String).sort(),
-      );
+      expect(await srv.store.list()).toEqual([cidForBytes(Buffer.from("first part and the rest")), cidForBytes(Buffer.from("second"))].map(String).sort());
     } finally {
       await srv.close();
     }
@@ -95,7 +99,9 @@ describe("store uploads", () => {
       const big = seededBytes(2 ** 20 + 1, "too-big");
       const announced = await fetch(`${srv.url}/blobs/${cidForBytes(big)}`, { method: "PUT", body: new Uint8Array(big) });
       expect(announced.status).toBe(413);
-      expect(((await announced.json()) as { error: { message: string } }).error.message).toMatch(/1048577 bytes is over the store's upload limit of 1048576 bytes/);
+      expect(((await announced.json()) as { error: { message: string } }).error.message).toMatch(
+        /1048577 bytes is over the store's upload limit of 1048576 bytes/,
+      );
       const streamed = openUpload(`${srv.url}/blobs`);
       streamed.req.write(big.subarray(0, 2 ** 19));
       streamed.req.end(big.subarray(2 ** 19));
@@ -117,17 +123,25 @@ describe("store uploads", () => {
       const before = await listFiles(root);
       const res = await fetch(`${srv.url}/chunks`, { method: "POST", body: Buffer.from("anything") });
       expect(res.status).toBe(507);
-      expect(((await res.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: "STORE_FULL", message: expect.stringMatching(/under the reserve of/) });
+      expect(((await res.json()) as { error: { code: string; message: string } }).error).toMatchObject({
+        code: "STORE_FULL",
+        message: expect.stringMatching(/under the reserve of/),
+      });
       expect(await listFiles(root)).toEqual(before);
       const health = await fetch(`${srv.url}/healthz`);
       expect(health.status).toBe(503);
-      expect(await health.json()).toEqual({ ok: false, reason: expect.stringMatching(/bytes free, under the reserve of \d+ bytes: uploads are refused \(reads still served\)/) });
+      expect(await health.json()).toEqual({
+        ok: false,
+        reason: expect.stringMatching(/bytes free, under the reserve of \d+ bytes: uploads are refused \(reads still served\)/),
+      });
     } finally {
       await srv.close();
     }
   });
 
   it("names a bad option instead of starting", async () => {
-    await expect(startStoreServer({ dir: path.join(tempDir(), "store"), maxInFlight: 0 })).rejects.toThrow(/maxInFlight: expected a whole number of at least 1, got 0/);
+    await expect(startStoreServer({ dir: path.join(tempDir(), "store"), maxInFlight: 0 })).rejects.toThrow(
+      /maxInFlight: expected a whole number of at least 1, got 0/,
+    );
   });
 });

@@ -34,7 +34,14 @@ describe("verifyTree", () => {
       await fsp.rm(path.join(t, "bin/link"));
       await fsp.symlink("/etc/a", path.join(t, "bin/link"));
       const drift = await verifyTree(t, m.manifest);
-      expect(drift.map((d) => `${d.path}:${d.kind}`)).toEqual(["bin/app:content", "bin/link:target", "etc/a:mode", "etc/b:missing", "etc/c:type", "etc/extra:extra"]);
+      expect(drift.map((d) => `${d.path}:${d.kind}`)).toEqual([
+        "bin/app:content",
+        "bin/link:target",
+        "etc/a:mode",
+        "etc/b:missing",
+        "etc/c:type",
+        "etc/extra:extra",
+      ]);
       expect(drift.find((d) => d.kind === "mode")).toMatchObject({ expected: "0o644", actual: "0o666" });
     } finally {
       await srv.close();

@@ -31,10 +31,19 @@ const EXAMPLES = path.join(__dirname, "..", "..", "examples");
 const REGISTRY = "0x5FbDB2315678afecb367f032d93F642f64180aa3" as const;
 const ACCOUNT = devAccount(11);
 // the dev key, for the independent signer (Hardhat's well-known mnemonic, account 11)
-const KEY = Buffer.from((ACCOUNT.getHdKey().privateKey as Uint8Array));
+const KEY = Buffer.from(ACCOUNT.getHdKey().privateKey as Uint8Array);
 const IMAGE = `0x${"ab".repeat(32)}` as const;
 
-const base = { deployer: ACCOUNT.address, imageRoot: IMAGE, chainId: 31337, deploymentRegistry: REGISTRY, budget: 10n ** 19n, maxPricePerSecond: 10n ** 15n, deadline: 1_900_000_000n, nonce: 7n };
+const base = {
+  deployer: ACCOUNT.address,
+  imageRoot: IMAGE,
+  chainId: 31337,
+  deploymentRegistry: REGISTRY,
+  budget: 10n ** 19n,
+  maxPricePerSecond: 10n ** 15n,
+  deadline: 1_900_000_000n,
+  nonce: 7n,
+};
 
 describe("hypha/sdk", () => {
   it("prepares each seed example with the spec part's own specHash and resources", () => {

@@ -34,8 +34,17 @@ const modelArb: fc.Arbitrary<Model> = fc.record({
   env: fc.uniqueArray(fc.record({ name: fc.stringMatching(/^[A-Z_][A-Z0-9_]{0,6}$/), value: text }), { selector: (e) => e.name, maxLength: 4 }),
   workingDir: fc.option(fc.constantFrom("/", "/app", "/srv/data dir"), { nil: null }),
   cpuMillis: fc.option(fc.integer({ min: 1, max: 64_000 }), { nil: null }),
-  memoryBytes: fc.option(fc.oneof(fc.integer({ min: 1, max: 4096 }).map((n) => n * MI), fc.integer({ min: 1, max: 2 ** 40 })), { nil: null }),
-  diskBytes: fc.option(fc.integer({ min: 1, max: 1024 }).map((n) => n * MI), { nil: null }),
+  memoryBytes: fc.option(
+    fc.oneof(
+      fc.integer({ min: 1, max: 4096 }).map((n) => n * MI),
+      fc.integer({ min: 1, max: 2 ** 40 }),
+    ),
+    { nil: null },
+  ),
+  diskBytes: fc.option(
+    fc.integer({ min: 1, max: 1024 }).map((n) => n * MI),
+    { nil: null },
+  ),
   replicas: fc.integer({ min: 1, max: LIMITS.maxReplicas }),
   labels: fc.dictionary(fc.stringMatching(/^[a-z][a-z0-9]{0,6}$/), fc.stringMatching(/^[a-z0-9]{0,6}$/), { maxKeys: 3 }),
   ports: fc.uniqueArray(fc.record({ containerPort: fc.integer({ min: 1, max: 65535 }), protocol: fc.constantFrom("TCP" as const, "UDP" as const) }), {
@@ -95,7 +104,12 @@ function cpuSpellings(m: number): unknown[] {
 
 function byteSpellings(b: number): unknown[] {
   const out: unknown[] = [Num(String(b)), String(b)];
-  for (const [unit, suffix] of [[1024, "Ki"], [MI, "Mi"], [1024 * MI, "Gi"]] as const) if (b % unit === 0) out.push(`${b / unit}${suffix}`);
+  for (const [unit, suffix] of [
+    [1024, "Ki"],
+    [MI, "Mi"],
+    [1024 * MI, "Gi"],
+  ] as const)
+    if (b % unit === 0) out.push(`${b / unit}${suffix}`);
   if (b % 1000 === 0) out.push(`${b / 1000}k`, Num(`${b / 1000}e3`));
   if (b % (512 * MI) === 0) out.push(`${b / (1024 * MI)}Gi`.replace(/^(\d+)\.5Gi$/, "$1.5Gi"));
   if (b % MI === 0 && (b / MI) % 2 === 1) out.push(`${b / MI / 1024}Gi`); // e.g. 0.5Gi style decimal with binary suffix when exact
@@ -131,7 +145,10 @@ function render(m: Model, seed: number): string {
     args: m.args.length > 0 || maybe(0.3) ? m.args : undefined,
     env: m.env.length > 0 || maybe(0.3) ? m.env.map((e) => shuffle({ name: e.name, value: e.value === "" && maybe() ? undefined : e.value })) : undefined,
     workingDir: m.workingDir ?? undefined,
-    ports: m.ports.length > 0 ? m.ports.map((p) => shuffle({ containerPort: p.containerPort, protocol: p.protocol === "TCP" && maybe() ? undefined : p.protocol })) : undefined,
+    ports:
+      m.ports.length > 0
+        ? m.ports.map((p) => shuffle({ containerPort: p.containerPort, protocol: p.protocol === "TCP" && maybe() ? undefined : p.protocol }))
+        : undefined,
     resources: Object.keys(resources).length > 0 ? shuffle(Object.fromEntries(Object.entries(resources).map(([k, v]) => [k, shuffle(v)]))) : undefined,
   });
   const labels = Object.keys(m.labels).length > 0 || maybe(0.3) ? shuffle(m.labels) : undefined;
@@ -199,16 +216,19 @@ spec:
   resources: {requests: {cpu: 500m, memory: "1024Mi", ephemeral-storage: 256Mi}}}]}}}}
 `;
     expect(computeSpecHash(parseManifests(flow)[0].spec)).toBe(computeSpecHash(parseManifests(block)[0].spec));
-    const pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  containers:\n  - image: busybox\n    command: [sh, -c, echo hi]\n    resources: {limits: {cpu: 500m, memory: 1073741824}}\n";
+    const pod =
+      "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  containers:\n  - image: busybox\n    command: [sh, -c, echo hi]\n    resources: {limits: {cpu: 500m, memory: 1073741824}}\n";
     expect(computeSpecHash(parseManifests(pod)[0].spec)).toBe(computeSpecHash(parseManifests(block)[0].spec));
     // anchors and `<<` merge keys (go-yaml honours them, so Kubernetes users write them)
-    const merged = "x-base: &base {image: busybox, command: [sh, -c, echo hi]}\napiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  containers:\n  - <<: *base\n    resources: {limits: {cpu: 500m, memory: 1Gi}}\n";
+    const merged =
+      "x-base: &base {image: busybox, command: [sh, -c, echo hi]}\napiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  containers:\n  - <<: *base\n    resources: {limits: {cpu: 500m, memory: 1Gi}}\n";
     expect(computeSpecHash(parseManifests(merged)[0].spec)).toBe(computeSpecHash(parseManifests(block)[0].spec));
   });
 
   it("a Pod and a one-replica Deployment of the same container mean the same", () => {
     const pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: w, labels: {a: b}}\nspec:\n  containers: [{image: x}]\n";
-    const dep = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: w}\nspec:\n  template:\n    metadata: {labels: {a: b}}\n    spec:\n      containers: [{image: x}]\n";
+    const dep =
+      "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: w}\nspec:\n  template:\n    metadata: {labels: {a: b}}\n    spec:\n      containers: [{image: x}]\n";
     expect(computeSpecHash(parseManifests(pod)[0].spec)).toBe(computeSpecHash(parseManifests(dep)[0].spec));
   });
 });
@@ -226,7 +246,15 @@ describe("a change of meaning changes the hash", () => {
     ["memory by one byte", (m) => ({ ...m, memoryBytes: (m.memoryBytes ?? 64 * MI) + 1 })],
     ["disk", (m) => ({ ...m, diskBytes: (m.diskBytes ?? 256 * MI) + MI })],
     ["label", (m) => ({ ...m, labels: { ...m.labels, zz: "changed" } })],
-    ["port protocol", (m) => ({ ...m, ports: m.ports.length ? [{ ...m.ports[0], protocol: m.ports[0].protocol === "TCP" ? "UDP" : "TCP" }, ...m.ports.slice(1)] : [{ containerPort: 80, protocol: "TCP" }] })],
+    [
+      "port protocol",
+      (m) => ({
+        ...m,
+        ports: m.ports.length
+          ? [{ ...m.ports[0], protocol: m.ports[0].protocol === "TCP" ? "UDP" : "TCP" }, ...m.ports.slice(1)]
+          : [{ containerPort: 80, protocol: "TCP" }],
+      }),
+    ],
   ];
   it.each(mutations)("%s", (_name, mutate) => {
     fc.assert(

@@ -90,9 +90,11 @@ describe("Kubernetes quantities, exact", () => {
         expect(bytes(formatBytes(n))).toBe(BigInt(n));
       }),
     );
-    fc.assert(fc.property(fc.integer({ min: 1, max: 2 ** 31 }), (m) => {
-      expect(cpu(formatMillis(m))).toBe(m);
-    }));
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 2 ** 31 }), (m) => {
+        expect(cpu(formatMillis(m))).toBe(m);
+      }),
+    );
     expect(formatBytes(64 * 1024 * 1024)).toBe("64Mi");
     expect(formatMillis(2000)).toBe("2");
     expect(formatMillis(250)).toBe("250m");

@@ -71,28 +71,33 @@ describe("renderSignedConfigMap", () => {
         replicas: fc.integer({ min: 1, max: 255 }),
         command: fc.option(fc.array(fc.string({ maxLength: 8 }), { minLength: 1, maxLength: 3 }), { nil: null }),
         args: fc.array(fc.string({ maxLength: 8 }), { maxLength: 3 }),
-        env: fc.uniqueArray(fc.record({ name: fc.stringMatching(/^[A-Z_][A-Z0-9_]{0,5}$/), value: fc.string({ maxLength: 8 }) }), { selector: (e) => e.name, maxLength: 3 }),
+        env: fc.uniqueArray(fc.record({ name: fc.stringMatching(/^[A-Z_][A-Z0-9_]{0,5}$/), value: fc.string({ maxLength: 8 }) }), {
+          selector: (e) => e.name,
+          maxLength: 3,
+        }),
         cpu: fc.integer({ min: 1, max: 100_000 }),
         mem: fc.integer({ min: 1, max: 2 ** 44 }),
         job: fc.boolean(),
         port: fc.option(fc.integer({ min: 1, max: 65535 }), { nil: null }),
       })
-      .map(({ replicas, command, args, env, cpu, mem, job, port }): WorkloadSpec => ({
-        format: "hypha.spec/v1",
-        name: "w",
-        kind: job ? "job" : "service",
-        image: "busybox",
-        command,
-        args,
-        env: [...env].sort((a, b) => (a.name < b.name ? -1 : 1)),
-        workingDir: "/work",
-        resources: { cpuMillis: cpu, memoryBytes: mem, diskBytes: 300 * 1024 * 1024 },
-        replicas,
-        restartPolicy: job ? "OnFailure" : "Always",
-        ports: port === null ? [] : [{ containerPort: port, protocol: "UDP", name: "p" }],
-        labels: { app: "w" },
-        job: job ? { quorum: Math.ceil(replicas / 2), outputs: ["/out/a", "/out/b"], backoffLimit: 1 } : null,
-      }));
+      .map(
+        ({ replicas, command, args, env, cpu, mem, job, port }): WorkloadSpec => ({
+          format: "hypha.spec/v1",
+          name: "w",
+          kind: job ? "job" : "service",
+          image: "busybox",
+          command,
+          args,
+          env: [...env].sort((a, b) => (a.name < b.name ? -1 : 1)),
+          workingDir: "/work",
+          resources: { cpuMillis: cpu, memoryBytes: mem, diskBytes: 300 * 1024 * 1024 },
+          replicas,
+          restartPolicy: job ? "OnFailure" : "Always",
+          ports: port === null ? [] : [{ containerPort: port, protocol: "UDP", name: "p" }],
+          labels: { app: "w" },
+          job: job ? { quorum: Math.ceil(replicas / 2), outputs: ["/out/a", "/out/b"], backoffLimit: 1 } : null,
+        }),
+      );
     fc.assert(
       fc.property(specArb, (spec) => {
         const yaml = renderSignedConfigMap(spec, { verificationHash: computeSpecHash(spec), signature: "0x01" });
@@ -106,7 +111,9 @@ describe("renderSignedConfigMap", () => {
 
   it("refuses to write a hash that is not the spec's", () => {
     const [w] = parseManifests(readFileSync("examples/deployment.yaml", "utf8"));
-    expect(() => renderSignedConfigMap(w.spec, { verificationHash: "0x" + "00".repeat(32), signature: "0x01" })).toThrow(/expected 0x[0-9a-f]{64}, found 0x0{64}/);
+    expect(() => renderSignedConfigMap(w.spec, { verificationHash: "0x" + "00".repeat(32), signature: "0x01" })).toThrow(
+      /expected 0x[0-9a-f]{64}, found 0x0{64}/,
+    );
   });
 
   it("a real EIP-712 signature over the intent survives the file and recovers the deployer", async () => {
@@ -173,7 +180,9 @@ describe("checkSignedContract", () => {
     }
     expect(err).toBeInstanceOf(SpecError);
     expect(err!.issues[0].path).toBe("data.contract.smart_contract.workload_spec.verification_hash");
-    expect(err!.issues[0].message).toBe(`does not match the workload: expected ${computeSpecHash(t.spec)} (computed from workload_spec), found ${computeSpecHash(a.spec)}`);
+    expect(err!.issues[0].message).toBe(
+      `does not match the workload: expected ${computeSpecHash(t.spec)} (computed from workload_spec), found ${computeSpecHash(a.spec)}`,
+    );
   });
 
   it("plain Kubernetes workloads just return their hash", () => {

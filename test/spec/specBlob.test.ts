@@ -51,7 +51,15 @@ describe("specFromCanonicalJson", () => {
     ["job without job fields", (o) => (o.job = null), "job"],
     ["service with job fields", (o) => (o.kind = "service"), "job"],
     ["quorum above replicas", (o) => (o.job.quorum = 4), "job.quorum"],
-    ["unsorted env", (o) => (o.env = [{ name: "B", value: "" }, { name: "A", value: "" }]), "env[1]"],
+    [
+      "unsorted env",
+      (o) =>
+        (o.env = [
+          { name: "B", value: "" },
+          { name: "A", value: "" },
+        ]),
+      "env[1]",
+    ],
     ["relative output", (o) => (o.job.outputs = ["out.txt"]), "job.outputs[0]"],
     ["job restart Always", (o) => (o.restartPolicy = "Always"), "restartPolicy"],
     ["bad label", (o) => (o.labels = { "-x": "y" }), "labels.-x"],

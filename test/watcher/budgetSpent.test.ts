@@ -8,7 +8,16 @@ describe("isBudgetSpent", () => {
     const running = { status: 2, pricePerSecond: 10n, since: 100n };
     expect(isBudgetSpent(1_000n, [running], 199n)).toBe(false); // 990 owed
     expect(isBudgetSpent(1_000n, [running], 200n)).toBe(true); // 1000 owed
-    expect(isBudgetSpent(1_000n, [{ ...running, status: 1 }, { ...running, status: 4 }], 10_000n)).toBe(false);
+    expect(
+      isBudgetSpent(
+        1_000n,
+        [
+          { ...running, status: 1 },
+          { ...running, status: 4 },
+        ],
+        10_000n,
+      ),
+    ).toBe(false);
     expect(isBudgetSpent(1_000n, [running, running], 150n)).toBe(true); // 2 x 500
   });
 });
@@ -22,6 +31,8 @@ describe("reconcile with a spent budget", () => {
     expect(reconcile(base).actions.filter((a) => a.type === "terminate")).toHaveLength(0);
     const spent = reconcile({ ...base, budgetSpentIds: new Set([id]) }).actions.filter((a) => a.type === "terminate");
     expect(spent).toHaveLength(1);
-    expect(reconcile({ ...base, budgetSpentIds: new Set([id]), inFlightKeys: new Set([spent[0].key]) }).actions.filter((a) => a.type === "terminate")).toHaveLength(0);
+    expect(
+      reconcile({ ...base, budgetSpentIds: new Set([id]), inFlightKeys: new Set([spent[0].key]) }).actions.filter((a) => a.type === "terminate"),
+    ).toHaveLength(0);
   });
 });

@@ -10,7 +10,10 @@ import { InputError } from "../../src/errors";
 import { WatcherConfigError } from "../../src/watcher/errors";
 import { runWatcher } from "../../src/watcher/runWatcher";
 
-const addresses: WatcherAddresses = { nodeRegistry: "0x5FbDB2315678afecb367f032d93F642f64180aa3", deploymentRegistry: "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512" };
+const addresses: WatcherAddresses = {
+  nodeRegistry: "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+  deploymentRegistry: "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512",
+};
 const good: WatcherConfig & { addresses: WatcherAddresses } = { rpcUrl: "http://127.0.0.1:8545", addresses, senderPrivateKeys: [devPrivateKey(1)] };
 
 describe("resolveWatcherConfig", () => {
@@ -50,7 +53,9 @@ describe("resolveWatcherConfig", () => {
   it("runWatcher with a bad config creates no data dir", async () => {
     const tmp = await mkdtemp(path.join(os.tmpdir(), "hypha-badcfg-"));
     const dataDir = path.join(tmp, "w");
-    await expect(runWatcher({ ...good, rpcUrl: "http://127.0.0.1:1", senderPrivateKeys: ["0xnope"] as never, dataDir })).rejects.toThrow(/senderPrivateKeys\[0\]/);
+    await expect(runWatcher({ ...good, rpcUrl: "http://127.0.0.1:1", senderPrivateKeys: ["0xnope"] as never, dataDir })).rejects.toThrow(
+      /senderPrivateKeys\[0\]/,
+    );
     expect(existsSync(dataDir)).toBe(false);
     await rm(tmp, { recursive: true, force: true });
   });

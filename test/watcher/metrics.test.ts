@@ -20,7 +20,11 @@ describe("watcher metrics", () => {
     const registry = createWatcherMetrics({
       deploymentStatuses: () => [1, 3, 3, 5],
       replicaStatuses: () => [0, 2, 2, 2, 4],
-      nodes: () => [{ jailed: false, unbonding: false, lost: false }, { jailed: false, unbonding: false, lost: true }, { jailed: true, unbonding: false, lost: false }],
+      nodes: () => [
+        { jailed: false, unbonding: false, lost: false },
+        { jailed: false, unbonding: false, lost: true },
+        { jailed: true, unbonding: false, lost: false },
+      ],
       unplacedReasons: () => ["no node fits: 2 not enough cpu, 1 no free slot", "no node fits: 3 not enough cpu"],
       head: () => 120n,
       cursor: () => 117n,
@@ -58,8 +62,12 @@ describe("watcher metrics", () => {
 
 describe("agent metrics", () => {
   it("counts runs, attestations, Tampered and image bytes", async () => {
-    const run = (status: ReplicaRunInfo["status"], attested: Record<string, `0x${string}`>, bytesFetched: number, bytesTotal: number) => ({ status, attested, bytesFetched, bytesTotal, restarts: 1 }) as unknown as ReplicaRunInfo;
-    const registry = createAgentMetrics(() => [run("Running", { Running: "0x01" }, 100, 1000), run("Tampered", { Running: "0x02", Tampered: "0x03" }, 0, 1000)], 2);
+    const run = (status: ReplicaRunInfo["status"], attested: Record<string, `0x${string}`>, bytesFetched: number, bytesTotal: number) =>
+      ({ status, attested, bytesFetched, bytesTotal, restarts: 1 }) as unknown as ReplicaRunInfo;
+    const registry = createAgentMetrics(
+      () => [run("Running", { Running: "0x01" }, 100, 1000), run("Tampered", { Running: "0x02", Tampered: "0x03" }, 0, 1000)],
+      2,
+    );
     const text = await registry.metrics();
     expect(text).toContain('hypha_agent_replicas{status="Running",node="2"} 1');
     expect(text).toContain('hypha_agent_attestations{status="Running",node="2"} 2');
@@ -73,13 +81,32 @@ describe("agent metrics", () => {
 
 describe("the Grafana dashboard (docs/grafana/hypha-dashboard.json)", () => {
   it("uses only metrics the services export", async () => {
-    const dash = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "..", "docs", "grafana", "hypha-dashboard.json"), "utf8")) as { panels: Array<{ targets: Array<{ expr: string }> }> };
+    const dash = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "..", "docs", "grafana", "hypha-dashboard.json"), "utf8")) as {
+      panels: Array<{ targets: Array<{ expr: string }> }>;
+    };
     const used = new Set(dash.panels.flatMap((p) => p.targets.flatMap((t) => t.expr.match(/hypha_[a-z_]+/g) ?? [])));
     expect(used.size).toBeGreaterThan(15);
     const api = createApiMetrics();
     registerDomainMetrics(api.registry, { deployments: async () => [], nodes: async () => [] });
-    const watcher = createWatcherMetrics({ deploymentStatuses: () => [], replicaStatuses: () => [], nodes: () => [], unplacedReasons: () => [], head: () => null, cursor: () => null, outbox: () => ({ queued: 0, inProgress: 0, sent: 0, mined: 0, failed: 0, txs: 0 }), outboxAgeSeconds: () => 0, txsSent: () => 0, txsReverted: () => 0, reorgs: () => 0, senderBalances: async () => [] });
-    const exported = new Set([api.registry, watcher, createAgentMetrics(() => [], 1), createStoreMetrics(async () => 0).registry].flatMap((r) => r.getMetricsAsArray().map((m) => m.name)));
+    const watcher = createWatcherMetrics({
+      deploymentStatuses: () => [],
+      replicaStatuses: () => [],
+      nodes: () => [],
+      unplacedReasons: () => [],
+      head: () => null,
+      cursor: () => null,
+      outbox: () => ({ queued: 0, inProgress: 0, sent: 0, mined: 0, failed: 0, txs: 0 }),
+      outboxAgeSeconds: () => 0,
+      txsSent: () => 0,
+      txsReverted: () => 0,
+      reorgs: () => 0,
+      senderBalances: async () => [],
+    });
+    const exported = new Set(
+      [api.registry, watcher, createAgentMetrics(() => [], 1), createStoreMetrics(async () => 0).registry].flatMap((r) =>
+        r.getMetricsAsArray().map((m) => m.name),
+      ),
+    );
     expect([...used].filter((m) => !exported.has(m))).toEqual([]);
   });
 });

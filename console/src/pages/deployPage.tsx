@@ -54,11 +54,18 @@ export function DeployPage({ wallet, info }: { wallet: Wallet; info?: ChainInfo 
     const mins = Number(minutes);
     if (!Number.isInteger(mins) || mins < 1 || mins > 525600) return setError({ field: "deadline", message: "deadline: minutes from now, 1 to 525600" });
     try {
-      const p = await api.prepare({ manifest, deployer: wallet.account, budget: budgetWei.toString(), maxPricePerSecond: priceWei.toString(), deadline: String(Math.floor(Date.now() / 1000) + mins * 60) });
+      const p = await api.prepare({
+        manifest,
+        deployer: wallet.account,
+        budget: budgetWei.toString(),
+        maxPricePerSecond: priceWei.toString(),
+        deadline: String(Math.floor(Date.now() / 1000) + mins * 60),
+      });
       // Trust, but check: the SDK recomputes what the API says will be signed.
       const [w] = parseManifests(manifest);
       const intent = intentFromWire(p.intent as never);
-      const verified = computeSpecHash(w.spec) === p.specHash && !!info && computeDeploymentId(hyphaDomain(info.chainId, info.registry), intent) === p.deploymentId;
+      const verified =
+        computeSpecHash(w.spec) === p.specHash && !!info && computeDeploymentId(hyphaDomain(info.chainId, info.registry), intent) === p.deploymentId;
       setStep({ kind: "review", p, verified });
     } catch (e) {
       setError({ field: (e as { field?: string }).field, message: (e as Error).message });
@@ -115,23 +122,59 @@ export function DeployPage({ wallet, info }: { wallet: Wallet; info?: ChainInfo 
       ["Retries after failures", String(i.maxRetries)],
       ...((i as any).maxRunSeconds ? [["Paid run time per placement, at most", `${(i as any).maxRunSeconds} s`] as [string, string]] : []),
       ["Deployment id", p.deploymentId],
-      ["Token allowance", p.permit.needed ? "you will also sign an ERC-2612 permit for the budget (no approve transaction)" : "covered by your deposit or allowance"],
+      [
+        "Token allowance",
+        p.permit.needed ? "you will also sign an ERC-2612 permit for the budget (no approve transaction)" : "covered by your deposit or allowance",
+      ],
     ];
     return (
       <section id="review">
         <h1>Review and sign</h1>
         <p class={step.kind === "review" && !step.verified ? "banner bad" : "note"}>
-          {step.kind === "review" && !step.verified ? "The API's answer does not match what this console computes: do not sign." : "specHash and deployment id checked in this browser with the Hypha SDK."}
+          {step.kind === "review" && !step.verified
+            ? "The API's answer does not match what this console computes: do not sign."
+            : "specHash and deployment id checked in this browser with the Hypha SDK."}
         </p>
-        <dl class="review">{rows.map(([k, v]) => <><dt>{k}</dt><dd class={v.startsWith("0x") ? "mono" : ""} data-field={k}>{v}</dd></>)}</dl>
-        <details><summary>Canonical spec (published to the store)</summary><pre>{JSON.stringify(JSON.parse(p.canonicalSpec), null, 2)}</pre></details>
-        <details><summary>Typed data to sign (eth_signTypedData_v4)</summary><pre>{JSON.stringify(p.typedData, null, 2)}</pre></details>
-        <label><input type="checkbox" checked={direct} onChange={(e) => setDirect((e.target as HTMLInputElement).checked)} /> submit from my wallet instead of the relayer (pays gas)</label>
-        {error && <div class="banner bad" id="deploy-error" role="alert">{error.field ? `${error.field}: ` : ""}{error.message}</div>}
-        {step.kind === "busy" ? <p class="note" id="busy">{step.what}</p> : (
+        <dl class="review">
+          {rows.map(([k, v]) => (
+            <>
+              <dt>{k}</dt>
+              <dd class={v.startsWith("0x") ? "mono" : ""} data-field={k}>
+                {v}
+              </dd>
+            </>
+          ))}
+        </dl>
+        <details>
+          <summary>Canonical spec (published to the store)</summary>
+          <pre>{JSON.stringify(JSON.parse(p.canonicalSpec), null, 2)}</pre>
+        </details>
+        <details>
+          <summary>Typed data to sign (eth_signTypedData_v4)</summary>
+          <pre>{JSON.stringify(p.typedData, null, 2)}</pre>
+        </details>
+        <label>
+          <input type="checkbox" checked={direct} onChange={(e) => setDirect((e.target as HTMLInputElement).checked)} /> submit from my wallet instead of the
+          relayer (pays gas)
+        </label>
+        {error && (
+          <div class="banner bad" id="deploy-error" role="alert">
+            {error.field ? `${error.field}: ` : ""}
+            {error.message}
+          </div>
+        )}
+        {step.kind === "busy" ? (
+          <p class="note" id="busy">
+            {step.what}
+          </p>
+        ) : (
           <div class="actions">
-            <button id="sign" disabled={wrongChain || (step.kind === "review" && !step.verified)} onClick={() => sign(p)}>Sign and deploy</button>
-            <button class="secondary" onClick={() => setStep({ kind: "edit" })}>Back</button>
+            <button type="button" id="sign" disabled={wrongChain || (step.kind === "review" && !step.verified)} onClick={() => sign(p)}>
+              Sign and deploy
+            </button>
+            <button type="button" class="secondary" onClick={() => setStep({ kind: "edit" })}>
+              Back
+            </button>
           </div>
         )}
       </section>
@@ -142,18 +185,50 @@ export function DeployPage({ wallet, info }: { wallet: Wallet; info?: ChainInfo 
     <section id="deploy">
       <h1>Deploy</h1>
       <div class="templates">
-        Templates: {Object.keys(TEMPLATES).map((t) => <button class="secondary" onClick={() => setManifest(TEMPLATES[t])}>{t}</button>)}
-        <label class="button secondary">Upload…<input type="file" accept=".yaml,.yml,.json" hidden onChange={async (e) => { const f = (e.target as HTMLInputElement).files?.[0]; if (f) setManifest(await f.text()); }} /></label>
+        Templates:{" "}
+        {Object.keys(TEMPLATES).map((t) => (
+          <button type="button" class="secondary" onClick={() => setManifest(TEMPLATES[t])}>
+            {t}
+          </button>
+        ))}
+        <label class="button secondary">
+          Upload…
+          <input
+            type="file"
+            accept=".yaml,.yml,.json"
+            hidden
+            onChange={async (e) => {
+              const f = (e.target as HTMLInputElement).files?.[0];
+              if (f) setManifest(await f.text());
+            }}
+          />
+        </label>
       </div>
       <textarea id="manifest" spellcheck={false} rows={16} value={manifest} onInput={(e) => setManifest((e.target as HTMLTextAreaElement).value)} />
       <div class="grid">
-        <label>Budget (HYPHA)<input id="budget" value={budget} onInput={(e) => setBudget((e.target as HTMLInputElement).value)} /></label>
-        <label>Max price per replica-second (HYPHA)<input id="max-price" value={maxPrice} onInput={(e) => setMaxPrice((e.target as HTMLInputElement).value)} /></label>
-        <label>Submit within (minutes)<input id="deadline" value={minutes} onInput={(e) => setMinutes((e.target as HTMLInputElement).value)} /></label>
+        <label>
+          Budget (HYPHA)
+          <input id="budget" value={budget} onInput={(e) => setBudget((e.target as HTMLInputElement).value)} />
+        </label>
+        <label>
+          Max price per replica-second (HYPHA)
+          <input id="max-price" value={maxPrice} onInput={(e) => setMaxPrice((e.target as HTMLInputElement).value)} />
+        </label>
+        <label>
+          Submit within (minutes)
+          <input id="deadline" value={minutes} onInput={(e) => setMinutes((e.target as HTMLInputElement).value)} />
+        </label>
       </div>
-      {error && <div class="banner bad" id="deploy-error" role="alert">{error.field ? `${error.field}: ` : ""}{error.message}</div>}
+      {error && (
+        <div class="banner bad" id="deploy-error" role="alert">
+          {error.field ? `${error.field}: ` : ""}
+          {error.message}
+        </div>
+      )}
       <div class="actions">
-        <button id="review-button" disabled={wrongChain} onClick={review}>Review</button>
+        <button type="button" id="review-button" disabled={wrongChain} onClick={review}>
+          Review
+        </button>
         {!wallet.account && <span class="note">Connect a wallet to deploy.</span>}
         {wrongChain && <span class="note bad">Switch your wallet to chain {info!.chainId} first.</span>}
       </div>
@@ -161,7 +236,18 @@ export function DeployPage({ wallet, info }: { wallet: Wallet; info?: ChainInfo 
   );
 }
 
-const erc20ApproveAbi = [{ type: "function", name: "approve", stateMutability: "nonpayable", inputs: [{ name: "spender", type: "address" }, { name: "value", type: "uint256" }], outputs: [{ type: "bool" }] }] as never;
+const erc20ApproveAbi = [
+  {
+    type: "function",
+    name: "approve",
+    stateMutability: "nonpayable",
+    inputs: [
+      { name: "spender", type: "address" },
+      { name: "value", type: "uint256" },
+    ],
+    outputs: [{ type: "bool" }],
+  },
+] as never;
 
 /** A direct submission bypasses the relayer, which publishes specs: publish it through the API first. */
 async function publishSpecThroughApi(p: PrepareResponse): Promise<void> {

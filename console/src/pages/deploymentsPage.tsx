@@ -49,7 +49,9 @@ export function DeploymentsPage({ wallet }: { wallet: Wallet }) {
     };
   }, [offset, mine, wallet.account]);
 
-  const rows = (data?.deployments ?? []).filter((d) => (!status || d.phase === status) && (!text || d.id.includes(text.toLowerCase()) || (names.get(d.id) ?? "").includes(text)));
+  const rows = (data?.deployments ?? []).filter(
+    (d) => (!status || d.phase === status) && (!text || d.id.includes(text.toLowerCase()) || (names.get(d.id) ?? "").includes(text)),
+  );
   return (
     <section>
       <h1>Deployments {data && <small>({data.total})</small>}</h1>
@@ -57,23 +59,62 @@ export function DeploymentsPage({ wallet }: { wallet: Wallet }) {
         <input placeholder="Filter by name or id" value={text} onInput={(e) => setText((e.target as HTMLInputElement).value)} />
         <select value={status} onChange={(e) => setStatus((e.target as HTMLSelectElement).value)} aria-label="status">
           <option value="">any status</option>
-          {["Requested", "Scheduled", "Running", "Succeeded", "Failed", "Deleted", "OutOfBudget"].map((s) => <option value={s}>{s}</option>)}
+          {["Requested", "Scheduled", "Running", "Succeeded", "Failed", "Deleted", "OutOfBudget"].map((s) => (
+            <option value={s}>{s}</option>
+          ))}
         </select>
-        <label><input type="checkbox" checked={mine} disabled={!wallet.account} onChange={(e) => { setMine((e.target as HTMLInputElement).checked); setOffset(0); }} /> mine only</label>
-        <a class="button" href="#/deploy">New deployment</a>
+        <label>
+          <input
+            type="checkbox"
+            checked={mine}
+            disabled={!wallet.account}
+            onChange={(e) => {
+              setMine((e.target as HTMLInputElement).checked);
+              setOffset(0);
+            }}
+          />{" "}
+          mine only
+        </label>
+        <a class="button" href="#/deploy">
+          New deployment
+        </a>
       </div>
       {error && <div class="banner bad">{error}</div>}
-      {!data ? <p>Loading…</p> : rows.length === 0 ? <p>No deployments here yet. <a href="#/deploy">Deploy one</a>.</p> : (
+      {!data ? (
+        <p>Loading…</p>
+      ) : rows.length === 0 ? (
+        <p>
+          No deployments here yet. <a href="#/deploy">Deploy one</a>.
+        </p>
+      ) : (
         <div class="scroll">
           <table id="deployments">
-            <thead><tr><th>Name</th><th>Status</th><th>Kind</th><th>Replicas running</th><th>Escrow</th><th>Deployer</th><th>Id</th></tr></thead>
+            <thead>
+              <tr>
+                <th>Name</th>
+                <th>Status</th>
+                <th>Kind</th>
+                <th>Replicas running</th>
+                <th>Escrow</th>
+                <th>Deployer</th>
+                <th>Id</th>
+              </tr>
+            </thead>
             <tbody>
               {rows.map((d) => (
                 <tr key={d.id}>
-                  <td><a href={`#/d/${d.id}`}>{d.name ?? names.get(d.id) ?? short(d.id)}</a></td>
-                  <td><span class={`badge ${statusClass(d.phase)}`} title={`${d.reason}: ${d.message}`}>{d.phase}</span></td>
+                  <td>
+                    <a href={`#/d/${d.id}`}>{d.name ?? names.get(d.id) ?? short(d.id)}</a>
+                  </td>
+                  <td>
+                    <span class={`badge ${statusClass(d.phase)}`} title={`${d.reason}: ${d.message}`}>
+                      {d.phase}
+                    </span>
+                  </td>
                   <td>{d.kind}</td>
-                  <td>{d.replicas.running} / {d.replicas.desired}</td>
+                  <td>
+                    {d.replicas.running} / {d.replicas.desired}
+                  </td>
                   <td>{formatHypha(d.escrow)}</td>
                   <td title={d.deployer}>{short(d.deployer, 4)}</td>
                   <td class="mono">{short(d.id)}</td>
@@ -85,9 +126,15 @@ export function DeploymentsPage({ wallet }: { wallet: Wallet }) {
       )}
       {data && data.total > PAGE && (
         <div class="pager">
-          <button disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - PAGE))}>Newer</button>
-          <span>{offset + 1}–{Math.min(offset + PAGE, data.total)} of {data.total}</span>
-          <button disabled={offset + PAGE >= data.total} onClick={() => setOffset(offset + PAGE)}>Older</button>
+          <button type="button" disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - PAGE))}>
+            Newer
+          </button>
+          <span>
+            {offset + 1}–{Math.min(offset + PAGE, data.total)} of {data.total}
+          </span>
+          <button type="button" disabled={offset + PAGE >= data.total} onClick={() => setOffset(offset + PAGE)}>
+            Older
+          </button>
         </div>
       )}
     </section>

@@ -46,6 +46,11 @@ export function bwrapArgs(request: LaunchRequest, rootEntries: RootEntry[]): str
 
 /** A valid hostname (<= 63 chars, [a-z0-9-]) derived from the replica run name. */
 export function hostnameFor(name: string): string {
-  const h = name.toLowerCase().replace(/[^a-z0-9-]/g, "-").replace(/^-+/, "").slice(0, 63).replace(/-+$/, "");
+  const h = name
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, "-")
+    .replace(/^-+/, "")
+    .slice(0, 63)
+    .replace(/-+$/, "");
   return h || "hypha";
 }

@@ -105,7 +105,10 @@ export async function removeStaleCgroups(opts: { root?: string; minAgeMs?: numbe
       if (!st?.isDirectory() || Date.now() - st.mtimeMs < minAgeMs) continue;
       const procs = await fs.readFile(path.join(dir, "cgroup.procs"), "utf8").catch(() => "x");
       if (procs.trim() !== "") continue;
-      await fs.rmdir(dir).then(() => removed++, () => undefined);
+      await fs.rmdir(dir).then(
+        () => removed++,
+        () => undefined,
+      );
     }
   }
   return removed;

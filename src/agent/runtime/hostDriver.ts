@@ -9,7 +9,18 @@ import { promises as fs } from "node:fs";
 import type { ExitInfo, LaunchRequest, ReplicaLogs, ReplicaStatus, RunningProcess, RuntimeDriver } from "./driver";
 import { launchLimited, type LimitsOptions } from "./limitsRunner";
 import { removeReplicaCgroup } from "./cgroup";
-import { isRunning, processStartTicks, readExit, readRecord, recordedNames, recordPaths, removeRecord, statusOf, writeRecord, type ReplicaRecord } from "./replicaRecords";
+import {
+  isRunning,
+  processStartTicks,
+  readExit,
+  readRecord,
+  recordedNames,
+  recordPaths,
+  removeRecord,
+  statusOf,
+  writeRecord,
+  type ReplicaRecord,
+} from "./replicaRecords";
 import { RuntimeError } from "../errors";
 
 /** The host command that runs one replica, as a driver builds it. */
@@ -56,7 +67,8 @@ export function createHostDriver(sandbox: HostSandbox, opts: HostDriverOptions):
       if (!/^[A-Za-z0-9_.-]+$/.test(request.name)) throw new RuntimeError(`replica name "${request.name}": only letters, digits, _ . - allowed`);
       if (request.argv.length === 0) throw new RuntimeError(`replica ${request.name}: argv is empty (no command and no image default)`);
       const earlier = await readRecord(stateDir, request.name);
-      if (earlier && isRunning(earlier)) throw new RuntimeError(`replica ${request.name}: already running (pid ${earlier.pid}); adopt it instead of launching it twice`);
+      if (earlier && isRunning(earlier))
+        throw new RuntimeError(`replica ${request.name}: already running (pid ${earlier.pid}); adopt it instead of launching it twice`);
       const paths = recordPaths(stateDir, request.name);
       await fs.mkdir(stateDir, { recursive: true });
       await fs.rm(paths.exit, { force: true });

@@ -19,7 +19,14 @@ export interface LimitsOptions {
  * writes the exit status to `exitFile`.
  * @example await launchLimited(["/usr/bin/bwrap", ...args], req, { cgroupRoot: "/sys/fs/cgroup" }, "/", {}, "/state/x.exit")
  */
-export async function launchLimited(command: string[], request: LaunchRequest, opts: LimitsOptions, cwd: string, env: Record<string, string>, exitFile: string): Promise<RunningProcess> {
+export async function launchLimited(
+  command: string[],
+  request: LaunchRequest,
+  opts: LimitsOptions,
+  cwd: string,
+  env: Record<string, string>,
+  exitFile: string,
+): Promise<RunningProcess> {
   const useCgroups = opts.cgroupRoot !== null && cgroupsAvailable(opts.cgroupRoot);
   if (useCgroups) {
     const cg = await createReplicaCgroup(request.name, request.limits, opts.cgroupRoot!);

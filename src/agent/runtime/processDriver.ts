@@ -19,7 +19,12 @@ import { RuntimeError } from "../errors";
  * @example await resolveInRootfs("/srv/rootfs", "echo", "/bin:/usr/bin") // "/srv/rootfs/bin/busybox"
  */
 export async function resolveInRootfs(rootfs: string, name: string, pathVar: string): Promise<string | null> {
-  const candidates = name.includes("/") ? [name] : pathVar.split(":").filter(Boolean).map((d) => path.posix.join(d, name));
+  const candidates = name.includes("/")
+    ? [name]
+    : pathVar
+        .split(":")
+        .filter(Boolean)
+        .map((d) => path.posix.join(d, name));
   for (const c of candidates) {
     const resolved = await followInside(rootfs, path.posix.resolve("/", c));
     if (resolved) {

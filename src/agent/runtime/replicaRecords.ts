@@ -70,7 +70,10 @@ export async function readRecord(stateDir: string, name: string): Promise<Replic
 /** The names of every recorded replica. */
 export async function recordedNames(stateDir: string): Promise<string[]> {
   const files = await fs.readdir(stateDir).catch(() => [] as string[]);
-  return files.filter((f) => f.endsWith(".json")).map((f) => f.slice(0, -".json".length)).sort();
+  return files
+    .filter((f) => f.endsWith(".json"))
+    .map((f) => f.slice(0, -".json".length))
+    .sort();
 }
 
 /** The exit status the shim wrote, or null when it wrote none (still running, or killed). */

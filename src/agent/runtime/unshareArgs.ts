@@ -86,7 +86,9 @@ export function unshareArgs(request: LaunchRequest, rootEntries: RootEntry[], ro
   // leave the chroot, this mount namespace shows it the host's system files (/usr, /etc: what
   // the last three tools need) and nothing else: every other top-level directory gets an empty
   // read-only tmpfs over it, and /proc shows only the sandbox's own processes.
-  lines.push(`for d in /*; do case "$d" in ${KEPT_HOST_DIRS.map((d) => `/${d}`).join("|")}) continue;; esac; if [ -d "$d" ] && [ ! -L "$d" ]; then mount -t tmpfs -o ro,nosuid,nodev,noexec,size=4k,mode=0755 hypha-hidden "$d"; fi; done`);
+  lines.push(
+    `for d in /*; do case "$d" in ${KEPT_HOST_DIRS.map((d) => `/${d}`).join("|")}) continue;; esac; if [ -d "$d" ] && [ ! -L "$d" ]; then mount -t tmpfs -o ro,nosuid,nodev,noexec,size=4k,mode=0755 hypha-hidden "$d"; fi; done`,
+  );
   lines.push("mount -t proc -o nosuid,nodev,noexec proc /proc");
   const env = Object.keys(request.env)
     .sort()
@@ -118,5 +120,21 @@ export function unshareArgs(request: LaunchRequest, rootEntries: RootEntry[], ro
   // PID 1 of the namespace waits for the workload (PID 2, as under bubblewrap's init) and passes its status on.
   lines.push("exit $?");
   const net = request.network ? [] : ["--net"];
-  return [tools.unshare, "--mount", "--pid", "--fork", "--kill-child", "--ipc", "--uts", ...net, "--propagation", "private", "--", "/bin/sh", "-c", lines.join("\n"), "hypha-sandbox"];
+  return [
+    tools.unshare,
+    "--mount",
+    "--pid",
+    "--fork",
+    "--kill-child",
+    "--ipc",
+    "--uts",
+    ...net,
+    "--propagation",
+    "private",
+    "--",
+    "/bin/sh",
+    "-c",
+    lines.join("\n"),
+    "hypha-sandbox",
+  ];
 }

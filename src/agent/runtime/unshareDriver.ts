@@ -27,13 +27,35 @@ function which(tool: string): string | null {
 export function findUnshareTools(): { tools: UnshareTools } | { reason: string } {
   if (process.getuid?.() !== 0) return { reason: "the unshare sandbox needs root (it mounts the sandbox's root filesystem)" };
   const found = { unshare: which("unshare"), setpriv: which("setpriv"), env: which("env"), mount: which("mount") };
-  const missing = Object.entries(found).filter(([, p]) => !p).map(([t]) => t);
+  const missing = Object.entries(found)
+    .filter(([, p]) => !p)
+    .map(([t]) => t);
   if (missing.length) return { reason: `util-linux tools missing: ${missing.join(", ")}` };
   const tools = { unshare: found.unshare!, setpriv: found.setpriv!, env: found.env! };
   // One tiny sandbox: the namespaces, then the unprivileged user namespace the workload gets.
   const probe = spawnSync(
     tools.unshare,
-    ["--mount", "--pid", "--fork", "--ipc", "--uts", "--net", "--", tools.setpriv, `--reuid=${SANDBOX_UID}`, `--regid=${SANDBOX_UID}`, "--clear-groups", "--", tools.unshare, "--user", "--map-root-user", "--", "/bin/sh", "-c", "exit 0"],
+    [
+      "--mount",
+      "--pid",
+      "--fork",
+      "--ipc",
+      "--uts",
+      "--net",
+      "--",
+      tools.setpriv,
+      `--reuid=${SANDBOX_UID}`,
+      `--regid=${SANDBOX_UID}`,
+      "--clear-groups",
+      "--",
+      tools.unshare,
+      "--user",
+      "--map-root-user",
+      "--",
+      "/bin/sh",
+      "-c",
+      "exit 0",
+    ],
     { stdio: ["ignore", "ignore", "pipe"], timeout: 10_000, env: { PATH: HOST_PATH } },
   );
   if (probe.status !== 0) return { reason: `a test sandbox failed: ${(probe.stderr?.toString() || probe.error?.message || `exit ${probe.status}`).trim()}` };

@@ -71,7 +71,11 @@ export function registerAccount(program: Command, ctx: CliContext): void {
       const amount = amountText === undefined ? 0n : parseTokenAmount("AMOUNT", amountText);
       const addresses = await ctx.addresses();
       const clients = await ctx.txClients();
-      const { hash } = await sendContractTx(clients, { address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "withdraw", args: [amount] }, "withdrawing");
+      const { hash } = await sendContractTx(
+        clients,
+        { address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "withdraw", args: [amount] },
+        "withdrawing",
+      );
       ctx.print(`withdrew ${amount === 0n ? "the whole balance" : formatTokens(amount)}  tx ${hash}`);
     });
 
@@ -87,7 +91,11 @@ export function registerAccount(program: Command, ctx: CliContext): void {
       if (amount === 0n) throw new HyphaError("AMOUNT: must be more than 0");
       const addresses = await ctx.addresses();
       const clients = await ctx.txClients();
-      const { hash } = await sendContractTx(clients, { address: addresses.token, abi: hyphaTokenAbi, functionName: "transfer", args: [to, amount] }, `transferring to ${to}`);
+      const { hash } = await sendContractTx(
+        clients,
+        { address: addresses.token, abi: hyphaTokenAbi, functionName: "transfer", args: [to, amount] },
+        `transferring to ${to}`,
+      );
       ctx.print(`sent ${formatTokens(amount)} from ${clients.account.address} to ${to}  tx ${hash}`);
     });
 
@@ -102,10 +110,17 @@ export function registerAccount(program: Command, ctx: CliContext): void {
       const amount = parseTokenAmount("--amount", o.amount);
       if (amount === 0n) throw new HyphaError("--amount: must be more than 0");
       const addresses = await ctx.addresses();
-      if (addresses.chainId !== 31337) throw new HyphaError(`faucet: only on a local dev chain (chain id 31337); this is chain ${addresses.chainId}: ask the token's owner, or hypha account transfer`);
+      if (addresses.chainId !== 31337)
+        throw new HyphaError(
+          `faucet: only on a local dev chain (chain id 31337); this is chain ${addresses.chainId}: ask the token's owner, or hypha account transfer`,
+        );
       // The token's owner on a local chain is the dev admin (account #0), who deployed it.
       const clients = await ctx.txClients(devAccount(DEV_ROLES.admin));
-      const { hash } = await sendContractTx(clients, { address: addresses.token, abi: hyphaTokenAbi, functionName: "mint", args: [to, amount] }, `minting to ${to}`);
+      const { hash } = await sendContractTx(
+        clients,
+        { address: addresses.token, abi: hyphaTokenAbi, functionName: "mint", args: [to, amount] },
+        `minting to ${to}`,
+      );
       ctx.print(`minted ${formatTokens(amount)} to ${to} (signed by local dev account #${DEV_ROLES.admin}, ${clients.account.address})  tx ${hash}`);
     });
 }

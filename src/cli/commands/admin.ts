@@ -48,7 +48,10 @@ export function registerAdmin(program: Command, ctx: CliContext): void {
     .action(async (text: string) => {
       const nodeId = parseIntIn("nodeId", text, 1, 2 ** 32 - 1);
       const addresses = await ctx.addresses();
-      const { hash } = await send({ address: addresses.nodeRegistry, abi: nodeRegistryAbi, functionName: "unjail", args: [nodeId] }, `unjailing node ${nodeId}`);
+      const { hash } = await send(
+        { address: addresses.nodeRegistry, abi: nodeRegistryAbi, functionName: "unjail", args: [nodeId] },
+        `unjailing node ${nodeId}`,
+      );
       ctx.print(`node ${nodeId} unjailed  tx ${hash}`);
     });
 
@@ -61,7 +64,12 @@ export function registerAdmin(program: Command, ctx: CliContext): void {
       const account = parseAddress("address", text);
       const addresses = await ctx.addresses();
       const { hash } = await send(
-        { address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: o.revoke ? "revokeRole" : "grantRole", args: [ORCHESTRATOR_ROLE, account] },
+        {
+          address: addresses.deploymentRegistry,
+          abi: deploymentRegistryAbi,
+          functionName: o.revoke ? "revokeRole" : "grantRole",
+          args: [ORCHESTRATOR_ROLE, account],
+        },
         `${o.revoke ? "revoking" : "granting"} the orchestrator role ${o.revoke ? "from" : "to"} ${account}`,
       );
       ctx.print(`${account} ${o.revoke ? "is no longer" : "is now"} an orchestrator  tx ${hash}`);

@@ -107,11 +107,19 @@ export function registerApply(program: Command, ctx: CliContext): void {
     .option("--replicas <n>", "replica count (overrides the manifest)")
     .option("--quorum <n>", "jobs: replicas that must agree on the output")
     .option("-o, --output <format>", "table (default), json or yaml")
-    .addHelpText("after", "\nExample:\n  $ hypha diff -f examples/deployment.yaml\n  deterministic-app: will scale deployment 0x2684… from 1 to 3 replicas (no new escrow)\n  -  replicas: 1\n  +  replicas: 3")
+    .addHelpText(
+      "after",
+      "\nExample:\n  $ hypha diff -f examples/deployment.yaml\n  deterministic-app: will scale deployment 0x2684… from 1 to 3 replicas (no new escrow)\n  -  replicas: 1\n  +  replicas: 3",
+    )
     .action(async (flags: ApplyFlags) => {
       const format = parseOutputFormat(flags.output, ["table", "json", "yaml"]);
       const planned = await planManifest(ctx, { ...flags, publish: false });
-      if (format !== "table") return printData(ctx, format, planned.map((p) => ({ name: p.name, action: p.plan.action, existing: "existing" in p.plan ? p.plan.existing.id : null, changes: changesOf(p) })));
+      if (format !== "table")
+        return printData(
+          ctx,
+          format,
+          planned.map((p) => ({ name: p.name, action: p.plan.action, existing: "existing" in p.plan ? p.plan.existing.id : null, changes: changesOf(p) })),
+        );
       for (const p of planned) {
         ctx.print(describeAction(p.plan));
         for (const l of diffLines(changesOf(p))) ctx.print(l);
@@ -145,7 +153,8 @@ async function planManifest(ctx: CliContext, flags: ApplyFlags, opts: { needsIma
     let signature: Hex | undefined;
     let spec: WorkloadSpec;
     if (w.source === "ConfigMap" && w.signed) {
-      if (hasIntentFlags(flags)) throw new HyphaError(`document ${w.document}: a signed ConfigMap is applied as signed; intent flags (--replicas, --budget, ...) cannot change it`);
+      if (hasIntentFlags(flags))
+        throw new HyphaError(`document ${w.document}: a signed ConfigMap is applied as signed; intent flags (--replicas, --budget, ...) cannot change it`);
       ({ intent, signature } = await signedIntentOf(w, domain, pc, flags.file));
       spec = w.spec;
     } else {
@@ -231,7 +240,14 @@ async function execute(ctx: CliContext, p: Planned, publish: boolean, human: boo
   const domain = domainFor(addresses);
   const plan = p.plan;
   if (plan.action === "unchanged") {
-    return { name: p.name, action: plan.action, id: plan.existing.id, kind: p.intent.kind === 1 ? "job" : "service", transactionHash: null, specHash: plan.existing.intent.specHash };
+    return {
+      name: p.name,
+      action: plan.action,
+      id: plan.existing.id,
+      kind: p.intent.kind === 1 ? "job" : "service",
+      transactionHash: null,
+      specHash: plan.existing.intent.specHash,
+    };
   }
   if (plan.action === "scale") {
     const { intent } = await readIntent(ctx.publicClient, addresses, plan.existing.id, { before: BigInt(plan.existing.submitted.block) });
@@ -241,7 +257,14 @@ async function execute(ctx: CliContext, p: Planned, publish: boolean, human: boo
       `scaling ${p.name}`,
     );
     if (human) ctx.print(`deployment ${p.name} (${plan.existing.id}) scaled ${plan.from} -> ${plan.to}  tx ${hash}`);
-    return { name: p.name, action: plan.action, id: plan.existing.id, kind: p.intent.kind === 1 ? "job" : "service", transactionHash: hash, specHash: plan.existing.intent.specHash };
+    return {
+      name: p.name,
+      action: plan.action,
+      id: plan.existing.id,
+      kind: p.intent.kind === 1 ? "job" : "service",
+      transactionHash: hash,
+      specHash: plan.existing.intent.specHash,
+    };
   }
   if (publish) await publishSpecBlob(ctx.config.storeUrl, p.specJson);
   const account = await ctx.account();
@@ -263,7 +286,11 @@ async function execute(ctx: CliContext, p: Planned, publish: boolean, human: boo
   let replaced: { id: Hex; transactionHash: Hex } | undefined;
   if (plan.action === "replace") {
     const { intent } = await readIntent(ctx.publicClient, addresses, plan.existing.id, { before: BigInt(plan.existing.submitted.block) });
-    const t = await sendContractTx(clients, { address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "terminate", args: [intent] }, `deleting the replaced ${plan.existing.id}`);
+    const t = await sendContractTx(
+      clients,
+      { address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "terminate", args: [intent] },
+      `deleting the replaced ${plan.existing.id}`,
+    );
     replaced = { id: plan.existing.id, transactionHash: t.hash };
     if (human) ctx.print(`  replaced: deployment ${plan.existing.id} deleted  tx ${t.hash}`);
   }

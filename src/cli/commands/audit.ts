@@ -35,8 +35,18 @@ export function registerAudit(program: Command, ctx: CliContext): void {
       const format = parseOutputFormat(o.output, ["table", "json", "yaml"]);
       const id = parseDeploymentId(idText);
       const addresses = await ctx.addresses();
-      const report = await auditDeployment(ctx.publicClient, addresses, id, o.file ? { manifest: { workloads: readWorkloads(o.file), label: o.file } } : { storeUrl: ctx.config.storeUrl });
-      emitAs(ctx.print.bind(ctx), format, report, () => `${renderTable(report.checks.map((c) => ({ RESULT: c.status, CHECK: c.name, DETAIL: c.detail })))}\n\n${report.verdict}: deployment ${id}`);
+      const report = await auditDeployment(
+        ctx.publicClient,
+        addresses,
+        id,
+        o.file ? { manifest: { workloads: readWorkloads(o.file), label: o.file } } : { storeUrl: ctx.config.storeUrl },
+      );
+      emitAs(
+        ctx.print.bind(ctx),
+        format,
+        report,
+        () => `${renderTable(report.checks.map((c) => ({ RESULT: c.status, CHECK: c.name, DETAIL: c.detail })))}\n\n${report.verdict}: deployment ${id}`,
+      );
       if (report.verdict === "FAIL") throw new AuditFailed(report);
     });
 }

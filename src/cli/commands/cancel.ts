@@ -25,13 +25,16 @@ export function registerCancel(program: Command, ctx: CliContext): void {
       const domain = domainFor(addresses);
       const planned = [];
       for (const w of workloads) {
-        if (!w.signed) throw new HyphaError(`-f ${flags.file}, document ${w.document}: not a signed intent (write one with \`hypha sign\`); nothing was cancelled`);
+        if (!w.signed)
+          throw new HyphaError(`-f ${flags.file}, document ${w.document}: not a signed intent (write one with \`hypha sign\`); nothing was cancelled`);
         planned.push({ name: w.spec.name, ...(await signedIntentOf(w, domain, ctx.publicClient, flags.file)) });
       }
       const account = await ctx.account();
       for (const p of planned) {
         if (p.intent.deployer.toLowerCase() !== account.address.toLowerCase()) {
-          throw new HyphaError(`${p.name}: only its deployer ${p.intent.deployer} may cancel it; the key in use is ${account.address} (give the deployer's key)`);
+          throw new HyphaError(
+            `${p.name}: only its deployer ${p.intent.deployer} may cancel it; the key in use is ${account.address} (give the deployer's key)`,
+          );
         }
       }
       const clients = await ctx.txClients();

@@ -11,7 +11,10 @@ import type { CliContext } from "../context";
 export function completionTable(program: Command): Map<string, string[]> {
   const table = new Map<string, string[]>();
   const walk = (cmd: Command, pathWords: string[]) => {
-    const words = [...cmd.commands.filter((c) => !(c as unknown as { _hidden?: boolean })._hidden).map((c) => c.name()), ...cmd.options.flatMap((o) => [o.long, o.short].filter((x): x is string => !!x))];
+    const words = [
+      ...cmd.commands.filter((c) => !(c as unknown as { _hidden?: boolean })._hidden).map((c) => c.name()),
+      ...cmd.options.flatMap((o) => [o.long, o.short].filter((x): x is string => !!x)),
+    ];
     if (pathWords.length === 0) words.push(...program.options.flatMap((o) => [o.long].filter((x): x is string => !!x)), "--help", "--version");
     table.set(pathWords.join(" "), [...new Set(words)]);
     for (const c of cmd.commands) walk(c, [...pathWords, c.name()]);
@@ -43,7 +46,10 @@ _hypha() {
     w="\${COMP_WORDS[i]}"
     [[ "$w" == -* ]] && continue
     case "\${path:+$path }$w" in
-${[...table.keys()].filter((k) => k).map((k) => `      "${k}") path="${k}" ;;`).join("\n")}
+${[...table.keys()]
+  .filter((k) => k)
+  .map((k) => `      "${k}") path="${k}" ;;`)
+  .join("\n")}
       "get deployment") path="get deployments" ;;
     esac
   done
@@ -70,6 +76,6 @@ export function registerCompletion(program: Command, ctx: CliContext): void {
   program
     .command("completion <shell>")
     .description("print a shell completion script (bash or zsh)")
-    .addHelpText("after", "\nExample:\n  $ source <(hypha completion bash)\n  $ hypha completion zsh > \"${fpath[1]}/_hypha\"")
+    .addHelpText("after", '\nExample:\n  $ source <(hypha completion bash)\n  $ hypha completion zsh > "${fpath[1]}/_hypha"')
     .action((shell: string) => ctx.print(completionScript(program, shell)));
 }

@@ -20,7 +20,10 @@ export function registerConfig(program: Command, ctx: CliContext): void {
   const config = program
     .command("config")
     .description("named contexts (chain, store, addresses file, key) in ~/.config/hypha/config.yaml (env HYPHA_CONFIG)")
-    .addHelpText("after", "\nExample:\n  $ hypha config set-context testnet --rpc https://rpc.example --store https://blobs.example --deployment ./deployments/11155111.json --from 0xYOU\n  $ hypha config use-context testnet\n  $ hypha --context local get nodes");
+    .addHelpText(
+      "after",
+      "\nExample:\n  $ hypha config set-context testnet --rpc https://rpc.example --store https://blobs.example --deployment ./deployments/11155111.json --from 0xYOU\n  $ hypha config use-context testnet\n  $ hypha --context local get nodes",
+    );
   const file = () => configPath(ctx.env);
 
   config
@@ -51,7 +54,13 @@ export function registerConfig(program: Command, ctx: CliContext): void {
         renderTable(
           names.map((n) => {
             const c = data.contexts[n];
-            return { CURRENT: data["current-context"] === n ? "*" : "", NAME: n, RPC: c.rpc ?? "", STORE: c.store ?? "", KEY: c.from ?? (c["dev-account"] !== undefined ? `dev #${c["dev-account"]}` : "") };
+            return {
+              CURRENT: data["current-context"] === n ? "*" : "",
+              NAME: n,
+              RPC: c.rpc ?? "",
+              STORE: c.store ?? "",
+              KEY: c.from ?? (c["dev-account"] !== undefined ? `dev #${c["dev-account"]}` : ""),
+            };
           }),
         ),
       );
@@ -73,7 +82,9 @@ export function registerConfig(program: Command, ctx: CliContext): void {
       const data = readConfigFile(file());
       if (!data.contexts[name]) {
         const known = Object.keys(data.contexts);
-        throw new HyphaError(`context ${JSON.stringify(name)}: not in ${file()}${known.length ? ` (contexts: ${known.join(", ")})` : "; add it with hypha config set-context NAME --rpc URL"}`);
+        throw new HyphaError(
+          `context ${JSON.stringify(name)}: not in ${file()}${known.length ? ` (contexts: ${known.join(", ")})` : "; add it with hypha config set-context NAME --rpc URL"}`,
+        );
       }
       writeConfigFile(file(), { ...data, "current-context": name });
       ctx.print(`Switched to context "${name}".`);
@@ -110,7 +121,11 @@ export function registerConfig(program: Command, ctx: CliContext): void {
       }
       if (Object.keys(next).length === 0) throw new HyphaError(`set-context ${name}: give at least one of ${CONTEXT_KEYS.map((k) => `--${k}`).join(" ")}`);
       const created = !data.contexts[name];
-      writeConfigFile(file(), { ...data, ...(o.current || !data["current-context"] ? { "current-context": name } : {}), contexts: { ...data.contexts, [name]: next } });
+      writeConfigFile(file(), {
+        ...data,
+        ...(o.current || !data["current-context"] ? { "current-context": name } : {}),
+        contexts: { ...data.contexts, [name]: next },
+      });
       ctx.print(`Context "${name}" ${created ? "created" : "modified"} in ${file()}.`);
     });
 

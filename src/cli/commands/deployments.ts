@@ -87,7 +87,9 @@ export async function printNodes(ctx: CliContext, output: string | undefined): P
           SLOTS: `${n.free.slots}/${n.capacity.slots}`,
           PRICE: formatTokens(BigInt(n.pricePerSecond)) + "/s",
           STAKE: formatTokens(BigInt(n.stake)),
-          ...(format === "wide" ? { OPERATOR: n.operator, "AGENT KEY": n.agent, DISK: `${n.free.diskMiB}Mi/${n.capacity.diskMiB}Mi`, ENDPOINT: n.endpoint } : {}),
+          ...(format === "wide"
+            ? { OPERATOR: n.operator, "AGENT KEY": n.agent, DISK: `${n.free.diskMiB}Mi/${n.capacity.diskMiB}Mi`, ENDPOINT: n.endpoint }
+            : {}),
         })),
       );
     },
@@ -127,7 +129,13 @@ export function registerDeploymentCommands(program: Command, ctx: CliContext): v
       const read = async () => (ref ? [await resolveDeploymentRef(ctx, ref)] : await allDeploymentResources(ctx, addresses));
       const list = await read();
       const data = ref ? list[0] : { total: list.length, deployments: list };
-      emit(ctx, format, data, () => deploymentTable(list, format), () => deploymentNames(list));
+      emit(
+        ctx,
+        format,
+        data,
+        () => deploymentTable(list, format),
+        () => deploymentNames(list),
+      );
       if (opts.watch) await watchDeployments(ctx, read, list, format);
     });
   get
@@ -157,8 +165,19 @@ export function registerDeploymentCommands(program: Command, ctx: CliContext): v
         listNodes(ctx.publicClient, addresses),
       ]);
       const onNodes = await agentReplicaStatus(id, replicas, new Map(nodes.map((n) => [n.id, n.endpoint])));
-      const pendingIdx = d.phase === "Requested" || d.phase === "Scheduled" || d.phase === "Running" ? replicas.filter((r) => replicaStatusName(r.status) === "Pending").map((r) => r.index) : [];
-      const pending = pendingIdx.length ? pendingReasons(id, { ...d.intent, maxPricePerSecond: BigInt(d.intent.maxPricePerSecond) }, pendingIdx, nodes, await approvedNodes(ctx.publicClient, addresses, nodes)) : new Map<number, string>();
+      const pendingIdx =
+        d.phase === "Requested" || d.phase === "Scheduled" || d.phase === "Running"
+          ? replicas.filter((r) => replicaStatusName(r.status) === "Pending").map((r) => r.index)
+          : [];
+      const pending = pendingIdx.length
+        ? pendingReasons(
+            id,
+            { ...d.intent, maxPricePerSecond: BigInt(d.intent.maxPricePerSecond) },
+            pendingIdx,
+            nodes,
+            await approvedNodes(ctx.publicClient, addresses, nodes),
+          )
+        : new Map<number, string>();
       const rows = [...chainEventRows(events), ...nowRows(pending, onNodes, new Map(replicas.map((r) => [r.index, r.nodeId])))];
       const data = {
         ...d,
@@ -187,7 +206,11 @@ export function registerDeploymentCommands(program: Command, ctx: CliContext): v
             `Deadline:     ${d.intent.deadline} (${new Date(Number(d.intent.deadline) * 1000).toISOString()})`,
             `Retries left: ${d.retriesLeft} of ${d.intent.maxRetries}`,
             `Submitted:    block ${d.submitted.block}, tx ${d.submitted.transactionHash}`,
-            ...(d.terminated ? [`Terminated:   block ${d.terminated.block} by ${d.terminated.by}, ${formatTokens(BigInt(d.terminated.paidToNodes))} paid to nodes, ${formatTokens(BigInt(d.terminated.refunded))} refunded`] : []),
+            ...(d.terminated
+              ? [
+                  `Terminated:   block ${d.terminated.block} by ${d.terminated.by}, ${formatTokens(BigInt(d.terminated.paidToNodes))} paid to nodes, ${formatTokens(BigInt(d.terminated.refunded))} refunded`,
+                ]
+              : []),
             "",
             "Replicas:",
             replicas.length
@@ -245,7 +268,13 @@ export function registerDeploymentCommands(program: Command, ctx: CliContext): v
         `terminating ${d.id}`,
       );
       const [after] = await readDeploymentResources(ctx.publicClient, addresses, [await entryOf(ctx, d.id)], ctx.specNames());
-      emit(ctx, format, { ...after, transactionHash: hash }, () => `deployment ${d.name ?? d.id} (${d.id}) deleted: ${after.message}  tx ${hash}`, () => deploymentNames([after]));
+      emit(
+        ctx,
+        format,
+        { ...after, transactionHash: hash },
+        () => `deployment ${d.name ?? d.id} (${d.id}) deleted: ${after.message}  tx ${hash}`,
+        () => deploymentNames([after]),
+      );
     });
 
   program
@@ -271,7 +300,13 @@ export function registerDeploymentCommands(program: Command, ctx: CliContext): v
         `scaling ${id}`,
       );
       const [after] = await readDeploymentResources(ctx.publicClient, addresses, [await entryOf(ctx, id)], ctx.specNames());
-      emit(ctx, format, { ...after, transactionHash: hash }, () => `deployment ${d.name ?? id} (${id}) scaled to ${replicas} replicas  tx ${hash}`, () => deploymentNames([after]));
+      emit(
+        ctx,
+        format,
+        { ...after, transactionHash: hash },
+        () => `deployment ${d.name ?? id} (${id}) scaled to ${replicas} replicas  tx ${hash}`,
+        () => deploymentNames([after]),
+      );
     });
 }
 
@@ -303,7 +338,14 @@ async function watchDeployments(ctx: CliContext, read: () => Promise<DeploymentR
       for (const r of changed) last.set(r.id, key(r));
       if (changed.length === 0) continue;
       if (format === "json") for (const r of changed) ctx.print(JSON.stringify(r));
-      else emit(ctx, format, changed, () => deploymentTable(changed, format).split("\n").slice(1).join("\n"), () => deploymentNames(changed));
+      else
+        emit(
+          ctx,
+          format,
+          changed,
+          () => deploymentTable(changed, format).split("\n").slice(1).join("\n"),
+          () => deploymentNames(changed),
+        );
     }
   } finally {
     process.off("SIGINT", onSignal);

@@ -34,7 +34,8 @@ export function registerImage(program: Command, ctx: CliContext): void {
         ctx.out,
         format,
         r,
-        () => `${r.root}\nimageRoot ${r.rootHex}\n${r.stats.files} files, ${mib(r.stats.bytes)}, ${r.stats.uniqueChunks} chunks${r.names.length ? `, named ${r.names.join(", ")}` : ""}`,
+        () =>
+          `${r.root}\nimageRoot ${r.rootHex}\n${r.stats.files} files, ${mib(r.stats.bytes)}, ${r.stats.uniqueChunks} chunks${r.names.length ? `, named ${r.names.join(", ")}` : ""}`,
         () => [`image/${r.root}`],
       );
     });
@@ -52,7 +53,10 @@ export function registerImage(program: Command, ctx: CliContext): void {
         ctx.out,
         format,
         images,
-        () => (images.length ? renderTable(images.map((i) => ({ NAMES: i.names.join(",") || "<none>", ROOT: i.root, FILES: i.files, SIZE: mib(i.totalSize), CHUNKS: i.chunks }))) : "no images"),
+        () =>
+          images.length
+            ? renderTable(images.map((i) => ({ NAMES: i.names.join(",") || "<none>", ROOT: i.root, FILES: i.files, SIZE: mib(i.totalSize), CHUNKS: i.chunks })))
+            : "no images",
         () => images.flatMap((i) => (i.names.length ? i.names.map((n) => `image/${n}`) : [`image/${i.root}`])),
       );
     });
@@ -76,10 +80,19 @@ export function registerImage(program: Command, ctx: CliContext): void {
     .option("--name <name>", "catalog name to set there")
     .option("--store-dir <dir>", "local store directory", ".hypha/store")
     .option("-o, --output <format>", "table (default), json, yaml or name (image/ROOT)")
-    .addHelpText("after", "\nA store that protects its catalog wants its token to set the name: HYPHA_STORE_TOKEN.\n\nExample:\n  $ hypha image push my-app:1.0 --to http://127.0.0.1:7700")
+    .addHelpText(
+      "after",
+      "\nA store that protects its catalog wants its token to set the name: HYPHA_STORE_TOKEN.\n\nExample:\n  $ hypha image push my-app:1.0 --to http://127.0.0.1:7700",
+    )
     .action(async (ref: string, o: Record<string, string>) => {
       const format = parseOutputFormat(o.output, ["table", "json", "yaml", "name"]);
       const r = await imagePart().imagePush({ storeDir: storeDir(o), ref, url: o.to ?? ctx.config.storeUrl, name: o.name, token: ctx.env.HYPHA_STORE_TOKEN });
-      emitAs(ctx.out, format, r, () => `pushed ${r.root}: ${r.pushedChunks} chunks (${r.pushedBytes} bytes) sent, ${r.skippedChunks} already there${r.name ? `; named ${r.name}` : ""}`, () => [`image/${r.root}`]);
+      emitAs(
+        ctx.out,
+        format,
+        r,
+        () => `pushed ${r.root}: ${r.pushedChunks} chunks (${r.pushedBytes} bytes) sent, ${r.skippedChunks} already there${r.name ? `; named ${r.name}` : ""}`,
+        () => [`image/${r.root}`],
+      );
     });
 }

@@ -77,7 +77,12 @@ function printKeys(ctx: CliContext, format: OutputFormat, keys: Array<{ address:
     ctx.print.bind(ctx),
     format,
     data,
-    () => (one ? `${keys[0].address}  ${keys[0].file}` : keys.length ? renderTable(keys.map((k) => ({ ADDRESS: k.address, FILE: k.file }))) : `No keys in ${ctx.config.keystore}.`),
+    () =>
+      one
+        ? `${keys[0].address}  ${keys[0].file}`
+        : keys.length
+          ? renderTable(keys.map((k) => ({ ADDRESS: k.address, FILE: k.file })))
+          : `No keys in ${ctx.config.keystore}.`,
     () => keys.map((k) => `key/${k.address}`),
   );
 }

@@ -15,7 +15,6 @@ import { emitAs, parseOutputFormat } from "../output";
 import { formatLine, mergeByTime, parseDuration, parseRfc3339, parseStamped, type LogLine } from "../logLines";
 import { resolveDeploymentRef } from "../deploymentRef";
 
-
 /** Where one replica's log is read from, and how far it has been read. */
 interface Follower {
   index: number;
@@ -71,7 +70,12 @@ export function registerLogs(program: Command, ctx: CliContext): void {
       if (o.stdout && o.stderr) throw new HyphaError("--stdout, --stderr: give one of them (neither prints both)");
       if (o.since !== undefined && o.sinceTime !== undefined) throw new HyphaError("--since, --since-time: give one of them");
       if (o.previous && o.follow) throw new HyphaError("--previous, --follow: a previous attempt has ended, there is nothing to follow; give one of them");
-      const since = o.since !== undefined ? Date.now() - parseDuration("--since", String(o.since)) : o.sinceTime !== undefined ? parseRfc3339("--since-time", String(o.sinceTime)) : undefined;
+      const since =
+        o.since !== undefined
+          ? Date.now() - parseDuration("--since", String(o.since))
+          : o.sinceTime !== undefined
+            ? parseRfc3339("--since-time", String(o.sinceTime))
+            : undefined;
       const query: LogQuery = { timestamps: Boolean(o.timestamps), since };
       const resource = await resolveDeploymentRef(ctx, ref);
       const id = resource.id;
@@ -79,15 +83,19 @@ export function registerLogs(program: Command, ctx: CliContext): void {
       const addresses = await ctx.addresses();
       const replicas = await readReplicas(ctx.publicClient, addresses, id);
       if (replicas.length === 0) throw new HyphaError(`deployment ${id}: not found on this chain`);
-      if (only !== undefined && !replicas.some((r) => r.index === only)) throw new HyphaError(`--replica: ${resource.name ?? id} has replicas 0..${replicas.length - 1}, got ${only}`);
+      if (only !== undefined && !replicas.some((r) => r.index === only))
+        throw new HyphaError(`--replica: ${resource.name ?? id} has replicas 0..${replicas.length - 1}, got ${only}`);
       if (o.follow) return follow(ctx, id, only, streams[0], query);
       const chosen = replicas.filter((r) => only === undefined || r.index === only);
       // --previous: the attempt before the current one, on the node the chain placed it on then.
       const placements = o.previous ? await previousPlacements(ctx, resource.submitted.block, id) : undefined;
       if (placements && chosen.every((r) => r.attempt <= 1)) {
-        throw new HyphaError(`--previous: ${only === undefined ? `no replica of ${resource.name ?? id} has a` : `replica ${only} of ${resource.name ?? id} has no`} previous attempt`, {
-          details: "each replica is on its first placement; `hypha logs` without --previous shows it",
-        });
+        throw new HyphaError(
+          `--previous: ${only === undefined ? `no replica of ${resource.name ?? id} has a` : `replica ${only} of ${resource.name ?? id} has no`} previous attempt`,
+          {
+            details: "each replica is on its first placement; `hypha logs` without --previous shows it",
+          },
+        );
       }
       const records: ReplicaLog[] = [];
       for (const r of chosen) {
@@ -153,7 +161,14 @@ async function previousPlacements(ctx: CliContext, submittedBlock: string, id: H
 }
 
 /** One stream of one placement's run, stamped, from its node's agent. */
-async function fetchLines(endpoint: string, id: Hex, index: number, attempt: number, stream: LogLine["stream"], query: LogQuery): Promise<{ lines: LogLine[]; error?: string }> {
+async function fetchLines(
+  endpoint: string,
+  id: Hex,
+  index: number,
+  attempt: number,
+  stream: LogLine["stream"],
+  query: LogQuery,
+): Promise<{ lines: LogLine[]; error?: string }> {
   const url = `${endpoint.replace(/\/+$/, "")}/v1/replicas/${id}/${index}/logs?stream=${stream}&attempt=${attempt}&timestamps=true${query.since !== undefined ? `&since=${new Date(query.since).toISOString()}` : ""}`;
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });

@@ -93,11 +93,16 @@ export function registerNode(program: Command, ctx: CliContext): void {
         disk: o.disk !== undefined ? parseMiB("--disk", o.disk) : undefined,
         slots: o.slots !== undefined ? parseIntIn("--slots", o.slots, 1, 65535) : undefined,
       };
-      if (!capacity && price === undefined && !agent && !measurement && endpoint === undefined) throw new HyphaError("node update: give at least one of --cpu --mem --disk --slots --endpoint --price --agent --measurement");
+      if (!capacity && price === undefined && !agent && !measurement && endpoint === undefined)
+        throw new HyphaError("node update: give at least one of --cpu --mem --disk --slots --endpoint --price --agent --measurement");
       const addresses = await ctx.addresses();
       if (capacity) {
         const cur = await readNode(ctx.publicClient, addresses, nodeId);
-        calls.push({ functionName: "updateCapacity", args: [nodeId, cap.cpu ?? cur.cpuMillis, cap.mem ?? cur.memoryMiB, cap.disk ?? cur.diskMiB, cap.slots ?? cur.slots], what: "updating capacity" });
+        calls.push({
+          functionName: "updateCapacity",
+          args: [nodeId, cap.cpu ?? cur.cpuMillis, cap.mem ?? cur.memoryMiB, cap.disk ?? cur.diskMiB, cap.slots ?? cur.slots],
+          what: "updating capacity",
+        });
       }
       if (endpoint !== undefined) calls.push({ functionName: "updateEndpoint", args: [nodeId, endpoint], what: "updating the endpoint" });
       if (price !== undefined) calls.push({ functionName: "updatePrice", args: [nodeId, price], what: "updating the price" });
@@ -105,7 +110,11 @@ export function registerNode(program: Command, ctx: CliContext): void {
       if (measurement) calls.push({ functionName: "updateMeasurement", args: [nodeId, measurement], what: "updating the measurement" });
       const clients = await ctx.txClients(await ctx.account(OPERATOR));
       for (const c of calls) {
-        const { hash } = await sendContractTx(clients, { address: addresses.nodeRegistry, abi: nodeRegistryAbi, functionName: c.functionName, args: c.args }, `node ${nodeId}: ${c.what}`);
+        const { hash } = await sendContractTx(
+          clients,
+          { address: addresses.nodeRegistry, abi: nodeRegistryAbi, functionName: c.functionName, args: c.args },
+          `node ${nodeId}: ${c.what}`,
+        );
         ctx.print(`node ${nodeId}: ${c.what.replace(/^updating/, "updated")}  tx ${hash}`);
       }
     });
@@ -145,7 +154,11 @@ export function registerNode(program: Command, ctx: CliContext): void {
         const nodeId = parseNodeId(idText);
         const addresses = await ctx.addresses();
         const clients = await ctx.txClients(await ctx.account(OPERATOR));
-        const { hash } = await sendContractTx(clients, { address: addresses.nodeRegistry, abi: nodeRegistryAbi, functionName: fn, args: [nodeId] }, `node ${nodeId}: ${name}`);
+        const { hash } = await sendContractTx(
+          clients,
+          { address: addresses.nodeRegistry, abi: nodeRegistryAbi, functionName: fn, args: [nodeId] },
+          `node ${nodeId}: ${name}`,
+        );
         ctx.print(`node ${nodeId}: ${name === "unbond" ? "unbonding started" : "stake withdrawn"}  tx ${hash}`);
       });
   }
@@ -153,9 +166,12 @@ export function registerNode(program: Command, ctx: CliContext): void {
   node
     .command("measurement")
     .description("print this agent build's measurement (register it with --measurement; the admin approves it)")
-    .addHelpText("after", "\nExample:\n  $ hypha node register --stake 100 --cpu 4 --mem 8Gi --endpoint http://node.example:7801 --measurement $(hypha node measurement)")
+    .addHelpText(
+      "after",
+      "\nExample:\n  $ hypha node register --stake 100 --cpu 4 --mem 8Gi --endpoint http://node.example:7801 --measurement $(hypha node measurement)",
+    )
     .action(() => {
-      const { agentMeasurement } = (require("../../agent/measurement") as typeof import("../../agent/measurement"));
+      const { agentMeasurement } = require("../../agent/measurement") as typeof import("../../agent/measurement");
       ctx.out(agentMeasurement());
     });
 

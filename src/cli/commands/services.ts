@@ -24,8 +24,14 @@ function untilSignal(): Promise<NodeJS.Signals> {
 }
 
 function privateKeys(name: string, text: string | undefined): Hex[] {
-  if (!text) throw new HyphaError(`${name}: not set`, { details: `give the key(s) as 0x + 64 hex digits in the ${name} environment variable (comma-separated for several)` });
-  const keys = text.split(",").map((k) => k.trim()).filter(Boolean);
+  if (!text)
+    throw new HyphaError(`${name}: not set`, {
+      details: `give the key(s) as 0x + 64 hex digits in the ${name} environment variable (comma-separated for several)`,
+    });
+  const keys = text
+    .split(",")
+    .map((k) => k.trim())
+    .filter(Boolean);
   for (const [i, k] of keys.entries()) {
     if (!isHex(k) || k.length !== 66) throw new HyphaError(`${name}[${i}]: must be 0x followed by 64 hex digits`);
   }
@@ -49,15 +55,21 @@ export function registerServices(program: Command, ctx: CliContext): void {
     .description("run the orchestrator: follow the chain, place replicas, report lost nodes, settle finished jobs")
     .option("--log-format <format>", LOG_FORMAT_HELP)
     .option("--data-dir <dir>", "LevelDB state (cursor, observed state, outbox)", ".hypha/watcher")
-    .option("--db <url>", "keep state, outbox and nonces in PostgreSQL instead (postgres://…; or HYPHA_DATABASE_URL); watchers sharing it elect one active, the others stand by")
+    .option(
+      "--db <url>",
+      "keep state, outbox and nonces in PostgreSQL instead (postgres://…; or HYPHA_DATABASE_URL); watchers sharing it elect one active, the others stand by",
+    )
     .option("--poll-interval-ms <ms>", "chain poll interval", "150")
     .option("--node-lost-after-ms <ms>", "a node not answering this long is lost", "5000")
     .option("--status-port <port>", "status API port (GET /healthz, /v1/status)", "7790")
     .option("--stale-after-ms <ms>", "/healthz answers 503 when the chain has not answered for this long", "10000")
-    .addHelpText("after", "\nOrchestrator keys come from HYPHA_ORCHESTRATOR_KEYS (comma-separated 0x keys).\n\nExample:\n  $ HYPHA_ORCHESTRATOR_KEYS=0x… hypha watcher --rpc http://127.0.0.1:8545")
+    .addHelpText(
+      "after",
+      "\nOrchestrator keys come from HYPHA_ORCHESTRATOR_KEYS (comma-separated 0x keys).\n\nExample:\n  $ HYPHA_ORCHESTRATOR_KEYS=0x… hypha watcher --rpc http://127.0.0.1:8545",
+    )
     .action(async (o: Record<string, string>) => {
       const logger = serviceLogger("watcher", chooseLogFormat(o.logFormat as string | undefined, ctx.env.HYPHA_LOG_FORMAT, process.stdout.isTTY === true));
-      const { runWatcher } = (require("../../watcher") as typeof import("../../watcher"));
+      const { runWatcher } = require("../../watcher") as typeof import("../../watcher");
       const handle = await runWatcher(
         {
           rpcUrl: ctx.config.rpcUrl,
@@ -92,12 +104,22 @@ export function registerServices(program: Command, ctx: CliContext): void {
     .option("--restart-backoff-ms <ms>", "restart backoff base (Kubernetes: 10000)", "10000")
     .option("--cache-max <quantity>", "most the chunk cache may hold, e.g. 4Gi (0: no limit)", "4Gi")
     .option("--min-free <quantity>", "under this much free disk the node reports DiskPressure and takes no new replicas (default: 5% of the disk, at most 1Gi)")
-    .option("--lease-ms <ms>", "replicas stop when the chain has not confirmed them for this long; keep it under the watcher's --node-lost-after-ms minus its probe interval (0: fencing off)", "2500")
-    .addHelpText("after", "\nThe agent key comes from HYPHA_AGENT_KEY (0x + 64 hex).\n\nExample:\n  $ HYPHA_AGENT_KEY=0x… hypha node run --node-id 1 --listen 127.0.0.1:7801 --store http://127.0.0.1:7700")
+    .option(
+      "--lease-ms <ms>",
+      "replicas stop when the chain has not confirmed them for this long; keep it under the watcher's --node-lost-after-ms minus its probe interval (0: fencing off)",
+      "2500",
+    )
+    .addHelpText(
+      "after",
+      "\nThe agent key comes from HYPHA_AGENT_KEY (0x + 64 hex).\n\nExample:\n  $ HYPHA_AGENT_KEY=0x… hypha node run --node-id 1 --listen 127.0.0.1:7801 --store http://127.0.0.1:7700",
+    )
     .action(async (o: Record<string, string | boolean>) => {
-      const logger = serviceLogger(`agent-${o.nodeId}`, chooseLogFormat(o.logFormat as string | undefined, ctx.env.HYPHA_LOG_FORMAT, process.stdout.isTTY === true));
+      const logger = serviceLogger(
+        `agent-${o.nodeId}`,
+        chooseLogFormat(o.logFormat as string | undefined, ctx.env.HYPHA_LOG_FORMAT, process.stdout.isTTY === true),
+      );
       const [agentPrivateKey] = privateKeys("HYPHA_AGENT_KEY", ctx.env.HYPHA_AGENT_KEY);
-      const { runAgent } = (require("../../agent/runAgent") as typeof import("../../agent/runAgent"));
+      const { runAgent } = require("../../agent/runAgent") as typeof import("../../agent/runAgent");
       const handle = await runAgent(
         {
           rpcUrl: ctx.config.rpcUrl,
@@ -137,16 +159,17 @@ export function registerServices(program: Command, ctx: CliContext): void {
     )
     .action(async (o: Record<string, string>) => {
       const logger = serviceLogger("api", chooseLogFormat(o.logFormat as string | undefined, ctx.env.HYPHA_LOG_FORMAT, process.stdout.isTTY === true));
-      const { startApiServer } = (require("../../api/server") as typeof import("../../api/server"));
-      const { loadContracts, makePublicClient, makeWalletClient } = (require("../../chain/clients") as typeof import("../../chain/clients"));
-      const { privateKeyToAccount } = (require("viem/accounts") as typeof import("viem/accounts"));
+      const { startApiServer } = require("../../api/server") as typeof import("../../api/server");
+      const { loadContracts, makePublicClient, makeWalletClient } = require("../../chain/clients") as typeof import("../../chain/clients");
+      const { privateKeyToAccount } = require("viem/accounts") as typeof import("viem/accounts");
       const publicClient = makePublicClient(ctx.config.rpcUrl);
       const addresses = await loadContracts(publicClient, existingDeploymentFile(ctx.config.deploymentFile));
       const relayerKey = ctx.env.HYPHA_RELAYER_KEY ? privateKeys("HYPHA_RELAYER_KEY", ctx.env.HYPHA_RELAYER_KEY)[0] : undefined;
       const relayer = relayerKey ? privateKeyToAccount(relayerKey) : undefined;
       const listen = parseListen(o.listen);
       const relayFor = o.relayFor === "any" ? undefined : o.relayFor.split(",").map((a, i) => parseAddress(`--relay-for[${i}]`, a.trim()));
-      if (relayer && !relayFor) logger.warn("relaying intents for any deployer: the relayer key pays the gas of every valid intent (limit it with --relay-for)");
+      if (relayer && !relayFor)
+        logger.warn("relaying intents for any deployer: the relayer key pays the gas of every valid intent (limit it with --relay-for)");
       const api = await startApiServer({
         publicClient,
         addresses,
@@ -183,7 +206,7 @@ export function registerServices(program: Command, ctx: CliContext): void {
     )
     .action(async (o: Record<string, string>) => {
       const logger = serviceLogger("store", chooseLogFormat(o.logFormat as string | undefined, ctx.env.HYPHA_LOG_FORMAT, process.stdout.isTTY === true));
-      const { startStoreServer } = (require("../../image") as typeof import("../../image"));
+      const { startStoreServer } = require("../../image") as typeof import("../../image");
       const token = ctx.env.HYPHA_STORE_TOKEN;
       if (token !== undefined && token.length < 16) throw new HyphaError("HYPHA_STORE_TOKEN: use at least 16 characters");
       const maxStoreBytes = o.max === undefined ? undefined : parseMiB("--max", o.max) * 2 ** 20;
@@ -199,7 +222,13 @@ export function registerServices(program: Command, ctx: CliContext): void {
         maxInFlight: parseIntIn("--max-in-flight", o.maxInFlight, 1, 1024),
       });
       logger.info(
-        { url: server.url, dir: o.dir, catalog: token ? "token required to change names" : "open", maxStoreBytes: maxStoreBytes ?? null, minFreeBytes: server.gate.minFreeBytes },
+        {
+          url: server.url,
+          dir: o.dir,
+          catalog: token ? "token required to change names" : "open",
+          maxStoreBytes: maxStoreBytes ?? null,
+          minFreeBytes: server.gate.minFreeBytes,
+        },
         "store serving",
       );
       await untilSignal();

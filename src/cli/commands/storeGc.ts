@@ -54,7 +54,8 @@ export function registerStoreGc(store: Command, ctx: CliContext): void {
           `${roots.length} active deployment image(s) and ${all.length} deployment spec(s), or younger than ${o.minAge}: ${report.young})`,
       );
       for (const r of report.missingRoots) ctx.err(`warning: root ${r} is in use but its manifest is not in this store`);
-      for (const r of report.badRoots) ctx.err(`warning: root ${r}: its manifest is unreadable; its chunks were not walked, so chunks only it uses may be removed`);
+      for (const r of report.badRoots)
+        ctx.err(`warning: root ${r}: its manifest is unreadable; its chunks were not walked, so chunks only it uses may be removed`);
       if (report.dryRun && report.remove.length > 0) ctx.out("run again without --dry-run to remove them");
     });
 }

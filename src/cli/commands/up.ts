@@ -21,7 +21,11 @@ export function registerUp(program: Command, ctx: CliContext): void {
     .option("--watcher-port <port>", "watcher status API port", "7790")
     .option("--api-port <port>", "REST API and dashboard port", "7780")
     .option("--agent-ports <ports>", "agents' HTTP ports, comma-separated (default 7801,7802,…)")
-    .option("--runtime <driver>", "the agents' runtime: auto (the strongest sandbox here: bwrap, else unshare), bwrap, unshare, or process (UNISOLATED, development only)", "auto")
+    .option(
+      "--runtime <driver>",
+      "the agents' runtime: auto (the strongest sandbox here: bwrap, else unshare), bwrap, unshare, or process (UNISOLATED, development only)",
+      "auto",
+    )
     .option("--restart-backoff-ms <ms>", "agents' restart backoff base (Kubernetes: 10000)", "10000")
     .option("--node-lost-after-ms <ms>", "watcher: a node not answering this long is lost (agents' leases are sized under it)", "5000")
     .addHelpText("after", "\nExample:\n  $ hypha up            # Ctrl-C stops everything\n  $ hypha up --nodes 2")
@@ -32,13 +36,16 @@ export function registerUp(program: Command, ctx: CliContext): void {
       const runtime = parseRuntimeChoice(String(o.runtime), "--runtime");
       if (runtime === "auto") {
         const { name, skipped } = autoRuntime();
-        if (!name) throw new HyphaError(`--runtime auto: no sandbox can run on this machine (${skipped.join("; ")})`, { details: "install bubblewrap, or run as root (util-linux namespaces); --runtime process runs workloads UNISOLATED" });
+        if (!name)
+          throw new HyphaError(`--runtime auto: no sandbox can run on this machine (${skipped.join("; ")})`, {
+            details: "install bubblewrap, or run as root (util-linux namespaces); --runtime process runs workloads UNISOLATED",
+          });
         ctx.out(`runtime: ${name} (auto: the strongest sandbox available here${skipped.length ? `; ${skipped.join("; ")}` : ""})`);
       } else if (runtime === "process") {
         ctx.err("\n!!! WARNING: --runtime process: workloads run UNISOLATED as plain host processes (development only). !!!\n");
       } else ctx.out(`runtime: ${runtime}`);
       const nodes = parseIntIn("--nodes", String(o.nodes), 1, 3);
-      const { startUp } = (require("../up/up") as typeof import("../up/up"));
+      const { startUp } = require("../up/up") as typeof import("../up/up");
       const handle = await startUp(
         {
           projectDir,
@@ -55,7 +62,9 @@ export function registerUp(program: Command, ctx: CliContext): void {
         },
         (line) => ctx.out(line),
       );
-      ctx.out(`hypha up: ready — chain ${handle.state.rpcUrl}, store ${handle.state.storeUrl}, ${nodes} nodes, watcher ${handle.state.watcherUrl}, API and dashboard ${handle.state.apiUrl}; logs in ${path.join(String(o.dir), "logs")}; Ctrl-C stops`);
+      ctx.out(
+        `hypha up: ready — chain ${handle.state.rpcUrl}, store ${handle.state.storeUrl}, ${nodes} nodes, watcher ${handle.state.watcherUrl}, API and dashboard ${handle.state.apiUrl}; logs in ${path.join(String(o.dir), "logs")}; Ctrl-C stops`,
+      );
       const signal = new Promise<string>((resolve) => {
         process.once("SIGINT", () => resolve("SIGINT"));
         process.once("SIGTERM", () => resolve("SIGTERM"));
@@ -80,4 +89,3 @@ async function watchCrashes(crashed: Promise<string>, ctx: CliContext): Promise<
   const name = await crashed;
   ctx.err(`hypha up: ${name} exited; the rest keeps running`);
 }
-

@@ -39,15 +39,27 @@ export function registerWait(program: Command, ctx: CliContext): void {
     .addHelpText("after", "\nExample:\n  $ hypha wait deployment sum-of-squares --for=phase=Succeeded --timeout 600")
     .action(async (type: string, ref: string, o: { for: string; timeout: string; output?: string }) => {
       const format = parseOutputFormat(o.output);
-      if (!["deployment", "deployments", "deploy"].includes(type)) throw new HyphaError(`TYPE: only "deployment" is supported here, got ${JSON.stringify(type)}`);
+      if (!["deployment", "deployments", "deploy"].includes(type))
+        throw new HyphaError(`TYPE: only "deployment" is supported here, got ${JSON.stringify(type)}`);
       const phase = parseWaitFor(o.for);
       const timeoutS = parseIntIn("--timeout", o.timeout, 1, 86_400);
       const d = await resolveDeploymentRef(ctx, ref);
       const label = d.name ?? d.id;
-      const outcome = await followDeployment(ctx.publicClient, await ctx.addresses(), d.id, { print: () => undefined, timeoutMs: timeoutS * 1000, until: [phase], label });
+      const outcome = await followDeployment(ctx.publicClient, await ctx.addresses(), d.id, {
+        print: () => undefined,
+        timeoutMs: timeoutS * 1000,
+        until: [phase],
+        label,
+      });
       const line = `deployment ${label} (${d.id}) is ${outcome.phase}: ${outcome.message}`;
       if (format === "table" || format === "wide") return ctx.print(line);
       const now = await resolveDeploymentRef(ctx, d.id); // the resource as it is now, as `get -o json` prints it
-      emitAs(ctx.print.bind(ctx), format, now, () => line, () => deploymentNames([now]));
+      emitAs(
+        ctx.print.bind(ctx),
+        format,
+        now,
+        () => line,
+        () => deploymentNames([now]),
+      );
     });
 }

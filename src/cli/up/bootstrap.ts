@@ -52,7 +52,9 @@ export async function bootstrapLocalChain(
   // its addresses to itself, so two local systems never overwrite each other's file.
   const isDefaultDir = path.resolve(opts.hyphaDir) === path.resolve(opts.projectDir, ".hypha");
   const deploymentFile = writeAddresses(path.join(isDefaultDir ? opts.projectDir : opts.hyphaDir, "deployments"), addresses);
-  print(`contracts deployed: DeploymentRegistry ${addresses.deploymentRegistry}, NodeRegistry ${addresses.nodeRegistry} (${path.relative(process.cwd(), deploymentFile)})`);
+  print(
+    `contracts deployed: DeploymentRegistry ${addresses.deploymentRegistry}, NodeRegistry ${addresses.nodeRegistry} (${path.relative(process.cwd(), deploymentFile)})`,
+  );
 
   const funded = [...DEV_ROLES.nodeOperators, ...DEV_ROLES.deployers].map((i) => devAccount(i).address);
   await fundAccounts({ walletClient: admin, publicClient, addresses, accounts: funded, amount: parseEther("1000000") });

@@ -129,7 +129,9 @@ export class Outbox {
   /** The transaction was mined: its actions succeeded (kept until ingest passes the block) or reverted (back off). */
   async recordMined(tx: OutboxTx, blockNumber: bigint, success: boolean, retryAfter: number, error?: string): Promise<void> {
     const batch: BatchOp[] = [{ type: "del", key: txKey(tx.sender, tx.nonce) }];
-    const updated = this.opsOf(tx).map((op): OutboxOp => (success ? { ...op, state: "mined", minedBlock: blockNumber } : { ...op, state: "failed", minedBlock: blockNumber, retryAfter, error }));
+    const updated = this.opsOf(tx).map(
+      (op): OutboxOp => (success ? { ...op, state: "mined", minedBlock: blockNumber } : { ...op, state: "failed", minedBlock: blockNumber, retryAfter, error }),
+    );
     for (const op of updated) batch.push({ type: "put", key: OP + op.key, value: encodeRecord(op) });
     await this.db.batch(batch);
     for (const op of updated) this.ops.set(op.key, op);
@@ -168,7 +170,8 @@ export class Outbox {
     const gone: string[] = [];
     for (const op of this.ops.values()) {
       const ingested = op.state === "mined" && cursorBlock !== undefined && op.minedBlock !== undefined && op.minedBlock <= cursorBlock;
-      const backedOff = op.state === "failed" && (op.retryAfter ?? 0) <= now && (op.minedBlock === undefined || (cursorBlock !== undefined && op.minedBlock <= cursorBlock));
+      const backedOff =
+        op.state === "failed" && (op.retryAfter ?? 0) <= now && (op.minedBlock === undefined || (cursorBlock !== undefined && op.minedBlock <= cursorBlock));
       if (ingested || backedOff) {
         gone.push(op.key);
         if (op.txHash) batch.push({ type: "del", key: OP + op.key });

@@ -15,10 +15,20 @@ import type { SenderLogger } from "./senderWorker";
 /** Whether an action's effect is already on-chain (read from the contract's views). */
 export async function actionTookEffect(client: PublicClient, deploymentRegistry: Address, action: WatcherAction): Promise<boolean> {
   if (action.type === "terminate") {
-    const dep = await client.readContract({ address: deploymentRegistry, abi: deploymentRegistryAbi, functionName: "getDeployment", args: [action.deploymentId] });
+    const dep = await client.readContract({
+      address: deploymentRegistry,
+      abi: deploymentRegistryAbi,
+      functionName: "getDeployment",
+      args: [action.deploymentId],
+    });
     return dep.status === deploymentStatusNumber("Terminated");
   }
-  const r = await client.readContract({ address: deploymentRegistry, abi: deploymentRegistryAbi, functionName: "getReplica", args: [action.deploymentId, action.replicaIndex] });
+  const r = await client.readContract({
+    address: deploymentRegistry,
+    abi: deploymentRegistryAbi,
+    functionName: "getReplica",
+    args: [action.deploymentId, action.replicaIndex],
+  });
   if (action.type === "schedule") return r.attempt >= action.attempt;
   return r.attempt > action.attempt || !(r.status === replicaStatusNumber("Scheduled") || r.status === replicaStatusNumber("Running"));
 }
@@ -38,7 +48,13 @@ export async function resumeOutbox(
   for (const tx of outbox.pendingTxs()) {
     const receipt = await waitReceipt(client, tx.hash, opts.pendingTimeoutMs ?? 10_000, opts.pollIntervalMs ?? 100);
     if (receipt) {
-      await outbox.recordMined(tx, receipt.blockNumber, receipt.status === "success", Date.now() + (opts.failureBackoffMs ?? 2000), receipt.status === "success" ? undefined : "reverted");
+      await outbox.recordMined(
+        tx,
+        receipt.blockNumber,
+        receipt.status === "success",
+        Date.now() + (opts.failureBackoffMs ?? 2000),
+        receipt.status === "success" ? undefined : "reverted",
+      );
       counts.mined++;
       continue;
     }

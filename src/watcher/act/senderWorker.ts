@@ -153,7 +153,11 @@ export class SenderWorker {
         const ok = receipt.status === "success";
         await this.outbox.recordMined(tx, receipt.blockNumber, ok, Date.now() + (this.opts.failureBackoffMs ?? 2000), ok ? undefined : "reverted");
         if (!ok) this.opts.logger.warn({ hash: tx.hash, keys: tx.opKeys.length }, "transaction reverted");
-        else this.opts.logger.info({ hash: tx.hash, block: receipt.blockNumber.toString(), actions: tx.opKeys.length, first: tx.opKeys[0], gasUsed: receipt.gasUsed.toString() }, "transaction mined");
+        else
+          this.opts.logger.info(
+            { hash: tx.hash, block: receipt.blockNumber.toString(), actions: tx.opKeys.length, first: tx.opKeys[0], gasUsed: receipt.gasUsed.toString() },
+            "transaction mined",
+          );
         return;
       }
       const pending = await this.client.getTransaction({ hash: tx.hash }).catch(() => null);

@@ -111,7 +111,13 @@ export function placeReplicas(nodes: readonly PlacementNode[], requests: readonl
         reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
         continue;
       }
-      const key: [number, number, bigint, number, number] = [count(node.nodeId), node.nodeId === r.previousNodeId ? 1 : 0, node.pricePerSecond, -node.freeSlots, node.nodeId];
+      const key: [number, number, bigint, number, number] = [
+        count(node.nodeId),
+        node.nodeId === r.previousNodeId ? 1 : 0,
+        node.pricePerSecond,
+        -node.freeSlots,
+        node.nodeId,
+      ];
       if (!bestKey || lessThan(key, bestKey)) {
         best = node;
         bestKey = key;

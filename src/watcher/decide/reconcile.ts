@@ -147,7 +147,9 @@ export function reconcile(input: ReconcileInput): ReconcileResult {
         memoryMiB: dep.intent.memoryMiB,
         diskMiB: dep.intent.diskMiB,
         maxPricePerSecond: dep.intent.maxPricePerSecond,
-        siblingNodeIds: wanted.filter((s) => s.index !== r.index && (REPLICA_LIVE.has(s.status) || s.status === REPLICA_COMPLETED) && s.nodeId !== 0).map((s) => s.nodeId),
+        siblingNodeIds: wanted
+          .filter((s) => s.index !== r.index && (REPLICA_LIVE.has(s.status) || s.status === REPLICA_COMPLETED) && s.nodeId !== 0)
+          .map((s) => s.nodeId),
         previousNodeId: r.nodeId,
         distinctOperators: dep.intent.kind === 1 && dep.replicas > 1,
       });

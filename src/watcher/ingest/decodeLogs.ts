@@ -4,7 +4,7 @@
  * dropped (they cannot change Hypha's state). The event selectors are computed once per contract,
  * not once per log as viem's parseEventLogs does: a cold start decodes every log of the history.
  */
-import { decodeAbiParameters, parseEventLogs, toEventSelector, type Abi, type AbiEvent, type Address, type Hex, type Log } from "viem";
+import { decodeAbiParameters, type parseEventLogs, toEventSelector, type Abi, type AbiEvent, type Address, type Hex, type Log } from "viem";
 import { deploymentRegistryAbi, nodeRegistryAbi } from "../../chain/abi";
 
 export type NodeRegistryEvent = ReturnType<typeof parseEventLogs<typeof nodeRegistryAbi, true>>[number];
@@ -25,7 +25,13 @@ function decodersOf(abi: Abi): Map<string, EventDecoder> {
   for (const item of abi) {
     if (item.type !== "event" || item.anonymous) continue;
     // Every indexed parameter of these contracts is a static type, so its topic holds its value.
-    out.set(toEventSelector(item), { name: item.name, indexed: item.inputs.filter((i) => i.indexed), data: item.inputs.filter((i) => !i.indexed), names: item.inputs.map((i) => i.name ?? ""), isIndexed: item.inputs.map((i) => Boolean(i.indexed)) });
+    out.set(toEventSelector(item), {
+      name: item.name,
+      indexed: item.inputs.filter((i) => i.indexed),
+      data: item.inputs.filter((i) => !i.indexed),
+      names: item.inputs.map((i) => i.name ?? ""),
+      isIndexed: item.inputs.map((i) => Boolean(i.indexed)),
+    });
   }
   return out;
 }
@@ -36,7 +42,15 @@ const DEPLOYMENT_REGISTRY = decodersOf(deploymentRegistryAbi as Abi);
 function decodeOne(log: Log, decoders: Map<string, EventDecoder>): HyphaEvent | undefined {
   const d = decoders.get(log.topics[0] ?? "");
   if (!d || log.topics.length !== d.indexed.length + 1) return undefined;
-  const fromTopics = d.indexed.length ? decodeAbiParameters(d.indexed, `0x${log.topics.slice(1).map((t) => t!.slice(2)).join("")}` as Hex) : [];
+  const fromTopics = d.indexed.length
+    ? decodeAbiParameters(
+        d.indexed,
+        `0x${log.topics
+          .slice(1)
+          .map((t) => t!.slice(2))
+          .join("")}` as Hex,
+      )
+    : [];
   const fromData = d.data.length ? decodeAbiParameters(d.data, log.data) : [];
   const args: Record<string, unknown> = {};
   let t = 0;

@@ -85,7 +85,9 @@ export class NodeProber {
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(this.opts.timeoutMs ?? Math.min(1000, this.opts.lostAfterMs)) });
       const body = (await res.json().catch(() => undefined)) as { conditions?: { type?: unknown; status?: unknown }[] } | undefined;
-      const conditions = Array.isArray(body?.conditions) ? body.conditions.filter((c) => c?.status === true && typeof c.type === "string").map((c) => String(c.type)) : undefined;
+      const conditions = Array.isArray(body?.conditions)
+        ? body.conditions.filter((c) => c?.status === true && typeof c.type === "string").map((c) => String(c.type))
+        : undefined;
       if (res.ok) return { conditions: conditions ?? [] };
       if (res.status === 503 && conditions) return { conditions };
       return undefined;

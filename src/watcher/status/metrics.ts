@@ -52,7 +52,11 @@ export function createWatcherMetrics(source: WatcherMetricsSource): Registry {
     labelNames: ["status"],
     registers: [registry],
     collect() {
-      for (const [status, n] of count(DeploymentStatus.filter((s) => s !== "None"), source.deploymentStatuses().map((s) => s - 1))) this.set({ status }, n);
+      for (const [status, n] of count(
+        DeploymentStatus.filter((s) => s !== "None"),
+        source.deploymentStatuses().map((s) => s - 1),
+      ))
+        this.set({ status }, n);
     },
   });
   new Gauge({
@@ -87,8 +91,22 @@ export function createWatcherMetrics(source: WatcherMetricsSource): Registry {
       for (const [reason, v] of c) this.set({ reason }, v);
     },
   });
-  new Gauge({ name: "hypha_watcher_chain_head_block", help: "Latest block the watcher saw", registers: [registry], collect() { this.set(Number(source.head() ?? 0n)); } });
-  new Gauge({ name: "hypha_watcher_cursor_block", help: "Last block the watcher has ingested", registers: [registry], collect() { this.set(Number(source.cursor() ?? 0n)); } });
+  new Gauge({
+    name: "hypha_watcher_chain_head_block",
+    help: "Latest block the watcher saw",
+    registers: [registry],
+    collect() {
+      this.set(Number(source.head() ?? 0n));
+    },
+  });
+  new Gauge({
+    name: "hypha_watcher_cursor_block",
+    help: "Last block the watcher has ingested",
+    registers: [registry],
+    collect() {
+      this.set(Number(source.cursor() ?? 0n));
+    },
+  });
   new Gauge({
     name: "hypha_watcher_cursor_lag_blocks",
     help: "Blocks between the chain head and the ingest cursor",
@@ -109,7 +127,14 @@ export function createWatcherMetrics(source: WatcherMetricsSource): Registry {
       for (const state of ["queued", "inProgress", "sent", "mined", "failed"] as const) this.set({ state }, o[state]);
     },
   });
-  new Gauge({ name: "hypha_watcher_outbox_oldest_age_seconds", help: "Age of the oldest transaction sent but not yet mined", registers: [registry], collect() { this.set(source.outboxAgeSeconds()); } });
+  new Gauge({
+    name: "hypha_watcher_outbox_oldest_age_seconds",
+    help: "Age of the oldest transaction sent but not yet mined",
+    registers: [registry],
+    collect() {
+      this.set(source.outboxAgeSeconds());
+    },
+  });
   const counterFrom = (name: string, help: string, read: () => number) => {
     let had = 0;
     return new Counter({

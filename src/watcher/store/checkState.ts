@@ -73,7 +73,8 @@ export function checkCursor(
   hasState: boolean,
 ): StateProblem | undefined {
   if (!cursor) {
-    if (hasState || hashBlocks.length || undoBlocks.length) return { kind: "inconsistent", key: STATE_PREFIXES.cursor, reason: "state records exist but the cursor is missing" };
+    if (hasState || hashBlocks.length || undoBlocks.length)
+      return { kind: "inconsistent", key: STATE_PREFIXES.cursor, reason: "state records exist but the cursor is missing" };
     return undefined;
   }
   const after = [...hashBlocks, ...undoBlocks].filter((n) => n > cursor.number).sort((a, b) => (a < b ? -1 : 1));
@@ -84,6 +85,10 @@ export function checkCursor(
       reason: `the cursor (block ${cursor.number}) is behind the state, which already holds block ${after[after.length - 1]}: replaying from the cursor would apply those blocks twice`,
     };
   if (cursorHash !== undefined && cursorHash.toLowerCase() !== cursor.hash.toLowerCase())
-    return { kind: "inconsistent", key: STATE_PREFIXES.cursor, reason: `the cursor's hash ${cursor.hash} differs from the stored hash of block ${cursor.number} (${cursorHash})` };
+    return {
+      kind: "inconsistent",
+      key: STATE_PREFIXES.cursor,
+      reason: `the cursor's hash ${cursor.hash} differs from the stored hash of block ${cursor.number} (${cursorHash})`,
+    };
   return undefined;
 }

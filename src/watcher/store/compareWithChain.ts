@@ -40,7 +40,13 @@ export async function compareWithChain(
     const active = store.deployments().filter((d) => d.status >= 1 && d.status <= 3 && !d.terminated);
     const sample = active.sort((a, b) => (a.seq < b.seq ? 1 : -1)).slice(0, sampleDeployments); // the newest: where a rewound cursor shows first
     for (const dep of sample) {
-      const onChain = await client.readContract({ address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "getReplicas", args: [dep.id], blockNumber });
+      const onChain = await client.readContract({
+        address: addresses.deploymentRegistry,
+        abi: deploymentRegistryAbi,
+        functionName: "getReplicas",
+        args: [dep.id],
+        blockNumber,
+      });
       const ours = store.replicasOf(dep.id);
       for (let i = 0; i < Math.min(dep.replicas, onChain.length); i++) {
         if (ours[i]?.status !== onChain[i]!.status || ours[i]?.attempt !== onChain[i]!.attempt)

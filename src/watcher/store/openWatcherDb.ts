@@ -38,7 +38,12 @@ export async function openWatcherDb(dir: string, logger: WatcherDbLogger): Promi
   // Without CURRENT, LevelDB would silently create an empty database AND delete the old tables.
   if (!files.includes("CURRENT") && files.some((f) => /\.(ldb|sst|log)$/.test(f) || f.startsWith("MANIFEST-"))) {
     const movedAside = await moveAside(dir, "its CURRENT file is missing", logger);
-    return { db: await openLevel(dir), problems: [{ kind: "unreadable", key: "CURRENT", reason: "the LevelDB CURRENT file is missing" }], unreadableOutboxKeys: ["*"], movedAside };
+    return {
+      db: await openLevel(dir),
+      problems: [{ kind: "unreadable", key: "CURRENT", reason: "the LevelDB CURRENT file is missing" }],
+      unreadableOutboxKeys: ["*"],
+      movedAside,
+    };
   }
   let db: LevelKv;
   try {
@@ -56,7 +61,12 @@ export async function openWatcherDb(dir: string, logger: WatcherDbLogger): Promi
     await db.close().catch(() => undefined);
     const where = lastKey === undefined ? "before the first key" : `after key ${JSON.stringify(lastKey)}`;
     const movedAside = await moveAside(dir, `LevelDB failed reading it ${where} (${causeLine(err)})`, logger);
-    return { db: await openLevel(dir), problems: [{ kind: "unreadable", key: lastKey, reason: `reading ${where}: ${causeLine(err)}` }], unreadableOutboxKeys: ["*"], movedAside };
+    return {
+      db: await openLevel(dir),
+      problems: [{ kind: "unreadable", key: lastKey, reason: `reading ${where}: ${causeLine(err)}` }],
+      unreadableOutboxKeys: ["*"],
+      movedAside,
+    };
   }
 }
 

@@ -36,7 +36,11 @@ export interface AgentFixture {
   store: StoreServer;
   imageRoot: Hex;
   /** Submit an intent for `spec` (its canonical JSON put in the store) and place replicas. */
-  deploy(spec: WorkloadSpec, placements: { replicaIndex: number; nodeId: number }[], opts?: { replicas?: number; quorum?: number; putSpec?: boolean; imageRoot?: Hex; schedule?: boolean }): Promise<{ id: Hex; intent: DeploymentIntent }>;
+  deploy(
+    spec: WorkloadSpec,
+    placements: { replicaIndex: number; nodeId: number }[],
+    opts?: { replicas?: number; quorum?: number; putSpec?: boolean; imageRoot?: Hex; schedule?: boolean },
+  ): Promise<{ id: Hex; intent: DeploymentIntent }>;
   /** Admin: release a node jailed by a Tampered attestation. */
   unjail(nodeId: number): Promise<void>;
   waitReplica(id: Hex, index: number, status: string, timeoutMs?: number): Promise<void>;
@@ -62,7 +66,13 @@ export async function startAgentFixture(endpoints: string[]): Promise<AgentFixtu
   const wallets: Record<number, WalletClient> = {};
   for (const i of [0, 1, 5, 6, 11]) wallets[i] = makeWalletClient(node.rpcUrl, devAccount(i), { chain, pollingIntervalMs: 50 });
   const addresses = await deployHypha({ walletClient: wallets[0], publicClient, params: { orchestrators: [devAccount(1).address] } });
-  await fundAccounts({ walletClient: wallets[0], publicClient, addresses, accounts: [5, 6, 11].map((i) => devAccount(i).address), amount: parseEther("100000") });
+  await fundAccounts({
+    walletClient: wallets[0],
+    publicClient,
+    addresses,
+    accounts: [5, 6, 11].map((i) => devAccount(i).address),
+    amount: parseEther("100000"),
+  });
   await approveMeasurement({ walletClient: wallets[0], publicClient, addresses, measurement: agentMeasurement() });
   const send = async (w: WalletClient, call: Record<string, unknown>) => {
     const hash = await w.writeContract({ ...call, account: w.account!, chain } as never);
@@ -77,7 +87,16 @@ export async function startAgentFixture(endpoints: string[]): Promise<AgentFixtu
       abi: nodeRegistryAbi,
       functionName: "register",
       args: [
-        { agent: devAccount(8 + i).address, cpuMillis: 8000, memoryMiB: 8192, diskMiB: 65536, slots: 50, pricePerSecond: 1n, measurement: agentMeasurement(), endpoint },
+        {
+          agent: devAccount(8 + i).address,
+          cpuMillis: 8000,
+          memoryMiB: 8192,
+          diskMiB: 65536,
+          slots: 50,
+          pricePerSecond: 1n,
+          measurement: agentMeasurement(),
+          endpoint,
+        },
         parseEther("1000"),
       ],
     });
@@ -120,7 +139,13 @@ export async function startAgentFixture(endpoints: string[]): Promise<AgentFixtu
       const signature = await signIntent(devAccount(11), domain, intent);
       await send(wallets[11], { address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "submitIntent", args: [intent, signature] });
       // schedule: false leaves the placement to a watcher.
-      if (opts.schedule !== false) await send(wallets[1], { address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "schedule", args: [intent, placements.map((p) => ({ ...p, pricePerSecond: 1n }))] });
+      if (opts.schedule !== false)
+        await send(wallets[1], {
+          address: addresses.deploymentRegistry,
+          abi: deploymentRegistryAbi,
+          functionName: "schedule",
+          args: [intent, placements.map((p) => ({ ...p, pricePerSecond: 1n }))],
+        });
       return { id: computeDeploymentId(domain, intent), intent };
     },
     async unjail(nodeId) {
@@ -130,7 +155,12 @@ export async function startAgentFixture(endpoints: string[]): Promise<AgentFixtu
       const deadline = Date.now() + timeoutMs;
       let last = "";
       while (Date.now() < deadline) {
-        const r = (await publicClient.readContract({ address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "getReplica", args: [id, index] })) as { status: number };
+        const r = (await publicClient.readContract({
+          address: addresses.deploymentRegistry,
+          abi: deploymentRegistryAbi,
+          functionName: "getReplica",
+          args: [id, index],
+        })) as { status: number };
         last = ReplicaStatus[r.status];
         if (last === status) return;
         await new Promise((res) => setTimeout(res, 100));

@@ -73,7 +73,10 @@ export class CopySampler {
   /** Sum over samples of the copies beyond one (times everyMs: replica-time run twice). */
   excessCopySamples = 0;
 
-  constructor(private readonly tags: () => number[], private readonly everyMs = 100) {}
+  constructor(
+    private readonly tags: () => number[],
+    private readonly everyMs = 100,
+  ) {}
 
   start(): this {
     this.timer = setInterval(() => this.sample(), this.everyMs);
@@ -147,7 +150,13 @@ export async function startCluster(runtimes: string[], timing: ClusterTiming): P
   const ports = await Promise.all(runtimes.map(() => freePort()));
   const fx = await startAgentFixture(ports.map((p) => `http://127.0.0.1:${p}`));
   const deploymentFile = writeAddresses(path.join(fx.dir, "deployments"), fx.addresses);
-  const nodes: ClusterNode[] = runtimes.map((runtime, i) => ({ nodeId: i + 1, runtime, port: ports[i], dataDir: path.join(fx.dir, `node-${i + 1}`), proc: null }));
+  const nodes: ClusterNode[] = runtimes.map((runtime, i) => ({
+    nodeId: i + 1,
+    runtime,
+    port: ports[i],
+    dataDir: path.join(fx.dir, `node-${i + 1}`),
+    proc: null,
+  }));
   const logFile = (name: string) => openSync(path.join(fx.dir, `${name}.log`), "a");
   const spawnLogged = (name: string, args: string[], env: Record<string, string>) => {
     const fd = logFile(name);
@@ -159,7 +168,21 @@ export async function startCluster(runtimes: string[], timing: ClusterTiming): P
   };
   const watcher = spawnLogged(
     "watcher",
-    ["watcher", "--rpc", fx.rpcUrl, "--deployment", deploymentFile, "--data-dir", path.join(fx.dir, "watcher"), "--status-port", "0", "--node-lost-after-ms", String(timing.nodeLostAfterMs), "--poll-interval-ms", "150"],
+    [
+      "watcher",
+      "--rpc",
+      fx.rpcUrl,
+      "--deployment",
+      deploymentFile,
+      "--data-dir",
+      path.join(fx.dir, "watcher"),
+      "--status-port",
+      "0",
+      "--node-lost-after-ms",
+      String(timing.nodeLostAfterMs),
+      "--poll-interval-ms",
+      "150",
+    ],
     { HYPHA_ORCHESTRATOR_KEYS: devPrivateKey(1) },
   );
   const deployed: Deployed[] = [];
@@ -173,7 +196,30 @@ export async function startCluster(runtimes: string[], timing: ClusterTiming): P
     async startAgent(node) {
       node.proc = spawnLogged(
         `agent-${node.nodeId}`,
-        ["node", "run", "--rpc", fx.rpcUrl, "--deployment", deploymentFile, "--node-id", String(node.nodeId), "--listen", `127.0.0.1:${node.port}`, "--store", fx.store.url, "--data-dir", node.dataDir, "--runtime", node.runtime, "--poll-interval-ms", String(timing.pollIntervalMs), "--lease-ms", String(timing.leaseMs), "--restart-backoff-ms", "500"],
+        [
+          "node",
+          "run",
+          "--rpc",
+          fx.rpcUrl,
+          "--deployment",
+          deploymentFile,
+          "--node-id",
+          String(node.nodeId),
+          "--listen",
+          `127.0.0.1:${node.port}`,
+          "--store",
+          fx.store.url,
+          "--data-dir",
+          node.dataDir,
+          "--runtime",
+          node.runtime,
+          "--poll-interval-ms",
+          String(timing.pollIntervalMs),
+          "--lease-ms",
+          String(timing.leaseMs),
+          "--restart-backoff-ms",
+          "500",
+        ],
         { HYPHA_AGENT_KEY: devPrivateKey(8 + node.nodeId - 1) },
       );
       await until(`agent ${node.nodeId}'s API`, async () => ((await fetch(`http://127.0.0.1:${node.port}/healthz`)).status < 600 ? true : undefined), 60_000);
@@ -197,7 +243,12 @@ export async function startCluster(runtimes: string[], timing: ClusterTiming): P
       return out;
     },
     async replica(id) {
-      const r = (await fx.publicClient.readContract({ address: fx.addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "getReplica", args: [id, 0] })) as { nodeId: number; attempt: number; status: number };
+      const r = (await fx.publicClient.readContract({
+        address: fx.addresses.deploymentRegistry,
+        abi: deploymentRegistryAbi,
+        functionName: "getReplica",
+        args: [id, 0],
+      })) as { nodeId: number; attempt: number; status: number };
       return { nodeId: Number(r.nodeId), attempt: Number(r.attempt), status: REPLICA_STATUS[Number(r.status)] };
     },
     async settled(timeoutMs = 60_000) {

@@ -59,7 +59,9 @@ function startChild(dataDir: string): Promise<ChildProcess> {
     nodeLostAfterMs: 0,
     maxBatchSize: 3, // many small transactions, so kills often land while one is in flight
   };
-  const proc = spawn(process.execPath, ["--require", "tsx/cjs", path.join(__dirname, "../helpers/watcherChild.ts"), JSON.stringify(config)], { stdio: ["ignore", "pipe", "pipe"] });
+  const proc = spawn(process.execPath, ["--require", "tsx/cjs", path.join(__dirname, "../helpers/watcherChild.ts"), JSON.stringify(config)], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let err = "";
   proc.stderr!.on("data", (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
   return new Promise((resolve, reject) => {
@@ -85,13 +87,31 @@ describe("act: crash recovery of the outbox", () => {
   it("resume asks the chain: a recorded but never broadcast tx is dropped, a broadcast one is recorded mined, a done action stays done", async () => {
     const silent = { info() {}, warn() {} };
     const { ids, intents } = await fx.submitIntents(1, { deployer: 13, nonceBase: 9000n });
-    const action: ScheduleAction = { type: "schedule", key: scheduleKey(ids[0]!, 0, 1), deploymentId: ids[0]!, intent: intents[0]!, replicaIndex: 0, nodeId: 1, pricePerSecond: 1n, attempt: 1 };
+    const action: ScheduleAction = {
+      type: "schedule",
+      key: scheduleKey(ids[0]!, 0, 1),
+      deploymentId: ids[0]!,
+      intent: intents[0]!,
+      replicaIndex: 0,
+      nodeId: 1,
+      pricePerSecond: 1n,
+      attempt: 1,
+    };
     const account = privateKeyToAccount(devPrivateKey(3));
     const db = await LevelKv.open(path.join(tmp, "resume"));
     const outbox = await Outbox.open(db);
     const sign = async (nonce: number) => {
       const fees = await fx.publicClient.estimateFeesPerGas();
-      const raw = await account.signTransaction({ chainId: 31337, type: "eip1559", to: fx.addresses.deploymentRegistry, data: encodeActions([action]), nonce, gas: 500_000n, maxFeePerGas: fees.maxFeePerGas!, maxPriorityFeePerGas: fees.maxPriorityFeePerGas! });
+      const raw = await account.signTransaction({
+        chainId: 31337,
+        type: "eip1559",
+        to: fx.addresses.deploymentRegistry,
+        data: encodeActions([action]),
+        nonce,
+        gas: 500_000n,
+        maxFeePerGas: fees.maxFeePerGas!,
+        maxPriorityFeePerGas: fees.maxPriorityFeePerGas!,
+      });
       return { raw, tx: { sender: account.address, nonce, hash: keccak256(raw), opKeys: [action.key], sentAt: Date.now() } };
     };
     const nonce0 = await fx.publicClient.getTransactionCount({ address: account.address });
@@ -114,7 +134,12 @@ describe("act: crash recovery of the outbox", () => {
     expect(await resumeOutbox(fx.publicClient, outbox, fx.addresses.deploymentRegistry, silent)).toEqual({ mined: 0, dropped: 1, alreadyDone: 1 });
     expect(outbox.get(action.key)?.state).toBe("mined");
     expect(await fx.publicClient.getTransactionCount({ address: account.address })).toBe(nonce0 + 1);
-    const reps = await fx.publicClient.readContract({ address: fx.addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "getReplicas", args: [ids[0]!] });
+    const reps = await fx.publicClient.readContract({
+      address: fx.addresses.deploymentRegistry,
+      abi: deploymentRegistryAbi,
+      functionName: "getReplicas",
+      args: [ids[0]!],
+    });
     expect([reps[0]!.status, reps[0]!.attempt, reps[0]!.nodeId]).toEqual([1, 1, 1]);
     // The outbox survives a reopen.
     await db.close();
@@ -126,7 +151,7 @@ describe("act: crash recovery of the outbox", () => {
   it(`SIGKILL at random points during ${DEPLOYMENTS} deployments: every replica placed, none twice, no reverted transaction`, async () => {
     const seed = Date.now() % 100_000;
     let rnd = seed;
-    const random = () => ((rnd = (rnd * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const random = () => (rnd = (rnd * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const dataDir = path.join(tmp, "watcher");
     const startBlock = await fx.publicClient.getBlockNumber();
     const ids: Hex[] = [];
@@ -144,7 +169,12 @@ describe("act: crash recovery of the outbox", () => {
     }
     const placed = async () => {
       for (const id of ids) {
-        const reps = await fx.publicClient.readContract({ address: fx.addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "getReplicas", args: [id] });
+        const reps = await fx.publicClient.readContract({
+          address: fx.addresses.deploymentRegistry,
+          abi: deploymentRegistryAbi,
+          functionName: "getReplicas",
+          args: [id],
+        });
         if (reps.length !== REPLICAS || reps.some((r) => r.status !== 1)) return false;
       }
       return true;
@@ -163,9 +193,15 @@ describe("act: crash recovery of the outbox", () => {
     }
     const wanted = new Set(ids.map((id) => id.toLowerCase()));
     const extra = scheduled.filter((e) => !wanted.has(e.args.id.toLowerCase()) || e.args.attempt !== 1);
-    expect(extra.map((e) => `${e.args.id}:${e.args.replicaIndex}:${e.args.attempt}@${e.blockNumber}`), `seed ${seed}`).toEqual([]);
+    expect(
+      extra.map((e) => `${e.args.id}:${e.args.replicaIndex}:${e.args.attempt}@${e.blockNumber}`),
+      `seed ${seed}`,
+    ).toEqual([]);
     expect(perReplica.size, `seed ${seed}`).toBe(DEPLOYMENTS * REPLICAS);
-    expect([...perReplica.values()].every((n) => n === 1), `seed ${seed}`).toBe(true);
+    expect(
+      [...perReplica.values()].every((n) => n === 1),
+      `seed ${seed}`,
+    ).toBe(true);
     for (const e of scheduled) expect(e.args.attempt).toBe(1);
 
     // Every orchestrator transaction on-chain succeeded: nothing was resent blindly.
@@ -188,6 +224,8 @@ describe("act: crash recovery of the outbox", () => {
     const ownDump = await own.store.dump();
     await own.db.close();
     expect(ownDump).toEqual(await freshReplay(fx.publicClient, fx.addresses, path.join(tmp, "replay")));
-    console.log(`crash test: seed ${seed}, ${kills} kills, restarts that found transactions in flight: ${JSON.stringify(resumes)}, ${orchestratorTxs} orchestrator transactions for ${DEPLOYMENTS * REPLICAS} placements`);
+    console.log(
+      `crash test: seed ${seed}, ${kills} kills, restarts that found transactions in flight: ${JSON.stringify(resumes)}, ${orchestratorTxs} orchestrator transactions for ${DEPLOYMENTS * REPLICAS} placements`,
+    );
   }, 150_000);
 });

@@ -42,7 +42,9 @@ function startWatcher(databaseUrl: string): Watcher {
     nodeLostAfterMs: 0,
     maxBatchSize: 5, // many small transactions, so the kill lands while one is in flight
   };
-  const proc = spawn(process.execPath, ["--require", "tsx/cjs", path.join(__dirname, "../helpers/watcherChild.ts"), JSON.stringify(config)], { stdio: ["ignore", "pipe", "pipe"] });
+  const proc = spawn(process.execPath, ["--require", "tsx/cjs", path.join(__dirname, "../helpers/watcherChild.ts"), JSON.stringify(config)], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   children.push(proc);
   let err = "";
   proc.stderr!.on("data", (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
@@ -114,7 +116,12 @@ describe.skipIf(postgresUnavailable !== undefined)("watcher high availability (P
 
     const placed = async () => {
       for (const id of ids) {
-        const reps = await fx.publicClient.readContract({ address: fx.addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "getReplicas", args: [id] });
+        const reps = await fx.publicClient.readContract({
+          address: fx.addresses.deploymentRegistry,
+          abi: deploymentRegistryAbi,
+          functionName: "getReplicas",
+          args: [id],
+        });
         if (reps.some((r) => r.status !== 1)) return false;
       }
       return true;

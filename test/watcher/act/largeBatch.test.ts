@@ -51,8 +51,12 @@ afterAll(async () => {
   if (tmp) await rm(tmp, { recursive: true, force: true });
 });
 
-const replicas = (id: Hex) => fx.publicClient.readContract({ address: fx.addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "getReplicas", args: [id] });
-const status = (id: Hex) => fx.publicClient.readContract({ address: fx.addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "getDeployment", args: [id] }).then((d) => d.status);
+const replicas = (id: Hex) =>
+  fx.publicClient.readContract({ address: fx.addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "getReplicas", args: [id] });
+const status = (id: Hex) =>
+  fx.publicClient
+    .readContract({ address: fx.addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "getDeployment", args: [id] })
+    .then((d) => d.status);
 
 describe("the watcher's batches under the per-transaction gas cap", () => {
   it(`places ${JOBS} jobs and settles them all when they finish in one block, every transaction within the cap`, async () => {
@@ -60,7 +64,8 @@ describe("the watcher's batches under the per-transaction gas cap", () => {
     const { ids } = await fx.submitIntents(JOBS, { replicas: 1, kind: 1, quorum: 1, nonceBase: 1n });
     await waitFor("every job replica scheduled", async () => (await Promise.all(ids.map(replicas))).every((r) => r[0]!.status === 1), 60_000, 200);
     const placed = await Promise.all(ids.map(async (id) => ({ id, r: (await replicas(id))[0]! })));
-    const atts = (status: number, outputHash: Hex) => placed.map(({ id, r }) => ({ id, replicaIndex: 0, nodeId: r.nodeId, attempt: r.attempt, status, outputHash }));
+    const atts = (status: number, outputHash: Hex) =>
+      placed.map(({ id, r }) => ({ id, replicaIndex: 0, nodeId: r.nodeId, attempt: r.attempt, status, outputHash }));
     await fx.attestMany(atts(0, `0x${"00".repeat(32)}`)); // Running
     await fx.attestMany(atts(1, `0x${"66".repeat(32)}`)); // Completed: every job final in this one block
     await waitFor("every job terminated by the watcher", async () => (await Promise.all(ids.map(status))).every((s) => s === 5), 60_000, 200);

@@ -35,20 +35,41 @@ const requestsArb = fc
       if (seen.has(d.dep)) continue;
       seen.add(d.dep);
       for (let i = 0; i < d.replicas; i++)
-        out.push({ deploymentId: `0x${d.dep}`, replicaIndex: i, seq: String(d.dep).padStart(3, "0"), cpuMillis: d.cpuMillis, memoryMiB: d.memoryMiB, diskMiB: d.diskMiB, maxPricePerSecond: d.maxPricePerSecond, siblingNodeIds: [], previousNodeId: 0 });
+        out.push({
+          deploymentId: `0x${d.dep}`,
+          replicaIndex: i,
+          seq: String(d.dep).padStart(3, "0"),
+          cpuMillis: d.cpuMillis,
+          memoryMiB: d.memoryMiB,
+          diskMiB: d.diskMiB,
+          maxPricePerSecond: d.maxPricePerSecond,
+          siblingNodeIds: [],
+          previousNodeId: 0,
+        });
     }
     return out;
   });
 
 function fits(n: PlacementNode, r: ReplicaRequest) {
-  return n.eligible && n.pricePerSecond <= r.maxPricePerSecond && n.freeSlots >= 1 && n.freeCpuMillis >= r.cpuMillis && n.freeMemoryMiB >= r.memoryMiB && n.freeDiskMiB >= r.diskMiB;
+  return (
+    n.eligible &&
+    n.pricePerSecond <= r.maxPricePerSecond &&
+    n.freeSlots >= 1 &&
+    n.freeCpuMillis >= r.cpuMillis &&
+    n.freeMemoryMiB >= r.memoryMiB &&
+    n.freeDiskMiB >= r.diskMiB
+  );
 }
 
 describe("placeReplicas", () => {
   it("is deterministic: same input in any order gives the same placements", () => {
     fc.assert(
       fc.property(nodesArb, requestsArb, fc.integer(), (nodes, requests, seed) => {
-        const shuffle = <T>(xs: T[]) => xs.map((x, i) => ({ x, k: (Math.imul(i + 1, 2654435761) ^ seed) >>> 0 })).sort((a, b) => a.k - b.k).map((e) => e.x);
+        const shuffle = <T>(xs: T[]) =>
+          xs
+            .map((x, i) => ({ x, k: (Math.imul(i + 1, 2654435761) ^ seed) >>> 0 }))
+            .sort((a, b) => a.k - b.k)
+            .map((e) => e.x);
         expect(placeReplicas(shuffle([...nodes]), shuffle([...requests]))).toEqual(placeReplicas(nodes, requests));
       }),
     );
@@ -84,8 +105,26 @@ describe("placeReplicas", () => {
   it("spreads a deployment's replicas over different nodes when there is room", () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 6 }), (nodeCount, replicas) => {
-        const nodes: PlacementNode[] = Array.from({ length: nodeCount }, (_, i) => ({ nodeId: i + 1, freeCpuMillis: 10_000, freeMemoryMiB: 10_000, freeDiskMiB: 10_000, freeSlots: 10, pricePerSecond: 1n, eligible: true }));
-        const requests: ReplicaRequest[] = Array.from({ length: replicas }, (_, i) => ({ deploymentId: "0xaa", replicaIndex: i, seq: "1", cpuMillis: 100, memoryMiB: 64, diskMiB: 0, maxPricePerSecond: 1n, siblingNodeIds: [], previousNodeId: 0 }));
+        const nodes: PlacementNode[] = Array.from({ length: nodeCount }, (_, i) => ({
+          nodeId: i + 1,
+          freeCpuMillis: 10_000,
+          freeMemoryMiB: 10_000,
+          freeDiskMiB: 10_000,
+          freeSlots: 10,
+          pricePerSecond: 1n,
+          eligible: true,
+        }));
+        const requests: ReplicaRequest[] = Array.from({ length: replicas }, (_, i) => ({
+          deploymentId: "0xaa",
+          replicaIndex: i,
+          seq: "1",
+          cpuMillis: 100,
+          memoryMiB: 64,
+          diskMiB: 0,
+          maxPricePerSecond: 1n,
+          siblingNodeIds: [],
+          previousNodeId: 0,
+        }));
         const { placements } = placeReplicas(nodes, requests);
         const perNode = new Map<number, number>();
         for (const p of placements) perNode.set(p.nodeId, (perNode.get(p.nodeId) ?? 0) + 1);
@@ -96,8 +135,27 @@ describe("placeReplicas", () => {
   });
 
   it("breaks ties by node id, prefers the cheaper node, avoids siblings and the node a replica failed on", () => {
-    const node = (nodeId: number, price = 1n): PlacementNode => ({ nodeId, freeCpuMillis: 1000, freeMemoryMiB: 1000, freeDiskMiB: 1000, freeSlots: 5, pricePerSecond: price, eligible: true });
-    const req = (extra: Partial<ReplicaRequest> = {}): ReplicaRequest => ({ deploymentId: "0x01", replicaIndex: 0, seq: "1", cpuMillis: 10, memoryMiB: 10, diskMiB: 0, maxPricePerSecond: 5n, siblingNodeIds: [], previousNodeId: 0, ...extra });
+    const node = (nodeId: number, price = 1n): PlacementNode => ({
+      nodeId,
+      freeCpuMillis: 1000,
+      freeMemoryMiB: 1000,
+      freeDiskMiB: 1000,
+      freeSlots: 5,
+      pricePerSecond: price,
+      eligible: true,
+    });
+    const req = (extra: Partial<ReplicaRequest> = {}): ReplicaRequest => ({
+      deploymentId: "0x01",
+      replicaIndex: 0,
+      seq: "1",
+      cpuMillis: 10,
+      memoryMiB: 10,
+      diskMiB: 0,
+      maxPricePerSecond: 5n,
+      siblingNodeIds: [],
+      previousNodeId: 0,
+      ...extra,
+    });
     expect(placeReplicas([node(3), node(2)], [req()]).placements[0]!.nodeId).toBe(2);
     expect(placeReplicas([node(1, 3n), node(2, 2n)], [req()]).placements[0]!.nodeId).toBe(2);
     expect(placeReplicas([node(1), node(2)], [req({ siblingNodeIds: [1] })]).placements[0]!.nodeId).toBe(2);

@@ -29,21 +29,52 @@ const idOf = (n: number) => `0x${n.toString(16).padStart(64, "0")}` as Hex;
 function deployment(n: number, replicas: number, status = 1, extra: Partial<DeploymentIntent> = {}): ObservedDeployment {
   return { id: idOf(n), intent: intent(replicas, extra), status, replicas, seq: String(n).padStart(6, "0"), terminated: false };
 }
-const replica = (dep: number, index: number, status = 0, nodeId = 0, attempt = 0): ObservedReplica => ({ deploymentId: idOf(dep), index, status, nodeId, attempt, pricePerSecond: 0n });
+const replica = (dep: number, index: number, status = 0, nodeId = 0, attempt = 0): ObservedReplica => ({
+  deploymentId: idOf(dep),
+  index,
+  status,
+  nodeId,
+  attempt,
+  pricePerSecond: 0n,
+});
 function node(nodeId: number, extra: Partial<ObservedNode & { measurementApproved: boolean }> = {}): ObservedNode & { measurementApproved: boolean } {
   return {
-    nodeId, operator: "0x0000000000000000000000000000000000000001", agent: "0x0000000000000000000000000000000000000002",
-    cpuMillis: 4000, memoryMiB: 4096, diskMiB: 4096, slots: 16, reservedCpuMillis: 0, reservedMemoryMiB: 0, reservedDiskMiB: 0, usedSlots: 0,
-    pricePerSecond: 1n, stake: 100n, unbonding: false, jailed: false, measurement: `0x${"33".repeat(32)}`, endpoint: "http://x", measurementApproved: true, ...extra,
+    nodeId,
+    operator: "0x0000000000000000000000000000000000000001",
+    agent: "0x0000000000000000000000000000000000000002",
+    cpuMillis: 4000,
+    memoryMiB: 4096,
+    diskMiB: 4096,
+    slots: 16,
+    reservedCpuMillis: 0,
+    reservedMemoryMiB: 0,
+    reservedDiskMiB: 0,
+    usedSlots: 0,
+    pricePerSecond: 1n,
+    stake: 100n,
+    unbonding: false,
+    jailed: false,
+    measurement: `0x${"33".repeat(32)}`,
+    endpoint: "http://x",
+    measurementApproved: true,
+    ...extra,
   };
 }
-const input = (partial: Partial<ReconcileInput>): ReconcileInput => ({ deployments: [], nodes: [node(1), node(2), node(3)], lostNodeIds: new Set(), inFlightKeys: new Set(), ...partial });
+const input = (partial: Partial<ReconcileInput>): ReconcileInput => ({
+  deployments: [],
+  nodes: [node(1), node(2), node(3)],
+  lostNodeIds: new Set(),
+  inFlightKeys: new Set(),
+  ...partial,
+});
 
 describe("reconcile", () => {
   it("places every pending replica of a new deployment on distinct nodes with attempt 1", () => {
     const { actions } = reconcile(input({ deployments: [{ deployment: deployment(1, 3), replicas: [0, 1, 2].map((i) => replica(1, i)) }] }));
     expect(actions.map((a) => [a.type, a.type === "schedule" && a.nodeId, a.type === "schedule" && a.attempt])).toEqual([
-      ["schedule", 1, 1], ["schedule", 2, 1], ["schedule", 3, 1],
+      ["schedule", 1, 1],
+      ["schedule", 2, 1],
+      ["schedule", 3, 1],
     ]);
     expect(actions[0]!.key).toBe(`schedule:${idOf(1)}:0:1`);
   });
@@ -63,19 +94,27 @@ describe("reconcile", () => {
   });
 
   it("terminates completed jobs and failed deployments, and leaves terminated ones alone", () => {
-    const { actions } = reconcile(input({
-      deployments: [
-        { deployment: deployment(1, 1, 4, { kind: 1, quorum: 1 }), replicas: [replica(1, 0, 3, 1, 1)] },
-        { deployment: deployment(2, 1, 6), replicas: [replica(2, 0, 4, 1, 1)] },
-        { deployment: { ...deployment(3, 1, 5), terminated: true }, replicas: [replica(3, 0, 0)] },
-      ],
-    }));
+    const { actions } = reconcile(
+      input({
+        deployments: [
+          { deployment: deployment(1, 1, 4, { kind: 1, quorum: 1 }), replicas: [replica(1, 0, 3, 1, 1)] },
+          { deployment: deployment(2, 1, 6), replicas: [replica(2, 0, 4, 1, 1)] },
+          { deployment: { ...deployment(3, 1, 5), terminated: true }, replicas: [replica(3, 0, 0)] },
+        ],
+      }),
+    );
     expect(actions.map((a) => a.key)).toEqual([`terminate:${idOf(1)}`, `terminate:${idOf(2)}`]);
   });
 
   it("skips ineligible nodes (jailed, unbonding, unapproved measurement) and counts in-flight placements", () => {
     const nodes = [node(1, { jailed: true }), node(2, { unbonding: true }), node(3, { measurementApproved: false }), node(4, { slots: 1 })];
-    const r = reconcile(input({ nodes, deployments: [{ deployment: deployment(1, 1), replicas: [replica(1, 0)] }], inFlightReservations: [{ nodeId: 4, cpuMillis: 1, memoryMiB: 1, diskMiB: 1 }] }));
+    const r = reconcile(
+      input({
+        nodes,
+        deployments: [{ deployment: deployment(1, 1), replicas: [replica(1, 0)] }],
+        inFlightReservations: [{ nodeId: 4, cpuMillis: 1, memoryMiB: 1, diskMiB: 1 }],
+      }),
+    );
     expect(r.actions).toEqual([]);
     expect(r.unplaced[0]!.reason).toContain("3 not eligible");
     expect(r.unplaced[0]!.reason).toContain("1 no free slot");
@@ -84,16 +123,32 @@ describe("reconcile", () => {
   it("is idempotent: with its own actions in flight it issues nothing new, and it is deterministic", () => {
     fc.assert(
       fc.property(
-        fc.array(fc.record({ replicas: fc.integer({ min: 1, max: 4 }), status: fc.constantFrom(1, 2, 3, 4, 5, 6), rs: fc.array(fc.tuple(fc.constantFrom(0, 1, 2, 3, 4), fc.integer({ min: 1, max: 4 })), { minLength: 4, maxLength: 4 }) }), { maxLength: 6 }),
+        fc.array(
+          fc.record({
+            replicas: fc.integer({ min: 1, max: 4 }),
+            status: fc.constantFrom(1, 2, 3, 4, 5, 6),
+            rs: fc.array(fc.tuple(fc.constantFrom(0, 1, 2, 3, 4), fc.integer({ min: 1, max: 4 })), { minLength: 4, maxLength: 4 }),
+          }),
+          { maxLength: 6 },
+        ),
         fc.subarray([1, 2, 3, 4]),
         (deps, lost) => {
-          const deployments = deps.map((d, n) => ({ deployment: deployment(n + 1, d.replicas, d.status), replicas: d.rs.slice(0, d.replicas).map(([s, nodeId], i) => replica(n + 1, i, s, s === 0 ? 0 : nodeId, s === 0 ? 0 : 1)) }));
+          const deployments = deps.map((d, n) => ({
+            deployment: deployment(n + 1, d.replicas, d.status),
+            replicas: d.rs.slice(0, d.replicas).map(([s, nodeId], i) => replica(n + 1, i, s, s === 0 ? 0 : nodeId, s === 0 ? 0 : 1)),
+          }));
           const base = input({ deployments, nodes: [node(1), node(2), node(3), node(4)], lostNodeIds: new Set(lost) });
           const first = reconcile(base);
           expect(reconcile(base)).toEqual(first);
           const keys = first.actions.map((a) => a.key);
           expect(new Set(keys).size).toBe(keys.length);
-          const again = reconcile({ ...base, inFlightKeys: new Set(keys), inFlightReservations: first.actions.flatMap((a) => (a.type === "schedule" ? [{ nodeId: a.nodeId, cpuMillis: 100, memoryMiB: 64, diskMiB: 10 }] : [])) });
+          const again = reconcile({
+            ...base,
+            inFlightKeys: new Set(keys),
+            inFlightReservations: first.actions.flatMap((a) =>
+              a.type === "schedule" ? [{ nodeId: a.nodeId, cpuMillis: 100, memoryMiB: 64, diskMiB: 10 }] : [],
+            ),
+          });
           expect(again.actions).toEqual([]);
           for (const a of first.actions) if (a.type === "schedule") expect(lost).not.toContain(a.nodeId);
         },

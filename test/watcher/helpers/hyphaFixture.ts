@@ -23,7 +23,19 @@ export interface HyphaFixture {
   addresses: HyphaAddresses;
   wallet(i: number): WalletClient;
   registerNode(opts: { endpoint: string; slots?: number; cpuMillis?: number; pricePerSecond?: bigint }): Promise<number>;
-  submitIntents(count: number, opts?: { cpuMillis?: number; replicas?: number; deployer?: number; nonceBase?: bigint; kind?: number; quorum?: number; maxRetries?: number; maxPricePerSecond?: bigint }): Promise<{ ids: Hex[]; intents: DeploymentIntent[] }>;
+  submitIntents(
+    count: number,
+    opts?: {
+      cpuMillis?: number;
+      replicas?: number;
+      deployer?: number;
+      nonceBase?: bigint;
+      kind?: number;
+      quorum?: number;
+      maxRetries?: number;
+      maxPricePerSecond?: bigint;
+    },
+  ): Promise<{ ids: Hex[]; intents: DeploymentIntent[] }>;
   attest(id: Hex, replicaIndex: number, nodeId: number, attempt: number, status: number, outputHash?: Hex): Promise<void>;
   /** Several attestations (each signed by its node's agent) in one attestMany transaction. */
   attestMany(list: { id: Hex; replicaIndex: number; nodeId: number; attempt: number; status: number; outputHash?: Hex }[]): Promise<void>;
@@ -54,7 +66,13 @@ export async function setupHypha(rpcUrl: string): Promise<HyphaFixture> {
     publicClient,
     params: { orchestrators: DEV_ROLES.orchestrators.map((i) => devAccount(i).address) },
   });
-  await fundAccounts({ walletClient: wallet(0), publicClient, addresses, accounts: [...DEV_ROLES.nodeOperators, ...DEV_ROLES.deployers].map((i) => devAccount(i).address), amount: parseEther("1000000") });
+  await fundAccounts({
+    walletClient: wallet(0),
+    publicClient,
+    addresses,
+    accounts: [...DEV_ROLES.nodeOperators, ...DEV_ROLES.deployers].map((i) => devAccount(i).address),
+    amount: parseEther("1000000"),
+  });
   await approveMeasurement({ walletClient: wallet(0), publicClient, addresses, measurement: MEASUREMENT });
   const domain = domainFor(addresses);
   const approved = new Set<number>();
@@ -64,7 +82,16 @@ export async function setupHypha(rpcUrl: string): Promise<HyphaFixture> {
   const signed = async (a: { id: Hex; replicaIndex: number; nodeId: number; attempt: number; status: number; outputHash?: Hex }) => {
     const agent = DEV_ROLES.nodeAgents[a.nodeId - 1]!;
     const outputHash = a.outputHash ?? (`0x${"00".repeat(32)}` as Hex);
-    const attestation = { deploymentId: a.id, replicaIndex: a.replicaIndex, nodeId: a.nodeId, attempt: a.attempt, status: a.status, measurement: MEASUREMENT, outputHash, timestamp: (await publicClient.getBlock()).timestamp };
+    const attestation = {
+      deploymentId: a.id,
+      replicaIndex: a.replicaIndex,
+      nodeId: a.nodeId,
+      attempt: a.attempt,
+      status: a.status,
+      measurement: MEASUREMENT,
+      outputHash,
+      timestamp: (await publicClient.getBlock()).timestamp,
+    };
     return { agent, attestation, signature: await signAttestation(devAccount(agent), domain, attestation) };
   };
   return {
@@ -82,14 +109,22 @@ export async function setupHypha(rpcUrl: string): Promise<HyphaFixture> {
         address: addresses.nodeRegistry,
         abi: nodeRegistryAbi,
         functionName: "register",
-        args: [{ agent: devAccount(agent).address, cpuMillis, memoryMiB: 64_000, diskMiB: 64_000, slots, pricePerSecond, measurement: MEASUREMENT, endpoint }, parseEther("100")],
+        args: [
+          { agent: devAccount(agent).address, cpuMillis, memoryMiB: 64_000, diskMiB: 64_000, slots, pricePerSecond, measurement: MEASUREMENT, endpoint },
+          parseEther("100"),
+        ],
       } as never);
       return ++nodeCount;
     },
     async submitIntents(count, opts = {}) {
       const deployer = opts.deployer ?? DEV_ROLES.defaultDeployer;
       if (!approved.has(deployer)) {
-        await send(deployer, { address: addresses.token, abi: hyphaTokenAbi, functionName: "approve", args: [addresses.deploymentRegistry, maxUint256] } as never);
+        await send(deployer, {
+          address: addresses.token,
+          abi: hyphaTokenAbi,
+          functionName: "approve",
+          args: [addresses.deploymentRegistry, maxUint256],
+        } as never);
         approved.add(deployer);
       }
       const now = (await publicClient.getBlock()).timestamp;
@@ -112,7 +147,12 @@ export async function setupHypha(rpcUrl: string): Promise<HyphaFixture> {
       }));
       const signatures = await Promise.all(intents.map((intent) => signIntent(devAccount(deployer), domain, intent)));
       for (let i = 0; i < intents.length; i += 50) {
-        await send(deployer, { address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "submitIntents", args: [intents.slice(i, i + 50), signatures.slice(i, i + 50)] } as never);
+        await send(deployer, {
+          address: addresses.deploymentRegistry,
+          abi: deploymentRegistryAbi,
+          functionName: "submitIntents",
+          args: [intents.slice(i, i + 50), signatures.slice(i, i + 50)],
+        } as never);
       }
       return { ids: intents.map((intent) => computeDeploymentId(domain, intent)), intents };
     },
@@ -122,7 +162,12 @@ export async function setupHypha(rpcUrl: string): Promise<HyphaFixture> {
     },
     async attestMany(list) {
       const all = await Promise.all(list.map(signed));
-      await send(all[0]!.agent, { address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "attestMany", args: [all.map((a) => a.attestation), all.map((a) => a.signature)] } as never);
+      await send(all[0]!.agent, {
+        address: addresses.deploymentRegistry,
+        abi: deploymentRegistryAbi,
+        functionName: "attestMany",
+        args: [all.map((a) => a.attestation), all.map((a) => a.signature)],
+      } as never);
     },
   };
 }

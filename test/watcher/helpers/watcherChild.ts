@@ -6,7 +6,17 @@ import { runWatcher } from "../../../src/watcher/runWatcher";
 
 const raw = JSON.parse(process.argv[2]!);
 raw.addresses.startBlock = BigInt(raw.addresses.startBlock ?? 0);
-const quiet = { debug() {}, info(o: object, m?: string) { if (m?.startsWith("outbox resumed")) process.stdout.write(`resumed ${JSON.stringify(o)}\n`); if (m?.includes("standing by")) process.stdout.write("standby\n"); }, warn() {}, error(o: object, m?: string) { process.stderr.write(`${m} ${JSON.stringify(o)}\n`); } };
+const quiet = {
+  debug() {},
+  info(o: object, m?: string) {
+    if (m?.startsWith("outbox resumed")) process.stdout.write(`resumed ${JSON.stringify(o)}\n`);
+    if (m?.includes("standing by")) process.stdout.write("standby\n");
+  },
+  warn() {},
+  error(o: object, m?: string) {
+    process.stderr.write(`${m} ${JSON.stringify(o)}\n`);
+  },
+};
 runWatcher(raw, quiet).then(
   (w) => {
     process.stdout.write("ready\n");

@@ -32,7 +32,17 @@ beforeAll(async () => {
   await fx.registerNode({ endpoint: health.url });
   // Let a real watcher place a few deployments so the chain has additive events (capacity reserved).
   const { ids } = await fx.submitIntents(6, { replicas: 2 });
-  const w = await runWatcher({ rpcUrl: node.rpcUrl, addresses: { ...fx.addresses, startBlock: 0n }, senderPrivateKeys: [devPrivateKey(1)], dataDir: path.join(tmp, "w0"), pollIntervalMs: 50, nodeLostAfterMs: 0 }, silent);
+  const w = await runWatcher(
+    {
+      rpcUrl: node.rpcUrl,
+      addresses: { ...fx.addresses, startBlock: 0n },
+      senderPrivateKeys: [devPrivateKey(1)],
+      dataDir: path.join(tmp, "w0"),
+      pollIntervalMs: 50,
+      nodeLostAfterMs: 0,
+    },
+    silent,
+  );
   await waitFor("all replicas scheduled", () => ids.every((id) => w.store.replicasOf(id).every((r) => r.status === 1)));
   await w.close();
 }, 180_000);
@@ -44,16 +54,27 @@ afterAll(async () => {
 });
 
 async function checkAgainstChain(dump: Record<string, unknown>) {
-  const nodes = Object.values(dump).filter((v): v is { nodeId: number; cpuMillis: number; reservedCpuMillis: number; usedSlots: number; slots: number } => typeof v === "object" && v !== null && "operator" in v);
+  const nodes = Object.values(dump).filter(
+    (v): v is { nodeId: number; cpuMillis: number; reservedCpuMillis: number; usedSlots: number; slots: number } =>
+      typeof v === "object" && v !== null && "operator" in v,
+  );
   expect(nodes.length).toBe(2);
   for (const n of nodes) {
     const onChain = await fx.publicClient.readContract({ address: fx.addresses.nodeRegistry, abi: nodeRegistryAbi, functionName: "getNode", args: [n.nodeId] });
     expect(n.cpuMillis - n.reservedCpuMillis).toBe(onChain.freeCpuMillis);
     expect(n.slots - n.usedSlots).toBe(onChain.freeSlots);
   }
-  const reps = Object.values(dump).filter((v): v is { deploymentId: Hex; index: number; status: number; attempt: number } => typeof v === "object" && v !== null && "attempt" in v && "deploymentId" in v);
+  const reps = Object.values(dump).filter(
+    (v): v is { deploymentId: Hex; index: number; status: number; attempt: number } =>
+      typeof v === "object" && v !== null && "attempt" in v && "deploymentId" in v,
+  );
   for (const r of reps) {
-    const onChain = await fx.publicClient.readContract({ address: fx.addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "getReplica", args: [r.deploymentId, r.index] });
+    const onChain = await fx.publicClient.readContract({
+      address: fx.addresses.deploymentRegistry,
+      abi: deploymentRegistryAbi,
+      functionName: "getReplica",
+      args: [r.deploymentId, r.index],
+    });
     expect([r.status, r.attempt]).toEqual([onChain.status, onChain.attempt]);
   }
 }
@@ -116,11 +137,15 @@ describe("ingest (ChainFollower + StateStore)", () => {
         res.writeHead(503).end("busy");
         return;
       }
-      const calls = JSON.parse(body) as { id: number; method: string; params: { fromBlock: string; toBlock: string }[] } | { id: number; method: string; params: { fromBlock: string; toBlock: string }[] }[];
+      const calls = JSON.parse(body) as
+        | { id: number; method: string; params: { fromBlock: string; toBlock: string }[] }
+        | { id: number; method: string; params: { fromBlock: string; toBlock: string }[] }[];
       for (const c of Array.isArray(calls) ? calls : [calls]) {
         if (c.method === "eth_getLogs" && BigInt(c.params[0]!.toBlock) - BigInt(c.params[0]!.fromBlock) >= 4n) {
           capped++;
-          res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ jsonrpc: "2.0", id: c.id, error: { code: -32005, message: "query returned more than 10000 results" } }));
+          res
+            .writeHead(200, { "content-type": "application/json" })
+            .end(JSON.stringify({ jsonrpc: "2.0", id: c.id, error: { code: -32005, message: "query returned more than 10000 results" } }));
           return;
         }
       }

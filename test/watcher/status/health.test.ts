@@ -85,10 +85,18 @@ describe("watcher /healthz against a stopped chain", () => {
     stopped = false;
     await waitFor("healthy again", async () => (await fetch(`${w.statusUrl}/healthz`)).status === 200, 60_000, 200);
     const { ids } = await fx.submitIntents(2, { nonceBase: 1n });
-    await waitFor("placed", async () => {
-      const all = await Promise.all(ids.map((id) => fx.publicClient.readContract({ address: fx.addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "getReplicas", args: [id] })));
-      return all.every((rs) => rs[0]!.status === 1);
-    }, 20_000);
+    await waitFor(
+      "placed",
+      async () => {
+        const all = await Promise.all(
+          ids.map((id) =>
+            fx.publicClient.readContract({ address: fx.addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "getReplicas", args: [id] }),
+          ),
+        );
+        return all.every((rs) => rs[0]!.status === 1);
+      },
+      20_000,
+    );
     const logs = await fx.publicClient.getLogs({ address: fx.addresses.deploymentRegistry, fromBlock: 0n, toBlock: await fx.publicClient.getBlockNumber() });
     const scheduled = parseEventLogs({ abi: deploymentRegistryAbi, logs, eventName: "ReplicaScheduled" });
     expect(scheduled.map((e) => e.args.id).sort()).toEqual([...ids].sort());

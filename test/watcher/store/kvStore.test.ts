@@ -21,7 +21,16 @@ afterAll(async () => {
 
 describe("finalOps and prefixRange (pure)", () => {
   it("keeps the last op per key, and a prefix's range ends just past it", () => {
-    expect(finalOps([{ type: "put", key: "a", value: "1" }, { type: "put", key: "b", value: "2" }, { type: "del", key: "a" }])).toEqual([{ type: "del", key: "a" }, { type: "put", key: "b", value: "2" }]);
+    expect(
+      finalOps([
+        { type: "put", key: "a", value: "1" },
+        { type: "put", key: "b", value: "2" },
+        { type: "del", key: "a" },
+      ]),
+    ).toEqual([
+      { type: "del", key: "a" },
+      { type: "put", key: "b", value: "2" },
+    ]);
     expect(prefixRange("s:")).toEqual({ gte: "s:", lt: "s;" });
   });
 });
@@ -47,7 +56,11 @@ describe.each(backends)("KvStore on $name", ({ skip, open }) => {
 
   it("reads a range in byte order across pages (2,500 keys), and clears only the range", async () => {
     const keys = Array.from({ length: 2500 }, (_, i) => `s:${String(i).padStart(5, "0")}`);
-    await kv.batch([...keys.map((key) => ({ type: "put" as const, key, value: key.toUpperCase() })), { type: "put", key: "o:x", value: "1" }, { type: "put", key: "s", value: "no" }]);
+    await kv.batch([
+      ...keys.map((key) => ({ type: "put" as const, key, value: key.toUpperCase() })),
+      { type: "put", key: "o:x", value: "1" },
+      { type: "put", key: "s", value: "no" },
+    ]);
     const read: string[] = [];
     for await (const [k, v] of kv.entries(prefixRange("s:"))) {
       expect(v).toBe(k.toUpperCase());
@@ -61,11 +74,21 @@ describe.each(backends)("KvStore on $name", ({ skip, open }) => {
   });
 
   it("a batch is all or nothing, and a later op on the same key wins", async () => {
-    await kv.batch([{ type: "put", key: "a", value: "1" }, { type: "del", key: "a" }, { type: "put", key: "b", value: "2" }, { type: "put", key: "b", value: "3" }]);
+    await kv.batch([
+      { type: "put", key: "a", value: "1" },
+      { type: "del", key: "a" },
+      { type: "put", key: "b", value: "2" },
+      { type: "put", key: "b", value: "3" },
+    ]);
     expect(await kv.get("a")).toBeUndefined();
     expect(await kv.get("b")).toBe("3");
     // A value the store refuses (a NUL byte in text) fails the whole batch: "c" is not written either.
-    await expect(kv.batch([{ type: "put", key: "c", value: "4" }, { type: "put", key: "d", value: kv.kind === "postgres" ? "bad\u0000" : (undefined as unknown as string) }])).rejects.toThrow();
+    await expect(
+      kv.batch([
+        { type: "put", key: "c", value: "4" },
+        { type: "put", key: "d", value: kv.kind === "postgres" ? "bad\u0000" : (undefined as unknown as string) },
+      ]),
+    ).rejects.toThrow();
     expect(await kv.get("c")).toBeUndefined();
   });
 });

@@ -34,11 +34,35 @@ const endpointUpdated = (block: number, nodeId: number, endpoint: string) =>
   ({ eventName: "EndpointUpdated", blockNumber: BigInt(block), blockHash: hash(block), logIndex: 1, args: { nodeId, endpoint } }) as unknown as HyphaEvent;
 
 const ID = `0x${"ab".repeat(32)}` as Hex;
-const intent = { deployer: `0x${"33".repeat(20)}`, specHash: hash(7), imageRoot: hash(8), replicas: 2, cpuMillis: 100, memoryMiB: 64, diskMiB: 64, maxPricePerSecond: 5n, budget: 100n, nonce: 1n, deadline: 9n, kind: 1, quorum: 1, maxRetries: 1, maxRunSeconds: 60 };
-const submitted = (block: number, id: Hex) => ({ eventName: "IntentSubmitted", blockNumber: BigInt(block), blockHash: hash(block), logIndex: 2, args: { id, intent } }) as unknown as HyphaEvent;
-const terminated = (block: number, id: Hex) => ({ eventName: "Terminated", blockNumber: BigInt(block), blockHash: hash(block), logIndex: 3, args: { id } }) as unknown as HyphaEvent;
+const intent = {
+  deployer: `0x${"33".repeat(20)}`,
+  specHash: hash(7),
+  imageRoot: hash(8),
+  replicas: 2,
+  cpuMillis: 100,
+  memoryMiB: 64,
+  diskMiB: 64,
+  maxPricePerSecond: 5n,
+  budget: 100n,
+  nonce: 1n,
+  deadline: 9n,
+  kind: 1,
+  quorum: 1,
+  maxRetries: 1,
+  maxRunSeconds: 60,
+};
+const submitted = (block: number, id: Hex) =>
+  ({ eventName: "IntentSubmitted", blockNumber: BigInt(block), blockHash: hash(block), logIndex: 2, args: { id, intent } }) as unknown as HyphaEvent;
+const terminated = (block: number, id: Hex) =>
+  ({ eventName: "Terminated", blockNumber: BigInt(block), blockHash: hash(block), logIndex: 3, args: { id } }) as unknown as HyphaEvent;
 const replicaStopped = (block: number, id: Hex) =>
-  ({ eventName: "ReplicaStatusChanged", blockNumber: BigInt(block), blockHash: hash(block), logIndex: 4, args: { id, replicaIndex: 1, nodeId: 3, from: 0, to: 6 } }) as unknown as HyphaEvent;
+  ({
+    eventName: "ReplicaStatusChanged",
+    blockNumber: BigInt(block),
+    blockHash: hash(block),
+    logIndex: 4,
+    args: { id, replicaIndex: 1, nodeId: 3, from: 0, to: 6 },
+  }) as unknown as HyphaEvent;
 
 let postgres: TestPostgres | undefined;
 beforeAll(async () => {

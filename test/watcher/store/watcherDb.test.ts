@@ -68,13 +68,16 @@ const stop = async () => {
   watcher = undefined;
 };
 
-const replicas = (id: Hex) => fx.publicClient.readContract({ address: fx.addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "getReplicas", args: [id] });
+const replicas = (id: Hex) =>
+  fx.publicClient.readContract({ address: fx.addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "getReplicas", args: [id] });
 
 /** Every deployment's replicas placed, each (replica, attempt) scheduled exactly once on-chain, and the state equal to a fresh replay. */
 async function expectNothingLostNothingTwice(w: WatcherHandle): Promise<void> {
   await waitFor("every replica placed", async () => (await Promise.all(ids.map(replicas))).every((rs) => rs.every((r) => r.status === 1)), 20_000);
   const logs = await fx.publicClient.getLogs({ address: fx.addresses.deploymentRegistry, fromBlock: 0n, toBlock: await fx.publicClient.getBlockNumber() });
-  const scheduled = parseEventLogs({ abi: deploymentRegistryAbi, logs, eventName: "ReplicaScheduled" }).map((e) => `${e.args.id}:${e.args.replicaIndex}:${e.args.attempt}`);
+  const scheduled = parseEventLogs({ abi: deploymentRegistryAbi, logs, eventName: "ReplicaScheduled" }).map(
+    (e) => `${e.args.id}:${e.args.replicaIndex}:${e.args.attempt}`,
+  );
   expect(new Set(scheduled).size).toBe(scheduled.length);
   expect(scheduled.length).toBe(ids.length);
   const head = await fx.publicClient.getBlockNumber();
@@ -128,7 +131,10 @@ describe("the watcher's database is a cache of the chain", () => {
     const later: string[] = [];
     for await (const key of db.keys()) if (/^[hu]:\d{16}$/.test(key) && BigInt(key.slice(2)) > before.number) later.push(key);
     expect(later.length).toBeGreaterThan(0);
-    await db.batch([...later.map((key) => ({ type: "del" as const, key })), { type: "put", key: "m:cursor", value: encodeRecord({ number: before.number, hash: before.hash }) }]);
+    await db.batch([
+      ...later.map((key) => ({ type: "del" as const, key })),
+      { type: "put", key: "m:cursor", value: encodeRecord({ number: before.number, hash: before.hash }) },
+    ]);
     await db.close();
 
     const w2 = await start();
