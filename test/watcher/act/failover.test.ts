@@ -106,7 +106,18 @@ describe.skipIf(postgresUnavailable !== undefined)("watcher high availability (P
     const ids: Hex[] = [];
     const submitted = fx.submitIntents(DEPLOYMENTS, { replicas: REPLICAS, nonceBase: 1n }).then((r) => ids.push(...r.ids));
     // Kill while a placement transaction is being sent (or, at worst, after the first ones went out).
-    await waitFor("the active watcher is sending", () => (active.lastStatus?.txsSent ?? 0) > 0 && (active.lastStatus?.outbox.inProgress ?? 0) > 0, 60_000, 5);
+    let firstSentAt = 0;
+    await waitFor(
+      "the active watcher is sending",
+      () => {
+        const sent = active.lastStatus?.txsSent ?? 0;
+        if (sent > 0 && firstSentAt === 0) firstSentAt = Date.now();
+        // mid-send when the status shows it; at worst 1 s after the first placements went out
+        return sent > 0 && ((active.lastStatus?.outbox.inProgress ?? 0) > 0 || Date.now() - firstSentAt > 1000);
+      },
+      60_000,
+      5,
+    );
     const sentBeforeKill = active.lastStatus!.txsSent;
     const killedAt = Date.now();
     await kill(active.proc);

@@ -20,7 +20,7 @@ const quiet = {
 runWatcher(raw, quiet).then(
   (w) => {
     process.stdout.write("ready\n");
-    setInterval(() => process.stdout.write(`status ${JSON.stringify(w.status())}\n`), 500);
+    setInterval(() => process.stdout.write(`status ${JSON.stringify(w.status())}\n`), 25); // often: the test kills mid-send
   },
   (err) => {
     process.stderr.write(`watcher failed: ${err?.stack ?? err}\n`);
