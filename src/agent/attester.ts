@@ -17,7 +17,7 @@ import { sendSizedContractTx } from "../chain/sizedTx";
 import { batchGasLimit, splitUnderGasCap, type GasItem } from "../chain/gasCosts";
 import type { AgentAddresses } from "./config";
 import { readReplicaStates } from "./chainView";
-import { attestationStillNeeded, replicaKey, type ChainReplica, type WantedAttestation } from "./reconcile";
+import { attestationStillNeeded, replicaRef, type ChainReplica, type WantedAttestation } from "./reconcile";
 
 /** An attestation waiting to be sent, with what it states. */
 export interface QueuedAttestation extends WantedAttestation {
@@ -82,7 +82,7 @@ export class Attester {
    * paid for the time its replica ran.
    */
   enqueue(att: QueuedAttestation): void {
-    const run = `${replicaKey(att.deploymentId, att.replicaIndex)}#${att.attempt}`;
+    const run = `${replicaRef(att.deploymentId, att.replicaIndex)}#${att.attempt}`;
     if (att.status === "Completed") this.queue.delete(`${run}#Running`);
     this.queue.set(att.status === "Running" ? `${run}#Running` : run, att);
   }

@@ -14,7 +14,7 @@ import { DeploymentStatus, ReplicaStatus } from "../chain/eip712";
 import { getLogsSplitting } from "../chain/logs";
 import type { AgentAddresses } from "./config";
 import type { ChainReplica } from "./reconcile";
-import { replicaKey } from "./reconcile";
+import { replicaRef } from "./reconcile";
 
 /** Max block range per eth_getLogs request. */
 const MAX_RANGE = 5_000n;
@@ -29,7 +29,7 @@ const [STATUS_TOPIC] = encodeEventTopics({ abi: deploymentRegistryAbi, eventName
 export interface ScanResult {
   /** New candidates (first placement on this node seen). */
   added: number;
-  /** Replicas (replicaKey) with a placement or status change on this node not seen before. */
+  /** Replicas (replicaRef) with a placement or status change on this node not seen before. */
   touched: Set<string>;
   /**
    * For touched replicas whose new logs are only status changes (no new placement): the status
@@ -80,7 +80,7 @@ export class AssignmentScanner {
         if (log.eventName !== "ReplicaScheduled" && log.eventName !== "ReplicaStatusChanged") continue;
         const args = log.args as { id: Hex; replicaIndex: number; nodeId: number; attempt?: number; to?: number };
         if (Number(args.nodeId) !== this.nodeId) continue; // never trust a filter alone
-        const key = replicaKey(args.id, Number(args.replicaIndex));
+        const key = replicaRef(args.id, Number(args.replicaIndex));
         const logId = `${log.blockHash}:${log.logIndex}`;
         if (this.seen.has(logId)) continue; // the re-scanned overlap: counted already
         this.seen.set(logId, log.blockNumber!);

@@ -40,8 +40,8 @@ export interface ReconcileActions {
   stop: { run: LocalRun; reason: string }[];
 }
 
-/** Key of a replica: `<deploymentId>/<index>` (lower-case id). */
-export function replicaKey(deploymentId: Hex, replicaIndex: number): string {
+/** How the agent names a replica: `<deploymentId>/<index>` (lower-case id); the watcher store's record key is observedState.replicaKey. */
+export function replicaRef(deploymentId: Hex, replicaIndex: number): string {
   return `${deploymentId.toLowerCase()}/${replicaIndex}`;
 }
 
@@ -57,10 +57,10 @@ export function isAssignedToMe(r: ChainReplica, nodeId: number): boolean {
  */
 export function decideReconcile(nodeId: number, chain: ChainReplica[], local: LocalRun[]): ReconcileActions {
   const wanted = new Map<string, ChainReplica>();
-  for (const r of chain) if (isAssignedToMe(r, nodeId)) wanted.set(replicaKey(r.deploymentId, r.replicaIndex), r);
+  for (const r of chain) if (isAssignedToMe(r, nodeId)) wanted.set(replicaRef(r.deploymentId, r.replicaIndex), r);
   const localByKey = new Map<string, LocalRun[]>();
   for (const l of local) {
-    const k = replicaKey(l.deploymentId, l.replicaIndex);
+    const k = replicaRef(l.deploymentId, l.replicaIndex);
     localByKey.set(k, [...(localByKey.get(k) ?? []), l]);
   }
   const start: ChainReplica[] = [];
@@ -69,16 +69,16 @@ export function decideReconcile(nodeId: number, chain: ChainReplica[], local: Lo
     if (!(localByKey.get(k) ?? []).some((l) => l.attempt === r.attempt)) start.push(r);
   }
   const stop: { run: LocalRun; reason: string }[] = [];
-  const chainByKey = new Map(chain.map((r) => [replicaKey(r.deploymentId, r.replicaIndex), r]));
+  const chainByKey = new Map(chain.map((r) => [replicaRef(r.deploymentId, r.replicaIndex), r]));
   for (const l of local) {
     if (!l.active) continue;
-    const k = replicaKey(l.deploymentId, l.replicaIndex);
+    const k = replicaRef(l.deploymentId, l.replicaIndex);
     const w = wanted.get(k);
     if (w && w.attempt === l.attempt) continue;
     stop.push({ run: l, reason: stopReason(chainByKey.get(k), nodeId, l.attempt) });
   }
   const order = (a: { deploymentId: Hex; replicaIndex: number }, b: { deploymentId: Hex; replicaIndex: number }) =>
-    replicaKey(a.deploymentId, a.replicaIndex) < replicaKey(b.deploymentId, b.replicaIndex) ? -1 : 1;
+    replicaRef(a.deploymentId, a.replicaIndex) < replicaRef(b.deploymentId, b.replicaIndex) ? -1 : 1;
   start.sort(order);
   stop.sort((a, b) => order(a.run, b.run));
   return { start, stop };

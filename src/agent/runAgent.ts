@@ -25,7 +25,7 @@ import type { RuntimeDriver } from "./runtime/driver";
 import { selectRuntime, type RuntimeChoice } from "./runtime/registry";
 import { AssignmentScanner, readReplicaStates } from "./chainView";
 import { Attester } from "./attester";
-import { decideReconcile, isAssignedToMe, replicaKey, type ChainReplica } from "./reconcile";
+import { decideReconcile, isAssignedToMe, replicaRef, type ChainReplica } from "./reconcile";
 import { ReplicaRun } from "./replicaRun";
 import { createAgentApi } from "./httpApi";
 import { createAgentMetrics } from "./metrics";
@@ -171,11 +171,11 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
   const known = new Map<string, ChainReplica>();
   // The attester checks queued attestations against them and reads only replicas it has no view of.
   const knownOrRead = async (replicas: { deploymentId: Hex; replicaIndex: number }[]): Promise<ChainReplica[]> => {
-    const missing = replicas.filter((r) => !known.has(replicaKey(r.deploymentId, r.replicaIndex)));
+    const missing = replicas.filter((r) => !known.has(replicaRef(r.deploymentId, r.replicaIndex)));
     const read = missing.length ? await readReplicaStates(publicClient, addresses, missing) : [];
-    const readByKey = new Map(read.map((st) => [replicaKey(st.deploymentId, st.replicaIndex), st]));
+    const readByKey = new Map(read.map((st) => [replicaRef(st.deploymentId, st.replicaIndex), st]));
     return replicas.map((r) => {
-      const key = replicaKey(r.deploymentId, r.replicaIndex);
+      const key = replicaRef(r.deploymentId, r.replicaIndex);
       return known.get(key) ?? readByKey.get(key)!;
     });
   };
@@ -188,7 +188,7 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
     cfg.nodeId,
     log,
     ({ att, transactionHash }) => {
-      const run = runs.get(replicaKey(att.deploymentId, att.replicaIndex))?.find((r) => r.info.attempt === att.attempt);
+      const run = runs.get(replicaRef(att.deploymentId, att.replicaIndex))?.find((r) => r.info.attempt === att.attempt);
       if (run) run.info.attested[att.status] = transactionHash;
     },
     knownOrRead,
@@ -212,7 +212,7 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
     replicas: () => [...runs.values()].flat().map((r) => ({ ...r.info })),
     metrics: createAgentMetrics(() => [...runs.values()].flat().map((r) => r.info), cfg.nodeId),
     logFiles: (id, index, attempt) => {
-      const list = runs.get(replicaKey(id, index)) ?? [];
+      const list = runs.get(replicaRef(id, index)) ?? [];
       const run = attempt === undefined ? list.at(-1) : list.find((r) => r.info.attempt === attempt);
       if (run) return { stdout: run.stdoutFile, stderr: run.stderrFile, ended: !run.active, sample: () => run.sampleLogs() };
       if (attempt === undefined) return null;
@@ -264,17 +264,17 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
     firstTick = false;
     const candidates = [...scanner.candidates.values()];
     const toRead = candidates.filter((c) => {
-      const key = replicaKey(c.deploymentId, c.replicaIndex);
+      const key = replicaRef(c.deploymentId, c.replicaIndex);
       return !known.has(key) || (touched.has(key) && !statusNow.has(key) && !placed.has(key)) || now - (viewedAt.get(key) ?? 0) >= FULL_READ_MS;
     });
     const readAt = Date.now();
     const fresh = toRead.length ? await readReplicaStates(publicClient, addresses, toRead) : [];
     for (const st of fresh) {
-      const key = replicaKey(st.deploymentId, st.replicaIndex);
+      const key = replicaRef(st.deploymentId, st.replicaIndex);
       known.set(key, st);
       viewedAt.set(key, readAt);
     }
-    const states = candidates.map((c) => known.get(replicaKey(c.deploymentId, c.replicaIndex))).filter((x): x is ChainReplica => x !== undefined);
+    const states = candidates.map((c) => known.get(replicaRef(c.deploymentId, c.replicaIndex))).filter((x): x is ChainReplica => x !== undefined);
     // A fenced run is over: the attempt starts again if the chain still places it here.
     const local = [...runs.values()]
       .flat()
@@ -285,7 +285,7 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
     await Promise.all(
       stop.map(({ run, reason }) =>
         runs
-          .get(replicaKey(run.deploymentId, run.replicaIndex))
+          .get(replicaRef(run.deploymentId, run.replicaIndex))
           ?.find((x) => x.info.attempt === run.attempt)
           ?.stop(reason),
       ),
@@ -298,7 +298,7 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
     const pressure = diskPressure!.condition();
     for (const s of start) {
       if (closed) break;
-      const key = replicaKey(s.deploymentId, s.replicaIndex);
+      const key = replicaRef(s.deploymentId, s.replicaIndex);
       const run = new ReplicaRun(s.deploymentId, s.replicaIndex, s.attempt, {
         driver,
         images: imageProvider,
@@ -334,9 +334,9 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
     // Candidates not (or no longer) runnable here with nothing running need no more reads: placed
     // elsewhere, or finished (Completed, Failed, Tampered, Stopped, terminated). A new placement
     // here is a new ReplicaScheduled log, which makes it a candidate again.
-    const pendingAtts = new Set(attester.pending().map((a) => replicaKey(a.deploymentId, a.replicaIndex)));
+    const pendingAtts = new Set(attester.pending().map((a) => replicaRef(a.deploymentId, a.replicaIndex)));
     for (const st of states) {
-      const key = replicaKey(st.deploymentId, st.replicaIndex);
+      const key = replicaRef(st.deploymentId, st.replicaIndex);
       if (!isAssignedToMe(st, cfg.nodeId) && !(runs.get(key) ?? []).some((r) => r.active) && !pendingAtts.has(key)) {
         scanner.forget(key);
         known.delete(key);

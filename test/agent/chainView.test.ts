@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AssignmentScanner, readReplicaStates } from "../../src/agent/chainView";
-import { replicaKey } from "../../src/agent/reconcile";
+import { replicaRef } from "../../src/agent/reconcile";
 import { inProcessChain, type InProcessChain } from "../helpers/chain";
 import { ORCH, approve, approveMeasurementOnChain, attestAs, dr, makeIntent, registerNode, schedule, send, submit, DEPLOYER } from "../contracts/fixtures";
 
@@ -36,7 +36,7 @@ describe("AssignmentScanner", () => {
       { replicaIndex: 0, nodeId: 1 },
       { replicaIndex: 1, nodeId: 2 },
     ]);
-    const mine = replicaKey(id, 0);
+    const mine = replicaRef(id, 0);
     // the placement's log is its view: no getReplica/getDeployment needed
     const view = { deploymentId: id.toLowerCase(), replicaIndex: 0, nodeId: 1, attempt: 1, status: "Scheduled", deploymentStatus: "Scheduled" };
     expect(await scanner.scan()).toEqual({ added: 1, touched: new Set([mine]), statusNow: new Map(), placed: new Map([[mine, view]]) });
@@ -67,7 +67,7 @@ describe("AssignmentScanner", () => {
     const { id } = await submit(c, intent);
     const place = () => schedule(c, intent, [{ replicaIndex: 0, nodeId: 1 }]);
     await place();
-    const mine = replicaKey(id, 0);
+    const mine = replicaRef(id, 0);
     expect((await scanner.scan()).added).toBe(1);
     await send(c, ORCH, { ...dr(c), functionName: "reportLost", args: [intent, 0] });
     await place();

@@ -34,8 +34,6 @@ export interface OutboxTx {
   sentAt: number;
 }
 
-type BatchOp = KvOp;
-
 const OP = "o:op:";
 const TX = "o:tx:";
 const NONCE = "o:nonce:";
@@ -113,7 +111,7 @@ export class Outbox {
 
   /** Record a signed transaction and its actions, and advance the sender's nonce, atomically. */
   async recordSent(tx: OutboxTx, actions: WatcherAction[]): Promise<void> {
-    const batch: BatchOp[] = [];
+    const batch: KvOp[] = [];
     const records = actions.map((action): OutboxOp => ({ key: action.key, action, state: "sent", sender: tx.sender, nonce: tx.nonce, txHash: tx.hash }));
     for (const op of records) batch.push({ type: "put", key: OP + op.key, value: encodeRecord(op) });
     batch.push({ type: "put", key: txKey(tx.sender, tx.nonce), value: encodeRecord(tx) });
@@ -128,7 +126,7 @@ export class Outbox {
 
   /** The transaction was mined: its actions succeeded (kept until ingest passes the block) or reverted (back off). */
   async recordMined(tx: OutboxTx, blockNumber: bigint, success: boolean, retryAfter: number, error?: string): Promise<void> {
-    const batch: BatchOp[] = [{ type: "del", key: txKey(tx.sender, tx.nonce) }];
+    const batch: KvOp[] = [{ type: "del", key: txKey(tx.sender, tx.nonce) }];
     const updated = this.opsOf(tx).map(
       (op): OutboxOp => (success ? { ...op, state: "mined", minedBlock: blockNumber } : { ...op, state: "failed", minedBlock: blockNumber, retryAfter, error }),
     );
@@ -142,7 +140,7 @@ export class Outbox {
 
   /** The transaction never reached the chain: forget it and the actions it carried (reconcile decides again). */
   async dropTx(tx: OutboxTx, keepKeys: Map<string, bigint> = new Map()): Promise<void> {
-    const batch: BatchOp[] = [{ type: "del", key: txKey(tx.sender, tx.nonce) }];
+    const batch: KvOp[] = [{ type: "del", key: txKey(tx.sender, tx.nonce) }];
     const kept: OutboxOp[] = [];
     for (const op of this.opsOf(tx)) {
       const block = keepKeys.get(op.key);
@@ -166,7 +164,7 @@ export class Outbox {
 
   /** Forget actions whose effect the ingested state now shows, and failed ones whose back-off is over. */
   async prune(cursorBlock: bigint | undefined, now: number): Promise<number> {
-    const batch: BatchOp[] = [];
+    const batch: KvOp[] = [];
     const gone: string[] = [];
     for (const op of this.ops.values()) {
       const ingested = op.state === "mined" && cursorBlock !== undefined && op.minedBlock !== undefined && op.minedBlock <= cursorBlock;

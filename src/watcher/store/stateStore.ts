@@ -28,8 +28,6 @@ export interface Cursor {
   hash: Hex;
 }
 
-type BatchOp = KvOp;
-
 const STATE = "s:";
 const UNDO = "u:";
 const HASH = "h:";
@@ -103,7 +101,7 @@ export class StateStore implements StateSnapshot {
    * catch-up through old history writes no undo log and no block hash for them.
    */
   async applyRange(events: HyphaEvent[], to: Cursor, blockHashes: Map<bigint, Hex> = new Map(), head: bigint = to.number): Promise<void> {
-    const ops: BatchOp[] = [];
+    const ops: KvOp[] = [];
     const touched = new Map<string, unknown>();
     const undo = new Map<bigint, Array<[string, string | null]>>();
     const reorgFloor = head - BigInt(this.reorgDepth);
@@ -159,7 +157,7 @@ export class StateStore implements StateSnapshot {
    * the in-memory state changes only once the batch is written.
    */
   async rollbackTo(ancestor: Cursor | undefined): Promise<{ blocksUndone: number }> {
-    const ops: BatchOp[] = [];
+    const ops: KvOp[] = [];
     const blocks = [...this.undoBlocks].filter((n) => ancestor === undefined || n > ancestor.number).sort((a, b) => (a > b ? -1 : 1));
     if (ancestor === undefined) {
       await StateStore.clear(this.db);
@@ -315,12 +313,12 @@ export class StateStore implements StateSnapshot {
    * Undo logs and hashes older than the reorg window are no longer needed: the deletes to write
    * (`fresh*` are the ones this same batch adds) and the in-memory change to make once written.
    */
-  private prunable(head: bigint, freshUndo: bigint[], freshHashes: bigint[]): { ops: BatchOp[]; apply: () => void } {
+  private prunable(head: bigint, freshUndo: bigint[], freshHashes: bigint[]): { ops: KvOp[]; apply: () => void } {
     const floor = head - BigInt(this.reorgDepth);
     const undo = [...new Set([...this.undoBlocks, ...freshUndo])].filter((n) => n < floor);
     const hashes = [...new Set([...this.hashes.keys(), ...freshHashes])].filter((n) => n < floor);
     return {
-      ops: [...undo.map((n): BatchOp => ({ type: "del", key: UNDO + blockKey(n) })), ...hashes.map((n): BatchOp => ({ type: "del", key: HASH + blockKey(n) }))],
+      ops: [...undo.map((n): KvOp => ({ type: "del", key: UNDO + blockKey(n) })), ...hashes.map((n): KvOp => ({ type: "del", key: HASH + blockKey(n) }))],
       apply: () => {
         for (const n of undo) this.undoBlocks.delete(n);
         for (const n of hashes) this.hashes.delete(n);
