@@ -524,6 +524,7 @@ contract DeploymentRegistry is IDeploymentRegistry, IERC5267, AccessControl, Ree
     /// @dev A job replica finished: pay its run time (since Running, or since its placement when it
     /// completes straight from Scheduled), keep its reservation until the vote resolves, count its
     /// vote; finalize when a quorum agrees, or fail the job when every replica voted and none did.
+    /// A single-replica job (quorum 1) is final at once: released and finalized here, nothing stored.
     function _complete(
         bytes32 id,
         Deployment memory d,
@@ -536,6 +537,19 @@ contract DeploymentRegistry is IDeploymentRegistry, IERC5267, AccessControl, Ree
             unchecked {
                 d.running += 1; // paid as a Running replica for its time since placement
             }
+        }
+        if (d.quorum == 1) {
+            // A single-replica job: its one vote is final at once (no vote to count, no result slot:
+            // JobQuorum), so the replica leaves its node now, and release names the operator to pay.
+            _pay(id, d, r, nodes.release(r.nodeId, Resources(d.cpuMillis, d.memoryMiB, d.diskMiB)));
+            unchecked {
+                d.running -= 1;
+                d.placed -= 1;
+            }
+            _moveReplica(id, index, rs, r, L.R_COMPLETED);
+            emit JobFinalized(id, outputHash, 1);
+            _setStatus(id, d, L.D_COMPLETED);
+            return;
         }
         _pay(id, d, r, nodes.operatorOf(r.nodeId));
         unchecked {

@@ -153,7 +153,8 @@ interface IDeploymentRegistry is IHyphaTypes {
     function getReplica(bytes32 id, uint16 replicaIndex) external view returns (Replica memory);
     /// @notice All replicas 0..replicas-1 of a deployment.
     function getReplicas(bytes32 id) external view returns (Replica[] memory);
-    /// @notice A job's finalized output hash (zero until a quorum agrees).
+    /// @notice A job's finalized output hash when its quorum is 2 or more (zero until a quorum
+    /// agrees). A single-replica job's result is one node's word and is only in its JobFinalized event.
     function jobResult(bytes32 id) external view returns (bytes32);
     /// @notice An account's withdrawable balance: unspent deposit, refunds and node payments.
     function balanceOf(address account) external view returns (uint256);

@@ -66,7 +66,7 @@ export interface OutcomeInput {
   replicas: number;
   placed: number;
   running: number;
-  /** jobResult(id): zero until a quorum agreed. */
+  /** jobResult(id): zero until a quorum agreed, and for a single-replica job (its result is in JobFinalized). */
   jobResult?: Hex;
   /** Replica status numbers now (for a job without a majority). */
   replicaStatuses?: number[];

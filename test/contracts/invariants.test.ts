@@ -182,7 +182,17 @@ async function run(c: InProcessChain, ops: Op[], honestNodes: number[]) {
     const inner = await Promise.all(who.map((w) => c.publicClient.readContract({ ...dr(c), functionName: "balanceOf", args: [w] })));
     const ds = await Promise.all(deps.map((d) => c.publicClient.readContract({ ...dr(c), functionName: "getDeployment", args: [d.id] })));
     const reps = await Promise.all(deps.map((d) => c.publicClient.readContract({ ...dr(c), functionName: "getReplicas", args: [d.id] })));
-    const results = await Promise.all(deps.map((d) => c.publicClient.readContract({ ...dr(c), functionName: "jobResult", args: [d.id] })));
+    // a job's result: jobResult(id) for a quorum of 2 or more; a single-replica job's is only in its
+    // JobFinalized event (jobResult stays zero: checked)
+    const results = await Promise.all(
+      deps.map(async (d) => {
+        const stored = await c.publicClient.readContract({ ...dr(c), functionName: "jobResult", args: [d.id] });
+        if (d.intent.quorum !== 1) return stored;
+        expect(stored, "a single-replica job's result is not stored").toBe(ZERO);
+        const fin = await c.publicClient.getContractEvents({ ...dr(c), eventName: "JobFinalized", args: { id: d.id }, fromBlock: 0n });
+        return (fin.at(-1)?.args.outputHash ?? ZERO) as Hex;
+      }),
+    );
     const nodes = await Promise.all(Array.from({ length: nodeCount }, (_, i) => getNode(c, i + 1)));
     const tokenDR = await c.publicClient.readContract({ ...tok(c), functionName: "balanceOf", args: [c.addresses.deploymentRegistry] });
     const tokenNR = await c.publicClient.readContract({ ...tok(c), functionName: "balanceOf", args: [c.addresses.nodeRegistry] });
