@@ -539,6 +539,23 @@ describe("(f) free compute", () => {
       [id, 4],
       stateReader(c, () => [id]),
     );
+    // nor can the orchestrator (reportLost) or anyone (reclaim) reopen it to have it run again
+    await expectRevert(
+      c,
+      ORCH,
+      { ...dr(c), functionName: "reportLost", args: [intent, 0] },
+      "DeploymentNotActive",
+      [id, 4],
+      stateReader(c, () => [id]),
+    );
+    await expectRevert(
+      c,
+      19,
+      { ...dr(c), functionName: "reclaim", args: [id, 0] },
+      "DeploymentNotActive",
+      [id, 4],
+      stateReader(c, () => [id]),
+    );
 
     // the cap holds from the placement too
     const slow = await submitJob({ replicas: 1, quorum: 1, maxRunSeconds: 100, nonce: 991n });
