@@ -852,10 +852,13 @@ contract DeploymentRegistry is IDeploymentRegistry, IERC5267, AccessControl, Ree
         else emit ReplicaStatusChanged(id, uint16(index), r.nodeId, from, to);
     }
 
-    /// @dev The only writer of a deployment's status (the caller stores the slot).
+    /// @dev The only writer of a deployment's status (the caller stores the slot). One event tells
+    /// each move: DeploymentStatusChanged, except the moves another event of the same call already
+    /// tells (as IntentSubmitted tells None -> Requested): JobFinalized tells -> Completed, Terminated
+    /// tells -> Terminated (src/chain/deploymentMoves.ts puts them back in one list).
     function _setStatus(bytes32 id, Deployment memory d, uint8 to) private {
         if (!L.deploymentMoveLegal(d.status, to)) revert DeploymentNotActive(id, d.status);
-        emit DeploymentStatusChanged(id, d.status, to);
+        if (to != L.D_COMPLETED && to != L.D_TERMINATED) emit DeploymentStatusChanged(id, d.status, to);
         d.status = to;
     }
 

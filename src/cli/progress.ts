@@ -6,6 +6,7 @@
 import type { Hex, PublicClient } from "viem";
 import type { HyphaAddresses } from "../chain/addresses";
 import { deploymentOutcome, waitVerdict, type DeploymentOutcome } from "../chain/deploymentOutcome";
+import { deploymentStatusMoves } from "../chain/deploymentStatusMoves";
 import { deploymentStatusName, readDeploymentEvents, readReplicas, replicaStatusName, type DeploymentEvent } from "../chain/deployments";
 import { AttestedStatus } from "../chain/lifecycle";
 import { HyphaError } from "../errors";
@@ -61,10 +62,10 @@ export function outcomeAt(events: DeploymentEvent[], upTo: number, replicaStatus
   const prefix = events.slice(0, upTo + 1);
   const submitted = prefix.find((e) => e.eventName === "IntentSubmitted");
   const intent = (submitted?.args.intent ?? {}) as { kind?: number; quorum?: number; replicas?: number };
-  let status = submitted ? 1 : 0;
+  // DeploymentStatusChanged, JobFinalized (-> Completed) and Terminated (-> Terminated) tell the status
+  const status = deploymentStatusMoves(prefix).at(-1)?.to ?? (submitted ? 1 : 0);
   const replicaNow = new Map<number, string>();
   for (const e of prefix) {
-    if (e.eventName === "DeploymentStatusChanged") status = Number(e.args.to);
     if (e.eventName === "ReplicaStatusChanged") replicaNow.set(Number(e.args.replicaIndex), replicaStatusName(Number(e.args.to)));
   }
   const states = [...replicaNow.values()];

@@ -294,13 +294,26 @@ async function run(c: InProcessChain, ops: Op[], honestNodes: number[]) {
       const a = e.args as Record<string, unknown>;
       if (cancelled.has(a.id as Hex)) continue; // checked where it was cancelled
       const d = deps.find((x) => x.id === a.id);
-      if (e.eventName === "DeploymentStatusChanged") {
-        const from = Number(a.from),
-          to = Number(a.to);
+      // one event tells each deployment move: DeploymentStatusChanged, or JobFinalized (-> Completed),
+      // or Terminated (-> Terminated), which carry no `from` (never a DeploymentStatusChanged as well)
+      const told =
+        e.eventName === "DeploymentStatusChanged"
+          ? [Number(a.from), Number(a.to)]
+          : e.eventName === "JobFinalized"
+            ? [d!.status, 4]
+            : e.eventName === "Terminated"
+              ? [d!.status, 5]
+              : undefined;
+      if (told) {
+        const [from, to] = told;
+        if (e.eventName === "DeploymentStatusChanged") expect([4, 5], "Completed and Terminated are told by their own events").not.toContain(to);
         expect(d!.status, "event from = tracked status").toBe(from);
         const allowed = [...DEPLOYMENT_MOVES[from], ...(d!.intent.kind === 1 ? (JOB_EXTRA[from] ?? []) : [])];
         expect(allowed, `deployment ${from} -> ${to}`).toContain(to);
         d!.status = to;
+      }
+      if (e.eventName === "DeploymentStatusChanged") {
+        // checked above
       } else if (e.eventName === "ReplicaScheduled") {
         // the replica's Pending -> Scheduled move (told by this event alone), at the node's registered price
         const i = Number(a.replicaIndex);
