@@ -217,6 +217,12 @@ describe("web console in Chromium", () => {
     await page.waitForSelector("#balance");
     await shot("deployments-phone");
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    // The phase filter is answered by the server across every page: the deleted deployment is
+    // listed under Deleted, not under Running.
+    await page.select('select[aria-label="status"]', "Running");
+    await page.waitForFunction(() => !document.querySelector("#deployments")?.textContent?.includes("deterministic-app"), { timeout: 10_000 });
+    await page.select('select[aria-label="status"]', "Deleted");
+    await waitText("#deployments", /deterministic-app/);
 
     expect(consoleErrors).toEqual([]);
   }, 300_000);
