@@ -26,6 +26,7 @@ import { selectRuntime, type RuntimeChoice } from "./runtime/registry";
 import { AssignmentScanner, readReplicaStates } from "./chainView";
 import { Attester } from "./attester";
 import { decideReconcile, isAssignedToMe, replicaRef, type ChainReplica } from "./reconcile";
+import { replacementHoldMs, replacementStartAt } from "./replacementHold";
 import { ReplicaRun } from "./replicaRun";
 import { createAgentApi } from "./httpApi";
 import { createAgentMetrics } from "./metrics";
@@ -242,6 +243,8 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
   // view every second cost two eth_calls per replica per second: against a hosted RPC, 100
   // long-running replicas would be 200 calls/s.
   const FULL_READ_MS = Math.max(cfg.pollIntervalMs, cfg.fullReadIntervalMs);
+  const firstSeen = new Map<string, number>(); // `${replicaRef}#${attempt}` -> when a start was first decided
+  const holding = new Set<string>(); // re-placed replicas waiting out the previous node's lease (logged once)
   /** When each held view was last taken whole (read, or from its placement log). */
   const viewedAt = new Map<string, number>();
   // The first tick reads every view: the logs of a history it did not follow live say nothing of
@@ -299,6 +302,27 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
     for (const s of start) {
       if (closed) break;
       const key = replicaRef(s.deploymentId, s.replicaIndex);
+      // A re-placed replica waits until its previous node can no longer be running it (replacementHold.ts).
+      const holdKey = `${key}#${s.attempt}`;
+      if (!firstSeen.has(holdKey)) firstSeen.set(holdKey, Date.now());
+      const startAt = replacementStartAt({
+        attempt: s.attempt,
+        firstSeenMs: firstSeen.get(holdKey)!,
+        holdMs: replacementHoldMs(cfg.leaseMs),
+        previousAttemptHere: (runs.get(key) ?? []).some((r) => r.info.attempt === s.attempt - 1),
+      });
+      if (Date.now() < startAt) {
+        if (!holding.has(holdKey)) {
+          holding.add(holdKey);
+          log.info(
+            { deploymentId: s.deploymentId, replicaIndex: s.replicaIndex, attempt: s.attempt, waitMs: startAt - Date.now() },
+            "re-placed replica: waiting until its previous node's lease has lapsed",
+          );
+        }
+        continue;
+      }
+      firstSeen.delete(holdKey);
+      holding.delete(holdKey);
       const run = new ReplicaRun(s.deploymentId, s.replicaIndex, s.attempt, {
         driver,
         images: imageProvider,
@@ -341,6 +365,7 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
         scanner.forget(key);
         known.delete(key);
         viewedAt.delete(key);
+        for (const k of firstSeen.keys()) if (k.startsWith(`${key}#`)) firstSeen.delete(k), holding.delete(k);
       }
     }
     if (leftovers.length > 0) {

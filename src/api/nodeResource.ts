@@ -111,7 +111,7 @@ export async function readLastAttestations(
   const floor = BigInt(addresses.deployBlock);
   const latest = new Map<number, bigint>();
   let span = firstWindow;
-  for (let to = await publicClient.getBlockNumber(); to >= floor; span *= 2n) {
+  for (let to = await publicClient.getBlockNumber({ cacheTime: 0 }); to >= floor; span *= 2n) {
     const fromBlock = to - span + 1n > floor ? to - span + 1n : floor;
     const logs = await getLogsSplitting(publicClient, { address: addresses.deploymentRegistry, topics: [ATTESTED], fromBlock, toBlock: to });
     for (const l of parseEventLogs({ abi: deploymentRegistryAbi, logs, eventName: "Attested" })) {

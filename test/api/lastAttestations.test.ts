@@ -27,10 +27,10 @@ beforeAll(async () => {
     { replicaIndex: 1, nodeId: 2 },
   ]);
   await attestAs(c, 0, id, 0, AttestedStatus.Running, { timestamp: 1_000n });
-  const before = await c.publicClient.getBlockNumber();
+  const before = await c.publicClient.getBlockNumber({ cacheTime: 0 });
   for (let i = 0; i < 40; i++) await c.mine(); // node 1's attestation is now 40+ blocks deep
   await attestAs(c, 1, id, 1, AttestedStatus.Running, { timestamp: 2_000n });
-  gap = (await c.publicClient.getBlockNumber()) - before;
+  gap = (await c.publicClient.getBlockNumber({ cacheTime: 0 })) - before;
 }, 120_000);
 
 /** The publicClient, counting the eth_getLogs ranges asked for. */
@@ -69,7 +69,7 @@ describe("readLastAttestations", () => {
   });
 
   it("stops reading once every asked-for node was seen", async () => {
-    const head = await c.publicClient.getBlockNumber();
+    const head = await c.publicClient.getBlockNumber({ cacheTime: 0 });
     const recent = counting(c.publicClient);
     expect(await readLastAttestations(recent.client, c.addresses, [2], 4n)).toEqual(new Map([[2, 2_000n]]));
     expect(recent.ranges).toEqual([[head - 3n, head]]); // one window of 4 blocks: node 2 attested in the last block
