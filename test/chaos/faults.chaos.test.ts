@@ -88,6 +88,7 @@ async function scheduledOnce(): Promise<{ id: Hex; nodeId: number; attempt: numb
 async function watcherStatus(): Promise<{
   stateCheck: { ok: boolean; rebuilt?: boolean; problem?: { kind: string; key?: string; reason: string }; movedAside?: string };
   unplaced: number;
+  lostNodes: number[];
   nodeConditions: Record<string, string[]>;
 }> {
   return (await fetch(`${c.watcherStatusUrl}/v1/status`)).json() as never;
@@ -117,11 +118,16 @@ describe.skipIf(autoRuntime().name === null)("chaos: store, watcher database, sm
     const t0 = Date.now();
     let fresh: { id: Hex; tag: number }[] = [];
     let runningWhileStopped = 0;
+    const waiting: string[] = [];
     try {
       fresh = await c.deploy(3);
       await sleep(Math.max(0, STORE_STOP_MS - (Date.now() - t0)));
-      // No agent could read the new specs: none of the new replicas runs yet.
+      // No agent could read the new specs: none of the new replicas runs yet, each waits for its spec.
       for (const d of fresh) if ((await c.replica(d.id)).status === "Running") runningWhileStopped++;
+      for (const n of c.nodes.slice(0, 2)) {
+        const { replicas } = (await (await fetch(`http://127.0.0.1:${n.port}/v1/replicas`)).json()) as { replicas: { message: string | null }[] };
+        waiting.push(...replicas.map((r) => r.message ?? "").filter((m) => m.startsWith("waiting for the spec blob")));
+      }
     } finally {
       process.kill(pid, "SIGCONT");
     }
@@ -130,13 +136,19 @@ describe.skipIf(autoRuntime().name === null)("chaos: store, watcher database, sm
     const recoverMs = Date.now() - t1;
     await scheduledOnce();
     const s = sampler.stop();
-    const agentLogs = (await Promise.all(c.nodes.slice(0, 2).map((n) => readFile(path.join(c.fx.dir, `agent-${n.nodeId}.log`), "utf8")))).join("");
     await finish(
       `store SIGSTOP ${STORE_STOP_MS / 1000} s`,
-      { deployedWhileStopped: fresh.length, runningWhileStopped, recoverMs, agentLogTimeouts: (agentLogs.match(/timeout|aborted/gi) ?? []).length },
+      {
+        deployedWhileStopped: fresh.length,
+        runningWhileStopped,
+        waitingForSpec: waiting.length,
+        recoverMs,
+        waitMessage: waiting[0] ?? null,
+      },
       s,
     );
     expect(runningWhileStopped).toBe(0);
+    expect(waiting.length).toBe(fresh.length); // each fetch timed out (10 s) and is tried again, the replica still Scheduled
   }, 180_000);
 
   /** Stop the watcher, damage its database, start it again: the rebuild it logged, and its status. */
@@ -233,6 +245,8 @@ describe.skipIf(autoRuntime().name === null)("chaos: store, watcher database, sm
     async () => {
       const small = c.nodes[2];
       await c.startAgent(small, { diskMiB: 5 });
+      // Placed on only once the watcher's probes found it up (until then, it is a node never seen).
+      await until("the watcher sees the small node up", async () => ((await watcherStatus()).lostNodes.includes(small.nodeId) ? undefined : true), 30_000);
       sampler = new CopySampler(tags).start();
       // The node's /healthz and the watcher's view of it, every 100 ms.
       const seen = { agentPressure: false, watcherPressure: false, reason: "" };
@@ -252,28 +266,41 @@ describe.skipIf(autoRuntime().name === null)("chaos: store, watcher database, sm
       try {
         // The image (about 10 MB) cannot fit a 5 MiB disk; the empty node has the most free slots, so it is chosen.
         const [d] = await c.deploy(1);
-        await c.settled(120_000);
-        const placed = (await scheduledOnce()).filter((e) => e.id === d.id);
+        const firstNode = await until("the first placement", async () => (await c.replica(d.id)).nodeId || undefined, 60_000);
+        await until("the watcher sees the small node's DiskPressure", () => (seen.watcherPressure ? true : undefined), 60_000);
+        // Made while the watcher sees the condition: not placed on the small node, emptiest as it is.
+        const [d2] = await c.deploy(1);
+        const moved = await until(
+          "the first replica re-placed on another node, Running",
+          async () => ((r) => (r.status === "Running" && r.nodeId !== small.nodeId ? r : undefined))(await c.replica(d.id)),
+          120_000,
+        );
+        await c.settled(90_000);
+        const events = await scheduledOnce();
+        const placed = events.filter((e) => e.id === d.id);
+        const d2First = events.find((e) => e.id === d2.id)!;
         const s = sampler.stop();
         polling = false;
         await poll;
         const log = await readFile(path.join(c.fx.dir, `agent-${small.nodeId}.log`), "utf8");
-        const final = await c.replica(d.id);
+        const ended = log.split("\n").find((l) => l.includes('"msg":"replica ended"'));
         await finish(
           "node with a 5 MiB disk",
           {
             placements: placed.map((e) => `node ${e.nodeId}#${e.attempt}`).join(","),
-            finalNode: final.nodeId,
+            finalNode: moved.nodeId,
+            placedDuringPressureOn: d2First.nodeId,
             agentReportedDiskPressure: seen.agentPressure,
             watcherSawDiskPressure: seen.watcherPressure,
             diskPressureReason: seen.reason,
-            enospcInLog: /ENOSPC|no space left/i.test(log),
+            smallNodeAttested: ended ? (JSON.parse(ended) as { status: string; message: string }).message : null,
           },
           s,
         );
-        expect(placed[0]?.nodeId).toBe(small.nodeId);
-        expect(final.nodeId).not.toBe(small.nodeId);
+        expect(firstNode).toBe(small.nodeId);
         expect(seen.agentPressure).toBe(true);
+        expect(d2First.nodeId).not.toBe(small.nodeId);
+        expect(ended && (JSON.parse(ended) as { status: string }).status).toBe("Failed"); // the node's fault, not Tampered
       } finally {
         polling = false;
         await poll;

@@ -29,14 +29,27 @@ export interface TrialCounts {
   nodeFaults: number;
   /** Deployments not Running on chain (lost, failed). */
   notRunning: { id: Hex; status: string }[];
+  /** For each deployment with a node fault: its replica's moves on chain (node: from>to), to tell why. */
+  faultHistory: { id: Hex; moves: string[] }[];
 }
+
+const REPLICA_STATUS = ["Pending", "Scheduled", "Running", "Completed", "Failed", "Tampered", "Stopped"];
 
 /**
  * Audit every deployment in `ids` (default: all the cluster made) and read its retries from chain.
  * @example const counts = await endOfTrial(c); expect(counts.auditsPass).toBe(counts.auditsTotal)
  */
 export async function endOfTrial(c: Cluster, ids: Hex[] = c.deployed.map((d) => d.id)): Promise<TrialCounts> {
-  const out: TrialCounts = { deployments: ids.length, auditsPass: 0, auditsTotal: 0, auditFailures: [], retriesUsed: 0, nodeFaults: 0, notRunning: [] };
+  const out: TrialCounts = {
+    deployments: ids.length,
+    auditsPass: 0,
+    auditsTotal: 0,
+    auditFailures: [],
+    retriesUsed: 0,
+    nodeFaults: 0,
+    notRunning: [],
+    faultHistory: [],
+  };
   for (const id of ids) {
     const report = await auditDeployment(c.fx.publicClient, c.fx.addresses, id, { storeUrl: c.storeUrl });
     out.auditsTotal++;
@@ -50,6 +63,17 @@ export async function endOfTrial(c: Cluster, ids: Hex[] = c.deployed.map((d) => 
     })) as { status: number; retriesLeft: number; nodeFaults: number };
     out.retriesUsed += CHAOS_MAX_RETRIES - Number(d.retriesLeft);
     out.nodeFaults += Number(d.nodeFaults);
+    if (Number(d.nodeFaults) > 0) {
+      const moves = await c.fx.publicClient.getContractEvents({
+        address: c.fx.addresses.deploymentRegistry,
+        abi: deploymentRegistryAbi,
+        eventName: "ReplicaStatusChanged",
+        args: { id },
+        fromBlock: 0n,
+        strict: true,
+      });
+      out.faultHistory.push({ id, moves: moves.map((e) => `${e.args.nodeId}:${REPLICA_STATUS[e.args.from]}>${REPLICA_STATUS[e.args.to]}@${e.blockNumber}`) });
+    }
     const status = DEPLOYMENT_STATUS[Number(d.status)] ?? String(d.status);
     if (status !== "Running") out.notRunning.push({ id, status });
   }
@@ -87,5 +111,6 @@ export function countFigures(t: TrialCounts): Record<string, unknown> {
     nodeFaults: t.nodeFaults,
     notRunning: t.notRunning.length,
     ...(t.auditFailures.length ? { auditFailures: t.auditFailures } : {}),
+    ...(t.faultHistory.length ? { faultHistory: t.faultHistory } : {}),
   };
 }
