@@ -237,7 +237,9 @@ export async function startCluster(runtimes: string[], timing: ClusterTiming, op
     await until("the store process", async () => ((await fetch(`${storeUrl}/healthz`)).ok ? true : undefined), 60_000);
   }
   const deployed: Deployed[] = [];
-  let nextTag = 5100;
+  // Tags are told apart in /proc by their `sleep <tag>` command line: a random base per cluster, so
+  // that clusters running at once on one machine (two chaos files, other checkouts) never count each other's.
+  let nextTag = 10_000 + 1000 * Math.floor(Math.random() * 1_000_000);
 
   const cluster: Cluster = {
     fx,
