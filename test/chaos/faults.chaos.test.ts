@@ -67,7 +67,13 @@ const tags = () => c.deployed.map((d) => d.tag);
 /** The end of every trial: counts reported, then every audit PASS, no retry used, nothing lost, no duplicate. */
 async function finish(trial: string, figures: Record<string, unknown>, s: ReturnType<CopySampler["stop"]>): Promise<void> {
   const counts = await endOfTrial(c);
-  reportTrial("faults", trial, { ...figures, maxCopies: s.maxCopies, duplicateSamples: s.duplicateSamples, ...countFigures(counts) });
+  reportTrial("faults", trial, {
+    ...figures,
+    maxCopies: s.maxCopies,
+    duplicateSamples: s.duplicateSamples,
+    ...countFigures(counts),
+    maxCopiesPerReplica: Object.fromEntries(sampler?.max ?? []),
+  });
   expect(s.duplicateSamples).toBe(0);
   expect(s.maxCopies).toBeLessThanOrEqual(1);
   expect(counts.auditFailures).toEqual([]);

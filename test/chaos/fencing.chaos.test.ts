@@ -38,7 +38,7 @@ const timing = {
  */
 async function report(fault: string, figures: Record<string, unknown>): Promise<void> {
   const counts = await endOfTrial(c);
-  reportTrial("fencing", fault, { ...figures, ...countFigures(counts) });
+  reportTrial("fencing", fault, { ...figures, ...countFigures(counts), maxCopiesPerReplica: Object.fromEntries(sampler?.max ?? []) });
   expect(counts.auditFailures).toEqual([]);
   expect(counts.auditsPass).toBe(c.deployed.length);
   expect(counts.retriesUsed).toBe(0);
@@ -47,9 +47,9 @@ async function report(fault: string, figures: Record<string, unknown>): Promise<
 
 // Needs a sandbox (root with util-linux, or bubblewrap): skipped only where neither can run.
 let c: Cluster;
+let sampler: CopySampler;
 
 describe.skipIf(autoRuntime().name === null)("chaos: at most one live copy of each replica", () => {
-  let sampler: CopySampler;
   const tags = () => c.deployed.map((d) => d.tag);
   const nodeOf = (id: number) => c.nodes.find((n) => n.nodeId === id)!;
   const busiest = async (): Promise<ClusterNode> => {
