@@ -153,7 +153,7 @@ export function openApiDocument(addresses: Pick<HyphaAddresses, "chainId" | "dep
         get: {
           operationId: "streamDeployment",
           summary:
-            "Server-sent events: `chain-event` (one per new event, id block:logIndex; Last-Event-ID resumes) and `deployment` (the deployment when it changes: the same resource as GET /v1/deployments/{id})",
+            "Server-sent events: `chain-event` (one per new event, id block:logIndex; Last-Event-ID resumes) and `deployment` (the deployment when it changes: the same resource as GET /v1/deployments/{id}) and `reorg` ({after}: blocks after it were replaced; their events are void, the new ones follow)",
           parameters: [idParam],
           responses: { "200": { description: "An event stream", content: { "text/event-stream": { schema: { type: "string" } } } }, ...errors(400, 404, 503) },
         },

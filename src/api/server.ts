@@ -226,7 +226,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > 2 ** 32 - 1)
       throw new InputError("id", `must be a node id (1 or more), got ${JSON.stringify(text)}`);
     const n = await readNode(publicClient, addresses, Number(text));
-    const [reachable, lastSeen] = await Promise.all([probeAgent(n.endpoint), readLastAttestations(publicClient, addresses)]);
+    const [reachable, lastSeen] = await Promise.all([probeAgent(n.endpoint), readLastAttestations(publicClient, addresses, [n.id])]);
     sendJson(res, 200, toNodeResource(n, reachable, new Date(), lastSeen.get(n.id)));
   });
 

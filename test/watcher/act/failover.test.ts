@@ -16,7 +16,7 @@ import { startHardhatNode } from "../../helpers/chain";
 import { postgresUnavailable, startPostgres, type TestPostgres } from "../../helpers/postgres";
 import { setupHypha, startHealthServer, waitFor, type HyphaFixture } from "../helpers/hyphaFixture";
 
-const DEPLOYMENTS = Number(process.env.HYPHA_FAILOVER_DEPLOYMENTS ?? 60);
+const DEPLOYMENTS = Number(process.env.HYPHA_FAILOVER_DEPLOYMENTS ?? 60); // npm run bench:failover sets 300
 const REPLICAS = 2;
 
 let node: Awaited<ReturnType<typeof startHardhatNode>>;
