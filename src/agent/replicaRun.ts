@@ -13,6 +13,7 @@ import { Kind } from "../chain/eip712";
 import { specFromCanonicalJson } from "../spec/canonicalSpec";
 import { intentSpecMismatches } from "../spec/intentResources";
 import { FAILURE_CAUSE } from "../chain/lifecycle";
+import { isDiskFull } from "./diskPressure";
 import type { WorkloadSpec } from "../spec/workloadSpec";
 import { ImageError } from "../image/imageError";
 import { StoreClient } from "../image/storeClient";
@@ -388,9 +389,14 @@ export class ReplicaRun {
       const drift = await image.verify();
       // The run may have ended (and its tree been removed) while verifying: then there is nothing to judge.
       if (drift.length > 0 && !this.stopped && this.image === image && ["Running", "CrashLoopBackOff"].includes(this.info.status)) {
-        this.info.status = "Tampered";
+        this.info.status = "Tampered"; // the exit of the halted process is not the workload's
         await this.halt();
-        this.finish("Tampered", `image files changed on disk: ${drift.slice(0, 5).join(", ")}${drift.length > 5 ? ` (+${drift.length - 5})` : ""}`, true);
+        // A lazy image whose background fetch ran out of disk is incomplete, not tampered with:
+        // Failed as the node's fault (re-placed without a retry; the node is under DiskPressure).
+        const fetchError = image.fetchError?.();
+        if (fetchError && isDiskFull(fetchError))
+          this.finish("Failed", `image could not be completed on this node's disk: ${fetchError.message}`, true, FAILURE_CAUSE.node);
+        else this.finish("Tampered", `image files changed on disk: ${drift.slice(0, 5).join(", ")}${drift.length > 5 ? ` (+${drift.length - 5})` : ""}`, true);
       }
       return drift;
     } finally {

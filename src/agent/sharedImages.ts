@@ -156,6 +156,7 @@ export function createSharedImageProvider(inner: ImageProvider, opts: SharedImag
         complete: image.complete,
         defaults: image.defaults,
         verify: () => verifyTree(mine),
+        fetchError: () => image.fetchError?.(),
         async remove() {
           if (released) return;
           released = true;

@@ -11,7 +11,7 @@ import { mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import pino from "pino";
-import type { Hex } from "viem";
+import { zeroHash, type Hex } from "viem";
 import { ReplicaRun } from "../../src/agent/replicaRun";
 import type { QueuedAttestation } from "../../src/agent/attester";
 import type { ImageProvider } from "../../src/agent/imageProvider";
@@ -19,6 +19,7 @@ import { autoRuntime, selectRuntime } from "../../src/agent/runtime/registry";
 import { startStoreServer, type StoreServer } from "../../src/image/storeServer";
 import { canonicalSpecJson } from "../../src/spec/canonicalSpec";
 import type { DeploymentIntent } from "../../src/chain/eip712";
+import { FAILURE_CAUSE } from "../../src/chain/lifecycle";
 import { makeTestRootfs } from "./helpers/testRootfs";
 import { specOf } from "./helpers/agentChain";
 
@@ -35,7 +36,7 @@ afterAll(async () => {
   await store?.close();
 });
 
-async function setup(yaml: string, verify: () => Promise<string[]>) {
+async function setup(yaml: string, verify: () => Promise<string[]>, fetchError?: () => Error | undefined) {
   const spec = specOf(yaml);
   const json = canonicalSpecJson(spec);
   await store.store.put(Buffer.from(json));
@@ -54,7 +55,7 @@ async function setup(yaml: string, verify: () => Promise<string[]>) {
   };
   const images: ImageProvider = {
     async materialize() {
-      return { dir: rootfs, bytesFetched: 0, bytesTotal: 0, complete: Promise.resolve(), defaults: {}, verify, remove: async () => undefined };
+      return { dir: rootfs, bytesFetched: 0, bytesTotal: 0, complete: Promise.resolve(), defaults: {}, verify, fetchError, remove: async () => undefined };
     },
   };
   const attested: QueuedAttestation[] = [];
@@ -121,5 +122,31 @@ spec:
     expect(run.info.status).toBe("Tampered");
     expect(run.info.lastExit).not.toBeNull();
     expect(attested.map((a) => a.status)).toEqual(["Running", "Tampered"]);
+  });
+
+  it("a lazy image whose background fetch ran out of disk: stopped and attested Failed as the node's fault, not Tampered", async () => {
+    const enospc = Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
+    const { run, attested } = await setup(
+      `
+apiVersion: v1
+kind: Pod
+metadata: {name: svc-full-disk}
+spec:
+  containers:
+  - {name: c, image: x, command: ["sleep", "30"]}
+`,
+      async () => [`background fetch: ${enospc.message}`],
+      () => enospc,
+    );
+    await run.start();
+    expect(run.info.status).toBe("Running");
+    await run.reverify();
+    expect(run.info.status).toBe("Failed");
+    expect(run.info.message).toMatch(/could not be completed on this node's disk: ENOSPC/);
+    expect(run.info.lastExit).not.toBeNull(); // stopped
+    expect(attested.map((a) => [a.status, a.outputHash])).toEqual([
+      ["Running", zeroHash],
+      ["Failed", FAILURE_CAUSE.node],
+    ]);
   });
 });

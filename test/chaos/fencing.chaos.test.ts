@@ -14,6 +14,7 @@ import { findBwrap } from "../../src/agent/runtime/bwrapDriver";
 import { findUnshareTools } from "../../src/agent/runtime/unshareDriver";
 import { maxLeaseMs } from "../../src/agent/lease";
 import { CopySampler, perNode, startCluster, until, type Cluster, type ClusterNode } from "./helpers/cluster";
+import { countFigures, endOfTrial, reportTrial } from "./helpers/trialReport";
 
 const unshareOk = "tools" in findUnshareTools();
 const runtimes = [unshareOk ? "unshare" : "bwrap", findBwrap() ? "bwrap" : "unshare"];
@@ -22,19 +23,33 @@ const runtimes = [unshareOk ? "unshare" : "bwrap", findBwrap() ? "bwrap" : "unsh
 // replicas (adopted, or fenced and launched again there), so the faults below land where planned.
 // CHAOS_LEASE_MS=0 runs the same faults with fencing off (the figures before it; the tests then fail).
 const NODE_LOST_MS = 8000;
+/** The issue's chain outage: 30 s (CHAOS_CHAIN_STOP_MS to change it). */
+const CHAIN_STOP_MS = Number(process.env.CHAOS_CHAIN_STOP_MS ?? 30_000);
 const timing = {
   nodeLostAfterMs: NODE_LOST_MS,
   leaseMs: process.env.CHAOS_LEASE_MS ? Number(process.env.CHAOS_LEASE_MS) : maxLeaseMs(NODE_LOST_MS, 1000) - 300,
   pollIntervalMs: 200,
 };
 
-/** One line of figures per fault, for the report. */
-const report = (fault: string, figures: Record<string, unknown>) => console.log(`chaos ${JSON.stringify({ fault, ...figures })}`);
+/**
+ * The end of every fault: every deployment audited (PASS), the deployer's retries read from chain
+ * (none used: every re-placement here is the node's fault), nothing lost; one line of figures and
+ * the JSON report (test-artifacts/chaos/fencing.json).
+ */
+async function report(fault: string, figures: Record<string, unknown>): Promise<void> {
+  const counts = await endOfTrial(c);
+  reportTrial("fencing", fault, { ...figures, ...countFigures(counts), maxCopiesPerReplica: Object.fromEntries(sampler?.max ?? []) });
+  expect(counts.auditFailures).toEqual([]);
+  expect(counts.auditsPass).toBe(c.deployed.length);
+  expect(counts.retriesUsed).toBe(0);
+  expect(counts.notRunning).toEqual([]);
+}
 
 // Needs a sandbox (root with util-linux, or bubblewrap): skipped only where neither can run.
+let c: Cluster;
+let sampler: CopySampler;
+
 describe.skipIf(autoRuntime().name === null)("chaos: at most one live copy of each replica", () => {
-  let c: Cluster;
-  let sampler: CopySampler;
   const tags = () => c.deployed.map((d) => d.tag);
   const nodeOf = (id: number) => c.nodes.find((n) => n.nodeId === id)!;
   const busiest = async (): Promise<ClusterNode> => {
@@ -72,7 +87,7 @@ describe.skipIf(autoRuntime().name === null)("chaos: at most one live copy of ea
     await new Promise((r) => setTimeout(r, timing.leaseMs + 2000)); // the resumed agent's stale view must not start anything
     const copies = sampler.sample();
     const s = sampler.stop();
-    report("agent SIGSTOP", {
+    await report("agent SIGSTOP", {
       driver: victim.runtime,
       replicasOnVictim: victims.length,
       fenceMs,
@@ -106,7 +121,7 @@ describe.skipIf(autoRuntime().name === null)("chaos: at most one live copy of ea
     await new Promise((r) => setTimeout(r, 1500));
     const shims = await c.shims(node);
     const s = sampler.stop();
-    report("agent SIGKILL + restart", {
+    await report("agent SIGKILL + restart", {
       driver: node.runtime,
       shimsLeftByKilledAgent: left.running,
       settleMs,
@@ -138,7 +153,7 @@ describe.skipIf(autoRuntime().name === null)("chaos: at most one live copy of ea
     const after = await c.settled(60_000);
     const replaceMs = Date.now() - t0;
     const s = sampler.stop();
-    report("agent SIGKILL, no restart", { driver: node.runtime, fenceMs, replaceMs, ...s });
+    await report("agent SIGKILL, no restart", { driver: node.runtime, fenceMs, replaceMs, ...s });
     expect(fenceMs).toBeLessThan(timing.nodeLostAfterMs);
     expect(s.duplicateSamples).toBe(0);
     for (const [id, r] of after) if (before.get(id)!.nodeId === node.nodeId) expect(r.nodeId).toBe(other(node).nodeId);
@@ -157,12 +172,12 @@ describe.skipIf(autoRuntime().name === null)("chaos: at most one live copy of ea
     await new Promise((r) => setTimeout(r, 1500));
     const shims = await c.shims(node);
     const s = sampler.stop();
-    report("agent SIGKILL + restart", { driver: node.runtime, shimsAfter: shims, ...s });
+    await report("agent SIGKILL + restart (the other driver)", { driver: node.runtime, shimsAfter: shims, ...s });
     expect(s.duplicateSamples).toBe(0);
     expect(shims.unrecorded).toBe(0);
   }, 120_000);
 
-  it("the chain SIGSTOPped during a stream of deployments: replicas stop while no node can confirm them, and all run once after", async () => {
+  it(`the chain SIGSTOPped ${CHAIN_STOP_MS / 1000} s during a stream of deployments: replicas stop while no node can confirm them, and all run once after`, async () => {
     await c.deploy(2);
     await c.settled(60_000);
     sampler = new CopySampler(tags).start();
@@ -172,17 +187,17 @@ describe.skipIf(autoRuntime().name === null)("chaos: at most one live copy of ea
     try {
       await until("every replica fenced while the chain is down", () => ([...sampler.sample().values()].every((n) => n === 0) ? true : undefined), 15_000, 50);
       fenceMs = Date.now() - t0;
-      await new Promise((r) => setTimeout(r, Math.max(0, 8000 - (Date.now() - t0))));
+      await new Promise((r) => setTimeout(r, Math.max(0, CHAIN_STOP_MS - (Date.now() - t0))));
     } finally {
       process.kill(-c.fx.chainPid, "SIGCONT");
     }
     const t1 = Date.now();
     await c.deploy(2);
-    const after = await c.settled(90_000);
+    const after = await c.settled(120_000);
     const recoverMs = Date.now() - t1;
     const s = sampler.stop();
-    report("chain SIGSTOP 8 s", { replicas: after.size, fenceMs, recoverMs, ...s });
+    await report(`chain SIGSTOP ${CHAIN_STOP_MS / 1000} s`, { replicas: after.size, fenceMs, recoverMs, ...s });
     expect(s.duplicateSamples).toBe(0);
     expect(after.size).toBe(c.deployed.length); // nothing lost
-  }, 180_000);
+  }, 240_000);
 });

@@ -2,7 +2,9 @@
  * Probes each node's registered endpoint (GET <endpoint>/healthz) on an interval and remembers when
  * each last answered, and the conditions it reported. An agent that answers 503 with its conditions
  * (DiskPressure, ChainUnreachable) is alive, its replicas are not lost: it only takes no new ones.
- * The verdict itself is lostNodeIds (pure).
+ * A node not heard from since this watcher started is NotReady (the kubelet's Ready=Unknown): it
+ * takes no new replica until it answers, so a node that is down when the watcher (re)starts is not
+ * given placements for the whole lost window first. The verdict itself is lostNodeIds (pure).
  */
 import { lostNodeIds } from "./lostNodes";
 
@@ -54,9 +56,11 @@ export class NodeProber {
     return lostNodeIds(this.lastSeen, now, this.opts.lostAfterMs);
   }
 
-  /** Conditions holding on each node that reports any (by its last answer). */
+  /** Conditions holding on each node that reports any (by its last answer); NotReady until a node first answers. */
   conditions(): Map<number, string[]> {
-    return new Map([...this.reported].filter(([, c]) => c.length > 0));
+    const out = new Map([...this.reported].filter(([, c]) => c.length > 0));
+    if (this.opts.lostAfterMs > 0) for (const t of this.targets()) if (!this.reported.has(t.nodeId)) out.set(t.nodeId, ["NotReady"]);
+    return out;
   }
 
   /** Probe every target once. */

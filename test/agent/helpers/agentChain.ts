@@ -39,7 +39,7 @@ export interface AgentFixture {
   deploy(
     spec: WorkloadSpec,
     placements: { replicaIndex: number; nodeId: number }[],
-    opts?: { replicas?: number; quorum?: number; putSpec?: boolean; imageRoot?: Hex; schedule?: boolean },
+    opts?: { replicas?: number; quorum?: number; putSpec?: boolean; imageRoot?: Hex; schedule?: boolean; maxRetries?: number },
   ): Promise<{ id: Hex; intent: DeploymentIntent }>;
   /** Admin: release a node jailed by a Tampered attestation. */
   unjail(nodeId: number): Promise<void>;
@@ -55,8 +55,8 @@ export function specOf(yaml: string): WorkloadSpec {
 }
 
 /**
- * Start everything; `endpoints[i]` is node i+1's registered endpoint (node 1 operator #5 agent #8,
- * node 2 operator #6 agent #9).
+ * Start everything; `endpoints[i]` is node i+1's registered endpoint (node i+1: operator #5+i,
+ * agent #8+i; node 1 operator #5 agent #8, node 2 operator #6 agent #9).
  */
 export async function startAgentFixture(endpoints: string[]): Promise<AgentFixture> {
   const dir = mkdtempSync(path.join(os.tmpdir(), "hypha-agent-e2e-"));
@@ -64,13 +64,14 @@ export async function startAgentFixture(endpoints: string[]): Promise<AgentFixtu
   const chain = makeChain(31337, node.rpcUrl);
   const publicClient = makePublicClient(node.rpcUrl, { pollingIntervalMs: 50, chain });
   const wallets: Record<number, WalletClient> = {};
-  for (const i of [0, 1, 5, 6, 11]) wallets[i] = makeWalletClient(node.rpcUrl, devAccount(i), { chain, pollingIntervalMs: 50 });
+  const operators = endpoints.map((_, i) => 5 + i);
+  for (const i of [0, 1, 11, ...operators]) wallets[i] = makeWalletClient(node.rpcUrl, devAccount(i), { chain, pollingIntervalMs: 50 });
   const addresses = await deployHypha({ walletClient: wallets[0], publicClient, params: { orchestrators: [devAccount(1).address] } });
   await fundAccounts({
     walletClient: wallets[0],
     publicClient,
     addresses,
-    accounts: [5, 6, 11].map((i) => devAccount(i).address),
+    accounts: [...operators, 11].map((i) => devAccount(i).address),
     amount: parseEther("100000"),
   });
   await approveMeasurement({ walletClient: wallets[0], publicClient, addresses, measurement: agentMeasurement() });
@@ -134,7 +135,7 @@ export async function startAgentFixture(endpoints: string[]): Promise<AgentFixtu
         budget: parseEther("10"),
         nonce: nonce++,
         deadline: BigInt(Math.floor(Date.now() / 1000) + 3600),
-        maxRetries: 0,
+        maxRetries: opts.maxRetries ?? 0,
       });
       const signature = await signIntent(devAccount(11), domain, intent);
       await send(wallets[11], { address: addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "submitIntent", args: [intent, signature] });

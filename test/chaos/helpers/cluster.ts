@@ -6,7 +6,7 @@
  * own), sampled all along a fault, and the shims and monitor of each node.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { openSync, closeSync } from "node:fs";
+import { closeSync, mkdirSync, openSync } from "node:fs";
 import path from "node:path";
 import type { Hex } from "viem";
 import { deploymentRegistryAbi } from "../../../src/chain/abi";
@@ -34,6 +34,8 @@ export interface ClusterNode {
   port: number;
   dataDir: string;
   proc: ChildProcess | null;
+  /** Runs in a mount namespace of its own (a small disk). */
+  namespaced: boolean;
 }
 
 export interface Deployed {
@@ -109,8 +111,8 @@ export class CopySampler {
   }
 }
 
-/** A service sleeping `tag` seconds. */
-const sleeper = (tag: number) =>
+/** A service sleeping `tag` seconds (asking `cpu` millicores when given). */
+const sleeper = (tag: number, cpu?: number) =>
   specOf(`
 apiVersion: v1
 kind: Pod
@@ -119,19 +121,53 @@ spec:
   containers:
   - name: app
     image: ubuntu:latest
-    command: ["sleep", "${tag}"]
+    command: ["sleep", "${tag}"]${cpu ? `\n    resources: {requests: {cpu: ${cpu}m}}` : ""}
 `);
+
+/** Retries every chaos deployment may use: a retry used shows on chain (retriesLeft) without failing it. */
+export const CHAOS_MAX_RETRIES = 2;
+
+/** Options of one agent start. */
+export interface AgentStartOptions {
+  /**
+   * Run the agent (and what it starts) in a mount namespace of its own whose data dir is a tmpfs
+   * of this many MiB: a real small disk. The data dir is then seen from here under
+   * /proc/<agent pid>/root (see `nodePath`).
+   */
+  diskMiB?: number;
+  /** The agent's --min-free. */
+  minFree?: string;
+}
+
+export interface DeployOptions {
+  cpuMillis?: number;
+  imageRoot?: Hex;
+}
 
 export interface Cluster {
   fx: AgentFixture;
   nodes: ClusterNode[];
   timing: ClusterTiming;
   deployed: Deployed[];
-  startAgent(node: ClusterNode): Promise<void>;
+  /** The store the agents fetch from: the fixture's in-process one, or a `hypha store serve` process. */
+  storeUrl: string;
+  /** The `hypha store serve` process's pid (with `storeProcess`), else null. */
+  storePid: number | null;
+  /** The watcher's data dir, log file and status URL. */
+  watcherDir: string;
+  watcherLog: string;
+  watcherStatusUrl: string;
+  startAgent(node: ClusterNode, opts?: AgentStartOptions): Promise<void>;
+  /** Stop the watcher process (SIGTERM, waits for its exit). */
+  stopWatcher(): Promise<void>;
+  /** Start the watcher process again on the same data dir; resolves once its status API answers. */
+  startWatcher(): Promise<void>;
+  /** A path inside `node`'s data dir as seen from here (through its mount namespace when it has one). */
+  nodePath(node: ClusterNode, ...parts: string[]): string;
   /** Signal the agent process (SIGKILL also waits for it to be gone). */
   signalAgent(node: ClusterNode, signal: NodeJS.Signals): Promise<void>;
   /** Submit `count` single-replica services; the watcher places them. */
-  deploy(count: number): Promise<Deployed[]>;
+  deploy(count: number, opts?: DeployOptions): Promise<Deployed[]>;
   /** Each deployment's replica 0 as the chain has it. */
   replica(id: Hex): Promise<{ nodeId: number; attempt: number; status: string }>;
   /** Wait until every deployment's replica runs (on-chain Running) with exactly one live copy. */
@@ -146,8 +182,9 @@ export interface Cluster {
  * Start the cluster. `runtimes[i]` is node i+1's driver.
  * @example const c = await startCluster(["unshare", "bwrap"], { nodeLostAfterMs: 5000, leaseMs: 2500, pollIntervalMs: 200 });
  */
-export async function startCluster(runtimes: string[], timing: ClusterTiming): Promise<Cluster> {
+export async function startCluster(runtimes: string[], timing: ClusterTiming, opts: { storeProcess?: boolean } = {}): Promise<Cluster> {
   const ports = await Promise.all(runtimes.map(() => freePort()));
+  const statusPort = await freePort();
   const fx = await startAgentFixture(ports.map((p) => `http://127.0.0.1:${p}`));
   const deploymentFile = writeAddresses(path.join(fx.dir, "deployments"), fx.addresses);
   const nodes: ClusterNode[] = runtimes.map((runtime, i) => ({
@@ -156,6 +193,7 @@ export async function startCluster(runtimes: string[], timing: ClusterTiming): P
     port: ports[i],
     dataDir: path.join(fx.dir, `node-${i + 1}`),
     proc: null,
+    namespaced: false,
   }));
   const logFile = (name: string) => openSync(path.join(fx.dir, `${name}.log`), "a");
   const spawnLogged = (name: string, args: string[], env: Record<string, string>) => {
@@ -166,63 +204,118 @@ export async function startCluster(runtimes: string[], timing: ClusterTiming): P
       closeSync(fd);
     }
   };
-  const watcher = spawnLogged(
-    "watcher",
-    [
+  const watcherDir = path.join(fx.dir, "watcher");
+  const spawnWatcher = () =>
+    spawnLogged(
       "watcher",
-      "--rpc",
-      fx.rpcUrl,
-      "--deployment",
-      deploymentFile,
-      "--data-dir",
-      path.join(fx.dir, "watcher"),
-      "--status-port",
-      "0",
-      "--node-lost-after-ms",
-      String(timing.nodeLostAfterMs),
-      "--poll-interval-ms",
-      "150",
-    ],
-    { HYPHA_ORCHESTRATOR_KEYS: devPrivateKey(1) },
-  );
+      [
+        "watcher",
+        "--rpc",
+        fx.rpcUrl,
+        "--deployment",
+        deploymentFile,
+        "--data-dir",
+        watcherDir,
+        "--status-port",
+        String(statusPort),
+        "--node-lost-after-ms",
+        String(timing.nodeLostAfterMs),
+        "--poll-interval-ms",
+        "150",
+      ],
+      { HYPHA_ORCHESTRATOR_KEYS: devPrivateKey(1) },
+    );
+  let watcher = spawnWatcher();
+  const watcherStatusUrl = `http://127.0.0.1:${statusPort}`;
+  let storeProc: ChildProcess | null = null;
+  let storeUrl = fx.store.url;
+  if (opts.storeProcess) {
+    // The same directory the fixture's in-process store writes specs and images into.
+    const storePort = await freePort();
+    storeProc = spawnLogged("store", ["store", "serve", "--dir", path.join(fx.dir, "store"), "--port", String(storePort)], {});
+    storeUrl = `http://127.0.0.1:${storePort}`;
+    await until("the store process", async () => ((await fetch(`${storeUrl}/healthz`)).ok ? true : undefined), 60_000);
+  }
   const deployed: Deployed[] = [];
-  let nextTag = 5100;
+  // Tags are told apart in /proc by their `sleep <tag>` command line: a random base per cluster, so
+  // that clusters running at once on one machine (two chaos files, other checkouts) never count each other's.
+  let nextTag = 10_000 + 1000 * Math.floor(Math.random() * 1_000_000);
 
   const cluster: Cluster = {
     fx,
     nodes,
     timing,
     deployed,
-    async startAgent(node) {
-      node.proc = spawnLogged(
-        `agent-${node.nodeId}`,
-        [
-          "node",
-          "run",
-          "--rpc",
-          fx.rpcUrl,
-          "--deployment",
-          deploymentFile,
-          "--node-id",
-          String(node.nodeId),
-          "--listen",
-          `127.0.0.1:${node.port}`,
-          "--store",
-          fx.store.url,
-          "--data-dir",
-          node.dataDir,
-          "--runtime",
-          node.runtime,
-          "--poll-interval-ms",
-          String(timing.pollIntervalMs),
-          "--lease-ms",
-          String(timing.leaseMs),
-          "--restart-backoff-ms",
-          "500",
-        ],
-        { HYPHA_AGENT_KEY: devPrivateKey(8 + node.nodeId - 1) },
+    storeUrl,
+    storePid: storeProc?.pid ?? null,
+    watcherDir,
+    watcherLog: path.join(fx.dir, "watcher.log"),
+    watcherStatusUrl,
+    async startAgent(node, agentOpts = {}) {
+      const args = [
+        "node",
+        "run",
+        "--rpc",
+        fx.rpcUrl,
+        "--deployment",
+        deploymentFile,
+        "--node-id",
+        String(node.nodeId),
+        "--listen",
+        `127.0.0.1:${node.port}`,
+        "--store",
+        storeUrl,
+        "--data-dir",
+        node.dataDir,
+        "--runtime",
+        node.runtime,
+        "--poll-interval-ms",
+        String(timing.pollIntervalMs),
+        "--lease-ms",
+        String(timing.leaseMs),
+        "--restart-backoff-ms",
+        "500",
+        ...(agentOpts.minFree ? ["--min-free", agentOpts.minFree] : []),
+      ];
+      const env = { HYPHA_AGENT_KEY: devPrivateKey(8 + node.nodeId - 1) };
+      node.namespaced = agentOpts.diskMiB !== undefined;
+      if (agentOpts.diskMiB === undefined) node.proc = spawnLogged(`agent-${node.nodeId}`, args, env);
+      else {
+        // unshare execs (no fork): the pid is the shell's, then the agent's (`exec node …`).
+        mkdirSync(node.dataDir, { recursive: true });
+        const fd = logFile(`agent-${node.nodeId}`);
+        try {
+          node.proc = spawn(
+            "unshare",
+            [
+              ...(process.getuid?.() === 0 ? [] : ["--map-root-user"]),
+              "--mount",
+              "--propagation",
+              "private",
+              "sh",
+              "-c",
+              `mount -t tmpfs -o size=${agentOpts.diskMiB}m hypha-small-disk "$0" && exec "$@"`,
+              node.dataDir,
+              process.execPath,
+              cli,
+              ...args,
+            ],
+            { env: { ...process.env, ...env }, stdio: ["ignore", fd, fd] },
+          );
+        } finally {
+          closeSync(fd);
+        }
+      }
+      const proc = node.proc;
+      const up = await until(
+        `agent ${node.nodeId}'s API`,
+        async () => {
+          if (proc.exitCode !== null || proc.signalCode !== null) return `exited (${proc.exitCode ?? proc.signalCode})`;
+          return (await fetch(`http://127.0.0.1:${node.port}/healthz`)).status < 600 ? "up" : undefined;
+        },
+        60_000,
       );
-      await until(`agent ${node.nodeId}'s API`, async () => ((await fetch(`http://127.0.0.1:${node.port}/healthz`)).status < 600 ? true : undefined), 60_000);
+      if (up !== "up") throw new Error(`agent ${node.nodeId} ${up} before its API answered: see ${path.join(fx.dir, `agent-${node.nodeId}.log`)}`);
     },
     async signalAgent(node, signal) {
       const proc = node.proc!;
@@ -232,11 +325,16 @@ export async function startCluster(runtimes: string[], timing: ClusterTiming): P
         node.proc = null;
       }
     },
-    async deploy(count) {
+    async deploy(count, deployOpts = {}) {
       const out: Deployed[] = [];
       for (let i = 0; i < count; i++) {
         const tag = nextTag++;
-        const { id } = await fx.deploy(sleeper(tag), [], { replicas: 1, schedule: false });
+        const { id } = await fx.deploy(sleeper(tag, deployOpts.cpuMillis), [], {
+          replicas: 1,
+          schedule: false,
+          maxRetries: CHAOS_MAX_RETRIES,
+          imageRoot: deployOpts.imageRoot,
+        });
         out.push({ id, tag });
       }
       deployed.push(...out);
@@ -269,6 +367,33 @@ export async function startCluster(runtimes: string[], timing: ClusterTiming): P
         200,
       );
     },
+    nodePath(node, ...parts) {
+      const inside = path.join(node.dataDir, ...parts);
+      return node.namespaced && node.proc?.pid ? path.join(`/proc/${node.proc.pid}/root`, inside) : inside;
+    },
+    async stopWatcher() {
+      const w = watcher;
+      if (w.exitCode !== null || w.signalCode !== null) return;
+      w.kill("SIGTERM");
+      await Promise.race([new Promise((r) => w.once("exit", r)), new Promise((r) => setTimeout(r, 15_000))]);
+      if (w.exitCode === null && w.signalCode === null) {
+        w.kill("SIGKILL");
+        await new Promise((r) => w.once("exit", r));
+      }
+    },
+    async startWatcher() {
+      watcher = spawnWatcher();
+      const w = watcher;
+      const up = await until(
+        "the watcher's status API",
+        async () => {
+          if (w.exitCode !== null || w.signalCode !== null) return `exited (${w.exitCode ?? w.signalCode})`;
+          return (await fetch(`${watcherStatusUrl}/v1/status`)).ok ? "up" : undefined;
+        },
+        60_000,
+      );
+      if (up !== "up") throw new Error(`the watcher ${up}: see ${path.join(fx.dir, "watcher.log")}`);
+    },
     async shims(node) {
       const stateDir = path.join(node.dataDir, "runtime");
       const found = shimsOf(listProcesses(), stateDir);
@@ -291,9 +416,14 @@ export async function startCluster(runtimes: string[], timing: ClusterTiming): P
         await Promise.race([new Promise((r) => p.once("exit", r)), new Promise((r) => setTimeout(r, 15_000))]);
         p.kill("SIGKILL");
       }
-      watcher.kill("SIGTERM");
-      await Promise.race([new Promise((r) => watcher.once("exit", r)), new Promise((r) => setTimeout(r, 10_000))]);
-      watcher.kill("SIGKILL");
+      await cluster.stopWatcher();
+      if (storeProc) {
+        const p = storeProc;
+        p.kill("SIGCONT");
+        p.kill("SIGTERM");
+        await Promise.race([new Promise((r) => p.once("exit", r)), new Promise((r) => setTimeout(r, 10_000))]);
+        p.kill("SIGKILL");
+      }
       await fx.stop();
     },
   };
