@@ -158,6 +158,7 @@ export async function runWatcher(config: WatcherConfig, logger: WatcherLogger = 
     startBlock: cfg.addresses.startBlock ?? 0n,
     initialBlockRange: cfg.initialBlockRange,
     maxBlockRange: cfg.maxBlockRange,
+    finalityDepth: cfg.reorgDepth,
   });
   const prober = new NodeProber(() => store.nodes().map((n) => ({ nodeId: n.nodeId, endpoint: n.endpoint })), {
     intervalMs: cfg.probeIntervalMs,
@@ -253,23 +254,24 @@ export async function runWatcher(config: WatcherConfig, logger: WatcherLogger = 
           await store.rollbackTo(undefined);
         }
         const step = await follower.step();
+        if (step.kind === "range") await store.applyRange(step.events, step.to, undefined, step.head);
+        else if (step.kind === "reorg") await store.rollbackTo(step.ancestor);
         failures = 0;
         lastChainOkAt = Date.now();
         lastChainError = null;
         head = step.head;
         caughtUp = step.caughtUp;
-        if (step.reorg) {
+        if (step.kind === "reorg") {
           // Transactions mined in removed blocks may be gone: decide again, and re-read nonces.
-          await outbox.forgetMinedAfter(step.reorg.ancestor);
+          await outbox.forgetMinedAfter(step.ancestor?.number);
           for (const w of workers) w.invalidateNonce();
+          logger.warn({ removedFrom: step.removedFrom.toString(), ancestor: step.ancestor?.number.toString() ?? null }, "reorg: state rolled back");
         }
-        if (step.reorg)
-          logger.warn({ removedFrom: step.reorg.removedFrom.toString(), ancestor: step.reorg.ancestor?.toString() ?? null }, "reorg: state rolled back");
         if (step.caughtUp && !caughtUpOnce) {
           caughtUpOnce = true;
           logger.info({ cursor: store.cursor()?.number.toString() }, "ingest caught up");
         }
-        if (step.events.length || step.reorg || (step.caughtUp && reconciles === 0)) requestReconcile();
+        if ((step.kind === "range" && step.events.length) || step.kind === "reorg" || (step.caughtUp && reconciles === 0)) requestReconcile();
         if (!step.caughtUp) continue;
       } catch (err) {
         failures++;

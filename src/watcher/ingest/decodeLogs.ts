@@ -49,6 +49,15 @@ interface EventDecoder {
   dataOffsets: number[];
 }
 
+/**
+ * A copy of `s` that holds its own characters. A slice of a string keeps the whole string alive in
+ * V8, and these values live in the state for as long as their deployment: a 32-byte hash sliced
+ * from a log's data would keep the log's data (a kilobyte or more) in memory with it.
+ */
+function own(s: string): string {
+  return Buffer.from(s, "latin1").toString("latin1");
+}
+
 function zeroPrefixed(hex: string, at: number, keep: number): boolean {
   return hex.startsWith(ZEROS.slice(0, 64 - keep), at);
 }
@@ -71,7 +80,8 @@ function readerOf(param: AbiParameter): Reader | undefined {
     return (hex, at) => (hex.length >= at + 64 && zeroPrefixed(hex, at, digits) ? BigInt(`0x${hex.slice(at + 64 - digits, at + 64)}`) : NOT_CANONICAL);
   }
   if (type === "address")
-    return (hex, at) => (hex.length >= at + 64 && zeroPrefixed(hex, at, 40) ? checksumAddress(`0x${hex.slice(at + 24, at + 64)}`) : NOT_CANONICAL);
+    return (hex, at) =>
+      hex.length >= at + 64 && zeroPrefixed(hex, at, 40) ? checksumAddress(own(`0x${hex.slice(at + 24, at + 64)}`) as Address) : NOT_CANONICAL;
   if (type === "bool")
     return (hex, at) => {
       if (hex.length < at + 64 || !zeroPrefixed(hex, at, 1)) return NOT_CANONICAL;
@@ -81,7 +91,7 @@ function readerOf(param: AbiParameter): Reader | undefined {
   const fixed = /^bytes(\d+)$/.exec(type);
   if (fixed) {
     const digits = Number(fixed[1]) * 2;
-    return (hex, at) => (hex.length >= at + 64 && ZEROS.startsWith(hex.slice(at + digits, at + 64)) ? `0x${hex.slice(at, at + digits)}` : NOT_CANONICAL);
+    return (hex, at) => (hex.length >= at + 64 && ZEROS.startsWith(hex.slice(at + digits, at + 64)) ? own(`0x${hex.slice(at, at + digits)}`) : NOT_CANONICAL);
   }
   if (type === "string" || type === "bytes")
     return (hex, at, base) => {
@@ -89,7 +99,7 @@ function readerOf(param: AbiParameter): Reader | undefined {
       const length = wordNumber(hex, start);
       if (Number.isNaN(start) || Number.isNaN(length) || hex.length < start + 64 + length * 2) return NOT_CANONICAL;
       const body = hex.slice(start + 64, start + 64 + length * 2);
-      return type === "bytes" ? `0x${body}` : Buffer.from(body, "hex").toString("utf8");
+      return type === "bytes" ? own(`0x${body}`) : Buffer.from(body, "hex").toString("utf8");
     };
   if (type === "tuple") {
     const components = (param as { components: readonly AbiParameter[] }).components;

@@ -29,7 +29,7 @@ function arbitraryOf(p: AbiParameter): fc.Arbitrary<unknown> {
   if (p.type === "bytes") return fc.uint8Array({ maxLength: 100 }).map((b) => `0x${Buffer.from(b).toString("hex")}`);
   if (p.type === "string") return fc.string({ unit: "binary", maxLength: 80 });
   if (p.type === "tuple") {
-    const cs = (p as { components: AbiParameter[] }).components;
+    const cs = (p as { components: readonly AbiParameter[] }).components;
     return fc.tuple(...cs.map(arbitraryOf)).map((vs) => Object.fromEntries(cs.map((c, i) => [c.name!, vs[i]])));
   }
   if (p.type.endsWith("[]")) return fc.array(arbitraryOf({ ...p, type: p.type.slice(0, -2) } as AbiParameter), { maxLength: 3 });
