@@ -5,8 +5,9 @@
  * user + system, over the same span), then "status <json>" on SIGUSR2. The catch-up is seen in the
  * watcher's own "ingest caught up" log line, so measuring it costs the watcher nothing (polling
  * status() every few ms did: it counts every replica, and took ~40% of the catch-up's CPU).
+ * argv[3], when given, is another checkout's runWatcher module (the baseline of an A/B run).
  */
-import { runWatcher } from "../../src/watcher/runWatcher";
+const { runWatcher } = require(process.argv[3] ?? "../../src/watcher/runWatcher") as typeof import("../../src/watcher/runWatcher");
 
 const raw = JSON.parse(process.argv[2]!);
 raw.addresses.startBlock = BigInt(raw.addresses.startBlock ?? 0);
