@@ -8,7 +8,12 @@
  * BENCH_RUNS (3) fresh watchers, one after the other, each in a child process on an empty LevelDB
  * store, times each one's catch-up to the head, reads its VmHWM (peak RSS) then and its RSS with
  * the whole state loaded, and prints ONE JSON object with the medians. With BENCH_DATABASE_URL
- * (an empty PostgreSQL database) the same runs are repeated on PostgreSQL.
+ * (an empty PostgreSQL database) the same runs are repeated on PostgreSQL. With BENCH_BASELINE (the
+ * path of another checkout, e.g. a `git worktree` of the old code with its node_modules) each run
+ * is paired with one of that checkout's watcher over the same history, interleaved, and the ratios
+ * printed. The watcher children run with BENCH_WATCHER_NODE_FLAGS (default
+ * --max-old-space-size=1024, as the README advises for a watcher: with V8's default limit its heap
+ * grows to ~4x the live state between full collections, and the peak RSS with it).
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -24,6 +29,8 @@ import { startHardhatNode } from "../../test/helpers/chain";
 import { setupHypha, startHealthServer, waitFor } from "../../test/watcher/helpers/hyphaFixture";
 
 const DEPLOYMENTS = Number(process.env.BENCH_DEPLOYMENTS ?? 10_000);
+const WATCHER_NODE_FLAGS = (process.env.BENCH_WATCHER_NODE_FLAGS ?? "--max-old-space-size=1024").split(" ").filter(Boolean);
+const BASELINE = process.env.BENCH_BASELINE ? path.resolve(process.env.BENCH_BASELINE) : undefined;
 const NODES = 3;
 const quiet = {
   debug() {},
@@ -94,19 +101,17 @@ async function main(): Promise<void> {
     await placer.close();
     const head = await fx.publicClient.getBlockNumber();
     let events = 0;
+    // The chain's own share: the same history read by a bare client, 10 blocks per eth_getLogs, one after another.
+    const readStart = Date.now();
     for (let from = 0n; from <= head; from += 10n) {
       const to = from + 9n > head ? head : from + 9n;
       events += (await fx.publicClient.getLogs({ address: [fx.addresses.nodeRegistry, fx.addresses.deploymentRegistry], fromBlock: from, toBlock: to })).length;
     }
-    log(`history: ${ids.length} deployments, ${events} events in ${head} blocks, built in ${Date.now() - genStart} ms`);
+    const chainReadMs = Date.now() - readStart;
+    log(`history: ${ids.length} deployments, ${events} events in ${head} blocks, built in ${Date.now() - genStart} ms, read back in ${chainReadMs} ms`);
 
     // The cold starts, measured: BENCH_RUNS (3) fresh watchers over the same history, medians reported.
-    const measure = async (databaseUrl?: string) => {
-      const runs: ColdStart[] = [];
-      for (let run = 0; run < Number(process.env.BENCH_RUNS ?? 3); run++) {
-        runs.push(await coldStart(node.rpcUrl, fx.addresses, path.join(work, `cold-${run}`), databaseUrl));
-        log(`cold start ${run + 1} (${databaseUrl ? "postgres" : "leveldb"}): ${JSON.stringify(runs[run])}`);
-      }
+    const summary = (runs: ColdStart[]) => {
       const median = (f: (r: ColdStart) => number) => [...runs].map(f).sort((a, b) => a - b)[Math.floor(runs.length / 2)]!;
       const catchUpMs = median((r) => r.catchUpMs);
       return {
@@ -129,6 +134,29 @@ async function main(): Promise<void> {
         lastGetLogsRangeBlocks: runs[0]!.rangeSize,
       };
     };
+    const measure = async (databaseUrl?: string) => {
+      const runs: ColdStart[] = [];
+      const baseRuns: ColdStart[] = [];
+      for (let run = 0; run < Number(process.env.BENCH_RUNS ?? 3); run++) {
+        runs.push(await coldStart(node.rpcUrl, fx.addresses, path.join(work, `cold-${run}`), databaseUrl));
+        log(`cold start ${run + 1} (${databaseUrl ? "postgres" : "leveldb"}): ${JSON.stringify(runs[run])}`);
+        if (!BASELINE) continue;
+        baseRuns.push(await coldStart(node.rpcUrl, fx.addresses, path.join(work, `base-${run}`), databaseUrl, BASELINE));
+        log(`baseline cold start ${run + 1}: ${JSON.stringify(baseRuns[run])}`);
+      }
+      const ours = summary(runs);
+      if (!BASELINE) return ours;
+      const base = summary(baseRuns);
+      return {
+        ...ours,
+        baseline: { checkout: BASELINE, ...base },
+        vsBaseline: {
+          eventsPerSecond: Number((ours.catchUp.eventsPerSecond / base.catchUp.eventsPerSecond).toFixed(2)),
+          eventsPerWatcherCpuSecond: Number((ours.catchUp.eventsPerWatcherCpuSecond / base.catchUp.eventsPerWatcherCpuSecond).toFixed(2)),
+          peakRss: Number((ours.rssMiB.peakDuringCatchUp / base.rssMiB.peakDuringCatchUp).toFixed(2)),
+        },
+      };
+    };
     const leveldb = await measure();
     const postgres = process.env.BENCH_DATABASE_URL ? await measure(process.env.BENCH_DATABASE_URL) : undefined;
     const result = {
@@ -136,9 +164,12 @@ async function main(): Promise<void> {
       node: process.version,
       cores: os.cpus().length,
       loadavg1: Number(os.loadavg()[0]!.toFixed(2)),
+      watcherNodeFlags: WATCHER_NODE_FLAGS.join(" "),
       deployments: ids.length,
       events,
       blocks: Number(head),
+      /** The history read by a bare viem client (10-block eth_getLogs, sequential): what the chain alone takes to serve it. */
+      chainReadMs,
       emptyWatcherRssMiB: Math.round(await baselineRss(node.rpcUrl, fx.addresses, path.join(work, "empty"))),
       leveldb,
       ...(postgres ? { postgres } : {}),
@@ -167,6 +198,7 @@ function watcherChild(
   dataDir: string,
   startBlock: string,
   databaseUrl?: string,
+  checkout?: string,
 ) {
   const config = {
     rpcUrl,
@@ -179,9 +211,9 @@ function watcherChild(
     pollIntervalMs: 50,
   };
   const prof = process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
-  const child = spawn(process.execPath, ["--expose-gc", ...prof, "--require", "tsx/cjs", path.join(__dirname, "watcherChild.ts"), JSON.stringify(config)], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  const args = [...WATCHER_NODE_FLAGS, "--expose-gc", ...prof, "--require", "tsx/cjs", path.join(__dirname, "watcherChild.ts"), JSON.stringify(config)];
+  if (checkout) args.push(path.join(checkout, "src/watcher/runWatcher.ts"));
+  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
   const lines: string[] = [];
   let buf = "";
   child.stdout!.on("data", (d: Buffer) => {
@@ -213,6 +245,7 @@ async function coldStart(
   addresses: { nodeRegistry: string; deploymentRegistry: string },
   dataDir: string,
   databaseUrl?: string,
+  checkout?: string,
 ): Promise<ColdStart> {
   if (databaseUrl) {
     const c = new pg.Client({ connectionString: databaseUrl });
@@ -220,7 +253,7 @@ async function coldStart(
     await c.query(`DROP TABLE IF EXISTS ${WATCHER_TABLE}`); // each run starts empty
     await c.end();
   }
-  const { child, next, stop } = watcherChild(rpcUrl, addresses, dataDir, "0", databaseUrl);
+  const { child, next, stop } = watcherChild(rpcUrl, addresses, dataDir, "0", databaseUrl, checkout);
   try {
     const [catchUpMs, cpuMs] = (await next("caughtUp ")).split(" ").map(Number) as [number, number];
     const peakDuringCatchUpMiB = Math.round(procStatus(child.pid!, "VmHWM"));

@@ -1,16 +1,14 @@
 /**
- * The watcher's entry point: wires ingest (ChainFollower -> StateStore), decide (reconcile, pure)
- * and act (outbox, sender workers, dispatcher) with node liveness probes, a periodic level-triggered
- * reconcile, a periodic re-read of on-chain replica views, and an optional status API. `hypha
- * watcher` calls runWatcher with a config read at the edge.
+ * The watcher's entry point: opens the store (checked against the chain), the outbox (resumed), the
+ * sender workers, the chain follower, the node probes and the dispatcher, hands them to a
+ * WatcherController (ingest -> store, a reconcile work queue, the chain re-read), and serves its
+ * status and metrics. `hypha watcher` calls runWatcher with a config read at the edge.
  */
 import { deploymentStatusNumber } from "../chain/lifecycle";
 import pino from "pino";
 import type { Address, PublicClient } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
-import { deploymentRegistryAbi } from "../chain/abi";
 import { loadContracts, makePublicClient } from "../chain/clients";
-import { NewHeads } from "../chain/newHeads";
 import { ActionDispatcher } from "./act/dispatcher";
 import { Outbox } from "./act/outbox";
 import { createWatcherMetrics } from "./status/metrics";
@@ -18,13 +16,10 @@ import { resumeOutbox } from "./act/resumeOutbox";
 import { SenderWorker } from "./act/senderWorker";
 import { resolveWatcherConfig, type ResolvedWatcherConfig, type WatcherAddresses, type WatcherConfig } from "./config";
 import type { Unplaced } from "./decide/placeReplicas";
-import { isBudgetSpent } from "./decide/budgetSpent";
-import { reconcile } from "./decide/reconcile";
 import { ChainUnavailableError } from "../chain/chainError";
 import { ChainFollower } from "./ingest/followChain";
-import { retryDelayMs } from "./ingest/rangeSize";
 import { NodeProber } from "./liveness/nodeProber";
-import { watcherHealth, type Health } from "./status/health";
+import type { Health } from "./status/health";
 import { startStatusServer } from "./status/statusServer";
 import { StateStore } from "./store/stateStore";
 import type { StateProblem } from "./store/checkState";
@@ -32,14 +27,9 @@ import { compareWithChain } from "./store/compareWithChain";
 import type { KvStore } from "./store/kvStore";
 import { openWatcherStore } from "./store/openWatcherStore";
 import { PostgresKv } from "./store/postgresKv";
+import { WatcherController, type WatcherLogger } from "./watcherController";
 
-/** The logger the watcher writes to (pino's shape). */
-export interface WatcherLogger {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
+export type { WatcherLogger };
 
 /** What GET /v1/status answers. */
 export interface WatcherStatus {
@@ -158,6 +148,7 @@ export async function runWatcher(config: WatcherConfig, logger: WatcherLogger = 
     startBlock: cfg.addresses.startBlock ?? 0n,
     initialBlockRange: cfg.initialBlockRange,
     maxBlockRange: cfg.maxBlockRange,
+    finalityDepth: cfg.reorgDepth,
   });
   const prober = new NodeProber(() => store.nodes().map((n) => ({ nodeId: n.nodeId, endpoint: n.endpoint })), {
     intervalMs: cfg.probeIntervalMs,
@@ -165,211 +156,11 @@ export async function runWatcher(config: WatcherConfig, logger: WatcherLogger = 
   });
   const dispatcher = new ActionDispatcher(workers, outbox, { maxBatchSize: cfg.maxBatchSize, logger });
 
-  let stopped = false;
-  let caughtUpOnce = false;
-  let caughtUp = false;
-  let lastChainOkAt = Date.now();
-  let lastChainError: string | null = null;
-  let head: bigint | null = null;
-  let lastError: string | null = null;
-  let unplaced = 0;
-  let unplacedSample: Unplaced[] = [];
-  let unplacedReasons: string[] = [];
-  let reconciles = 0;
-  let resyncs = 0;
-  let resyncRequested = false;
-  let lostNodes = new Set<number>();
-  let wake: (() => void) | undefined;
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const t = setTimeout(() => {
-        wake = undefined;
-        resolve();
-      }, ms);
-      wake = () => {
-        clearTimeout(t);
-        wake = undefined;
-        resolve();
-      };
-    });
-
-  let reconciling: Promise<void> | undefined;
-  let reconcileAgain = false;
-  const requestReconcile = (): void => {
-    // Decisions are only made on a state that has caught up with the chain (not mid-replay).
-    if (stopped || !caughtUp) return;
-    if (reconciling) {
-      reconcileAgain = true;
-      return;
-    }
-    reconciling = reconcileOnce()
-      .catch((err: unknown) => {
-        lastError = errorLine(err);
-        logger.error({ err: lastError }, "reconcile failed");
-      })
-      .finally(() => {
-        reconciling = undefined;
-        if (reconcileAgain) {
-          reconcileAgain = false;
-          requestReconcile();
-        }
-      });
-  };
-
-  async function reconcileOnce(): Promise<void> {
-    await outbox.prune(store.cursor()?.number, Date.now());
-    lostNodes = prober.lost();
-    const deployments = store
-      .deployments()
-      .filter((d) => !d.terminated && d.status !== deploymentStatusNumber("Terminated"))
-      .map((d) => ({ deployment: d, replicas: store.replicasOf(d.id) }));
-    const nodes = store.nodes().map((n) => ({ ...n, measurementApproved: store.isMeasurementApproved(n.measurement) }));
-    const result = reconcile({
-      deployments,
-      nodes,
-      lostNodeIds: lostNodes,
-      inFlightKeys: dispatcher.inFlightKeys(),
-      inFlightReservations: dispatcher.reservations(),
-      budgetSpentIds: budgetSpent,
-      nodeConditions: prober.conditions(),
-    });
-    reconciles++;
-    if (result.unplaced.length && result.unplaced.length !== unplaced)
-      logger.warn({ unplaced: result.unplaced.length, first: result.unplaced[0] }, "replicas waiting for a node");
-    unplaced = result.unplaced.length;
-    unplacedSample = result.unplaced.slice(0, 5);
-    unplacedReasons = result.unplaced.map((u) => u.reason);
-    dispatcher.replaceQueue(result.actions);
-  }
-
-  async function ingestLoop(): Promise<void> {
-    let failures = 0;
-    while (!stopped) {
-      try {
-        if (resyncRequested) {
-          resyncRequested = false;
-          resyncs++;
-          caughtUp = false;
-          await store.rollbackTo(undefined);
-        }
-        const step = await follower.step();
-        failures = 0;
-        lastChainOkAt = Date.now();
-        lastChainError = null;
-        head = step.head;
-        caughtUp = step.caughtUp;
-        if (step.reorg) {
-          // Transactions mined in removed blocks may be gone: decide again, and re-read nonces.
-          await outbox.forgetMinedAfter(step.reorg.ancestor);
-          for (const w of workers) w.invalidateNonce();
-        }
-        if (step.reorg)
-          logger.warn({ removedFrom: step.reorg.removedFrom.toString(), ancestor: step.reorg.ancestor?.toString() ?? null }, "reorg: state rolled back");
-        if (step.caughtUp && !caughtUpOnce) {
-          caughtUpOnce = true;
-          logger.info({ cursor: store.cursor()?.number.toString() }, "ingest caught up");
-        }
-        if (step.events.length || step.reorg || (step.caughtUp && reconciles === 0)) requestReconcile();
-        if (!step.caughtUp) continue;
-      } catch (err) {
-        failures++;
-        caughtUp = false;
-        lastError = errorLine(err);
-        lastChainError = lastError;
-        logger.warn({ err: lastError, failures, range: follower.rangeSize() }, "ingest step failed; backing off");
-        await sleep(retryDelayMs(failures));
-        continue;
-      }
-      // A block pushed while this step ran: the next step at once, unless transactions are in flight.
-      await sleep(heads.takeHead() && dispatcher.inProgressCount() === 0 ? 20 : cfg.pollIntervalMs);
-    }
-  }
-
-  let rereadOffset = 0;
-  /** Active deployments the last chain re-read found out of budget (terminated by the next reconcile). */
-  const budgetSpent = new Set<string>();
-  async function rereadChain(): Promise<void> {
-    const cursor = store.cursor();
-    if (!cursor || !caughtUp || resyncRequested) return;
-    // Every node's free capacity against the chain's at the cursor (a state ahead of its cursor
-    // counts reservations twice); only a comparison the cursor did not move during counts.
-    const nodesDiffer = await compareWithChain(client, cfg.addresses, store, 0);
-    if (nodesDiffer && !("skipped" in nodesDiffer) && store.cursor()?.hash === cursor.hash) {
-      logger.error(
-        { key: nodesDiffer.key ?? null, reason: nodesDiffer.reason },
-        `observed state differs from the chain's view (${nodesDiffer.reason}): replaying from the start block`,
-      );
-      resyncRequested = true;
-      wake?.();
-      return;
-    }
-    const active = store.deployments().filter((d) => d.status >= 1 && d.status <= 3 && !d.terminated);
-    if (active.length === 0) return;
-    const slice = active
-      .slice(rereadOffset % active.length)
-      .concat(active)
-      .slice(0, Math.min(100, active.length));
-    rereadOffset += slice.length;
-    const cursorBlock = await client.getBlock({ blockNumber: cursor.number });
-    for (const dep of slice) {
-      const onChain = await client.readContract({
-        address: cfg.addresses.deploymentRegistry,
-        abi: deploymentRegistryAbi,
-        functionName: "getReplicas",
-        args: [dep.id],
-        blockNumber: cursor.number,
-      });
-      const view = await client.readContract({
-        address: cfg.addresses.deploymentRegistry,
-        abi: deploymentRegistryAbi,
-        functionName: "getDeployment",
-        args: [dep.id],
-        blockNumber: cursor.number,
-      });
-      // The views are of the cursor's block: compare them only with the state of that same block.
-      if (store.cursor()?.hash !== cursor.hash) return; // state moved on while we read; next round
-      if (view.status >= 2 && view.status <= 3 && isBudgetSpent(view.escrow, onChain, cursorBlock.timestamp)) {
-        if (!budgetSpent.has(dep.id.toLowerCase())) logger.info({ deployment: dep.id, block: cursor.number.toString() }, "budget spent: terminating to settle");
-        budgetSpent.add(dep.id.toLowerCase());
-        requestReconcile();
-      }
-      const ours = store.replicasOf(dep.id);
-      const differs = onChain.some((r, i) => i < dep.replicas && (ours[i]?.status !== r.status || ours[i]?.attempt !== r.attempt));
-      if (differs) {
-        logger.error({ deployment: dep.id, block: cursor.number.toString() }, "observed state differs from the chain's view: replaying from the start block");
-        resyncRequested = true;
-        wake?.();
-        return;
-      }
-    }
-  }
-
-  const timers: NodeJS.Timeout[] = [];
-  timers.push(setInterval(requestReconcile, cfg.reconcileIntervalMs));
-  // A node becoming lost (or coming back) is acted on at once, not at the next periodic reconcile.
-  if (cfg.nodeLostAfterMs > 0)
-    timers.push(
-      setInterval(
-        () => {
-          const now = prober.lost();
-          if (now.size !== lostNodes.size || [...now].some((n) => !lostNodes.has(n))) requestReconcile();
-        },
-        Math.min(cfg.probeIntervalMs, 250),
-      ),
-    );
-  if (cfg.chainRereadIntervalMs > 0)
-    timers.push(
-      setInterval(() => {
-        rereadChain().catch((err: unknown) => logger.warn({ err: errorLine(err) }, "chain re-read failed"));
-      }, cfg.chainRereadIntervalMs),
-    );
-  prober.start();
-  // A block wakes ingest when no transaction is being sent; a busy watcher batches by its poll.
-  const heads = NewHeads.start(cfg.rpcUrl, { logger, onHead: () => (wake && dispatcher.inProgressCount() === 0 ? (wake(), true) : false) });
-  const loop = ingestLoop();
+  const controller = new WatcherController({ cfg, client, store, outbox, workers, follower, prober, dispatcher, logger });
+  controller.start();
   logger.info({ chainId, senders: workers.map((w) => w.address), dataDir: cfg.dataDir, cursor: store.cursor()?.number.toString() ?? null }, "watcher started");
 
-  const health = (): Health => watcherHealth({ now: Date.now(), lastChainOkAt, staleAfterMs: cfg.staleAfterMs, rpcUrl: cfg.rpcUrl, lastChainError });
+  const health = (): Health => controller.health();
   const status = (): WatcherStatus => {
     const cursor = store.cursor();
     const h = health();
@@ -384,21 +175,21 @@ export async function runWatcher(config: WatcherConfig, logger: WatcherLogger = 
     return {
       chainId,
       cursor: cursor ? { number: cursor.number.toString(), hash: cursor.hash } : null,
-      head: head === null ? null : head.toString(),
-      caughtUp: caughtUp && h.ok, // a view the chain has not confirmed for staleAfterMs is not caught up
+      head: controller.head === null ? null : controller.head.toString(),
+      caughtUp: controller.caughtUp && h.ok, // a view the chain has not confirmed for staleAfterMs is not caught up
       rangeSize: follower.rangeSize(),
       reorgs: follower.reorgs,
-      resyncs,
+      resyncs: controller.resyncs,
       counts: { nodes: store.nodes().length, deployments: store.deploymentCount(), activeDeployments: active, replicas },
       store: { kind: db.kind, location: db.location, waitedForLockMs: opened.waitedMs },
-      lostNodes: [...lostNodes].sort((a, b) => a - b),
+      lostNodes: [...controller.lostNodes].sort((a, b) => a - b),
       nodeConditions: Object.fromEntries(prober.conditions()),
-      unplaced,
-      unplacedSample,
+      unplaced: controller.unplaced,
+      unplacedSample: controller.unplacedSample,
       outbox: { queued: dispatcher.queued(), inProgress: dispatcher.inProgressCount(), ...outbox.depth() },
       txsSent: outbox.sentCount,
-      reconciles,
-      lastError: (h.ok ? null : h.reason) ?? lastError ?? dispatcher.lastError ?? null,
+      reconciles: controller.reconciles,
+      lastError: (h.ok ? null : h.reason) ?? controller.lastError ?? dispatcher.lastError ?? null,
       stateCheck,
     };
   };
@@ -411,9 +202,9 @@ export async function runWatcher(config: WatcherConfig, logger: WatcherLogger = 
       return live.concat(new Array<number>(store.deploymentCount() - live.length).fill(deploymentStatusNumber("Terminated")));
     },
     replicaStatuses: () => store.deployments().flatMap((d) => store.replicasOf(d.id).map((r) => r.status)),
-    nodes: () => store.nodes().map((n) => ({ jailed: n.jailed, unbonding: n.unbonding, lost: lostNodes.has(n.nodeId) })),
-    unplacedReasons: () => unplacedReasons,
-    head: () => head,
+    nodes: () => store.nodes().map((n) => ({ jailed: n.jailed, unbonding: n.unbonding, lost: controller.lostNodes.has(n.nodeId) })),
+    unplacedReasons: () => controller.unplacedReasons,
+    head: () => controller.head,
     cursor: () => store.cursor()?.number ?? null,
     outbox: () => ({ queued: dispatcher.queued(), inProgress: dispatcher.inProgressCount(), ...outbox.depth() }),
     outboxAgeSeconds: () => outbox.oldestUnminedAgeSeconds(),
@@ -434,14 +225,8 @@ export async function runWatcher(config: WatcherConfig, logger: WatcherLogger = 
     status,
     health,
     async close() {
-      if (stopped) return;
-      stopped = true;
-      for (const t of timers) clearInterval(t);
-      prober.stop();
-      wake?.();
-      await loop;
-      await heads.close();
-      await reconciling;
+      if (controller.stopped) return;
+      await controller.stop();
       await dispatcher.close();
       await server?.close();
       await db.close();
@@ -454,8 +239,8 @@ export async function runWatcher(config: WatcherConfig, logger: WatcherLogger = 
   // or sent).
   if (db instanceof PostgresKv)
     db.onLost((err) => {
-      lastError = `lost the watcher lease: ${err.message}`;
-      stopReason = lastError;
+      controller.lastError = `lost the watcher lease: ${err.message}`;
+      stopReason = controller.lastError;
       logger.error({ err: err.message }, "lost the watcher lease: stopping");
       void handle.close().catch(() => undefined);
     });
@@ -514,9 +299,4 @@ async function waitForSendersIdle(client: PublicClient, senders: Address[], logg
       await new Promise((r) => setTimeout(r, 200));
     }
   }
-}
-
-function errorLine(err: unknown): string {
-  if (err && typeof err === "object" && "shortMessage" in err && typeof err.shortMessage === "string") return err.shortMessage;
-  return err instanceof Error ? (err.message.split("\n")[0] ?? err.message) : String(err);
 }

@@ -151,7 +151,25 @@ export function applyHyphaEvent(state: StateAccess, event: HyphaEvent): void {
       const i = event.args.intent;
       const dep: ObservedDeployment = {
         id,
-        intent: { ...i },
+        // Field by field, not a spread: one fixed shape for every deployment's intent (the decoded
+        // tuple was built key by key, a dictionary-mode object three times this size).
+        intent: {
+          deployer: i.deployer,
+          specHash: i.specHash,
+          imageRoot: i.imageRoot,
+          replicas: i.replicas,
+          cpuMillis: i.cpuMillis,
+          memoryMiB: i.memoryMiB,
+          diskMiB: i.diskMiB,
+          maxPricePerSecond: i.maxPricePerSecond,
+          budget: i.budget,
+          nonce: i.nonce,
+          deadline: i.deadline,
+          kind: i.kind,
+          quorum: i.quorum,
+          maxRetries: i.maxRetries,
+          maxRunSeconds: i.maxRunSeconds,
+        },
         status: Math.max(DEPLOYMENT_REQUESTED, state.get<ObservedDeployment>(deploymentKey(id))?.status ?? 0),
         replicas: i.replicas,
         seq: eventSeq(event.blockNumber, event.logIndex),

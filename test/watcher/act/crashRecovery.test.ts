@@ -220,7 +220,7 @@ describe("act: crash recovery of the outbox", () => {
     expect(orchestratorTxs).toBeLessThanOrEqual(DEPLOYMENTS * REPLICAS);
     // The SIGKILLed watcher's own state, followed to the head, equals a fresh replay: no event lost or applied twice.
     const own = await openFollower(fx.publicClient, fx.addresses, dataDir, { initial: 100, max: 2000 });
-    await followToHead(own.follower);
+    await followToHead(own);
     const ownDump = await own.store.dump();
     await own.db.close();
     expect(ownDump).toEqual(await freshReplay(fx.publicClient, fx.addresses, path.join(tmp, "replay")));

@@ -15,7 +15,7 @@ import { decodeHyphaLogs } from "../../../src/watcher/ingest/decodeLogs";
 import { parseEventLogs } from "viem";
 import { startHardhatNode } from "../../helpers/chain";
 import { setupHypha, startHealthServer, waitFor, type HyphaFixture } from "../helpers/hyphaFixture";
-import { followToHead, freshReplay, openFollower } from "../helpers/replay";
+import { followToHead, freshReplay, openFollower, stepAndApply } from "../helpers/replay";
 
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
 let node: Awaited<ReturnType<typeof startHardhatNode>>;
@@ -85,13 +85,13 @@ describe("ingest (ChainFollower + StateStore)", () => {
     await checkAgainstChain(reference);
     const dir = path.join(tmp, "restart");
     let f = await openFollower(fx.publicClient, fx.addresses, dir, { initial: 1, max: 2 });
-    for (let i = 0; i < 7; i++) await f.follower.step();
+    for (let i = 0; i < 7; i++) await stepAndApply(f.follower, f.store);
     const cursor = f.store.cursor()!;
     expect(cursor.number).toBeGreaterThan(0n);
     await f.db.close();
     f = await openFollower(fx.publicClient, fx.addresses, dir, { initial: 1, max: 2 });
     expect(f.store.cursor()).toEqual(cursor);
-    const steps = await followToHead(f.follower);
+    const steps = await followToHead(f);
     expect(steps).toBeGreaterThan(1);
     expect(await f.store.dump()).toEqual(reference);
     await f.db.close();
@@ -100,17 +100,17 @@ describe("ingest (ChainFollower + StateStore)", () => {
   it("a reorg (snapshot, mine, revert, mine a different chain) leaves the state equal to a fresh replay", async () => {
     const dir = path.join(tmp, "reorg");
     const f = await openFollower(fx.publicClient, fx.addresses, dir, { initial: 1000, max: 1000 });
-    await followToHead(f.follower);
+    await followToHead(f);
     const snapshot = (await fx.rpc("evm_snapshot")) as string;
     const a = await fx.submitIntents(3, { nonceBase: 1000n });
     await fx.rpc("hardhat_mine", ["0x3"]);
-    await followToHead(f.follower);
+    await followToHead(f);
     expect(a.ids.every((id) => f.store.deployment(id))).toBe(true);
     const oldHead = f.store.cursor()!;
     expect(await fx.rpc("evm_revert", [snapshot])).toBe(true);
     const b = await fx.submitIntents(2, { nonceBase: 2000n, deployer: 12 });
     await fx.rpc("hardhat_mine", ["0x6"]);
-    await followToHead(f.follower);
+    await followToHead(f);
     expect(f.follower.reorgs).toBe(1);
     expect(f.store.cursor()!.number).toBeGreaterThan(oldHead.number);
     expect(a.ids.some((id) => f.store.deployment(id))).toBe(false);
@@ -164,7 +164,7 @@ describe("ingest (ChainFollower + StateStore)", () => {
     let caughtUp = false;
     for (let i = 0; i < 5000 && !caughtUp; i++) {
       try {
-        caughtUp = (await f.follower.step()).caughtUp;
+        caughtUp = (await stepAndApply(f.follower, f.store)).caughtUp;
         steps++;
       } catch {
         failures++;
@@ -173,13 +173,41 @@ describe("ingest (ChainFollower + StateStore)", () => {
     expect(caughtUp).toBe(true); // a fixed 64-block range would never get past the cap
     expect(capped).toBeGreaterThan(0);
     expect(failures).toBeGreaterThan(0);
-    // 64 -> 32 -> 16 -> 8 -> 4 costs 4 capped tries; after that at most one per successful range (grow x2, halve on error).
-    expect(capped).toBeLessThanOrEqual(steps + 4);
+    // The first 64-block range is split until served (64 -> 32 -> 16 -> 8 -> 4: 15 refused parts at
+    // most); the follower then never asks for a span that was refused, so a later refusal can only
+    // come from a range cut short by a 503 (at most the same 15 once more per failure).
+    expect(capped).toBeLessThanOrEqual(15 * (1 + failures));
+    expect(f.follower.rangeSize()).toBeLessThanOrEqual(4);
     const reference = await freshReplay(fx.publicClient, fx.addresses, path.join(tmp, "ref-capped"));
     expect(await f.store.dump()).toEqual(reference);
     await f.db.close();
     await new Promise((resolve) => proxy.close(resolve));
   });
+  it("deep in the history (below the finality depth) fetches each range once, the next one while the last is applied, to the same state", async () => {
+    let getLogsCalls = 0;
+    const counting = {
+      ...fx.publicClient,
+      request: (args: { method: string }) => {
+        if (args.method === "eth_getLogs") getLogsCalls++;
+        return fx.publicClient.request(args as never);
+      },
+    } as PublicClient;
+    const f = await openFollower(counting, fx.addresses, path.join(tmp, "deep"), { initial: 1, max: 1, finalityDepth: 3 });
+    const kinds: string[] = [];
+    for (let i = 0; i < 10_000; i++) {
+      const step = await stepAndApply(f.follower, f.store);
+      kinds.push(step.kind);
+      if (step.caughtUp) break;
+    }
+    const head = await fx.publicClient.getBlockNumber({ cacheTime: 0 });
+    expect(f.store.cursor()!.number).toBe(head);
+    // One block per range: one getLogs per block, plus at most the one prefetch left unused where deep steps end.
+    expect(kinds.filter((k) => k === "range").length).toBe(Number(head) + 1);
+    expect(getLogsCalls).toBeLessThanOrEqual(Number(head) + 2);
+    expect(await f.store.dump()).toEqual(await freshReplay(fx.publicClient, fx.addresses, path.join(tmp, "ref-deep")));
+    await f.db.close();
+  });
+
   it("decodes every log of the history exactly as viem's parseEventLogs does, in chain order", async () => {
     const logs = await fx.publicClient.getLogs({ address: [fx.addresses.nodeRegistry, fx.addresses.deploymentRegistry], fromBlock: 0n });
     const ours = decodeHyphaLogs(logs, fx.addresses);
