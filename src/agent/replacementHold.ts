@@ -7,7 +7,8 @@
  * `leaseMs` plus the node monitor's check interval after the new placement was first seen here, the
  * old copy is gone: its agent read the new placement and stopped it, or its lease lapsed and its
  * monitor stopped it. A re-placed replica (attempt > 1) therefore waits that long before it starts,
- * unless its previous attempt ran on this node (then no other node ran it). Every node is assumed
+ * unless this node ran it at this attempt already (a fenced run starting again) or at the previous
+ * one (then no other node ran it). Every node is assumed
  * to run with the same lease (`hypha up` and a cluster's operators size it from the watcher's
  * node-lost window, see `maxLeaseMs`). Anchor: Kubernetes' StatefulSet at-most-one rule, which
  * waits for the old pod to be known gone before creating its replacement.
@@ -19,9 +20,9 @@ export function replacementHoldMs(leaseMs: number, monitorIntervalMs = 200): num
 }
 
 /**
- * @example replacementStartAt({ attempt: 2, firstSeenMs: 1000, holdMs: 2700, previousAttemptHere: false }) // 3700
+ * @example replacementStartAt({ attempt: 2, firstSeenMs: 1000, holdMs: 2700, ranHere: false }) // 3700
  */
-export function replacementStartAt(p: { attempt: number; firstSeenMs: number; holdMs: number; previousAttemptHere: boolean }): number {
-  if (p.attempt <= 1 || p.previousAttemptHere || p.holdMs <= 0) return p.firstSeenMs;
+export function replacementStartAt(p: { attempt: number; firstSeenMs: number; holdMs: number; ranHere: boolean }): number {
+  if (p.attempt <= 1 || p.ranHere || p.holdMs <= 0) return p.firstSeenMs;
   return p.firstSeenMs + p.holdMs;
 }

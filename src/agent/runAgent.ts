@@ -309,7 +309,7 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
         attempt: s.attempt,
         firstSeenMs: firstSeen.get(holdKey)!,
         holdMs: replacementHoldMs(cfg.leaseMs),
-        previousAttemptHere: (runs.get(key) ?? []).some((r) => r.info.attempt === s.attempt - 1),
+        ranHere: (runs.get(key) ?? []).some((r) => r.info.attempt === s.attempt || r.info.attempt === s.attempt - 1),
       });
       if (Date.now() < startAt) {
         if (!holding.has(holdKey)) {

@@ -1,6 +1,6 @@
 // When a re-placed replica may start (pure): a first placement at once; a re-placement only once
 // the previous node's lease (plus its monitor's check interval) has surely lapsed, unless the
-// previous attempt ran on this node; nothing held with fencing off. Checked against the lease's
+// node ran this attempt or the previous one; nothing held with fencing off. Checked against the lease's
 // own bound: the hold is never shorter than the longest a read made before the re-placement can
 // keep the old node's lease alive.
 import fc from "fast-check";
@@ -9,10 +9,10 @@ import { replacementHoldMs, replacementStartAt } from "../../src/agent/replaceme
 
 describe("replacementStartAt", () => {
   it("first placements start at once; re-placements wait out the lease", () => {
-    expect(replacementStartAt({ attempt: 1, firstSeenMs: 1000, holdMs: 2700, previousAttemptHere: false })).toBe(1000);
-    expect(replacementStartAt({ attempt: 2, firstSeenMs: 1000, holdMs: 2700, previousAttemptHere: false })).toBe(3700);
-    expect(replacementStartAt({ attempt: 3, firstSeenMs: 1000, holdMs: 2700, previousAttemptHere: true })).toBe(1000);
-    expect(replacementStartAt({ attempt: 2, firstSeenMs: 1000, holdMs: replacementHoldMs(0), previousAttemptHere: false })).toBe(1000);
+    expect(replacementStartAt({ attempt: 1, firstSeenMs: 1000, holdMs: 2700, ranHere: false })).toBe(1000);
+    expect(replacementStartAt({ attempt: 2, firstSeenMs: 1000, holdMs: 2700, ranHere: false })).toBe(3700);
+    expect(replacementStartAt({ attempt: 3, firstSeenMs: 1000, holdMs: 2700, ranHere: true })).toBe(1000);
+    expect(replacementStartAt({ attempt: 2, firstSeenMs: 1000, holdMs: replacementHoldMs(0), ranHere: false })).toBe(1000);
     expect(replacementHoldMs(2500)).toBe(2700);
   });
 
@@ -35,7 +35,7 @@ describe("replacementStartAt", () => {
             attempt,
             firstSeenMs: minedAt + seenLater,
             holdMs: replacementHoldMs(leaseMs, monitorMs),
-            previousAttemptHere: false,
+            ranHere: false,
           });
           return startAt >= oldGoneBy;
         },
