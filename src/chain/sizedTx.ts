@@ -11,10 +11,20 @@
  * ChainUnavailableError: more gas will do), never an RPC's "Missing or invalid parameters".
  */
 import { Counter, register } from "prom-client";
-import { encodeFunctionData, keccak256, type Abi, type Account, type Hex, type PublicClient, type TransactionReceipt } from "viem";
+import {
+  encodeFunctionData,
+  keccak256,
+  type Abi,
+  type Account,
+  type ContractFunctionName,
+  type Hex,
+  type PublicClient,
+  type TransactionReceipt,
+  type TransactionSerializable,
+} from "viem";
 import { ChainRefusedError, ChainUnavailableError, type ChainError, toChainError } from "./chainError";
 import { InputError } from "../errors";
-import type { ContractCall, SentTx, TxClients } from "./tx";
+import type { ContractCall, ContractCallResult, SentTx, TxClients, WriteMutability } from "./tx";
 
 /** How much above the pending-block estimate the limit goes: `estimate * (100 + percent) / 100 + extra`. */
 export interface GasMargin {
@@ -72,29 +82,25 @@ export function revertCause(
  * receipt; a revert throws a ChainError naming its cause.
  * @example const { hash } = await sendSizedContractTx(clients, call, "attesting 3 replica(s)", logger, { gas: batchGasLimit(items) })
  */
-export async function sendSizedContractTx<R = unknown>(
+export async function sendSizedContractTx<const abi extends Abi, functionName extends ContractFunctionName<abi, WriteMutability>>(
   clients: TxClients,
-  call: ContractCall,
+  call: ContractCall<abi, functionName>,
   what: string,
   logger?: SizedTxLogger,
   sizing: GasMargin | ExplicitGas = DEFAULT_GAS_MARGIN,
-): Promise<SentTx<R>> {
+): Promise<SentTx<ContractCallResult<abi, functionName>>> {
   const { publicClient, walletClient } = clients;
-  const account = walletClient.account as Account | undefined;
+  const account = walletClient.account;
   if (!account) throw new InputError(what, "no signing account given");
+  const wide: ContractCall = call;
   let result: unknown;
   let gas: bigint;
   if ("gas" in sizing) gas = sizing.gas;
-  else ({ result, gas } = await simulateAndEstimate(publicClient, call, account, sizing, what));
-  const data = encodeFunctionData({ abi: call.abi as Abi, functionName: call.functionName, args: call.args ?? [] } as never);
+  else ({ result, gas } = await simulateAndEstimate(publicClient, wide, account, sizing, what));
+  const data = encodeFunctionData({ abi: wide.abi, functionName: wide.functionName, args: wide.args ?? [] });
   let hash: Hex | undefined;
   try {
-    const chainId = await chainIdOf(publicClient);
-    const request = await walletClient.prepareTransactionRequest({ account, to: call.address, data, gas, chainId, chain: null } as never);
-    // A local account signs here (viem's signTransaction would ask the node for the chain id again).
-    const signed = account.signTransaction
-      ? await account.signTransaction({ ...(request as object), chainId } as never)
-      : await walletClient.signTransaction({ ...request, account, chain: null } as never);
+    const signed = await signTx(clients, account, { to: call.address, data, gas });
     hash = keccak256(signed);
     await publicClient.sendRawTransaction({ serializedTransaction: signed });
   } catch (err) {
@@ -109,7 +115,7 @@ export async function sendSizedContractTx<R = unknown>(
   } catch (err) {
     throw toChainError(err, `${what} (waiting for ${hash})`);
   }
-  if (receipt.status === "success") return { hash: hash!, receipt, result: result as R };
+  if (receipt.status === "success") return { hash: hash!, receipt, result: result as ContractCallResult<abi, functionName> };
   let replayError: ChainError | undefined;
   try {
     await publicClient.call({ account, to: call.address, data, gas, blockNumber: receipt.blockNumber - 1n });
@@ -127,6 +133,26 @@ export async function sendSizedContractTx<R = unknown>(
     errorName: replayError?.errorName,
     errorArgs: replayError?.errorArgs,
   });
+}
+
+/**
+ * Prepares (nonce, fees) and signs one transaction with its gas limit given. A local account signs
+ * here: viem's walletClient.signTransaction would ask the node for the chain id again on every send.
+ */
+async function signTx(clients: TxClients, account: Account, tx: { to: Hex; data: Hex; gas: bigint }): Promise<Hex> {
+  const { publicClient, walletClient } = clients;
+  const chainId = await chainIdOf(publicClient);
+  const request = await walletClient.prepareTransactionRequest({ account, ...tx, chainId, chain: null });
+  let signed: Hex;
+  if (account.signTransaction) {
+    const base = { chainId, ...tx, nonce: request.nonce };
+    const serializable: TransactionSerializable =
+      request.type === "legacy"
+        ? { ...base, type: "legacy", gasPrice: request.gasPrice }
+        : { ...base, type: "eip1559", maxFeePerGas: request.maxFeePerGas, maxPriorityFeePerGas: request.maxPriorityFeePerGas };
+    signed = await account.signTransaction(serializable);
+  } else signed = await walletClient.signTransaction({ ...request, account, chain: null });
+  return signed;
 }
 
 /** The chain id per client, asked once (it does not change under a running client). */
@@ -149,9 +175,9 @@ async function simulateAndEstimate(
   what: string,
 ): Promise<{ result: unknown; gas: bigint }> {
   try {
-    const result = (await publicClient.simulateContract({ ...call, account } as never)).result;
+    const { result } = await publicClient.simulateContract({ ...call, account });
     const [estimate, block] = await Promise.all([
-      publicClient.estimateContractGas({ ...call, account, blockTag: "pending" } as never),
+      publicClient.estimateContractGas({ ...call, account, blockTag: "pending" }),
       publicClient.getBlock({ blockTag: "pending" }).catch(() => publicClient.getBlock()),
     ]);
     return { result, gas: gasLimitWithMargin(estimate, margin, block.gasLimit) };
