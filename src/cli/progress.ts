@@ -27,9 +27,9 @@ export class WaitTimeoutError extends HyphaError {
  * // "block 9  replica 0 scheduled on node 2 (attempt 1)"
  */
 export function describeEvent(e: DeploymentEvent): string | undefined {
-  const a = e.args;
+  const { eventName, args: a } = e;
   const at = `block ${e.blockNumber}`;
-  switch (e.eventName) {
+  switch (eventName) {
     case "IntentSubmitted":
       return `${at}  intent submitted by ${a.deployer}`;
     case "DeploymentStatusChanged":
@@ -60,7 +60,7 @@ export function describeEvent(e: DeploymentEvent): string | undefined {
 export function outcomeAt(events: DeploymentEvent[], upTo: number, replicaStatuses?: number[]): DeploymentOutcome {
   const prefix = events.slice(0, upTo + 1);
   const submitted = prefix.find((e) => e.eventName === "IntentSubmitted");
-  const intent = (submitted?.args.intent ?? {}) as { kind?: number; quorum?: number; replicas?: number };
+  const intent: { kind?: number; quorum?: number; replicas?: number } = submitted?.args.intent ?? {};
   let status = submitted ? 1 : 0;
   const replicaNow = new Map<number, string>();
   for (const e of prefix) {
@@ -110,7 +110,10 @@ export async function followDeployment(
   let seen = 0;
   let last: DeploymentOutcome | undefined;
   for (;;) {
-    const events = await readDeploymentEvents(publicClient, addresses, id);
+    // Events and replicas read at one block: replicas read later could show a job's replicas
+    // Completed while its JobFinalized (same transaction) is not yet among the events.
+    const head = await publicClient.getBlockNumber();
+    const events = await readDeploymentEvents(publicClient, addresses, id, head);
     const submitted = events.find((e) => e.eventName === "IntentSubmitted");
     const isJob = Number((submitted?.args.intent as { kind?: number } | undefined)?.kind ?? 0) === 1;
     const until = opts.until ?? (isJob ? ["Succeeded"] : ["Running"]);
@@ -125,7 +128,7 @@ export async function followDeployment(
     seen = events.length;
     if (isJob && last?.phase === "Running") {
       // A job whose replicas all finished without a majority ends without a further event.
-      const statuses = (await readReplicas(publicClient, addresses, id)).map((r) => r.status);
+      const statuses = (await readReplicas(publicClient, addresses, id, head)).map((r) => r.status);
       const now = outcomeAt(events, events.length - 1, statuses);
       if (waitVerdict(now, until) === "failure") throw endedError(label, now, until);
     }

@@ -147,14 +147,13 @@ async function previousPlacements(ctx: CliContext, submittedBlock: string, id: H
   const placements = new Map<string, { nodeId: number; status: string }>();
   const current = new Map<number, string>(); // replica index -> its placement's key
   for (const e of events) {
-    const index = Number(e.args.replicaIndex);
     if (e.eventName === "ReplicaScheduled") {
-      const key = `${index}/${Number(e.args.attempt)}`;
-      placements.set(key, { nodeId: Number(e.args.nodeId), status: "Scheduled" });
-      current.set(index, key);
-    } else if (e.eventName === "ReplicaStatusChanged" && current.has(index) && replicaStatusName(Number(e.args.to)) !== "Pending") {
+      const key = `${e.args.replicaIndex}/${e.args.attempt}`;
+      placements.set(key, { nodeId: e.args.nodeId, status: "Scheduled" });
+      current.set(e.args.replicaIndex, key);
+    } else if (e.eventName === "ReplicaStatusChanged" && current.has(e.args.replicaIndex) && replicaStatusName(e.args.to) !== "Pending") {
       // (back to Pending is the queue for the next attempt: the placement ended in the status before it)
-      placements.get(current.get(index)!)!.status = replicaStatusName(Number(e.args.to));
+      placements.get(current.get(e.args.replicaIndex)!)!.status = replicaStatusName(e.args.to);
     }
   }
   return placements;
