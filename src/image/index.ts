@@ -26,7 +26,5 @@ export { importImage, type ImportOptions, type ImportResult, type ImportStats } 
 export { materializeImage, type MaterializeOptions, type MaterializeResult, type MaterializeProgress, type MaterializeSummary } from "./materialize";
 export { prefetchOrder } from "./prefetchOrder";
 export { verifyTree, compareEntry, type Drift, type DriftKind } from "./verifyTree";
-export { buildDemoRootfs, DEMO_APPLETS, type DemoRootfs } from "./demoRootfs";
-export { buildHostRootfs, sharedLibraries, HOST_TOOLS } from "./hostRootfs";
 export { imageImport, imageList, imageInspect, imagePush, resolveImageRef, type ImageSummary, type ImageInspection } from "./commands";
 export { parseElfDeps, libraryPaths, type ElfDeps } from "./elfDeps";
