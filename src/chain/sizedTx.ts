@@ -25,6 +25,7 @@ import {
 import { ChainRefusedError, ChainUnavailableError, type ChainError, toChainError } from "./chainError";
 import { InputError } from "../errors";
 import type { ContractCall, ContractCallResult, SentTx, TxClients, WriteMutability } from "./tx";
+import type { Logger } from "../logger";
 
 /** How much above the pending-block estimate the limit goes: `estimate * (100 + percent) / 100 + extra`. */
 export interface GasMargin {
@@ -43,10 +44,6 @@ export interface ExplicitGas {
 export const txReverts: Counter<"function" | "cause"> =
   (register.getSingleMetric("hypha_tx_reverts_total") as Counter<"function" | "cause"> | undefined) ??
   new Counter({ name: "hypha_tx_reverts_total", help: "Transactions that reverted on-chain, by function and cause", labelNames: ["function", "cause"] });
-
-export interface SizedTxLogger {
-  error(obj: object, msg?: string): void;
-}
 
 /**
  * The limit for an estimate (pure).
@@ -86,7 +83,7 @@ export async function sendSizedContractTx<const abi extends Abi, functionName ex
   clients: TxClients,
   call: ContractCall<abi, functionName>,
   what: string,
-  logger?: SizedTxLogger,
+  logger?: Pick<Logger, "error">,
   sizing: GasMargin | ExplicitGas = DEFAULT_GAS_MARGIN,
 ): Promise<SentTx<ContractCallResult<abi, functionName>>> {
   const { publicClient, walletClient } = clients;
@@ -186,7 +183,7 @@ async function simulateAndEstimate(
   }
 }
 
-function report(functionName: string, cause: string, line: string, logger: SizedTxLogger | undefined, extra: object): void {
+function report(functionName: string, cause: string, line: string, logger: Pick<Logger, "error"> | undefined, extra: object): void {
   txReverts.inc({ function: functionName, cause });
   logger?.error({ function: functionName, cause, ...extra }, line);
 }

@@ -32,14 +32,10 @@ import { compareWithChain } from "./store/compareWithChain";
 import type { KvStore } from "./store/kvStore";
 import { openWatcherStore } from "./store/openWatcherStore";
 import { PostgresKv } from "./store/postgresKv";
+import type { Logger } from "../logger";
 
 /** The logger the watcher writes to (pino's shape). */
-export interface WatcherLogger {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
+export type WatcherLogger = Logger;
 
 /** What GET /v1/status answers. */
 export interface WatcherStatus {

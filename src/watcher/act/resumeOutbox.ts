@@ -11,7 +11,7 @@ import { deploymentRegistryAbi } from "../../chain/abi";
 import type { WatcherAction } from "../decide/reconcile";
 import { awaitReceipt } from "./awaitReceipt";
 import type { Outbox } from "./outbox";
-import type { SenderLogger } from "./senderWorker";
+import type { Logger } from "../../logger";
 
 /** Whether an action's effect is already on-chain (read from the contract's views). */
 export async function actionTookEffect(client: PublicClient, deploymentRegistry: Address, action: WatcherAction): Promise<boolean> {
@@ -42,7 +42,7 @@ export async function resumeOutbox(
   client: PublicClient,
   outbox: Outbox,
   deploymentRegistry: Address,
-  logger: SenderLogger,
+  logger: Pick<Logger, "info">,
   opts: { failureBackoffMs?: number; pollIntervalMs?: number; pendingTimeoutMs?: number } = {},
 ): Promise<{ mined: number; dropped: number; alreadyDone: number }> {
   const counts = { mined: 0, dropped: 0, alreadyDone: 0 };

@@ -12,11 +12,7 @@ import type { WatcherAction } from "../decide/reconcile";
 import { awaitReceipt } from "./awaitReceipt";
 import { encodeActions } from "./encodeActions";
 import type { Outbox, OutboxTx } from "./outbox";
-
-export interface SenderLogger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-}
+import type { Logger } from "../../logger";
 
 export interface SenderOptions {
   deploymentRegistry: Address;
@@ -26,7 +22,7 @@ export interface SenderOptions {
   receiptTimeoutMs?: number;
   /** Back-off before a failed action may be issued again. */
   failureBackoffMs?: number;
-  logger: SenderLogger;
+  logger: Pick<Logger, "info" | "warn">;
 }
 
 /**
