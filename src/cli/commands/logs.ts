@@ -14,6 +14,7 @@ import { parseIntIn } from "../amounts";
 import { emitAs, parseOutputFormat } from "../output";
 import { formatLine, mergeByTime, parseDuration, parseRfc3339, parseStamped, type LogLine } from "../logLines";
 import { resolveDeploymentRef } from "../deploymentRef";
+import { untilInterrupted } from "../untilInterrupted";
 
 /** Where one replica's log is read from, and how far it has been read. */
 interface Follower {
@@ -187,14 +188,8 @@ async function fetchLines(
 async function follow(ctx: CliContext, id: Hex, only: number | undefined, stream: string, query: LogQuery): Promise<void> {
   const addresses = await ctx.addresses();
   const followers = new Map<number, Follower>();
-  let stop = false;
-  const onSignal = () => {
-    stop = true;
-  };
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
-  try {
-    for (let round = 0; !stop; round++) {
+  await untilInterrupted(async (stopped) => {
+    while (!stopped()) {
       const ended = ["Completed", "Terminated", "Failed"].includes(deploymentStatusName((await readDeployment(ctx.publicClient, addresses, id)).status));
       const replicas = (await readReplicas(ctx.publicClient, addresses, id)).filter((r) => r.nodeId && (only === undefined || r.index === only));
       for (const r of replicas) {
@@ -230,8 +225,5 @@ async function follow(ctx: CliContext, id: Hex, only: number | undefined, stream
       }
       await new Promise((r) => setTimeout(r, 1_000));
     }
-  } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
-  }
+  });
 }
