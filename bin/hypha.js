@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-// Entry point for `npx hypha`: runs the TypeScript CLI through tsx's CommonJS loader, so a clone
-// needs no build step.
+// Entry point for `npx hypha`: runs the precompiled CLI (dist/, built by scripts/buildCli.ts, e.g.
+// by `npm test`) when it is fresh, else the TypeScript sources through tsx's CommonJS loader, so a
+// clone needs no build step and an edited checkout never runs stale code (HYPHA_CLI_FROM_SOURCE=1
+// forces the sources).
 // `hypha ... | head` closes the pipe early: that is the reader's choice, not an error to report.
 // Long-running commands (hypha up) add their own handler and shut down in order instead.
 for (const stream of [process.stdout, process.stderr]) {
@@ -10,5 +12,10 @@ for (const stream of [process.stdout, process.stderr]) {
     throw err;
   });
 }
-require("tsx/cjs");
-require("../src/cli/main.ts");
+const { cliPaths, compiledCliFresh } = require("./compiledCli");
+const paths = cliPaths();
+if (process.env.HYPHA_CLI_FROM_SOURCE !== "1" && compiledCliFresh(paths)) require(paths.mainFile);
+else {
+  require("tsx/cjs");
+  require("../src/cli/main.ts");
+}

@@ -524,6 +524,7 @@ contract DeploymentRegistry is IDeploymentRegistry, IERC5267, AccessControl, Ree
     /// @dev A job replica finished: pay its run time (since Running, or since its placement when it
     /// completes straight from Scheduled), keep its reservation until the vote resolves, count its
     /// vote; finalize when a quorum agrees, or fail the job when every replica voted and none did.
+    /// A single-replica job (quorum 1) is final at once: released and finalized here, nothing stored.
     function _complete(
         bytes32 id,
         Deployment memory d,
@@ -536,6 +537,19 @@ contract DeploymentRegistry is IDeploymentRegistry, IERC5267, AccessControl, Ree
             unchecked {
                 d.running += 1; // paid as a Running replica for its time since placement
             }
+        }
+        if (d.quorum == 1) {
+            // A single-replica job: its one vote is final at once (no vote to count, no result slot:
+            // JobQuorum), so the replica leaves its node now, and release names the operator to pay.
+            _pay(id, d, r, nodes.release(r.nodeId, Resources(d.cpuMillis, d.memoryMiB, d.diskMiB)));
+            unchecked {
+                d.running -= 1;
+                d.placed -= 1;
+            }
+            _moveReplica(id, index, rs, r, L.R_COMPLETED);
+            emit JobFinalized(id, outputHash, 1);
+            _setStatus(id, d, L.D_COMPLETED);
+            return;
         }
         _pay(id, d, r, nodes.operatorOf(r.nodeId));
         unchecked {
@@ -838,10 +852,13 @@ contract DeploymentRegistry is IDeploymentRegistry, IERC5267, AccessControl, Ree
         else emit ReplicaStatusChanged(id, uint16(index), r.nodeId, from, to);
     }
 
-    /// @dev The only writer of a deployment's status (the caller stores the slot).
+    /// @dev The only writer of a deployment's status (the caller stores the slot). One event tells
+    /// each move: DeploymentStatusChanged, except the moves another event of the same call already
+    /// tells (as IntentSubmitted tells None -> Requested): JobFinalized tells -> Completed, Terminated
+    /// tells -> Terminated (src/chain/deploymentMoves.ts puts them back in one list).
     function _setStatus(bytes32 id, Deployment memory d, uint8 to) private {
         if (!L.deploymentMoveLegal(d.status, to)) revert DeploymentNotActive(id, d.status);
-        emit DeploymentStatusChanged(id, d.status, to);
+        if (to != L.D_COMPLETED && to != L.D_TERMINATED) emit DeploymentStatusChanged(id, d.status, to);
         d.status = to;
     }
 

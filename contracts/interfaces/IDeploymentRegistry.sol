@@ -44,6 +44,8 @@ interface IDeploymentRegistry is IHyphaTypes {
 
     /// @notice The relayer is the transaction's sender (not a topic: a topic costs every submission 375 gas).
     event IntentSubmitted(bytes32 indexed id, address indexed deployer, DeploymentIntent intent, bytes signature);
+    /// @notice A deployment's status move, except the moves another event tells alone: None ->
+    /// Requested (IntentSubmitted), -> Completed (JobFinalized), -> Terminated (Terminated).
     event DeploymentStatusChanged(bytes32 indexed id, uint8 from, uint8 to);
     event ReplicaScheduled(bytes32 indexed id, uint16 replicaIndex, uint32 indexed nodeId, uint16 attempt, uint96 pricePerSecond);
     event ReplicaStatusChanged(bytes32 indexed id, uint16 replicaIndex, uint32 indexed nodeId, uint8 from, uint8 to);
@@ -58,6 +60,7 @@ interface IDeploymentRegistry is IHyphaTypes {
         address signer,
         uint64 timestamp
     );
+    /// @notice A job's result is final: the deployment moved to Completed (no DeploymentStatusChanged for it).
     event JobFinalized(bytes32 indexed id, bytes32 outputHash, uint8 agreeing);
     /// @notice Every replica of a job voted and no output hash reached the quorum: nobody is slashed.
     event JobUndecided(bytes32 indexed id);
@@ -67,6 +70,7 @@ interface IDeploymentRegistry is IHyphaTypes {
     /// in scheduleMany it is (intent index << 16) | placement index.
     event BatchEntrySkipped(bytes32 indexed id, uint256 entry, bytes4 reason);
     event Scaled(bytes32 indexed id, uint16 from, uint16 to);
+    /// @notice The deployment moved to Terminated (no DeploymentStatusChanged for it), settled and refunded.
     event Terminated(bytes32 indexed id, address indexed by, uint96 paidToNodes, uint96 refunded);
     event Deposited(address indexed account, uint256 amount);
     event Withdrawn(address indexed account, uint256 amount);
@@ -153,7 +157,8 @@ interface IDeploymentRegistry is IHyphaTypes {
     function getReplica(bytes32 id, uint16 replicaIndex) external view returns (Replica memory);
     /// @notice All replicas 0..replicas-1 of a deployment.
     function getReplicas(bytes32 id) external view returns (Replica[] memory);
-    /// @notice A job's finalized output hash (zero until a quorum agrees).
+    /// @notice A job's finalized output hash when its quorum is 2 or more (zero until a quorum
+    /// agrees). A single-replica job's result is one node's word and is only in its JobFinalized event.
     function jobResult(bytes32 id) external view returns (bytes32);
     /// @notice An account's withdrawable balance: unspent deposit, refunds and node payments.
     function balanceOf(address account) external view returns (uint256);

@@ -10,7 +10,8 @@ import {INodeRegistry} from "../interfaces/INodeRegistry.sol";
 /// undecided when every replica voted and no hash reached the quorum. Also the rule that a job's
 /// replicas run on nodes of distinct operators (agent keys are unique per node in NodeRegistry).
 /// @dev A single-replica job (quorum 1) needs neither the per-index outputs nor the counters: its
-/// one vote is final at once. Deployed once and linked into DeploymentRegistry (its external
+/// one vote is final at once, and its result is not stored (it is in JobFinalized): one node's word,
+/// agreed by nobody, is not worth a new slot (22,100 gas, an eighth of the job; docs/gas.md). Deployed once and linked into DeploymentRegistry (its external
 /// functions run by DELEGATECALL on the registry's storage), which keeps the registry under the
 /// 24 KB code-size limit; only jobs pay the call.
 library JobQuorum {
@@ -26,7 +27,7 @@ library JobQuorum {
     }
 
     /// @notice Counts replica `index`'s vote for `outputHash` (non-zero, checked by the caller).
-    /// @return final_ the result is final now (stored in `result`)
+    /// @return final_ the result is final now (stored in `result` when the quorum is 2 or more)
     /// @return undecided every replica voted and none reached the quorum
     /// @return agreeing votes for `outputHash`
     function vote(
@@ -37,10 +38,7 @@ library JobQuorum {
         uint8 quorum,
         uint8 replicas
     ) external returns (bool final_, bool undecided, uint8 agreeing) {
-        if (quorum == 1) {
-            v.result[id] = outputHash;
-            return (true, false, 1);
-        }
+        if (quorum == 1) return (true, false, 1);
         v.outputs[id][index] = outputHash;
         uint256 votes = ++v.count[id][outputHash];
         uint256 voted = ++v.count[id][bytes32(0)];

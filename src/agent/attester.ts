@@ -11,12 +11,12 @@ import { zeroHash, type Hex, type LocalAccount, type PublicClient, type TypedDat
 import type { Logger } from "pino";
 import { deploymentRegistryAbi } from "../chain/abi";
 import { AttestedStatus, type Attestation } from "../chain/eip712";
-import { signAttestation } from "../chain/signing";
 import { ChainRefusedError } from "../chain/chainError";
 import { sendSizedContractTx } from "../chain/sizedTx";
 import { batchGasLimit, splitUnderGasCap, type GasItem } from "../chain/gasCosts";
 import type { AgentAddresses } from "./config";
 import { readReplicaStates } from "./chainView";
+import { createAttestationSigner } from "./attestationSigner";
 import { attestationStillNeeded, replicaRef, type ChainReplica, type WantedAttestation } from "./reconcile";
 
 /** An attestation waiting to be sent, with what it states. */
@@ -57,6 +57,7 @@ export class Attester {
   private flushing = false;
   private flushAgain = false;
   private lastFlushAt = 0;
+  private signer: ReturnType<typeof createAttestationSigner> | undefined;
 
   constructor(
     private readonly publicClient: PublicClient,
@@ -184,7 +185,9 @@ export class Attester {
   private async send(batch: [string, QueuedAttestation][], gasItem: (entry: [string, QueuedAttestation]) => GasItem): Promise<number> {
     const timestamp = BigInt(Math.floor(Date.now() / 1000));
     const atts = batch.map(([, a]) => toAttestation(a, this.nodeId, timestamp));
-    const sigs = await Promise.all(atts.map((a) => signAttestation(this.account, this.domain, a)));
+    this.signer ??= createAttestationSigner(this.account, this.domain);
+    const signer = this.signer;
+    const sigs = await Promise.all(atts.map((a) => signer.sign(a)));
     try {
       const hash = await this.sendAttestMany(atts, sigs, batchGasLimit(batch.map(gasItem)));
       for (const [k, a] of batch) {

@@ -59,16 +59,27 @@ export class AssignmentScanner {
     this.nextBlock = BigInt(addresses.deployBlock);
   }
 
-  /** Scan new blocks up to the chain head. */
+  /** eth_getLogs requests made so far (a tick with no new block makes none). */
+  logReads = 0;
+  /** The head the last complete scan reached. */
+  private scannedHead: bigint | null = null;
+
+  /**
+   * Scan new blocks up to the chain head. With no block since the last scan nothing can have
+   * changed: no logs are read (the head read alone confirms the chain answers), and the overlap is
+   * re-read with the next block.
+   */
   async scan(): Promise<ScanResult> {
     const head = await this.publicClient.getBlockNumber({ cacheTime: 0 });
+    const result: ScanResult = { added: 0, touched: new Set(), statusNow: new Map(), placed: new Map() };
+    if (head === this.scannedHead) return result;
     const floor = BigInt(this.addresses.deployBlock);
     this.nextBlock = this.nextBlock - REORG_OVERLAP > floor ? this.nextBlock - REORG_OVERLAP : floor;
-    const result: ScanResult = { added: 0, touched: new Set(), statusNow: new Map(), placed: new Map() };
     const placedAgain = new Set<string>();
     const nodeTopic = pad(numberToHex(this.nodeId));
     while (this.nextBlock <= head) {
       const to = this.nextBlock + MAX_RANGE - 1n < head ? this.nextBlock + MAX_RANGE - 1n : head;
+      this.logReads++;
       const raw = await getLogsSplitting(this.publicClient, {
         address: this.addresses.deploymentRegistry,
         topics: [[SCHEDULED_TOPIC, STATUS_TOPIC], null, nodeTopic],
@@ -109,6 +120,7 @@ export class AssignmentScanner {
     }
     for (const [id, block] of this.seen) if (block + 2n * REORG_OVERLAP < this.nextBlock) this.seen.delete(id);
     for (const key of placedAgain) result.statusNow.delete(key); // a new placement: its view is in `placed`
+    this.scannedHead = head;
     return result;
   }
 

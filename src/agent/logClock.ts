@@ -96,19 +96,23 @@ export class LogClock {
   /** Appends a mark if the file grew since the last one (serialized: marks stay in order). */
   sample(): Promise<void> {
     this.chain = this.chain
-      .then(async () => {
-        const size = await fsp.stat(this.file).then(
-          (s) => s.size,
-          () => -1,
-        );
+      .then(() => {
+        // Synchronous: a stat and a one-line append on the node's own disk, on every replica's
+        // path (two clocks a run); through fs.promises each costs several times the system call.
+        const size = fs.statSync(this.file, { throwIfNoEntry: false })?.size ?? -1;
         if (this.last < 0) {
           // An earlier agent process may have noted marks already: continue after them.
-          const text = await fsp.readFile(marksFileOf(this.file), "utf8").catch(() => "");
+          let text = "";
+          try {
+            text = fs.readFileSync(marksFileOf(this.file), "utf8");
+          } catch {
+            /* no marks yet */
+          }
           const marks = parseMarks(text);
           this.last = marks.length ? marks[marks.length - 1].offset : 0;
         }
         if (size > this.last) {
-          await fsp.appendFile(marksFileOf(this.file), `${size} ${this.now()}\n`);
+          fs.appendFileSync(marksFileOf(this.file), `${size} ${this.now()}\n`);
           this.last = size;
         }
       })

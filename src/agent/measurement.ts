@@ -88,13 +88,15 @@ export function agentMeasurementDocument(srcDir: string): { name: string; versio
 }
 
 let cached: Hex | undefined;
+/** The TypeScript sources, also when this module runs precompiled from dist/ (same depth as src/). */
+const SOURCES = path.resolve(__dirname, "..", "..", "src");
 
 /**
  * This agent's own measurement (bytes32), as registered on-chain and approved by `hypha up`.
  * @example await nodeRegistry.write.setMeasurementApproved([agentMeasurement(), true])
  */
-export function agentMeasurement(srcDir = path.resolve(__dirname, "..")): Hex {
-  if (srcDir !== path.resolve(__dirname, "..")) return `0x${sha256Hex(canonicalJson(agentMeasurementDocument(srcDir)))}`;
+export function agentMeasurement(srcDir = SOURCES): Hex {
+  if (srcDir !== SOURCES) return `0x${sha256Hex(canonicalJson(agentMeasurementDocument(srcDir)))}`;
   cached ??= `0x${sha256Hex(canonicalJson(agentMeasurementDocument(srcDir)))}`;
   return cached;
 }

@@ -14,7 +14,7 @@
  *   the next run of that image fetches a fresh one, so one bad fetch does not fail every later
  *   replica of the image. `onError` hears of each failure (the agent's disk-pressure check).
  */
-import { promises as fs } from "node:fs";
+import { promises as fs, mkdirSync, rmSync, symlinkSync } from "node:fs";
 import path from "node:path";
 import type { Hex } from "viem";
 import type { ImageProvider, MaterializedImage, MaterializeOptions } from "./imageProvider";
@@ -144,9 +144,10 @@ export function createSharedImageProvider(inner: ImageProvider, opts: SharedImag
         if (created || live.get(key) === mine) await removeTree(mine).catch(() => undefined);
         throw err;
       }
-      await fs.rm(targetDir, { recursive: true, force: true });
-      await fs.mkdir(path.dirname(targetDir), { recursive: true });
-      await fs.symlink(image.dir, targetDir);
+      // Synchronous: a link in the run's own directory, made for every run (see logClock.ts sample).
+      rmSync(targetDir, { recursive: true, force: true });
+      mkdirSync(path.dirname(targetDir), { recursive: true });
+      symlinkSync(image.dir, targetDir);
       let released = false;
       return {
         dir: image.dir,
@@ -160,7 +161,7 @@ export function createSharedImageProvider(inner: ImageProvider, opts: SharedImag
           released = true;
           mine.refs--;
           mine.lastUsed = Date.now();
-          await fs.rm(targetDir, { force: true });
+          rmSync(targetDir, { force: true });
           await evictIdle();
         },
       };

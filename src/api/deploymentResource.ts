@@ -91,6 +91,10 @@ export function toDeploymentResource(s: DeploymentSources): DeploymentResource {
     events: s.events,
   });
   const t = outcome.terminated;
+  // jobResult(id) holds the result of a job with quorum 2 or more; a single-replica job's result is
+  // only in its JobFinalized event (not stored on chain).
+  const stored = s.jobResult && s.jobResult !== zeroHash ? s.jobResult : undefined;
+  const finalized = s.events.filter((e) => e.eventName === "JobFinalized").at(-1)?.args.outputHash as Hex | undefined;
   return {
     id: entry.id.toLowerCase() as Hex,
     name: s.name,
@@ -103,7 +107,7 @@ export function toDeploymentResource(s: DeploymentSources): DeploymentResource {
     replicas: { desired: view.replicas, placed: view.placed, running: view.running },
     escrow: String(view.escrow),
     retriesLeft: view.retriesLeft,
-    jobResult: s.jobResult && s.jobResult !== zeroHash ? s.jobResult : null,
+    jobResult: stored ?? finalized ?? null,
     intent: intentToWire(i),
     signature: entry.signature,
     submitted: { block: String(entry.blockNumber), transactionHash: entry.transactionHash },

@@ -3,8 +3,10 @@
  * console or dapp need not poll. On each new block the stream sends the deployment's new chain
  * events (`event: chain-event`, id `block:logIndex`, so a reconnecting EventSource resumes after
  * its Last-Event-ID) and, when it changed, the deployment itself (`event: deployment`: the one
- * resource shape of deploymentResource.ts, exactly what GET /v1/deployments/:id answers). Comments
- * keep idle connections open.
+ * resource shape of deploymentResource.ts, exactly what GET /v1/deployments/:id answers). When
+ * blocks it has streamed from are replaced (a reorg), it sends `event: reorg` with `after`, the
+ * last block it streamed that is still on the chain: events of later blocks are void, and the
+ * events of the new blocks follow. Comments keep idle connections open.
  */
 import type { Request, Response } from "express";
 import type { Hex, PublicClient } from "viem";
@@ -28,6 +30,9 @@ export interface DeploymentStreamOptions {
   /** Most open streams at once (503 past it; default 200). */
   maxStreams?: number;
 }
+
+/** Scanned heads remembered per stream, to find where a reorg forked. */
+const REMEMBERED_HEADS = 128;
 
 /** Parses a Last-Event-ID (`block:logIndex`). */
 function parseCursor(text: unknown): { block: bigint; logIndex: number } | undefined {
@@ -70,6 +75,7 @@ export function createDeploymentStreamHandler(opts: DeploymentStreamOptions) {
     };
     let cursor = parseCursor(req.get("last-event-id") ?? req.query.after);
     let scannedTo = entry.blockNumber - 1n;
+    const heads: { block: bigint; hash: Hex }[] = []; // the heads scanned to, oldest first
     let lastState = "";
     let closed = false;
     let timer: NodeJS.Timeout | undefined;
@@ -79,9 +85,33 @@ export function createDeploymentStreamHandler(opts: DeploymentStreamOptions) {
       if (timer) clearTimeout(timer);
       open--;
     });
+    /** The newest scanned head still on the chain (undefined: none is), or "same" when nothing was replaced. */
+    const forkPoint = async (latest: { number: bigint; hash: Hex }): Promise<bigint | undefined | "same"> => {
+      const last = heads.at(-1);
+      if (!last) return "same";
+      const lastNow =
+        latest.number === last.block ? latest.hash : latest.number > last.block ? (await publicClient.getBlock({ blockNumber: last.block })).hash : undefined;
+      if (lastNow === last.hash) return "same";
+      for (let i = heads.length - 2; i >= 0; i--) {
+        const h = heads[i]!;
+        if (h.block <= latest.number && (await publicClient.getBlock({ blockNumber: h.block })).hash === h.hash) return h.block;
+      }
+      return undefined;
+    };
     const tick = async () => {
       try {
-        const head = await publicClient.getBlockNumber({ cacheTime: 0 });
+        const latest = await publicClient.getBlock({ blockTag: "latest" });
+        const fork = await forkPoint(latest as { number: bigint; hash: Hex });
+        if (fork !== "same") {
+          // Blocks streamed from were replaced: void what came after the fork and read again.
+          const after = fork ?? entry.blockNumber - 1n;
+          send("reorg", { after });
+          while (heads.length && heads.at(-1)!.block > after) heads.pop();
+          scannedTo = after;
+          cursor = fork === undefined ? undefined : { block: after, logIndex: Number.MAX_SAFE_INTEGER };
+          lastState = "";
+        }
+        const head = latest.number;
         if (head > scannedTo) {
           const events = await readDeploymentEvents(publicClient, { ...addresses, deployBlock: scannedTo + 1n }, id, head);
           for (const e of events) {
@@ -96,6 +126,8 @@ export function createDeploymentStreamHandler(opts: DeploymentStreamOptions) {
             lastState = text;
           }
           scannedTo = head;
+          heads.push({ block: head, hash: latest.hash as Hex });
+          if (heads.length > REMEMBERED_HEADS) heads.shift();
           lastWrite = Date.now();
         } else if (Date.now() - lastWrite > 15_000) {
           res.write(": keep-alive\n\n");

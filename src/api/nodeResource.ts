@@ -81,7 +81,12 @@ export async function readNodeResources(
   addresses: HyphaAddresses,
   probe: (endpoint: string) => Promise<boolean> = probeAgent,
 ): Promise<NodeResource[]> {
-  const [nodes, lastSeen] = await Promise.all([listNodes(publicClient, addresses), readLastAttestations(publicClient, addresses)]);
+  const nodes = await listNodes(publicClient, addresses);
+  const lastSeen = await readLastAttestations(
+    publicClient,
+    addresses,
+    nodes.map((n) => n.id),
+  );
   const reachable = await Promise.all(nodes.map((n) => probe(n.endpoint)));
   const now = new Date();
   return nodes.map((n, i) => toNodeResource(n, reachable[i], now, lastSeen.get(n.id)));
@@ -91,16 +96,30 @@ const ATTESTED = toEventSelector(getAbiItem({ abi: deploymentRegistryAbi, name: 
 
 /**
  * Each node's latest accepted attestation time (the `timestamp` its agent signed, unix seconds),
- * from the Attested logs; nodes that never attested are absent.
- * @example (await readLastAttestations(pc, addresses)).get(1) // 1795990545n
+ * from the Attested logs; nodes that never attested are absent. The logs are read newest first, in
+ * windows that double from `firstWindow` blocks, and the reading stops once every node of
+ * `nodeIds` has been seen, so a long history is not read in full each time (only while some node
+ * never attested, or without `nodeIds`, is it read back to the deploy block).
+ * @example (await readLastAttestations(pc, addresses, [1, 2])).get(1) // 1795990545n
  */
-export async function readLastAttestations(publicClient: PublicClient, addresses: HyphaAddresses): Promise<Map<number, bigint>> {
-  const toBlock = await publicClient.getBlockNumber();
-  const logs = await getLogsSplitting(publicClient, { address: addresses.deploymentRegistry, topics: [ATTESTED], fromBlock: addresses.deployBlock, toBlock });
+export async function readLastAttestations(
+  publicClient: PublicClient,
+  addresses: HyphaAddresses,
+  nodeIds?: readonly number[],
+  firstWindow = 1000n,
+): Promise<Map<number, bigint>> {
+  const floor = BigInt(addresses.deployBlock);
   const latest = new Map<number, bigint>();
-  for (const l of parseEventLogs({ abi: deploymentRegistryAbi, logs, eventName: "Attested" })) {
-    const { nodeId, timestamp } = l.args as { nodeId: number; timestamp: bigint };
-    if (timestamp > (latest.get(nodeId) ?? 0n)) latest.set(nodeId, timestamp);
+  let span = firstWindow;
+  for (let to = await publicClient.getBlockNumber(); to >= floor; span *= 2n) {
+    const fromBlock = to - span + 1n > floor ? to - span + 1n : floor;
+    const logs = await getLogsSplitting(publicClient, { address: addresses.deploymentRegistry, topics: [ATTESTED], fromBlock, toBlock: to });
+    for (const l of parseEventLogs({ abi: deploymentRegistryAbi, logs, eventName: "Attested" })) {
+      const { nodeId, timestamp } = l.args as { nodeId: number; timestamp: bigint };
+      if (timestamp > (latest.get(nodeId) ?? 0n)) latest.set(nodeId, timestamp);
+    }
+    if (nodeIds?.every((id) => latest.has(id))) break;
+    to = fromBlock - 1n;
   }
   return latest;
 }

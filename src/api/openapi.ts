@@ -6,6 +6,7 @@
 import { z } from "zod";
 import type { HyphaAddresses } from "../chain/addresses";
 import { EIP712_NAME, EIP712_VERSION, hyphaTypes } from "../chain/eip712";
+import { DEPLOYMENT_PHASES } from "../chain/deploymentOutcome";
 import { publishSpecRequestSchema } from "./deploymentExtras";
 import { intentSubmissionSchema } from "./intentBody";
 import { prepareRequestSchema } from "./prepareRoute";
@@ -105,6 +106,13 @@ export function openApiDocument(addresses: Pick<HyphaAddresses, "chainId" | "dep
           summary: "Deployments, newest first",
           parameters: [
             { name: "deployer", in: "query", required: false, schema: { type: "string", pattern: "^0x[0-9a-fA-F]{40}$" } },
+            {
+              name: "phase",
+              in: "query",
+              required: false,
+              description: "Only deployments in this phase (across all pages; total counts them)",
+              schema: { type: "string", enum: DEPLOYMENT_PHASES.filter((p) => p !== "Unknown") },
+            },
             { name: "limit", in: "query", required: false, schema: { type: "integer", minimum: 1, maximum: 1000, default: 100 } },
             {
               name: "offset",
@@ -145,7 +153,7 @@ export function openApiDocument(addresses: Pick<HyphaAddresses, "chainId" | "dep
         get: {
           operationId: "streamDeployment",
           summary:
-            "Server-sent events: `chain-event` (one per new event, id block:logIndex; Last-Event-ID resumes) and `deployment` (the deployment when it changes: the same resource as GET /v1/deployments/{id})",
+            "Server-sent events: `chain-event` (one per new event, id block:logIndex; Last-Event-ID resumes) and `deployment` (the deployment when it changes: the same resource as GET /v1/deployments/{id}) and `reorg` ({after}: blocks after it were replaced; their events are void, the new ones follow)",
           parameters: [idParam],
           responses: { "200": { description: "An event stream", content: { "text/event-stream": { schema: { type: "string" } } } }, ...errors(400, 404, 503) },
         },

@@ -6,7 +6,7 @@
  *   GET  /healthz                          chain id, head block, token, store, relayer address; 503 with the reason
  *                                          when the chain or the store is not answering (probed in the
  *                                          background, so it never waits on them)
- *   GET  /v1/deployments[?deployer=0x..]   deployments, newest first (limit, default 100)
+ *   GET  /v1/deployments[?deployer=0x..&phase=Running]   deployments, newest first (limit, default 100)
  *   GET  /v1/deployments/:id               one deployment (deploymentResource.ts: the shape `hypha get -o json` prints)
  *   GET  /v1/deployments/:id/events        every event of the deployment, in chain order
  *   GET  /v1/deployments/:id/audit         the audit report (as `hypha audit`)
@@ -38,6 +38,9 @@ import { mountConsole } from "./consoleFiles";
 import { DASHBOARD_HTML } from "./dashboard";
 import { createDeploymentIndex } from "./deploymentIndex";
 import { PostgresKv } from "../watcher/store/postgresKv";
+import { MemoryKv } from "../watcher/store/memoryKv";
+import { DEPLOYMENT_PHASES, type DeploymentPhase } from "../chain/deploymentOutcome";
+import { deploymentsInPhase, phaseMemory } from "./phaseFilter";
 import { readDeploymentResources, specNameLookup } from "./deploymentResource";
 import { mountDeveloperRoutes } from "./developerRoutes";
 import { InputError, type HyphaError } from "../errors";
@@ -117,7 +120,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const domain = domainFor(addresses);
   const metrics = createApiMetrics();
   const indexKv = opts.indexDatabaseUrl ? await PostgresKv.open(opts.indexDatabaseUrl, { table: "hypha_api_index", applicationName: "hypha-api" }) : undefined;
-  const index = createDeploymentIndex(publicClient, addresses, indexKv);
+  const indexStore = indexKv ?? new MemoryKv();
+  const index = createDeploymentIndex(publicClient, addresses, indexStore);
+  const phases = phaseMemory(indexStore, addresses.deploymentRegistry);
   const specNames = specNameLookup(storeUrl);
   registerDomainMetrics(metrics.registry, {
     deployments: async () => readDeploymentResources(publicClient, addresses, (await index.list()).slice(-1000), specNames),
@@ -169,8 +174,18 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     if (typeof offsetText !== "string" || !/^\d+$/.test(offsetText))
       throw new InputError("offset", `must be an integer from 0, got ${JSON.stringify(offsetText)}`);
     const offset = Number(offsetText);
+    const phase = req.query.phase;
+    if (phase !== undefined && (typeof phase !== "string" || !(DEPLOYMENT_PHASES as readonly string[]).includes(phase) || phase === "Unknown"))
+      throw new InputError("phase", `must be one of ${DEPLOYMENT_PHASES.filter((p) => p !== "Unknown").join(", ")}, got ${JSON.stringify(phase)}`);
     const all = await index.list(deployer as Address | undefined);
-    const newest = [...all].reverse().slice(offset, offset + limit);
+    const newestFirst = [...all].reverse();
+    if (phase !== undefined) {
+      const head = await publicClient.getBlockNumber({ cacheTime: 0 });
+      const io = { publicClient, addresses, names: specNames, memory: phases, head };
+      sendJson(res, 200, await deploymentsInPhase(io, newestFirst, phase as DeploymentPhase, { offset, limit }));
+      return;
+    }
+    const newest = newestFirst.slice(offset, offset + limit);
     sendJson(res, 200, { total: all.length, deployments: await readDeploymentResources(publicClient, addresses, newest, specNames) });
   });
 
@@ -210,7 +225,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > 2 ** 32 - 1)
       throw new InputError("id", `must be a node id (1 or more), got ${JSON.stringify(text)}`);
     const n = await readNode(publicClient, addresses, Number(text));
-    const [reachable, lastSeen] = await Promise.all([probeAgent(n.endpoint), readLastAttestations(publicClient, addresses)]);
+    const [reachable, lastSeen] = await Promise.all([probeAgent(n.endpoint), readLastAttestations(publicClient, addresses, [n.id])]);
     sendJson(res, 200, toNodeResource(n, reachable, new Date(), lastSeen.get(n.id)));
   });
 

@@ -8,6 +8,7 @@
 import { intentSpecMismatches } from "../spec/intentResources";
 import type { WorkloadSpec } from "../spec/workloadSpec";
 import type { Address, Hex, TypedDataDomain } from "viem";
+import { deploymentStatusMoves } from "../chain/deploymentStatusMoves";
 import type { DeploymentEvent } from "../chain/deployments";
 import type { DeploymentIntent, Attestation } from "../chain/eip712";
 import { AttestedStatus } from "../chain/eip712";
@@ -211,9 +212,11 @@ function checkPlacements(input: AuditInput): AuditCheck {
 function checkTransitions(input: AuditInput): AuditCheck {
   const dep: StatusChange[] = [];
   const reps = new Map<number, StatusChange[]>();
+  // DeploymentStatusChanged, JobFinalized (-> Completed) and Terminated (-> Terminated) tell the
+  // deployment's moves (IntentSubmitted tells None -> Requested)
+  for (const m of deploymentStatusMoves(input.events)) dep.push({ from: m.from, to: m.to, where: `block ${input.events[m.index].blockNumber}` });
   for (const e of input.events) {
     const where = `block ${e.blockNumber}`;
-    if (e.eventName === "DeploymentStatusChanged") dep.push({ from: Number(e.args.from), to: Number(e.args.to), where });
     // The contract records Pending -> Scheduled as ReplicaScheduled (no ReplicaStatusChanged).
     if (e.eventName === "ReplicaScheduled") {
       const i = Number(e.args.replicaIndex);

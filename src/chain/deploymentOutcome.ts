@@ -8,6 +8,7 @@
 import { zeroHash, type Address, type Hex } from "viem";
 import type { DeploymentEvent } from "./deployments";
 import { DeploymentStatus, ReplicaStatus } from "./lifecycle";
+import { deploymentStatusMoves } from "./deploymentStatusMoves";
 
 /**
  * The phase a user sees. In progress: Requested, Scheduled, Running. Ended: Succeeded (a job's
@@ -62,7 +63,7 @@ export interface OutcomeInput {
   replicas: number;
   placed: number;
   running: number;
-  /** jobResult(id): zero until a quorum agreed. */
+  /** jobResult(id): zero until a quorum agreed, and for a single-replica job (its result is in JobFinalized). */
   jobResult?: Hex;
   /** Replica status numbers now (for a job without a majority). */
   replicaStatuses?: number[];
@@ -168,13 +169,12 @@ function terminatedOf(events: OutcomeEvent[]): DeploymentOutcome["terminated"] {
   };
 }
 
-/** The `from` of the last status change into `to`. */
+/** The `from` of the last status change into `to` (DeploymentStatusChanged, JobFinalized or Terminated). */
 function statusBefore(events: OutcomeEvent[], to: string): string {
-  for (let i = events.length - 1; i >= 0; i--) {
-    const e = events[i];
-    if (e.eventName === "DeploymentStatusChanged" && statusName(e.args.to) === to) return statusName(e.args.from);
-  }
-  return "Running";
+  const last = deploymentStatusMoves(events)
+    .filter((m) => statusName(m.to) === to)
+    .at(-1);
+  return last ? statusName(last.from) : "Running";
 }
 
 function lastReplicaFailure(events: OutcomeEvent[]): { index: number; nodeId: number; to: string } | undefined {

@@ -213,7 +213,8 @@ export async function readEventsOfDeployments(
 }
 
 /**
- * A job's agreed output hash (zero until a quorum agreed).
+ * A job's agreed output hash as stored by jobResult(id): zero until a quorum agreed, and always zero
+ * for a single-replica job (its result is only in JobFinalized).
  * @example await readJobResult(pc, addresses, id) // "0xb7a5…" or 0x000…
  */
 export async function readJobResult(publicClient: PublicClient, addresses: HyphaAddresses, id: Hex): Promise<Hex> {

@@ -6,6 +6,7 @@
 import type { Hex, PublicClient } from "viem";
 import type { HyphaAddresses } from "../chain/addresses";
 import { deploymentOutcome, waitVerdict, type DeploymentOutcome } from "../chain/deploymentOutcome";
+import { deploymentStatusMoves } from "../chain/deploymentStatusMoves";
 import { deploymentStatusName, readDeploymentEvents, readReplicas, replicaStatusName, type DeploymentEvent } from "../chain/deployments";
 import { AttestedStatus } from "../chain/lifecycle";
 import { HyphaError } from "../errors";
@@ -61,10 +62,10 @@ export function outcomeAt(events: DeploymentEvent[], upTo: number, replicaStatus
   const prefix = events.slice(0, upTo + 1);
   const submitted = prefix.find((e) => e.eventName === "IntentSubmitted");
   const intent: { kind?: number; quorum?: number; replicas?: number } = submitted?.args.intent ?? {};
-  let status = submitted ? 1 : 0;
+  // DeploymentStatusChanged, JobFinalized (-> Completed) and Terminated (-> Terminated) tell the status
+  const status = deploymentStatusMoves(prefix).at(-1)?.to ?? (submitted ? 1 : 0);
   const replicaNow = new Map<number, string>();
   for (const e of prefix) {
-    if (e.eventName === "DeploymentStatusChanged") status = Number(e.args.to);
     if (e.eventName === "ReplicaStatusChanged") replicaNow.set(Number(e.args.replicaIndex), replicaStatusName(Number(e.args.to)));
   }
   const states = [...replicaNow.values()];
@@ -82,7 +83,7 @@ export function outcomeAt(events: DeploymentEvent[], upTo: number, replicaStatus
 }
 
 /**
- * Polls the deployment's events and prints each new state change until the deployment reaches a
+ * Reads the deployment's events (after each block when `sleep` is a HeadSleeper's, else every `pollMs`) and prints each new state change until the deployment reaches a
  * phase in `until` (default Running for a service, Succeeded for a job) or ends otherwise. Each
  * event is judged in order, so a job that reached its quorum and was settled in the same batch
  * (Completed, then Terminated) is a success. An ended deployment that did not reach `until`
@@ -97,6 +98,8 @@ export async function followDeployment(
     print: (line: string) => void;
     timeoutMs: number;
     pollMs?: number;
+    /** How to wait between reads (default: `pollMs`); a HeadSleeper ends it at the next block. */
+    sleep?: (ms: number) => Promise<void>;
     /** phases that end the wait successfully */
     until?: string[];
     label?: string;
@@ -110,9 +113,9 @@ export async function followDeployment(
   let seen = 0;
   let last: DeploymentOutcome | undefined;
   for (;;) {
-    // Events and replicas read at one block: replicas read later could show a job's replicas
-    // Completed while its JobFinalized (same transaction) is not yet among the events.
-    const head = await publicClient.getBlockNumber();
+    // Events and replicas read at one block: replicas read a block later than the events could
+    // look all finished while the event that finalized them is not in the list yet.
+    const head = await publicClient.getBlockNumber({ cacheTime: 0 });
     const events = await readDeploymentEvents(publicClient, addresses, id, head);
     const submitted = events.find((e) => e.eventName === "IntentSubmitted");
     const isJob = Number((submitted?.args.intent as { kind?: number } | undefined)?.kind ?? 0) === 1;
@@ -147,7 +150,8 @@ export async function followDeployment(
         details: "is the watcher running (hypha up / hypha watcher)? follow it with: hypha describe deployment ID",
       });
     }
-    await new Promise((r) => setTimeout(r, opts.pollMs ?? 500));
+    const pollMs = opts.pollMs ?? 500;
+    await (opts.sleep ? opts.sleep(pollMs) : new Promise((r) => setTimeout(r, pollMs)));
   }
 }
 

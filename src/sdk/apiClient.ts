@@ -101,7 +101,7 @@ export function createApiClient(baseUrl = "", fetchFn: typeof fetch = (...a) => 
     prepare: (req: PrepareRequest) => call<PrepareResponse>("POST", "/v1/prepare", req),
     submitIntent: (req: SubmitIntentRequest) =>
       call<{ id: Hex; transactionHash: Hex; blockNumber: string; specPublished: boolean; permitTx?: Hex }>("POST", "/v1/intents", req),
-    deployments: (opts: { deployer?: Address; limit?: number; offset?: number } = {}) =>
+    deployments: (opts: { deployer?: Address; phase?: string; limit?: number; offset?: number } = {}) =>
       call<{ total: number; deployments: any[] }>("GET", `/v1/deployments${q(opts)}`),
     deployment: (id: Hex) => call<any>("GET", `/v1/deployments/${id}`),
     events: (id: Hex) => call<{ id: Hex; events: any[] }>("GET", `/v1/deployments/${id}/events`),

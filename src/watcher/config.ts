@@ -29,6 +29,12 @@ export interface WatcherConfig {
   databaseUrl?: string;
   /** How often a standby tries to take the lead (default 1000 ms). */
   standbyPollMs?: number;
+  /**
+   * With databaseUrl: how long the active watcher's lease lasts unless renewed (default 5000 ms).
+   * It bounds a standby's wait when the active one is cut off (a dead process is seen at once), and
+   * an active watcher that cannot renew within it stops itself first.
+   */
+  leaderLeaseMs?: number;
   /** How often ingest polls for new blocks (default 150 ms). */
   pollIntervalMs?: number;
   /** How often the full level-triggered reconcile runs, even without new events (default 2000 ms). */
@@ -76,6 +82,7 @@ export const WATCHER_DEFAULTS = {
   outboxLostWaitMs: 60_000,
   staleAfterMs: 10_000,
   standbyPollMs: 1000,
+  leaderLeaseMs: 5000,
 } as const;
 
 function nonNegativeInt(field: string, value: number | undefined, fallback: number, min = 0): number {
@@ -132,6 +139,7 @@ export function resolveWatcherConfig(config: WatcherConfig & { addresses: Watche
     dataDir,
     databaseUrl: config.databaseUrl,
     standbyPollMs: nonNegativeInt("standbyPollMs", config.standbyPollMs, WATCHER_DEFAULTS.standbyPollMs, 1),
+    leaderLeaseMs: nonNegativeInt("leaderLeaseMs", config.leaderLeaseMs, WATCHER_DEFAULTS.leaderLeaseMs, 300),
     pollIntervalMs: nonNegativeInt("pollIntervalMs", config.pollIntervalMs, WATCHER_DEFAULTS.pollIntervalMs, 1),
     reconcileIntervalMs: nonNegativeInt("reconcileIntervalMs", config.reconcileIntervalMs, WATCHER_DEFAULTS.reconcileIntervalMs, 1),
     nodeLostAfterMs: nonNegativeInt("nodeLostAfterMs", config.nodeLostAfterMs, WATCHER_DEFAULTS.nodeLostAfterMs),

@@ -72,7 +72,7 @@ export interface WatcherHandle {
   statusUrl?: string;
   /** The observed state (read-only use: tests, the API). */
   store: StateStore;
-  /** Settles once the watcher stopped: by close(), or by itself after losing the watcher lock (then with that reason). */
+  /** Settles once the watcher stopped: by close(), or by itself after losing the watcher lease (then with that reason). */
   stopped: Promise<string | undefined>;
 }
 
@@ -445,13 +445,14 @@ export async function runWatcher(config: WatcherConfig, logger: WatcherLogger = 
       markStopped(stopReason);
     },
   };
-  // The lock went with the connection: another watcher may be active now. Stop at once (every
-  // write on this connection fails from here on, so nothing more is recorded or sent).
+  // The lease is lost (the connection dropped, or it could not be renewed in time): another watcher
+  // may be active now. Stop at once (every write fails from here on, so nothing more is recorded
+  // or sent).
   if (db instanceof PostgresKv)
     db.onLost((err) => {
-      lastError = `lost the database connection and with it the watcher lock: ${err.message}`;
+      lastError = `lost the watcher lease: ${err.message}`;
       stopReason = lastError;
-      logger.error({ err: err.message }, "lost the watcher lock: stopping");
+      logger.error({ err: err.message }, "lost the watcher lease: stopping");
       void handle.close().catch(() => undefined);
     });
   return handle;

@@ -224,9 +224,15 @@ describe.skipIf(autoRuntime().name === null)("node agent on a real chain", () =>
     // job ended before the Running attestation went out (the attester replaces it)
     expect([[0, 1], [1]]).toContainEqual(events.map((e) => e.args.status));
     expect(events.at(-1)!.args).toMatchObject({ status: 1, outputHash: expected, signer: devAccount(8).address });
-    expect(
-      await fx.publicClient.readContract({ address: fx.addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "jobResult", args: [id] }),
-    ).toBe(expected);
+    // a single-replica job's result is its JobFinalized event (not stored: jobResult stays zero)
+    const finalized = await fx.publicClient.getContractEvents({
+      address: fx.addresses.deploymentRegistry,
+      abi: deploymentRegistryAbi,
+      eventName: "JobFinalized",
+      args: { id },
+      fromBlock: 0n,
+    });
+    expect(finalized.map((e) => e.args.outputHash)).toEqual([expected]);
     expect((await runOf(id))?.status).toBe("Completed");
   });
 

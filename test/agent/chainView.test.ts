@@ -42,12 +42,15 @@ describe("AssignmentScanner", () => {
     expect(await scanner.scan()).toEqual({ added: 1, touched: new Set([mine]), statusNow: new Map(), placed: new Map([[mine, view]]) });
     expect((await readReplicaStates(c.publicClient, { ...c.addresses, deployBlock: 0n }, [{ deploymentId: id, replicaIndex: 0 }]))[0]).toEqual(view);
     expect([...scanner.candidates.keys()]).toEqual([mine]);
-    // the same blocks are scanned again (reorg overlap), but nothing is new
+    // no block since: nothing is read (nothing can have changed)
+    const reads = scanner.logReads;
     expect(await scanner.scan()).toEqual({ added: 0, touched: new Set(), statusNow: new Map(), placed: new Map() });
+    expect(scanner.logReads).toBe(reads);
 
-    // node 2's replica changes: not ours
+    // node 2's replica changes: not ours; the same blocks are scanned again (reorg overlap), but nothing is new
     await attestAs(c, 1, id, 1, 0);
     expect(await scanner.scan()).toEqual({ added: 0, touched: new Set(), statusNow: new Map(), placed: new Map() });
+    expect(scanner.logReads).toBe(reads + 1);
     // ours is attested Running: a change the log describes, not a new candidate
     await attestAs(c, 0, id, 0, 0);
     expect(await scanner.scan()).toEqual({ added: 0, touched: new Set([mine]), statusNow: new Map([[mine, "Running"]]), placed: new Map() });

@@ -22,7 +22,8 @@ function input(over: Partial<OutcomeInput>): OutcomeInput {
 
 describe("deploymentOutcome", () => {
   it("a job that reached its quorum and was settled by the watcher is Succeeded, not Terminated", () => {
-    const events = [status(1, 3), ev("JobFinalized", { outputHash: `0x${"b7".repeat(32)}`, agreeing: 2 }), status(3, 4), status(4, 5), terminated(watcher)];
+    // the contract tells -> Completed by JobFinalized and -> Terminated by Terminated (no DeploymentStatusChanged for them)
+    const events = [status(1, 3), ev("JobFinalized", { outputHash: `0x${"b7".repeat(32)}`, agreeing: 2 }), terminated(watcher)];
     const o = deploymentOutcome(input({ status: 5, kind: 1, quorum: 2, replicas: 3, jobResult: `0x${"b7".repeat(32)}`, events }));
     expect(o).toMatchObject({ phase: "Succeeded", reason: "QuorumReached", chainStatus: "Terminated" });
     expect(o.message).toContain(`job result 0x${"b7".repeat(32)} agreed by 2 replica(s) (quorum 2)`);
@@ -30,7 +31,9 @@ describe("deploymentOutcome", () => {
   });
 
   it("a job Completed but not yet settled is Succeeded too", () => {
-    expect(deploymentOutcome(input({ status: 4, kind: 1, events: [status(1, 3), status(3, 4)] })).phase).toBe("Succeeded");
+    expect(
+      deploymentOutcome(input({ status: 4, kind: 1, events: [status(1, 3), ev("JobFinalized", { outputHash: `0x${"b7".repeat(32)}`, agreeing: 2 })] })).phase,
+    ).toBe("Succeeded");
   });
 
   it("a deployment whose replica failed with no retries left is Failed (Tampered named), settled or not", () => {
@@ -40,7 +43,7 @@ describe("deploymentOutcome", () => {
       reason: "ReplicaFailed",
       message: "replica 0 failed on node 2 with no retries left",
     });
-    const settled = deploymentOutcome(input({ status: 5, events: [...failedEvents, status(6, 5), terminated(watcher)] }));
+    const settled = deploymentOutcome(input({ status: 5, events: [...failedEvents, terminated(watcher)] }));
     expect(settled).toMatchObject({ phase: "Failed", reason: "ReplicaFailed", chainStatus: "Terminated" });
     const tampered = [status(1, 3), ev("ReplicaStatusChanged", { replicaIndex: 1, nodeId: 3, from: 2, to: 5 }), status(3, 6)];
     expect(deploymentOutcome(input({ status: 6, events: tampered })).reason).toBe("ReplicaTampered");
@@ -48,11 +51,11 @@ describe("deploymentOutcome", () => {
 
   it("terminated by the deployer while active is Deleted; by anyone else, OutOfBudget", () => {
     const running = [status(1, 2), status(2, 3)];
-    expect(deploymentOutcome(input({ status: 5, events: [...running, status(3, 5), terminated(deployer.toLowerCase() as Address)] }))).toMatchObject({
+    expect(deploymentOutcome(input({ status: 5, events: [...running, terminated(deployer.toLowerCase() as Address)] }))).toMatchObject({
       phase: "Deleted",
       reason: "DeletedByDeployer",
     });
-    const spent = deploymentOutcome(input({ status: 5, events: [...running, status(3, 5), terminated(watcher)] }));
+    const spent = deploymentOutcome(input({ status: 5, events: [...running, terminated(watcher)] }));
     expect(spent).toMatchObject({ phase: "OutOfBudget", reason: "BudgetExhausted" });
     expect(spent.message).toContain(`settled by ${watcher}`);
   });
@@ -65,7 +68,7 @@ describe("deploymentOutcome", () => {
   });
 
   it("a job whose outputs reached no strict majority (JobUndecided) is Failed (NoMajority)", () => {
-    const events = [status(1, 3), ev("JobUndecided", {}), status(3, 6), status(6, 5), terminated(watcher)];
+    const events = [status(1, 3), ev("JobUndecided", {}), status(3, 6), terminated(watcher)];
     expect(deploymentOutcome(input({ status: 5, kind: 1, quorum: 2, replicas: 3, events }))).toMatchObject({
       phase: "Failed",
       reason: "NoMajority",
@@ -84,9 +87,16 @@ describe("deploymentOutcome", () => {
   });
 
   it("waitVerdict: success for the awaited phase, failure for any other ended phase", () => {
-    const ok = deploymentOutcome(input({ status: 5, kind: 1, jobResult: `0x${"01".repeat(32)}`, events: [status(4, 5), terminated(watcher)] }));
+    const ok = deploymentOutcome(
+      input({
+        status: 5,
+        kind: 1,
+        jobResult: `0x${"01".repeat(32)}`,
+        events: [ev("JobFinalized", { outputHash: `0x${"b7".repeat(32)}`, agreeing: 2 }), terminated(watcher)],
+      }),
+    );
     expect(waitVerdict(ok, ["Succeeded"])).toBe("success");
-    const deleted = deploymentOutcome(input({ status: 5, events: [status(3, 5), terminated(deployer)] }));
+    const deleted = deploymentOutcome(input({ status: 5, events: [status(1, 3), terminated(deployer)] }));
     expect(waitVerdict(deleted, ["Running"])).toBe("failure");
     expect(waitVerdict(deploymentOutcome(input({ status: 2 })), ["Running"])).toBeUndefined();
   });

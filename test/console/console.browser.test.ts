@@ -8,8 +8,11 @@
  * A person's path: connect on a wrong chain (refused with a clear message), switch, load the
  * seed's Deployment, review, reject the signature (nothing submitted), sign (intent + permit,
  * no approve), watch it reach Running over the push channel, audit PASS, scale, delete and see
- * the refund; nodes and list pages; no console errors; screenshots at desktop and phone widths.
+ * the refund; nodes and list pages (the phase filter); the seed's Job deployed the same way, its
+ * result shown once the quorum agreed and checked against an independently computed outputHash;
+ * no console errors; screenshots at desktop and phone widths.
  */
+import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import chromium from "@sparticuz/chromium";
@@ -217,7 +220,36 @@ describe("web console in Chromium", () => {
     await page.waitForSelector("#balance");
     await shot("deployments-phone");
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    // The phase filter is answered by the server across every page: the deleted deployment is
+    // listed under Deleted, not under Running.
+    await page.select('select[aria-label="status"]', "Running");
+    await page.waitForFunction(() => !document.querySelector("#deployments")?.textContent?.includes("deterministic-app"), { timeout: 10_000 });
+    await page.select('select[aria-label="status"]', "Deleted");
+    await waitText("#deployments", /deterministic-app/);
 
     expect(consoleErrors).toEqual([]);
   }, 300_000);
+
+  it("deploys the seed's Job from the wallet and shows its result once the quorum agrees", async () => {
+    await page.setViewport({ width: 1280, height: 900 });
+    await page.goto(`${sys.state.apiUrl}/#/deploy`, { waitUntil: "networkidle0" });
+    const [jobTemplate] = await page.$$("xpath/.//div[@class='templates']/button[normalize-space()='Job']");
+    await jobTemplate!.click();
+    await page.waitForFunction(() => (document.querySelector("#manifest") as HTMLTextAreaElement).value.includes("sum-of-squares"));
+    await page.click("#review-button");
+    await page.waitForSelector("#review");
+    expect(await page.$eval('dd[data-field="Name"]', (e) => (e as HTMLElement).innerText)).toBe("sum-of-squares");
+    await page.click("#sign");
+    await page.waitForFunction(() => location.hash.startsWith("#/d/0x"), { timeout: 30_000 });
+    await waitText("#status", /^Succeeded$/, 120_000);
+    // The result, checked independently of the agent's code: sum of i² for i = 1..1000 is
+    // 1000·1001·2001/6; the job prints it and writes it to its declared output, and outputHash is
+    // sha256 of the JCS document {"files":{path: sha256(file)},"stdout": sha256(stdout)}.
+    const line = `sum of squares 1..1000 = ${(1000 * 1001 * 2001) / 6}\n`;
+    const sha = (t: string) => createHash("sha256").update(t).digest("hex");
+    const expected = `0x${sha(`{"files":{"/out/result.txt":"${sha(line)}"},"stdout":"${sha(line)}"}`)}`;
+    await waitText("#result", new RegExp(`^${expected} \\([23] agreeing\\)$`), 30_000);
+    await shot("job-desktop");
+    expect(consoleErrors).toEqual([]);
+  }, 240_000);
 });

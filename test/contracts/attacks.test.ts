@@ -522,9 +522,42 @@ describe("(f) free compute", () => {
     const done = await attest(id, 0, 1, { outputHash: GOOD });
     expect(ev(done.logs, "ReplicaStatusChanged").map((e) => [e.args.from, e.args.to])).toEqual([[1, 3]]); // Scheduled -> Completed
     expect(paidTo(done.logs, 1)).toBe(PRICE * (await ranUntil(done.hash, placedAt)));
-    expect(ev(done.logs, "DeploymentStatusChanged").map((e) => [e.args.from, e.args.to])).toEqual([[2, 4]]); // Scheduled -> Completed: final at once
-    expect(await jobResult(id)).toBe(GOOD);
-    expect((await getDeployment(c, id)).running).toBe(0);
+    // Scheduled -> Completed, final at once: told by JobFinalized alone (no DeploymentStatusChanged as well)
+    expect(ev(done.logs, "DeploymentStatusChanged")).toHaveLength(0);
+    expect((await getDeployment(c, id)).status).toBe(4);
+    // a single-replica job's result is its JobFinalized event alone (no result slot: jobResult stays
+    // zero), and the replica leaves its node in the same transaction
+    expect(ev(done.logs, "JobFinalized").map((e) => [e.args.outputHash, e.args.agreeing])).toEqual([[GOOD, 1]]);
+    expect(await jobResult(id)).toBe(ZERO32);
+    expect([(await getDeployment(c, id)).running, (await getDeployment(c, id)).placed]).toEqual([0, 0]);
+    expect((await getNode(c, 1)).placed).toBe(0);
+    // the node cannot change that result afterwards: a second Completed (another hash, same attempt) is refused
+    const again = await signedAttestation(c, await agentIndex(1), id, 0, 1, { outputHash: BAD });
+    await expectRevert(
+      c,
+      ORCH,
+      { ...dr(c), functionName: "attest", args: [again.att, again.sig] },
+      "DeploymentNotActive",
+      [id, 4],
+      stateReader(c, () => [id]),
+    );
+    // nor can the orchestrator (reportLost) or anyone (reclaim) reopen it to have it run again
+    await expectRevert(
+      c,
+      ORCH,
+      { ...dr(c), functionName: "reportLost", args: [intent, 0] },
+      "DeploymentNotActive",
+      [id, 4],
+      stateReader(c, () => [id]),
+    );
+    await expectRevert(
+      c,
+      19,
+      { ...dr(c), functionName: "reclaim", args: [id, 0] },
+      "DeploymentNotActive",
+      [id, 4],
+      stateReader(c, () => [id]),
+    );
 
     // the cap holds from the placement too
     const slow = await submitJob({ replicas: 1, quorum: 1, maxRunSeconds: 100, nonce: 991n });

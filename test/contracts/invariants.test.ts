@@ -182,7 +182,17 @@ async function run(c: InProcessChain, ops: Op[], honestNodes: number[]) {
     const inner = await Promise.all(who.map((w) => c.publicClient.readContract({ ...dr(c), functionName: "balanceOf", args: [w] })));
     const ds = await Promise.all(deps.map((d) => c.publicClient.readContract({ ...dr(c), functionName: "getDeployment", args: [d.id] })));
     const reps = await Promise.all(deps.map((d) => c.publicClient.readContract({ ...dr(c), functionName: "getReplicas", args: [d.id] })));
-    const results = await Promise.all(deps.map((d) => c.publicClient.readContract({ ...dr(c), functionName: "jobResult", args: [d.id] })));
+    // a job's result: jobResult(id) for a quorum of 2 or more; a single-replica job's is only in its
+    // JobFinalized event (jobResult stays zero: checked)
+    const results = await Promise.all(
+      deps.map(async (d) => {
+        const stored = await c.publicClient.readContract({ ...dr(c), functionName: "jobResult", args: [d.id] });
+        if (d.intent.quorum !== 1) return stored;
+        expect(stored, "a single-replica job's result is not stored").toBe(ZERO);
+        const fin = await c.publicClient.getContractEvents({ ...dr(c), eventName: "JobFinalized", args: { id: d.id }, fromBlock: 0n });
+        return (fin.at(-1)?.args.outputHash ?? ZERO) as Hex;
+      }),
+    );
     const nodes = await Promise.all(Array.from({ length: nodeCount }, (_, i) => getNode(c, i + 1)));
     const tokenDR = await c.publicClient.readContract({ ...tok(c), functionName: "balanceOf", args: [c.addresses.deploymentRegistry] });
     const tokenNR = await c.publicClient.readContract({ ...tok(c), functionName: "balanceOf", args: [c.addresses.nodeRegistry] });
@@ -284,13 +294,26 @@ async function run(c: InProcessChain, ops: Op[], honestNodes: number[]) {
       const a = e.args as Record<string, unknown>;
       if (cancelled.has(a.id as Hex)) continue; // checked where it was cancelled
       const d = deps.find((x) => x.id === a.id);
-      if (e.eventName === "DeploymentStatusChanged") {
-        const from = Number(a.from),
-          to = Number(a.to);
+      // one event tells each deployment move: DeploymentStatusChanged, or JobFinalized (-> Completed),
+      // or Terminated (-> Terminated), which carry no `from` (never a DeploymentStatusChanged as well)
+      const told =
+        e.eventName === "DeploymentStatusChanged"
+          ? [Number(a.from), Number(a.to)]
+          : e.eventName === "JobFinalized"
+            ? [d!.status, 4]
+            : e.eventName === "Terminated"
+              ? [d!.status, 5]
+              : undefined;
+      if (told) {
+        const [from, to] = told;
+        if (e.eventName === "DeploymentStatusChanged") expect([4, 5], "Completed and Terminated are told by their own events").not.toContain(to);
         expect(d!.status, "event from = tracked status").toBe(from);
         const allowed = [...DEPLOYMENT_MOVES[from], ...(d!.intent.kind === 1 ? (JOB_EXTRA[from] ?? []) : [])];
         expect(allowed, `deployment ${from} -> ${to}`).toContain(to);
         d!.status = to;
+      }
+      if (e.eventName === "DeploymentStatusChanged") {
+        // checked above
       } else if (e.eventName === "ReplicaScheduled") {
         // the replica's Pending -> Scheduled move (told by this event alone), at the node's registered price
         const i = Number(a.replicaIndex);

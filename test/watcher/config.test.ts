@@ -23,6 +23,7 @@ describe("resolveWatcherConfig", () => {
     expect(c.dataDir).toBe(".hypha/watcher");
     expect(c.nodeLostAfterMs).toBe(5000);
     expect(c.addresses.startBlock).toBe(0n);
+    expect(c.leaderLeaseMs).toBe(5000);
   });
 
   it.each<[string, Partial<WatcherConfig>, string]>([
@@ -36,6 +37,7 @@ describe("resolveWatcherConfig", () => {
     ["negative lost timeout", { nodeLostAfterMs: -1 }, "nodeLostAfterMs"],
     ["port", { statusPort: 70000 }, "statusPort"],
     ["range", { maxBlockRange: 10, initialBlockRange: 20 }, "initialBlockRange"],
+    ["lease too short to renew", { leaderLeaseMs: 299 }, "leaderLeaseMs"],
   ])("rejects a bad %s naming the field", (_name, patch, field) => {
     let err: unknown;
     try {

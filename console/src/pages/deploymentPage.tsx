@@ -75,6 +75,11 @@ export function DeploymentPage({ id, wallet, info }: { id: `0x${string}`; wallet
     source.addEventListener("open", () => setLive(true));
     source.addEventListener("error", () => setLive(false));
     source.addEventListener("deployment", (m) => setState(pageView(JSON.parse((m as MessageEvent).data))));
+    // Blocks after `after` were replaced (a reorg): their events are void; the new ones follow.
+    source.addEventListener("reorg", (m) => {
+      const after = BigInt(JSON.parse((m as MessageEvent).data).after);
+      setEvents((list) => list.filter((x) => BigInt(x.blockNumber) <= after));
+    });
     source.addEventListener("chain-event", (m) => {
       const e = JSON.parse((m as MessageEvent).data);
       setEvents((list) => (list.some((x) => x.blockNumber === e.blockNumber && x.logIndex === e.logIndex) ? list : [...list, e]));

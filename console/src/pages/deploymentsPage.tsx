@@ -1,6 +1,7 @@
 /**
  * The deployments list: newest first, a page at a time (offset/limit, so past 1,000 too), names
- * from each spec's metadata.name, filters by status, by name or id, and "mine only".
+ * from each spec's metadata.name, filters by phase (on the server, across every page), by name or id
+ * (within the page shown), and "mine only".
  */
 import { useEffect, useState } from "preact/hooks";
 import { formatHypha } from "hypha/sdk";
@@ -23,7 +24,7 @@ export function DeploymentsPage({ wallet }: { wallet: Wallet }) {
   useEffect(() => {
     let live = true;
     const load = () =>
-      api.deployments({ limit: PAGE, offset, deployer: mine && wallet.account ? wallet.account : undefined }).then(
+      api.deployments({ limit: PAGE, offset, phase: status || undefined, deployer: mine && wallet.account ? wallet.account : undefined }).then(
         (d) => {
           if (!live) return;
           setData(d);
@@ -47,19 +48,24 @@ export function DeploymentsPage({ wallet }: { wallet: Wallet }) {
       live = false;
       clearInterval(timer);
     };
-  }, [offset, mine, wallet.account]);
+  }, [offset, mine, status, wallet.account]);
 
-  const rows = (data?.deployments ?? []).filter(
-    (d) => (!status || d.phase === status) && (!text || d.id.includes(text.toLowerCase()) || (names.get(d.id) ?? "").includes(text)),
-  );
+  const rows = (data?.deployments ?? []).filter((d) => !text || d.id.includes(text.toLowerCase()) || (names.get(d.id) ?? "").includes(text));
   return (
     <section>
       <h1>Deployments {data && <small>({data.total})</small>}</h1>
       <div class="filters">
         <input placeholder="Filter by name or id" value={text} onInput={(e) => setText((e.target as HTMLInputElement).value)} />
-        <select value={status} onChange={(e) => setStatus((e.target as HTMLSelectElement).value)} aria-label="status">
+        <select
+          value={status}
+          onChange={(e) => {
+            setStatus((e.target as HTMLSelectElement).value);
+            setOffset(0);
+          }}
+          aria-label="status"
+        >
           <option value="">any status</option>
-          {["Requested", "Scheduled", "Running", "Succeeded", "Failed", "Deleted", "OutOfBudget"].map((s) => (
+          {["Requested", "Scheduled", "Running", "Succeeded", "Failed", "Deleted", "OutOfBudget", "Cancelled"].map((s) => (
             <option value={s}>{s}</option>
           ))}
         </select>

@@ -2,10 +2,10 @@
  * Runtime driver `bwrap`: each replica runs in a bubblewrap sandbox (see bwrapArgs.ts for what it
  * isolates) inside its cgroup limits, under the shared host-driver shell (hostDriver.ts).
  */
-import { existsSync, promises as fs } from "node:fs";
-import path from "node:path";
+import { existsSync } from "node:fs";
 import type { RuntimeDriver } from "./driver";
-import { bwrapArgs, type RootEntry } from "./bwrapArgs";
+import { bwrapArgs } from "./bwrapArgs";
+import { createRootEntriesCache } from "./rootEntries";
 import { createHostDriver, type HostDriverOptions, type HostSandbox } from "./hostDriver";
 import { RuntimeError } from "../errors";
 
@@ -21,26 +21,14 @@ export function findBwrap(candidates = BWRAP_CANDIDATES): string | null {
   return candidates.find((p) => existsSync(p)) ?? null;
 }
 
-/** Read the top-level entries of an image rootfs. */
-export async function readRootEntries(rootfs: string): Promise<RootEntry[]> {
-  const names = await fs.readdir(rootfs);
-  const out: RootEntry[] = [];
-  for (const name of names) {
-    const st = await fs.lstat(path.join(rootfs, name));
-    if (st.isSymbolicLink()) out.push({ name, type: "symlink", target: await fs.readlink(path.join(rootfs, name)) });
-    else if (st.isDirectory()) out.push({ name, type: "dir" });
-    else if (st.isFile()) out.push({ name, type: "file" });
-  }
-  return out;
-}
-
 /** The bubblewrap sandbox as a host-driver command. */
 export function bwrapSandbox(bwrap: string): HostSandbox {
+  const rootEntries = createRootEntriesCache();
   return {
     name: "bwrap",
     sandboxed: true,
     async command(request) {
-      return { argv: [bwrap, ...bwrapArgs(request, await readRootEntries(request.image.rootfs))], cwd: "/", env: {} };
+      return { argv: [bwrap, ...bwrapArgs(request, await rootEntries.read(request.image.rootfs))], cwd: "/", env: {} };
     },
   };
 }

@@ -4,7 +4,7 @@
  * is left and removes the groups. The workload is put into the groups by a tiny shell wrapper
  * (see wrapCommand) before it execs, so no instruction of the workload runs unconstrained.
  */
-import { promises as fs, existsSync } from "node:fs";
+import { promises as fs, existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { ReplicaLimits } from "./driver";
 import { RuntimeError } from "../errors";
@@ -61,18 +61,26 @@ export async function createReplicaCgroup(name: string, limits: ReplicaLimits, r
   const settings = cgroupSettings(limits);
   const controllers = [...new Set(settings.map((s) => s.controller))];
   const dirs: string[] = [];
+  // Synchronous calls: cgroupfs lives in kernel memory (no disk behind it), and each call takes
+  // microseconds, while the same ~10 calls through fs.promises cost ~1 ms of agent CPU per replica.
   try {
     for (const controller of controllers) {
       const dir = path.join(root, controller, "hypha", name);
-      await fs.mkdir(dir, { recursive: true });
+      mkdirSync(dir, { recursive: true });
       dirs.push(dir);
     }
     for (const s of settings) {
-      await fs.writeFile(path.join(root, s.controller, "hypha", name, s.file), s.value);
+      writeFileSync(path.join(root, s.controller, "hypha", name, s.file), s.value);
       // Without swap accounting limits, a memory-limited group could swap instead of being OOM-killed.
       if (s.file === "memory.limit_in_bytes") {
         const memsw = path.join(root, "memory", "hypha", name, "memory.memsw.limit_in_bytes");
-        if (existsSync(memsw)) await fs.writeFile(memsw, s.value).catch(() => undefined);
+        if (existsSync(memsw)) {
+          try {
+            writeFileSync(memsw, s.value);
+          } catch {
+            /* no swap accounting here */
+          }
+        }
       }
     }
   } catch (err) {
@@ -125,9 +133,15 @@ export async function removeReplicaCgroup(name: string, root = CGROUP_V1_ROOT): 
 }
 
 async function removeDirs(dirs: string[]): Promise<void> {
+  // Synchronous, like createReplicaCgroup: cgroupfs calls take microseconds.
   for (const dir of dirs) {
     for (let i = 0; i < 50; i++) {
-      const procs = await fs.readFile(path.join(dir, "cgroup.procs"), "utf8").catch(() => "");
+      let procs = "";
+      try {
+        procs = readFileSync(path.join(dir, "cgroup.procs"), "utf8");
+      } catch {
+        /* gone already */
+      }
       for (const pid of procs.split("\n").filter(Boolean)) {
         try {
           process.kill(Number(pid), "SIGKILL");
@@ -136,7 +150,7 @@ async function removeDirs(dirs: string[]): Promise<void> {
         }
       }
       try {
-        await fs.rmdir(dir);
+        rmdirSync(dir);
         break;
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === "ENOENT") break;

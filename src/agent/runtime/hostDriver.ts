@@ -5,7 +5,7 @@
  * status, logs, adopt and remove from those records, so a restarted agent finds what an earlier
  * agent process launched.
  */
-import { promises as fs } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import type { ExitInfo, LaunchRequest, ReplicaLogs, ReplicaStatus, RunningProcess, RuntimeDriver } from "./driver";
 import { launchLimited, type LimitsOptions } from "./limitsRunner";
 import { removeReplicaCgroup } from "./cgroup";
@@ -70,10 +70,11 @@ export function createHostDriver(sandbox: HostSandbox, opts: HostDriverOptions):
       if (earlier && isRunning(earlier))
         throw new RuntimeError(`replica ${request.name}: already running (pid ${earlier.pid}); adopt it instead of launching it twice`);
       const paths = recordPaths(stateDir, request.name);
-      await fs.mkdir(stateDir, { recursive: true });
-      await fs.rm(paths.exit, { force: true });
-      await fs.mkdir(paths.root, { recursive: true });
-      for (const w of request.writableDirs) await fs.mkdir(w.host, { recursive: true });
+      // Synchronous: small metadata calls on the node's own disk (see replicaRecords.ts writeRecord).
+      mkdirSync(stateDir, { recursive: true });
+      rmSync(paths.exit, { force: true });
+      mkdirSync(paths.root, { recursive: true });
+      for (const w of request.writableDirs) mkdirSync(w.host, { recursive: true });
       const cmd = await sandbox.command(request, paths.root);
       const proc = await launchLimited(cmd.argv, request, limits, cmd.cwd, cmd.env, paths.exit);
       const record: ReplicaRecord = {

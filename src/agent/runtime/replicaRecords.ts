@@ -5,7 +5,7 @@
  * shim writes when the workload ends (`<name>.exit`). A pid alone could be reused by another
  * process; the pid together with its start time (field 22 of /proc/PID/stat) cannot.
  */
-import { promises as fs, readFileSync } from "node:fs";
+import { promises as fs, mkdirSync, readFileSync, renameSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { ExitInfo, ReplicaStatus } from "./driver";
 
@@ -50,16 +50,23 @@ export function isRunning(record: ReplicaRecord): boolean {
 
 /** Write the record of a launched replica (atomically: a reader never sees half a record). */
 export async function writeRecord(stateDir: string, record: ReplicaRecord): Promise<void> {
-  await fs.mkdir(stateDir, { recursive: true });
+  // Synchronous, as every call here on a replica's path: a few hundred bytes on the node's own
+  // disk, where one fs.promises call (thread-pool round trips, a FileHandle) costs several times
+  // the system call; a launch and a removal make about ten of them.
+  mkdirSync(stateDir, { recursive: true });
   const file = recordPaths(stateDir, record.name).record;
-  await fs.writeFile(`${file}.tmp`, JSON.stringify(record));
-  await fs.rename(`${file}.tmp`, file);
+  writeFileSync(`${file}.tmp`, JSON.stringify(record));
+  renameSync(`${file}.tmp`, file);
 }
 
 /** The record of `name`, or null. */
 export async function readRecord(stateDir: string, name: string): Promise<ReplicaRecord | null> {
-  const text = await fs.readFile(recordPaths(stateDir, name).record, "utf8").catch(() => null);
-  if (text === null) return null;
+  let text: string;
+  try {
+    text = readFileSync(recordPaths(stateDir, name).record, "utf8");
+  } catch {
+    return null;
+  }
   try {
     return JSON.parse(text) as ReplicaRecord;
   } catch {
@@ -78,7 +85,12 @@ export async function recordedNames(stateDir: string): Promise<string[]> {
 
 /** The exit status the shim wrote, or null when it wrote none (still running, or killed). */
 export async function readExit(stateDir: string, name: string): Promise<ExitInfo | null> {
-  const text = await fs.readFile(recordPaths(stateDir, name).exit, "utf8").catch(() => "");
+  let text = "";
+  try {
+    text = readFileSync(recordPaths(stateDir, name).exit, "utf8");
+  } catch {
+    /* no exit recorded */
+  }
   return /^\d+$/.test(text.trim()) ? { code: Number(text.trim()), signal: null } : null;
 }
 
@@ -100,9 +112,13 @@ export async function statusOf(stateDir: string, record: ReplicaRecord): Promise
 /** Forget `name`: its record, exit file and root mount point. */
 export async function removeRecord(stateDir: string, name: string): Promise<void> {
   const p = recordPaths(stateDir, name);
-  await fs.rm(p.record, { force: true });
-  await fs.rm(p.exit, { force: true });
-  await fs.rm(p.exit.replace(/\.exit$/, ".pid"), { force: true }); // the shim's own pid file (cgroup.ts wrapCommand)
+  rmSync(p.record, { force: true });
+  rmSync(p.exit, { force: true });
+  rmSync(p.exit.replace(/\.exit$/, ".pid"), { force: true }); // the shim's own pid file (cgroup.ts wrapCommand)
   // rmdir, never a recursive rm: were a sandbox's mount ever visible here, only an empty directory goes.
-  await fs.rmdir(p.root).catch(() => undefined);
+  try {
+    rmdirSync(p.root);
+  } catch {
+    /* not there, or not empty */
+  }
 }

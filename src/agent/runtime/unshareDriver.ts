@@ -7,7 +7,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, promises as fs } from "node:fs";
 import type { RuntimeDriver } from "./driver";
-import { readRootEntries } from "./bwrapDriver";
+import { createRootEntriesCache } from "./rootEntries";
 import { createHostDriver, type HostDriverOptions, type HostSandbox } from "./hostDriver";
 import { SANDBOX_UID, unshareArgs, type UnshareTools } from "./unshareArgs";
 import { RuntimeError } from "../errors";
@@ -64,13 +64,14 @@ export function findUnshareTools(): { tools: UnshareTools } | { reason: string }
 
 /** The unshare sandbox as a host-driver command. */
 export function unshareSandbox(tools: UnshareTools): HostSandbox {
+  const rootEntries = createRootEntriesCache();
   return {
     name: "unshare",
     sandboxed: true,
     async command(request, root) {
       // The workload is host uid 65534: it may write its declared outputs, and nothing else.
       for (const w of request.writableDirs) await fs.chown(w.host, SANDBOX_UID, SANDBOX_UID);
-      return { argv: unshareArgs(request, await readRootEntries(request.image.rootfs), root, tools), cwd: "/", env: { PATH: HOST_PATH } };
+      return { argv: unshareArgs(request, await rootEntries.read(request.image.rootfs), root, tools), cwd: "/", env: { PATH: HOST_PATH } };
     },
   };
 }

@@ -27,6 +27,7 @@ import { estimateCost, formatDuration, type CostEstimate } from "../costEstimate
 import { addIntentOptions, applySpecOverrides, imageRootFor, intentForSpec, signedIntentOf, type IntentFlags } from "../intentOptions";
 import { OUTPUT_HELP, parseOutputFormat, plain, toJson, toYaml } from "../output";
 import { followDeployment } from "../progress";
+import { HeadSleeper } from "../../chain/headSleeper";
 import { approvedNodes, neverFits } from "../schedulingReason";
 import { publishSpecBlob, resolveImageRoot } from "../storeAccess";
 import { canonicalSpecJson, computeSpecHash, readWorkloads } from "../workloads";
@@ -81,22 +82,12 @@ export function registerApply(program: Command, ctx: CliContext): void {
         return;
       }
       if (human) for (const p of planned) ctx.print(describeAction(p.plan));
-      const results = [];
-      for (const p of planned) results.push(await execute(ctx, p, flags.publish, human));
-      if (format === "name") for (const r of results) ctx.print(`deployment/${r.name}`);
-      else if (!human) printData(ctx, format, results.length === 1 ? results[0] : results);
-      if (flags.wait) {
-        const addresses = await ctx.addresses();
-        for (const r of results) {
-          const print = (l: string) => (human ? ctx.print(`${r.name}: ${l}`) : ctx.err(`${r.name}: ${l}`));
-          const needs = planned.find((p) => p.name === r.name)!.intent;
-          const unschedulable = async () => {
-            const nodes = await listNodes(ctx.publicClient, addresses);
-            return neverFits(needs, nodes, await approvedNodes(ctx.publicClient, addresses, nodes));
-          };
-          const outcome = await followDeployment(ctx.publicClient, addresses, r.id, { print, timeoutMs: timeoutS * 1000, label: r.name, unschedulable });
-          if (human) ctx.print(`deployment ${r.name} (${r.id}) is ${outcome.phase}: ${outcome.message}`);
-        }
+      // Subscribed before anything is sent, so --wait reads the deployment after each block from the first.
+      const sleeper = flags.wait ? HeadSleeper.start(ctx.config.rpcUrl) : undefined;
+      try {
+        await applyAndFollow(ctx, planned, flags, format, human, timeoutS, sleeper);
+      } finally {
+        await sleeper?.close();
       }
     });
 
@@ -125,6 +116,35 @@ export function registerApply(program: Command, ctx: CliContext): void {
         for (const l of diffLines(changesOf(p))) ctx.print(l);
       }
     });
+}
+
+/** Send what the plans say, print the results, and with --wait follow each deployment. */
+async function applyAndFollow(
+  ctx: CliContext,
+  planned: Planned[],
+  flags: ApplyFlags,
+  format: ReturnType<typeof parseOutputFormat>,
+  human: boolean,
+  timeoutS: number,
+  sleeper: HeadSleeper | undefined,
+): Promise<void> {
+  const results = [];
+  for (const p of planned) results.push(await execute(ctx, p, flags.publish, human));
+  if (format === "name") for (const r of results) ctx.print(`deployment/${r.name}`);
+  else if (!human) printData(ctx, format, results.length === 1 ? results[0] : results);
+  if (!flags.wait) return;
+  const addresses = await ctx.addresses();
+  for (const r of results) {
+    const print = (l: string) => (human ? ctx.print(`${r.name}: ${l}`) : ctx.err(`${r.name}: ${l}`));
+    const needs = planned.find((p) => p.name === r.name)!.intent;
+    const unschedulable = async () => {
+      const nodes = await listNodes(ctx.publicClient, addresses);
+      return neverFits(needs, nodes, await approvedNodes(ctx.publicClient, addresses, nodes));
+    };
+    const sleep = sleeper ? (ms: number) => sleeper.sleep(ms) : undefined;
+    const outcome = await followDeployment(ctx.publicClient, addresses, r.id, { print, timeoutMs: timeoutS * 1000, label: r.name, unschedulable, sleep });
+    if (human) ctx.print(`deployment ${r.name} (${r.id}) is ${outcome.phase}: ${outcome.message}`);
+  }
 }
 
 function changesOf(p: Planned) {

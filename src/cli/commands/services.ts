@@ -87,7 +87,7 @@ export function registerServices(program: Command, ctx: CliContext): void {
       logger.info({ status: handle.statusUrl }, "watcher running");
       const lost = await Promise.race([untilSignal().then(() => undefined), handle.stopped]);
       await handle.close();
-      if (lost) process.exitCode = 1; // lost the watcher lock: a supervisor restarts it as a standby
+      if (lost) process.exitCode = 1; // lost the watcher lease: a supervisor restarts it as a standby
     });
 
   const node = program.commands.find((c) => c.name() === "node") ?? program.command("node").description("node operator actions");

@@ -9,6 +9,7 @@ import { HyphaError } from "../../errors";
 import { parseIntIn } from "../amounts";
 import type { CliContext } from "../context";
 import { resolveDeploymentRef } from "../deploymentRef";
+import { HeadSleeper } from "../../chain/headSleeper";
 import { followDeployment } from "../progress";
 import { emitAs, OUTPUT_HELP, parseOutputFormat } from "../output";
 import { deploymentNames } from "./deployments";
@@ -45,12 +46,14 @@ export function registerWait(program: Command, ctx: CliContext): void {
       const timeoutS = parseIntIn("--timeout", o.timeout, 1, 86_400);
       const d = await resolveDeploymentRef(ctx, ref);
       const label = d.name ?? d.id;
+      const sleeper = HeadSleeper.start(ctx.config.rpcUrl); // read again after each block
       const outcome = await followDeployment(ctx.publicClient, await ctx.addresses(), d.id, {
         print: () => undefined,
         timeoutMs: timeoutS * 1000,
         until: [phase],
         label,
-      });
+        sleep: (ms) => sleeper.sleep(ms),
+      }).finally(() => sleeper.close());
       const line = `deployment ${label} (${d.id}) is ${outcome.phase}: ${outcome.message}`;
       if (format === "table" || format === "wide") return ctx.print(line);
       const now = await resolveDeploymentRef(ctx, d.id); // the resource as it is now, as `get -o json` prints it

@@ -19,6 +19,7 @@ import {
 
 const DEPLOYMENT_REQUESTED = deploymentStatusNumber("Requested");
 const DEPLOYMENT_TERMINATED = deploymentStatusNumber("Terminated");
+const DEPLOYMENT_COMPLETED = deploymentStatusNumber("Completed");
 const REPLICA_PENDING = replicaStatusNumber("Pending");
 const REPLICA_SCHEDULED = replicaStatusNumber("Scheduled");
 const REPLICA_RUNNING = replicaStatusNumber("Running");
@@ -44,6 +45,22 @@ function updateDeployment(state: StateAccess, id: Hex, change: (d: ObservedDeplo
   const dep = state.get<ObservedDeployment>(deploymentKey(id));
   if (!dep) return;
   state.put(deploymentKey(id), { ...dep, ...change(dep) });
+}
+
+/**
+ * A deployment's status move. Settling (to Completed, Failed or Terminated from an active status)
+ * releases its Completed job replicas' reservations; its Scheduled and Running replicas are stopped
+ * with their own events.
+ */
+function moveDeployment(state: StateAccess, id: Hex, from: number, to: number): void {
+  if (SETTLING_DEPLOYMENT_MOVES.has(to) && !SETTLED_DEPLOYMENT.has(from)) {
+    const dep = state.get<ObservedDeployment>(deploymentKey(id));
+    for (let idx = 0; dep && idx < dep.replicas; idx++) {
+      const r = state.get<ObservedReplica>(replicaKey(id, idx));
+      if (r?.status === REPLICA_COMPLETED) moveReservation(state, id, r.nodeId, -1);
+    }
+  }
+  updateDeployment(state, id, () => ({ status: to }));
 }
 
 /**
@@ -146,16 +163,7 @@ export function applyHyphaEvent(state: StateAccess, event: HyphaEvent): void {
     }
     case "DeploymentStatusChanged": {
       const { id, from, to } = event.args;
-      // Settling releases the Completed job replicas' reservations (the contract emits this move
-      // first, then stops the Scheduled and Running ones, each with its own event).
-      if (SETTLING_DEPLOYMENT_MOVES.has(to) && !SETTLED_DEPLOYMENT.has(from)) {
-        const dep = state.get<ObservedDeployment>(deploymentKey(id));
-        for (let idx = 0; dep && idx < dep.replicas; idx++) {
-          const r = state.get<ObservedReplica>(replicaKey(id, idx));
-          if (r?.status === REPLICA_COMPLETED) moveReservation(state, id, r.nodeId, -1);
-        }
-      }
-      return updateDeployment(state, id, () => ({ status: to }));
+      return moveDeployment(state, id, from, to);
     }
     case "ReplicaScheduled": {
       const { id, replicaIndex, nodeId, attempt, pricePerSecond } = event.args;
@@ -171,8 +179,12 @@ export function applyHyphaEvent(state: StateAccess, event: HyphaEvent): void {
       const { id, replicaIndex, attempt, status, measurement, outputHash, signer, timestamp } = event.args;
       return updateReplica(state, id, replicaIndex, () => ({ lastAttestation: { attempt, status, measurement, outputHash, signer, timestamp } }));
     }
-    case "JobFinalized":
-      return updateDeployment(state, event.args.id, () => ({ jobOutputHash: event.args.outputHash }));
+    case "JobFinalized": {
+      // tells the move to Completed too (the contract emits no DeploymentStatusChanged for it)
+      const { id, outputHash } = event.args;
+      moveDeployment(state, id, state.get<ObservedDeployment>(deploymentKey(id))?.status ?? 0, DEPLOYMENT_COMPLETED);
+      return updateDeployment(state, id, () => ({ jobOutputHash: outputHash }));
+    }
     case "Scaled": {
       const { id, to } = event.args;
       const dep = state.get<ObservedDeployment>(deploymentKey(id));
@@ -181,8 +193,12 @@ export function applyHyphaEvent(state: StateAccess, event: HyphaEvent): void {
       for (let idx = 0; idx < to; idx++) if (!state.get(replicaKey(id, idx))) state.put(replicaKey(id, idx), pendingReplica(id, idx));
       return;
     }
-    case "Terminated":
-      return updateDeployment(state, event.args.id, () => ({ terminated: true, status: DEPLOYMENT_TERMINATED }));
+    case "Terminated": {
+      // tells the move to Terminated too (no DeploymentStatusChanged for it)
+      const { id } = event.args;
+      moveDeployment(state, id, state.get<ObservedDeployment>(deploymentKey(id))?.status ?? 0, DEPLOYMENT_TERMINATED);
+      return updateDeployment(state, id, () => ({ terminated: true }));
+    }
     default:
       return; // Deposited, Withdrawn, PaymentCredited, role and token events: not part of the observed state
   }

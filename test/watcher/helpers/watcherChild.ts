@@ -21,6 +21,11 @@ runWatcher(raw, quiet).then(
   (w) => {
     process.stdout.write("ready\n");
     setInterval(() => process.stdout.write(`status ${JSON.stringify(w.status())}\n`), 25); // often: the test kills mid-send
+    // As `hypha watcher` does: a watcher that lost its lease stopped by itself; exit 1.
+    void w.stopped.then((reason) => {
+      if (reason) process.stderr.write(`${reason}\n`);
+      process.exit(reason ? 1 : 0);
+    });
   },
   (err) => {
     process.stderr.write(`watcher failed: ${err?.stack ?? err}\n`);

@@ -1,10 +1,9 @@
 // The storage seam's contract, the same on both backends (real LevelDB, a real PostgreSQL the test
 // starts): ordered ranges read page by page, atomic batches where the last op on a key wins, and,
-// on PostgreSQL, the watcher lock: one holder at a time, released when the holder's connection dies.
+// (The watcher's leader lease on PostgreSQL is tested in leaderLease.test.ts.)
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import pg from "pg";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { finalOps, prefixRange, type KvStore } from "../../../src/watcher/store/kvStore";
 import { LevelKv } from "../../../src/watcher/store/levelKv";
@@ -90,31 +89,5 @@ describe.each(backends)("KvStore on $name", ({ skip, open }) => {
       ]),
     ).rejects.toThrow();
     expect(await kv.get("c")).toBeUndefined();
-  });
-});
-
-describe.skipIf(postgresUnavailable !== undefined)("the watcher lock on PostgreSQL", () => {
-  it("one holder at a time; the lock is free once the holder's connection dies, and the dead holder's writes fail", async () => {
-    const url = await postgres!.newDatabase();
-    const a = await PostgresKv.open(url, { table: "hypha_watcher", applicationName: "holder-a" });
-    const b = await PostgresKv.open(url, { table: "hypha_watcher", applicationName: "holder-b" });
-    expect(await a.acquireLock("w")).toBe(true);
-    const stop = new AbortController();
-    setTimeout(() => stop.abort(), 400);
-    let waited = false;
-    expect(await b.acquireLock("w", { pollMs: 50, signal: stop.signal, onWait: () => (waited = true) })).toBe(false);
-    expect(waited).toBe(true);
-    // The holder's backend is killed (as when its process dies): a is told, b gets the lock.
-    const lost = new Promise<Error>((resolve) => a.onLost(resolve));
-    const admin = new pg.Client({ connectionString: url });
-    await admin.connect();
-    await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'holder-a'");
-    await admin.end();
-    expect((await lost).message).toBeTruthy();
-    expect(await b.acquireLock("w", { pollMs: 50 })).toBe(true);
-    await expect(a.put("o:late", "1")).rejects.toThrow();
-    expect(await b.get("o:late")).toBeUndefined();
-    await a.close();
-    await b.close();
   });
 });
