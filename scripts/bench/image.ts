@@ -15,7 +15,6 @@ import {
   ChunkStore,
   MAX_CHUNK,
   MIN_CHUNK,
-  buildDemoRootfs,
   bytes32ToRoot,
   chunkFile,
   cidForBytes,
@@ -23,6 +22,7 @@ import {
   materializeImage,
   startStoreServer,
 } from "../../src/image";
+import { buildDemoRootfs } from "../../src/cli/up/demoRootfs";
 import { bytesMatchCid } from "../../src/image/cid";
 
 const MB = 1024 * 1024;

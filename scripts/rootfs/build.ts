@@ -3,7 +3,8 @@
  * it into a store under the seed's names.
  *   tsx scripts/rootfs/build.ts OUT_DIR [--store .hypha/store]
  */
-import { Catalog, ChunkStore, buildDemoRootfs, importImage } from "../../src/image";
+import { buildDemoRootfs } from "../../src/cli/up/demoRootfs";
+import { Catalog, ChunkStore, importImage } from "../../src/image";
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);

@@ -216,7 +216,7 @@ export class Attester {
   /** Send from the agent account with the explicit limit, await the receipt (a revert is decoded by replaying it). */
   private async sendAttestMany(atts: Attestation[], sigs: Hex[], gas: bigint): Promise<Hex> {
     const clients = { publicClient: this.publicClient, walletClient: this.walletClient };
-    const call = { address: this.addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "attestMany", args: [atts, sigs] };
+    const call = { address: this.addresses.deploymentRegistry, abi: deploymentRegistryAbi, functionName: "attestMany", args: [atts, sigs] } as const;
     return (await sendSizedContractTx(clients, call, `attesting ${atts.length} replica(s)`, this.logger, { gas })).hash;
   }
 }

@@ -114,7 +114,7 @@ export function createAgentApi(source: AgentApiSource): express.Express {
     const files = source.logFiles(id, index, attempt);
     if (!files) {
       const what =
-        attempt === undefined ? `replica ${id}/${index} has never run on this node` : `replica ${id}/${index} attempt ${attempt} has not run on this node`;
+        attempt === undefined ? `replica ${id}/${index} has not run on this node` : `replica ${id}/${index} attempt ${attempt} has not run on this node`;
       res.status(404).json({ error: { field: attempt === undefined ? "deploymentId" : "attempt", reason: what } });
       return;
     }

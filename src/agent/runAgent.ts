@@ -7,8 +7,6 @@
  */
 import path from "node:path";
 import { existsSync, promises as fs } from "node:fs";
-import type { AddressInfo } from "node:net";
-import type { Server } from "node:http";
 import pino, { type Logger } from "pino";
 import { privateKeyToAccount } from "viem/accounts";
 import type { Hex } from "viem";
@@ -40,6 +38,7 @@ import { evictForSpace } from "./evictForSpace";
 import { Lease } from "./lease";
 import { ensureNodeMonitor } from "./nodeMonitor";
 import { killOrphans } from "./orphans";
+import { listenHttp } from "../http/listenHttp";
 
 /** A running agent. */
 export interface AgentHandle {
@@ -223,12 +222,10 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
     },
     conditions,
   });
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(cfg.listen.port, cfg.listen.host, () => resolve(s));
-    s.once("error", (err) => reject(new AgentError("listen", `${cfg.listen.host}:${cfg.listen.port}: ${err.message}`, { cause: err })));
+  const http = await listenHttp(app, cfg.listen.host, cfg.listen.port).catch((err: Error) => {
+    throw new AgentError("listen", `${cfg.listen.host}:${cfg.listen.port}: ${err.message}`, { cause: err });
   });
-  const port = (server.address() as AddressInfo).port;
-  const url = `http://${cfg.listen.host.includes(":") ? `[${cfg.listen.host}]` : cfg.listen.host}:${port}`;
+  const url = http.url;
 
   let closed = false;
   let tickTimer: NodeJS.Timeout | null = null;
@@ -481,9 +478,7 @@ export async function runAgent(config: AgentConfig, logger: Logger = pino({ name
       // Attestations already queued (e.g. a job that just completed) still go out.
       await flushing;
       await attester.flush().catch(() => undefined);
-      const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
-      await serverClosed;
+      await http.close();
       log.info("node agent stopped");
     },
   };

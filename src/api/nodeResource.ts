@@ -92,7 +92,7 @@ export async function readNodeResources(
   return nodes.map((n, i) => toNodeResource(n, reachable[i], now, lastSeen.get(n.id)));
 }
 
-const ATTESTED = toEventSelector(getAbiItem({ abi: deploymentRegistryAbi, name: "Attested" }) as never);
+const ATTESTED = toEventSelector(getAbiItem({ abi: deploymentRegistryAbi, name: "Attested" }));
 
 /**
  * Each node's latest accepted attestation time (the `timestamp` its agent signed, unix seconds),

@@ -25,8 +25,6 @@
  * name in contractError), 502 chain or store unreachable, 503 (with Retry-After) an intent sent
  * while the chain or the store is known to be down.
  */
-import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import express, { type NextFunction, type Request, type Response } from "express";
 import { isAddress, isHex, type Address, type Hex, type PublicClient, type WalletClient } from "viem";
 import type { HyphaAddresses } from "../chain/addresses";
@@ -52,6 +50,7 @@ import { registerDomainMetrics } from "./domainMetrics";
 import { httpStatusOf } from "./httpStatus";
 import { createRelayer } from "./relayIntent";
 import { DependencyMonitor } from "./dependencyHealth";
+import { listenHttp } from "../http/listenHttp";
 
 export interface ApiServerOptions {
   publicClient: PublicClient;
@@ -295,18 +294,13 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   app.use((req, res) => fail(res, 404, `no such endpoint: ${req.method} ${req.path}`));
   app.use(errorHandler(opts.logger));
 
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(opts.port ?? 0, opts.host ?? "127.0.0.1", (err?: Error) => (err ? reject(err) : resolve(s)));
-  });
-  const { port } = server.address() as AddressInfo;
-  const host = opts.host ?? "127.0.0.1";
+  const http = await listenHttp(app, opts.host ?? "127.0.0.1", opts.port ?? 0);
   return {
-    url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        deps.stop();
-        server.close(() => void (indexKv ? indexKv.close() : Promise.resolve()).then(resolve));
-        server.closeAllConnections(); // a dashboard's keep-alive connection would hold close() open
-      }),
+    url: http.url,
+    close: async () => {
+      deps.stop();
+      await http.close();
+      await indexKv?.close();
+    },
   };
 }

@@ -147,7 +147,7 @@ async function checkAttestations(input: AuditInput): Promise<AuditCheck[]> {
     else if (!same(verdict.signer, ev.recordedSigner))
       problems.push(`${verdict.how} gives signer ${verdict.signer}, but the contract recorded ${ev.recordedSigner}`);
     const placed = placementAt(input.events, ev.blockNumber, a.replicaIndex);
-    if (!placed) problems.push(`replica ${a.replicaIndex} was never placed before this attestation`);
+    if (!placed) problems.push(`replica ${a.replicaIndex} was not placed before this attestation`);
     else {
       if (placed.nodeId !== a.nodeId) problems.push(`attests node ${a.nodeId}, but the replica was placed on node ${placed.nodeId}`);
       if (placed.attempt !== a.attempt) problems.push(`is for attempt ${a.attempt}, the placement was attempt ${placed.attempt}`);

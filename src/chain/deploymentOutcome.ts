@@ -6,6 +6,7 @@
  * the events and views (see src/api/deploymentResource.ts); CLI, API and console print the result.
  */
 import { zeroHash, type Address, type Hex } from "viem";
+import type { DeploymentEvent } from "./deployments";
 import { DeploymentStatus, ReplicaStatus } from "./lifecycle";
 import { deploymentStatusMoves } from "./deploymentStatusMoves";
 
@@ -48,13 +49,8 @@ export interface DeploymentOutcome {
   terminated?: { by: Address; paidToNodes: bigint; refunded: bigint; block: bigint; transactionHash: Hex };
 }
 
-/** The subset of a decoded event this module reads (DeploymentEvent fits). */
-export interface OutcomeEvent {
-  eventName: string;
-  args: Record<string, unknown>;
-  blockNumber: bigint;
-  transactionHash: Hex;
-}
+/** A DeploymentEvent without its log index (this module reads no more), still a union on eventName. */
+export type OutcomeEvent = DeploymentEvent extends infer E ? (E extends DeploymentEvent ? Omit<E, "logIndex"> : never) : never;
 
 export interface OutcomeInput {
   /** On-chain status number (DeploymentStatus index). */
@@ -94,7 +90,7 @@ export function deploymentOutcome(input: OutcomeInput): DeploymentOutcome {
   if (chainStatus === "None") return { ...base, phase: "Unknown", reason: "NotFound", message: "no deployment with this id on this chain" };
   if (chainStatus === "Cancelled") return { ...base, phase: "Cancelled", reason: "Cancelled", message: "the intent was cancelled before it was submitted" };
   if (input.kind === 1 && (endedFrom === "Completed" || hasResult)) {
-    const result = (finalized?.args.outputHash as Hex | undefined) ?? input.jobResult!;
+    const result = finalized?.args.outputHash ?? input.jobResult!;
     const agreeing = finalized ? ` by ${finalized.args.agreeing} replica(s)` : "";
     return {
       ...base,
@@ -155,8 +151,9 @@ function settled(t: DeploymentOutcome["terminated"]): string {
   return t ? `; settled at block ${t.block}: ${t.paidToNodes} wei paid to nodes, ${t.refunded} wei refunded` : "";
 }
 
-function lastEvent(events: OutcomeEvent[], name: string): OutcomeEvent | undefined {
-  for (let i = events.length - 1; i >= 0; i--) if (events[i].eventName === name) return events[i];
+function lastEvent<N extends OutcomeEvent["eventName"]>(events: OutcomeEvent[], name: N): Extract<OutcomeEvent, { eventName: N }> | undefined {
+  const isIt = (e: OutcomeEvent): e is Extract<OutcomeEvent, { eventName: N }> => e.eventName === name;
+  for (let i = events.length - 1; i >= 0; i--) if (isIt(events[i])) return events[i] as Extract<OutcomeEvent, { eventName: N }>;
   return undefined;
 }
 
@@ -164,9 +161,9 @@ function terminatedOf(events: OutcomeEvent[]): DeploymentOutcome["terminated"] {
   const e = lastEvent(events, "Terminated");
   if (!e) return undefined;
   return {
-    by: e.args.by as Address,
-    paidToNodes: BigInt(e.args.paidToNodes as bigint),
-    refunded: BigInt(e.args.refunded as bigint),
+    by: e.args.by,
+    paidToNodes: e.args.paidToNodes,
+    refunded: e.args.refunded,
     block: e.blockNumber,
     transactionHash: e.transactionHash,
   };
@@ -184,8 +181,8 @@ function lastReplicaFailure(events: OutcomeEvent[]): { index: number; nodeId: nu
   for (let i = events.length - 1; i >= 0; i--) {
     const e = events[i];
     if (e.eventName !== "ReplicaStatusChanged") continue;
-    const to = replicaName(Number(e.args.to));
-    if (to === "Failed" || to === "Tampered") return { index: Number(e.args.replicaIndex), nodeId: Number(e.args.nodeId), to };
+    const to = replicaName(e.args.to);
+    if (to === "Failed" || to === "Tampered") return { index: e.args.replicaIndex, nodeId: e.args.nodeId, to };
   }
   return undefined;
 }

@@ -2,7 +2,17 @@
  * Reads deployments back from the chain: the packed on-chain view, the replicas, every event that
  * concerns one deployment in order, and the list of all deployments (from IntentSubmitted logs).
  */
-import { encodeEventTopics, pad, parseEventLogs, type Address, type ContractFunctionReturnType, type Hex, type Log, type PublicClient } from "viem";
+import {
+  encodeEventTopics,
+  pad,
+  parseEventLogs,
+  type Address,
+  type ContractEventName,
+  type ContractFunctionReturnType,
+  type Hex,
+  type Log,
+  type PublicClient,
+} from "viem";
 import { deploymentRegistryAbi } from "./abi";
 import type { HyphaAddresses } from "./addresses";
 import { toChainError } from "./chainError";
@@ -20,13 +30,39 @@ export type ReplicaView = Pick<
   index: number;
 };
 
-/** One decoded event of a deployment, with where it happened. */
-export interface DeploymentEvent {
-  eventName: string;
-  args: Record<string, unknown>;
-  blockNumber: bigint;
-  logIndex: number;
-  transactionHash: Hex;
+/** A DeploymentRegistry event name, from the generated ABI. */
+export type DeploymentEventName = ContractEventName<typeof deploymentRegistryAbi>;
+
+/** One log parsed against the DeploymentRegistry ABI: a union on eventName, its args typed by the ABI. */
+type RegistryLog<name extends DeploymentEventName = DeploymentEventName> = ReturnType<typeof parseEventLogs<typeof deploymentRegistryAbi, true, name>>[number];
+
+/**
+ * One decoded event of a deployment (an event whose `id` argument is the deployment's), with where
+ * it happened: a union on `eventName`, so `e.eventName === "ReplicaScheduled"` narrows `e.args` to
+ * that event's arguments, typed by the ABI.
+ */
+export type DeploymentEvent = Extract<
+  {
+    [name in DeploymentEventName]: {
+      eventName: name;
+      args: RegistryLog<name>["args"];
+      blockNumber: bigint;
+      logIndex: number;
+      transactionHash: Hex;
+    };
+  }[DeploymentEventName],
+  { args: { id: Hex } }
+>;
+
+/** A parsed log as a DeploymentEvent; undefined for an event that names no deployment. */
+function toDeploymentEvent(l: RegistryLog): DeploymentEvent | undefined {
+  const e = { eventName: l.eventName, args: l.args, blockNumber: l.blockNumber, logIndex: l.logIndex, transactionHash: l.transactionHash };
+  return "id" in e.args ? (e as DeploymentEvent) : undefined;
+}
+
+/** Chain order: by block, then by position in the block. */
+function byChainOrder(a: DeploymentEvent, b: DeploymentEvent): number {
+  return a.blockNumber === b.blockNumber ? a.logIndex - b.logIndex : a.blockNumber < b.blockNumber ? -1 : 1;
 }
 
 export interface DeploymentListEntry {
@@ -103,16 +139,12 @@ export async function readDeploymentEvents(publicClient: PublicClient, addresses
   } catch (err) {
     throw toChainError(err, `reading the events of ${id}`);
   }
-  const parsed = parseEventLogs({ abi: deploymentRegistryAbi, logs, strict: true });
-  return parsed
-    .map((l) => ({
-      eventName: l.eventName as string,
-      args: l.args as Record<string, unknown>,
-      blockNumber: l.blockNumber!,
-      logIndex: l.logIndex!,
-      transactionHash: l.transactionHash!,
-    }))
-    .sort((a, b) => (a.blockNumber === b.blockNumber ? a.logIndex - b.logIndex : a.blockNumber < b.blockNumber ? -1 : 1));
+  const events: DeploymentEvent[] = [];
+  for (const l of parseEventLogs({ abi: deploymentRegistryAbi, logs, strict: true })) {
+    const e = toDeploymentEvent(l);
+    if (e) events.push(e);
+  }
+  return events.sort(byChainOrder);
 }
 
 /**
@@ -172,17 +204,11 @@ export async function readEventsOfDeployments(
     throw toChainError(err, "reading deployment events");
   }
   for (const l of parseEventLogs({ abi: deploymentRegistryAbi, logs, strict: true })) {
-    const list = byId.get(String((l.args as { id?: Hex }).id ?? "").toLowerCase());
-    if (!list) continue;
-    list.push({
-      eventName: l.eventName as string,
-      args: l.args as Record<string, unknown>,
-      blockNumber: l.blockNumber!,
-      logIndex: l.logIndex!,
-      transactionHash: l.transactionHash!,
-    });
+    const e = toDeploymentEvent(l);
+    const list = e && byId.get(e.args.id.toLowerCase());
+    if (list) list.push(e);
   }
-  for (const list of byId.values()) list.sort((a, b) => (a.blockNumber === b.blockNumber ? a.logIndex - b.logIndex : a.blockNumber < b.blockNumber ? -1 : 1));
+  for (const list of byId.values()) list.sort(byChainOrder);
   return byId;
 }
 

@@ -4,14 +4,15 @@
  * subscription where the RPC offers one); without one, every sleep runs its full length, so the
  * follower polls as before.
  */
-import { NewHeads, type NewHeadsLogger } from "./newHeads";
+import type { Logger } from "../logger";
+import { NewHeads } from "./newHeads";
 
 /** Sleeps until the next block or a timeout, whichever is first. */
 export class HeadSleeper {
   private wake: (() => void) | null = null;
   private readonly heads: NewHeads;
 
-  private constructor(rpcUrl: string, logger?: NewHeadsLogger) {
+  private constructor(rpcUrl: string, logger?: Pick<Logger, "info">) {
     this.heads = NewHeads.start(rpcUrl, {
       logger,
       onHead: () => {
@@ -27,7 +28,7 @@ export class HeadSleeper {
    * Subscribe to `rpcUrl`'s new blocks (start it before sending what is to be followed, so no block is missed).
    * @example const sleeper = HeadSleeper.start(rpcUrl); try { await follow({ sleep: (ms) => sleeper.sleep(ms) }) } finally { await sleeper.close() }
    */
-  static start(rpcUrl: string, logger?: NewHeadsLogger): HeadSleeper {
+  static start(rpcUrl: string, logger?: Pick<Logger, "info">): HeadSleeper {
     return new HeadSleeper(rpcUrl, logger);
   }
 

@@ -34,12 +34,13 @@ export function rpcRequestCounts(): ReadonlyMap<string, number> {
   return requestCounts;
 }
 
-interface RpcMessage {
+// A type, not an interface: viem's errors take the body as an index-signature object.
+type RpcMessage = {
   jsonrpc: "2.0";
   id: number;
   method: string;
   params?: unknown;
-}
+};
 interface RpcReply {
   id: number;
   result?: unknown;
@@ -75,7 +76,7 @@ export function keepAliveHttp(url: string, opts: KeepAliveHttpOptions = {}): Tra
         (res) => {
           const chunks: Buffer[] = [];
           res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("error", (cause) => reject(new HttpRequestError({ body: body as never, cause, url })));
+          res.on("error", (cause) => reject(new HttpRequestError({ body, cause, url })));
           res.on("end", () => {
             const text = Buffer.concat(chunks).toString("utf8");
             const status = res.statusCode ?? 0;
@@ -83,12 +84,12 @@ export function keepAliveHttp(url: string, opts: KeepAliveHttpOptions = {}): Tra
             try {
               parsed = JSON.parse(text);
             } catch (cause) {
-              return reject(new HttpRequestError({ body: body as never, details: text || res.statusMessage, status, url, cause: cause as Error }));
+              return reject(new HttpRequestError({ body, details: text || res.statusMessage, status, url, cause: cause as Error }));
             }
             // A non-2xx answer without a JSON-RPC reply in it is an HTTP failure (retried by status).
             if (status < 200 || status > 299) {
               const err = (parsed as RpcReply | undefined)?.error;
-              if (!err || Array.isArray(parsed)) return reject(new HttpRequestError({ body: body as never, details: text || res.statusMessage, status, url }));
+              if (!err || Array.isArray(parsed)) return reject(new HttpRequestError({ body, details: text || res.statusMessage, status, url }));
             }
             resolve(parsed as RpcReply | RpcReply[]);
           });
@@ -96,9 +97,9 @@ export function keepAliveHttp(url: string, opts: KeepAliveHttpOptions = {}): Tra
       );
       req.setTimeout(timeout, () => {
         req.destroy();
-        reject(new TimeoutError({ body: body as never, url }));
+        reject(new TimeoutError({ body, url }));
       });
-      req.on("error", (cause) => reject(new HttpRequestError({ body: body as never, cause, url })));
+      req.on("error", (cause) => reject(new HttpRequestError({ body, cause, url })));
       req.end(payload);
     });
 
@@ -116,7 +117,7 @@ export function keepAliveHttp(url: string, opts: KeepAliveHttpOptions = {}): Tra
           for (const p of group) {
             const r = byId.get(p.message.id);
             if (r) p.resolve(r);
-            else p.reject(new HttpRequestError({ body: p.message as never, details: "no reply for this request in the batch", url }));
+            else p.reject(new HttpRequestError({ body: p.message, details: "no reply for this request in the batch", url }));
           }
         },
         (err: Error) => {

@@ -8,17 +8,14 @@
  * isows when loaded as ES modules on Node 20, e.g. under vitest.)
  */
 import WebSocket from "ws";
-
-export interface NewHeadsLogger {
-  info(obj: object, msg?: string): void;
-}
+import type { Logger } from "../logger";
 
 export interface NewHeadsOptions {
   /** The WebSocket endpoint (default: the RPC URL with ws:// for http://, wss:// for https://). */
   wsUrl?: string;
   /** Called on each new head; returning true consumes it (a sleeper was woken), else `takeHead` reports it. Keep it cheap. */
   onHead?: () => boolean;
-  logger?: NewHeadsLogger;
+  logger?: Pick<Logger, "info">;
 }
 
 /**

@@ -11,10 +11,21 @@
  * ChainUnavailableError: more gas will do), never an RPC's "Missing or invalid parameters".
  */
 import { Counter, register } from "prom-client";
-import { encodeFunctionData, keccak256, type Abi, type Account, type Hex, type PublicClient, type TransactionReceipt } from "viem";
+import {
+  encodeFunctionData,
+  keccak256,
+  type Abi,
+  type Account,
+  type ContractFunctionName,
+  type Hex,
+  type PublicClient,
+  type TransactionReceipt,
+  type TransactionSerializable,
+} from "viem";
 import { ChainRefusedError, ChainUnavailableError, type ChainError, toChainError } from "./chainError";
 import { InputError } from "../errors";
-import type { ContractCall, SentTx, TxClients } from "./tx";
+import type { ContractCall, ContractCallResult, SentTx, TxClients, WriteMutability } from "./tx";
+import type { Logger } from "../logger";
 
 /** How much above the pending-block estimate the limit goes: `estimate * (100 + percent) / 100 + extra`. */
 export interface GasMargin {
@@ -33,10 +44,6 @@ export interface ExplicitGas {
 export const txReverts: Counter<"function" | "cause"> =
   (register.getSingleMetric("hypha_tx_reverts_total") as Counter<"function" | "cause"> | undefined) ??
   new Counter({ name: "hypha_tx_reverts_total", help: "Transactions that reverted on-chain, by function and cause", labelNames: ["function", "cause"] });
-
-export interface SizedTxLogger {
-  error(obj: object, msg?: string): void;
-}
 
 /**
  * The limit for an estimate (pure).
@@ -72,29 +79,25 @@ export function revertCause(
  * receipt; a revert throws a ChainError naming its cause.
  * @example const { hash } = await sendSizedContractTx(clients, call, "attesting 3 replica(s)", logger, { gas: batchGasLimit(items) })
  */
-export async function sendSizedContractTx<R = unknown>(
+export async function sendSizedContractTx<const abi extends Abi, functionName extends ContractFunctionName<abi, WriteMutability>>(
   clients: TxClients,
-  call: ContractCall,
+  call: ContractCall<abi, functionName>,
   what: string,
-  logger?: SizedTxLogger,
+  logger?: Pick<Logger, "error">,
   sizing: GasMargin | ExplicitGas = DEFAULT_GAS_MARGIN,
-): Promise<SentTx<R>> {
+): Promise<SentTx<ContractCallResult<abi, functionName>>> {
   const { publicClient, walletClient } = clients;
-  const account = walletClient.account as Account | undefined;
+  const account = walletClient.account;
   if (!account) throw new InputError(what, "no signing account given");
+  const wide: ContractCall = call;
   let result: unknown;
   let gas: bigint;
   if ("gas" in sizing) gas = sizing.gas;
-  else ({ result, gas } = await simulateAndEstimate(publicClient, call, account, sizing, what));
-  const data = encodeFunctionData({ abi: call.abi as Abi, functionName: call.functionName, args: call.args ?? [] } as never);
+  else ({ result, gas } = await simulateAndEstimate(publicClient, wide, account, sizing, what));
+  const data = encodeFunctionData({ abi: wide.abi, functionName: wide.functionName, args: wide.args ?? [] });
   let hash: Hex | undefined;
   try {
-    const chainId = await chainIdOf(publicClient);
-    const request = await walletClient.prepareTransactionRequest({ account, to: call.address, data, gas, chainId, chain: null } as never);
-    // A local account signs here (viem's signTransaction would ask the node for the chain id again).
-    const signed = account.signTransaction
-      ? await account.signTransaction({ ...(request as object), chainId } as never)
-      : await walletClient.signTransaction({ ...request, account, chain: null } as never);
+    const signed = await signTx(clients, account, { to: call.address, data, gas });
     hash = keccak256(signed);
     await publicClient.sendRawTransaction({ serializedTransaction: signed });
   } catch (err) {
@@ -109,7 +112,7 @@ export async function sendSizedContractTx<R = unknown>(
   } catch (err) {
     throw toChainError(err, `${what} (waiting for ${hash})`);
   }
-  if (receipt.status === "success") return { hash: hash!, receipt, result: result as R };
+  if (receipt.status === "success") return { hash: hash!, receipt, result: result as ContractCallResult<abi, functionName> };
   let replayError: ChainError | undefined;
   try {
     await publicClient.call({ account, to: call.address, data, gas, blockNumber: receipt.blockNumber - 1n });
@@ -127,6 +130,26 @@ export async function sendSizedContractTx<R = unknown>(
     errorName: replayError?.errorName,
     errorArgs: replayError?.errorArgs,
   });
+}
+
+/**
+ * Prepares (nonce, fees) and signs one transaction with its gas limit given. A local account signs
+ * here: viem's walletClient.signTransaction would ask the node for the chain id again on every send.
+ */
+async function signTx(clients: TxClients, account: Account, tx: { to: Hex; data: Hex; gas: bigint }): Promise<Hex> {
+  const { publicClient, walletClient } = clients;
+  const chainId = await chainIdOf(publicClient);
+  const request = await walletClient.prepareTransactionRequest({ account, ...tx, chainId, chain: null });
+  let signed: Hex;
+  if (account.signTransaction) {
+    const base = { chainId, ...tx, nonce: request.nonce };
+    const serializable: TransactionSerializable =
+      request.type === "legacy"
+        ? { ...base, type: "legacy", gasPrice: request.gasPrice }
+        : { ...base, type: "eip1559", maxFeePerGas: request.maxFeePerGas, maxPriorityFeePerGas: request.maxPriorityFeePerGas };
+    signed = await account.signTransaction(serializable);
+  } else signed = await walletClient.signTransaction({ ...request, account, chain: null });
+  return signed;
 }
 
 /** The chain id per client, asked once (it does not change under a running client). */
@@ -149,9 +172,9 @@ async function simulateAndEstimate(
   what: string,
 ): Promise<{ result: unknown; gas: bigint }> {
   try {
-    const result = (await publicClient.simulateContract({ ...call, account } as never)).result;
+    const { result } = await publicClient.simulateContract({ ...call, account });
     const [estimate, block] = await Promise.all([
-      publicClient.estimateContractGas({ ...call, account, blockTag: "pending" } as never),
+      publicClient.estimateContractGas({ ...call, account, blockTag: "pending" }),
       publicClient.getBlock({ blockTag: "pending" }).catch(() => publicClient.getBlock()),
     ]);
     return { result, gas: gasLimitWithMargin(estimate, margin, block.gasLimit) };
@@ -160,7 +183,7 @@ async function simulateAndEstimate(
   }
 }
 
-function report(functionName: string, cause: string, line: string, logger: SizedTxLogger | undefined, extra: object): void {
+function report(functionName: string, cause: string, line: string, logger: Pick<Logger, "error"> | undefined, extra: object): void {
   txReverts.inc({ function: functionName, cause });
   logger?.error({ function: functionName, cause, ...extra }, line);
 }

@@ -3,7 +3,17 @@
  * fails with a decoded reason and no transaction is sent), then send, wait for the receipt and
  * check it succeeded.
  */
-import type { Abi, Account, Address, Hex, PublicClient, TransactionReceipt, WalletClient } from "viem";
+import type {
+  Abi,
+  Address,
+  ContractFunctionArgs,
+  ContractFunctionName,
+  ContractFunctionReturnType,
+  Hex,
+  PublicClient,
+  TransactionReceipt,
+  WalletClient,
+} from "viem";
 import { ChainRefusedError, toChainError } from "./chainError";
 import { InputError } from "../errors";
 
@@ -12,12 +22,29 @@ export interface TxClients {
   walletClient: WalletClient;
 }
 
-export interface ContractCall {
+/** The state mutabilities a transaction may call. */
+export type WriteMutability = "nonpayable" | "payable";
+
+/**
+ * One contract function call, typed by the ABI (an `as const` ABI from abi.ts checks the function
+ * name and the arguments, as viem's writeContract does); with the default parameters, any call.
+ */
+export interface ContractCall<
+  abi extends Abi = Abi,
+  functionName extends ContractFunctionName<abi, WriteMutability> = ContractFunctionName<abi, WriteMutability>,
+> {
   address: Address;
-  abi: Abi | readonly unknown[];
-  functionName: string;
-  args?: readonly unknown[];
+  abi: abi;
+  functionName: functionName;
+  args?: ContractFunctionArgs<abi, WriteMutability, functionName>;
 }
+
+/** What `call` returns, by the ABI. */
+export type ContractCallResult<abi extends Abi, functionName extends ContractFunctionName<abi, WriteMutability>> = ContractFunctionReturnType<
+  abi,
+  WriteMutability,
+  functionName
+>;
 
 export interface SentTx<R = unknown> {
   hash: Hex;
@@ -31,21 +58,24 @@ export interface SentTx<R = unknown> {
  * `what` names the action in errors ("registering the node").
  * @example const { hash } = await sendContractTx(clients, { address, abi: nodeRegistryAbi, functionName: "addStake", args: [1, 10n] }, "adding stake");
  */
-export async function sendContractTx<R = unknown>(clients: TxClients, call: ContractCall, what: string): Promise<SentTx<R>> {
-  const account = clients.walletClient.account as Account | undefined;
+export async function sendContractTx<const abi extends Abi, functionName extends ContractFunctionName<abi, WriteMutability>>(
+  clients: TxClients,
+  call: ContractCall<abi, functionName>,
+  what: string,
+): Promise<SentTx<ContractCallResult<abi, functionName>>> {
+  const account = clients.walletClient.account;
   if (!account) throw new InputError(what, "no signing account given");
-  let request: unknown;
+  const wide: ContractCall = call;
+  let request: Awaited<ReturnType<PublicClient["simulateContract"]>>["request"];
   let result: unknown;
   try {
-    const sim = await clients.publicClient.simulateContract({ ...call, account } as never);
-    request = sim.request;
-    result = sim.result;
+    ({ request, result } = await clients.publicClient.simulateContract({ ...wide, account }));
   } catch (err) {
     throw toChainError(err, what);
   }
   let hash: Hex;
   try {
-    hash = await clients.walletClient.writeContract({ ...(request as Record<string, unknown>), account, chain: null } as never);
+    hash = await clients.walletClient.writeContract({ ...request, account, chain: null });
   } catch (err) {
     throw toChainError(err, what);
   }
@@ -56,7 +86,7 @@ export async function sendContractTx<R = unknown>(clients: TxClients, call: Cont
     throw toChainError(err, `${what} (waiting for ${hash})`);
   }
   if (receipt.status !== "success") throw new ChainRefusedError(`${what}: transaction ${hash} reverted`);
-  return { hash, receipt, result: result as R };
+  return { hash, receipt, result: result as ContractCallResult<abi, functionName> };
 }
 
 /** The token pull a call needs: `owner` must have approved `spender` for `amount`. */
@@ -90,24 +120,25 @@ const erc20Abi = [
  * input never leaves a stray approval behind.
  * @example await sendContractTxWithAllowance(clients, submitCall, "submitting", { token, owner, spender: registry, amount: budget, field: "budget" })
  */
-export async function sendContractTxWithAllowance<R = unknown>(
+export async function sendContractTxWithAllowance<const abi extends Abi, functionName extends ContractFunctionName<abi, WriteMutability>>(
   clients: TxClients,
-  call: ContractCall,
+  call: ContractCall<abi, functionName>,
   what: string,
   pull: TokenPull,
-): Promise<SentTx<R> & { approveTx?: Hex }> {
-  const account = clients.walletClient.account as Account | undefined;
+): Promise<SentTx<ContractCallResult<abi, functionName>> & { approveTx?: Hex }> {
+  const account = clients.walletClient.account;
   if (!account) throw new InputError(what, "no signing account given");
+  const wide: ContractCall = call;
   try {
-    await clients.publicClient.simulateContract({ ...call, account } as never);
-    return await sendContractTx<R>(clients, call, what);
+    await clients.publicClient.simulateContract({ ...wide, account });
+    return await sendContractTx(clients, call, what);
   } catch (err) {
     const e = toChainError(err, what);
     if (e.errorName !== "ERC20InsufficientAllowance") throw e;
   }
   let balance: bigint;
   try {
-    balance = (await clients.publicClient.readContract({ address: pull.token, abi: erc20Abi, functionName: "balanceOf", args: [pull.owner] })) as bigint;
+    balance = await clients.publicClient.readContract({ address: pull.token, abi: erc20Abi, functionName: "balanceOf", args: [pull.owner] });
   } catch (err) {
     throw toChainError(err, `${what}: reading the token balance`);
   }
@@ -124,6 +155,6 @@ export async function sendContractTxWithAllowance<R = unknown>(
     { address: pull.token, abi: erc20Abi, functionName: "approve", args: [pull.spender, pull.amount] },
     `${what}: approving ${pull.field}`,
   );
-  const sent = await sendContractTx<R>(clients, call, what);
+  const sent = await sendContractTx(clients, call, what);
   return { ...sent, approveTx: approve.hash };
 }

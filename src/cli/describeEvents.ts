@@ -24,10 +24,10 @@ const attestedName = (n: number) => Object.entries(AttestedStatus).find(([, v]) 
 export function chainEventRows(events: DeploymentEvent[]): EventRow[] {
   const rows: EventRow[] = [];
   for (const e of events) {
-    const a = e.args;
+    const { eventName, args: a } = e;
     const at = `block ${e.blockNumber}`;
     const row = (type: EventRow["type"], reason: string, from: string, message: string) => rows.push({ type, reason, at, from, message });
-    switch (e.eventName) {
+    switch (eventName) {
       case "IntentSubmitted":
         row("Normal", "Submitted", "deployer", `intent signed by ${a.deployer}`);
         break;

@@ -28,9 +28,9 @@ export class WaitTimeoutError extends HyphaError {
  * // "block 9  replica 0 scheduled on node 2 (attempt 1)"
  */
 export function describeEvent(e: DeploymentEvent): string | undefined {
-  const a = e.args;
+  const { eventName, args: a } = e;
   const at = `block ${e.blockNumber}`;
-  switch (e.eventName) {
+  switch (eventName) {
     case "IntentSubmitted":
       return `${at}  intent submitted by ${a.deployer}`;
     case "DeploymentStatusChanged":
@@ -61,7 +61,7 @@ export function describeEvent(e: DeploymentEvent): string | undefined {
 export function outcomeAt(events: DeploymentEvent[], upTo: number, replicaStatuses?: number[]): DeploymentOutcome {
   const prefix = events.slice(0, upTo + 1);
   const submitted = prefix.find((e) => e.eventName === "IntentSubmitted");
-  const intent = (submitted?.args.intent ?? {}) as { kind?: number; quorum?: number; replicas?: number };
+  const intent: { kind?: number; quorum?: number; replicas?: number } = submitted?.args.intent ?? {};
   // DeploymentStatusChanged, JobFinalized (-> Completed) and Terminated (-> Terminated) tell the status
   const status = deploymentStatusMoves(prefix).at(-1)?.to ?? (submitted ? 1 : 0);
   const replicaNow = new Map<number, string>();

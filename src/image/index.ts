@@ -1,7 +1,7 @@
 /**
  * Zero-image: content-addressed, metadata-only images. Import a tree into a chunk store, serve it
  * over HTTP, resolve names through a catalog, materialize it on a node with every chunk verified,
- * and re-verify the tree while it runs. Imports nothing of ours except src/errors.ts.
+ * and re-verify the tree while it runs. Imports nothing of ours except src/errors.ts and src/http/.
  */
 export { ImageError, type ImageErrorCode } from "./imageError";
 export { CID, cidForBytes, parseCid, rootToBytes32, bytes32ToRoot, sha256, RAW_CODEC, JSON_CODEC } from "./cid";
@@ -26,7 +26,5 @@ export { importImage, type ImportOptions, type ImportResult, type ImportStats } 
 export { materializeImage, type MaterializeOptions, type MaterializeResult, type MaterializeProgress, type MaterializeSummary } from "./materialize";
 export { prefetchOrder } from "./prefetchOrder";
 export { verifyTree, compareEntry, type Drift, type DriftKind } from "./verifyTree";
-export { buildDemoRootfs, DEMO_APPLETS, type DemoRootfs } from "./demoRootfs";
-export { buildHostRootfs, sharedLibraries, HOST_TOOLS } from "./hostRootfs";
 export { imageImport, imageList, imageInspect, imagePush, resolveImageRef, type ImageSummary, type ImageInspection } from "./commands";
 export { parseElfDeps, libraryPaths, type ElfDeps } from "./elfDeps";

@@ -19,7 +19,6 @@ import { timingSafeEqual } from "node:crypto";
 import { createReadStream, promises as fsp } from "node:fs";
 import { pipeline } from "node:stream/promises";
 import express, { type NextFunction, type Request, type Response } from "express";
-import type { AddressInfo } from "node:net";
 import { Catalog } from "./catalog";
 import { CHUNK_BATCH_CONTENT_TYPE, MAX_BATCH_CIDS, encodeChunkBatch } from "./chunkBatch";
 import { ChunkStore } from "./chunkStore";
@@ -27,6 +26,7 @@ import { type CID, JSON_CODEC, parseCid } from "./cid";
 import { ImageError } from "./imageError";
 import { createStoreMetrics } from "./storeMetrics";
 import { UploadGate } from "./uploadGate";
+import { listenHttp } from "../http/listenHttp";
 
 export interface StoreServerOptions {
   dir: string;
@@ -227,22 +227,6 @@ export async function startStoreServer(opts: StoreServerOptions): Promise<StoreS
     }
   });
 
-  const server = await new Promise<import("node:http").Server>((resolve, reject) => {
-    const s = app.listen(opts.port ?? 0, opts.host ?? "127.0.0.1", (err?: Error) => (err ? reject(err) : resolve(s)));
-    s.on("error", reject);
-  });
-  const port = (server.address() as AddressInfo).port;
-  const host = opts.host && opts.host !== "0.0.0.0" && opts.host !== "::" ? opts.host : "127.0.0.1";
-  return {
-    url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
-    port,
-    store,
-    catalog,
-    gate,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections?.();
-        server.close((err) => (err ? reject(err) : resolve()));
-      }),
-  };
+  const { url, port, close } = await listenHttp(app, opts.host ?? "127.0.0.1", opts.port ?? 0);
+  return { url, port, store, catalog, gate, close };
 }

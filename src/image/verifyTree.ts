@@ -19,14 +19,8 @@ export interface Drift {
 }
 
 /** What was found on disk at one path. `chunks` only for regular files when content is checked. */
-export interface Observed {
+export interface Observed extends Pick<Entry, "mode" | "uid" | "gid" | "size" | "target" | "chunks"> {
   type: "file" | "dir" | "symlink" | "other";
-  mode: number;
-  uid: number;
-  gid: number;
-  size: number;
-  target?: string;
-  chunks?: string[];
 }
 
 export interface VerifyOptions {

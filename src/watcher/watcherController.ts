@@ -24,14 +24,10 @@ import { type Health, watcherHealth } from "./status/health";
 import { compareWithChain } from "./store/compareWithChain";
 import type { StateStore } from "./store/stateStore";
 import { WorkQueue } from "./workQueue";
+import type { Logger } from "../logger";
 
-/** The logger the watcher writes to (pino's shape). */
-export interface WatcherLogger {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
+/** The logger the watcher writes to (pino's shape; the one interface in src/logger.ts). */
+export type WatcherLogger = Logger;
 
 /** The parts a controller drives, built and opened by runWatcher. */
 export interface ControllerParts {

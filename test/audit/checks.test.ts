@@ -38,13 +38,9 @@ const intent: DeploymentIntent = {
 };
 const id = computeDeploymentId(domain, intent);
 const tx = `0x${"ee".repeat(32)}` as Hex;
-const ev = (eventName: string, blockNumber: bigint, args: Record<string, unknown>): DeploymentEvent => ({
-  eventName,
-  blockNumber,
-  logIndex: 0,
-  transactionHash: tx,
-  args: { id, ...args },
-});
+// A fixture event: only the arguments the checks read (the cast says the rest is left out).
+const ev = <N extends DeploymentEvent["eventName"]>(eventName: N, blockNumber: bigint, args: Partial<Extract<DeploymentEvent, { eventName: N }>["args"]>) =>
+  ({ eventName, blockNumber, logIndex: 0, transactionHash: tx, args: { id, ...args } }) as DeploymentEvent;
 const attestation: Attestation = {
   deploymentId: id,
   replicaIndex: 0,
@@ -174,13 +170,7 @@ describe("audit checks", () => {
   it("a job result without its quorum fails", async () => {
     const job = { ...intent, kind: 1, quorum: 2 };
     const jobId = computeDeploymentId(domain, job);
-    const fin = {
-      eventName: "JobFinalized",
-      blockNumber: 13n,
-      logIndex: 0,
-      transactionHash: tx,
-      args: { id: jobId, outputHash: attestation.outputHash, agreeing: 2 },
-    };
+    const fin = ev("JobFinalized", 13n, { id: jobId, outputHash: attestation.outputHash, agreeing: 2 });
     const base = await input({ intent: job, id: jobId, events: [...events, fin] });
     // one Running attestation only: no Completed agreement at all
     expect(failed(await runAuditChecks(base))).toContain("job result");

@@ -2,6 +2,7 @@
  * deploymentOutcome tells a job that reached its quorum, a failed deployment, one its deployer
  * deleted and one that ran out of budget apart, from the events and views the chain holds.
  */
+import type { Address } from "viem";
 import { describe, expect, it } from "vitest";
 import { deploymentOutcome, waitVerdict, type OutcomeEvent, type OutcomeInput } from "../../src/chain/deploymentOutcome";
 
@@ -9,9 +10,11 @@ const deployer = "0x71bE63f3384f5fb98995898A86B02Fb2426c5788";
 const watcher = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
 const tx = `0x${"ab".repeat(32)}` as const;
 let block = 10n;
-const ev = (eventName: string, args: Record<string, unknown>): OutcomeEvent => ({ eventName, args, blockNumber: block++, transactionHash: tx });
+// A fixture event: only the arguments the outcome reads (the cast says the rest is left out).
+const ev = <N extends OutcomeEvent["eventName"]>(eventName: N, args: Partial<Extract<OutcomeEvent, { eventName: N }>["args"]>) =>
+  ({ eventName, args, blockNumber: block++, transactionHash: tx }) as OutcomeEvent;
 const status = (from: number, to: number) => ev("DeploymentStatusChanged", { from, to });
-const terminated = (by: string, paid = 5n, refunded = 7n) => ev("Terminated", { by, paidToNodes: paid, refunded });
+const terminated = (by: Address, paid = 5n, refunded = 7n) => ev("Terminated", { by, paidToNodes: paid, refunded });
 
 function input(over: Partial<OutcomeInput>): OutcomeInput {
   return { status: 1, kind: 0, deployer, quorum: 1, replicas: 1, placed: 0, running: 0, events: [], ...over };
@@ -48,7 +51,7 @@ describe("deploymentOutcome", () => {
 
   it("terminated by the deployer while active is Deleted; by anyone else, OutOfBudget", () => {
     const running = [status(1, 2), status(2, 3)];
-    expect(deploymentOutcome(input({ status: 5, events: [...running, terminated(deployer.toLowerCase())] }))).toMatchObject({
+    expect(deploymentOutcome(input({ status: 5, events: [...running, terminated(deployer.toLowerCase() as Address)] }))).toMatchObject({
       phase: "Deleted",
       reason: "DeletedByDeployer",
     });

@@ -1,7 +1,7 @@
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { imageImport, imageInspect, imageList, imagePush, resolveImageRef } from "../../src/image/commands";
-import { buildDemoRootfs } from "../../src/image/demoRootfs";
+import { buildDemoRootfs } from "../../src/cli/up/demoRootfs";
 import { materializeImage } from "../../src/image/materialize";
 import { type StoreServer, startStoreServer } from "../../src/image/storeServer";
 import { seededBytes, tempDir, writeTree, cleanupTempDirs } from "./helpers";

@@ -4,7 +4,7 @@ import * as path from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ChunkStore } from "../../src/image/chunkStore";
-import { buildDemoRootfs } from "../../src/image/demoRootfs";
+import { buildDemoRootfs } from "../../src/cli/up/demoRootfs";
 import { ImageError } from "../../src/image/imageError";
 import { type ImportResult, importImage } from "../../src/image/importImage";
 import { materializeImage } from "../../src/image/materialize";

@@ -23,6 +23,7 @@ import { emitAs, OUTPUT_HELP, parseOutputFormat, renderTable, type OutputFormat 
 import { chainEventRows, nowRows } from "../describeEvents";
 import { approvedNodes, pendingReasons } from "../schedulingReason";
 import { agentReplicaStatus } from "../agentStatus";
+import { untilInterrupted } from "../untilInterrupted";
 
 /** Parses a deployment id argument. */
 export function parseDeploymentId(text: string): Hex {
@@ -324,16 +325,10 @@ async function entryOf(ctx: CliContext, id: Hex): Promise<DeploymentListEntry> {
 async function watchDeployments(ctx: CliContext, read: () => Promise<DeploymentResource[]>, first: DeploymentResource[], format: OutputFormat): Promise<void> {
   const key = (r: DeploymentResource) => `${r.phase}|${r.status}|${r.replicas.running}/${r.replicas.desired}|${r.reason}`;
   const last = new Map(first.map((r) => [r.id, key(r)]));
-  let stop = false;
-  const onSignal = () => {
-    stop = true;
-  };
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
-  try {
-    while (!stop) {
+  await untilInterrupted(async (stopped) => {
+    while (!stopped()) {
       await new Promise((r) => setTimeout(r, 1_000));
-      if (stop) break;
+      if (stopped()) break;
       const changed = (await read()).filter((r) => last.get(r.id) !== key(r));
       for (const r of changed) last.set(r.id, key(r));
       if (changed.length === 0) continue;
@@ -347,10 +342,7 @@ async function watchDeployments(ctx: CliContext, read: () => Promise<DeploymentR
           () => deploymentNames(changed),
         );
     }
-  } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
-  }
+  });
 }
 
 function requireDeploymentType(type: string): void {

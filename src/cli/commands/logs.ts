@@ -14,6 +14,7 @@ import { parseIntIn } from "../amounts";
 import { emitAs, parseOutputFormat } from "../output";
 import { formatLine, mergeByTime, parseDuration, parseRfc3339, parseStamped, type LogLine } from "../logLines";
 import { resolveDeploymentRef } from "../deploymentRef";
+import { untilInterrupted } from "../untilInterrupted";
 
 /** Where one replica's log is read from, and how far it has been read. */
 interface Follower {
@@ -147,14 +148,13 @@ async function previousPlacements(ctx: CliContext, submittedBlock: string, id: H
   const placements = new Map<string, { nodeId: number; status: string }>();
   const current = new Map<number, string>(); // replica index -> its placement's key
   for (const e of events) {
-    const index = Number(e.args.replicaIndex);
     if (e.eventName === "ReplicaScheduled") {
-      const key = `${index}/${Number(e.args.attempt)}`;
-      placements.set(key, { nodeId: Number(e.args.nodeId), status: "Scheduled" });
-      current.set(index, key);
-    } else if (e.eventName === "ReplicaStatusChanged" && current.has(index) && replicaStatusName(Number(e.args.to)) !== "Pending") {
+      const key = `${e.args.replicaIndex}/${e.args.attempt}`;
+      placements.set(key, { nodeId: e.args.nodeId, status: "Scheduled" });
+      current.set(e.args.replicaIndex, key);
+    } else if (e.eventName === "ReplicaStatusChanged" && current.has(e.args.replicaIndex) && replicaStatusName(e.args.to) !== "Pending") {
       // (back to Pending is the queue for the next attempt: the placement ended in the status before it)
-      placements.get(current.get(index)!)!.status = replicaStatusName(Number(e.args.to));
+      placements.get(current.get(e.args.replicaIndex)!)!.status = replicaStatusName(e.args.to);
     }
   }
   return placements;
@@ -188,14 +188,8 @@ async function fetchLines(
 async function follow(ctx: CliContext, id: Hex, only: number | undefined, stream: string, query: LogQuery): Promise<void> {
   const addresses = await ctx.addresses();
   const followers = new Map<number, Follower>();
-  let stop = false;
-  const onSignal = () => {
-    stop = true;
-  };
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
-  try {
-    for (let round = 0; !stop; round++) {
+  await untilInterrupted(async (stopped) => {
+    while (!stopped()) {
       const ended = ["Completed", "Terminated", "Failed"].includes(deploymentStatusName((await readDeployment(ctx.publicClient, addresses, id)).status));
       const replicas = (await readReplicas(ctx.publicClient, addresses, id)).filter((r) => r.nodeId && (only === undefined || r.index === only));
       for (const r of replicas) {
@@ -231,8 +225,5 @@ async function follow(ctx: CliContext, id: Hex, only: number | undefined, stream
       }
       await new Promise((r) => setTimeout(r, 1_000));
     }
-  } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
-  }
+  });
 }

@@ -8,7 +8,7 @@ import { zeroHash } from "viem";
 import { nodeRegistryAbi } from "../../chain/abi";
 import { DEV_ROLES } from "../../chain/devAccounts";
 import { readNode } from "../../chain/nodes";
-import { sendContractTx, sendContractTxWithAllowance } from "../../chain/tx";
+import { type ContractCall, sendContractTx, sendContractTxWithAllowance } from "../../chain/tx";
 import { HyphaError } from "../../errors";
 import { formatTokens, parseBytes32, parseCpu, parseIntIn, parseMiB, parseTokenAmount } from "../amounts";
 import { parseAddress, type CliContext } from "../context";
@@ -57,7 +57,7 @@ export function registerNode(program: Command, ctx: CliContext): void {
       const addresses = await ctx.addresses();
       const clients = await ctx.txClients(account);
       const full = { ...registration, agent: registration.agent ?? account.address };
-      const { hash, result } = await sendContractTxWithAllowance<number>(
+      const { hash, result } = await sendContractTxWithAllowance(
         clients,
         { address: addresses.nodeRegistry, abi: nodeRegistryAbi, functionName: "register", args: [full, stake] },
         "registering the node",
@@ -81,7 +81,7 @@ export function registerNode(program: Command, ctx: CliContext): void {
     .addHelpText("after", "\nExample:\n  $ hypha node update 1 --price 0.0002 --endpoint http://127.0.0.1:7801")
     .action(async (idText: string, o: Record<string, string | undefined>) => {
       const nodeId = parseNodeId(idText);
-      const calls: Array<{ functionName: string; args: unknown[]; what: string }> = [];
+      const calls: Array<Pick<ContractCall<typeof nodeRegistryAbi>, "functionName" | "args"> & { what: string }> = [];
       const capacity = [o.cpu, o.mem, o.disk, o.slots].some((v) => v !== undefined);
       const price = o.price !== undefined ? parseTokenAmount("--price", o.price) : undefined;
       const agent = o.agent !== undefined ? parseAddress("--agent", o.agent) : undefined;

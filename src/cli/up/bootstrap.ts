@@ -14,7 +14,8 @@ import { writeAddresses, type HyphaAddresses } from "../../chain/addresses";
 import { devAccount, devPrivateKey, DEV_ROLES } from "../../chain/devAccounts";
 import { hyphaTokenAbi, nodeRegistryAbi } from "../../chain/abi";
 import { agentMeasurement } from "../../agent/measurement";
-import { buildDemoRootfs, imageImport, imagePush } from "../../image";
+import { imageImport, imagePush } from "../../image";
+import { buildDemoRootfs } from "./demoRootfs";
 
 export interface LocalNodePlan {
   index: number;

@@ -9,7 +9,8 @@
 import type { InFlightReservation, WatcherAction } from "../decide/reconcile";
 import type { Outbox } from "./outbox";
 import { splitUnderGasCap } from "../../chain/gasCosts";
-import { actionGasItem, type SenderLogger, type SenderWorker } from "./senderWorker";
+import { actionGasItem, type SenderWorker } from "./senderWorker";
+import type { Logger } from "../../logger";
 
 /**
  * Distributes actions over sender workers.
@@ -26,7 +27,7 @@ export class ActionDispatcher {
   constructor(
     private readonly workers: SenderWorker[],
     private readonly outbox: Outbox,
-    private readonly opts: { maxBatchSize: number; logger: SenderLogger & { error(obj: object, msg?: string): void } },
+    private readonly opts: { maxBatchSize: number; logger: Pick<Logger, "info" | "warn" | "error"> },
   ) {}
 
   /** Keys reconcile must leave out: in the outbox or being sent right now. */

@@ -6,11 +6,12 @@
  * forgotten so reconcile decides them again. Nothing is resent blindly.
  */
 import { deploymentStatusNumber, replicaStatusNumber } from "../../chain/lifecycle";
-import type { Address, Hex, PublicClient } from "viem";
+import type { Address, PublicClient } from "viem";
 import { deploymentRegistryAbi } from "../../chain/abi";
 import type { WatcherAction } from "../decide/reconcile";
+import { awaitReceipt } from "./awaitReceipt";
 import type { Outbox } from "./outbox";
-import type { SenderLogger } from "./senderWorker";
+import type { Logger } from "../../logger";
 
 /** Whether an action's effect is already on-chain (read from the contract's views). */
 export async function actionTookEffect(client: PublicClient, deploymentRegistry: Address, action: WatcherAction): Promise<boolean> {
@@ -41,13 +42,14 @@ export async function resumeOutbox(
   client: PublicClient,
   outbox: Outbox,
   deploymentRegistry: Address,
-  logger: SenderLogger,
+  logger: Pick<Logger, "info">,
   opts: { failureBackoffMs?: number; pollIntervalMs?: number; pendingTimeoutMs?: number } = {},
 ): Promise<{ mined: number; dropped: number; alreadyDone: number }> {
   const counts = { mined: 0, dropped: 0, alreadyDone: 0 };
   for (const tx of outbox.pendingTxs()) {
-    const receipt = await waitReceipt(client, tx.hash, opts.pendingTimeoutMs ?? 10_000, opts.pollIntervalMs ?? 100);
-    if (receipt) {
+    const wait = await awaitReceipt(client, tx.hash, { timeoutMs: opts.pendingTimeoutMs ?? 10_000, pollMs: opts.pollIntervalMs ?? 100 });
+    if (wait.state === "mined") {
+      const { receipt } = wait;
       await outbox.recordMined(
         tx,
         receipt.blockNumber,
@@ -67,15 +69,4 @@ export async function resumeOutbox(
   }
   if (counts.mined + counts.dropped) logger.info(counts, "outbox resumed from the chain");
   return counts;
-}
-
-async function waitReceipt(client: PublicClient, hash: Hex, timeoutMs: number, pollMs: number) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const receipt = await client.getTransactionReceipt({ hash }).catch(() => null);
-    if (receipt) return receipt;
-    const pending = await client.getTransaction({ hash }).catch(() => null);
-    if (!pending || Date.now() > deadline) return null;
-    await new Promise((r) => setTimeout(r, pollMs));
-  }
 }

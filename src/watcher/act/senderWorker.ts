@@ -5,17 +5,14 @@
  * cannot apply, so they are not simulated), take the next nonce, sign locally, persist the signed
  * transaction in the outbox, broadcast, wait for the receipt, record the outcome.
  */
-import { keccak256, type Address, type Hex, type PrivateKeyAccount, type PublicClient } from "viem";
+import { keccak256, type Address, type PrivateKeyAccount, type PublicClient } from "viem";
 import { ChainUnavailableError, toChainError } from "../../chain/chainError";
 import { batchGasLimit, type GasItem } from "../../chain/gasCosts";
 import type { WatcherAction } from "../decide/reconcile";
+import { awaitReceipt } from "./awaitReceipt";
 import { encodeActions } from "./encodeActions";
 import type { Outbox, OutboxTx } from "./outbox";
-
-export interface SenderLogger {
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-}
+import type { Logger } from "../../logger";
 
 export interface SenderOptions {
   deploymentRegistry: Address;
@@ -25,7 +22,7 @@ export interface SenderOptions {
   receiptTimeoutMs?: number;
   /** Back-off before a failed action may be issued again. */
   failureBackoffMs?: number;
-  logger: SenderLogger;
+  logger: Pick<Logger, "info" | "warn">;
 }
 
 /**
@@ -146,30 +143,22 @@ export class SenderWorker {
 
   /** Wait for the receipt; if none comes, ask the chain and drop or keep the transaction accordingly. */
   async settle(tx: OutboxTx): Promise<void> {
-    const deadline = Date.now() + (this.opts.receiptTimeoutMs ?? 30_000);
-    for (;;) {
-      const receipt = await this.client.getTransactionReceipt({ hash: tx.hash }).catch(() => null);
-      if (receipt) {
-        const ok = receipt.status === "success";
-        await this.outbox.recordMined(tx, receipt.blockNumber, ok, Date.now() + (this.opts.failureBackoffMs ?? 2000), ok ? undefined : "reverted");
-        if (!ok) this.opts.logger.warn({ hash: tx.hash, keys: tx.opKeys.length }, "transaction reverted");
-        else
-          this.opts.logger.info(
-            { hash: tx.hash, block: receipt.blockNumber.toString(), actions: tx.opKeys.length, first: tx.opKeys[0], gasUsed: receipt.gasUsed.toString() },
-            "transaction mined",
-          );
-        return;
-      }
-      const pending = await this.client.getTransaction({ hash: tx.hash }).catch(() => null);
-      if (!pending || Date.now() > deadline) {
-        if (pending) this.opts.logger.warn({ hash: tx.hash }, "no receipt in time; leaving the transaction to resume");
-        else {
-          await this.outbox.dropTx(tx);
-          await this.syncNonce();
-        }
-        return;
-      }
-      await new Promise((r) => setTimeout(r, this.opts.pollIntervalMs));
+    const wait = await awaitReceipt(this.client, tx.hash, { timeoutMs: this.opts.receiptTimeoutMs ?? 30_000, pollMs: this.opts.pollIntervalMs });
+    if (wait.state === "pending") {
+      this.opts.logger.warn({ hash: tx.hash }, "no receipt in time; leaving the transaction to resume");
+    } else if (wait.state === "unknown") {
+      await this.outbox.dropTx(tx);
+      await this.syncNonce();
+    } else {
+      const { receipt } = wait;
+      const ok = receipt.status === "success";
+      await this.outbox.recordMined(tx, receipt.blockNumber, ok, Date.now() + (this.opts.failureBackoffMs ?? 2000), ok ? undefined : "reverted");
+      if (!ok) this.opts.logger.warn({ hash: tx.hash, keys: tx.opKeys.length }, "transaction reverted");
+      else
+        this.opts.logger.info(
+          { hash: tx.hash, block: receipt.blockNumber.toString(), actions: tx.opKeys.length, first: tx.opKeys[0], gasUsed: receipt.gasUsed.toString() },
+          "transaction mined",
+        );
     }
   }
 }

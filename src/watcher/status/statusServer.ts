@@ -5,9 +5,8 @@
  */
 import express from "express";
 import type { Registry } from "prom-client";
-import type { AddressInfo } from "node:net";
-import type { Server } from "node:http";
 import type { Health } from "./health";
+import { listenHttp } from "../../http/listenHttp";
 
 /**
  * Start the status server; resolves with its URL once listening.
@@ -37,17 +36,6 @@ export async function startStatusServer(
   app.use((_req, res) => {
     res.status(404).json({ error: "not found: the watcher serves GET /healthz, /v1/status and /metrics" });
   });
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(port, host, () => resolve(s));
-    s.once("error", reject);
-  });
-  const addr = server.address() as AddressInfo;
-  return {
-    url: `http://${host}:${addr.port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections(); // a poller's keep-alive connection would hold close() open
-      }),
-  };
+  const { url, close } = await listenHttp(app, host, port);
+  return { url, close };
 }

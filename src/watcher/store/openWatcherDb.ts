@@ -14,10 +14,7 @@ import { checkCursor, checkRecord, STATE_PREFIXES, type StateProblem } from "./c
 import { decodeRecord } from "./codec";
 import type { KvStore } from "./kvStore";
 import { LevelKv } from "./levelKv";
-
-export interface WatcherDbLogger {
-  error(obj: object, msg?: string): void;
-}
+import type { Logger } from "../../logger";
 
 export interface OpenedWatcherDb<K extends KvStore = KvStore> {
   db: K;
@@ -32,7 +29,7 @@ export interface OpenedWatcherDb<K extends KvStore = KvStore> {
 /**
  * @example const { db, problems } = await openWatcherDb(".hypha/watcher", logger)
  */
-export async function openWatcherDb(dir: string, logger: WatcherDbLogger): Promise<OpenedWatcherDb<LevelKv>> {
+export async function openWatcherDb(dir: string, logger: Pick<Logger, "error">): Promise<OpenedWatcherDb<LevelKv>> {
   await mkdir(dir, { recursive: true });
   const files = await readdir(dir);
   // Without CURRENT, LevelDB would silently create an empty database AND delete the old tables.
@@ -129,7 +126,7 @@ function causeLine(err: unknown): string {
 }
 
 /** Renames the directory to `<dir>.broken-<time>` and says so; returns the new name. */
-async function moveAside(dir: string, reason: string, logger: WatcherDbLogger): Promise<string> {
+async function moveAside(dir: string, reason: string, logger: Pick<Logger, "error">): Promise<string> {
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
   let target = `${dir}.broken-${stamp}`;
   for (let i = 1; existsSync(target); i++) target = `${dir}.broken-${stamp}-${i}`;

@@ -9,12 +9,9 @@
  * takes over the state, the outbox and the nonces where the old one left them.
  */
 import type { Address } from "viem";
-import { checkStoredState, openWatcherDb, type OpenedWatcherDb, type WatcherDbLogger } from "./openWatcherDb";
+import { checkStoredState, openWatcherDb, type OpenedWatcherDb } from "./openWatcherDb";
 import { PostgresKv } from "./postgresKv";
-
-export interface WatcherStoreLogger extends WatcherDbLogger {
-  info(obj: object, msg?: string): void;
-}
+import type { Logger } from "../../logger";
 
 /** Table the watcher keeps its keys in. */
 export const WATCHER_TABLE = "hypha_watcher";
@@ -25,7 +22,7 @@ export const WATCHER_TABLE = "hypha_watcher";
 export async function openWatcherStore(
   cfg: { dataDir: string; databaseUrl?: string; standbyPollMs: number; leaderLeaseMs: number },
   deploymentRegistry: Address,
-  logger: WatcherStoreLogger,
+  logger: Pick<Logger, "info" | "error">,
   signal?: AbortSignal,
 ): Promise<OpenedWatcherDb & { waitedMs: number }> {
   if (cfg.databaseUrl === undefined) return { ...(await openWatcherDb(cfg.dataDir, logger)), waitedMs: 0 };

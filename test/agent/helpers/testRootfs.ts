@@ -1,11 +1,11 @@
 /**
  * Test helper: a small, real root filesystem made from this machine's own shell and core tools
- * with their libraries (src/image/hostRootfs.ts, the demo's image on a machine without busybox),
+ * with their libraries (src/cli/up/hostRootfs.ts, the demo's image on a machine without busybox),
  * so sandbox and agent tests need nothing a fresh machine lacks.
  */
 import { promises as fs } from "node:fs";
 import path from "node:path";
-import { buildHostRootfs } from "../../../src/image/hostRootfs";
+import { buildHostRootfs } from "../../../src/cli/up/hostRootfs";
 
 /** Create `dir` (absent or empty) with bin/ (sh, echo, cat, sleep, ...), their libraries, etc/ and an empty home. Returns dir. */
 export async function makeTestRootfs(dir: string): Promise<string> {

@@ -8,7 +8,7 @@ import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { promises as fsp, existsSync, realpathSync } from "node:fs";
 import * as path from "node:path";
-import { ImageError } from "./imageError";
+import { ImageError } from "../../image";
 
 /** Tools copied when the host has them; `sh` is required. */
 export const HOST_TOOLS = [

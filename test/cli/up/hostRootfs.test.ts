@@ -8,8 +8,8 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { buildHostRootfs, sharedLibraries } from "../../src/image/hostRootfs";
-import { buildDemoRootfs } from "../../src/image/demoRootfs";
+import { buildHostRootfs, sharedLibraries } from "../../../src/cli/up/hostRootfs";
+import { buildDemoRootfs } from "../../../src/cli/up/demoRootfs";
 
 const dirs: string[] = [];
 const tmp = () => {

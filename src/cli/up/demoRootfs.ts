@@ -6,62 +6,11 @@
 import { createHash } from "node:crypto";
 import { promises as fsp } from "node:fs";
 import * as path from "node:path";
-import { ImageError } from "./imageError";
-import { buildHostRootfs } from "./hostRootfs";
+import { ImageError } from "../../image";
+import { buildHostRootfs, HOST_TOOLS } from "./hostRootfs";
 
-/** Applets linked in /bin (all exist in Debian's busybox 1.35). */
-export const DEMO_APPLETS = [
-  "sh",
-  "ash",
-  "echo",
-  "cat",
-  "sleep",
-  "ls",
-  "sha256sum",
-  "env",
-  "true",
-  "false",
-  "printf",
-  "date",
-  "hostname",
-  "id",
-  "uname",
-  "head",
-  "tail",
-  "wc",
-  "grep",
-  "sed",
-  "awk",
-  "mkdir",
-  "rm",
-  "cp",
-  "mv",
-  "ps",
-  "test",
-  "[",
-  "seq",
-  "yes",
-  "touch",
-  "tee",
-  "sort",
-  "uniq",
-  "tr",
-  "cut",
-  "pwd",
-  "whoami",
-  "basename",
-  "dirname",
-  "expr",
-  "find",
-  "xargs",
-  "md5sum",
-  "stat",
-  "od",
-  "dd",
-  "chmod",
-  "ln",
-  "kill",
-] as const;
+/** Applets linked in /bin (all exist in Debian's busybox 1.35): the host fallback's tools and three only busybox brings. */
+export const DEMO_APPLETS = [...HOST_TOOLS, "ash", "ps", "["] as const;
 
 export interface DemoRootfs {
   dir: string;
