@@ -11,6 +11,7 @@ import { zeroHash, type Hex, type LocalAccount, type PublicClient, type TypedDat
 import type { Logger } from "pino";
 import { deploymentRegistryAbi } from "../chain/abi";
 import { AttestedStatus, type Attestation } from "../chain/eip712";
+import { bisectRefused } from "../chain/bisectRefused";
 import { ChainRefusedError } from "../chain/chainError";
 import { sendSizedContractTx } from "../chain/sizedTx";
 import { batchGasLimit, splitUnderGasCap, type GasItem } from "../chain/gasCosts";
@@ -182,35 +183,37 @@ export class Attester {
     return counts;
   }
 
+  /** Send `batch`; a batch the contract refuses is split (bisectRefused.ts) down to the refused attestations, which are dropped. */
   private async send(batch: [string, QueuedAttestation][], gasItem: (entry: [string, QueuedAttestation]) => GasItem): Promise<number> {
+    try {
+      const sent = await bisectRefused(batch, (part) => this.sendOnce(part, gasItem), {
+        isRefused: (err) => err instanceof ChainRefusedError,
+        // A refusal of a single attestation will not get better by retrying: drop it, loudly.
+        onRefused: ([k, a], err) => {
+          this.logger.error({ replica: k, err: (err as ChainRefusedError).shortMessage }, "attestation rejected by the contract: dropped");
+          this.forget(k, a);
+        },
+      });
+      return sent.reduce((n, x) => n + x, 0);
+    } catch (err) {
+      this.logger.warn({ err: (err as { shortMessage?: string }).shortMessage ?? String(err) }, "attestation send failed; will retry");
+      return 0;
+    }
+  }
+
+  private async sendOnce(batch: [string, QueuedAttestation][], gasItem: (entry: [string, QueuedAttestation]) => GasItem): Promise<number> {
     const timestamp = BigInt(Math.floor(Date.now() / 1000));
     const atts = batch.map(([, a]) => toAttestation(a, this.nodeId, timestamp));
     this.signer ??= createAttestationSigner(this.account, this.domain);
     const signer = this.signer;
     const sigs = await Promise.all(atts.map((a) => signer.sign(a)));
-    try {
-      const hash = await this.sendAttestMany(atts, sigs, batchGasLimit(batch.map(gasItem)));
-      for (const [k, a] of batch) {
-        this.forget(k, a);
-        this.onSent({ att: a, transactionHash: hash });
-      }
-      this.logger.info({ count: atts.length, tx: hash, statuses: batch.map(([, a]) => a.status) }, "attestations on-chain");
-      return atts.length;
-    } catch (err) {
-      const refused = err instanceof ChainRefusedError;
-      if (!refused || batch.length === 1) {
-        // A revert of a single attestation will not get better by retrying: drop it, loudly.
-        if (refused) {
-          this.logger.error({ replica: batch[0][0], err: err.shortMessage }, "attestation rejected by the contract: dropped");
-          this.forget(batch[0][0], batch[0][1]);
-        } else this.logger.warn({ err: (err as { shortMessage?: string }).shortMessage ?? String(err) }, "attestation send failed; will retry");
-        return 0;
-      }
-      // One bad attestation must not block the others: send them one by one.
-      let n = 0;
-      for (const item of batch) n += await this.send([item], gasItem);
-      return n;
+    const hash = await this.sendAttestMany(atts, sigs, batchGasLimit(batch.map(gasItem)));
+    for (const [k, a] of batch) {
+      this.forget(k, a);
+      this.onSent({ att: a, transactionHash: hash });
     }
+    this.logger.info({ count: atts.length, tx: hash, statuses: batch.map(([, a]) => a.status) }, "attestations on-chain");
+    return atts.length;
   }
 
   /** Send from the agent account with the explicit limit, await the receipt (a revert is decoded by replaying it). */

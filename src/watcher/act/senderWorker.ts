@@ -6,7 +6,8 @@
  * transaction in the outbox, broadcast, wait for the receipt, record the outcome.
  */
 import { keccak256, type Address, type PrivateKeyAccount, type PublicClient } from "viem";
-import { ChainUnavailableError, toChainError } from "../../chain/chainError";
+import { bisectRefused } from "../../chain/bisectRefused";
+import { ChainUnavailableError, toChainError, type ChainError } from "../../chain/chainError";
 import { batchGasLimit, type GasItem } from "../../chain/gasCosts";
 import type { WatcherAction } from "../decide/reconcile";
 import { awaitReceipt } from "./awaitReceipt";
@@ -88,7 +89,19 @@ export class SenderWorker {
     }
   }
 
+  /** Send `actions`; a batch the simulation refuses is split (bisectRefused.ts) down to the refused action, which backs off. */
   private async sendBatch(actions: WatcherAction[]): Promise<void> {
+    await bisectRefused(actions, (part) => this.sendSimulated(part), {
+      isRefused: (err) => err instanceof RefusedBySimulation,
+      onRefused: (action, err) => {
+        const reason = (err as RefusedBySimulation).chainError.shortMessage;
+        this.outbox.markFailed(action, Date.now() + (this.opts.failureBackoffMs ?? 2000), reason);
+        this.opts.logger.warn({ key: action.key, error: reason }, "action rejected by simulation; backing off");
+      },
+    });
+  }
+
+  private async sendSimulated(actions: WatcherAction[]): Promise<void> {
     const data = encodeActions(actions);
     const gas = gasLimitFor(actions);
     let fees: { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint };
@@ -104,16 +117,7 @@ export class SenderWorker {
     } catch (err) {
       const chainErr = toChainError(err, `simulating ${actions[0]!.type} x${actions.length}`);
       if (chainErr instanceof ChainUnavailableError && !chainErr.errorName) throw chainErr; // network trouble: let the caller back off
-      if (actions.length > 1) {
-        const mid = Math.ceil(actions.length / 2);
-        await this.sendBatch(actions.slice(0, mid));
-        await this.sendBatch(actions.slice(mid));
-        return;
-      }
-      const retryAfter = Date.now() + (this.opts.failureBackoffMs ?? 2000);
-      this.outbox.markFailed(actions[0]!, retryAfter, chainErr.shortMessage);
-      this.opts.logger.warn({ key: actions[0]!.key, error: chainErr.shortMessage }, "action rejected by simulation; backing off");
-      return;
+      throw new RefusedBySimulation(chainErr); // nothing was sent: the batch may be split and tried again
     }
     if (this.nonce === undefined || this.nonceStale) {
       this.nonceStale = false;
@@ -160,5 +164,12 @@ export class SenderWorker {
           "transaction mined",
         );
     }
+  }
+}
+
+/** The simulation refused a batch before anything was signed or sent (only these are split and retried). */
+class RefusedBySimulation extends Error {
+  constructor(readonly chainError: ChainError) {
+    super(chainError.shortMessage);
   }
 }

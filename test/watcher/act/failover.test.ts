@@ -6,7 +6,6 @@
 // replica and attempt) and no reverted transaction; the cut-off one stops itself.
 // HYPHA_FAILOVER_DEPLOYMENTS=300 runs the issue's larger case (the default keeps CI short).
 import { spawn, type ChildProcess } from "node:child_process";
-import net from "node:net";
 import path from "node:path";
 import { parseEventLogs, type Hex } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,6 +13,7 @@ import { deploymentRegistryAbi } from "../../../src/chain/abi";
 import { DEV_ROLES, devAccount, devPrivateKey } from "../../../src/chain/devAccounts";
 import { startHardhatNode } from "../../helpers/chain";
 import { postgresUnavailable, startPostgres, type TestPostgres } from "../../helpers/postgres";
+import { startTcpRelay, type TcpRelay } from "../../helpers/tcpRelay";
 import { setupHypha, startHealthServer, waitFor, type HyphaFixture } from "../helpers/hyphaFixture";
 
 const DEPLOYMENTS = Number(process.env.HYPHA_FAILOVER_DEPLOYMENTS ?? 60); // npm run bench:failover sets 300
@@ -88,56 +88,23 @@ function kill(proc: ChildProcess): Promise<void> {
   });
 }
 
-/** A TCP relay to the database whose `cut()` silently drops every byte both ways (a partition). */
-async function startRelay(databaseUrl: string): Promise<{ url: string; cut(): void; close(): void }> {
-  const target = new URL(databaseUrl);
-  let cut = false;
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((client) => {
-    const upstream = net.connect(Number(target.port), target.hostname);
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on("error", () => undefined);
-    }
-    client.on("data", (d) => cut || upstream.write(d));
-    upstream.on("data", (d) => cut || client.write(d));
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const url = new URL(databaseUrl);
-  url.host = `127.0.0.1:${(server.address() as net.AddressInfo).port}`;
-  return {
-    url: url.toString(),
-    cut: () => (cut = true),
-    close: () => {
-      for (const s of sockets) s.destroy();
-      server.close();
-    },
-  };
-}
-
 async function failover(fault: "kill" | "partition"): Promise<void> {
   const databaseUrl = await postgres.newDatabase();
-  const relay = await startRelay(databaseUrl);
+  const relay = await startTcpRelay(new URL(databaseUrl));
   const startBlock = await fx.publicClient.getBlockNumber();
-  const active = startWatcher(fault === "partition" ? relay.url : databaseUrl);
+  const active = startWatcher(fault === "partition" ? relay.url(databaseUrl) : databaseUrl);
   await active.ready;
   const standby = startWatcher(databaseUrl);
   await standby.standby; // it found the lease held and waits
   try {
     await measure(fault, relay, active, standby, startBlock);
   } finally {
-    relay.close();
+    await relay.close();
     await Promise.all([kill(active.proc), kill(standby.proc)]); // the next case starts with none running
   }
 }
 
-async function measure(
-  fault: "kill" | "partition",
-  relay: Awaited<ReturnType<typeof startRelay>>,
-  active: Watcher,
-  standby: Watcher,
-  startBlock: bigint,
-): Promise<void> {
+async function measure(fault: "kill" | "partition", relay: TcpRelay, active: Watcher, standby: Watcher, startBlock: bigint): Promise<void> {
   const ids: Hex[] = [];
   const submitted = fx.submitIntents(DEPLOYMENTS, { replicas: REPLICAS, nonceBase: fault === "kill" ? 1n : 1_000_000n }).then((r) => ids.push(...r.ids));
   // Kill while a placement transaction is being sent (or, at worst, after the first ones went out).

@@ -4,12 +4,12 @@
 // itself before its lease expires, the standby takes over only after it expired, and nothing the
 // cut-off holder tries to write lands. Also a lease taken over behind a live holder's back fences
 // its next write.
-import net from "node:net";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { leaseTiming } from "../../../src/watcher/store/leaderLease";
 import { PostgresKv } from "../../../src/watcher/store/postgresKv";
 import { postgresUnavailable, startPostgres, type TestPostgres } from "../../helpers/postgres";
+import { startTcpRelay } from "../../helpers/tcpRelay";
 
 let postgres: TestPostgres | undefined;
 beforeAll(async () => {
@@ -18,39 +18,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await postgres?.stop();
 });
-
-/** A TCP relay to the database whose `cut()` silently drops every byte both ways (a partition). */
-async function startRelay(target: URL): Promise<{ url: (u: string) => string; cut(): void; close(): Promise<void> }> {
-  let cut = false;
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((client) => {
-    const upstream = net.connect(Number(target.port), target.hostname);
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on("error", () => undefined);
-      s.on("close", () => sockets.delete(s));
-    }
-    client.on("data", (d) => cut || upstream.write(d));
-    upstream.on("data", (d) => cut || client.write(d));
-    client.on("end", () => cut || upstream.end());
-    upstream.on("end", () => cut || client.end());
-  });
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const port = (server.address() as net.AddressInfo).port;
-  return {
-    url: (u) => {
-      const x = new URL(u);
-      x.host = `127.0.0.1:${port}`;
-      return x.toString();
-    },
-    cut: () => (cut = true),
-    close: () =>
-      new Promise((r) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => r());
-      }),
-  };
-}
 
 async function leaseRow(url: string): Promise<{ holder: string; expires_ms: number } | undefined> {
   const c = new pg.Client({ connectionString: url });
@@ -106,7 +73,7 @@ describe.skipIf(postgresUnavailable !== undefined)("the watcher's leader lease o
 
   it("a partitioned holder stops itself before its lease expires; the standby takes over only after expiry; the holder's late write never lands", async () => {
     const url = await postgres!.newDatabase();
-    const relay = await startRelay(new URL(url));
+    const relay = await startTcpRelay(new URL(url));
     const LEASE = 1500;
     const a = await PostgresKv.open(relay.url(url), { table: "hypha_watcher", applicationName: "holder-a" });
     const b = await PostgresKv.open(url, { table: "hypha_watcher", applicationName: "holder-b" });
