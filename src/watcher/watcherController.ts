@@ -251,20 +251,11 @@ export class WatcherController {
     this.rereadOffset += slice.length;
     const cursorBlock = await client.getBlock({ blockNumber: cursor.number });
     for (const dep of slice) {
-      const onChain = await client.readContract({
-        address: cfg.addresses.deploymentRegistry,
-        abi: deploymentRegistryAbi,
-        functionName: "getReplicas",
-        args: [dep.id],
-        blockNumber: cursor.number,
-      });
-      const view = await client.readContract({
-        address: cfg.addresses.deploymentRegistry,
-        abi: deploymentRegistryAbi,
-        functionName: "getDeployment",
-        args: [dep.id],
-        blockNumber: cursor.number,
-      });
+      const at = { address: cfg.addresses.deploymentRegistry, abi: deploymentRegistryAbi, args: [dep.id], blockNumber: cursor.number } as const;
+      const [onChain, view] = await Promise.all([
+        client.readContract({ ...at, functionName: "getReplicas" }),
+        client.readContract({ ...at, functionName: "getDeployment" }),
+      ]);
       // The views are of the cursor's block: compare them only with the state of that same block.
       if (store.cursor()?.hash !== cursor.hash) return; // state moved on while we read; next round
       if (view.status >= 2 && view.status <= 3 && isBudgetSpent(view.escrow, onChain, cursorBlock.timestamp)) {

@@ -233,7 +233,8 @@ describe("web console in Chromium", () => {
   it("deploys the seed's Job from the wallet and shows its result once the quorum agrees", async () => {
     await page.setViewport({ width: 1280, height: 900 });
     await page.goto(`${sys.state.apiUrl}/#/deploy`, { waitUntil: "networkidle0" });
-    const [jobTemplate] = await page.$$("xpath/.//div[@class='templates']/button[normalize-space()='Job']");
+    // The first test left the page on the list: only the hash changes, so wait for the deploy page to render.
+    const jobTemplate = await page.waitForSelector("xpath/.//div[@class='templates']/button[normalize-space()='Job']", { timeout: 15_000 });
     await jobTemplate!.click();
     await page.waitForFunction(() => (document.querySelector("#manifest") as HTMLTextAreaElement).value.includes("sum-of-squares"));
     await page.click("#review-button");

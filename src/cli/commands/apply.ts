@@ -259,16 +259,16 @@ async function execute(ctx: CliContext, p: Planned, publish: boolean, human: boo
   const addresses = await ctx.addresses();
   const domain = domainFor(addresses);
   const plan = p.plan;
-  if (plan.action === "unchanged") {
-    return {
-      name: p.name,
-      action: plan.action,
-      id: plan.existing.id,
-      kind: p.intent.kind === 1 ? "job" : "service",
-      transactionHash: null,
-      specHash: plan.existing.intent.specHash,
-    };
-  }
+  // What apply reports for a deployment it kept (unchanged, or scaled in place).
+  const kept = (existing: { id: Hex; intent: { specHash: Hex } }, transactionHash: Hex | null) => ({
+    name: p.name,
+    action: plan.action,
+    id: existing.id,
+    kind: p.intent.kind === 1 ? "job" : "service",
+    transactionHash,
+    specHash: existing.intent.specHash,
+  });
+  if (plan.action === "unchanged") return kept(plan.existing, null);
   if (plan.action === "scale") {
     const { intent } = await readIntent(ctx.publicClient, addresses, plan.existing.id, { before: BigInt(plan.existing.submitted.block) });
     const { hash } = await sendContractTx(
@@ -277,14 +277,7 @@ async function execute(ctx: CliContext, p: Planned, publish: boolean, human: boo
       `scaling ${p.name}`,
     );
     if (human) ctx.print(`deployment ${p.name} (${plan.existing.id}) scaled ${plan.from} -> ${plan.to}  tx ${hash}`);
-    return {
-      name: p.name,
-      action: plan.action,
-      id: plan.existing.id,
-      kind: p.intent.kind === 1 ? "job" : "service",
-      transactionHash: hash,
-      specHash: plan.existing.intent.specHash,
-    };
+    return kept(plan.existing, hash);
   }
   if (publish) await publishSpecBlob(ctx.config.storeUrl, p.specJson);
   const account = await ctx.account();
