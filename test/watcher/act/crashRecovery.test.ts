@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { parseEventLogs, type Hex } from "viem";
+import type { Hex } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LevelKv } from "../../../src/watcher/store/levelKv";
 import { keccak256 } from "viem";
@@ -16,10 +16,11 @@ import { encodeActions } from "../../../src/watcher/act/encodeActions";
 import { Outbox } from "../../../src/watcher/act/outbox";
 import { resumeOutbox } from "../../../src/watcher/act/resumeOutbox";
 import { scheduleKey, type ScheduleAction } from "../../../src/watcher/decide/reconcile";
-import { DEV_ROLES, devAccount, devPrivateKey } from "../../../src/chain/devAccounts";
+import { devPrivateKey } from "../../../src/chain/devAccounts";
 import { startHardhatNode } from "../../helpers/chain";
 import { setupHypha, startHealthServer, waitFor, type HyphaFixture } from "../helpers/hyphaFixture";
 import { followToHead, freshReplay, openFollower } from "../helpers/replay";
+import { allPlaced, orchestratorTxsSince, scheduledSince } from "../helpers/placements";
 
 // 200 deployments x 2 replicas, as the issue asks; submitted in 10 waves while the watcher is killed.
 const DEPLOYMENTS = 200;
@@ -167,30 +168,12 @@ describe("act: crash recovery of the outbox", () => {
         child = await startChild(dataDir);
       }
     }
-    const placed = async () => {
-      for (const id of ids) {
-        const reps = await fx.publicClient.readContract({
-          address: fx.addresses.deploymentRegistry,
-          abi: deploymentRegistryAbi,
-          functionName: "getReplicas",
-          args: [id],
-        });
-        if (reps.length !== REPLICAS || reps.some((r) => r.status !== 1)) return false;
-      }
-      return true;
-    };
-    await waitFor("every replica placed", placed, 90_000, 500);
+    await waitFor("every replica placed", () => allPlaced(fx, ids, REPLICAS), 90_000, 500);
     await kill(child);
     child = undefined;
 
     const head = await fx.publicClient.getBlockNumber();
-    const logs = await fx.publicClient.getLogs({ address: fx.addresses.deploymentRegistry, fromBlock: startBlock + 1n, toBlock: head });
-    const scheduled = parseEventLogs({ abi: deploymentRegistryAbi, logs, eventName: "ReplicaScheduled" });
-    const perReplica = new Map<string, number>();
-    for (const e of scheduled) {
-      const k = `${e.args.id}:${e.args.replicaIndex}:${e.args.attempt}`;
-      perReplica.set(k, (perReplica.get(k) ?? 0) + 1);
-    }
+    const { scheduled, perReplica } = await scheduledSince(fx, startBlock, head);
     const wanted = new Set(ids.map((id) => id.toLowerCase()));
     const extra = scheduled.filter((e) => !wanted.has(e.args.id.toLowerCase()) || e.args.attempt !== 1);
     expect(
@@ -205,17 +188,9 @@ describe("act: crash recovery of the outbox", () => {
     for (const e of scheduled) expect(e.args.attempt).toBe(1);
 
     // Every orchestrator transaction on-chain succeeded: nothing was resent blindly.
-    const senders = new Set(DEV_ROLES.orchestrators.slice(0, 2).map((i) => devAccount(i).address.toLowerCase()));
-    let orchestratorTxs = 0;
-    for (let b = startBlock + 1n; b <= head; b++) {
-      const block = await fx.publicClient.getBlock({ blockNumber: b, includeTransactions: true });
-      for (const tx of block.transactions) {
-        if (!senders.has(tx.from.toLowerCase())) continue;
-        orchestratorTxs++;
-        const receipt = await fx.publicClient.getTransactionReceipt({ hash: tx.hash });
-        expect(receipt.status, `tx ${tx.hash} (seed ${seed})`).toBe("success");
-      }
-    }
+    const txs = await orchestratorTxsSince(fx, startBlock, head);
+    const orchestratorTxs = txs.length;
+    for (const t of txs) expect(t.status, `tx ${t.hash} (seed ${seed})`).toBe("success");
     expect(orchestratorTxs).toBeGreaterThan(0);
     expect(orchestratorTxs).toBeLessThanOrEqual(DEPLOYMENTS * REPLICAS);
     // The SIGKILLed watcher's own state, followed to the head, equals a fresh replay: no event lost or applied twice.

@@ -7,14 +7,14 @@
 // HYPHA_FAILOVER_DEPLOYMENTS=300 runs the issue's larger case (the default keeps CI short).
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
-import { parseEventLogs, type Hex } from "viem";
+import type { Hex } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { deploymentRegistryAbi } from "../../../src/chain/abi";
-import { DEV_ROLES, devAccount, devPrivateKey } from "../../../src/chain/devAccounts";
+import { devPrivateKey } from "../../../src/chain/devAccounts";
 import { startHardhatNode } from "../../helpers/chain";
 import { postgresUnavailable, startPostgres, type TestPostgres } from "../../helpers/postgres";
 import { startTcpRelay, type TcpRelay } from "../../helpers/tcpRelay";
 import { setupHypha, startHealthServer, waitFor, type HyphaFixture } from "../helpers/hyphaFixture";
+import { allPlaced, orchestratorTxsSince, scheduledSince } from "../helpers/placements";
 
 const DEPLOYMENTS = Number(process.env.HYPHA_FAILOVER_DEPLOYMENTS ?? 60); // npm run bench:failover sets 300
 const REPLICAS = 2;
@@ -131,41 +131,15 @@ async function measure(fault: "kill" | "partition", relay: TcpRelay, active: Wat
   const oldExit = fault === "partition" ? await active.exited : null;
   await submitted;
 
-  const placed = async () => {
-    for (const id of ids) {
-      const reps = await fx.publicClient.readContract({
-        address: fx.addresses.deploymentRegistry,
-        abi: deploymentRegistryAbi,
-        functionName: "getReplicas",
-        args: [id],
-      });
-      if (reps.some((r) => r.status !== 1)) return false;
-    }
-    return true;
-  };
-  await waitFor("every replica placed by the new active watcher", placed, 120_000, 500);
+  await waitFor("every replica placed by the new active watcher", () => allPlaced(fx, ids), 120_000, 500);
   const doneMs = Date.now() - killedAt;
 
   const head = await fx.publicClient.getBlockNumber();
-  const logs = await fx.publicClient.getLogs({ address: fx.addresses.deploymentRegistry, fromBlock: startBlock + 1n, toBlock: head });
-  const scheduled = parseEventLogs({ abi: deploymentRegistryAbi, logs, eventName: "ReplicaScheduled" });
-  const perReplica = new Map<string, number>();
-  for (const e of scheduled) {
-    const k = `${e.args.id}:${e.args.replicaIndex}:${e.args.attempt}`;
-    perReplica.set(k, (perReplica.get(k) ?? 0) + 1);
-  }
+  const { scheduled, perReplica } = await scheduledSince(fx, startBlock, head);
   const duplicates = [...perReplica.values()].filter((n) => n > 1).length;
-  let orchestratorTxs = 0;
-  let reverted = 0;
-  const senders = new Set(DEV_ROLES.orchestrators.slice(0, 2).map((i) => devAccount(i).address.toLowerCase()));
-  for (let b = startBlock + 1n; b <= head; b++) {
-    const block = await fx.publicClient.getBlock({ blockNumber: b, includeTransactions: true });
-    for (const tx of block.transactions) {
-      if (!senders.has(tx.from.toLowerCase())) continue;
-      orchestratorTxs++;
-      if ((await fx.publicClient.getTransactionReceipt({ hash: tx.hash })).status !== "success") reverted++;
-    }
-  }
+  const txs = await orchestratorTxsSince(fx, startBlock, head);
+  const orchestratorTxs = txs.length;
+  const reverted = txs.filter((t) => t.status !== "success").length;
   console.log(
     `failover (${fault}): ${JSON.stringify({ deployments: DEPLOYMENTS, replicas: DEPLOYMENTS * REPLICAS, sentBeforeKill, takeoverMs, allPlacedAfterKillMs: doneMs, duplicates, orchestratorTxs, reverted })}`,
   );
